@@ -1,0 +1,650 @@
+"""Scenario files: the validated, immutable description of one collections set-up.
+
+A scenario says which accounts are in the book (``[portfolio]``), how borrowers
+behave (``[behavior]``), what the collector does (``[strategy]``), who does it
+(``[teams.*]``), which contact rules apply (``[compliance]``) and what things
+cost (``[costs]``). It is loaded from TOML, may ``extends`` another file, and is
+checked field by field: unknown keys, wrong types, NaN, negative counts,
+inverted shifts, unknown channels or presets are all a :class:`ScenarioError`
+naming the file and the field.
+
+Defaults and their sources are documented in ``scenarios/README.md``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+import math
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ScenarioError
+
+CHANNELS = ("sms", "email", "call", "letter", "field_visit", "legal")
+AUTOMATED_CHANNELS = ("sms", "email", "letter")
+BUCKETS = ("current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180")
+DELINQUENT_BUCKETS = BUCKETS[1:]
+PRESETS = ("us_reg_f", "us_massachusetts", "cn_2025", "none")
+MAX_ACCOUNTS = 20_000_000
+MAX_DAYS = 3650
+
+Channel = Literal["sms", "email", "call", "letter", "field_visit", "legal"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=False)
+
+
+def parse_clock(text: str, *, allow_24: bool = True) -> int:
+    """Minutes after midnight for ``"HH:MM"``; ``"24:00"`` is the end of the day."""
+    if not isinstance(text, str) or len(text.split(":")) != 2:
+        raise ValueError(f"expected a time 'HH:MM', got {text!r}")
+    hours, minutes = text.split(":")
+    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+        raise ValueError(f"expected a time 'HH:MM', got {text!r}")
+    h, m = int(hours), int(minutes)
+    if m >= 60 or h > 24 or (h == 24 and (m != 0 or not allow_24)):
+        raise ValueError(f"time {text!r} is outside the day 00:00-24:00")
+    return h * 60 + m
+
+
+def parse_shift(text: str) -> tuple[int, int]:
+    """``"09:00-17:00"`` as (start, end) minutes after midnight; start < end."""
+    if not isinstance(text, str) or text.count("-") != 1:
+        raise ValueError(f"a shift is 'HH:MM-HH:MM', got {text!r}")
+    start_text, end_text = text.split("-")
+    start, end = parse_clock(start_text.strip()), parse_clock(end_text.strip())
+    if start >= end:
+        raise ValueError(f"shift {text!r} ends before it starts (start must be before end)")
+    return start, end
+
+
+# ----------------------------------------------------------------------------- sections
+
+
+class SimulationSection(_Section):
+    days: int = Field(180, ge=1, le=MAX_DAYS)
+    accounts: int = Field(10_000, ge=1, le=MAX_ACCOUNTS)
+    seed: int = Field(0, ge=0, le=2**63 - 1)
+    start_date: dt.date = dt.date(2026, 1, 5)
+    discount_rate: float = Field(0.06, ge=0.0, le=1.0)
+
+
+class BalanceDistribution(_Section):
+    distribution: Literal["lognormal", "uniform", "fixed"] = "lognormal"
+    median: float = Field(2500.0, gt=0, le=1e9)
+    sigma: float = Field(0.9, ge=0, le=5)
+    min: float = Field(50.0, ge=0, le=1e9)
+    max: float = Field(50_000.0, gt=0, le=1e9)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BalanceDistribution:
+        if self.min > self.max:
+            raise ValueError("min must not exceed max")
+        return self
+
+
+def _default_bucket_shares() -> dict[str, float]:
+    return {"1-30": 0.55, "31-60": 0.18, "61-90": 0.10, "91-120": 0.07, "121-150": 0.05, "151-180": 0.05}
+
+
+def _default_segments() -> dict[str, float]:
+    return {"low": 0.5, "medium": 0.3, "high": 0.2}
+
+
+def _check_shares(shares: dict[str, float], what: str, allowed: tuple[str, ...] | None) -> None:
+    if not shares:
+        raise ValueError(f"{what} must name at least one entry")
+    for key, value in shares.items():
+        if allowed is not None and key not in allowed:
+            raise ValueError(f"unknown {what} {key!r}; allowed: {', '.join(allowed)}")
+        if not (isinstance(value, (int, float)) and math.isfinite(value) and value >= 0):
+            raise ValueError(f"{what} share for {key!r} must be a number ≥ 0")
+    total = sum(shares.values())
+    if abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} shares must add up to 1 (they add up to {total:g})")
+
+
+class PortfolioSection(_Section):
+    csv: str | None = None
+    balance: BalanceDistribution = BalanceDistribution()
+    apr: float = Field(0.24, ge=0.0, le=1.0, description="a fraction: 0.24 for 24 %")
+    late_fee: float = Field(30.0, ge=0, le=10_000)
+    min_due_rate: float = Field(0.03, gt=0, le=1)
+    charge_off_dpd: int = Field(180, ge=30, le=MAX_DAYS + 400)
+    buckets: dict[str, float] = Field(default_factory=_default_bucket_shares)
+    segments: dict[str, float] = Field(default_factory=_default_segments)
+    phone_known: float = Field(0.92, ge=0, le=1)
+    email_known: float = Field(0.75, ge=0, le=1)
+
+    @field_validator("buckets")
+    @classmethod
+    def _buckets(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_shares(value, "bucket", DELINQUENT_BUCKETS)
+        return value
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, value: dict[str, float]) -> dict[str, float]:
+        _check_shares(value, "segment", None)
+        if len(value) > 100:
+            raise ValueError("at most 100 risk segments")
+        return value
+
+    @field_validator("apr", mode="before")
+    @classmethod
+    def _apr_fraction(cls, value: Any) -> Any:
+        if isinstance(value, (int, float)) and value > 1:
+            raise ValueError(f"APR is a fraction (0.25 for 25 %), got {value}")
+        return value
+
+
+def _default_base_intensity() -> dict[str, float]:
+    # Per day. Chosen so that about half of the 1-30 bucket pays within a month
+    # (early-stage self-cure 40-60 %, DOMAIN.md, weak) and later buckets fade.
+    return {"1-30": 0.022, "31-60": 0.012, "61-90": 0.007, "91-120": 0.005, "121-150": 0.004, "151-180": 0.003}
+
+
+def _default_segment_multiplier() -> dict[str, float]:
+    return {"low": 1.5, "medium": 1.0, "high": 0.5}
+
+
+def _default_lift() -> dict[str, float]:
+    # δ2 of each treatment and outcome, added to the daily intensity (per day).
+    return {
+        "sms": 0.004,
+        "email": 0.002,
+        "letter": 0.006,
+        "call_attempt": 0.0,
+        "right_party_contact": 0.03,
+        "inbound_call": 0.03,
+        "field_visit": 0.05,
+        "legal_filing": 0.02,
+    }
+
+
+LIFT_KEYS = tuple(_default_lift())
+
+
+def _default_callback() -> dict[str, float]:
+    return {"sms": 0.01, "email": 0.005, "letter": 0.02}
+
+
+def _default_right_party_by_hour() -> list[float]:
+    # Right-party contact probability of a dialled call by local hour: low in the
+    # working day, highest in the evening (DESIGN.md; TransUnion 2020: 2-4 attempts
+    # to reach the right party, i.e. 25-50 % per attempt at the best hours).
+    day = [0.0] * 24
+    for hour in range(24):
+        if 8 <= hour < 12:
+            day[hour] = 0.18
+        elif 12 <= hour < 17:
+            day[hour] = 0.15
+        elif 17 <= hour < 21:
+            day[hour] = 0.30
+        else:
+            day[hour] = 0.10
+    return day
+
+
+class BehaviorSection(_Section):
+    model: Literal["hawkes", "cgw"] = "hawkes"
+    # Self-exciting repayment intensity (Chehrazi & Weber 2015; Chehrazi, Glynn &
+    # Weber 2019), all per day.
+    lambda0: float = Field(0.02, ge=0, le=100)
+    lambda_inf: float = Field(0.01, ge=0, le=100)
+    kappa: float = Field(0.1, ge=0, le=100)
+    delta10: float = Field(0.01, ge=0, le=100)
+    delta11: float = Field(0.05, ge=0, le=100)
+    r_min: float = Field(0.1, ge=0, le=1)
+    lift: dict[str, float] = Field(default_factory=_default_lift)
+    # Extras of the full borrower model.
+    base_intensity: dict[str, float] = Field(default_factory=_default_base_intensity)
+    segment_multiplier: dict[str, float] = Field(default_factory=_default_segment_multiplier)
+    promise_probability: float = Field(0.35, ge=0, le=1)
+    promise_keep_rate: float = Field(0.6, ge=0, le=1)
+    promise_days: int = Field(7, ge=1, le=60)
+    plan_uptake: float = Field(0.10, ge=0, le=1)
+    plan_instalments: int = Field(6, ge=2, le=120)
+    plan_keep_rate: float = Field(0.8, ge=0, le=1)
+    dispute_probability: float = Field(0.02, ge=0, le=1)
+    complaint_probability: float = Field(0.005, ge=0, le=1)
+    fatigue: float = Field(0.25, ge=0, le=100)
+    callback_probability: dict[str, float] = Field(default_factory=_default_callback)
+    right_party_by_hour: list[float] = Field(default_factory=_default_right_party_by_hour)
+    wrong_party_rate: float = Field(0.05, ge=0, le=1)
+    patience_minutes: float = Field(3.0, gt=0, le=1440)
+
+    @field_validator("lift")
+    @classmethod
+    def _lift(cls, value: dict[str, float]) -> dict[str, float]:
+        merged = _default_lift()
+        for key, lift in value.items():
+            if key not in LIFT_KEYS:
+                raise ValueError(f"unknown lift {key!r}; allowed: {', '.join(LIFT_KEYS)}")
+            if not (math.isfinite(lift) and lift >= 0):
+                raise ValueError(f"lift {key!r} must be a number ≥ 0")
+            merged[key] = float(lift)
+        return merged
+
+    @field_validator("base_intensity")
+    @classmethod
+    def _base(cls, value: dict[str, float]) -> dict[str, float]:
+        merged = _default_base_intensity()
+        for key, rate in value.items():
+            if key not in DELINQUENT_BUCKETS:
+                raise ValueError(f"unknown bucket {key!r}; allowed: {', '.join(DELINQUENT_BUCKETS)}")
+            if not (math.isfinite(rate) and rate >= 0):
+                raise ValueError(f"base intensity for {key!r} must be a number ≥ 0")
+            merged[key] = float(rate)
+        return merged
+
+    @field_validator("segment_multiplier", "callback_probability")
+    @classmethod
+    def _non_negative_map(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, number in value.items():
+            if not (math.isfinite(number) and number >= 0):
+                raise ValueError(f"value for {key!r} must be a number ≥ 0")
+        return value
+
+    @field_validator("callback_probability")
+    @classmethod
+    def _callback(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, number in value.items():
+            if key not in AUTOMATED_CHANNELS:
+                raise ValueError(f"unknown channel {key!r}; allowed: {', '.join(AUTOMATED_CHANNELS)}")
+            if number > 1:
+                raise ValueError(f"callback probability for {key!r} must be between 0 and 1")
+        return value
+
+    @field_validator("right_party_by_hour")
+    @classmethod
+    def _hours(cls, value: list[float]) -> list[float]:
+        if len(value) != 24:
+            raise ValueError(f"needs 24 probabilities, one per hour, got {len(value)}")
+        for p in value:
+            if not (math.isfinite(p) and 0 <= p <= 1):
+                raise ValueError("every hourly probability must be between 0 and 1")
+        return value
+
+    @model_validator(mode="after")
+    def _outcomes(self) -> BehaviorSection:
+        if self.promise_probability + self.plan_uptake + self.dispute_probability > 1 + 1e-12:
+            raise ValueError(
+                "promise_probability + plan_uptake + dispute_probability must not exceed 1"
+            )
+        if any(p + self.wrong_party_rate > 1 + 1e-12 for p in self.right_party_by_hour):
+            raise ValueError("right_party_by_hour + wrong_party_rate must not exceed 1 in any hour")
+        return self
+
+
+class Step(_Section):
+    from_dpd: int = Field(ge=0, le=MAX_DAYS + 400)
+    to_dpd: int = Field(ge=0, le=MAX_DAYS + 400)
+    channel: Channel
+    every_days: int = Field(1, ge=1, le=365)
+    segments: list[str] | None = None
+    min_balance: float = Field(0.0, ge=0)
+    after_failed: int = Field(0, ge=0, le=1000)
+    attempts_per_day: int = Field(1, ge=1, le=20)
+    send_time: str = "10:00"
+    team: str | None = None
+
+    @field_validator("send_time")
+    @classmethod
+    def _send_time(cls, value: str) -> str:
+        if parse_clock(value, allow_24=False) >= 24 * 60:
+            raise ValueError("send_time must be within the day")
+        return value
+
+    @model_validator(mode="after")
+    def _range(self) -> Step:
+        if self.to_dpd < self.from_dpd:
+            raise ValueError(f"to_dpd ({self.to_dpd}) is before from_dpd ({self.from_dpd})")
+        return self
+
+
+class StrategySection(_Section):
+    name: str = "unnamed"
+    priority: Literal["balance", "days_past_due", "expected_value", "account_id"] = "balance"
+    redial_minutes: int = Field(120, ge=1, le=1440)
+    steps: list[Step] = Field(default_factory=list)
+
+    @field_validator("steps")
+    @classmethod
+    def _steps(cls, value: list[Step]) -> list[Step]:
+        if len(value) > 64:
+            raise ValueError("at most 64 ladder steps")
+        return value
+
+
+class HandleMinutes(_Section):
+    no_answer: float = Field(1.0, gt=0, le=600)
+    wrong_party: float = Field(2.0, gt=0, le=600)
+    right_party: float = Field(8.0, gt=0, le=600)
+    inbound: float = Field(6.0, gt=0, le=600)
+    field_visit: float = Field(60.0, gt=0, le=1440)
+
+
+class TeamSection(_Section):
+    kind: Literal["call", "field", "legal"] = "call"
+    agents: int = Field(10, ge=0, le=100_000)
+    shifts: list[str] = Field(default_factory=lambda: ["09:00-17:00"])
+    work_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+        default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
+    )
+    handle_minutes: HandleMinutes = HandleMinutes()
+    handle_distribution: Literal["exponential", "fixed"] = "exponential"
+    inbound: bool = True
+    visits_per_day: int = Field(6, ge=0, le=100)
+    visit_success: float = Field(0.6, ge=0, le=1)
+    filings_per_day: int = Field(20, ge=0, le=100_000)
+    filing_delay_days: int = Field(60, ge=0, le=1000)
+    legal_success: float = Field(0.5, ge=0, le=1)
+    recovery_share: float = Field(0.6, ge=0, le=1)
+
+    @field_validator("shifts")
+    @classmethod
+    def _shifts(cls, value: list[str]) -> list[str]:
+        parsed = sorted(parse_shift(s) for s in value)
+        for (s1, e1), (s2, _) in zip(parsed, parsed[1:], strict=False):
+            if s2 < e1:
+                raise ValueError(f"shifts overlap: {value}")
+        return value
+
+    @property
+    def shift_minutes(self) -> list[tuple[int, int]]:
+        return sorted(parse_shift(s) for s in self.shifts)
+
+
+class ComplianceSection(_Section):
+    preset: Literal["us_reg_f", "us_massachusetts", "cn_2025", "none"] = "us_reg_f"
+    window_start: str | None = None
+    window_end: str | None = None
+    max_call_attempts_7d: int | None = Field(None, ge=0, le=1000)
+    quiet_days_after_conversation: int | None = Field(None, ge=0, le=365)
+    max_conversations_7d: int | None = Field(None, ge=0, le=1000)
+    max_connected_calls_per_day: int | None = Field(None, ge=0, le=1000)
+    max_attempts_per_day: int | None = Field(None, ge=0, le=1000)
+    max_field_visits_30d: int | None = Field(None, ge=0, le=1000)
+    no_contact_on: list[Literal["weekend", "holiday"]] = Field(default_factory=list)
+    holiday_country: str = "US"
+
+    @field_validator("window_start", "window_end")
+    @classmethod
+    def _clock(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_clock(value)
+        return value
+
+    @field_validator("holiday_country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        import holidays
+
+        supported = holidays.list_supported_countries()
+        if value not in supported:
+            raise ValueError(f"unknown holiday country {value!r}; use an ISO code such as US or CN")
+        return value
+
+
+class CostsSection(_Section):
+    sms: float = Field(0.05, ge=0, le=1e6)
+    email: float = Field(0.01, ge=0, le=1e6)
+    letter: float = Field(3.0, ge=0, le=1e6)
+    agent_minute: float = Field(0.5, ge=0, le=1e6)
+    field_visit: float = Field(45.0, ge=0, le=1e6)
+    legal_filing: float = Field(250.0, ge=0, le=1e6)
+    agency_commission: float = Field(0.139, ge=0, le=1)
+
+
+def _default_teams() -> dict[str, TeamSection]:
+    return {"callers": TeamSection()}
+
+
+class Scenario(_Section):
+    """A whole scenario; build it with :func:`load_scenario` or :meth:`from_dict`."""
+
+    name: str | None = None
+    description: str = ""
+    simulation: SimulationSection = SimulationSection()
+    portfolio: PortfolioSection = PortfolioSection()
+    behavior: BehaviorSection = BehaviorSection()
+    strategy: StrategySection = StrategySection()
+    teams: dict[str, TeamSection] = Field(default_factory=_default_teams)
+    compliance: ComplianceSection = ComplianceSection()
+    costs: CostsSection = CostsSection()
+    # Where the scenario came from; not part of its content hash.
+    source: str = Field("<memory>", exclude=True)
+    base_dir: str = Field(".", exclude=True)
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scenario:
+        segments = set(self.portfolio.segments)
+        for i, step in enumerate(self.strategy.steps):
+            for seg in step.segments or []:
+                if seg not in segments:
+                    raise _FieldError(
+                        f"strategy.steps.{i}.segments",
+                        f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}",
+                    )
+            if step.team is not None:
+                if step.team not in self.teams:
+                    raise _FieldError(
+                        f"strategy.steps.{i}.team",
+                        f"unknown team {step.team!r}; teams: {', '.join(self.teams) or 'none'}",
+                    )
+                want = {"call": "call", "field_visit": "field", "legal": "legal"}.get(step.channel)
+                if want is None or self.teams[step.team].kind != want:
+                    raise _FieldError(
+                        f"strategy.steps.{i}.team",
+                        f"team {step.team!r} cannot do {step.channel}",
+                    )
+        for key in self.behavior.segment_multiplier:
+            if key not in segments:
+                raise _FieldError(
+                    f"behavior.segment_multiplier.{key}",
+                    f"unknown segment {key!r}; the portfolio has: {', '.join(sorted(segments))}",
+                )
+        for name in self.teams:
+            if not name.replace("_", "").replace("-", "").isalnum():
+                raise _FieldError(f"teams.{name}", "team names use letters, digits, - and _")
+        return self
+
+    # -- provenance ---------------------------------------------------------------------------
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.strategy.name
+
+    def content(self) -> dict[str, Any]:
+        """The scenario as plain data (what the hash covers), TOML-ready."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+    @property
+    def content_hash(self) -> str:
+        payload = json.dumps(self.content(), sort_keys=True, separators=(",", ":"))
+        digest = hashlib.sha256(payload.encode())
+        if self.portfolio.csv:
+            csv_path = self.csv_path
+            if csv_path is not None and csv_path.is_file():
+                digest.update(csv_path.read_bytes())
+        return digest.hexdigest()[:16]
+
+    @property
+    def csv_path(self) -> Path | None:
+        if not self.portfolio.csv:
+            return None
+        path = Path(self.portfolio.csv)
+        return path if path.is_absolute() else Path(self.base_dir) / path
+
+    def to_toml(self) -> str:
+        import tomli_w
+
+        data = self.content()
+        if self.portfolio.csv and self.csv_path is not None:
+            data["portfolio"]["csv"] = str(self.csv_path.resolve())
+        return tomli_w.dumps(data)
+
+    # -- variants -----------------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], *, source: str = "<memory>", base_dir: str = ".") -> Scenario:
+        """Validate plain data (as read from TOML) into a scenario."""
+        if not isinstance(data, dict):
+            raise ScenarioError(source, "", "a scenario is a TOML table")
+        data = dict(data)
+        data.pop("extends", None)
+        try:
+            return cls.model_validate({**data, "source": source, "base_dir": base_dir})
+        except ValidationError as err:
+            raise _as_scenario_error(err, source) from None
+        except _FieldError as err:
+            raise ScenarioError(source, err.field, err.message) from None
+
+    def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
+        """A copy with dotted-path overrides applied, e.g. ``{"simulation.days": 30}``."""
+        data = self.content()
+        for path, value in overrides.items():
+            set_path(data, path, value, source=self.source)
+        return Scenario.from_dict(data, source=self.source, base_dir=self.base_dir)
+
+
+class _FieldError(ValueError):
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(message)
+
+
+def _as_scenario_error(err: ValidationError, source: str) -> ScenarioError:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first.get("loc", ()) if p != "__root__")
+    message = first.get("msg", "invalid value")
+    if first.get("type") == "extra_forbidden":
+        message = "unknown key (check the spelling)"
+    elif message.startswith("Value error, "):
+        message = message[len("Value error, ") :]
+    ctx_input = first.get("input")
+    if first.get("type") in {"finite_number"}:
+        message = f"must be a finite number, got {ctx_input}"
+    cause = (first.get("ctx") or {}).get("error")
+    if isinstance(cause, _FieldError):
+        return ScenarioError(source, cause.field, cause.message)
+    return ScenarioError(source, loc, message)
+
+
+# ----------------------------------------------------------------------------- loading
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Tables merge key by key; anything else (numbers, strings, arrays) is replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = copy.deepcopy(value)
+    return merged
+
+
+def set_path(data: dict[str, Any], path: str, value: Any, *, source: str = "<override>") -> None:
+    """Set ``a.b.0.c`` in nested TOML data; list indices are numbers."""
+    parts = path.split(".")
+    node: Any = data
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ScenarioError(source, path, f"no list item {part!r} (there are {len(node)})")
+            if last:
+                node[int(part)] = value
+            else:
+                node = node[int(part)]
+        elif isinstance(node, dict):
+            if last:
+                node[part] = value
+            else:
+                node = node.setdefault(part, {})
+        else:
+            raise ScenarioError(source, path, f"{'.'.join(parts[:i])} is not a table or list")
+
+
+def _read_toml(path: Path, source: str) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError(source, "", "file not found") from None
+    except IsADirectoryError:
+        raise ScenarioError(source, "", "is a directory, not a scenario file") from None
+    except OSError as err:
+        raise ScenarioError(source, "", f"cannot be read ({err.strerror})") from None
+    if len(raw) > 5_000_000:
+        raise ScenarioError(source, "", "file is larger than 5 MB; a scenario is a small TOML file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(source, "", "not a text file (a scenario is UTF-8 TOML)") from None
+    if "\x00" in text:
+        raise ScenarioError(source, "", "not a text file (a scenario is UTF-8 TOML)")
+    if not text.strip():
+        raise ScenarioError(source, "", "file is empty; a scenario needs at least [strategy]")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(source, "", f"TOML syntax error: {err}") from None
+
+
+def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
+    source = str(path)
+    real = path.resolve()
+    if real in chain:
+        cycle = " -> ".join(p.name for p in (*chain, real))
+        raise ScenarioError(str(chain[0]), "extends", f"cycle of extends: {cycle}")
+    data = _read_toml(path, source)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data
+    if not isinstance(parent, str) or not parent:
+        raise ScenarioError(source, "extends", "must be the path of another scenario file")
+    parent_path = Path(parent)
+    if not parent_path.is_absolute():
+        parent_path = path.parent / parent_path
+    if not parent_path.is_file():
+        raise ScenarioError(source, "extends", f"file {parent!r} not found")
+    base = _resolve(parent_path, (*chain, real))
+    return deep_merge(base, data)
+
+
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
+    """Load, merge (``extends``), override and validate a scenario file.
+
+    Raises
+    ------
+    ScenarioError
+        With one line naming the file, the field and what is allowed.
+    """
+    path = Path(path)
+    data = _resolve(path, ())
+    for dotted, value in (overrides or {}).items():
+        set_path(data, dotted, value, source=str(path))
+    return Scenario.from_dict(data, source=str(path), base_dir=str(path.parent))
+
+
+def load_scenario_text(text: str, *, source: str = "<upload>", base_dir: str = ".") -> Scenario:
+    """Validate scenario TOML given as text (uploads, the app's editor). No ``extends``."""
+    if not text.strip():
+        raise ScenarioError(source, "", "empty; a scenario needs at least [strategy]")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(source, "", f"TOML syntax error: {err}") from None
+    if "extends" in data:
+        raise ScenarioError(source, "extends", "not allowed here; upload the merged scenario")
+    return Scenario.from_dict(data, source=source, base_dir=base_dir)

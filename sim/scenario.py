@@ -219,7 +219,7 @@ class BehaviorSection(_Section):
     callback_probability: dict[str, float] = Field(default_factory=_default_callback)
     right_party_by_hour: list[float] = Field(default_factory=_default_right_party_by_hour)
     wrong_party_rate: float = Field(0.05, ge=0, le=1)
-    patience_minutes: float = Field(3.0, gt=0, le=1440)
+    patience_minutes: float = Field(3.0, gt=0, le=1e7)
 
     @field_validator("lift")
     @classmethod

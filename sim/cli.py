@@ -1,0 +1,43 @@
+"""The ``python -m sim`` command line: parses arguments, calls the library.
+
+Each subcommand lives in its own module exposing ``register(subparsers)``,
+which adds a parser whose ``func`` default takes the parsed arguments and
+returns an exit code. A user's mistake is one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import ScenarioError
+
+# One module per subcommand group, in the order shown by --help.
+COMMAND_MODULES: list[str] = ["sim.cli_run"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m sim",
+        description="Simulate collection strategies on portfolios of overdue accounts.",
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ScenarioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,153 @@
+"""``python -m sim run`` and ``python -m sim validate``: one scenario, one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .errors import ScenarioError
+from .scenario import MAX_ACCOUNTS, MAX_DAYS, load_scenario
+
+
+def positive_int(limit: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
+        if not 1 <= value <= limit:
+            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}, got {value}")
+        return value
+
+    return parse
+
+
+def seed_arg(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
+    return value
+
+
+def add_size_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
+    parser.add_argument("--days", type=positive_int(MAX_DAYS), help="override simulation.days")
+
+
+def size_overrides(args: argparse.Namespace) -> dict:
+    overrides = {}
+    if getattr(args, "accounts", None) is not None:
+        overrides["simulation.accounts"] = args.accounts
+    if getattr(args, "days", None) is not None:
+        overrides["simulation.days"] = args.days
+    if getattr(args, "seed", None) is not None:
+        overrides["simulation.seed"] = args.seed
+    return overrides
+
+
+def check_output_path(path: str | None, option: str) -> None:
+    """Fail before any work if an output file cannot be written there."""
+    if path is None:
+        return
+    parent = Path(path).resolve().parent
+    if not parent.is_dir():
+        raise ScenarioError(path, option, f"directory {str(parent)!r} does not exist")
+    if Path(path).is_dir():
+        raise ScenarioError(path, option, "is a directory; give a file name")
+
+
+def register(subparsers) -> None:
+    run = subparsers.add_parser("run", help="simulate one scenario once and print its KPIs")
+    run.add_argument("scenario", help="scenario TOML file")
+    run.add_argument("--seed", type=seed_arg, help="override simulation.seed")
+    add_size_options(run)
+    run.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    run.add_argument("--contacts-out", metavar="FILE.csv", help="write the contact log as CSV")
+    run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.set_defaults(func=cmd_run)
+
+    validate = subparsers.add_parser("validate", help="check a scenario file; exit 0 or 2")
+    validate.add_argument("scenario")
+    validate.set_defaults(func=cmd_validate)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    if scenario.portfolio.csv:
+        from .portfolio import read_portfolio_csv
+
+        read_portfolio_csv(scenario.csv_path, scenario)
+    print(f"{args.scenario}: ok ({scenario.display_name}, hash {scenario.content_hash})")
+    return 0
+
+
+def progress_bar(total: int, desc: str, disable: bool):
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="day", file=sys.stderr, disable=disable, leave=False)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .simulation import simulate
+
+    check_output_path(args.contacts_out, "--contacts-out")
+    scenario = load_scenario(args.scenario, size_overrides(args))
+    days = scenario.simulation.days
+    with progress_bar(days, scenario.display_name, args.quiet or not sys.stderr.isatty()) as bar:
+        result = simulate(scenario, contact_log=args.contacts_out is not None,
+                          progress=lambda day, total: bar.update(1))
+    if args.contacts_out:
+        result.contact_log.write_csv(args.contacts_out)
+    if args.json:
+        payload = {
+            "scenario": result.scenario_name,
+            "seed": scenario.simulation.seed,
+            "accounts": result.accounts,
+            "days": result.days,
+            "scenario_hash": result.scenario_hash,
+            "kpis": result.to_dict()["kpis"],
+        }
+        json.dump(payload, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    else:
+        print(format_kpis(result, scenario.simulation.seed))
+    return 0
+
+
+def format_kpis(result, seed: int) -> str:
+    k = result.kpis
+    money = lambda v: f"{v:,.0f}"  # noqa: E731
+    pct = lambda v: f"{100 * v:.1f} %"  # noqa: E731
+    rows = [
+        ("initial balance", money(k["initial_balance"])),
+        ("collected", money(k["collected"])),
+        ("recovery rate", pct(k["recovery_rate"])),
+        ("cost", money(k["cost"])),
+        ("net recovery", money(k["net_recovery"])),
+        ("NPV of collections", money(k["npv_collected"])),
+        ("interest and fees", money(k["interest_and_fees"])),
+        ("written off", money(k["written_off"])),
+        ("outstanding", money(k["outstanding"])),
+        ("cure rate", pct(k["cure_rate"])),
+        ("charge-off rate", pct(k["charge_off_rate"])),
+        ("right-party contact rate", pct(k["right_party_contact_rate"])),
+        ("promise kept rate", pct(k["promise_kept_rate"])),
+        ("complaints per 1000 accounts", f"{k['complaints_per_1000']:.2f}"),
+        ("agent utilization", pct(k["agent_utilization"])),
+        ("inbound service level (20 s)", pct(k["inbound_service_level"])),
+        ("compliance refusals", f"{k['compliance_refusals']:,}"),
+        ("conservation error", f"{k['conservation_error']:.2e}"),
+    ]
+    contacts = ", ".join(f"{ch} {n:,}" for ch, n in k["contacts"].items() if n)
+    width = max(len(r[0]) for r in rows)
+    head = (f"{result.scenario_name}: {result.accounts:,} accounts × {result.days} days, seed {seed} "
+            f"(scenario {result.scenario_hash})")
+    lines = [head, "-" * len(head)]
+    lines += [f"{name:<{width}}  {value:>16}" for name, value in rows]
+    lines.append(f"{'contacts':<{width}}  {contacts or 'none'}")
+    return "\n".join(lines)

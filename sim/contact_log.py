@@ -1,0 +1,125 @@
+"""The contact log: every contact the collector made or received, one row each.
+
+Kept as columns (NumPy arrays) appended in chunks during a run: automated
+channels add whole batches at once, agents add one row per call or visit.
+It is what the compliance audit replays and what ``--contacts-out`` writes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+LOG_CHANNELS = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
+CALL_OUTCOMES = ("no_answer", "wrong_party", "right_party")
+CHANNEL_CODE = {name: i for i, name in enumerate(LOG_CHANNELS)}
+NO_OUTCOME, NO_AGENT = -1, -1
+
+
+class ContactLogBuilder:
+    """Collects rows during a run; :meth:`build` turns them into a :class:`ContactLog`."""
+
+    def __init__(self, enabled: bool = True):
+        self.enabled = enabled
+        self._chunks: list[tuple[np.ndarray, ...]] = []
+        self._rows: list[tuple[int, float, int, int, int, float]] = []
+
+    def add_batch(self, accounts: np.ndarray, minute: float, channel: str) -> None:
+        if not self.enabled or accounts.size == 0:
+            return
+        n = accounts.size
+        self._chunks.append((
+            accounts.astype(np.int64, copy=True),
+            np.full(n, minute, dtype=np.float64),
+            np.full(n, CHANNEL_CODE[channel], dtype=np.int8),
+            np.full(n, NO_OUTCOME, dtype=np.int8),
+            np.full(n, NO_AGENT, dtype=np.int32),
+            np.zeros(n, dtype=np.float64),
+        ))
+
+    def add(self, account: int, minute: float, channel: int, outcome: int, agent: int, duration: float) -> None:
+        if self.enabled:
+            self._rows.append((account, minute, channel, outcome, agent, duration))
+
+    def build(self, account_ids: np.ndarray, agent_names: list[str], start_date: dt.date) -> ContactLog:
+        columns: list[list[np.ndarray]] = [[] for _ in range(6)]
+        for chunk in self._chunks:
+            for col, values in zip(columns, chunk, strict=True):
+                col.append(values)
+        if self._rows:
+            rows = np.array(self._rows, dtype=np.float64)
+            dtypes = (np.int64, np.float64, np.int8, np.int8, np.int32, np.float64)
+            for k, (col, dtype) in enumerate(zip(columns, dtypes, strict=True)):
+                col.append(rows[:, k].astype(dtype))
+        if columns[0]:
+            index, minute, channel, outcome, agent, duration = (np.concatenate(c) for c in columns)
+        else:
+            index = np.zeros(0, np.int64)
+            minute, duration = np.zeros(0), np.zeros(0)
+            channel, outcome = np.zeros(0, np.int8), np.zeros(0, np.int8)
+            agent = np.zeros(0, np.int32)
+        order = np.lexsort((index, minute))
+        return ContactLog(
+            account=account_ids[index[order]],
+            minute=minute[order],
+            channel=channel[order],
+            outcome=outcome[order],
+            agent=agent[order],
+            duration=duration[order],
+            agent_names=tuple(agent_names),
+            start_date=start_date,
+        )
+
+
+class ContactLog:
+    """Columns of the contact log, sorted by time."""
+
+    def __init__(self, account, minute, channel, outcome, agent, duration, agent_names, start_date):
+        self.account = account
+        self.minute = minute
+        self.channel = channel
+        self.outcome = outcome
+        self.agent = agent
+        self.duration = duration
+        self.agent_names = agent_names
+        self.start_date = start_date
+
+    def __len__(self) -> int:
+        return int(self.account.size)
+
+    def channel_names(self) -> np.ndarray:
+        return np.array(LOG_CHANNELS, dtype=object)[self.channel] if len(self) else np.array([], dtype=object)
+
+    def outcome_names(self) -> np.ndarray:
+        names = np.array(("",) + CALL_OUTCOMES, dtype=object)
+        return names[self.outcome + 1] if len(self) else np.array([], dtype=object)
+
+    def timestamps(self) -> list[str]:
+        """ISO 8601 local times (seconds)."""
+        base = dt.datetime.combine(self.start_date, dt.time())
+        seconds = np.floor(self.minute * 60).astype(np.int64)
+        return [(base + dt.timedelta(seconds=int(s))).isoformat() for s in seconds]
+
+    def write_csv(self, path: str | Path) -> None:
+        """Write ``account_id, timestamp, channel, outcome, agent`` atomically."""
+        path = Path(path)
+        names = self.channel_names()
+        outcomes = self.outcome_names()
+        stamps = self.timestamps()
+        agents = [self.agent_names[a] if a >= 0 else "" for a in self.agent.tolist()]
+        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".contacts-", suffix=".csv")
+        try:
+            with os.fdopen(fd, "w", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["account_id", "timestamp", "channel", "outcome", "agent"])
+                writer.writerows(zip(self.account.tolist(), stamps, names.tolist(), outcomes.tolist(), agents, strict=True))
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise

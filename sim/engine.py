@@ -1,0 +1,836 @@
+"""The hybrid engine: arrays for the book, SimPy events where capacity is.
+
+* The **book** (every account's balance, days past due, intensity, promises,
+  plans, contact counters) lives in NumPy arrays. One daily SimPy process
+  advances all of it at once: automated channels in the morning, then at the
+  end of the day repayments, promises and instalments due, interest and fees,
+  ageing and charge-off.
+* The **capacity** is SimPy processes: call agents work through the day's
+  prioritised call list inside their shifts and the contact window, answering
+  inbound callbacks first (callers abandon when their patience runs out);
+  field agents make visits; the legal team files cases that resolve after a
+  delay. Every call or visit is an event with its own duration and outcome.
+
+A run costs accounts × days of vector work plus the contacts actually made,
+never accounts × days × events. Compliance rules are checked before every
+contact; a contact that would break one is refused and counted.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+
+import numpy as np
+import simpy
+
+from .behavior import (
+    DISPUTE,
+    PLAN,
+    PROMISE,
+    complaint_probability,
+    conversation_outcome,
+    fatigue_factor,
+    floor_intensity,
+    repayment_day,
+)
+from .compliance import ContactCalendar, ContactRules
+from .contact_log import CHANNEL_CODE, ContactLogBuilder
+from .portfolio import (
+    ACTIVE,
+    CHARGED_OFF,
+    CURED,
+    IN_LEGAL,
+    LEGAL_CLOSED,
+    PAID_OFF,
+    Portfolio,
+    bucket_of,
+)
+from .scenario import Scenario, Step, TeamSection, parse_clock
+from .streams import RandomStreams, UniformPool
+
+DAY = 1440
+NEVER = -(10**6)
+SERVICE_LEVEL_SECONDS = 20.0
+CALL_CODE = CHANNEL_CODE["call"]
+INBOUND_CODE = CHANNEL_CODE["inbound_call"]
+VISIT_CODE = CHANNEL_CODE["field_visit"]
+NO_ANSWER, WRONG_PARTY, RIGHT_PARTY = 0, 1, 2
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+SERIES_CHANNELS = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
+ROLL_STATES = ("current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180", "charged_off", "legal")
+
+
+@dataclass
+class Tally:
+    """Everything a run counts; turned into KPIs and series by ``metrics``."""
+
+    days: int
+    collected: np.ndarray = field(init=False)
+    interest_and_fees: np.ndarray = field(init=False)
+    written_off: np.ndarray = field(init=False)
+    cost: np.ndarray = field(init=False)
+    outstanding_by_bucket: np.ndarray = field(init=False)
+    contacts: np.ndarray = field(init=False)
+    call_outcomes: np.ndarray = field(init=False)
+    refusals: np.ndarray = field(init=False)
+    inbound_arrivals: np.ndarray = field(init=False)
+    inbound_answered: np.ndarray = field(init=False)
+    inbound_within_target: np.ndarray = field(init=False)
+    inbound_abandoned: np.ndarray = field(init=False)
+    inbound_waited: np.ndarray = field(init=False)
+    inbound_wait: np.ndarray = field(init=False)
+    agent_busy: np.ndarray = field(init=False)
+    agent_paid: np.ndarray = field(init=False)
+    promises_made: np.ndarray = field(init=False)
+    promises_kept: np.ndarray = field(init=False)
+    promises_broken: np.ndarray = field(init=False)
+    plans_started: np.ndarray = field(init=False)
+    disputes: np.ndarray = field(init=False)
+    complaints: np.ndarray = field(init=False)
+    payments: np.ndarray = field(init=False)
+    cost_by_item: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    roll_counts: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        d = self.days
+        for name in ("collected", "interest_and_fees", "written_off", "cost", "inbound_wait",
+                     "agent_busy", "agent_paid"):
+            setattr(self, name, np.zeros(d))
+        for name in ("refusals", "inbound_arrivals", "inbound_answered", "inbound_within_target",
+                     "inbound_abandoned", "inbound_waited", "promises_made", "promises_kept", "promises_broken",
+                     "plans_started", "disputes", "complaints", "payments"):
+            setattr(self, name, np.zeros(d, dtype=np.int64))
+        self.outstanding_by_bucket = np.zeros((d, len(ROLL_STATES)))
+        self.contacts = np.zeros((d, len(SERIES_CHANNELS)), dtype=np.int64)
+        self.call_outcomes = np.zeros((d, 3), dtype=np.int64)
+        self.roll_counts = np.zeros((len(ROLL_STATES), len(ROLL_STATES)), dtype=np.int64)
+
+    def add_cost(self, day: int, item: str, amount: float) -> None:
+        if amount:
+            self.cost[min(day, self.days - 1)] += amount
+            self.cost_by_item[item] += amount
+
+
+@dataclass
+class _Team:
+    name: str
+    spec: TeamSection
+    agent_ids: list[int]
+    shifts: list[tuple[int, int]]
+    queue: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    queue_step: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    cursor: int = 0
+    redial: list[tuple[float, int, int, int]] = field(default_factory=list)
+    tries_today: dict[int, int] = field(default_factory=dict)
+    idle: deque = field(default_factory=deque)
+    watching: bool = False
+
+
+class Engine:
+    """One simulation run of one scenario with one set of random streams."""
+
+    def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
+                 *, record_contacts: bool = True, progress=None):
+        self.scenario = scenario
+        self.portfolio = portfolio
+        self.streams = streams
+        self.progress = progress
+        self.days = scenario.simulation.days
+        self.behavior = scenario.behavior
+        self.costs = scenario.costs
+        self.rules = ContactRules.from_section(scenario.compliance)
+        self.calendar = ContactCalendar(self.rules, scenario.simulation.start_date, self.days)
+        self.env = simpy.Environment()
+        self.tally = Tally(self.days)
+        self.log = ContactLogBuilder(record_contacts)
+        self.call_pool = UniformPool(streams["calls"])
+        self.inbound_pool = UniformPool(streams["inbound"])
+        self.field_pool = UniformPool(streams["field"])
+        self.legal_rng = streams["legal"]
+        self.automated_rng = streams["automated"]
+        self.payment_rng = streams["payments"]
+        self.promise_rng = streams["promises"]
+        self._init_book()
+        self._init_teams()
+
+    # ------------------------------------------------------------------------- set-up
+
+    def _init_book(self) -> None:
+        p = self.portfolio
+        n = len(p)
+        self.n = n
+        self.balance = p.balance.astype(np.float64, copy=True)
+        self.past_due = p.past_due.astype(np.float64, copy=True)
+        self.dpd = p.days_past_due.astype(np.int32, copy=True)
+        self.segment = p.segment
+        self.phone = p.phone_known
+        self.email = p.email_known
+        self.status = np.where(self.balance > 0, ACTIVE, PAID_OFF).astype(np.int8)
+        self.status[(self.dpd == 0) & (self.status == ACTIVE)] = CURED
+        self.floor = floor_intensity(self.behavior, bucket_of(self.dpd), self.segment, p.segment_names)
+        if self.behavior.model == "cgw":
+            self.intensity = np.full(n, self.behavior.lambda0)
+        else:
+            self.intensity = self.floor.copy()
+        self.pending_lift = np.zeros(n)
+        self.in_plan = np.zeros(n, dtype=bool)
+        self.plan_amount = np.zeros(n)
+        self.plan_left = np.zeros(n, dtype=np.int32)
+        self.plan_missed = np.zeros(n, dtype=np.int8)
+        self.promise_amount = np.zeros(n)
+        self.promise_day = np.full(n, NEVER, dtype=np.int32)
+        self.plan_next_day = np.full(n, NEVER, dtype=np.int32)
+        self.failed = np.zeros(n, dtype=np.int32)
+        self.last_conversation = np.full(n, NEVER, dtype=np.int32)
+        self.paused_until = np.zeros(n, dtype=np.int32)
+        self.legal_queued = np.zeros(n, dtype=bool)
+        steps = self.scenario.strategy.steps
+        self.last_step_day = np.full((max(len(steps), 1), n), NEVER, dtype=np.int32)
+        # Rolling 7-day counters: a ring of per-day counts and their running sum.
+        self.attempt_ring = np.zeros((7, n), dtype=np.int8)
+        self.attempts_7d = np.zeros(n, dtype=np.int16)
+        self.connect_ring = np.zeros((7, n), dtype=np.int8)
+        self.connects_7d = np.zeros(n, dtype=np.int16)
+        self.contact_ring = np.zeros((7, n), dtype=np.int8)
+        self.contacts_7d = np.zeros(n, dtype=np.int16)
+        self.visit_days: dict[int, deque[int]] = defaultdict(deque)
+        self.promises_due: dict[int, list[int]] = defaultdict(list)
+        self.plans_due: dict[int, list[int]] = defaultdict(list)
+        self.legal_queue: deque[int] = deque()
+        self.legal_resolutions: dict[int, list[tuple[int, TeamSection]]] = defaultdict(list)
+        self.initial_balance = float(self.balance.sum())
+        self.interest_and_fees_total = 0.0
+        self.collected_total = 0.0
+        self.written_off_total = 0.0
+        self.cured_ever = np.zeros(n, dtype=bool)
+
+    def _init_teams(self) -> None:
+        self.call_teams: list[_Team] = []
+        self.field_teams: list[_Team] = []
+        self.legal_teams: list[_Team] = []
+        self.agent_names: list[str] = []
+        for name, spec in self.scenario.teams.items():
+            ids = []
+            count = spec.agents if spec.kind != "legal" else 0
+            for k in range(count):
+                ids.append(len(self.agent_names))
+                self.agent_names.append(f"{name}-{k + 1}")
+            team = _Team(name=name, spec=spec, agent_ids=ids, shifts=spec.shift_minutes)
+            {"call": self.call_teams, "field": self.field_teams, "legal": self.legal_teams}[spec.kind].append(team)
+        self.inbound_queue: deque[tuple[float, int, float]] = deque()
+        self.idle_agents: deque[simpy.Event] = deque()
+        self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in self.call_teams)
+        self.team_by_name = {t.name: t for t in (*self.call_teams, *self.field_teams, *self.legal_teams)}
+
+    def _team_for(self, step: Step) -> _Team | None:
+        if step.team is not None:
+            return self.team_by_name[step.team]
+        pool = {"call": self.call_teams, "field_visit": self.field_teams, "legal": self.legal_teams}[step.channel]
+        return pool[0] if pool else None
+
+    def _works_today(self, team: _Team, day: int) -> bool:
+        weekday = WEEKDAYS[self.calendar.date(day).weekday()]
+        return weekday in team.spec.work_days and not self.calendar.is_quiet(day)
+
+    # ------------------------------------------------------------------------- run
+
+    def run(self):
+        self.env.process(self._daily())
+        self.env.run(until=self.days * DAY + 1)
+        return self.tally
+
+    def _daily(self):
+        for day in range(self.days):
+            self._start_of_day(day)
+            yield self.env.timeout(DAY)
+            self._end_of_day(day)
+            if self.progress is not None:
+                self.progress(day + 1, self.days)
+
+    # ------------------------------------------------------------------------- morning
+
+    def _start_of_day(self, day: int) -> None:
+        slot = day % 7
+        for ring, total in ((self.attempt_ring, self.attempts_7d), (self.connect_ring, self.connects_7d),
+                            (self.contact_ring, self.contacts_7d)):
+            np.subtract(total, ring[slot], out=total, casting="unsafe")
+            ring[slot] = 0
+        workable = np.flatnonzero((self.status == ACTIVE) & ~self.in_plan & (self.paused_until <= day)
+                                  & ~self.legal_queued)
+        call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
+        field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
+        for s, step in enumerate(self.scenario.strategy.steps):
+            idx = self._eligible(step, s, workable, day)
+            if idx.size == 0:
+                continue
+            if step.channel in ("sms", "email", "letter"):
+                self._send_automated(step, s, idx, day)
+            elif step.channel == "call":
+                team = self._team_for(step)
+                if team is not None:
+                    call_lists[team.name].append((idx, s))
+            elif step.channel == "field_visit":
+                team = self._team_for(step)
+                if team is not None:
+                    field_lists[team.name].append((idx, s))
+            elif step.channel == "legal":
+                self._refer_to_legal(idx)
+        for team in self.call_teams:
+            self._plan_calls(team, call_lists.get(team.name, []), day)
+        for team in self.field_teams:
+            self._plan_visits(team, field_lists.get(team.name, []), day)
+        self._legal_day(day)
+
+    def _eligible(self, step: Step, s: int, workable: np.ndarray, day: int) -> np.ndarray:
+        dpd = self.dpd[workable]
+        mask = (dpd >= step.from_dpd) & (dpd <= step.to_dpd)
+        mask &= (day - self.last_step_day[s, workable]) >= step.every_days
+        if step.segments is not None:
+            codes = [self.portfolio.segment_names.index(name) for name in step.segments]
+            mask &= np.isin(self.segment[workable], codes)
+        if step.min_balance > 0:
+            mask &= self.balance[workable] >= step.min_balance
+        if step.after_failed > 0:
+            mask &= self.failed[workable] >= step.after_failed
+        if step.channel in ("sms", "call"):
+            mask &= self.phone[workable]
+        elif step.channel == "email":
+            mask &= self.email[workable]
+        return workable[mask]
+
+    def _count_contacts(self, idx: np.ndarray, day: int) -> None:
+        slot = day % 7
+        self.contact_ring[slot, idx] += 1
+        self.contacts_7d[idx] += 1
+
+    def _send_automated(self, step: Step, s: int, idx: np.ndarray, day: int) -> None:
+        send_minute = parse_clock(step.send_time)
+        if self.calendar.is_quiet(day) or (step.channel != "letter" and not self.rules.in_window(send_minute)):
+            self.tally.refusals[day] += idx.size
+            return
+        channel = step.channel
+        self.last_step_day[s, idx] = day
+        self.tally.contacts[day, SERIES_CHANNELS.index(channel)] += idx.size
+        self.tally.add_cost(day, channel, getattr(self.costs, channel) * idx.size)
+        self.log.add_batch(idx, day * DAY + send_minute, channel)
+        lift = self.behavior.lift[channel]
+        if lift:
+            self.pending_lift[idx] += lift * fatigue_factor(self.behavior, self.contacts_7d[idx])
+        self._count_contacts(idx, day)
+        p_callback = self.behavior.callback_probability.get(channel, 0.0)
+        if p_callback > 0 and self.inbound_enabled:
+            callers = idx[self.automated_rng.random(idx.size) < p_callback]
+            start = max(send_minute, self.rules.window_start) if channel != "letter" else self.rules.window_start
+            end = self.rules.window_end
+            if callers.size and end > start:
+                times = day * DAY + self.automated_rng.uniform(start, end, callers.size)
+                order = np.argsort(times, kind="stable")
+                self.env.process(self._callers(callers[order], times[order], day))
+
+    # ------------------------------------------------------------------------- calls
+
+    def _plan_calls(self, team: _Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
+        team.redial = []
+        team.idle = deque()
+        team.watching = False
+        team.tries_today = {}
+        team.cursor = 0
+        if not self._works_today(team, day) or not team.agent_ids:
+            team.queue = np.zeros(0, dtype=np.int64)
+            team.queue_step = np.zeros(0, dtype=np.int64)
+            return
+        if lists:
+            idx = np.concatenate([a for a, _ in lists])
+            steps = np.concatenate([np.full(a.size, s) for a, s in lists])
+            idx, first = np.unique(idx, return_index=True)
+            steps = steps[first]
+            minutes = sum(end - start for start, end in team.shifts) * len(team.agent_ids)
+            shortest = min(team.spec.handle_minutes.no_answer, team.spec.handle_minutes.wrong_party,
+                           team.spec.handle_minutes.right_party)
+            # More than agents could ever dial today is never reached: keep the best.
+            reach = int(4 * minutes / shortest) + 100
+            if idx.size > reach:
+                key = self._priority_key(idx)
+                keep = np.argpartition(key, reach)[:reach]
+                idx, steps = idx[keep], steps[keep]
+            order = self._order_positions(idx)
+            team.queue, team.queue_step = idx[order], steps[order]
+        else:
+            team.queue = np.zeros(0, dtype=np.int64)
+            team.queue_step = np.zeros(0, dtype=np.int64)
+        for agent in team.agent_ids:
+            for start, end in team.shifts:
+                self.env.process(self._agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
+
+    def _priority_key(self, idx: np.ndarray) -> np.ndarray:
+        rule = self.scenario.strategy.priority
+        if rule == "balance":
+            return -self.balance[idx]
+        if rule == "days_past_due":
+            return -self.dpd[idx].astype(np.float64)
+        if rule == "expected_value":
+            return -(self.balance[idx] * self.intensity[idx])
+        return self.portfolio.account_id[idx].astype(np.float64)
+
+    def _order_positions(self, idx: np.ndarray) -> np.ndarray:
+        # Stable sort on the key, ties broken by account position: deterministic.
+        return np.lexsort((idx, self._priority_key(idx)))
+
+    def _next_call(self, team: _Team, now: float):
+        if team.redial and team.redial[0][0] <= now:
+            _, _, account, step = heapq.heappop(team.redial)
+            return account, step
+        if team.cursor < team.queue.size:
+            k = team.cursor
+            team.cursor += 1
+            return int(team.queue[k]), int(team.queue_step[k])
+        return None
+
+    def _agent_shift(self, team: _Team, agent: int, start: float, end: float, day: int):
+        """An agent works one shift: inbound callers first, then the call list, until the shift ends."""
+        env = self.env
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        self.tally.agent_paid[day] += end - start
+        self.tally.add_cost(day, "agent_time", (end - start) * self.costs.agent_minute)
+        handle = team.spec.handle_minutes
+        exponential = team.spec.handle_distribution == "exponential"
+        pool = self.call_pool
+        answers_inbound = team.spec.inbound
+        shift_over = None
+        while env.now < end:
+            now = env.now
+            if answers_inbound and self.inbound_queue:
+                arrival, account, patience = self.inbound_queue.popleft()
+                if now - arrival > patience:
+                    self.tally.inbound_abandoned[int(arrival // DAY)] += 1
+                    continue
+                duration = pool.exponential(handle.inbound) if exponential else handle.inbound
+                self._answer_inbound(account, arrival, now, agent, duration)
+                self.tally.agent_busy[day] += duration
+                yield env.timeout(duration)
+                self._conversation(account, int(env.now // DAY), "inbound_call")
+                continue
+            job = self._next_call(team, now)
+            if job is not None:
+                if team.redial and team.redial[0][0] <= now:
+                    self._wake_one(team.idle)  # more redials are due: let a colleague help
+                account, step = job
+                call = self._dial(team, agent, account, step, now, day, exponential)
+                if call is not None:
+                    duration, outcome = call
+                    self.tally.agent_busy[day] += duration
+                    yield env.timeout(duration)
+                    self._after_call(team, account, step, day, outcome)
+                continue
+            # Nothing to do now. One agent of the team watches the redial timer;
+            # the others sleep until a caller or a colleague wakes them.
+            watch = bool(team.redial) and not team.watching and team.redial[0][0] < end
+            if not answers_inbound and not watch and not team.redial:
+                return
+            if shift_over is None:
+                shift_over = env.timeout(end - now)
+            wake = env.event()
+            if answers_inbound:
+                self.idle_agents.append(wake)
+            if watch:
+                team.watching = True
+                yield wake | shift_over | env.timeout(team.redial[0][0] - now)
+                team.watching = False
+            else:
+                team.idle.append(wake)
+                yield wake | shift_over
+            if not wake.triggered:
+                wake.succeed()  # retire it so that nobody else tries to wake it
+
+    @staticmethod
+    def _wake_one(idle: deque) -> None:
+        while idle:
+            event = idle.popleft()
+            if not event.triggered:
+                event.succeed()
+                return
+
+    def _dial(self, team: _Team, agent: int, i: int, s: int, now: float, day: int, exponential: bool):
+        """Start a call if every rule allows it: (duration, outcome), or None if not made."""
+        if self.status[i] != ACTIVE or self.in_plan[i] or self.paused_until[i] > day:
+            return None
+        rules = self.rules
+        minute_of_day = now - day * DAY
+        refused = (
+            not (rules.window_start <= minute_of_day < rules.window_end)
+            or (rules.max_call_attempts_7d is not None and self.attempts_7d[i] >= rules.max_call_attempts_7d)
+            or (rules.quiet_days_after_conversation and day - self.last_conversation[i] < rules.quiet_days_after_conversation)
+            or (rules.max_attempts_per_day is not None and self.attempt_ring[day % 7, i] >= rules.max_attempts_per_day)
+            or (rules.max_connected_calls_per_day is not None and self.connect_ring[day % 7, i] >= rules.max_connected_calls_per_day)
+            or (rules.max_conversations_7d is not None and self.connects_7d[i] >= rules.max_conversations_7d)
+        )
+        if refused:
+            self.tally.refusals[day] += 1
+            return None
+        pool = self.call_pool
+        u = pool.next()
+        p_right = self.behavior.right_party_by_hour[int(minute_of_day // 60)]
+        if u < p_right:
+            outcome = RIGHT_PARTY
+        elif u < p_right + self.behavior.wrong_party_rate:
+            outcome = WRONG_PARTY
+        else:
+            outcome = NO_ANSWER
+        handle = team.spec.handle_minutes
+        mean = (handle.no_answer, handle.wrong_party, handle.right_party)[outcome]
+        duration = pool.exponential(mean) if exponential else mean
+        slot = day % 7
+        self.attempt_ring[slot, i] += 1
+        self.attempts_7d[i] += 1
+        self.contact_ring[slot, i] += 1
+        self.contacts_7d[i] += 1
+        if self.last_step_day[s, i] != day:
+            self.last_step_day[s, i] = day
+        team.tries_today[i] = team.tries_today.get(i, 0) + 1
+        self.tally.contacts[day, 2] += 1
+        self.tally.call_outcomes[day, outcome] += 1
+        self.log.add(i, now, CALL_CODE, outcome, agent, duration)
+        if outcome == RIGHT_PARTY:
+            self.last_conversation[i] = day
+            self.connect_ring[slot, i] += 1
+            self.connects_7d[i] += 1
+            self.failed[i] = 0
+        else:
+            self.failed[i] += 1
+        return duration, outcome
+
+    def _after_call(self, team: _Team, i: int, s: int, day: int, outcome: int) -> None:
+        lift = self.behavior.lift
+        self.pending_lift[i] += lift["call_attempt"] * fatigue_factor(self.behavior, int(self.contacts_7d[i]))
+        if outcome == RIGHT_PARTY:
+            self._conversation(i, day, "right_party_contact")
+            return
+        step = self.scenario.strategy.steps[s]
+        if outcome == NO_ANSWER and team.tries_today.get(i, 0) < step.attempts_per_day:
+            ready = self.env.now + self.scenario.strategy.redial_minutes
+            heapq.heappush(team.redial, (ready, i, i, s))
+
+    def _conversation(self, i: int, day: int, lift_key: str) -> None:
+        """A right-party conversation (outbound, inbound or on a visit) and how it ends."""
+        if self.status[i] != ACTIVE:
+            return
+        behavior = self.behavior
+        pool = self.call_pool
+        recent = int(self.contacts_7d[i])
+        self.pending_lift[i] += behavior.lift[lift_key] * fatigue_factor(behavior, recent)
+        day = min(day, self.days - 1)
+        if pool.next() < complaint_probability(behavior, recent):
+            self.tally.complaints[day] += 1
+        if self.in_plan[i]:
+            return
+        outcome = conversation_outcome(behavior, pool.next())
+        if outcome == PROMISE:
+            due = day + 1 + int(pool.next() * behavior.promise_days)
+            minimum = self.scenario.portfolio.min_due_rate * self.balance[i]
+            self.promise_amount[i] = min(self.balance[i], max(self.past_due[i], minimum))
+            self.promise_day[i] = due
+            self.promises_due[due].append(i)
+            self.tally.promises_made[day] += 1
+        elif outcome == PLAN:
+            self.in_plan[i] = True
+            self.plan_left[i] = behavior.plan_instalments
+            self.plan_amount[i] = round(self.balance[i] / behavior.plan_instalments, 2)
+            self.plan_missed[i] = 0
+            self.plan_next_day[i] = day + 7
+            self.plans_due[day + 7].append(i)
+            self.tally.plans_started[day] += 1
+        elif outcome == DISPUTE:
+            # Collection pauses while the debt is verified (FDCPA §809(b)).
+            self.paused_until[i] = day + 30
+            self.tally.disputes[day] += 1
+
+    # ------------------------------------------------------------------------- inbound
+
+    def _callers(self, accounts: np.ndarray, times: np.ndarray, day: int):
+        env = self.env
+        pool = self.inbound_pool
+        patience_mean = self.behavior.patience_minutes
+        for account, at in zip(accounts.tolist(), times.tolist(), strict=True):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            self.tally.inbound_arrivals[min(int(at // DAY), self.days - 1)] += 1
+            self.inbound_queue.append((at, account, pool.exponential(patience_mean)))
+            self._wake_one(self.idle_agents)
+
+    def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> None:
+        arrival_day = min(int(arrival // DAY), self.days - 1)
+        wait = now - arrival
+        self.tally.inbound_answered[arrival_day] += 1
+        self.tally.inbound_wait[arrival_day] += wait
+        if wait > 1e-9:
+            self.tally.inbound_waited[arrival_day] += 1
+        if wait <= SERVICE_LEVEL_SECONDS / 60.0:
+            self.tally.inbound_within_target[arrival_day] += 1
+        day = min(int(now // DAY), self.days - 1)
+        self.tally.contacts[day, 3] += 1
+        self.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
+        # A borrower-initiated call is still a telephone conversation for Reg F.
+        self.last_conversation[i] = day
+        self.failed[i] = 0
+
+    # ------------------------------------------------------------------------- field
+
+    def _plan_visits(self, team: _Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
+        if not lists or not team.agent_ids or not self._works_today(team, day):
+            return
+        idx = np.concatenate([a for a, _ in lists])
+        steps = np.concatenate([np.full(a.size, s) for a, s in lists])
+        idx, first = np.unique(idx, return_index=True)
+        steps = steps[first]
+        order = self._order_positions(idx)
+        idx, steps = idx[order], steps[order]
+        cap = self.rules.max_field_visits_30d
+        if cap is not None:
+            ok = np.array([self._visits_in_30d(int(i), day) < cap for i in idx], dtype=bool)
+            self.tally.refusals[day] += int((~ok).sum())
+            idx, steps = idx[ok], steps[ok]
+        capacity = team.spec.visits_per_day * len(team.agent_ids)
+        idx, steps = idx[:capacity], steps[:capacity]
+        per_agent = team.spec.visits_per_day
+        for k, agent in enumerate(team.agent_ids):
+            mine = idx[k * per_agent:(k + 1) * per_agent]
+            if mine.size:
+                self.env.process(self._field_agent(team, agent, mine, steps[k * per_agent:(k + 1) * per_agent], day))
+
+    def _visits_in_30d(self, i: int, day: int) -> int:
+        visits = self.visit_days.get(i)
+        if not visits:
+            return 0
+        while visits and visits[0] <= day - 30:
+            visits.popleft()
+        return len(visits)
+
+    def _field_agent(self, team: _Team, agent: int, accounts: np.ndarray, steps: np.ndarray, day: int):
+        env = self.env
+        shift_start, shift_end = team.shifts[0][0], team.shifts[-1][1]
+        start = day * DAY + max(shift_start, self.rules.window_start)
+        end = day * DAY + min(shift_end, self.rules.window_end)
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        spec = team.spec
+        pool = self.field_pool
+        for i, s in zip(accounts.tolist(), steps.tolist(), strict=True):
+            if env.now >= end:
+                break
+            if self.status[i] != ACTIVE:
+                continue
+            duration = pool.exponential(spec.handle_minutes.field_visit) if spec.handle_distribution == "exponential" else spec.handle_minutes.field_visit
+            found = pool.next() < spec.visit_success
+            self.last_step_day[s, i] = day
+            self.visit_days[i].append(day)
+            self.tally.contacts[day, 5] += 1
+            self.tally.add_cost(day, "field_visit", self.costs.field_visit)
+            self.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
+            self.contact_ring[day % 7, i] += 1
+            self.contacts_7d[i] += 1
+            yield env.timeout(duration)
+            if found:
+                self.failed[i] = 0
+                self._conversation(i, day, "field_visit")
+            else:
+                self.failed[i] += 1
+
+    # ------------------------------------------------------------------------- legal
+
+    def _refer_to_legal(self, idx: np.ndarray) -> None:
+        order = self._order_positions(idx)
+        for i in idx[order].tolist():
+            self.legal_queued[i] = True
+            self.legal_queue.append(i)
+
+    def _legal_day(self, day: int) -> None:
+        for team in self.legal_teams:
+            if not self._works_today(team, day):
+                continue
+            filed = 0
+            while self.legal_queue and filed < team.spec.filings_per_day:
+                i = self.legal_queue.popleft()
+                if self.status[i] != ACTIVE:
+                    continue
+                self.status[i] = IN_LEGAL
+                self.in_plan[i] = False
+                filed += 1
+                self.tally.contacts[day, 6] += 1
+                self.tally.add_cost(day, "legal_filing", self.costs.legal_filing)
+                self.log.add(i, day * DAY + 9 * 60, CHANNEL_CODE["legal"], -1, -1, 0.0)
+                self.legal_resolutions[day + team.spec.filing_delay_days].append((i, team.spec))
+        for i, spec in self.legal_resolutions.pop(day, []):
+            recovered = 0.0
+            if self.legal_rng.random() < spec.legal_success:
+                recovered = round(self.balance[i] * spec.recovery_share, 2)
+            self._collect(i, recovered, day)
+            self.tally.add_cost(day, "agency_commission", recovered * self.costs.agency_commission)
+            self._write_off(i, day)
+            self.status[i] = LEGAL_CLOSED
+
+    # ------------------------------------------------------------------------- evening
+
+    def _collect(self, i, amount, day: int) -> None:
+        self.balance[i] -= amount
+        total = float(np.sum(amount))
+        self.collected_total += total
+        self.tally.collected[day] += total
+
+    def _write_off(self, i, day: int) -> None:
+        amount = float(np.sum(self.balance[i]))
+        self.written_off_total += amount
+        self.tally.written_off[day] += amount
+        self.balance[i] = 0.0
+
+    def _end_of_day(self, day: int) -> None:
+        behavior = self.behavior
+        tally = self.tally
+        payable = (self.status == ACTIVE) & ~self.in_plan
+        result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable)
+        self.intensity = result.intensity_end
+        payers = np.flatnonzero(result.payments)
+        if payers.size:
+            paid = result.paid[payers]
+            self._collect(payers, paid, day)
+            tally.payments[day] += int(result.payments[payers].sum())
+            self._apply_payment(payers, paid)
+        self._promises_due(day)
+        self._plans_due(day)
+        # Treatments of the day raise the intensity from the end of the day on.
+        lifted = np.flatnonzero(self.pending_lift)
+        if lifted.size:
+            self.intensity[lifted] += self.pending_lift[lifted]
+            self.pending_lift[lifted] = 0.0
+        # Paid-off accounts leave the book; sub-cent residue counts as collected.
+        done = np.flatnonzero((self.status == ACTIVE) & (self.balance < 0.005))
+        if done.size:
+            self._collect(done, self.balance[done].copy(), day)
+            self.status[done] = PAID_OFF
+            self.in_plan[done] = False
+        self._interest_and_ageing(day)
+        self._record_day(day)
+
+    def _apply_payment(self, who: np.ndarray, paid: np.ndarray) -> None:
+        if self.behavior.model == "cgw":
+            return  # the pure process has no notion of curing
+        self.past_due[who] = np.maximum(self.past_due[who] - paid, 0.0)
+        cured = who[(self.past_due[who] <= 0.005) & (self.status[who] == ACTIVE)]
+        if cured.size:
+            self.status[cured] = CURED
+            self.dpd[cured] = 0
+            self.in_plan[cured] = False
+            self.cured_ever[cured] = True
+
+    def _promises_due(self, day: int) -> None:
+        due = self.promises_due.pop(day, [])
+        if not due:
+            return
+        idx = np.unique(np.array(due, dtype=np.int64))
+        # A newer promise replaces an older one.
+        idx = idx[(self.status[idx] == ACTIVE) & ~self.in_plan[idx] & (self.promise_day[idx] == day)]
+        if idx.size == 0:
+            return
+        kept = self.promise_rng.random(idx.size) < self.behavior.promise_keep_rate
+        self.tally.promises_kept[day] += int(kept.sum())
+        self.tally.promises_broken[day] += int((~kept).sum())
+        who = idx[kept]
+        if who.size:
+            amount = np.minimum(self.promise_amount[who], self.balance[who])
+            share = np.divide(amount, self.balance[who], out=np.ones_like(amount), where=self.balance[who] > 0)
+            self._collect(who, amount, day)
+            self.tally.payments[day] += who.size
+            # A kept promise is a repayment: it excites the intensity like one.
+            self.intensity[who] += self.behavior.delta10 + self.behavior.delta11 * share
+            self._apply_payment(who, amount)
+
+    def _plans_due(self, day: int) -> None:
+        due = self.plans_due.pop(day, [])
+        if not due:
+            return
+        idx = np.unique(np.array(due, dtype=np.int64))
+        idx = idx[(self.status[idx] == ACTIVE) & self.in_plan[idx] & (self.plan_next_day[idx] == day)]
+        if idx.size == 0:
+            return
+        kept = self.promise_rng.random(idx.size) < self.behavior.plan_keep_rate
+        payers = idx[kept]
+        if payers.size:
+            last = self.plan_left[payers] <= 1
+            amount = np.where(last, self.balance[payers], np.minimum(self.plan_amount[payers], self.balance[payers]))
+            self._collect(payers, amount, day)
+            self.tally.payments[day] += payers.size
+            self.plan_left[payers] -= 1
+            self.plan_missed[payers] = 0
+            self.past_due[payers] = np.maximum(self.past_due[payers] - amount, 0.0)
+        missed = idx[~kept]
+        if missed.size:
+            self.plan_missed[missed] += 1
+        # Two missed instalments in a row break the plan; collection resumes.
+        broken = missed[self.plan_missed[missed] >= 2]
+        self.in_plan[broken] = False
+        continuing = idx[self.in_plan[idx] & (self.plan_left[idx] > 0) & (self.balance[idx] >= 0.005)]
+        self.plan_next_day[continuing] = day + 30
+        self.plans_due[day + 30].extend(continuing.tolist())
+
+    def _interest_and_ageing(self, day: int) -> None:
+        portfolio = self.scenario.portfolio
+        active = np.flatnonzero(self.status == ACTIVE)
+        if active.size == 0:
+            return
+        if portfolio.apr > 0:
+            interest = self.balance[active] * (portfolio.apr / 365.0)
+            self.balance[active] += interest
+            added = float(interest.sum())
+            self.interest_and_fees_total += added
+            self.tally.interest_and_fees[day] += added
+        ageing = active[~self.in_plan[active]]
+        self.dpd[ageing] += 1
+        new_cycle = ageing[self.dpd[ageing] % 30 == 0]
+        if new_cycle.size:
+            fee = portfolio.late_fee
+            if fee > 0:
+                self.balance[new_cycle] += fee
+                self.interest_and_fees_total += fee * new_cycle.size
+                self.tally.interest_and_fees[day] += fee * new_cycle.size
+            self.past_due[new_cycle] += portfolio.min_due_rate * self.balance[new_cycle] + fee
+            self.past_due[new_cycle] = np.minimum(self.past_due[new_cycle], self.balance[new_cycle])
+        if self.behavior.model == "hawkes":
+            crossed = ageing[(self.dpd[ageing] - 1) % 30 == 0]
+            if crossed.size:
+                new_floor = floor_intensity(self.behavior, bucket_of(self.dpd[crossed]), self.segment[crossed],
+                                            self.portfolio.segment_names)
+                # Keep the excitation, move the floor.
+                self.intensity[crossed] += new_floor - self.floor[crossed]
+                self.intensity[crossed] = np.maximum(self.intensity[crossed], new_floor)
+                self.floor[crossed] = new_floor
+        charged = ageing[self.dpd[ageing] >= portfolio.charge_off_dpd]
+        if charged.size:
+            self._write_off(charged, day)
+            self.status[charged] = CHARGED_OFF
+
+    def roll_state(self) -> np.ndarray:
+        state = np.full(self.n, 0, dtype=np.int8)
+        active = self.status == ACTIVE
+        state[active] = bucket_of(self.dpd[active])
+        state[self.status == CHARGED_OFF] = 7
+        state[(self.status == IN_LEGAL) | (self.status == LEGAL_CLOSED)] = 8
+        return state
+
+    def _record_day(self, day: int) -> None:
+        state = self.roll_state()
+        open_balance = self.balance.copy()
+        self.tally.outstanding_by_bucket[day] = np.bincount(state, weights=open_balance, minlength=len(ROLL_STATES))
+        if day == 0:
+            self._month_start_state = self._initial_state
+        if (day + 1) % 30 == 0 or day + 1 == self.days:
+            if (day + 1) % 30 == 0:
+                pairs = self._month_start_state.astype(np.int64) * len(ROLL_STATES) + state
+                self.tally.roll_counts += np.bincount(pairs, minlength=len(ROLL_STATES) ** 2).reshape(
+                    len(ROLL_STATES), len(ROLL_STATES))
+                self._month_start_state = state
+
+    def prepare(self) -> None:
+        self._initial_state = self.roll_state()
+        self._month_start_state = self._initial_state

@@ -1,0 +1,236 @@
+"""The book: every overdue account's state as NumPy arrays.
+
+An account has a balance, an amount past due, days past due, a risk segment
+and known contact points. The book is either generated from the scenario's
+``[portfolio]`` section (a synthetic portfolio) or imported from a CSV file of
+real accounts. Imported personal columns (names, phone numbers, addresses…)
+are dropped on import and never stored.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import ScenarioError
+from .scenario import DELINQUENT_BUCKETS, Scenario
+
+REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
+OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known")
+MAX_CSV_BYTES = 2_000_000_000
+
+# Account status codes.
+ACTIVE, CURED, PAID_OFF, CHARGED_OFF, IN_LEGAL, LEGAL_CLOSED = range(6)
+STATUS_NAMES = ("active", "cured", "paid_off", "charged_off", "in_legal", "legal_closed")
+
+def bucket_of(days_past_due: np.ndarray) -> np.ndarray:
+    """Bucket index: 0 current, 1 for 1-30, … 6 for 151-180 and beyond."""
+    dpd = np.asarray(days_past_due, dtype=np.int32)
+    return np.minimum((dpd + 29) // 30, 6).astype(np.int8)
+
+
+@dataclass
+class Portfolio:
+    """The accounts at the start of a run (read-only input to the engine)."""
+
+    account_id: np.ndarray  # int64
+    balance: np.ndarray  # float64, what the borrower owes
+    past_due: np.ndarray  # float64, the overdue part of the balance
+    days_past_due: np.ndarray  # int32
+    segment: np.ndarray  # int16, index into segment_names
+    phone_known: np.ndarray  # bool
+    email_known: np.ndarray  # bool
+    segment_names: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.balance.size)
+
+    @property
+    def initial_balance(self) -> float:
+        return float(self.balance.sum())
+
+
+def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
+    """A synthetic portfolio drawn from the scenario's ``[portfolio]`` section."""
+    spec = scenario.portfolio
+    n = scenario.simulation.accounts
+    bal = spec.balance
+    if bal.distribution == "lognormal":
+        balance = bal.median * np.exp(bal.sigma * rng.standard_normal(n))
+    elif bal.distribution == "uniform":
+        balance = rng.uniform(bal.min, bal.max, n)
+    else:
+        balance = np.full(n, bal.median)
+    balance = np.round(np.clip(balance, bal.min, bal.max), 2)
+
+    names = list(DELINQUENT_BUCKETS)
+    shares = np.array([spec.buckets.get(b, 0.0) for b in names])
+    bucket = rng.choice(len(names), size=n, p=shares / shares.sum())
+    low = np.array([1, 31, 61, 91, 121, 151])
+    dpd = (low[bucket] + rng.integers(0, 30, n)).astype(np.int32)
+    dpd = np.minimum(dpd, spec.charge_off_dpd - 1).astype(np.int32)
+
+    segment_names = tuple(spec.segments)
+    seg_shares = np.array([spec.segments[s] for s in segment_names])
+    segment = rng.choice(len(segment_names), size=n, p=seg_shares / seg_shares.sum()).astype(np.int16)
+    phone = rng.random(n) < spec.phone_known
+    email = rng.random(n) < spec.email_known
+    cycles = np.ceil(dpd / 30.0)
+    past_due = np.round(np.minimum(balance, cycles * spec.min_due_rate * balance), 2)
+    return Portfolio(
+        account_id=np.arange(n, dtype=np.int64),
+        balance=balance.astype(np.float64),
+        past_due=past_due,
+        days_past_due=dpd,
+        segment=segment,
+        phone_known=phone,
+        email_known=email,
+        segment_names=segment_names,
+    )
+
+
+def _parse_bool(text: str) -> bool | None:
+    value = text.strip().lower()
+    if value in {"1", "true", "yes", "y"}:
+        return True
+    if value in {"0", "false", "no", "n", ""}:
+        return False
+    return None
+
+
+def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
+    """Import real accounts; columns are validated, personal columns dropped.
+
+    Required columns: ``account_id``, ``balance``, ``days_past_due``. Optional:
+    ``segment`` (one of the scenario's segments; the first if absent),
+    ``past_due`` (else derived from the minimum-due rate), ``phone_known``,
+    ``email_known`` (0/1, true/false; else true).
+    """
+    source = str(path)
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise ScenarioError(source, "", "portfolio CSV file not found") from None
+    if size > MAX_CSV_BYTES:
+        raise ScenarioError(source, "", "portfolio CSV is larger than 2 GB")
+    raw = path.read_bytes()
+    if b"\x00" in raw[:65536]:
+        raise ScenarioError(source, "", "not a text CSV file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ScenarioError(source, "", "not a UTF-8 text CSV file") from None
+    return parse_portfolio_csv(text, scenario, source=source)
+
+
+def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload>") -> Portfolio:
+    reader = csv.reader(io.StringIO(text))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise ScenarioError(source, "line 1", "empty CSV; the header needs " + ", ".join(REQUIRED_COLUMNS)) from None
+    header = [h.strip() for h in header]
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise ScenarioError(source, "line 1", f"missing column(s) {', '.join(missing)}; required: {', '.join(REQUIRED_COLUMNS)}")
+    if len(set(header)) != len(header):
+        raise ScenarioError(source, "line 1", "a column name appears twice")
+    # Only the columns the model uses are kept; everything else (names, phones,
+    # addresses) is dropped here and never stored.
+    index = {c: header.index(c) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in header}
+    segments = tuple(scenario.portfolio.segments)
+    seg_index = {name: i for i, name in enumerate(segments)}
+    charge_off = scenario.portfolio.charge_off_dpd
+    ids: list[int] = []
+    balances: list[float] = []
+    past_dues: list[float] = []
+    dpds: list[int] = []
+    segs: list[int] = []
+    phones: list[bool] = []
+    emails: list[bool] = []
+    seen: set[int] = set()
+    for line_no, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise ScenarioError(source, f"line {line_no}", f"has {len(row)} fields, the header has {len(header)}")
+
+        def cell(column: str) -> str:
+            return row[index[column]].strip()  # noqa: B023 - row is the current line
+
+        where = f"line {line_no}"
+        try:
+            account_id = int(cell("account_id"))
+        except ValueError:
+            raise ScenarioError(source, f"{where}: account_id", f"must be an integer, got {cell('account_id')!r}") from None
+        if account_id in seen:
+            raise ScenarioError(source, f"{where}: account_id", f"duplicate account id {account_id}")
+        seen.add(account_id)
+        balance = _number(cell("balance"), source, f"{where}: balance")
+        if balance < 0:
+            raise ScenarioError(source, f"{where}: balance", f"must be ≥ 0, got {balance:g}")
+        try:
+            dpd = int(cell("days_past_due"))
+        except ValueError:
+            raise ScenarioError(source, f"{where}: days_past_due", f"must be an integer, got {cell('days_past_due')!r}") from None
+        if not 0 <= dpd < charge_off:
+            raise ScenarioError(source, f"{where}: days_past_due", f"must be between 0 and {charge_off - 1} (charge-off at {charge_off}), got {dpd}")
+        if "segment" in index:
+            name = cell("segment")
+            if name not in seg_index:
+                raise ScenarioError(source, f"{where}: segment", f"unknown segment {name!r}; the scenario has: {', '.join(segments)}")
+            segs.append(seg_index[name])
+        else:
+            segs.append(0)
+        if "past_due" in index and cell("past_due"):
+            past_due = _number(cell("past_due"), source, f"{where}: past_due")
+            if not 0 <= past_due <= balance + 1e-9:
+                raise ScenarioError(source, f"{where}: past_due", "must be between 0 and the balance")
+        else:
+            past_due = min(balance, math.ceil(dpd / 30) * scenario.portfolio.min_due_rate * balance)
+        for column, out in (("phone_known", phones), ("email_known", emails)):
+            if column in index:
+                flag = _parse_bool(cell(column))
+                if flag is None:
+                    raise ScenarioError(source, f"{where}: {column}", "must be 0/1 or true/false")
+                out.append(flag)
+            else:
+                out.append(True)
+        ids.append(account_id)
+        balances.append(balance)
+        past_dues.append(round(past_due, 2))
+        dpds.append(dpd)
+    if not ids:
+        raise ScenarioError(source, "line 2", "no accounts in the CSV")
+    return Portfolio(
+        account_id=np.array(ids, dtype=np.int64),
+        balance=np.array(balances, dtype=np.float64),
+        past_due=np.array(past_dues, dtype=np.float64),
+        days_past_due=np.array(dpds, dtype=np.int32),
+        segment=np.array(segs, dtype=np.int16),
+        phone_known=np.array(phones, dtype=bool),
+        email_known=np.array(emails, dtype=bool),
+        segment_names=segments,
+    )
+
+
+def _number(text: str, source: str, field: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ScenarioError(source, field, f"must be a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise ScenarioError(source, field, f"must be a finite number, got {text!r}")
+    return value
+
+
+def build_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
+    """The scenario's accounts: imported from its CSV, or generated."""
+    if scenario.portfolio.csv:
+        return read_portfolio_csv(scenario.csv_path, scenario)  # type: ignore[arg-type]
+    return generate_portfolio(scenario, rng)

@@ -1,0 +1,171 @@
+"""The debt payoff advisor: in what order to pay, when one is debt-free, what each choice costs.
+
+For borrowers' advisors (DOMAIN.md, "Repaying one's own debts"). Given a debt
+file (:mod:`optimizer.payoff_model`), it runs the strategies month by month
+(:mod:`optimizer.payoff_engine`) and finds the least-cost plan with a linear
+program (:mod:`optimizer.payoff_lp`):
+
+* ``avalanche`` highest current rate first after all minimums;
+* ``snowball`` smallest balance first;
+* ``custom`` the borrower's ``custom_order``;
+* ``minimum`` minimums only: the minimum-payment trap;
+* ``optimal`` the LP over the whole horizon and rate schedule.
+
+Outcomes that are not errors are statuses on the result: a plan that never
+pays off (with its balance trend), a budget below the minimums (who goes
+unpaid, late fees, penalty APR, and the budget that would be needed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from sim.errors import ScenarioError
+
+from . import payoff_lp
+from .payoff_engine import (
+    STRATEGIES,
+    PayoffResult,
+    avalanche_order,
+    budget_needed,
+    simulate,
+    to_cents,
+)
+from .payoff_model import MAX_MONTHS, DebtFile, load_debts
+
+__all__ = ["STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
+
+HEURISTICS = ("avalanche", "snowball", "custom")
+LP_SLACK_MONTHS = 12  # the LP may take a little longer than the slowest heuristic
+
+
+def plan(debts: DebtFile, strategy: str, budget: float | None = None) -> PayoffResult:
+    """One strategy's plan; ``budget`` overrides the file's base budget."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
+    if strategy == "custom" and not debts.custom_order:
+        raise ScenarioError(debts.source, "custom_order",
+                            "the custom strategy needs custom_order = [\"debt name\", …] in the file")
+    if strategy == "optimal":
+        return optimal_plan(debts, budget)
+    return simulate(debts, strategy, budget=budget)
+
+
+def _cost(result: PayoffResult) -> int:
+    return round((result.total_interest + result.total_fees) * 100)
+
+
+def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
+    """The least-cost plan: solve the LP, then replay its payments to the cent.
+
+    The LP's cost is a lower bound (``lp_bound``). The replay books the plan
+    exactly as the strategies are booked; should rounding make a heuristic
+    plan cheaper by a cent or two, that plan is returned, labelled optimal.
+    """
+    heuristics = [simulate(debts, s, budget=budget) for s in HEURISTICS
+                  if s != "custom" or debts.custom_order]
+    base = debts.budget if budget is None else budget
+    paying = [h for h in heuristics if h.pays_off and not h.missed]
+    if not paying:
+        return _no_optimal(debts, base, heuristics)
+    horizon = min(MAX_MONTHS, max(h.months for h in paying) + LP_SLACK_MONTHS)
+    lp = payoff_lp.solve(debts, horizon, budget, _balance_bounds(debts, heuristics, budget))
+    if lp.status != "optimal":
+        return PayoffResult("optimal", lp.status, base, message=lp.message, solver=lp.solver)
+    replay = simulate(debts, "optimal", targets=_lp_targets(lp), priority=avalanche_order,
+                      budget=budget)
+    best = min(paying, key=_cost)
+    chosen = replay if replay.pays_off and _cost(replay) <= _cost(best) else best
+    note = "" if chosen is replay else f"the {best.strategy} plan is as cheap to the cent"
+    return dataclasses.replace(chosen, strategy="optimal", lp_bound=round(lp.cost, 2),
+                               solver=lp.solver, message=note)
+
+
+def _no_optimal(debts: DebtFile, base: float, heuristics: list[PayoffResult]) -> PayoffResult:
+    if any(h.missed for h in heuristics):
+        first = min(m.month for h in heuristics for m in h.missed)
+        message = f"the budget does not meet every minimum (first short in month {first})"
+    else:
+        message = f"no plan pays off within {MAX_MONTHS} months with this budget"
+    return PayoffResult("optimal", "infeasible", base, message=message)
+
+
+def _balance_bounds(debts: DebtFile, heuristics: list[PayoffResult],
+                    budget: float | None) -> list[float]:
+    # Big-M for "the debt is still open": the largest balance a sensible plan
+    # reaches (paying only minimums keeps balances highest), with room to spare.
+    minimum = simulate(debts, "minimum", budget=budget)
+    bounds = []
+    for debt in debts.debts:
+        seen = [row.balance / 100 for r in (minimum, *heuristics) for row in r.schedule
+                if row.debt == debt.name]
+        bounds.append(max([debt.balance, *seen]) * 1.1 + 100)
+    return bounds
+
+
+def _lp_targets(lp: payoff_lp.LpPlan):
+    """The LP's payments as per-debt targets in cents; a debt the LP clears is cleared."""
+
+    def targets(statements, month):
+        wanted = {}
+        for s in statements:
+            i = s.account.index
+            if (i, month) not in lp.payments:
+                continue
+            cleared = lp.balances[i, month] < 0.005
+            wanted[i] = s.payoff if cleared else to_cents(lp.payments[i, month])
+        return wanted
+
+    return targets
+
+
+@dataclass(frozen=True)
+class Advice:
+    """Every requested plan and the minimum-payment trap beside them.
+
+    ``budget_needed`` maps each plan that misses a minimum (or has no
+    solution) to the least constant monthly budget that would meet them all.
+    """
+
+    debts: DebtFile
+    plans: tuple[PayoffResult, ...]
+    trap: PayoffResult
+    budget_needed: dict[str, float]
+
+    @property
+    def shortfall(self) -> bool:
+        return bool(self.budget_needed)
+
+    def comparison(self) -> list[dict[str, object]]:
+        """One row per plan: months, interest, fees, paid, and interest saved against the trap."""
+        rows = []
+        for p in self.plans:
+            saved = self.trap.total_interest - p.total_interest if self.trap.pays_off else None
+            rows.append({
+                "strategy": p.strategy,
+                "status": p.status,
+                "months": p.months,
+                "total_interest": round(p.total_interest, 2),
+                "total_fees": round(p.total_fees, 2),
+                "total_paid": round(p.total_paid, 2),
+                "interest_saved_vs_minimum": None if saved is None else round(saved, 2),
+            })
+        return rows
+
+
+def advise(debts: DebtFile, strategies: list[str] | tuple[str, ...] = ("avalanche",),
+           budget: float | None = None) -> Advice:
+    """Run ``strategies`` (``"all"`` expands to every applicable one) and the minimum trap."""
+    if budget is not None:
+        debts = debts.with_budget(budget)
+    if list(strategies) == ["all"]:
+        strategies = [s for s in STRATEGIES if s != "custom" or debts.custom_order]
+    plans = tuple(plan(debts, s) for s in strategies)
+    trap = next((p for p in plans if p.strategy == "minimum"), None) or plan(debts, "minimum")
+    needed = {}
+    for p in (*plans, trap):
+        if p.missed or p.status == "infeasible":
+            simulated = "avalanche" if p.strategy == "optimal" else p.strategy
+            needed[p.strategy] = budget_needed(debts, simulated)
+    return Advice(debts, plans, trap, needed)

@@ -1,0 +1,47 @@
+"""Shared builders for the payoff tests: small debt files and hypothesis strategies."""
+
+from __future__ import annotations
+
+from hypothesis import strategies as st
+
+from optimizer.payoff_engine import budget_needed
+from optimizer.payoff_model import DebtFile
+
+
+def debt_file(budget: float, *debts: dict, **extra) -> DebtFile:
+    return DebtFile.from_dict({"budget": budget, "debts": list(debts), **extra}, source="test.toml")
+
+
+minimum_rules = st.one_of(
+    st.builds(lambda p, f: {"percent": p, "plus_interest": True, "floor": f},
+              st.sampled_from([0.01, 0.02, 0.03]), st.sampled_from([0.0, 15.0, 25.0])),
+    st.builds(lambda p: {"percent": p, "plus_interest": False, "floor": 20.0},
+              st.sampled_from([0.03, 0.05])),
+)
+
+
+@st.composite
+def us_debts(draw, promo: bool = False, max_debts: int = 3):
+    """1-3 US card debts with whole-dollar balances and APRs up to 30 %."""
+    count = draw(st.integers(1, max_debts))
+    debts = []
+    for i in range(count):
+        debt = {
+            "name": f"D{i}",
+            "balance": float(draw(st.integers(100, 4000))),
+            "apr": draw(st.integers(0, 30)) / 100,
+            "minimum": draw(minimum_rules),
+        }
+        if promo and draw(st.booleans()):
+            debt["promo"] = [{"months": draw(st.integers(1, 12)), "apr": 0.0}]
+        debts.append(debt)
+    return debts
+
+
+@st.composite
+def affordable_files(draw, promo: bool = False, max_debts: int = 3):
+    """A debt file whose budget covers every minimum, plus some room to pay extra."""
+    debts = draw(us_debts(promo=promo, max_debts=max_debts))
+    bare = debt_file(0, *debts)
+    budget = budget_needed(bare) + draw(st.integers(20, 600))
+    return debt_file(round(budget, 2), *debts)

@@ -219,6 +219,7 @@ class Engine:
                 self.agent_names.append(f"{name}-{k + 1}")
             team = _Team(name=name, spec=spec, agent_ids=ids, shifts=spec.shift_minutes)
             {"call": self.call_teams, "field": self.field_teams, "legal": self.legal_teams}[spec.kind].append(team)
+        self.agent_free_at = [0.0] * len(self.agent_names)
         self.inbound_queue: deque[tuple[float, int, float]] = deque()
         self.idle_agents: deque[simpy.Event] = deque()
         self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in self.call_teams)
@@ -391,6 +392,10 @@ class Engine:
     def _agent_shift(self, team: _Team, agent: int, start: float, end: float, day: int):
         """An agent works one shift: inbound callers first, then the call list, until the shift ends."""
         env = self.env
+        # An agent still on a call from the previous shift starts when it ends.
+        start = max(start, self.agent_free_at[agent])
+        if start >= end:
+            return
         if start > env.now:
             yield env.timeout(start - env.now)
         self.tally.agent_paid[day] += end - start
@@ -410,6 +415,7 @@ class Engine:
                 duration = pool.exponential(handle.inbound) if exponential else handle.inbound
                 self._answer_inbound(account, arrival, now, agent, duration)
                 self.tally.agent_busy[day] += duration
+                self.agent_free_at[agent] = now + duration
                 yield env.timeout(duration)
                 self._conversation(account, int(env.now // DAY), "inbound_call")
                 continue
@@ -422,6 +428,7 @@ class Engine:
                 if call is not None:
                     duration, outcome = call
                     self.tally.agent_busy[day] += duration
+                    self.agent_free_at[agent] = now + duration
                     yield env.timeout(duration)
                     self._after_call(team, account, step, day, outcome)
                 continue
@@ -529,8 +536,10 @@ class Engine:
         outcome = conversation_outcome(behavior, pool.next())
         if outcome == PROMISE:
             due = day + 1 + int(pool.next() * behavior.promise_days)
-            minimum = self.scenario.portfolio.min_due_rate * self.balance[i]
-            self.promise_amount[i] = min(self.balance[i], max(self.past_due[i], minimum))
+            # What is promised is drawn like a repayment (a share r of the balance),
+            # and never less than what is past due: a promise brings a payment forward.
+            share = behavior.r_min + (1.0 - behavior.r_min) * pool.next()
+            self.promise_amount[i] = min(self.balance[i], max(self.past_due[i], share * self.balance[i]))
             self.promise_day[i] = due
             self.promises_due[due].append(i)
             self.tally.promises_made[day] += 1
@@ -688,7 +697,8 @@ class Engine:
     def _end_of_day(self, day: int) -> None:
         behavior = self.behavior
         tally = self.tally
-        payable = (self.status == ACTIVE) & ~self.in_plan
+        # Borrowers on an instalment plan may still pay more than the instalment.
+        payable = self.status == ACTIVE
         result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable)
         self.intensity = result.intensity_end
         payers = np.flatnonzero(result.payments)

@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,8 @@ DELINQUENT_BUCKETS = BUCKETS[1:]
 PRESETS = ("us_reg_f", "us_massachusetts", "cn_2025", "none")
 MAX_ACCOUNTS = 20_000_000
 MAX_DAYS = 3650
+FIRST_START = dt.date(1900, 1, 1)
+LAST_START = dt.date(2199, 12, 31)
 
 Channel = Literal["sms", "email", "call", "letter", "field_visit", "legal"]
 
@@ -46,12 +49,17 @@ def parse_clock(text: str, *, allow_24: bool = True) -> int:
     if not isinstance(text, str) or len(text.split(":")) != 2:
         raise ValueError(f"expected a time 'HH:MM', got {text!r}")
     hours, minutes = text.split(":")
-    if not (hours.isdigit() and minutes.isdigit() and len(minutes) == 2):
+    if not (hours.isascii() and minutes.isascii() and hours.isdigit() and minutes.isdigit()
+            and 1 <= len(hours) <= 2 and len(minutes) == 2):
         raise ValueError(f"expected a time 'HH:MM', got {text!r}")
     h, m = int(hours), int(minutes)
     if m >= 60 or h > 24 or (h == 24 and (m != 0 or not allow_24)):
         raise ValueError(f"time {text!r} is outside the day 00:00-24:00")
     return h * 60 + m
+
+
+def minutes_to_clock(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def parse_shift(text: str) -> tuple[int, int]:
@@ -74,6 +82,15 @@ class SimulationSection(_Section):
     seed: int = Field(0, ge=0, le=2**63 - 1)
     start_date: dt.date = dt.date(2026, 1, 5)
     discount_rate: float = Field(0.06, ge=0.0, le=1.0)
+
+    @field_validator("start_date")
+    @classmethod
+    def _calendar(cls, value: dt.date) -> dt.date:
+        # A run must stay inside the calendar (dates overflow after 9999) and the
+        # public-holiday tables; a year like 9999 or 0001 is a typo, not a plan.
+        if not FIRST_START <= value <= LAST_START:
+            raise ValueError(f"must be between {FIRST_START} and {LAST_START}, got {value}")
+        return value
 
 
 class BalanceDistribution(_Section):
@@ -146,9 +163,9 @@ class PortfolioSection(_Section):
 
 
 def _default_base_intensity() -> dict[str, float]:
-    # Per day. Chosen so that about half of the 1-30 bucket pays within a month
+    # Per day. Chosen so that 40-50 % of the 1-30 bucket pays within a month once reminders lift it
     # (early-stage self-cure 40-60 %, DOMAIN.md, weak) and later buckets fade.
-    return {"1-30": 0.022, "31-60": 0.012, "61-90": 0.007, "91-120": 0.005, "121-150": 0.004, "151-180": 0.003}
+    return {"1-30": 0.015, "31-60": 0.008, "61-90": 0.005, "91-120": 0.0035, "121-150": 0.0025, "151-180": 0.002}
 
 
 def _default_segment_multiplier() -> dict[str, float]:
@@ -383,6 +400,24 @@ class ComplianceSection(_Section):
             parse_clock(value)
         return value
 
+    @model_validator(mode="after")
+    def _window_order(self) -> ComplianceSection:
+        # Imported here: compliance.py builds on this module. An inverted window
+        # would silently forbid every contact.
+        from .compliance import _PRESETS
+
+        preset = _PRESETS[self.preset]
+        start = parse_clock(self.window_start or preset["window_start"])
+        end = parse_clock(self.window_end or preset["window_end"])
+        if start >= end:
+            field = "compliance.window_end" if self.window_end is not None else "compliance.window_start"
+            raise _FieldError(
+                field,
+                f"the contact window {minutes_to_clock(start)}-{minutes_to_clock(end)} closes before it "
+                "opens; window_start must be before window_end",
+            )
+        return self
+
     @field_validator("holiday_country")
     @classmethod
     def _country(cls, value: str) -> str:
@@ -595,10 +630,30 @@ def _read_toml(path: Path, source: str) -> dict[str, Any]:
         raise ScenarioError(source, "", "not a text file (a scenario is UTF-8 TOML)")
     if not text.strip():
         raise ScenarioError(source, "", "file is empty; a scenario needs at least [strategy]")
+    return parse_toml(text, source)
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+
+
+def parse_toml(text: str, source: str) -> dict[str, Any]:
+    """TOML text as data; any failure is a :class:`ScenarioError` naming the line."""
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(source, "", f"TOML syntax error: {err}") from None
+        message = str(err)
+        position = _TOML_POSITION.search(message)
+        if position:
+            message = message[: position.start()]
+            raise ScenarioError(source, f"line {position[1]}",
+                                f"TOML syntax error at column {position[2]}: {message}") from None
+        raise ScenarioError(source, "", f"TOML syntax error: {message}") from None
+    except RecursionError:
+        raise ScenarioError(source, "", "arrays or tables are nested too deeply") from None
+    except ValueError as err:
+        if "digits" in str(err):  # Python's limit on integer literals (4300 digits)
+            raise ScenarioError(source, "", "a number has thousands of digits; no field allows that") from None
+        raise ScenarioError(source, "", f"TOML error: {err}") from None
 
 
 def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
@@ -641,10 +696,7 @@ def load_scenario_text(text: str, *, source: str = "<upload>", base_dir: str = "
     """Validate scenario TOML given as text (uploads, the app's editor). No ``extends``."""
     if not text.strip():
         raise ScenarioError(source, "", "empty; a scenario needs at least [strategy]")
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(source, "", f"TOML syntax error: {err}") from None
+    data = parse_toml(text, source)
     if "extends" in data:
         raise ScenarioError(source, "extends", "not allowed here; upload the merged scenario")
     return Scenario.from_dict(data, source=source, base_dir=base_dir)

@@ -123,7 +123,10 @@ class _Team:
     queue_step: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cursor: int = 0
     redial: list[tuple[float, int, int, int]] = field(default_factory=list)
-    tries_today: dict[int, int] = field(default_factory=dict)
+    queue_list: list = field(default_factory=list)
+    queue_step_list: list = field(default_factory=list)
+    queue_size: int = 0
+    means: tuple = (1.0, 1.0, 1.0)
     idle: deque = field(default_factory=deque)
     watching: bool = False
 
@@ -154,6 +157,7 @@ class Engine:
         self.promise_rng = streams["promises"]
         self._init_book()
         self._init_teams()
+        self._init_fast_paths()
 
     # ------------------------------------------------------------------------- set-up
 
@@ -225,6 +229,68 @@ class Engine:
         self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in self.call_teams)
         self.team_by_name = {t.name: t for t in (*self.call_teams, *self.field_teams, *self.legal_teams)}
 
+    def _init_fast_paths(self) -> None:
+        """Plain-Python copies of what every call reads, and today's counters.
+
+        A call is the engine's innermost loop: rules, probabilities and handle
+        times are resolved once here, and the day's attempts, connections and
+        contacts are counted in dicts that are folded into the 7-day arrays at
+        the end of the day (one vector update instead of one per call).
+        """
+        rules = self.rules
+        big = 10**9
+        self._window = (rules.window_start, rules.window_end)
+        self._cap_attempts_7d = rules.max_call_attempts_7d if rules.max_call_attempts_7d is not None else big
+        self._quiet_days = rules.quiet_days_after_conversation
+        self._cap_attempts_day = rules.max_attempts_per_day if rules.max_attempts_per_day is not None else big
+        self._cap_connects_day = (rules.max_connected_calls_per_day
+                                  if rules.max_connected_calls_per_day is not None else big)
+        self._cap_conversations_7d = rules.max_conversations_7d if rules.max_conversations_7d is not None else big
+        self._step_masks = self._static_step_masks()
+        self._any_paused = False
+        self._rpc_by_hour = list(self.behavior.right_party_by_hour)
+        self._wrong_party_rate = self.behavior.wrong_party_rate
+        self._lift_attempt = self.behavior.lift["call_attempt"]
+        self._step_attempts = [step.attempts_per_day for step in self.scenario.strategy.steps]
+        self._redial_minutes = self.scenario.strategy.redial_minutes
+        for team in self.call_teams:
+            handle = team.spec.handle_minutes
+            team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
+        self._reset_today()
+
+    def _reset_today(self) -> None:
+        self._today_attempts: dict[int, int] = {}
+        self._today_connects: dict[int, int] = {}
+        self._today_contacts: dict[int, int] = {}
+        self._today_steps: list[tuple[int, int]] = []
+        self._blocked_today: set[int] = set()
+        self._outcomes_today = [0, 0, 0]
+        self._refusals_today = 0
+        self._busy_today = 0.0
+
+    def _fold_today(self, day: int) -> None:
+        """Fold the day's call counters into the rolling 7-day arrays and the tally."""
+        slot = day % 7
+        for counts, ring, total in ((self._today_attempts, self.attempt_ring, self.attempts_7d),
+                                    (self._today_connects, self.connect_ring, self.connects_7d),
+                                    (self._today_contacts, self.contact_ring, self.contacts_7d)):
+            if counts:
+                idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+                add = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
+                ring[slot, idx] += add.astype(ring.dtype)
+                total[idx] += add.astype(total.dtype)
+        if self._today_steps:
+            pairs = np.array(self._today_steps, dtype=np.int64)
+            self.last_step_day[pairs[:, 0], pairs[:, 1]] = day
+        self.tally.contacts[day, 2] += sum(self._outcomes_today)
+        self.tally.call_outcomes[day] += self._outcomes_today
+        self.tally.refusals[day] += self._refusals_today
+        self.tally.agent_busy[day] += self._busy_today
+        self._reset_today()
+
+    def _recent_contacts(self, i: int) -> int:
+        return int(self.contacts_7d[i]) + self._today_contacts.get(i, 0)
+
     def _team_for(self, step: Step) -> _Team | None:
         if step.team is not None:
             return self.team_by_name[step.team]
@@ -258,8 +324,11 @@ class Engine:
                             (self.contact_ring, self.contacts_7d)):
             np.subtract(total, ring[slot], out=total, casting="unsafe")
             ring[slot] = 0
-        workable = np.flatnonzero((self.status == ACTIVE) & ~self.in_plan & (self.paused_until <= day)
-                                  & ~self.legal_queued)
+        workable = self.status == ACTIVE
+        workable &= ~self.in_plan
+        workable &= ~self.legal_queued
+        if self._any_paused:
+            workable &= self.paused_until <= day
         call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         for s, step in enumerate(self.scenario.strategy.steps):
@@ -284,22 +353,34 @@ class Engine:
             self._plan_visits(team, field_lists.get(team.name, []), day)
         self._legal_day(day)
 
+    def _static_step_masks(self) -> list[np.ndarray | None]:
+        """What never changes about a step's reach: segments and known contact points."""
+        masks: list[np.ndarray | None] = []
+        for step in self.scenario.strategy.steps:
+            mask = None
+            if step.segments is not None:
+                codes = [self.portfolio.segment_names.index(name) for name in step.segments]
+                mask = np.isin(self.segment, codes)
+            contact = {"sms": self.phone, "call": self.phone, "email": self.email}.get(step.channel)
+            if contact is not None:
+                mask = contact.copy() if mask is None else mask & contact
+            masks.append(mask)
+        return masks
+
     def _eligible(self, step: Step, s: int, workable: np.ndarray, day: int) -> np.ndarray:
-        dpd = self.dpd[workable]
-        mask = (dpd >= step.from_dpd) & (dpd <= step.to_dpd)
-        mask &= (day - self.last_step_day[s, workable]) >= step.every_days
-        if step.segments is not None:
-            codes = [self.portfolio.segment_names.index(name) for name in step.segments]
-            mask &= np.isin(self.segment[workable], codes)
+        """Accounts this ladder step acts on today (whole-array masks: no gathers)."""
+        mask = self.dpd >= step.from_dpd
+        mask &= workable
+        mask &= self.dpd <= step.to_dpd
+        mask &= self.last_step_day[s] <= day - step.every_days
+        static = self._step_masks[s]
+        if static is not None:
+            mask &= static
         if step.min_balance > 0:
-            mask &= self.balance[workable] >= step.min_balance
+            mask &= self.balance >= step.min_balance
         if step.after_failed > 0:
-            mask &= self.failed[workable] >= step.after_failed
-        if step.channel in ("sms", "call"):
-            mask &= self.phone[workable]
-        elif step.channel == "email":
-            mask &= self.email[workable]
-        return workable[mask]
+            mask &= self.failed >= step.after_failed
+        return np.flatnonzero(mask)
 
     def _count_contacts(self, idx: np.ndarray, day: int) -> None:
         slot = day % 7
@@ -336,31 +417,35 @@ class Engine:
         team.redial = []
         team.idle = deque()
         team.watching = False
-        team.tries_today = {}
         team.cursor = 0
+        team.queue_list, team.queue_step_list, team.queue_size = [], [], 0
         if not self._works_today(team, day) or not team.agent_ids:
-            team.queue = np.zeros(0, dtype=np.int64)
-            team.queue_step = np.zeros(0, dtype=np.int64)
             return
         if lists:
-            idx = np.concatenate([a for a, _ in lists])
-            steps = np.concatenate([np.full(a.size, s) for a, s in lists])
-            idx, first = np.unique(idx, return_index=True)
-            steps = steps[first]
+            if len(lists) == 1:
+                idx, steps = lists[0][0], np.full(lists[0][0].size, lists[0][1])
+            else:
+                idx = np.concatenate([a for a, _ in lists])
+                steps = np.concatenate([np.full(a.size, s) for a, s in lists])
+                idx, first = np.unique(idx, return_index=True)
+                steps = steps[first]
             minutes = sum(end - start for start, end in team.shifts) * len(team.agent_ids)
             shortest = min(team.spec.handle_minutes.no_answer, team.spec.handle_minutes.wrong_party,
                            team.spec.handle_minutes.right_party)
             # More than agents could ever dial today is never reached: keep the best.
-            reach = int(4 * minutes / shortest) + 100
+            reach = int(2 * minutes / shortest) + 100
             if idx.size > reach:
                 key = self._priority_key(idx)
-                keep = np.argpartition(key, reach)[:reach]
+                keep = np.sort(np.argpartition(key, reach)[:reach])
                 idx, steps = idx[keep], steps[keep]
             order = self._order_positions(idx)
             team.queue, team.queue_step = idx[order], steps[order]
         else:
             team.queue = np.zeros(0, dtype=np.int64)
             team.queue_step = np.zeros(0, dtype=np.int64)
+        team.queue_list = team.queue.tolist()
+        team.queue_step_list = team.queue_step.tolist()
+        team.queue_size = len(team.queue_list)
         for agent in team.agent_ids:
             for start, end in team.shifts:
                 self.env.process(self._agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
@@ -376,18 +461,8 @@ class Engine:
         return self.portfolio.account_id[idx].astype(np.float64)
 
     def _order_positions(self, idx: np.ndarray) -> np.ndarray:
-        # Stable sort on the key, ties broken by account position: deterministic.
-        return np.lexsort((idx, self._priority_key(idx)))
-
-    def _next_call(self, team: _Team, now: float):
-        if team.redial and team.redial[0][0] <= now:
-            _, _, account, step = heapq.heappop(team.redial)
-            return account, step
-        if team.cursor < team.queue.size:
-            k = team.cursor
-            team.cursor += 1
-            return int(team.queue[k]), int(team.queue_step[k])
-        return None
+        # ``idx`` is ascending, so a stable sort breaks ties by account position.
+        return np.argsort(self._priority_key(idx), kind="stable")
 
     def _agent_shift(self, team: _Team, agent: int, start: float, end: float, day: int):
         """An agent works one shift: inbound callers first, then the call list, until the shift ends."""
@@ -414,20 +489,27 @@ class Engine:
                     continue
                 duration = pool.exponential(handle.inbound) if exponential else handle.inbound
                 self._answer_inbound(account, arrival, now, agent, duration)
-                self.tally.agent_busy[day] += duration
+                self._busy_today += duration
                 self.agent_free_at[agent] = now + duration
                 yield env.timeout(duration)
                 self._conversation(account, int(env.now // DAY), "inbound_call")
                 continue
-            job = self._next_call(team, now)
-            if job is not None:
-                if team.redial and team.redial[0][0] <= now:
+            redial = team.redial
+            if redial and redial[0][0] <= now:
+                _, _, account, step = heapq.heappop(redial)
+                if redial and redial[0][0] <= now:
                     self._wake_one(team.idle)  # more redials are due: let a colleague help
-                account, step = job
+            elif team.cursor < team.queue_size:
+                k = team.cursor
+                team.cursor = k + 1
+                account, step = team.queue_list[k], team.queue_step_list[k]
+            else:
+                account = -1
+            if account >= 0:
                 call = self._dial(team, agent, account, step, now, day, exponential)
                 if call is not None:
                     duration, outcome = call
-                    self.tally.agent_busy[day] += duration
+                    self._busy_today += duration
                     self.agent_free_at[agent] = now + duration
                     yield env.timeout(duration)
                     self._after_call(team, account, step, day, outcome)
@@ -462,63 +544,55 @@ class Engine:
 
     def _dial(self, team: _Team, agent: int, i: int, s: int, now: float, day: int, exponential: bool):
         """Start a call if every rule allows it: (duration, outcome), or None if not made."""
-        if self.status[i] != ACTIVE or self.in_plan[i] or self.paused_until[i] > day:
-            return None
-        rules = self.rules
+        if i in self._blocked_today:
+            return None  # took a plan or disputed earlier today
         minute_of_day = now - day * DAY
-        refused = (
-            not (rules.window_start <= minute_of_day < rules.window_end)
-            or (rules.max_call_attempts_7d is not None and self.attempts_7d[i] >= rules.max_call_attempts_7d)
-            or (rules.quiet_days_after_conversation and day - self.last_conversation[i] < rules.quiet_days_after_conversation)
-            or (rules.max_attempts_per_day is not None and self.attempt_ring[day % 7, i] >= rules.max_attempts_per_day)
-            or (rules.max_connected_calls_per_day is not None and self.connect_ring[day % 7, i] >= rules.max_connected_calls_per_day)
-            or (rules.max_conversations_7d is not None and self.connects_7d[i] >= rules.max_conversations_7d)
-        )
-        if refused:
-            self.tally.refusals[day] += 1
+        tried = self._today_attempts.get(i, 0)
+        connected = self._today_connects.get(i, 0)
+        window_start, window_end = self._window
+        if (
+            not (window_start <= minute_of_day < window_end)
+            or tried >= self._cap_attempts_day
+            or connected >= self._cap_connects_day
+            or (self._quiet_days and day - int(self.last_conversation[i]) < self._quiet_days)
+            or int(self.attempts_7d[i]) + tried >= self._cap_attempts_7d
+            or int(self.connects_7d[i]) + connected >= self._cap_conversations_7d
+        ):
+            self._refusals_today += 1
             return None
         pool = self.call_pool
         u = pool.next()
-        p_right = self.behavior.right_party_by_hour[int(minute_of_day // 60)]
+        p_right = self._rpc_by_hour[int(minute_of_day // 60)]
         if u < p_right:
             outcome = RIGHT_PARTY
-        elif u < p_right + self.behavior.wrong_party_rate:
+        elif u < p_right + self._wrong_party_rate:
             outcome = WRONG_PARTY
         else:
             outcome = NO_ANSWER
-        handle = team.spec.handle_minutes
-        mean = (handle.no_answer, handle.wrong_party, handle.right_party)[outcome]
+        mean = team.means[outcome]
         duration = pool.exponential(mean) if exponential else mean
-        slot = day % 7
-        self.attempt_ring[slot, i] += 1
-        self.attempts_7d[i] += 1
-        self.contact_ring[slot, i] += 1
-        self.contacts_7d[i] += 1
-        if self.last_step_day[s, i] != day:
-            self.last_step_day[s, i] = day
-        team.tries_today[i] = team.tries_today.get(i, 0) + 1
-        self.tally.contacts[day, 2] += 1
-        self.tally.call_outcomes[day, outcome] += 1
-        self.log.add(i, now, CALL_CODE, outcome, agent, duration)
+        self._today_attempts[i] = tried + 1
+        self._today_contacts[i] = self._today_contacts.get(i, 0) + 1
+        if tried == 0:
+            self._today_steps.append((s, i))
+        self._outcomes_today[outcome] += 1
+        if self.log.enabled:
+            self.log.add(i, now, CALL_CODE, outcome, agent, duration)
         if outcome == RIGHT_PARTY:
             self.last_conversation[i] = day
-            self.connect_ring[slot, i] += 1
-            self.connects_7d[i] += 1
+            self._today_connects[i] = connected + 1
             self.failed[i] = 0
         else:
             self.failed[i] += 1
         return duration, outcome
 
     def _after_call(self, team: _Team, i: int, s: int, day: int, outcome: int) -> None:
-        lift = self.behavior.lift
-        self.pending_lift[i] += lift["call_attempt"] * fatigue_factor(self.behavior, int(self.contacts_7d[i]))
+        if self._lift_attempt:
+            self.pending_lift[i] += self._lift_attempt * fatigue_factor(self.behavior, self._recent_contacts(i))
         if outcome == RIGHT_PARTY:
             self._conversation(i, day, "right_party_contact")
-            return
-        step = self.scenario.strategy.steps[s]
-        if outcome == NO_ANSWER and team.tries_today.get(i, 0) < step.attempts_per_day:
-            ready = self.env.now + self.scenario.strategy.redial_minutes
-            heapq.heappush(team.redial, (ready, i, i, s))
+        elif outcome == NO_ANSWER and self._today_attempts.get(i, 0) < self._step_attempts[s]:
+            heapq.heappush(team.redial, (self.env.now + self._redial_minutes, i, i, s))
 
     def _conversation(self, i: int, day: int, lift_key: str) -> None:
         """A right-party conversation (outbound, inbound or on a visit) and how it ends."""
@@ -526,7 +600,7 @@ class Engine:
             return
         behavior = self.behavior
         pool = self.call_pool
-        recent = int(self.contacts_7d[i])
+        recent = self._recent_contacts(i)
         self.pending_lift[i] += behavior.lift[lift_key] * fatigue_factor(behavior, recent)
         day = min(day, self.days - 1)
         if pool.next() < complaint_probability(behavior, recent):
@@ -545,6 +619,7 @@ class Engine:
             self.tally.promises_made[day] += 1
         elif outcome == PLAN:
             self.in_plan[i] = True
+            self._blocked_today.add(i)
             self.plan_left[i] = behavior.plan_instalments
             self.plan_amount[i] = round(self.balance[i] / behavior.plan_instalments, 2)
             self.plan_missed[i] = 0
@@ -554,6 +629,8 @@ class Engine:
         elif outcome == DISPUTE:
             # Collection pauses while the debt is verified (FDCPA §809(b)).
             self.paused_until[i] = day + 30
+            self._any_paused = True
+            self._blocked_today.add(i)
             self.tally.disputes[day] += 1
 
     # ------------------------------------------------------------------------- inbound
@@ -638,8 +715,7 @@ class Engine:
             self.tally.contacts[day, 5] += 1
             self.tally.add_cost(day, "field_visit", self.costs.field_visit)
             self.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
-            self.contact_ring[day % 7, i] += 1
-            self.contacts_7d[i] += 1
+            self._today_contacts[i] = self._today_contacts.get(i, 0) + 1
             yield env.timeout(duration)
             if found:
                 self.failed[i] = 0
@@ -697,6 +773,7 @@ class Engine:
     def _end_of_day(self, day: int) -> None:
         behavior = self.behavior
         tally = self.tally
+        self._fold_today(day)
         # Borrowers on an instalment plan may still pay more than the instalment.
         payable = self.status == ACTIVE
         result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable)
@@ -786,18 +863,20 @@ class Engine:
 
     def _interest_and_ageing(self, day: int) -> None:
         portfolio = self.scenario.portfolio
-        active = np.flatnonzero(self.status == ACTIVE)
-        if active.size == 0:
-            return
+        active = self.status == ACTIVE
         if portfolio.apr > 0:
-            interest = self.balance[active] * (portfolio.apr / 365.0)
-            self.balance[active] += interest
+            interest = self.balance * (portfolio.apr / 365.0)
+            interest *= active
+            self.balance += interest
             added = float(interest.sum())
             self.interest_and_fees_total += added
             self.tally.interest_and_fees[day] += added
-        ageing = active[~self.in_plan[active]]
-        self.dpd[ageing] += 1
-        new_cycle = ageing[self.dpd[ageing] % 30 == 0]
+        # Accounts on a plan that is being kept do not age.
+        ageing_mask = active
+        ageing_mask &= ~self.in_plan
+        np.add(self.dpd, ageing_mask, out=self.dpd, casting="unsafe")
+        phase = self.dpd % 30
+        new_cycle = np.flatnonzero(ageing_mask & (phase == 0))
         if new_cycle.size:
             fee = portfolio.late_fee
             if fee > 0:
@@ -807,7 +886,7 @@ class Engine:
             self.past_due[new_cycle] += portfolio.min_due_rate * self.balance[new_cycle] + fee
             self.past_due[new_cycle] = np.minimum(self.past_due[new_cycle], self.balance[new_cycle])
         if self.behavior.model == "hawkes":
-            crossed = ageing[(self.dpd[ageing] - 1) % 30 == 0]
+            crossed = np.flatnonzero(ageing_mask & (phase == 1))
             if crossed.size:
                 new_floor = floor_intensity(self.behavior, bucket_of(self.dpd[crossed]), self.segment[crossed],
                                             self.portfolio.segment_names)
@@ -815,17 +894,17 @@ class Engine:
                 self.intensity[crossed] += new_floor - self.floor[crossed]
                 self.intensity[crossed] = np.maximum(self.intensity[crossed], new_floor)
                 self.floor[crossed] = new_floor
-        charged = ageing[self.dpd[ageing] >= portfolio.charge_off_dpd]
+        charged = np.flatnonzero(ageing_mask & (self.dpd >= portfolio.charge_off_dpd))
         if charged.size:
             self._write_off(charged, day)
             self.status[charged] = CHARGED_OFF
 
     def roll_state(self) -> np.ndarray:
-        state = np.full(self.n, 0, dtype=np.int8)
-        active = self.status == ACTIVE
-        state[active] = bucket_of(self.dpd[active])
+        """Each account's state for roll rates: its bucket, charged off (7) or in legal (8)."""
+        state = bucket_of(self.dpd)
+        state[self.status != ACTIVE] = 0
         state[self.status == CHARGED_OFF] = 7
-        state[(self.status == IN_LEGAL) | (self.status == LEGAL_CLOSED)] = 8
+        state[self.status >= IN_LEGAL] = 8
         return state
 
     def _record_day(self, day: int) -> None:

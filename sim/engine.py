@@ -119,8 +119,6 @@ class _Team:
     spec: TeamSection
     agent_ids: list[int]
     shifts: list[tuple[int, int]]
-    queue: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    queue_step: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     cursor: int = 0
     redial: list[tuple[float, int, int, int]] = field(default_factory=list)
     queue_list: list = field(default_factory=list)
@@ -423,7 +421,7 @@ class Engine:
             return
         if lists:
             if len(lists) == 1:
-                idx, steps = lists[0][0], np.full(lists[0][0].size, lists[0][1])
+                idx, steps = lists[0][0], None
             else:
                 idx = np.concatenate([a for a, _ in lists])
                 steps = np.concatenate([np.full(a.size, s) for a, s in lists])
@@ -437,14 +435,11 @@ class Engine:
             if idx.size > reach:
                 key = self._priority_key(idx)
                 keep = np.sort(np.argpartition(key, reach)[:reach])
-                idx, steps = idx[keep], steps[keep]
+                idx = idx[keep]
+                steps = steps[keep] if steps is not None else None
             order = self._order_positions(idx)
-            team.queue, team.queue_step = idx[order], steps[order]
-        else:
-            team.queue = np.zeros(0, dtype=np.int64)
-            team.queue_step = np.zeros(0, dtype=np.int64)
-        team.queue_list = team.queue.tolist()
-        team.queue_step_list = team.queue_step.tolist()
+            team.queue_list = idx[order].tolist()
+            team.queue_step_list = steps[order].tolist() if steps is not None else [lists[0][1]] * idx.size
         team.queue_size = len(team.queue_list)
         for agent in team.agent_ids:
             for start, end in team.shifts:
@@ -909,8 +904,7 @@ class Engine:
 
     def _record_day(self, day: int) -> None:
         state = self.roll_state()
-        open_balance = self.balance.copy()
-        self.tally.outstanding_by_bucket[day] = np.bincount(state, weights=open_balance, minlength=len(ROLL_STATES))
+        self.tally.outstanding_by_bucket[day] = np.bincount(state, weights=self.balance, minlength=len(ROLL_STATES))
         if day == 0:
             self._month_start_state = self._initial_state
         if (day + 1) % 30 == 0 or day + 1 == self.days:

@@ -261,6 +261,9 @@ class Engine:
         self._today_connects: dict[int, int] = {}
         self._today_contacts: dict[int, int] = {}
         self._today_steps: list[tuple[int, int]] = []
+        self._today_failed: dict[int, int] = {}
+        self._failed_reset_today: set[int] = set()
+        self._conversed_today: set[int] = set()
         self._blocked_today: set[int] = set()
         self._outcomes_today = [0, 0, 0]
         self._refusals_today = 0
@@ -280,6 +283,11 @@ class Engine:
         if self._today_steps:
             pairs = np.array(self._today_steps, dtype=np.int64)
             self.last_step_day[pairs[:, 0], pairs[:, 1]] = day
+        if self._failed_reset_today:
+            self.failed[np.fromiter(self._failed_reset_today, dtype=np.int64)] = 0
+        if self._today_failed:
+            idx = np.fromiter(self._today_failed.keys(), dtype=np.int64, count=len(self._today_failed))
+            self.failed[idx] += np.fromiter(self._today_failed.values(), dtype=np.int32, count=len(idx))
         self.tally.contacts[day, 2] += sum(self._outcomes_today)
         self.tally.call_outcomes[day] += self._outcomes_today
         self.tally.refusals[day] += self._refusals_today
@@ -437,6 +445,21 @@ class Engine:
                 keep = np.sort(np.argpartition(key, reach)[:reach])
                 idx = idx[keep]
                 steps = steps[keep] if steps is not None else None
+            # Rules that already forbid a call today (as of this morning) refuse it now.
+            refused = np.zeros(idx.size, dtype=bool)
+            if self._quiet_days:
+                refused |= (day - self.last_conversation[idx]) < self._quiet_days
+            if self._cap_attempts_7d < 10**9:
+                refused |= self.attempts_7d[idx] >= self._cap_attempts_7d
+            if self._cap_conversations_7d < 10**9:
+                refused |= self.connects_7d[idx] >= self._cap_conversations_7d
+            if self._cap_attempts_day <= 0 or self._cap_connects_day <= 0:
+                refused[:] = True
+            if refused.any():
+                self.tally.refusals[day] += int(refused.sum())
+                keep = ~refused
+                idx = idx[keep]
+                steps = steps[keep] if steps is not None else None
             order = self._order_positions(idx)
             team.queue_list = idx[order].tolist()
             team.queue_step_list = steps[order].tolist() if steps is not None else [lists[0][1]] * idx.size
@@ -538,20 +561,19 @@ class Engine:
                 return
 
     def _dial(self, team: _Team, agent: int, i: int, s: int, now: float, day: int, exponential: bool):
-        """Start a call if every rule allows it: (duration, outcome), or None if not made."""
+        """Start a call if every rule allows it: (duration, outcome), or None if not made.
+
+        The 7-day caps and the quiet period as of this morning were applied when
+        the list was built (``_plan_calls``); what can change during the day is
+        checked here: the clock, today's own attempts and conversations.
+        """
         if i in self._blocked_today:
             return None  # took a plan or disputed earlier today
         minute_of_day = now - day * DAY
         tried = self._today_attempts.get(i, 0)
-        connected = self._today_connects.get(i, 0)
         window_start, window_end = self._window
-        if (
-            not (window_start <= minute_of_day < window_end)
-            or tried >= self._cap_attempts_day
-            or connected >= self._cap_connects_day
-            or (self._quiet_days and day - int(self.last_conversation[i]) < self._quiet_days)
-            or int(self.attempts_7d[i]) + tried >= self._cap_attempts_7d
-            or int(self.connects_7d[i]) + connected >= self._cap_conversations_7d
+        if not (window_start <= minute_of_day < window_end) or (
+            (tried or i in self._conversed_today) and self._refused_later_today(i, tried, day)
         ):
             self._refusals_today += 1
             return None
@@ -567,19 +589,37 @@ class Engine:
         mean = team.means[outcome]
         duration = pool.exponential(mean) if exponential else mean
         self._today_attempts[i] = tried + 1
-        self._today_contacts[i] = self._today_contacts.get(i, 0) + 1
-        if tried == 0:
+        contacts = self._today_contacts
+        contacts[i] = contacts.get(i, 0) + 1
+        if not tried:
             self._today_steps.append((s, i))
         self._outcomes_today[outcome] += 1
         if self.log.enabled:
             self.log.add(i, now, CALL_CODE, outcome, agent, duration)
         if outcome == RIGHT_PARTY:
-            self.last_conversation[i] = day
-            self._today_connects[i] = connected + 1
-            self.failed[i] = 0
+            self._record_conversation(i, day)
+            self._today_connects[i] = self._today_connects.get(i, 0) + 1
         else:
-            self.failed[i] += 1
+            self._today_failed[i] = self._today_failed.get(i, 0) + 1
         return duration, outcome
+
+    def _refused_later_today(self, i: int, tried: int, day: int) -> bool:
+        """Rules that today's earlier attempts or conversations may now break."""
+        connected = self._today_connects.get(i, 0)
+        return (
+            tried >= self._cap_attempts_day
+            or connected >= self._cap_connects_day
+            or (self._quiet_days > 0 and i in self._conversed_today)
+            or int(self.attempts_7d[i]) + tried >= self._cap_attempts_7d
+            or int(self.connects_7d[i]) + connected >= self._cap_conversations_7d
+        )
+
+    def _record_conversation(self, i: int, day: int) -> None:
+        """A telephone conversation: starts the quiet period, resets failed attempts."""
+        self.last_conversation[i] = day
+        self._conversed_today.add(i)
+        self._today_failed[i] = 0
+        self._failed_reset_today.add(i)
 
     def _after_call(self, team: _Team, i: int, s: int, day: int, outcome: int) -> None:
         if self._lift_attempt:
@@ -654,8 +694,7 @@ class Engine:
         self.tally.contacts[day, 3] += 1
         self.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
         # A borrower-initiated call is still a telephone conversation for Reg F.
-        self.last_conversation[i] = day
-        self.failed[i] = 0
+        self._record_conversation(i, day)
 
     # ------------------------------------------------------------------------- field
 
@@ -713,10 +752,11 @@ class Engine:
             self._today_contacts[i] = self._today_contacts.get(i, 0) + 1
             yield env.timeout(duration)
             if found:
-                self.failed[i] = 0
+                self._today_failed[i] = 0
+                self._failed_reset_today.add(i)
                 self._conversation(i, day, "field_visit")
             else:
-                self.failed[i] += 1
+                self._today_failed[i] = self._today_failed.get(i, 0) + 1
 
     # ------------------------------------------------------------------------- legal
 

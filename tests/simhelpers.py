@@ -5,8 +5,6 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
-
-
 from sim.scenario import Scenario, deep_merge
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,7 @@ import numpy as np
 
 from sim import simulate
 from sim.portfolio import Portfolio
+
 from simhelpers import QUIET_BOOK, scenario
 
 

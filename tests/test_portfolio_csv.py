@@ -10,6 +10,7 @@ import numpy as np
 
 from sim import load_scenario, simulate
 from sim.portfolio import Portfolio, read_portfolio_csv
+
 from simhelpers import ROOT
 
 CSV = """account_id,name,phone,balance,days_past_due,segment,phone_known,email_known,street

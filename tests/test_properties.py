@@ -13,6 +13,7 @@ from sim.compliance import ContactCalendar, ContactRules, audit
 from sim.engine import Engine
 from sim.portfolio import build_portfolio
 from sim.streams import RandomStreams
+
 from simhelpers import SCENARIOS
 
 CHANNELS = ["sms", "email", "call", "letter", "field_visit", "legal"]

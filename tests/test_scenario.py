@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
+from pydantic import ValidationError
 
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, load_scenario, load_scenario_text
@@ -102,7 +103,7 @@ def test_content_hash_is_stable_and_sensitive():
 
 def test_scenario_is_immutable():
     s = Scenario.from_dict({})
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError, match="frozen"):
         s.simulation.days = 5  # type: ignore[misc]
 
 

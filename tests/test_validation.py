@@ -8,6 +8,7 @@ import pytest
 from optimizer.queueing import erlang_c, erlang_c_wait
 from sim import simulate
 from sim.theory import cgw_expected_balance_ratio, constant_hazard_payment_probability
+
 from simhelpers import QUIET_BOOK, scenario
 
 CGW = dict(lambda0=0.3, lambda_inf=0.02, kappa=0.2, delta10=0.05, delta11=0.8, r_min=0.1)

@@ -11,8 +11,8 @@ class ScenarioError(ValueError):
     """A user's input is wrong; ``str(err)`` is the one line to show them."""
 
     def __init__(self, source: str, field: str, message: str):
-        self.source = str(source)
-        self.field = field
+        self.source = _one_line(str(source))
+        self.field = _one_line(str(field))
         self.message = " ".join(str(message).split())
         super().__init__(self.line())
 
@@ -22,3 +22,10 @@ class ScenarioError(ValueError):
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.line()
+
+
+def _one_line(text: str) -> str:
+    """Escape line breaks and other unprintable characters (a TOML key may hold them)."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

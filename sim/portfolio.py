@@ -118,7 +118,12 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
         raise ScenarioError(source, "", "portfolio CSV file not found") from None
     if size > MAX_CSV_BYTES:
         raise ScenarioError(source, "", "portfolio CSV is larger than 2 GB")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except IsADirectoryError:
+        raise ScenarioError(source, "", "is a directory; portfolio.csv must name a CSV file") from None
+    except OSError as err:
+        raise ScenarioError(source, "", f"portfolio CSV cannot be read ({err.strerror})") from None
     if b"\x00" in raw[:65536]:
         raise ScenarioError(source, "", "not a text CSV file")
     try:
@@ -130,6 +135,13 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
 
 def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload>") -> Portfolio:
     reader = csv.reader(io.StringIO(text))
+    try:
+        return _parse_rows(reader, scenario, source)
+    except csv.Error as err:  # e.g. a cell longer than the csv module's field limit
+        raise ScenarioError(source, f"line {reader.line_num}", f"not a readable CSV row ({err})") from None
+
+
+def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
     try:
         header = next(reader)
     except StopIteration:
@@ -168,6 +180,8 @@ def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload
             account_id = int(cell("account_id"))
         except ValueError:
             raise ScenarioError(source, f"{where}: account_id", f"must be an integer, got {cell('account_id')!r}") from None
+        if not 0 <= account_id < 2**63:  # stored as int64
+            raise ScenarioError(source, f"{where}: account_id", f"must be between 0 and 2^63-1, got {cell('account_id')}")
         if account_id in seen:
             raise ScenarioError(source, f"{where}: account_id", f"duplicate account id {account_id}")
         seen.add(account_id)

@@ -370,7 +370,7 @@ class TeamSection(_Section):
     @classmethod
     def _shifts(cls, value: list[str]) -> list[str]:
         parsed = sorted(parse_shift(s) for s in value)
-        for (s1, e1), (s2, _) in zip(parsed, parsed[1:], strict=False):
+        for (_s1, e1), (s2, _) in zip(parsed, parsed[1:], strict=False):
             if s2 < e1:
                 raise ValueError(f"shifts overlap: {value}")
         return value

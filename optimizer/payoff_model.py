@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import ScenarioError
+from sim.scenario import parse_toml
 
 MAX_MONEY = 1e9
 MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never" pays off
@@ -333,10 +333,7 @@ def read_toml(path: Path) -> dict[str, Any]:
         raise ScenarioError(source, "", "not a text file (a debt file is UTF-8 TOML)")
     if not text.strip():
         raise ScenarioError(source, "", "file is empty; a debt file needs budget and [[debts]]")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(source, "", f"TOML syntax error: {err}") from None
+    return parse_toml(text, source)
 
 
 def load_debts(path: str | Path) -> DebtFile:

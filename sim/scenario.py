@@ -421,12 +421,30 @@ class ComplianceSection(_Section):
     @field_validator("holiday_country")
     @classmethod
     def _country(cls, value: str) -> str:
-        import holidays
-
-        supported = holidays.list_supported_countries()
-        if value not in supported:
+        if value not in _holiday_countries() and value not in _all_holiday_codes():
             raise ValueError(f"unknown holiday country {value!r}; use an ISO code such as US or CN")
         return value
+
+
+def _holiday_countries() -> frozenset[str]:
+    """ISO codes the ``holidays`` package has calendars for (read from its registry,
+    which does not import every country's module)."""
+    global _HOLIDAY_COUNTRIES
+    if _HOLIDAY_COUNTRIES is None:
+        from holidays import registry
+
+        _HOLIDAY_COUNTRIES = frozenset(code for codes in registry.COUNTRIES.values() for code in codes[1:3])
+    return _HOLIDAY_COUNTRIES
+
+
+_HOLIDAY_COUNTRIES: frozenset[str] | None = None
+
+
+def _all_holiday_codes() -> set[str]:
+    # Aliases such as "UK" are only known to the full (slower) listing.
+    import holidays
+
+    return set(holidays.list_supported_countries())
 
 
 class CostsSection(_Section):

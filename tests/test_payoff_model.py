@@ -20,7 +20,7 @@ BAD_FILES = {
     "debts_nan.toml": ("debts.0.balance", "finite number"),
     "debts_binary.toml": ("", "not a text file"),
     "debts_empty.toml": ("", "file is empty"),
-    "debts_syntax.toml": ("", "TOML syntax error"),
+    "debts_syntax.toml": ("line 2", "TOML syntax error"),
     "debts_wrong_type.toml": ("debts.0.balance", "valid number"),
     "debts_custom_order_unknown.toml": ("custom_order.0", "unknown debt 'Card Z'"),
     "debts_no_debts.toml": ("debts", "required"),

@@ -1,0 +1,164 @@
+"""Engine vs the machine's limits: the book's array work and the agents' events, each against its floor.
+
+One engine run of the baseline scenario is split in two by timing hooks:
+
+* the **array part** — the daily process's morning and evening over the whole
+  book (``Engine._start_of_day`` and ``Engine._end_of_day``: ladder
+  eligibility, automated channels, planning the call list, repayments,
+  promises, interest, ageing, charge-off);
+* the **event part** — everything else inside ``env.run``: the SimPy kernel
+  and the agent, caller, field and legal processes (every call or visit an
+  event).
+
+The array part is compared with a bare NumPy kernel doing the minimum work
+per account-day on arrays of the same size (one exponential draw, intensity
+decay, a compare and a balance update, written with ``out=`` so it runs at
+memory speed); the event part with bare SimPy: processes looping ``yield
+env.timeout(x)`` with as many timeouts as the engine made contacts.
+
+Run: ``python benchmarks/limits.py [--accounts 200000 --days 90 --agents 100]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import simpy
+from common import BASELINE, Stopwatch, positive_int, print_machine, print_table
+
+from sim.engine import Engine
+from sim.metrics import build_result
+from sim.portfolio import build_portfolio
+from sim.scenario import Scenario, load_scenario
+from sim.streams import RandomStreams, describe_seed
+
+ARRAY_METHODS = ("_start_of_day", "_end_of_day")
+EVENT_CHANNELS = ("call", "inbound_call", "field_visit")
+
+
+def timed_engine_run(scenario: Scenario, seed: int, *, contact_log: bool = False) -> dict[str, float]:
+    """What ``sim.simulate`` does, with timing hooks on the daily book-keeping.
+
+    Returns wall and CPU seconds of the whole run (portfolio, engine, result),
+    of ``Engine.run`` and of its daily array work (the event part is the rest
+    of ``Engine.run``), and the number of contact events (calls, inbound
+    calls, visits).
+    """
+    with Stopwatch() as whole:
+        streams = RandomStreams(seed)
+        portfolio = build_portfolio(scenario, streams["portfolio"])
+        engine = Engine(scenario, portfolio, streams, record_contacts=contact_log)
+        engine.prepare()
+        array = Stopwatch()
+        for name in ARRAY_METHODS:
+            method = getattr(engine, name, None)
+            if method is None:
+                raise SystemExit(f"error: Engine has no {name}; update benchmarks/limits.py to the engine's daily hooks")
+            setattr(engine, name, _timed(method, array))
+        with Stopwatch() as total:
+            tally = engine.run()
+        result = build_result(engine, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
+                              seed=describe_seed(streams.seed_sequence))
+    channels = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
+    contacts = tally.contacts.sum(axis=0)
+    events = int(sum(contacts[channels.index(c)] for c in EVENT_CHANNELS))
+    return {"whole_wall": whole.wall, "whole_cpu": whole.cpu,
+            "total_wall": total.wall, "total_cpu": total.cpu, "array_wall": array.wall, "array_cpu": array.cpu,
+            "event_wall": total.wall - array.wall, "event_cpu": total.cpu - array.cpu,
+            "events": events, "contacts": int(contacts.sum()), "refusals": int(tally.refusals.sum()),
+            "collected": float(result.kpis["collected"])}
+
+
+def _timed(method, watch: Stopwatch):
+    def wrapper(*args, **kwargs):
+        with watch:
+            return method(*args, **kwargs)
+    return wrapper
+
+
+def bare_numpy_kernel(n: int, days: int, seed: int = 0) -> Stopwatch:
+    """The minimum repayment work per account-day, at memory speed.
+
+    Per day: one Exp(1) draw per account, the intensity's decay toward its
+    floor, a compare against the day's expected payments, and a balance update.
+    """
+    rng = np.random.default_rng(seed)
+    balance = rng.uniform(50, 5000, n)
+    floor = np.full(n, 0.01)
+    intensity = floor + rng.uniform(0, 0.05, n)
+    draw = np.empty(n)
+    excess = np.empty(n)
+    paid = np.empty(n)
+    hit = np.empty(n, dtype=bool)
+    decay = np.exp(-0.1)
+    with Stopwatch() as watch:
+        for _ in range(days):
+            rng.standard_exponential(out=draw)
+            np.subtract(intensity, floor, out=excess)
+            excess *= decay
+            np.add(floor, excess, out=intensity)
+            np.less(draw, intensity, out=hit)
+            np.multiply(balance, 0.5, out=paid)
+            paid *= hit
+            balance -= paid
+    return watch
+
+
+def bare_simpy_timeouts(events: int, processes: int, seed: int = 0) -> Stopwatch:
+    """``events`` timeouts spread over ``processes`` SimPy processes looping ``yield env.timeout(x)``."""
+    env = simpy.Environment()
+    rng = np.random.default_rng(seed)
+    per = max(events // max(processes, 1), 1)
+
+    def worker(delays: list[float]):
+        for d in delays:
+            yield env.timeout(d)
+
+    for _ in range(max(processes, 1)):
+        env.process(worker(rng.exponential(2.0, per).tolist()))
+    with Stopwatch() as watch:
+        env.run()
+    return watch
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default=str(BASELINE))
+    parser.add_argument("--accounts", type=positive_int, default=200_000)
+    parser.add_argument("--days", type=positive_int, default=90)
+    parser.add_argument("--agents", type=positive_int, default=100, help="teams.callers.agents")
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    scenario = load_scenario(args.scenario, {"simulation.accounts": args.accounts, "simulation.days": args.days,
+                                             "teams.callers.agents": args.agents})
+    print_machine()
+    print(f"scenario {scenario.display_name}: {args.accounts:,} accounts × {args.days} days, {args.agents} call agents")
+    run = timed_engine_run(scenario, args.seed)
+    account_days = args.accounts * args.days
+    kernel = bare_numpy_kernel(args.accounts, args.days)
+    bare_events = max(run["events"] // args.agents, 1) * args.agents
+    bare = bare_simpy_timeouts(run["events"], args.agents)
+    rows, ratios = [], {}
+    for clock in ("cpu", "wall"):
+        engine_array = account_days / run[f"array_{clock}"]
+        limit_array = account_days / getattr(kernel, clock)
+        engine_events = run["events"] / run[f"event_{clock}"] if run[f"event_{clock}"] > 0 else float("nan")
+        limit_events = bare_events / getattr(bare, clock)
+        ratios[clock] = (limit_array / engine_array, engine_events / limit_events)
+        rows.append([f"array (book), {clock}", run[f"array_{clock}"], getattr(kernel, clock), engine_array,
+                     limit_array, "account-days/s", f"{ratios[clock][0]:.1f}x slower", "<= 10x"])
+        rows.append([f"events (agents), {clock}", run[f"event_{clock}"], getattr(bare, clock), engine_events,
+                     limit_events, "contacts/s", f"{ratios[clock][1]:.0%} of bare", ">= 50%"])
+    print_table(["part, clock", "engine s", "limit s", "engine rate", "limit rate", "unit", "ratio", "target"], rows)
+    print(f"engine run: {run['total_wall']:.2f} s wall, {run['total_cpu']:.2f} s CPU; {run['events']:,} contact "
+          f"events (calls, inbound, visits), {run['refusals']:,} refusals")
+    array_ratio, event_share = ratios["cpu"]
+    print(f"headline: array part {array_ratio:.1f}x the bare NumPy kernel (target <= 10x); "
+          f"event part {event_share:.0%} of bare SimPy timeouts per event (target >= 50%) [CPU time]")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

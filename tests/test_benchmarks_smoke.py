@@ -1,0 +1,47 @@
+"""The benchmark scripts run end to end at a tiny size (no timings are checked)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from simhelpers import ROOT
+
+BENCH = ROOT / "benchmarks"
+
+CASES = {
+    "naive_sim": ["--accounts", "300", "--days", "10", "--seeds", "2", "--stock-accounts", "200"],
+    "limits": ["--accounts", "500", "--days", "10", "--agents", "5"],
+    "scaling": ["--sizes", "300", "600", "--days", "5", "--agents", "5"],
+    "experiments": ["--reps", "1", "--accounts", "200", "--days", "5"],
+    "profile_engine": ["--accounts", "300", "--days", "5", "--agents", "5", "--cprofile", "--top", "5"],
+}
+
+
+@pytest.mark.parametrize("script", sorted(CASES))
+def test_benchmark_runs_and_ends_with_its_headline(script):
+    out = subprocess.run([sys.executable, str(BENCH / f"{script}.py"), *CASES[script]], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.strip().splitlines()
+    assert lines[0].startswith("machine: ")
+    assert lines[-1].startswith("headline: ")
+
+
+def test_naive_model_collects_like_the_engine_at_a_small_size():
+    # The speed comparison is only fair if both models are the same model:
+    # collected amount over a few paired seeds must agree within noise.
+    sys.path.insert(0, str(BENCH))
+    try:
+        from naive_sim import run_engine, run_naive
+    finally:
+        sys.path.remove(str(BENCH))
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
+                             {"simulation.accounts": 400, "simulation.days": 40})
+    engine = [run_engine(scenario, seed).collected for seed in (1, 2, 3, 4)]
+    naive = [run_naive(scenario, seed).collected for seed in (1, 2, 3, 4)]
+    assert abs(sum(naive) - sum(engine)) / sum(engine) < 0.15

@@ -14,7 +14,7 @@ import sys
 from sim.errors import ScenarioError
 
 # One module per subcommand, in the order shown by --help.
-COMMAND_MODULES: list[str] = ["optimizer.staffing_cli", "optimizer.payoff_cli"]
+COMMAND_MODULES: list[str] = ["optimizer.staffing_cli", "optimizer.payoff_cli", "optimizer.allocation_cli"]
 
 
 def build_parser() -> argparse.ArgumentParser:

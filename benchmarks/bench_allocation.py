@@ -1,0 +1,92 @@
+"""Build + solve the allocation LP through PuLP (HiGHS) against the same matrix solved directly with highspy.
+
+Synthetic valuations: S segments × 8 treatments × 26 weeks, two call-like
+teams. Prints both times and their ratio for 200, 2,000 and 10,000 segments;
+the last line is the headline ratio (2,000 segments; target ≤ 2× and ≤ 10 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import highspy
+import numpy as np
+from scipy import sparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+from test_allocation import valuation  # noqa: E402
+
+from optimizer.allocation import build_allocation_model, solve  # noqa: E402
+
+T, W = 8, 26
+
+
+def synthetic(S: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    value = rng.uniform(0, 1000, (S, T))
+    value[:, 0] = rng.uniform(0, 300, S)
+    minutes = rng.uniform(5, 60, (S, T, W)) * (np.arange(T) % 2 == 1)[None, :, None]
+    v = valuation(value, minutes)
+    v.minutes["field"] = rng.uniform(20, 90, (S, T, W)) * (np.arange(T) >= 6)[None, :, None]
+    capacity = {(team, w): 0.3 * float(v.minutes[team][:, :, w].sum()) / T for team in ("callers", "field")
+                for w in range(W)}
+    return v, capacity
+
+
+def direct_highs(v, capacity) -> tuple[float, float]:
+    S = v.value.shape[0]
+    n = S * T
+    rows = [sparse.kron(sparse.eye(S), np.ones((1, T)), format="csr")]
+    upper = [np.ones(S)]
+    lower = [np.ones(S)]
+    for (team, w), cap in capacity.items():
+        rows.append(sparse.csr_matrix(v.minutes[team][:, :, w].reshape(1, n)))
+        upper.append(np.array([cap]))
+        lower.append(np.array([-highspy.kHighsInf]))
+    A = sparse.vstack(rows).tocsc()
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n, A.shape[0]
+    lp.col_cost_ = -v.value.reshape(n)
+    lp.col_lower_, lp.col_upper_ = np.zeros(n), np.ones(n)
+    lp.row_lower_, lp.row_upper_ = np.concatenate(lower), np.concatenate(upper)
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.passModel(lp)
+    h.run()
+    return -h.getInfo().objective_function_value, 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000], help="segment counts")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
+          f"Python {platform.python_version()}, highspy {getattr(highspy, '__version__', '?')}")
+    headline = None
+    headline_size = 0
+    for S in args.sizes:
+        v, capacity = synthetic(S)
+        started = time.perf_counter()
+        direct_objective, _ = direct_highs(v, capacity)
+        direct = time.perf_counter() - started
+        started = time.perf_counter()
+        plan = solve(build_allocation_model(v, capacity), "highs")
+        pulp_time = time.perf_counter() - started
+        assert abs(plan.objective - direct_objective) <= 1e-6 * max(1.0, abs(direct_objective))
+        ratio = pulp_time / direct
+        print(f"{S:>6} segments × {T} treatments × {W} weeks: PuLP build+solve {pulp_time:.2f} s, "
+              f"highspy direct {direct:.2f} s, ratio {ratio:.2f}")
+        if headline is None or S == 2000:
+            headline, headline_size = ratio, S
+    print(f"headline: PuLP build+solve / highspy direct = {headline:.2f} ({headline_size:,} segments; target <= 2)")
+
+
+if __name__ == "__main__":
+    main()

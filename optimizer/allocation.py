@@ -1,0 +1,477 @@
+"""Capacity allocation: which segments get which treatment, within agent hours and budget.
+
+The linear programme (build, solve and report are separate steps):
+
+* variables ``x[s, t]`` — the share of segment s given treatment t (0-1);
+* maximise Σ value[s, t]·x[s, t], the expected net recovery over the horizon
+  from :mod:`optimizer.value_model`;
+* ``assign_{s}``: Σ_t x[s, t] = 1 — every account gets exactly one treatment;
+* ``capacity_{team}_{week}``: Σ minutes[s, t, week]·x[s, t] ≤ the team's
+  minutes that week (agents × shift minutes × working days × the achievable
+  utilisation; legal teams count filings);
+* ``budget``: Σ spend[s, t]·x[s, t] ≤ the budget for variable spend (messages,
+  letters, visits, filings, commission) — agent pay is fixed by the teams;
+* minimum service (optional): treatments without any contact are not allowed.
+
+Shares are rounded to account counts with the largest-remainder method, so
+each segment's counts add up to its accounts. The shadow price of a capacity
+row is the value of one more minute (filing) of that team in that week; times
+60 it is the value of one more agent hour.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pulp
+
+from sim.compliance import ContactCalendar, ContactRules
+from sim.engine import WEEKDAYS
+from sim.scenario import Scenario, Step
+
+from .segments import BUCKET_DPD, Segments
+from .treatments import Treatment, team_for
+from .value_model import Valuation
+
+# Share of paid shift minutes agents can spend dialling and talking: the rest
+# goes to redial gaps, wrap-up and waiting for callers (call-centre occupancy
+# above ~85 % is not sustained in practice; a planning assumption).
+CALL_UTILISATION = 0.85
+TINY = 1e-9
+
+
+def team_capacity(scenario: Scenario, days: int, *, utilisation: float = CALL_UTILISATION) -> dict[tuple[str, int], float]:
+    """Minutes (filings for legal teams) each team can give each week of the horizon."""
+    rules = ContactRules.from_section(scenario.compliance)
+    calendar = ContactCalendar(rules, scenario.simulation.start_date, days)
+    weeks = math.ceil(days / 7)
+    out: dict[tuple[str, int], float] = {}
+    for name, team in scenario.teams.items():
+        for w in range(weeks):
+            working = sum(1 for d in range(w * 7, min(days, w * 7 + 7))
+                          if WEEKDAYS[calendar.date(d).weekday()] in team.work_days and not calendar.is_quiet(d))
+            if team.kind == "legal":
+                out[(name, w)] = float(team.filings_per_day * working)
+            elif team.kind == "field":
+                span = team.shift_minutes[-1][1] - team.shift_minutes[0][0]
+                out[(name, w)] = float(team.agents * span * working)
+            else:
+                shift = sum(end - start for start, end in team.shift_minutes)
+                out[(name, w)] = team.agents * shift * working * utilisation
+    return out
+
+
+@dataclass
+class AllocationModel:
+    """A built (not yet solved) allocation LP and the data it came from."""
+
+    problem: pulp.LpProblem
+    x: list[list[pulp.LpVariable | None]]
+    valuation: Valuation
+    capacity: dict[tuple[str, int], float]
+    budget: float | None
+    min_service: bool
+    units: dict[str, str]
+
+
+def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int], float], *,
+                           budget: float | None = None, min_service: bool = False,
+                           units: dict[str, str] | None = None) -> AllocationModel:
+    """The PuLP model, built from prebuilt coefficient lists (no per-term Python arithmetic)."""
+    S, T = valuation.value.shape
+    treatments = valuation.treatments
+    problem = pulp.LpProblem("capacity_allocation", pulp.LpMaximize)
+    allowed = np.ones((S, T), dtype=bool)
+    if min_service:
+        allowed[:, [not t.is_reminder for t in treatments]] = False
+    x: list[list[pulp.LpVariable | None]] = [
+        [pulp.LpVariable(f"x_{s}_{t}", 0, 1) if allowed[s, t] else None for t in range(T)] for s in range(S)
+    ]
+    pairs = [(s, t) for s in range(S) for t in range(T) if allowed[s, t]]
+    value = valuation.value
+    problem.setObjective(pulp.LpAffineExpression([(x[s][t], float(value[s, t])) for s, t in pairs]))
+    constraints: dict[str, pulp.LpConstraint] = {}
+    for s in range(S):
+        row = pulp.LpAffineExpression([(v, 1.0) for v in x[s] if v is not None])
+        constraints[f"assign_{s}"] = pulp.LpConstraint(row, pulp.LpConstraintEQ, f"assign_{s}", 1.0)
+    for (team, week), cap in capacity.items():
+        cube = valuation.minutes.get(team)
+        if cube is None or week >= cube.shape[2]:
+            continue
+        coef = cube[:, :, week]
+        nz = np.argwhere((coef > TINY) & allowed)
+        if nz.size == 0:
+            continue
+        row = pulp.LpAffineExpression([(x[s][t], float(coef[s, t])) for s, t in nz.tolist()])
+        name = f"capacity_{team}_{week}"
+        constraints[name] = pulp.LpConstraint(row, pulp.LpConstraintLE, name, float(cap))
+    if budget is not None:
+        spend = valuation.spend
+        row = pulp.LpAffineExpression([(x[s][t], float(spend[s, t])) for s, t in pairs if spend[s, t] > TINY])
+        constraints["budget"] = pulp.LpConstraint(row, pulp.LpConstraintLE, "budget", float(budget))
+    problem.extend(constraints)
+    return AllocationModel(problem=problem, x=x, valuation=valuation, capacity=dict(capacity), budget=budget,
+                           min_service=min_service, units=units or {})
+
+
+def solver_for(name: str, time_limit: float | None):
+    if name == "highs":
+        return pulp.HiGHS(msg=False, timeLimit=time_limit, mip=False)
+    if name == "cbc":
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
+    raise ValueError(f"unknown solver {name!r}; use highs or cbc")
+
+
+def largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:
+    """Whole counts proportional to ``shares`` (summing to 1) that add up to ``total``."""
+    shares = np.clip(shares, 0.0, None)
+    if shares.sum() <= 0:
+        shares = np.ones_like(shares)
+    shares = shares / shares.sum()
+    exact = shares * total
+    counts = np.floor(exact + 1e-9).astype(np.int64)
+    left = total - int(counts.sum())
+    if left > 0:
+        order = np.argsort(-(exact - counts), kind="stable")
+        counts[order[:left]] += 1
+    return counts
+
+
+@dataclass
+class Plan:
+    """The solved allocation: status, objective, the table, capacity and its prices."""
+
+    status: str
+    objective: float | None
+    shares: np.ndarray | None  # (S, T)
+    counts: np.ndarray | None  # (S, T) whole accounts
+    segments: Segments
+    treatments: tuple[Treatment, ...]
+    capacity: dict[tuple[str, int], float]
+    capacity_used: dict[tuple[str, int], float]
+    capacity_prices: dict[tuple[str, int], float]  # value of one more unit (minute or filing)
+    budget: float | None
+    budget_used: float | None
+    budget_price: float | None
+    units: dict[str, str] = field(default_factory=dict)
+    solver: str = "highs"
+    solve_seconds: float = 0.0
+    days: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.shares is not None
+
+    def allocation(self) -> list[dict[str, Any]]:
+        if self.counts is None:
+            return []
+        rows = []
+        for s, t in zip(*np.nonzero(self.counts), strict=True):
+            rows.append({"segment": self.segments.names[s], "treatment": self.treatments[t].name,
+                         "accounts": int(self.counts[s, t])})
+        return rows
+
+    def hour_value(self, team: str) -> float:
+        """Value of one more agent hour of a team in its most constrained week (per filing for legal)."""
+        prices = [p for (name, _), p in self.capacity_prices.items() if name == team]
+        scale = 1.0 if self.units.get(team) == "filings" else 60.0
+        return max(prices, default=0.0) * scale
+
+    def shadow_prices(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for (team, week), price in self.capacity_prices.items():
+            scale = 1.0 if self.units.get(team) == "filings" else 60.0
+            out[f"{team}/{week}"] = price * scale
+        if self.budget_price is not None:
+            out["budget"] = self.budget_price
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "objective": self.objective,
+            "allocation": self.allocation(),
+            "capacity": {f"{t}/{w}": c for (t, w), c in self.capacity.items()},
+            "capacity_used": {f"{t}/{w}": u for (t, w), u in self.capacity_used.items()},
+            "shadow_prices": self.shadow_prices(),
+            "units": {**self.units, "shadow_prices": "per agent hour (per filing for legal teams); budget per unit of money"},
+            "budget": self.budget,
+            "budget_used": self.budget_used,
+            "solver": self.solver,
+            "horizon_days": self.days,
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    def dominant_treatment(self) -> np.ndarray:
+        """The treatment most of each segment's accounts get (a ladder cannot split a segment)."""
+        if self.shares is None:
+            raise ValueError(f"no plan to turn into a strategy (status {self.status})")
+        return np.argmax(self.shares, axis=1)
+
+    def to_strategy(self, scenario: Scenario) -> Scenario:
+        """The plan as a ladder the simulator runs: steps by dpd range × risk segment × balance band.
+
+        Each segment's dominant treatment becomes steps over its bucket's dpd
+        range, for its risk segment, from its band's lower edge up
+        (``min_balance``). A ladder has no maximum balance, so a higher band
+        also receives a lower band's contacts unless the higher band uses the
+        same contact (then one step covers both). Adjacent buckets and risk
+        segments with the same contacts share a step.
+        """
+        choice = self.dominant_treatment()
+        steps = plan_steps(self.segments, self.treatments, choice, scenario)
+        data = scenario.content()
+        data["strategy"]["name"] = f"optimised-{scenario.strategy.name}"
+        data["strategy"]["steps"] = steps
+        data["name"] = f"optimised-{scenario.display_name}"
+        return Scenario.from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
+
+
+def plan_steps(segments: Segments, treatments: tuple[Treatment, ...], choice: np.ndarray,
+               scenario: Scenario) -> list[dict[str, Any]]:
+    """Ladder steps (plain dicts) for a treatment per segment."""
+    edges = segments.band_edges
+    charge_off = scenario.portfolio.charge_off_dpd
+    risks = segments.portfolio.segment_names
+    # (bucket, risk) -> {contact: set of bands using it}
+    use: dict[tuple[int, int], dict[Any, set[int]]] = {}
+    for k in range(len(segments)):
+        key = (int(segments.bucket[k]), int(segments.risk[k]))
+        for contact in treatments[int(choice[k])].contacts:
+            use.setdefault(key, {}).setdefault(contact, set()).add(int(segments.band[k]))
+    # One step per (bucket, risk, contact, lowest band of each run up to the top band used).
+    raw: dict[tuple[Any, float, str], list[int]] = {}
+    for (bucket, risk), contacts in use.items():
+        for contact, bands in contacts.items():
+            for band in sorted(bands):
+                covered = band - 1 in bands  # a lower band's step (no maximum balance) already covers it
+                if not covered:
+                    raw.setdefault((contact, edges[band], risks[risk]), []).append(bucket)
+    merged: dict[tuple[Any, float, int, int], list[str]] = {}
+    for (contact, min_balance, risk), buckets in raw.items():
+        buckets = sorted(set(buckets))
+        start = prev = buckets[0]
+        for bucket in buckets[1:] + [None]:
+            if bucket is not None and bucket == prev + 1:
+                prev = bucket
+                continue
+            lo = BUCKET_DPD[start][0]
+            hi = BUCKET_DPD[prev][1] if prev < 6 else max(BUCKET_DPD[6][1], charge_off - 1)
+            hi = min(hi, charge_off - 1)
+            if lo <= hi:
+                merged.setdefault((contact, min_balance, lo, hi), []).append(risk)
+            if bucket is not None:
+                start = prev = bucket
+    steps = []
+    for (contact, min_balance, lo, hi), risk_names in sorted(
+            merged.items(), key=lambda kv: (kv[0][2], kv[0][0].channel, kv[0][1])):
+        step: dict[str, Any] = {"channel": contact.channel, "from_dpd": lo, "to_dpd": hi,
+                                "every_days": contact.every_days}
+        if contact.channel == "call" and contact.attempts_per_day > 1:
+            step["attempts_per_day"] = contact.attempts_per_day
+        if set(risk_names) != set(risks):
+            step["segments"] = sorted(risk_names, key=risks.index)
+        if min_balance > 0:
+            step["min_balance"] = min_balance
+        team = team_for(scenario, contact.channel)
+        if team is not None:
+            step["team"] = team
+        Step.model_validate(step)
+        steps.append(step)
+    if len(steps) > 64:
+        raise ValueError(f"the plan needs {len(steps)} ladder steps; a strategy allows 64 (use fewer balance bands)")
+    return steps
+
+
+_STATUS = {
+    pulp.LpStatusOptimal: "optimal",
+    pulp.LpStatusInfeasible: "infeasible",
+    pulp.LpStatusUnbounded: "unbounded",
+    pulp.LpStatusNotSolved: "not_solved",
+    pulp.LpStatusUndefined: "undefined",
+}
+
+
+def solve(model: AllocationModel, solver: str = "highs", time_limit: float | None = None) -> Plan:
+    """Solve the model; infeasible, unbounded or out of time is a status in the Plan, never an exception."""
+    problem = model.problem
+    started = time.perf_counter()
+    try:
+        code = problem.solve(solver_for(solver, time_limit))
+        status = _STATUS.get(code, "undefined")
+        if status == "optimal" and problem.sol_status != pulp.LpSolutionOptimal:
+            status = "time_limit"
+    except pulp.PulpSolverError as err:
+        status = f"solver_error: {err}".splitlines()[0]
+    elapsed = time.perf_counter() - started
+    valuation = model.valuation
+    S, T = valuation.value.shape
+    segments = valuation.segments
+    feasible = status in ("optimal", "time_limit")
+    shares = counts = None
+    used: dict[tuple[str, int], float] = {}
+    prices: dict[tuple[str, int], float] = {}
+    budget_used = budget_price = None
+    objective = None
+    if feasible:
+        shares = np.zeros((S, T))
+        for s in range(S):
+            for t in range(T):
+                v = model.x[s][t]
+                if v is not None and v.varValue is not None:
+                    shares[s, t] = min(max(v.varValue, 0.0), 1.0)
+        counts = np.vstack([largest_remainder(shares[s], int(segments.accounts[s])) for s in range(S)])
+        objective = float(pulp.value(problem.objective) or 0.0)
+        # Sign: PuLP reports duals of the maximisation as the solver gives them;
+        # the value of relaxing a ≤ row is reported as a non-negative number.
+        sign = _dual_sign(solver)
+        for (team, week), _cap in model.capacity.items():
+            cube = valuation.minutes.get(team)
+            used[(team, week)] = float((cube[:, :, week] * shares).sum()) if cube is not None and week < cube.shape[2] else 0.0
+            con = problem.get_constraint_by_name(f"capacity_{team}_{week}")
+            prices[(team, week)] = max(0.0, sign * (con.pi or 0.0)) if con is not None and con.pi is not None else 0.0
+        if model.budget is not None:
+            budget_used = float((valuation.spend * shares).sum())
+            con = problem.get_constraint_by_name("budget")
+            budget_price = max(0.0, sign * (con.pi or 0.0)) if con is not None and con.pi is not None else 0.0
+    return Plan(status=status, objective=objective, shares=shares, counts=counts, segments=segments,
+                treatments=valuation.treatments, capacity=model.capacity, capacity_used=used,
+                capacity_prices=prices, budget=model.budget, budget_used=budget_used, budget_price=budget_price,
+                units=model.units, solver=solver, solve_seconds=elapsed, days=valuation.days)
+
+
+def _dual_sign(solver: str) -> float:
+    # HiGHS solves the negated (minimisation) objective PuLP passes it, so its
+    # row duals of a maximisation come out negated; CBC reports them as is.
+    return -1.0 if solver == "highs" else 1.0
+
+
+def continuation_table(segments: Segments, choice: np.ndarray) -> np.ndarray:
+    """treatment[bucket, risk, band] of the plan, for accounts that age into another bucket.
+
+    A cell with no segment of its own takes the nearest earlier bucket's choice
+    for the same risk segment and band (what that account was getting).
+    """
+    n_risk = len(segments.portfolio.segment_names)
+    table = np.full((7, n_risk, len(segments.band_edges)), -1, dtype=np.int64)
+    table[segments.bucket, segments.risk, segments.band] = choice
+    for bucket in range(1, 7):
+        missing = table[bucket] < 0
+        table[bucket][missing] = table[bucket - 1][missing]
+    table[table < 0] = 0
+    return table
+
+
+@dataclass
+class Allocation:
+    """Everything ``allocate`` produced: the model solved, its plan and the valuation behind it."""
+
+    model: AllocationModel
+    plan: Plan
+    valuation: Valuation
+    build_seconds: float
+    value_seconds: float
+
+
+def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
+             min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
+             band_edges=None, rng=None, per_segment: int = 200, passes: int = 2) -> Allocation:
+    """Segments, treatments, values, the LP and its plan for a scenario.
+
+    ``passes`` > 1 re-values every treatment with the previous plan as what
+    accounts get once they age out of their bucket (the ladder the plan
+    becomes is keyed by current days past due) and solves again.
+    """
+    from .segments import DEFAULT_BALANCE_BANDS, build_segments
+    from .treatments import scenario_treatments
+    from .value_model import value_treatments
+
+    days = 7 * weeks if weeks is not None else scenario.simulation.days
+    segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
+    treatments = scenario_treatments(scenario)
+    capacity = team_capacity(scenario, days)
+    units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
+    continuation = None
+    value_seconds = build_seconds = 0.0
+    for _ in range(max(1, passes)):
+        started = time.perf_counter()
+        valuation = value_treatments(scenario, segments, treatments, days, continuation=continuation,
+                                     per_segment=per_segment)
+        value_seconds += time.perf_counter() - started
+        started = time.perf_counter()
+        model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
+        build_seconds += time.perf_counter() - started
+        plan = solve(model, solver, time_limit)
+        if not plan.ok:
+            break
+        new = continuation_table(segments, plan.dominant_treatment())
+        if continuation is not None and np.array_equal(new, continuation):
+            break
+        continuation = new
+    return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=build_seconds,
+                      value_seconds=value_seconds)
+
+
+def with_strategy(world: Scenario, other: Scenario) -> Scenario:
+    """``world`` (its book, teams, rules, costs) run with ``other``'s ladder: equal capacity."""
+    data = world.content()
+    strategy = other.content()["strategy"]
+    for step in strategy.get("steps", []):
+        if step.get("team") is not None and step["team"] not in world.teams:
+            step.pop("team")
+    data["strategy"] = strategy
+    data["name"] = other.strategy.name
+    return Scenario.from_dict(data, source=other.source, base_dir=world.base_dir)
+
+
+@dataclass
+class Verification:
+    """Simulated net recovery of the optimised strategy against others, paired by replication."""
+
+    reps: int
+    labels: list[str]
+    net_recovery: dict[str, list[float]]  # label -> per replication
+    predicted: dict[str, float]  # label -> value model's expected net collections of the ladder
+
+    def difference(self, label: str, against: str) -> dict[str, float]:
+        from scipy import stats
+
+        d = np.asarray(self.net_recovery[label]) - np.asarray(self.net_recovery[against])
+        mean = float(d.mean())
+        half = float(stats.t.ppf(0.975, d.size - 1) * d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.inf
+        return {"mean": mean, "low": mean - half, "high": mean + half,
+                "predicted": self.predicted[label] - self.predicted[against]}
+
+    def to_dict(self, optimised: str) -> dict[str, Any]:
+        return {"reps": self.reps,
+                "mean_net_recovery": {k: float(np.mean(v)) for k, v in self.net_recovery.items()},
+                "predicted_net": self.predicted,
+                "differences": {k: self.difference(optimised, k) for k in self.labels if k != optimised}}
+
+
+def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: int, *, segments: Segments,
+           seed: int | None = None, days: int | None = None) -> Verification:
+    """Simulate every strategy ``reps`` times with common random numbers (replication k: child k for all)."""
+    from sim.simulation import simulate
+
+    from .value_model import value_ladder
+
+    root = np.random.SeedSequence(world.simulation.seed if seed is None else seed)
+    children = root.spawn(reps)
+    runs = {optimised.display_name: optimised}
+    for other in others:
+        runs.setdefault(other.display_name, with_strategy(world, other))
+    horizon = days or world.simulation.days
+    net: dict[str, list[float]] = {}
+    predicted: dict[str, float] = {}
+    for label, scenario in runs.items():
+        net[label] = [float(simulate(scenario, child, contact_log=False).kpis["net_recovery"]) for child in children]
+        predicted[label] = float(value_ladder(scenario, segments, scenario.strategy.steps, horizon).net.sum())
+    return Verification(reps=reps, labels=list(runs), net_recovery=net, predicted=predicted)

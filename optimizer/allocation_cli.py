@@ -1,0 +1,159 @@
+"""``python -m optimizer allocate``: the capacity allocation plan of a scenario, and its check by simulation."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from collections import Counter
+from pathlib import Path
+
+from sim.cli_run import check_output_path, positive_int, seed_arg
+from sim.errors import ScenarioError
+from sim.scenario import MAX_ACCOUNTS, load_scenario
+
+from .segments import DEFAULT_BALANCE_BANDS, check_bands
+
+
+def _non_negative(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number, got {text!r}") from None
+    if not (value >= 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number ≥ 0, got {text!r}")
+    return value
+
+
+def _bands(text: str) -> tuple[float, ...]:
+    try:
+        return check_bands([float(p) for p in text.split(",")], "--bands")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be comma-separated numbers such as 0,1000,5000, got {text!r}") from None
+    except ScenarioError as err:
+        raise argparse.ArgumentTypeError(err.message) from None
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("allocate", help="allocate agent hours and budget across segments and treatments (LP)",
+                              description="Maximise expected net recovery: which segments get which treatment, "
+                                          "within team capacity per week and the budget; price an agent hour.")
+    p.add_argument("scenario", help="scenario TOML file")
+    p.add_argument("--json", action="store_true", help="print the plan as JSON")
+    p.add_argument("--mps", metavar="FILE", help="write the exact model solved as MPS")
+    p.add_argument("--strategy-out", metavar="FILE.toml", help="write the plan as a scenario the simulator runs")
+    p.add_argument("--solver", choices=("highs", "cbc"), default="highs", help="LP solver (default highs)")
+    p.add_argument("--time-limit", type=_non_negative, metavar="S", help="solver time limit in seconds")
+    p.add_argument("--budget", type=_non_negative, metavar="X", help="budget for variable spend over the horizon")
+    p.add_argument("--weeks", type=positive_int(520), metavar="N", help="planning horizon (default: the simulation days)")
+    p.add_argument("--min-service", action="store_true", help="every account gets at least a reminder")
+    p.add_argument("--bands", type=_bands, default=DEFAULT_BALANCE_BANDS, metavar="E0,E1,…",
+                   help="balance band lower edges (default 0,1000,5000)")
+    p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
+    p.add_argument("--seed", type=seed_arg, help="override simulation.seed")
+    p.add_argument("--verify", action="store_true", help="simulate the plan against the scenario's own strategy")
+    p.add_argument("--reps", type=positive_int(1000), default=5, help="replications for --verify (default 5)")
+    p.add_argument("--against", action="append", default=[], metavar="SCENARIO",
+                   help="also verify against this scenario's strategy (repeatable)")
+    p.set_defaults(func=cmd_allocate)
+
+
+def _write_atomic(path: str, text: str) -> None:
+    target = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.replace(tmp, target)
+
+
+def cmd_allocate(args: argparse.Namespace) -> int:
+    from .allocation import allocate, verify
+
+    for path, option in ((args.mps, "--mps"), (args.strategy_out, "--strategy-out")):
+        check_output_path(path, option)
+    overrides = {}
+    if args.accounts is not None:
+        overrides["simulation.accounts"] = args.accounts
+    if args.seed is not None:
+        overrides["simulation.seed"] = args.seed
+    scenario = load_scenario(args.scenario, overrides)
+    others = [load_scenario(path, overrides) for path in args.against]
+    result = allocate(scenario, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
+                      solver=args.solver, time_limit=args.time_limit, band_edges=args.bands)
+    plan = result.plan
+    if args.mps:
+        fd, tmp = tempfile.mkstemp(dir=Path(args.mps).resolve().parent, suffix=".mps")
+        os.close(fd)
+        result.model.problem.writeMPS(tmp)
+        os.replace(tmp, args.mps)
+    strategy = plan.to_strategy(scenario) if plan.ok else None
+    if args.strategy_out:
+        if strategy is None:
+            raise ScenarioError(args.scenario, "--strategy-out", f"no plan to write (status {plan.status})")
+        _write_atomic(args.strategy_out, strategy.to_toml())
+    verification = None
+    if args.verify and strategy is not None:
+        verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
+                              days=plan.days)
+    if args.json:
+        import json
+
+        out = plan.to_dict()
+        if verification is not None:
+            out["verification"] = verification.to_dict(strategy.display_name)
+        print(json.dumps(out, indent=2))
+    else:
+        print(format_plan(plan, result))
+        if verification is not None:
+            print(format_verification(verification, strategy.display_name))
+    return 0 if plan.ok else 1
+
+
+def format_plan(plan, result) -> str:
+    lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
+    if not plan.ok:
+        return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
+    lines.append(f"expected net recovery (collections − variable spend): {plan.objective:,.0f}")
+    lines.append(f"segments: {len(plan.segments)}   treatments: {len(plan.treatments)}   "
+                 f"value model {result.value_seconds:.1f} s, build {result.build_seconds:.2f} s, "
+                 f"solve {plan.solve_seconds:.2f} s")
+    totals = Counter()
+    for row in plan.allocation():
+        totals[row["treatment"]] += row["accounts"]
+    lines.append("\naccounts by treatment:")
+    for name, count in totals.most_common():
+        lines.append(f"  {name:<28} {count:>8,}")
+    lines.append("\nallocation (segment → treatment: accounts):")
+    for row in plan.allocation():
+        lines.append(f"  {row['segment']:<28} {row['treatment']:<28} {row['accounts']:>7,}")
+    lines.append("\ncapacity (whole horizon):")
+    teams = sorted({t for t, _ in plan.capacity})
+    for team in teams:
+        cap = sum(c for (t, _), c in plan.capacity.items() if t == team)
+        used = sum(u for (t, _), u in plan.capacity_used.items() if t == team)
+        unit = plan.units.get(team, "minutes")
+        lines.append(f"  {team:<12} used {used:,.0f} of {cap:,.0f} {unit} ({used / cap:.0%})" if cap else
+                     f"  {team:<12} no capacity")
+    for team in teams:
+        what = "one more filing" if plan.units.get(team) == "filings" else "one more agent hour"
+        lines.append(f"{what} on team {team} is worth {plan.hour_value(team):,.2f} (in its tightest week)")
+    if plan.budget is not None:
+        lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
+                     f"one more unit of budget is worth {plan.budget_price:,.3f}")
+    return "\n".join(lines)
+
+
+def format_verification(v, optimised: str) -> str:
+    lines = [f"\nverification by simulation ({v.reps} replications, common random numbers, equal capacity):",
+             f"  {'strategy':<28} {'simulated net':>14} {'model net':>14}"]
+    for label in v.labels:
+        mean = sum(v.net_recovery[label]) / len(v.net_recovery[label])
+        lines.append(f"  {label:<28} {mean:>14,.0f} {v.predicted[label]:>14,.0f}")
+    for label in v.labels:
+        if label == optimised:
+            continue
+        d = v.difference(optimised, label)
+        lines.append(f"  {optimised} − {label}: simulated {d['mean']:+,.0f} (95 % CI {d['low']:+,.0f} … "
+                     f"{d['high']:+,.0f}); value model predicted {d['predicted']:+,.0f}")
+    return "\n".join(lines)
+

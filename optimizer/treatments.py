@@ -1,0 +1,211 @@
+"""Treatments: the channel-and-cadence options a segment can be given.
+
+A treatment is what the collector does to an account for the planning
+period: nothing, SMS every k days, e-mail, calls every k days with a number
+of dial attempts, a demand letter, field visits, or a referral to legal —
+alone or combined. The options are derived from the scenario: its channels
+(a call needs a call team with agents, a visit a field team, legal a legal
+team), the cadences of its own ladder plus a standard set, and its contact
+rules, which always win (no more daily attempts than ``max_attempts_per_day``,
+no more attempts in 7 days than ``max_call_attempts_7d``, no more field visits
+in 30 days than ``max_field_visits_30d``).
+
+Each treatment also carries its nominal cost per account and week — agent
+minutes by team and money — for an account that stays open all week; the
+allocation model uses the expected figures of :mod:`optimizer.value_model`,
+which account for accounts that pay, cure or charge off.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from sim.compliance import ContactRules
+from sim.scenario import Scenario, TeamSection, parse_clock, parse_shift
+
+CHANNEL_ORDER = ("sms", "email", "letter", "call", "field_visit", "legal")
+TEAM_KIND = {"call": "call", "field_visit": "field", "legal": "legal"}
+
+
+@dataclass(frozen=True)
+class Contact:
+    """One channel at one cadence: ``every_days`` apart, ``attempts_per_day`` dials for calls."""
+
+    channel: str
+    every_days: int = 1
+    attempts_per_day: int = 1
+
+    @property
+    def label(self) -> str:
+        if self.channel == "legal":
+            return "legal"
+        text = f"{self.channel}/{self.every_days}d"
+        return text + (f"x{self.attempts_per_day}" if self.attempts_per_day > 1 else "")
+
+
+@dataclass(frozen=True)
+class Treatment:
+    """A named set of contacts applied to an account for the planning period."""
+
+    contacts: tuple[Contact, ...]
+    minutes_per_week: dict[str, float] = field(default_factory=dict, compare=False)
+    money_per_week: float = field(default=0.0, compare=False)
+
+    @property
+    def name(self) -> str:
+        return "+".join(c.label for c in self.contacts) or "none"
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        return tuple(c.channel for c in self.contacts)
+
+    @property
+    def is_reminder(self) -> bool:
+        """At least one contact: what 'minimum service' requires."""
+        return bool(self.contacts)
+
+
+def team_for(scenario: Scenario, channel: str) -> str | None:
+    """The team that does a channel (the first team of its kind with capacity), or None."""
+    kind = TEAM_KIND.get(channel)
+    if kind is None:
+        return None
+    for name, team in scenario.teams.items():
+        if team.kind != kind:
+            continue
+        if kind == "legal" and team.filings_per_day > 0:
+            return name
+        if kind != "legal" and team.agents > 0:
+            return name
+    return None
+
+
+def right_party_rate(scenario: Scenario, team: TeamSection) -> float:
+    """Right-party probability of a dial, averaged over the team's shift hours inside the contact window."""
+    rules = ContactRules.from_section(scenario.compliance)
+    weights = [0.0] * 24
+    for start, end in team.shift_minutes:
+        lo, hi = max(start, rules.window_start), min(end, rules.window_end)
+        for minute in range(lo, hi):
+            weights[minute // 60] += 1.0
+    total = sum(weights)
+    hourly = scenario.behavior.right_party_by_hour
+    if total == 0:
+        return 0.0
+    return sum(w * p for w, p in zip(weights, hourly, strict=True)) / total
+
+
+def minutes_per_attempt(scenario: Scenario, team: TeamSection) -> tuple[float, float]:
+    """(mean handle minutes of a dial, right-party probability of a dial)."""
+    p_right = right_party_rate(scenario, team)
+    p_wrong = min(scenario.behavior.wrong_party_rate, 1.0 - p_right)
+    h = team.handle_minutes
+    return p_right * h.right_party + p_wrong * h.wrong_party + (1 - p_right - p_wrong) * h.no_answer, p_right
+
+
+def visit_minutes(team: TeamSection) -> float:
+    """Agent minutes one field visit takes out of a day: the shift shared by the day's visits."""
+    span = team.shift_minutes[-1][1] - team.shift_minutes[0][0]
+    return span / max(team.visits_per_day, 1)
+
+
+def compliant_call(rules: ContactRules, every_days: int, attempts: int) -> Contact | None:
+    """The call cadence with attempts cut to what the rules allow, or None if none is allowed."""
+    if rules.max_attempts_per_day is not None:
+        attempts = min(attempts, rules.max_attempts_per_day)
+    if rules.max_call_attempts_7d is not None:
+        calls_in_7d = math.ceil(7 / every_days)
+        attempts = min(attempts, rules.max_call_attempts_7d // calls_in_7d)
+    if rules.max_conversations_7d is not None and rules.max_conversations_7d == 0:
+        return None
+    return Contact("call", every_days, attempts) if attempts >= 1 else None
+
+
+def _nominal(scenario: Scenario, contacts: tuple[Contact, ...]) -> tuple[dict[str, float], float]:
+    minutes: dict[str, float] = {}
+    money = 0.0
+    costs = scenario.costs
+    for c in contacts:
+        per_week = 7.0 / c.every_days
+        team_name = team_for(scenario, c.channel)
+        if c.channel in ("sms", "email", "letter"):
+            money += getattr(costs, c.channel) * per_week
+        elif c.channel == "call" and team_name:
+            mean, p_right = minutes_per_attempt(scenario, scenario.teams[team_name])
+            p_no = max(0.0, 1 - p_right - scenario.behavior.wrong_party_rate)
+            attempts = sum(p_no**j for j in range(c.attempts_per_day))
+            minutes[team_name] = minutes.get(team_name, 0.0) + per_week * attempts * mean
+        elif c.channel == "field_visit" and team_name:
+            minutes[team_name] = minutes.get(team_name, 0.0) + per_week * visit_minutes(scenario.teams[team_name])
+            money += costs.field_visit * per_week
+        elif c.channel == "legal" and team_name:
+            minutes[team_name] = minutes.get(team_name, 0.0) + 1.0  # one filing, counted in filings
+            money += costs.legal_filing
+    return minutes, money
+
+
+def treatment(scenario: Scenario, *contacts: Contact) -> Treatment:
+    ordered = tuple(sorted(contacts, key=lambda c: (CHANNEL_ORDER.index(c.channel), c.every_days)))
+    minutes, money = _nominal(scenario, ordered)
+    return Treatment(ordered, minutes, money)
+
+
+def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Treatment]:
+    """The treatment options of a scenario, ``none`` first, without duplicates.
+
+    Single channels at the scenario's own cadences and a standard set
+    (SMS every 3 and 7 days, e-mail weekly, a monthly letter, calls every 7, 3
+    and 2 days, monthly field visits, legal), plus, with ``combos``, the usual
+    pairings (SMS + e-mail, SMS + calls, calls + letter, field visit + calls).
+    """
+    rules = ContactRules.from_section(scenario.compliance)
+    has = {ch: (ch in ("sms", "email", "letter")) or team_for(scenario, ch) is not None for ch in CHANNEL_ORDER}
+    if not (rules.window_start <= parse_clock("10:00") < rules.window_end):
+        has["sms"] = has["email"] = False  # reminders are sent at 10:00; refused outside the window
+    field_every = 30
+    if rules.max_field_visits_30d is not None:
+        has["field_visit"] &= rules.max_field_visits_30d > 0
+        field_every = max(30, math.ceil(30 / max(rules.max_field_visits_30d, 1)))
+
+    singles: list[Contact] = []
+    own = [(s.channel, s.every_days, s.attempts_per_day) for s in scenario.strategy.steps]
+    standard = [("sms", 3, 1), ("sms", 7, 1), ("email", 7, 1), ("letter", 30, 1), ("call", 7, 1),
+                ("call", 3, 1), ("call", 2, 2), ("field_visit", field_every, 1), ("legal", 1, 1)]
+    for channel, every, attempts in standard + own:
+        if not has[channel]:
+            continue
+        if channel == "call":
+            contact = compliant_call(rules, every, attempts)
+        elif channel == "field_visit":
+            contact = Contact(channel, max(every, field_every))
+        elif channel == "legal":
+            contact = Contact("legal", 1)
+        else:
+            contact = Contact(channel, every)
+        if contact is not None and contact not in singles:
+            singles.append(contact)
+
+    options: list[tuple[Contact, ...]] = [()] + [(c,) for c in singles]
+    if combos:
+        def pick(channel: str, every: int) -> Contact | None:
+            found = [c for c in singles if c.channel == channel]
+            exact = [c for c in found if c.every_days == every]
+            return (exact or found or [None])[0]
+
+        pairs = [(pick("sms", 3), pick("email", 7)), (pick("sms", 3), pick("call", 3)),
+                 (pick("sms", 7), pick("call", 7)), (pick("call", 3), pick("letter", 30)),
+                 (pick("call", 7), pick("field_visit", field_every))]
+        for a, b in pairs:
+            if a is not None and b is not None:
+                options.append((a, b))
+    out: list[Treatment] = []
+    for contacts in options:
+        t = treatment(scenario, *contacts)
+        if t not in out:
+            out.append(t)
+    return out
+
+
+def shift_minutes_per_day(team: TeamSection) -> int:
+    return sum(end - start for start, end in (parse_shift(s) for s in team.shifts))

@@ -1,0 +1,448 @@
+"""The value of a treatment: expected net collections from the simulator's own behaviour model.
+
+How it is computed (analytic, no pilot simulations): a deterministic
+mean-field recursion of the engine's daily process, run for every account of
+the book (or a stratified sample of each segment) and every treatment at once
+as NumPy arrays. Day by day it follows, for each account,
+
+* the probability ``A`` that the account is still open and workable (not paid
+  off, cured, charged off, in a plan or with legal);
+* its repayment intensity while it has not yet paid: the floor λ∞ of its
+  days-past-due bucket and risk segment plus the excitation that every
+  treatment adds (lift × contact fatigue) and that decays at rate κ — before
+  the first repayment the self-exciting intensity of
+  :mod:`sim.behavior` is deterministic, so the probability of a repayment
+  that day is exactly ``1 − exp(−Λ)``, Λ the compensator over the day;
+* the expected repayment ``E[r]·balance`` and the probability that it cures
+  the account (``r·balance ≥ past due``), after which the engine stops
+  collecting;
+* calls (right-party probability averaged over the team's shift hours, dial
+  attempts with redials on no answer, the Reg F quiet days after a
+  conversation and the 7-day attempt cap), callbacks after reminders,
+  conversation outcomes (promise to pay kept or broken, instalment plan),
+  field visits, legal referrals with their delay, success and commission;
+* interest, late fees, ageing across buckets (the floor moves, the excitation
+  stays) and charge-off.
+
+What it leaves out, and which way that biases it: the extra intensity after a
+repayment that does not cure (small: δ10 + δ11·r per day), broken plans,
+dispute pauses, complaints, and the capacity limits of the day (the
+allocation model adds those as constraints). Expected values are averaged
+over the randomness, so the model is optimistic for segments whose value is
+dominated by rare events (field visits, legal).
+
+Agent pay is a fixed cost of a team, so the *net* value of a treatment is its
+expected collections minus its variable spend (messages, letters, visits,
+filings, agency commission); agent time is a capacity, priced by the
+allocation model's shadow prices. The simulator's ``net_recovery`` subtracts
+agent pay as well, which is the same for two strategies run with the same
+teams, so differences compare like with like.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.compliance import ContactCalendar, ContactRules
+from sim.engine import WEEKDAYS
+from sim.errors import ScenarioError
+from sim.portfolio import bucket_of
+from sim.scenario import DELINQUENT_BUCKETS, Scenario, Step, parse_clock
+
+from .segments import Segments
+from .treatments import (
+    CHANNEL_ORDER,
+    Treatment,
+    minutes_per_attempt,
+    team_for,
+    visit_minutes,
+)
+
+SMS, EMAIL, LETTER, CALL, FIELD, LEGAL = range(6)
+NEVER = -(10**6)
+
+# A schedule says, for one day, the cadence of each channel for each account:
+# every[channel, account] (0 = not scheduled), attempts[account] for calls, and
+# a key per channel that changes when the ladder step behind it changes (the
+# engine's cadence clock is per step, so a new step contacts at once).
+Schedule = Callable[[int, "BookState"], tuple[np.ndarray, np.ndarray, np.ndarray]]
+
+
+@dataclass
+class BookState:
+    """What a schedule may look at on a day (all arrays per account, conditional on being open)."""
+
+    days_past_due: np.ndarray
+    balance: np.ndarray
+    failed: np.ndarray
+    start_bucket: np.ndarray
+    risk: np.ndarray
+    band: np.ndarray
+
+
+@dataclass(frozen=True)
+class MeanFieldResult:
+    """Expected outcome per account over the horizon."""
+
+    collected: np.ndarray
+    cost: np.ndarray
+    minutes: dict[str, np.ndarray]  # team -> (weeks, accounts); legal teams count filings
+    open_at_end: np.ndarray
+
+    @property
+    def net(self) -> np.ndarray:
+        return self.collected - self.cost
+
+
+def _check_model(scenario: Scenario) -> None:
+    if scenario.behavior.model != "hawkes":
+        raise ScenarioError(scenario.source, "behavior.model",
+                            "the allocation value model needs model = 'hawkes' (the full borrower model)")
+
+
+def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray, days_past_due: np.ndarray,
+               risk: np.ndarray, band: np.ndarray, phone: np.ndarray, email: np.ndarray,
+               schedule: Schedule, days: int) -> MeanFieldResult:
+    """Run the deterministic mean-field recursion of the engine for ``days`` days.
+
+    The accounts are given as arrays (any number, e.g. the sample of every
+    segment repeated once per treatment); ``schedule`` says what each gets.
+    """
+    _check_model(scenario)
+    b = scenario.behavior
+    costs = scenario.costs
+    spec = scenario.portfolio
+    rules = ContactRules.from_section(scenario.compliance)
+    calendar = ContactCalendar(rules, scenario.simulation.start_date, days)
+    n = balance.size
+    weeks = math.ceil(days / 7)
+
+    B = balance.astype(float).copy()
+    pd_ = past_due.astype(float).copy()
+    dpd = days_past_due.astype(np.int64).copy()
+    A = (B > 0).astype(float) * (dpd > 0)
+    start_bucket = bucket_of(dpd).astype(np.int64)
+    seg_mult = np.array([b.segment_multiplier.get(s, 1.0) for s in spec.segments])
+    base = np.array([0.0] + [b.base_intensity[k] for k in DELINQUENT_BUCKETS])
+    floor = base[start_bucket] * seg_mult[risk]
+    exc = np.zeros(n)
+    failed = np.zeros(n)
+    collected = np.zeros(n)
+    cost = np.zeros(n)
+    last = np.full((6, n), NEVER, dtype=np.int64)
+    last_key = np.full((6, n), -1, dtype=np.int64)
+    ring = 7
+    contact_ring = np.zeros((ring, n))
+    attempt_ring = np.zeros((ring, n))
+    quiet_days = rules.quiet_days_after_conversation or 0
+    conv_hist = np.zeros((max(quiet_days, 1), n))
+    promises_due: dict[int, np.ndarray] = {}
+    promise_amount_due: dict[int, np.ndarray] = {}
+
+    teams = {ch: team_for(scenario, ch) for ch in ("call", "field_visit", "legal")}
+    minutes: dict[str, np.ndarray] = {}
+    for name in scenario.teams:
+        minutes[name] = np.zeros((weeks, n))
+    call_team = scenario.teams[teams["call"]] if teams["call"] else None
+    if call_team is not None:
+        call_mean, p_right = minutes_per_attempt(scenario, call_team)
+        p_no = max(0.0, 1.0 - p_right - b.wrong_party_rate)
+    inbound_team = next((name for name, t in scenario.teams.items()
+                         if t.kind == "call" and t.inbound and t.agents > 0), None)
+    field_team = scenario.teams[teams["field_visit"]] if teams["field_visit"] else None
+    legal_team = scenario.teams[teams["legal"]] if teams["legal"] else None
+    known = {SMS: phone, EMAIL: email, CALL: phone}
+    send_ok = rules.in_window(parse_clock("10:00"))
+    decay = math.exp(-b.kappa)
+    ramp = (1 - decay) / b.kappa if b.kappa > 0 else 1.0
+    mean_r = (1 + b.r_min) / 2
+
+    def works(team, day: int) -> bool:
+        return (team is not None and WEEKDAYS[calendar.date(day).weekday()] in team.work_days
+                and not calendar.is_quiet(day))
+
+    def fatigue(extra: np.ndarray | float = 0.0) -> np.ndarray:
+        return 1.0 / (1.0 + b.fatigue * (contact_ring.sum(axis=0) + extra))
+
+    for day in range(days):
+        week = day // 7
+        slot = day % ring
+        contact_ring[slot] = 0.0
+        attempt_ring[slot] = 0.0
+        state = BookState(dpd, B, failed, start_bucket, risk, band)
+        every, attempts, key = schedule(day, state)
+        changed = key != last_key
+        last[changed] = NEVER
+        last_key = key
+        due = (every > 0) & (day - last >= every) & (A[None, :] > 0)
+        for ch, mask in known.items():
+            due[ch] &= mask
+        lift = np.zeros(n)
+        conversation = np.zeros(n)  # probability of a right-party conversation today (conditional)
+        quiet = calendar.is_quiet(day)
+        # Automated channels: no agent, a unit cost, a lift and some callbacks.
+        for ch, name in ((SMS, "sms"), (EMAIL, "email"), (LETTER, "letter")):
+            if quiet or (ch != LETTER and not send_ok) or not due[ch].any():
+                continue
+            who = due[ch].astype(float)
+            last[ch][due[ch]] = day
+            cost += A * who * getattr(costs, name)
+            lift += who * b.lift[name] * fatigue()
+            contact_ring[slot] += who
+            p_cb = b.callback_probability.get(name, 0.0)
+            if p_cb > 0 and inbound_team is not None:
+                conversation += who * p_cb
+                lift += who * p_cb * b.lift["inbound_call"] * fatigue()
+                minutes[inbound_team][week] += A * who * p_cb * scenario.teams[inbound_team].handle_minutes.inbound
+        # Calls: dial attempts with redials on no answer, within the rules.
+        if call_team is not None and works(call_team, day) and due[CALL].any():
+            who = due[CALL].astype(float)
+            last[CALL][due[CALL]] = day
+            callable_ = 1.0 - np.minimum(conv_hist.sum(axis=0), 1.0) if quiet_days else 1.0
+            allowed = attempts.astype(float)
+            if rules.max_call_attempts_7d is not None:
+                allowed = np.minimum(allowed, np.maximum(rules.max_call_attempts_7d - attempt_ring.sum(axis=0), 0.0))
+            if rules.max_attempts_per_day is not None:
+                allowed = np.minimum(allowed, rules.max_attempts_per_day)
+            whole = np.floor(allowed)
+            geometric = (1 - p_no**whole) / (1 - p_no) if p_no < 1 else whole
+            tries = (geometric + (allowed - whole) * p_no**whole) * who * callable_
+            reached = np.minimum(tries * p_right, 1.0)
+            minutes[teams["call"]][week] += A * tries * call_mean
+            attempt_ring[slot] += tries
+            contact_ring[slot] += tries
+            lift += tries * b.lift["call_attempt"] * fatigue()
+            lift += reached * b.lift["right_party_contact"] * fatigue()
+            conversation += reached
+            failed = np.where(who > 0, (1 - reached) * (failed + tries), failed)
+        # Field visits: an agent's share of the day, a fee, a conversation if found.
+        if field_team is not None and works(field_team, day) and due[FIELD].any():
+            who = due[FIELD].astype(float)
+            last[FIELD][due[FIELD]] = day
+            minutes[teams["field_visit"]][week] += A * who * visit_minutes(field_team)
+            cost += A * who * costs.field_visit
+            contact_ring[slot] += who
+            found = who * field_team.visit_success
+            lift += found * b.lift["field_visit"] * fatigue()
+            conversation += found
+            failed = np.where(who > 0, (1 - field_team.visit_success) * (failed + 1), failed)
+        # Legal: the account leaves collection; recovery after the filing delay.
+        if legal_team is not None and due[LEGAL].any():
+            filed_day = day
+            while filed_day < days and not works(legal_team, filed_day):
+                filed_day += 1
+            mass = A * due[LEGAL]
+            last[LEGAL][due[LEGAL]] = day
+            A = A - mass
+            if filed_day < days:
+                minutes[teams["legal"]][filed_day // 7] += mass
+                cost += mass * costs.legal_filing
+                resolve = filed_day + legal_team.filing_delay_days
+                if resolve < days:
+                    recovered = mass * legal_team.legal_success * legal_team.recovery_share * B
+                    collected += recovered
+                    cost += recovered * costs.agency_commission
+        # How conversations end: promises (kept ones cure), instalment plans.
+        conversation = np.minimum(conversation, 1.0)
+        if conversation.any():
+            promised = A * conversation * b.promise_probability
+            due_day = day + 1 + (b.promise_days - 1) / 2
+            due_day = int(round(due_day))
+            # The promised amount is drawn like a repayment, a share r of the
+            # balance, and is never less than what is past due: E[max(past due, r·B)].
+            x = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
+            span = max(1.0 - b.r_min, 1e-9)
+            amount = np.minimum(B, B * (x * (x - b.r_min) + (1.0 - x * x) / 2) / span)
+            promises_due[due_day] = promises_due.get(due_day, 0.0) + promised
+            promise_amount_due[due_day] = amount
+            planned = A * conversation * b.plan_uptake
+            instalments_in_horizon = 0
+            while day + 7 + 30 * instalments_in_horizon < days and instalments_in_horizon < b.plan_instalments:
+                instalments_in_horizon += 1
+            collected += planned * B * b.plan_keep_rate * instalments_in_horizon / b.plan_instalments
+            A = A - planned
+            if quiet_days:
+                conv_hist[day % quiet_days] = conversation
+        elif quiet_days:
+            conv_hist[day % quiet_days] = 0.0
+        # End of day: repayments from the self-exciting intensity.
+        compensator = floor + exc * ramp
+        pay = A * -np.expm1(-compensator)
+        collected += pay * mean_r * B
+        cure_share = np.clip((1 - np.maximum(b.r_min, pd_ / np.maximum(B, 1e-9))) / max(1 - b.r_min, 1e-9), 0, 1)
+        A = A - pay * cure_share
+        if day in promises_due:
+            kept = np.minimum(promises_due.pop(day) * b.promise_keep_rate, A)
+            collected += kept * promise_amount_due.pop(day)
+            A = A - kept
+        exc = exc * decay + lift
+        # Interest, fees, ageing and charge-off.
+        B = B * (1 + spec.apr / 365.0)
+        dpd = dpd + 1
+        new_cycle = dpd % 30 == 0
+        if new_cycle.any():
+            B = B + spec.late_fee * new_cycle
+            pd_ = np.where(new_cycle, np.minimum(pd_ + spec.min_due_rate * B + spec.late_fee, B), pd_)
+        crossed = (dpd - 1) % 30 == 0
+        if crossed.any():
+            floor = np.where(crossed, base[bucket_of(dpd)] * seg_mult[risk], floor)
+        A = np.where(dpd >= spec.charge_off_dpd, 0.0, A)
+    return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A)
+
+
+def treatment_tables(treatments: Sequence[Treatment]) -> tuple[np.ndarray, np.ndarray]:
+    """every[treatment, channel] (0 = not used) and call attempts per day, per treatment."""
+    every = np.zeros((len(treatments), 6), dtype=np.int64)
+    attempts = np.ones(len(treatments), dtype=np.int64)
+    for t, treatment in enumerate(treatments):
+        for c in treatment.contacts:
+            every[t, CHANNEL_ORDER.index(c.channel)] = c.every_days
+            if c.channel == "call":
+                attempts[t] = c.attempts_per_day
+    return every, attempts
+
+
+def phase_schedule(treatments: Sequence[Treatment], first: np.ndarray,
+                   continuation: np.ndarray | None) -> Schedule:
+    """Treatment ``first[i]`` while account i stays in its starting bucket, then the continuation.
+
+    ``continuation[bucket, risk, band]`` is the treatment of the segment an
+    account ages into (what a dpd-keyed ladder does); None keeps ``first``.
+    """
+    every_table, attempts_table = treatment_tables(treatments)
+    big = len(treatments)
+
+    def schedule(day: int, state: BookState):
+        if continuation is None:
+            current = first
+            key = first
+        else:
+            bucket = bucket_of(state.days_past_due).astype(np.int64)
+            later = bucket != state.start_bucket
+            current = np.where(later, continuation[bucket, state.risk, state.band], first)
+            key = np.where(later, big * (1 + bucket) + current, first)
+        every = every_table[current].T
+        return every, attempts_table[current], np.broadcast_to(key, every.shape)
+
+    return schedule
+
+
+def ladder_schedule(scenario: Scenario, steps: Sequence[Step]) -> Schedule:
+    """A ladder of steps as a schedule (the most frequent matching step of each channel wins)."""
+    names = tuple(scenario.portfolio.segments)
+
+    def schedule(day: int, state: BookState):
+        n = state.balance.size
+        every = np.zeros((6, n), dtype=np.int64)
+        attempts = np.ones(n, dtype=np.int64)
+        key = np.full((6, n), -1, dtype=np.int64)
+        for s, step in enumerate(steps):
+            ch = CHANNEL_ORDER.index(step.channel)
+            m = (state.days_past_due >= step.from_dpd) & (state.days_past_due <= step.to_dpd)
+            if step.segments is not None:
+                m &= np.isin(state.risk, [names.index(x) for x in step.segments])
+            if step.min_balance > 0:
+                m &= state.balance >= step.min_balance
+            if step.after_failed > 0:
+                m &= state.failed >= step.after_failed
+            m &= (every[ch] == 0) | (step.every_days < every[ch])
+            every[ch][m] = step.every_days
+            key[ch][m] = s
+            if step.channel == "call":
+                attempts[m] = step.attempts_per_day
+        return every, attempts, key
+
+    return schedule
+
+
+@dataclass(frozen=True)
+class Valuation:
+    """Per segment and treatment: expected net value and resource use over the horizon (segment totals)."""
+
+    segments: Segments
+    treatments: tuple[Treatment, ...]
+    days: int
+    value: np.ndarray  # (S, T) expected collections minus variable spend
+    collected: np.ndarray  # (S, T)
+    spend: np.ndarray  # (S, T) money
+    minutes: dict[str, np.ndarray]  # team -> (S, T, weeks)
+
+    @property
+    def weeks(self) -> int:
+        return math.ceil(self.days / 7)
+
+
+def sample_accounts(segments: Segments, per_segment: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """A stratified sample: up to ``per_segment`` accounts of each segment and the weight of each."""
+    rng = rng or np.random.default_rng(0)
+    idx_all = np.flatnonzero(segments.member >= 0)
+    order = np.argsort(segments.member[idx_all], kind="stable")
+    idx_all = idx_all[order]
+    starts = np.searchsorted(segments.member[idx_all], np.arange(len(segments)))
+    chosen, weights = [], []
+    for k in range(len(segments)):
+        members = idx_all[starts[k]:starts[k] + segments.accounts[k]]
+        if members.size > per_segment:
+            members = np.sort(rng.choice(members, per_segment, replace=False))
+        chosen.append(members)
+        weights.append(np.full(members.size, segments.accounts[k] / members.size))
+    return np.concatenate(chosen), np.concatenate(weights)
+
+
+def value_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
+                     continuation: np.ndarray | None = None, per_segment: int = 200) -> Valuation:
+    """Value every treatment for every segment with one stacked mean-field run."""
+    idx, weight = sample_accounts(segments, per_segment)
+    p = segments.portfolio
+    T, m = len(treatments), idx.size
+    band = segments.band[segments.member[idx]]
+    rep = lambda a: np.tile(a, T)  # noqa: E731 - accounts repeated once per treatment
+    first = np.repeat(np.arange(T), m)
+    result = mean_field(
+        scenario, balance=rep(p.balance[idx]), past_due=rep(p.past_due[idx]), days_past_due=rep(p.days_past_due[idx]),
+        risk=rep(p.segment[idx].astype(np.int64)), band=rep(band), phone=rep(p.phone_known[idx]),
+        email=rep(p.email_known[idx]), schedule=phase_schedule(treatments, first, continuation), days=days)
+    seg = segments.member[idx]
+    S = len(segments)
+
+    def per_segment_total(values: np.ndarray) -> np.ndarray:
+        out = np.zeros((S, T))
+        v = values.reshape(T, m) * weight[None, :]
+        for t in range(T):
+            out[:, t] = np.bincount(seg, weights=v[t], minlength=S)
+        return out
+
+    minutes = {}
+    for team, per_week in result.minutes.items():
+        weeks = per_week.shape[0]
+        cube = np.zeros((S, T, weeks))
+        for w in range(weeks):
+            cube[:, :, w] = per_segment_total(per_week[w])
+        minutes[team] = cube
+    collected = per_segment_total(result.collected)
+    spend = per_segment_total(result.cost)
+    return Valuation(segments=segments, treatments=tuple(treatments), days=days, value=collected - spend,
+                     collected=collected, spend=spend, minutes=minutes)
+
+
+def value_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
+                 per_segment: int = 200) -> MeanFieldResult:
+    """Expected outcome of a whole ladder (a hand-written strategy or a plan's), weighted to the book.
+
+    The returned arrays are already multiplied by each sampled account's weight,
+    so their sums are book totals.
+    """
+    idx, weight = sample_accounts(segments, per_segment)
+    p = segments.portfolio
+    band = segments.band[segments.member[idx]]
+    result = mean_field(
+        scenario, balance=p.balance[idx], past_due=p.past_due[idx], days_past_due=p.days_past_due[idx],
+        risk=p.segment[idx].astype(np.int64), band=band, phone=p.phone_known[idx], email=p.email_known[idx],
+        schedule=ladder_schedule(scenario, steps), days=days)
+    return MeanFieldResult(collected=result.collected * weight, cost=result.cost * weight,
+                           minutes={k: v * weight for k, v in result.minutes.items()},
+                           open_at_end=result.open_at_end * weight)

@@ -1,0 +1,205 @@
+"""Capacity allocation LP: known answers, duals, capacity, rounding, the ladder it becomes, the CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from simhelpers import ROOT, SCENARIOS
+
+from optimizer.allocation import (
+    allocate,
+    build_allocation_model,
+    largest_remainder,
+    solve,
+    team_capacity,
+)
+from optimizer.segments import Segments
+from optimizer.treatments import Contact, Treatment, scenario_treatments
+from optimizer.value_model import Valuation
+from sim.portfolio import Portfolio
+from sim.scenario import load_scenario
+from sim.simulation import simulate
+
+SOLVERS = ("highs", "cbc")
+
+
+def valuation(value, minutes, spend=None, accounts=10):
+    """A hand-made valuation: value (S, T), minutes (S, T, W) for team 'callers'."""
+    value = np.asarray(value, dtype=float)
+    S, T = value.shape
+    minutes = np.asarray(minutes, dtype=float)
+    if minutes.ndim == 2:
+        minutes = minutes[:, :, None]
+    p = Portfolio(np.arange(1), np.ones(1), np.ones(1), np.ones(1, dtype=np.int32), np.zeros(1, dtype=np.int16),
+                  np.ones(1, bool), np.ones(1, bool), ("low",))
+    seg = Segments(tuple(f"s{k}" for k in range(S)), np.ones(S, int), np.zeros(S, int), np.zeros(S, int),
+                   np.full(S, accounts), np.ones(S), np.zeros(1, int), (0.0,), p)
+    tr = tuple([Treatment(())] + [Treatment((Contact("call", k + 1),)) for k in range(T - 1)])
+    spend = np.zeros((S, T)) if spend is None else np.asarray(spend, dtype=float)
+    return Valuation(seg, tr, 7 * minutes.shape[2], value, value, spend, {"callers": minutes})
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_known_answer_capacity_binds(solver):
+    # One segment; calling everyone is worth 10 and takes 100 minutes; 40 minutes
+    # available: call 40 %, objective 4, one more minute worth 0.1.
+    v = valuation([[0.0, 10.0]], [[0.0, 100.0]])
+    plan = solve(build_allocation_model(v, {("callers", 0): 40.0}), solver)
+    assert plan.status == "optimal"
+    assert plan.objective == pytest.approx(4.0)
+    assert plan.shares[0] == pytest.approx([0.6, 0.4])
+    assert plan.capacity_prices[("callers", 0)] == pytest.approx(0.1)
+    assert plan.shadow_prices()["callers/0"] == pytest.approx(6.0)  # per agent hour
+    assert plan.counts.tolist() == [[6, 4]]
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_known_answer_two_segments_ranked_by_value_per_minute(solver):
+    # Segment 0: 12 per 60 min (0.2/min); segment 1: 10 per 100 min (0.1/min).
+    # 100 minutes: all of segment 0 (60), 40 % of segment 1 → 12 + 4 = 16; price 0.1.
+    v = valuation([[0.0, 12.0], [0.0, 10.0]], [[0.0, 60.0], [0.0, 100.0]])
+    plan = solve(build_allocation_model(v, {("callers", 0): 100.0}), solver)
+    assert plan.objective == pytest.approx(16.0)
+    assert plan.shares[:, 1] == pytest.approx([1.0, 0.4])
+    assert plan.capacity_prices[("callers", 0)] == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_budget_binds_and_is_priced(solver):
+    v = valuation([[0.0, 10.0]], [[0.0, 1.0]], spend=[[0.0, 5.0]])
+    plan = solve(build_allocation_model(v, {("callers", 0): 100.0}, budget=1.0), solver)
+    assert plan.objective == pytest.approx(2.0)
+    assert plan.budget_price == pytest.approx(2.0)
+    assert plan.budget_used == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_infeasible_is_a_status(solver):
+    # Minimum service forces everyone to be called, which needs 100 minutes; 40 exist.
+    v = valuation([[0.0, 10.0]], [[0.0, 100.0]])
+    plan = solve(build_allocation_model(v, {("callers", 0): 40.0}, min_service=True), solver)
+    assert plan.status == "infeasible"
+    assert not plan.ok and plan.objective is None and plan.allocation() == []
+    assert json.loads(plan.to_json())["status"] == "infeasible"
+    with pytest.raises(ValueError):
+        plan.to_strategy(load_scenario(SCENARIOS / "baseline.toml"))
+
+
+def random_valuation(seed, S=6, T=4, W=3):
+    rng = np.random.default_rng(seed)
+    value = rng.uniform(0, 100, (S, T))
+    value[:, 0] = rng.uniform(0, 20, S)
+    minutes = rng.uniform(10, 60, (S, T, W))
+    minutes[:, 0, :] = 0.0
+    return valuation(value, minutes)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_duals_match_finite_differences(seed):
+    v = random_valuation(seed)
+    capacity = {("callers", w): 80.0 + 20 * w for w in range(3)}
+    plan = solve(build_allocation_model(v, capacity), "highs")
+    eps = 1e-3
+    for key in capacity:
+        bumped = dict(capacity)
+        bumped[key] += eps
+        again = solve(build_allocation_model(v, bumped), "highs")
+        assert (again.objective - plan.objective) / eps == pytest.approx(plan.capacity_prices[key], abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_capacity_never_exceeded_and_more_capacity_never_hurts(seed):
+    v = random_valuation(seed)
+    previous = -np.inf
+    for scale in (0.0, 0.5, 1.0, 2.0, 10.0):
+        capacity = {("callers", w): 100.0 * scale for w in range(3)}
+        plan = solve(build_allocation_model(v, capacity), "highs")
+        assert plan.status == "optimal"
+        for key, cap in capacity.items():
+            assert plan.capacity_used[key] <= cap + 1e-6
+        assert plan.objective >= previous - 1e-7
+        previous = plan.objective
+        assert plan.counts.sum(axis=1).tolist() == v.segments.accounts.tolist()
+
+
+def test_largest_remainder_keeps_counts():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        shares = rng.dirichlet(np.ones(5))
+        total = int(rng.integers(0, 1000))
+        counts = largest_remainder(shares, total)
+        assert counts.sum() == total
+        assert np.all(np.abs(counts - shares * total) < 1.0)
+
+
+def test_capacity_counts_working_days():
+    s = load_scenario(SCENARIOS / "baseline.toml")
+    cap = team_capacity(s, 14, utilisation=1.0)
+    callers = s.teams["callers"]
+    shift = sum(e - b for b, e in callers.shift_minutes)
+    assert cap[("callers", 1)] == callers.agents * shift * 5  # Jan 12-18 2026: no holiday
+    assert cap[("callers", 0)] == callers.agents * shift * 5
+    assert cap[("legal", 0)] == s.teams["legal"].filings_per_day * 5
+
+
+def test_treatments_respect_compliance_caps():
+    s = load_scenario(SCENARIOS / "baseline.toml")  # Reg F: ≤ 7 attempts in 7 days
+    for t in scenario_treatments(s):
+        for c in t.contacts:
+            if c.channel == "call":
+                assert c.attempts_per_day * -(-7 // c.every_days) <= 7
+    assert scenario_treatments(s)[0].name == "none"
+
+
+@pytest.fixture(scope="module")
+def small():
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})
+    return scenario, allocate(scenario, per_segment=20, passes=2)
+
+
+def test_allocate_end_to_end_and_to_strategy_simulates(small):
+    scenario, result = small
+    plan = result.plan
+    assert plan.status == "optimal"
+    assert sum(r["accounts"] for r in plan.allocation()) == 800
+    for key, cap in plan.capacity.items():
+        assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6
+    strategy = plan.to_strategy(scenario)
+    assert strategy.strategy.steps and strategy.teams == scenario.teams
+    run = simulate(strategy, 1, contact_log=False)
+    assert run.kpis["collected"] > 0
+
+
+def cli(*args):
+    return subprocess.run([sys.executable, "-m", "optimizer", "allocate", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def test_cli_json_mps_and_strategy(tmp_path):
+    mps, toml = tmp_path / "plan.mps", tmp_path / "plan.toml"
+    out = cli(str(SCENARIOS / "baseline.toml"), "--accounts", "600", "--weeks", "4", "--json",
+              "--mps", str(mps), "--strategy-out", str(toml))
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert {"status", "objective", "allocation", "capacity", "capacity_used", "shadow_prices"} <= set(data)
+    assert data["status"] == "optimal"
+    assert sum(r["accounts"] for r in data["allocation"]) == 600
+    assert "callers/0" in data["capacity"]
+    assert "capacity_callers_0" in mps.read_text()
+    assert load_scenario(toml).strategy.name.startswith("optimised-")
+
+
+@pytest.mark.parametrize("args", [["nope.toml"], ["--budget", "-3"], ["--bands", "5,1"], ["--solver", "glpk"]])
+def test_cli_bad_input_exit_2_one_line(args):
+    argv = [a if a != "nope.toml" else str(ROOT / "nope.toml") for a in args]
+    if argv[0].startswith("--"):
+        argv = [str(SCENARIOS / "baseline.toml"), *argv]
+    out = cli(*argv)
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert len(out.stderr.strip().splitlines()) >= 1
+    assert "error" in out.stderr

@@ -76,14 +76,17 @@ def _first_event_time(excess, floor, kappa, target, horizon):
 
 def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                   behavior: BehaviorSection, rng: np.random.Generator,
-                  payable: np.ndarray | None = None) -> RepaymentDay:
+                  payable: np.ndarray | None = None,
+                  followup_rng: np.random.Generator | None = None) -> RepaymentDay:
     """Simulate one day (length 1) of the self-exciting repayment process exactly.
 
     By the time-change theorem, the first repayment after time s happens at the
     τ with Λ(τ) = E, E ~ Exp(1); there is none today when E ≥ Λ(rest of day).
-    Every account draws exactly one E per day (whether it pays or not), which
-    keeps random streams aligned across strategies (common random numbers).
-    Accounts that pay are followed event by event through the rest of the day.
+    Every account draws exactly one E and one repayment share r per day from
+    ``rng`` (whether it pays or not), so that stream stays aligned across
+    strategies (common random numbers): the same borrower pays the same share
+    on the same day unless a treatment changed its intensity. Later repayments
+    on the same day, which are rare, draw from ``followup_rng``.
 
     Parameters
     ----------
@@ -100,6 +103,8 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
     whole_day = excess * ((-np.expm1(-kappa)) / kappa if kappa > 0 else 1.0)
     whole_day += floor
     draws = rng.standard_exponential(n)
+    shares = rng.random(n)
+    followup_rng = rng if followup_rng is None else followup_rng
     hit_mask = draws < whole_day
     if payable is not None:
         hit_mask &= payable
@@ -116,9 +121,10 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
     h_paid = np.zeros(hit.size)
     h_count = np.zeros(hit.size, dtype=np.int32)
     live = np.arange(hit.size)
+    uniform = shares[hit]
     while live.size:
         tau = _first_event_time(h_excess[live], h_floor[live], kappa, target, 1.0 - t[live])
-        r = r_min + (1.0 - r_min) * rng.random(live.size)
+        r = r_min + (1.0 - r_min) * uniform
         amount = r * h_bal[live]
         h_bal[live] -= amount
         h_paid[live] += amount
@@ -127,10 +133,11 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         h_excess[live] = h_excess[live] * np.exp(-kappa * tau) + d10 + d11 * r
         t[live] += tau
         rest = 1.0 - t[live]
-        target = rng.standard_exponential(live.size)
+        target = followup_rng.standard_exponential(live.size)
         again = target < compensator(h_excess[live], h_floor[live], kappa, rest)
         live = live[again]
         target = target[again]
+        uniform = followup_rng.random(live.size)
     lam_end[hit] = h_floor + h_excess * np.exp(-kappa * (1.0 - t))
     paid[hit] = h_paid
     count[hit] = h_count

@@ -152,6 +152,7 @@ class Engine:
         self.legal_rng = streams["legal"]
         self.automated_rng = streams["automated"]
         self.payment_rng = streams["payments"]
+        self.followup_rng = streams["payment_followups"]
         self.promise_rng = streams["promises"]
         self._init_book()
         self._init_teams()
@@ -384,6 +385,8 @@ class Engine:
             mask &= static
         if step.min_balance > 0:
             mask &= self.balance >= step.min_balance
+        if step.max_balance is not None:
+            mask &= self.balance < step.max_balance
         if step.after_failed > 0:
             mask &= self.failed >= step.after_failed
         return np.flatnonzero(mask)
@@ -435,16 +438,6 @@ class Engine:
                 steps = np.concatenate([np.full(a.size, s) for a, s in lists])
                 idx, first = np.unique(idx, return_index=True)
                 steps = steps[first]
-            minutes = sum(end - start for start, end in team.shifts) * len(team.agent_ids)
-            shortest = min(team.spec.handle_minutes.no_answer, team.spec.handle_minutes.wrong_party,
-                           team.spec.handle_minutes.right_party)
-            # More than agents could ever dial today is never reached: keep the best.
-            reach = int(2 * minutes / shortest) + 100
-            if idx.size > reach:
-                key = self._priority_key(idx)
-                keep = np.sort(np.argpartition(key, reach)[:reach])
-                idx = idx[keep]
-                steps = steps[keep] if steps is not None else None
             # Rules that already forbid a call today (as of this morning) refuse it now.
             refused = np.zeros(idx.size, dtype=bool)
             if self._quiet_days:
@@ -458,6 +451,16 @@ class Engine:
             if refused.any():
                 self.tally.refusals[day] += int(refused.sum())
                 keep = ~refused
+                idx = idx[keep]
+                steps = steps[keep] if steps is not None else None
+            minutes = sum(end - start for start, end in team.shifts) * len(team.agent_ids)
+            shortest = min(team.spec.handle_minutes.no_answer, team.spec.handle_minutes.wrong_party,
+                           team.spec.handle_minutes.right_party)
+            # More than agents could ever dial today is never reached: keep the best.
+            reach = int(2 * minutes / shortest) + 100
+            if idx.size > reach:
+                key = self._priority_key(idx)
+                keep = np.sort(np.argpartition(key, reach)[:reach])
                 idx = idx[keep]
                 steps = steps[keep] if steps is not None else None
             order = self._order_positions(idx)
@@ -811,7 +814,8 @@ class Engine:
         self._fold_today(day)
         # Borrowers on an instalment plan may still pay more than the instalment.
         payable = self.status == ACTIVE
-        result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable)
+        result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable,
+                               followup_rng=self.followup_rng)
         self.intensity = result.intensity_end
         payers = np.flatnonzero(result.payments)
         if payers.size:

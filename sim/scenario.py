@@ -308,6 +308,7 @@ class Step(_Section):
     every_days: int = Field(1, ge=1, le=365)
     segments: list[str] | None = None
     min_balance: float = Field(0.0, ge=0)
+    max_balance: float | None = Field(None, gt=0)
     after_failed: int = Field(0, ge=0, le=1000)
     attempts_per_day: int = Field(1, ge=1, le=20)
     send_time: str = "10:00"
@@ -324,6 +325,8 @@ class Step(_Section):
     def _range(self) -> Step:
         if self.to_dpd < self.from_dpd:
             raise ValueError(f"to_dpd ({self.to_dpd}) is before from_dpd ({self.from_dpd})")
+        if self.max_balance is not None and self.max_balance <= self.min_balance:
+            raise ValueError(f"max_balance ({self.max_balance:g}) must be above min_balance ({self.min_balance:g})")
         return self
 
 

@@ -12,7 +12,9 @@ import math
 
 import numpy as np
 
-STREAM_NAMES = ("portfolio", "payments", "calls", "inbound", "automated", "field", "legal", "promises")
+# New streams go at the end: the order fixes which child each name gets.
+STREAM_NAMES = ("portfolio", "payments", "calls", "inbound", "automated", "field", "legal", "promises",
+                "payment_followups")
 
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:

@@ -168,3 +168,16 @@ def test_charge_off_exactly_at_the_configured_days_past_due():
     # 175 days past due at the start; the 5th day's ageing reaches 180.
     assert written[4] == 350.0 and written.sum() == 350.0
     assert result.kpis["charge_off_rate"] == 1.0
+
+
+def test_balance_band_of_a_step():
+    # min_balance is inclusive, max_balance exclusive: [200, 1000) gets the SMS.
+    s = scenario({
+        "simulation": {"days": 1},
+        "strategy": {"steps": [{"channel": "sms", "from_dpd": 1, "to_dpd": 170, "min_balance": 200,
+                                "max_balance": 1000}]},
+        "teams": {},
+        "compliance": {"preset": "none"},
+    }, base=QUIET_BOOK)
+    result = simulate(s, 1, portfolio=tiny_book([199.99, 200, 999.99, 1000]))
+    assert sorted(acc for acc, *_ in rows(result)) == [101, 102]

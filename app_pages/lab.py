@@ -1,0 +1,244 @@
+"""Scenario lab (analysts): edit a scenario, see at once whether it is valid, run it, sweep it, save it.
+
+Edits build plain scenario data which :meth:`sim.Scenario.from_dict` validates
+as it validates a file, so a mistake shows the command line's one-line error.
+Runs use :func:`sim.simulate`; sweeps and the sensitivity tornado use
+:mod:`sim.sweep`.
+"""
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from app_support.common import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_DAYS,
+    SCENARIO_DIR,
+    shipped_scenarios,
+    uploaded_scenario,
+)
+from app_support.kpis import HEADLINE, fmt, fmt_estimate, verdict
+from app_support.lab import (
+    STEP_COLUMNS,
+    TEAM_COLUMNS,
+    apply_tables,
+    default_step,
+    numeric_paths,
+    step_rows,
+    team_rows,
+    value_at,
+)
+from app_support.runs import sensitivity, single_run, sweep
+from sim import plots
+from sim.errors import ScenarioError
+from sim.scenario import CHANNELS, PRESETS, Scenario, load_scenario
+from sim.sweep import parse_param, parse_set
+
+st.title("Scenario lab")
+st.caption("Change the ladder, the teams, the rules and the costs; the scenario is checked as you type. "
+           "Run it once, sweep one field, see which assumptions matter, and save the variant as TOML.")
+
+shipped = shipped_scenarios()
+left, right = st.columns([2, 3])
+stem = left.selectbox("Start from", list(shipped), key="lab_base",
+                      index=list(shipped).index("baseline") if "baseline" in shipped else 0)
+upload = right.file_uploader("Or upload a scenario (TOML)", type=["toml"], key="lab_upload")
+
+base: Scenario = load_scenario(shipped[stem])
+source = shipped[stem].name
+if upload is not None:
+    try:
+        base, _ = uploaded_scenario(upload.name, upload.getvalue())
+        source = upload.name
+    except ScenarioError as err:
+        st.error(str(err))
+        st.caption(f"Editing {source} until the upload is fixed.")
+
+# A new starting point resets the editors to its values.
+if st.session_state.get("lab_loaded") != source:
+    for key in [k for k in st.session_state if str(k).startswith("lab_") and k not in ("lab_base", "lab_upload")]:
+        del st.session_state[key]
+    st.session_state["lab_loaded"] = source
+
+content = base.content()
+
+st.subheader("Size")
+c1, c2, c3 = st.columns(3)
+accounts = c1.number_input("Accounts", 100, 200_000, min(DEFAULT_ACCOUNTS, base.simulation.accounts), step=500,
+                           key="lab_accounts")
+days = c2.number_input("Days", 7, 730, min(DEFAULT_DAYS, base.simulation.days), step=30, key="lab_days")
+seed = c3.number_input("Seed", 0, 2**31 - 1, int(base.simulation.seed), key="lab_seed")
+
+st.subheader("Escalation ladder")
+strategy = content.get("strategy", {})
+priorities = ["balance", "days_past_due", "expected_value", "account_id"]
+priority = st.selectbox("Call list priority", priorities, index=priorities.index(strategy.get("priority", "balance")),
+                        key="lab_priority")
+team_names = list(content.get("teams", {}))
+steps = st.data_editor(
+    pd.DataFrame(step_rows(content), columns=list(STEP_COLUMNS)), num_rows="dynamic", hide_index=True,
+    key="lab_steps",
+    column_config={
+        "channel": st.column_config.SelectboxColumn("channel", options=list(CHANNELS), required=True),
+        "from_dpd": st.column_config.NumberColumn("from dpd", step=1),
+        "to_dpd": st.column_config.NumberColumn("to dpd", step=1),
+        "every_days": st.column_config.NumberColumn("every days", step=1),
+        "attempts_per_day": st.column_config.NumberColumn("attempts/day", step=1),
+        "min_balance": st.column_config.NumberColumn("min balance"),
+        "after_failed": st.column_config.NumberColumn("after failed", step=1),
+        "segments": st.column_config.TextColumn("segments (a, b)"),
+        "team": st.column_config.TextColumn("team"),
+        "send_time": st.column_config.TextColumn("send time"),
+    },
+)
+
+st.subheader("Teams and shifts")
+teams = st.data_editor(
+    pd.DataFrame(team_rows(content), columns=list(TEAM_COLUMNS)), num_rows="dynamic", hide_index=True,
+    key="lab_teams",
+    column_config={
+        "kind": st.column_config.SelectboxColumn("kind", options=["call", "field", "legal"], required=True),
+        "agents": st.column_config.NumberColumn("agents", step=1),
+        "shifts": st.column_config.TextColumn("shifts (09:00-13:00, 14:00-18:00)"),
+        "work_days": st.column_config.TextColumn("work days (mon, tue, …)"),
+        "visits_per_day": st.column_config.NumberColumn("visits/day", step=1),
+        "filings_per_day": st.column_config.NumberColumn("filings/day", step=1),
+    },
+)
+
+st.subheader("Compliance and costs")
+compliance = content.get("compliance", {})
+c1, c2 = st.columns(2)
+preset = c1.selectbox("Contact rules preset", list(PRESETS), index=list(PRESETS).index(compliance.get("preset", "us_reg_f")),
+                      key="lab_preset")
+no_contact = c2.multiselect("No contact on", ["weekend", "holiday"], default=compliance.get("no_contact_on", []),
+                            key="lab_no_contact")
+costs = dict(content.get("costs", {}))
+cost_columns = st.columns(len(costs))
+for column, (name, value) in zip(cost_columns, costs.items(), strict=True):
+    step = 0.01 if name == "agency_commission" or value < 1 else 1.0
+    costs[name] = column.number_input(name.replace("_", " "), min_value=0.0, value=float(value), step=step,
+                                      format="%.3f" if step < 1 else "%.2f", key=f"lab_cost_{name}")
+
+data = apply_tables(content, steps.to_dict("records"), teams.to_dict("records"))
+data["strategy"]["priority"] = priority
+data["compliance"] = {**compliance, "preset": preset, "no_contact_on": no_contact}
+data["costs"] = costs
+data["simulation"] = {**content.get("simulation", {}), "accounts": int(accounts), "days": int(days),
+                      "seed": int(seed)}
+try:
+    scenario = Scenario.from_dict(data, source=source, base_dir=str(SCENARIO_DIR))
+except ScenarioError as err:
+    scenario = None
+    st.error(str(err))
+else:
+    st.success(f"Valid scenario {scenario.display_name} (content hash {scenario.content_hash})")
+
+if scenario is None:
+    st.stop()
+text = scenario.to_toml()
+name = f"{scenario.display_name}-variant.toml"
+st.download_button("Save the variant (TOML)", text, file_name=name, mime="application/toml", on_click="ignore",
+                   key="lab_download")
+
+run_tab, sweep_tab, tornado_tab = st.tabs(["Run once", "Sweep one field", "Sensitivity (tornado)"])
+
+with run_tab:
+    if st.button("Run the scenario", type="primary", key="lab_run"):
+        st.session_state["lab_run_request"] = (text, source, int(seed))
+    request = st.session_state.get("lab_run_request")
+    if request is not None:
+        with st.spinner("Simulating…"):
+            result = single_run(*request)
+        kpis = result.scalar_kpis()
+        shown = ("net_recovery", "collected", "recovery_rate", "cost", "complaints_per_1000", "cure_rate",
+                 "agent_utilization", "right_party_contact_rate")
+        for row in (shown[:4], shown[4:]):
+            for column, kpi in zip(st.columns(4), row, strict=True):
+                column.metric(plots.KPI_TITLES[kpi], fmt(kpi, kpis[kpi]))
+        curve = pd.DataFrame({"collected, % of initial balance": 100 * result.recovery_curve()},
+                             index=pd.RangeIndex(1, result.days + 1, name="day"))
+        st.line_chart(curve, x_label="day", y_label="% collected")
+        st.bar_chart(pd.Series(result.kpis["contacts"], name="contacts"), x_label="channel", y_label="contacts")
+        if request[0] != text:
+            st.caption("These results are for the scenario as it was when you pressed Run.")
+
+paths = numeric_paths(scenario.content())
+
+with sweep_tab:
+    c1, c2, c3 = st.columns([3, 2, 1])
+    default_path = next((p for p in paths if p.endswith(".every_days")), paths[0])
+    path = c1.selectbox("Field", paths, index=paths.index(default_path), key="lab_sweep_path")
+    current = value_at(scenario.content(), path)
+    values = c2.text_input(f"Values (now {current})", key="lab_sweep_values",
+                           value=",".join(str(v) for v in ([1, 3, 7] if path.endswith("every_days") else
+                                                           [current])))
+    reps = c3.number_input("Replications", 1, 20, 2, key="lab_sweep_reps")
+    if st.button("Run the sweep", key="lab_sweep_run"):
+        try:
+            parsed = parse_set(f"{path}={values}")
+            st.session_state["lab_sweep_request"] = (text, source, parsed[0], tuple(parsed[1]), int(reps),
+                                                     int(seed))
+        except ScenarioError as err:
+            st.error(str(err))
+    request = st.session_state.get("lab_sweep_request")
+    if request is not None:
+        try:
+            result = sweep(*request)
+        except ScenarioError as err:
+            st.error(str(err))
+        else:
+            comparison = result.comparison
+            rows = []
+            for summary in comparison.scenarios:
+                row = {"variant": summary.label}
+                for kpi in HEADLINE[:6]:
+                    row[plots.KPI_TITLES[kpi]] = fmt_estimate(kpi, summary.kpis[kpi])
+                if summary.label != comparison.champion:
+                    d = comparison.difference(summary.label, "net_recovery").estimate
+                    row["net recovery vs base"] = fmt_estimate("net_recovery", d, signed=True)
+                    row["significant"] = verdict("net_recovery", d) or "no"
+                rows.append(row)
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="lab_sweep_table")
+            st.pyplot(plots.sweep_tradeoff(result))
+
+with tornado_tab:
+    content_now = scenario.content()
+    suggested = [p for p in ("behavior.promise_keep_rate",) if p in paths]
+    call_team = next((f"teams.{n}.agents" for n, t in content_now.get("teams", {}).items()
+                      if t.get("kind") == "call"), None)
+    call_step = next((f"strategy.steps.{i}.every_days" for i, s in enumerate(content_now["strategy"]["steps"])
+                      if s["channel"] == "call"), None)
+    suggested = [p for p in (call_team, call_step, *suggested) if p]
+    params = st.data_editor(
+        pd.DataFrame({"field": suggested, "step": [default_step(value_at(content_now, p)) for p in suggested]}),
+        num_rows="dynamic", hide_index=True, key="lab_sens_params",
+        column_config={"field": st.column_config.SelectboxColumn("field", options=paths, required=True),
+                       "step": st.column_config.NumberColumn("± step", required=True)},
+    )
+    c1, c2 = st.columns(2)
+    kpi = c1.selectbox("KPI", HEADLINE, key="lab_sens_kpi", format_func=lambda k: plots.KPI_TITLES[k])
+    reps = c2.number_input("Replications", 1, 20, 2, key="lab_sens_reps")
+    if st.button("Run the sensitivity", key="lab_sens_run"):
+        try:
+            chosen = tuple(parse_param(f"{row['field']}:{row['step']}") for row in params.to_dict("records")
+                           if isinstance(row["field"], str) and not pd.isna(row["step"]))
+            if not chosen:
+                raise ScenarioError("sensitivity", "field", "add at least one field and its step")
+            st.session_state["lab_sens_request"] = (text, source, chosen, kpi, int(reps), int(seed))
+        except ScenarioError as err:
+            st.error(str(err))
+    request = st.session_state.get("lab_sens_request")
+    if request is not None:
+        try:
+            result = sensitivity(*request)
+        except ScenarioError as err:
+            st.error(str(err))
+        else:
+            st.pyplot(plots.tornado(result))
+            st.dataframe(pd.DataFrame([{
+                "field": s.path, "base": s.base_value, "low": s.low_value, "high": s.high_value,
+                "Δ at low": fmt_estimate(result.kpi, s.low, signed=True),
+                "Δ at high": fmt_estimate(result.kpi, s.high, signed=True),
+                "swing": fmt(result.kpi, float(np.abs(s.high.mean - s.low.mean))),
+            } for s in result.swings]), hide_index=True, key="lab_sens_table")

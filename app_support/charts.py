@@ -1,0 +1,91 @@
+"""Charts the app draws that :mod:`sim.plots` does not: payoff balances, capacity, staffing.
+
+Every function returns a ``matplotlib.figure.Figure`` built without pyplot (no
+global figure state, so safe in the server's threads).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def debt_balances(result, currency: str = "") -> Figure:
+    """Each debt's balance after each month's payment under one plan, and the total."""
+    fig = Figure(figsize=(8, 4.2), layout="constrained")
+    ax = fig.subplots()
+    by_debt: dict[str, dict[int, float]] = {}
+    for row in result.schedule:
+        by_debt.setdefault(row.debt, {})[row.month] = row.balance / 100
+    months = sorted({row.month for row in result.schedule})
+    total = np.zeros(len(months))
+    for name, balances in by_debt.items():
+        series = np.array([balances.get(m, 0.0) for m in months])
+        total += series
+        ax.plot(months, series, label=name, lw=1.5)
+    ax.plot(months, total, color="black", ls="--", lw=1.2, label="total")
+    ax.set_xlabel("month")
+    ax.set_ylabel(f"balance after payment ({currency})" if currency else "balance after payment")
+    ax.set_title(f"Balances under the {result.strategy} plan")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def capacity_use(plan) -> Figure:
+    """Each team's capacity used against available, week by week."""
+    teams = sorted({team for team, _ in plan.capacity})
+    fig = Figure(figsize=(4.2 * max(1, len(teams)), 3.6), layout="constrained")
+    axes = fig.subplots(1, max(1, len(teams)), squeeze=False)[0]
+    for ax, team in zip(axes, teams, strict=False):
+        weeks = sorted(w for t, w in plan.capacity if t == team)
+        available = [plan.capacity[(team, w)] for w in weeks]
+        used = [plan.capacity_used.get((team, w), 0.0) for w in weeks]
+        unit = plan.units.get(team, "minutes")
+        scale, label = (1.0, "filings") if unit == "filings" else (1 / 60, "agent hours")
+        ax.bar(weeks, [scale * a for a in available], color="lightgray", label="available")
+        ax.bar(weeks, [scale * u for u in used], color="tab:blue", width=0.55, label="used")
+        ax.set_title(team, fontsize=10)
+        ax.set_xlabel("week")
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7)
+    return fig
+
+
+def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int) -> Figure:
+    """Expected net recovery of the optimal allocation against the number of agents of one team."""
+    fig = Figure(figsize=(6.5, 3.8), layout="constrained")
+    ax = fig.subplots()
+    xs = [a for a, v in points if v is not None]
+    ys = [v for _, v in points if v is not None]
+    ax.plot(xs, ys, marker="o")
+    ax.axvline(current, color="gray", ls=":", label=f"now: {current}")
+    ax.set_xlabel(f"agents on team {team}")
+    ax.set_ylabel("expected net recovery")
+    ax.set_title("Optimal objective against agents")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig
+
+
+def staffing_cover(required: dict[int, int], coverage: dict[int, int], on_phones: dict[int, int]) -> Figure:
+    """Agents rostered by the shift plan against those needed, hour by hour."""
+    fig = Figure(figsize=(8, 3.8), layout="constrained")
+    ax = fig.subplots()
+    hours = sorted(required)
+    ax.bar(hours, [coverage.get(h, 0) for h in hours], color="lightsteelblue", label="rostered (shifts)")
+    ax.step(hours, [required[h] for h in hours], where="mid", color="tab:red", label="needed incl. shrinkage")
+    ax.step(hours, [on_phones[h] for h in hours], where="mid", color="tab:green", ls="--",
+            label="needed on the phones")
+    ax.set_xlabel("hour of day")
+    ax.set_ylabel("agents")
+    ax.set_xticks(hours)
+    ax.set_title("Inbound line: agents needed and rostered")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8)
+    return fig

@@ -1,0 +1,146 @@
+"""What every page of the app shares: the shipped files, uploads read as data, errors, money.
+
+The app is a thin layer over :mod:`sim` and :mod:`optimizer`. Scenarios travel
+between the pages and the caches as TOML text (hashable, and exactly what a
+user can download), and are validated by :func:`sim.load_scenario_text` each
+time they are used. Uploads are read as text and parsed as TOML or CSV, never
+unpickled or evaluated, and any mistake becomes the same one-line
+:class:`~sim.errors.ScenarioError` the command lines print.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import tomllib
+from pathlib import Path
+
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, load_scenario, load_scenario_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIO_DIR = ROOT / "scenarios"
+MAX_UPLOAD_BYTES = 1_000_000  # scenario and debt files are a few kilobytes
+MAX_CSV_ROWS = 50  # a debt table; DebtFile allows 50 debts
+
+# Sizes that keep a page answering in seconds on two cores.
+DEFAULT_ACCOUNTS = 3000
+DEFAULT_DAYS = 90
+DEFAULT_REPS = 3
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario files in ``scenarios/`` by stem; debt files (``[[debts]]``) are left out."""
+    found = {}
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if "debts" in data:
+            continue
+        found[path.stem] = path
+    return found
+
+
+def shipped_debt_files() -> dict[str, Path]:
+    """Debt files in ``scenarios/`` (those with ``[[debts]]``) by stem."""
+    found = {}
+    for path in sorted(SCENARIO_DIR.glob("*.toml")):
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+            continue
+        if isinstance(data.get("debts"), list):
+            found[path.stem] = path
+    return found
+
+
+def shipped_scenario_text(stem: str, overrides: dict | None = None) -> str:
+    """A shipped scenario, merged (``extends``) and overridden, as TOML text."""
+    path = shipped_scenarios()[stem]
+    return load_scenario(path, overrides or {}).to_toml()
+
+
+def scenario_from_text(text: str, source: str) -> Scenario:
+    """Validate scenario TOML text (a shipped scenario's or an upload's)."""
+    return load_scenario_text(text, source=source, base_dir=str(SCENARIO_DIR))
+
+
+def upload_text(name: str, data: bytes, what: str) -> str:
+    """An uploaded file's bytes as text, with the checks the command lines make on files.
+
+    ``what`` names the kind of file for the messages ("scenario", "debt file").
+    """
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ScenarioError(name, "", f"file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB; "
+                                      f"a {what} is a small text file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(name, "", f"not a text file (a {what} is UTF-8 text)") from None
+    if "\x00" in text:
+        raise ScenarioError(name, "", f"not a text file (a {what} is UTF-8 text)")
+    if not text.strip():
+        raise ScenarioError(name, "", f"file is empty; upload a {what}")
+    return text
+
+
+def uploaded_scenario(name: str, data: bytes) -> tuple[Scenario, str]:
+    """An uploaded scenario TOML, validated; returns the scenario and its TOML text.
+
+    An upload may not name a portfolio CSV: that would read a file on the
+    server. It may not use ``extends`` either (upload the merged scenario).
+    """
+    text = upload_text(name, data, "scenario")
+    scenario = load_scenario_text(text, source=name, base_dir=str(SCENARIO_DIR))
+    if scenario.portfolio.csv:
+        raise ScenarioError(name, "portfolio.csv",
+                            "an uploaded scenario cannot name a file on the server; use a generated portfolio")
+    return scenario, scenario.to_toml()
+
+
+def read_csv_rows(name: str, text: str, allowed: tuple[str, ...], required: tuple[str, ...]) -> list[dict]:
+    """Rows of a small CSV table as dicts of stripped strings; the header must use ``allowed`` names."""
+    reader = csv.reader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as err:
+        raise ScenarioError(name, "", f"not a readable CSV file ({err})") from None
+    rows = [r for r in rows if any(cell.strip() for cell in r)]
+    if not rows:
+        raise ScenarioError(name, "", "file is empty")
+    header = [h.strip() for h in rows[0]]
+    for column in header:
+        if column not in allowed:
+            raise ScenarioError(name, column or "header", f"unknown column; allowed: {', '.join(allowed)}")
+    if len(set(header)) != len(header):
+        raise ScenarioError(name, "header", "a column appears twice")
+    for column in required:
+        if column not in header:
+            raise ScenarioError(name, column, "column is required")
+    body = rows[1:]
+    if not body:
+        raise ScenarioError(name, "", "no rows below the header")
+    if len(body) > MAX_CSV_ROWS:
+        raise ScenarioError(name, "", f"{len(body)} rows; at most {MAX_CSV_ROWS}")
+    out = []
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ScenarioError(name, f"line {number}", f"has {len(row)} fields, the header {len(header)}")
+        out.append({column: cell.strip() for column, cell in zip(header, row, strict=True)})
+    return out
+
+
+def money(amount: float | None, currency: str = "") -> str:
+    if amount is None or not math.isfinite(amount):
+        return "–"
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{currency}{abs(amount):,.2f}"
+
+
+def number(value: float | None, digits: int = 0) -> str:
+    if value is None or not math.isfinite(value):
+        return "–"
+    return f"{value:,.{digits}f}"

@@ -1,0 +1,129 @@
+"""Debts as a table the advisor can edit, and back into a validated debt file.
+
+A debt file (:mod:`optimizer.payoff_model`) can say more than a table shows
+(promotional periods, hardship plans, budget changes, the interest
+convention). The table holds the terms an advisor edits most — balance, APR,
+the minimum-payment rule, late fee and penalty APR — and a row whose name
+matches a debt of the file keeps that debt's other terms.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from optimizer.payoff_model import DebtFile
+from sim.errors import ScenarioError
+
+from .common import read_csv_rows, upload_text
+
+COLUMNS = ("name", "balance", "apr", "min_percent", "min_floor", "min_fixed", "late_fee", "penalty_apr")
+NUMERIC = COLUMNS[1:]
+DEFAULT_CSV_BUDGET = 500.0
+
+
+def table_rows(debts: DebtFile) -> list[dict[str, Any]]:
+    """One row per debt with the effective minimum rule (the convention's default if the file gives none)."""
+    rows = []
+    for debt in debts.debts:
+        rule = debt.minimum_rule
+        rows.append({
+            "name": debt.name, "balance": debt.balance, "apr": debt.apr,
+            "min_percent": None if rule.fixed is not None else rule.percent,
+            "min_floor": None if rule.fixed is not None else rule.floor,
+            "min_fixed": rule.fixed, "late_fee": debt.late_fee, "penalty_apr": debt.penalty_apr,
+        })
+    return rows
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def _number(value: Any, source: str, field: str) -> float | None:
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        raise ScenarioError(source, field, f"must be a number, got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(source, field, f"must be a number, got {value!r}") from None
+    if not math.isfinite(number):
+        raise ScenarioError(source, field, f"must be a finite number, got {value!r}")
+    return number
+
+
+def debts_from_rows(rows: list[dict[str, Any]], base: DebtFile | None, budget: float | None,
+                    source: str) -> DebtFile:
+    """A validated debt file from table rows; ``base`` supplies the other terms and the budget.
+
+    Errors name the row as the debt file would: ``debts.2.apr``.
+    """
+    data = base.model_dump(mode="json", exclude={"source"}, exclude_unset=True) if base is not None else {}
+    originals = {d["name"]: d for d in data.get("debts", [])}
+    effective = {row["name"]: row for row in table_rows(base)} if base is not None else {}
+    debts = []
+    rows = [r for r in rows if not all(_blank(r.get(c)) for c in COLUMNS)]
+    for i, row in enumerate(rows):
+        name = row.get("name")
+        if _blank(name):
+            raise ScenarioError(source, f"debts.{i}.name", "is required")
+        name = str(name).strip()
+        values = {c: _number(row.get(c), source, f"debts.{i}.{c}") for c in NUMERIC}
+        debt = dict(originals.get(name, {}))
+        debt["name"] = name
+        for column in ("balance", "apr", "late_fee", "penalty_apr"):
+            if values[column] is None:
+                debt.pop(column, None)
+            else:
+                debt[column] = values[column]
+        rule = (values["min_percent"], values["min_floor"], values["min_fixed"])
+        was = effective.get(name)
+        unchanged = was is not None and rule == (was["min_percent"], was["min_floor"], was["min_fixed"])
+        if not unchanged:
+            if values["min_fixed"] is not None:
+                debt["minimum"] = {"fixed": values["min_fixed"]}
+            elif values["min_percent"] is not None or values["min_floor"] is not None:
+                minimum = {k: v for k, v in (originals.get(name, {}).get("minimum") or {}).items()
+                           if k in ("plus_interest", "plus_fees")}
+                if values["min_percent"] is not None:
+                    minimum["percent"] = values["min_percent"]
+                if values["min_floor"] is not None:
+                    minimum["floor"] = values["min_floor"]
+                debt["minimum"] = minimum
+            else:
+                debt.pop("minimum", None)
+        debts.append(debt)
+    if not debts:
+        raise ScenarioError(source, "debts", "enter at least one debt")
+    data["debts"] = debts
+    # A custom order that names a removed debt would be an error the user did not make.
+    if data.get("custom_order"):
+        names = {d["name"] for d in debts}
+        data["custom_order"] = [n for n in data["custom_order"] if n in names] or None
+        if data["custom_order"] is None:
+            data.pop("custom_order")
+    if budget is not None:
+        data["budget"] = budget
+    data.setdefault("budget", DEFAULT_CSV_BUDGET)
+    return DebtFile.from_dict(data, source=source)
+
+
+def debts_from_upload(name: str, data: bytes, budget: float | None) -> DebtFile:
+    """An uploaded debt file (TOML) or debt table (CSV with the :data:`COLUMNS` header)."""
+    import tomllib
+
+    text = upload_text(name, data, "debt file")
+    if name.lower().endswith(".csv"):
+        rows = read_csv_rows(name, text, COLUMNS, ("name", "balance"))
+        return debts_from_rows(rows, None, budget, name)
+    try:
+        parsed = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise ScenarioError(name, "", f"TOML syntax error: {err}") from None
+    except RecursionError:
+        raise ScenarioError(name, "", "arrays or tables are nested too deeply") from None
+    debts = DebtFile.from_dict(parsed, source=name)
+    return debts if budget is None else debts.with_budget(budget)

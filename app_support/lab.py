@@ -1,0 +1,128 @@
+"""The scenario lab's editing: a scenario's ladder and teams as tables, and back into plain data.
+
+Tables come back from ``st.data_editor`` as pandas frames: blank cells are
+NaN, whole numbers may arrive as floats. :func:`clean` turns a row into what
+a TOML file would have said (blank → key left out, so the default applies;
+3.0 → 3), and :class:`sim.Scenario` then validates it exactly as it validates
+a file, so the lab shows the same one-line errors as the command line.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+STEP_COLUMNS = ("channel", "from_dpd", "to_dpd", "every_days", "attempts_per_day", "min_balance", "after_failed",
+                "segments", "team", "send_time")
+TEAM_COLUMNS = ("name", "kind", "agents", "shifts", "work_days", "visits_per_day", "filings_per_day")
+LIST_COLUMNS = {"segments", "shifts", "work_days"}  # shown as comma-separated text
+SWEEP_SECTIONS = ("simulation", "portfolio", "behavior", "strategy", "teams", "compliance", "costs")
+NOT_SWEPT = {"simulation.accounts", "simulation.days", "simulation.seed"}
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or (
+        isinstance(value, str) and not value.strip())
+
+
+def clean(row: dict[str, Any]) -> dict[str, Any]:
+    """A table row as TOML-like data: blanks dropped, whole floats as ints, lists split on commas."""
+    out = {}
+    for key, value in row.items():
+        if _blank(value):
+            continue
+        if key in LIST_COLUMNS:
+            out[key] = [part.strip() for part in str(value).split(",") if part.strip()]
+        elif isinstance(value, float) and value.is_integer():
+            out[key] = int(value)
+        elif hasattr(value, "item"):  # numpy scalars from pandas
+            out[key] = value.item()
+        else:
+            out[key] = value
+    return out
+
+
+def _shown(value: Any, key: str) -> Any:
+    if key in LIST_COLUMNS:
+        return ", ".join(value) if value else None
+    return value
+
+
+def step_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{c: _shown(step.get(c), c) for c in STEP_COLUMNS}
+            for step in content.get("strategy", {}).get("steps", [])]
+
+
+def team_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for name, team in content.get("teams", {}).items():
+        row = {"name": name}
+        row.update({c: _shown(team.get(c), c) for c in TEAM_COLUMNS[1:]})
+        rows.append(row)
+    return rows
+
+
+def apply_tables(content: dict[str, Any], steps: list[dict[str, Any]], teams: list[dict[str, Any]]
+                 ) -> dict[str, Any]:
+    """``content`` with its ladder and teams replaced by the edited rows.
+
+    A team row keeps the fields the table does not show (handle times, success
+    rates, …) from the team of the same name. A step has no identity beyond its
+    row, so every step field is a column.
+    """
+    data = dict(content)
+    data["strategy"] = dict(content.get("strategy", {}))
+    data["strategy"]["steps"] = [clean(r) for r in steps if not all(_blank(v) for v in r.values())]
+    old = content.get("teams", {})
+    new: dict[str, Any] = {}
+    for row in teams:
+        if all(_blank(v) for v in row.values()):
+            continue
+        fields = clean(row)
+        name = str(fields.pop("name", "")).strip()
+        if not name:
+            name = f"team{len(new) + 1}"  # validated below like any other name
+        merged = dict(old.get(name, {}))
+        for column in TEAM_COLUMNS[1:]:
+            merged.pop(column, None)
+        merged.update(fields)
+        new[name] = merged
+    data["teams"] = new
+    return data
+
+
+def numeric_paths(content: dict[str, Any]) -> list[str]:
+    """Dotted paths of the scenario's single numbers that a sweep can move."""
+    out: list[str] = []
+
+    def walk(node: Any, path: str) -> None:
+        if isinstance(node, bool):
+            return
+        if isinstance(node, (int, float)):
+            if path not in NOT_SWEPT:
+                out.append(path)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list) and path.endswith("strategy.steps"):
+            for i, value in enumerate(node):
+                walk(value, f"{path}.{i}")
+
+    for section in SWEEP_SECTIONS:
+        if section in content:
+            walk(content[section], section)
+    return out
+
+
+def default_step(value: float) -> float:
+    """A quarter of the value (at least 1 for whole numbers; 0.1 for a zero)."""
+    if isinstance(value, int):
+        return max(1, round(abs(value) / 4))
+    return round(abs(value) / 4, 6) or 0.1
+
+
+def value_at(content: dict[str, Any], path: str) -> Any:
+    node: Any = content
+    for part in path.split("."):
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    return node

@@ -1,0 +1,164 @@
+"""The app's heavy calls, cached on hashable inputs (scenario TOML text, seed, sizes).
+
+Each function rebuilds its scenarios from TOML text and calls the library:
+the same inputs give the same numbers, so a cached answer is the answer.
+Long runs draw their own progress bar: Streamlit replays the elements a
+cached function drew, so a bar made inside the function is shown (full) on a
+cache hit too, while a bar made outside it could not be replayed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import streamlit as st
+
+from .common import scenario_from_text
+
+if TYPE_CHECKING:
+    from sim.executors import LocalExecutor
+    from sim.experiment import Comparison
+    from sim.metrics import RunResult
+    from sim.sweep import SensitivityResult, SweepResult
+
+# The experiment engine (sim.experiment, sim.sweep, sim.store) is imported where
+# it is used, so that the pages built on the optimizer alone do not need it.
+
+
+def _progress_bar(what: str) -> Callable[[int, int], None]:
+    bar = st.progress(0.0, text=what)
+
+    def update(done: int, total: int) -> None:
+        bar.progress(done / max(total, 1), text=f"{what}: {done} of {total} runs")
+
+    return update
+
+
+def _executor(workers: int) -> LocalExecutor:
+    from sim.executors import LocalExecutor
+
+    # One worker runs in this process: no start-up cost, nothing to spawn from a web server.
+    return LocalExecutor(workers=max(1, workers))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def compare(scenarios: tuple[tuple[str, str], ...], reps: int, seed: int, workers: int = 1,
+            store_path: str | None = None) -> Comparison:
+    """Compare ``(source, toml_text)`` scenarios (champion first) over ``reps`` paired replications."""
+    from sim.experiment import run_experiment
+    from sim.store import ResultStore
+
+    built = [scenario_from_text(text, source) for source, text in scenarios]
+    store = ResultStore(store_path).ensure() if store_path else None
+    with _executor(workers) as executor:
+        return run_experiment(built, reps, rng=seed, executor=executor, store=store,
+                              progress=_progress_bar("comparison"))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def single_run(text: str, source: str, seed: int) -> RunResult:
+    """One simulation of a scenario (without its contact log)."""
+    from sim.simulation import simulate
+
+    return simulate(scenario_from_text(text, source), seed, contact_log=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sweep(text: str, source: str, path: str, values: tuple, reps: int, seed: int, workers: int = 1
+          ) -> SweepResult:
+    """The base scenario against each value of one field, paired by replication."""
+    from sim.sweep import run_sweep
+
+    base = scenario_from_text(text, source)
+    with _executor(workers) as executor:
+        return run_sweep(base, [(path, list(values))], reps, rng=seed, executor=executor,
+                         progress=_progress_bar("sweep"))
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def sensitivity(text: str, source: str, params: tuple[tuple[str, float], ...], kpi: str, reps: int, seed: int,
+                workers: int = 1) -> SensitivityResult:
+    """One-at-a-time sensitivity of ``kpi`` to each ``(path, step)``."""
+    from sim.sweep import run_sensitivity
+
+    base = scenario_from_text(text, source)
+    with _executor(workers) as executor:
+        return run_sensitivity(base, list(params), reps, kpi=kpi, rng=seed, executor=executor,
+                               progress=_progress_bar("sensitivity"))
+
+
+def cache_key(*parts) -> str:
+    """A compact, stable description of a request (kept in session state)."""
+    return json.dumps(parts, sort_keys=True, default=str)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def payoff_advice(debts_json: str, source: str, strategies: tuple[str, ...], budget: float | None):
+    """The payoff advisor's plans and the minimum-payment trap for a debt file given as JSON."""
+    from optimizer.payoff import advise
+    from optimizer.payoff_model import DebtFile
+
+    debts = DebtFile.from_dict(json.loads(debts_json), source=source)
+    return advise(debts, strategies, budget)
+
+
+def debts_json(debts) -> str:
+    return debts.model_dump_json(exclude={"source"}, exclude_unset=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def allocation(text: str, source: str, budget: float | None, min_service: bool):
+    """The capacity plan of a scenario, and its objective re-solved for other head counts of the call team.
+
+    The curve re-solves the same LP (same values per segment and treatment)
+    with the first call team's capacity scaled to each head count, so it shows
+    what agents are worth to the plan, not a new valuation.
+
+    Returns ``(plan, team, agents now, [(agents, objective or None), …])``.
+    """
+    from optimizer.allocation import allocate, build_allocation_model, solve, team_capacity
+
+    scenario = scenario_from_text(text, source)
+    result = allocate(scenario, budget=budget, min_service=min_service)
+    plan = result.plan
+    team = next((name for name, t in scenario.teams.items() if t.kind == "call"), None)
+    curve: list[tuple[int, float | None]] = []
+    now = scenario.teams[team].agents if team is not None else 0
+    if team is not None and plan.ok:
+        counts = sorted({max(0, round(now * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)})
+        for agents in counts:
+            varied = scenario.with_overrides({f"teams.{team}.agents": agents})
+            capacity = team_capacity(varied, plan.days)
+            model = build_allocation_model(result.valuation, capacity, budget=budget, min_service=min_service,
+                                           units=plan.units)
+            curve.append((agents, solve(model).objective))
+    return plan, team, now, curve
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def verify_plan(text: str, source: str, budget: float | None, min_service: bool, reps: int):
+    """Simulate the plan's ladder against the scenario's own, paired by replication (same capacity)."""
+    from optimizer.allocation import verify
+
+    scenario = scenario_from_text(text, source)
+    plan, _, _, _ = allocation(text, source, budget, min_service)
+    strategy = plan.to_strategy(scenario)
+    return verify(scenario, strategy, [scenario], reps, segments=plan.segments, days=plan.days), \
+        strategy.display_name, strategy.to_toml()
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def staffing(arrivals: tuple[tuple[int, float], ...], handle_seconds: float, service_level: float,
+             answer_within: float, shrinkage: float, model: str, patience: float | None,
+             patterns: tuple[str, ...]):
+    """Agents needed each hour on the inbound line (Erlang C/A) and the fewest agents' shifts covering them."""
+    from optimizer.staffing import ShiftPattern, requirements_by_hour, schedule_shifts
+
+    needs = requirements_by_hour(dict(arrivals), handle_seconds, service_level=service_level,
+                                 answer_within=answer_within, shrinkage=shrinkage, model=model,
+                                 patience=patience)
+    shifts = [ShiftPattern.parse(p) for p in patterns]
+    roster = schedule_shifts({h: r.rostered for h, r in needs.items()}, shifts, days=1)
+    return needs, roster

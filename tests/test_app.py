@@ -1,0 +1,236 @@
+"""The Streamlit app, driven headless with AppTest: every page renders, and the numbers shown are the library's.
+
+Widgets are driven by key; sizes are tiny so each interaction takes a second
+or two. Each check that a number is right computes it again straight from
+:mod:`sim` / :mod:`optimizer` and compares the text the page shows.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from simhelpers import ROOT, SCENARIOS
+
+sys.path.insert(0, str(ROOT))  # app_support sits beside app.py, not in an installed package
+
+from app_support.common import money, number
+from optimizer.allocation import allocate
+from optimizer.payoff import advise
+from optimizer.payoff_model import load_debts
+from optimizer.staffing import ShiftPattern, requirements_by_hour, schedule_shifts
+from sim import load_scenario, load_scenario_text, simulate
+from sim.errors import ScenarioError
+
+APP = str(ROOT / "app.py")
+# The pages on experiments are listed (and tested) once sim/experiment.py has landed.
+EXPERIMENTS = importlib.util.find_spec("sim.experiment") is not None
+needs_experiments = pytest.mark.skipif(not EXPERIMENTS, reason="sim/experiment.py has not landed yet")
+PAGES = {
+    "app_pages/compare.py": "Compare strategies",
+    "app_pages/lab.py": "Scenario lab",
+    "app_pages/capacity.py": "Capacity",
+    "app_pages/payoff.py": "Debt payoff",
+    "app_pages/history.py": "History",
+}
+ON_EXPERIMENTS = {"app_pages/compare.py", "app_pages/lab.py", "app_pages/history.py"}
+
+
+@pytest.fixture(autouse=True)
+def private_store(tmp_path, monkeypatch):
+    # The History page and "keep the runs" use $REPAYLAB_STORE: never the user's runs.duckdb.
+    monkeypatch.setenv("REPAYLAB_STORE", str(tmp_path / "runs.duckdb"))
+
+
+def open_page(page: str) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    at.run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def metric(at: AppTest, label: str) -> str:
+    found = [m.value for m in at.metric if m.label == label]
+    assert found, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
+    return found[0]
+
+
+def errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+@pytest.mark.parametrize("page", [pytest.param(p, marks=needs_experiments) if p in ON_EXPERIMENTS else p
+                                  for p in PAGES])
+def test_every_page_renders_without_exception(page):
+    at = open_page(page)
+    assert at.title[0].value == PAGES[page]
+    assert not errors(at)
+
+
+@needs_experiments
+def test_compare_shows_the_experiment_numbers():
+    from app_support.kpis import fmt
+    from sim.executors import LocalExecutor
+    from sim.experiment import run_experiment
+
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(300)
+    at.number_input(key="compare_days").set_value(20)
+    at.number_input(key="compare_reps").set_value(2)
+    at.number_input(key="compare_seed").set_value(7)
+    at.button(key="compare_run").click().run()
+    assert not at.exception, at.exception
+    assert not errors(at)
+
+    sizes = {"simulation.accounts": 300, "simulation.days": 20}
+    scenarios = [load_scenario(SCENARIOS / f"{n}.toml", sizes) for n in ("baseline", "sms_gentle")]
+    direct = run_experiment(scenarios, 2, rng=7, executor=LocalExecutor(1))
+    for summary in direct.scenarios:
+        assert metric(at, f"net recovery · {summary.label}") == fmt("net_recovery", summary.kpis["net_recovery"].mean)
+
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["KPI", "baseline", "sms_gentle", "sms_gentle − baseline"]
+    assert "complaints per 1000 accounts" in set(table["KPI"])
+    assert len(at.get("image")) >= 5  # curves, cost, complaints, utilisation, roll rates, bars
+    assert at.download_button(key="compare_csv") is not None
+
+
+@needs_experiments
+def test_compare_bad_upload_shows_the_cli_error_and_blocks_the_run():
+    at = open_page("app_pages/compare.py")
+    bad = b'[strategy]\nname = "x"\n[[strategy.steps]]\nchannel = "whatsapp"\nfrom_dpd = 1\nto_dpd = 5\n'
+    at.file_uploader(key="compare_upload").set_value(("bad.toml", bad, "application/toml")).run()
+    with pytest.raises(ScenarioError) as expected:
+        load_scenario_text(bad.decode(), source="bad.toml")
+    assert errors(at) == [str(expected.value)]
+    assert at.button(key="compare_run").disabled
+    assert "compare_request" not in at.session_state
+
+
+@needs_experiments
+def test_compare_rejects_an_upload_that_names_a_server_file():
+    at = open_page("app_pages/compare.py")
+    text = b'[portfolio]\ncsv = "/etc/passwd"\n[strategy]\nname = "x"\n'
+    at.file_uploader(key="compare_upload").set_value(("peek.toml", text, "application/toml")).run()
+    assert errors(at) == ["peek.toml: portfolio.csv: an uploaded scenario cannot name a file on the server; "
+                          "use a generated portfolio"]
+
+
+@needs_experiments
+def test_lab_validates_as_you_type_and_runs_the_variant():
+    from app_support.kpis import fmt
+
+    at = open_page("app_pages/lab.py")
+    assert at.success[0].value.startswith("Valid scenario baseline")
+
+    at.session_state["lab_steps"] = {"edited_rows": {0: {"every_days": 0}}, "added_rows": [], "deleted_rows": []}
+    at.run()
+    assert errors(at) == ["baseline.toml: strategy.steps.0.every_days: Input should be greater than or equal to 1"]
+    assert "lab_run" not in [b.key for b in at.button]  # nothing to run until the scenario is valid
+
+    at.session_state["lab_steps"] = {"edited_rows": {0: {"every_days": 3}}, "added_rows": [], "deleted_rows": []}
+    at.number_input(key="lab_accounts").set_value(300)
+    at.number_input(key="lab_days").set_value(20)
+    at.number_input(key="lab_cost_sms").set_value(0.5)
+    at.run()
+    assert not errors(at)
+    at.button(key="lab_run").click().run()
+    assert not at.exception, at.exception
+
+    variant = load_scenario(SCENARIOS / "baseline.toml", {
+        "simulation.accounts": 300, "simulation.days": 20, "strategy.steps.0.every_days": 3, "costs.sms": 0.5})
+    kpis = simulate(variant, variant.simulation.seed, contact_log=False).scalar_kpis()
+    assert metric(at, "net recovery") == fmt("net_recovery", kpis["net_recovery"])
+    assert metric(at, "cost") == fmt("cost", kpis["cost"])
+
+
+@needs_experiments
+def test_lab_bad_shift_is_one_line():
+    at = open_page("app_pages/lab.py")
+    at.session_state["lab_teams"] = {"edited_rows": {0: {"shifts": "09:00-25:00"}}, "added_rows": [],
+                                     "deleted_rows": []}
+    at.run()
+    assert errors(at) == ["baseline.toml: teams.callers.shifts: time '25:00' is outside the day 00:00-24:00"]
+
+
+def test_payoff_total_interest_is_the_advisors():
+    at = open_page("app_pages/payoff.py")
+    at.number_input(key="payoff_budget").set_value(650.0)
+    at.multiselect(key="payoff_strategies").set_value(["avalanche", "snowball", "minimum"])
+    at.button(key="payoff_run").click().run()
+    assert not at.exception, at.exception
+
+    advice = advise(load_debts(SCENARIOS / "household.toml"), ["avalanche", "snowball", "minimum"], 650.0)
+    for plan in advice.plans:
+        assert metric(at, f"total interest · {plan.strategy}") == money(plan.total_interest, "$")
+        assert metric(at, f"debt-free · {plan.strategy}") == advice.debts.calendar_month(plan.months)
+    assert len(at.get("image")) == 1
+    assert at.download_button(key="payoff_csv") is not None
+
+
+def test_payoff_csv_table_upload_and_a_bad_cell():
+    at = open_page("app_pages/payoff.py")
+    table = b"name,balance,apr,min_percent,min_floor\nCard,3000,0.22,0.02,25\nLoan,1500,0.09,0.03,30\n"
+    at.file_uploader(key="payoff_upload").set_value(("debts.csv", table, "text/csv")).run()
+    assert not errors(at)
+    at.button(key="payoff_run").click().run()
+    assert metric(at, "debt-free · avalanche")
+
+    at.session_state["payoff_debts_debts.csv"] = {"edited_rows": {0: {"apr": 22}}, "added_rows": [],
+                                                   "deleted_rows": []}
+    at.run()
+    assert errors(at) == ["debts.csv: debts.0.apr: APR is a fraction (0.25 for 25 %), got 22.0"]
+    assert at.button(key="payoff_run").disabled
+
+
+def test_payoff_bad_csv_changes_nothing():
+    at = open_page("app_pages/payoff.py")
+    at.file_uploader(key="payoff_upload").set_value(("debts.csv", b"name,balanse\nCard,100\n", "text/csv")).run()
+    assert errors(at) == ["debts.csv: balanse: unknown column; allowed: name, balance, apr, min_percent, "
+                          "min_floor, min_fixed, late_fee, penalty_apr"]
+    # The example debts stay in the editor and can still be planned.
+    assert not at.button(key="payoff_run").disabled
+
+
+def test_capacity_plan_and_staffing_are_the_optimizers():
+    at = open_page("app_pages/capacity.py")
+    at.number_input(key="cap_accounts").set_value(500)
+    at.number_input(key="cap_days").set_value(21)
+    at.button(key="cap_solve").click().run()
+    assert not at.exception, at.exception
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500, "simulation.days": 21})
+    plan = allocate(scenario).plan
+    assert metric(at, "expected net recovery") == number(plan.objective)
+    assert metric(at, "one more agent hour · callers") == number(plan.hour_value("callers"), 2)
+
+    at.button(key="staff_run").click().run()
+    assert not at.exception, at.exception
+    calls = {9: 18.0, 10: 30, 11: 38, 12: 34, 13: 26, 14: 30, 15: 34, 16: 28, 17: 20}
+    needs = requirements_by_hour(calls, 60 * scenario.teams["callers"].handle_minutes.inbound)
+    patterns = ["09:00-13:00+14:00-18:00", "09:00-13:00", "10:00-14:00", "12:00-16:00", "13:00-17:00", "14:00-18:00"]
+    roster = schedule_shifts({h: r.rostered for h, r in needs.items()}, [ShiftPattern.parse(p) for p in patterns],
+                             days=1)
+    assert metric(at, "agents to roster (shifts)") == str(roster.total_agents)
+
+
+@needs_experiments
+def test_history_lists_a_stored_comparison():
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(200)
+    at.number_input(key="compare_days").set_value(14)
+    at.number_input(key="compare_reps").set_value(2)
+    at.number_input(key="compare_seed").set_value(11)
+    at.checkbox(key="compare_store").check()
+    at.button(key="compare_run").click().run()
+    assert not at.exception, at.exception
+    at.switch_page("app_pages/history.py").run()
+    assert not at.exception, at.exception
+    listing = at.dataframe[0].value
+    assert list(listing["scenarios"]) == ["baseline, sms_gentle"]
+    assert list(listing["runs"]) == ["4 of 4"]
+    kpis = at.dataframe[1].value
+    assert list(kpis.columns) == ["KPI", "baseline", "sms_gentle"]

@@ -85,6 +85,7 @@ steps = st.data_editor(
         "every_days": st.column_config.NumberColumn("every days", step=1),
         "attempts_per_day": st.column_config.NumberColumn("attempts/day", step=1),
         "min_balance": st.column_config.NumberColumn("min balance"),
+        "max_balance": st.column_config.NumberColumn("max balance"),
         "after_failed": st.column_config.NumberColumn("after failed", step=1),
         "segments": st.column_config.TextColumn("segments (a, b)"),
         "team": st.column_config.TextColumn("team"),

@@ -12,8 +12,14 @@ from __future__ import annotations
 import math
 from typing import Any
 
-STEP_COLUMNS = ("channel", "from_dpd", "to_dpd", "every_days", "attempts_per_day", "min_balance", "after_failed",
-                "segments", "team", "send_time")
+from sim.scenario import Step
+
+# Every field of a ladder step is a column (a step has no identity beyond its row, so a
+# field left out of the table would be lost): the usual ones first, any others after.
+_FIRST_STEP_COLUMNS = ("channel", "from_dpd", "to_dpd", "every_days", "attempts_per_day", "min_balance",
+                       "max_balance", "after_failed", "segments", "team", "send_time")
+STEP_COLUMNS = tuple(c for c in _FIRST_STEP_COLUMNS if c in Step.model_fields) + tuple(
+    c for c in Step.model_fields if c not in _FIRST_STEP_COLUMNS)
 TEAM_COLUMNS = ("name", "kind", "agents", "shifts", "work_days", "visits_per_day", "filings_per_day")
 LIST_COLUMNS = {"segments", "shifts", "work_days"}  # shown as comma-separated text
 SWEEP_SECTIONS = ("simulation", "portfolio", "behavior", "strategy", "teams", "compliance", "costs")

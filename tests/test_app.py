@@ -234,3 +234,16 @@ def test_history_lists_a_stored_comparison():
     assert list(listing["runs"]) == ["4 of 4"]
     kpis = at.dataframe[1].value
     assert list(kpis.columns) == ["KPI", "baseline", "sms_gentle"]
+
+
+@pytest.mark.parametrize("stem", ["baseline", "sms_gentle", "call_heavy", "early_field", "cn_2025"])
+def test_lab_tables_keep_every_shipped_scenario_unchanged(stem):
+    # The lab edits a scenario through its ladder and team tables: unedited, they must give it back exactly.
+    from app_support.lab import apply_tables, step_rows, team_rows
+    from sim.scenario import Scenario
+
+    scenario = load_scenario(SCENARIOS / f"{stem}.toml")
+    content = scenario.content()
+    again = Scenario.from_dict(apply_tables(content, step_rows(content), team_rows(content)), source="x",
+                               base_dir=str(SCENARIOS))
+    assert again.content_hash == scenario.content_hash

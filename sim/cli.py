@@ -14,7 +14,7 @@ import sys
 from .errors import ScenarioError
 
 # One module per subcommand group, in the order shown by --help.
-COMMAND_MODULES: list[str] = ["sim.cli_run"]
+COMMAND_MODULES: list[str] = ["sim.cli_run", "sim.cli_experiment"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,160 @@
+"""Where replications run: in this process, in a local process pool, or on a Dask cluster.
+
+An experiment is a list of independent work units (one scenario, one
+replication seed). An executor only decides *where* each unit runs; it yields
+``(position, result)`` pairs in whatever order units finish, and the
+experiment puts every result back in its slot. Because each unit is a pure
+function of plain data, the numbers are the same whichever executor runs them
+and however many workers it has.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from typing import Any
+
+from .errors import ScenarioError
+
+EXECUTORS = ("local", "dask")
+
+
+def default_workers() -> int:
+    return os.cpu_count() or 1
+
+
+class LocalExecutor:
+    """Processes on this machine (``concurrent.futures.ProcessPoolExecutor``).
+
+    With one worker, or a single unit to run, the work runs in this process:
+    starting a pool would cost more than it saves and the results are the same.
+    Workers are started with ``spawn`` so that no lock or thread of the parent
+    (a database connection, a progress-bar thread, a web server) is copied.
+    """
+
+    kind = "local"
+
+    def __init__(self, workers: int | None = None):
+        self.workers = max(1, int(workers or default_workers()))
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        if self.workers == 1 or len(items) <= 1:
+            for position, item in enumerate(items):
+                yield position, fn(item)
+            return
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)),
+                                   mp_context=multiprocessing.get_context("spawn"))
+        try:
+            # Keep at most two units per worker in flight: an interrupted sweep then
+            # loses little work, and memory stays bounded for long sweeps.
+            pending: dict[Any, int] = {}
+            queue = iter(enumerate(items))
+            window = 2 * self.workers
+
+            def top_up() -> None:
+                while len(pending) < window:
+                    nxt = next(queue, None)
+                    if nxt is None:
+                        return
+                    pending[pool.submit(fn, nxt[1])] = nxt[0]
+
+            top_up()
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    position = pending.pop(future)
+                    yield position, future.result()
+                top_up()
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> LocalExecutor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return f"local, {self.workers} worker{'s' if self.workers != 1 else ''}"
+
+
+class DaskExecutor:
+    """A Dask distributed cluster: at ``scheduler`` (``tcp://HOST:8786``), or a
+    ``LocalCluster`` of ``workers`` single-threaded processes started on demand.
+
+    The workers must have the same repaylab installed (the experiment checks
+    the code version each unit reports) and must be able to read any portfolio
+    CSV a scenario names, at the same path.
+    """
+
+    kind = "dask"
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None):
+        self.scheduler = scheduler
+        self.workers = max(1, int(workers or default_workers()))
+        self._client = None
+        self._cluster = None
+
+    def client(self):
+        if self._client is None:
+            from distributed import Client, LocalCluster
+
+            if self.scheduler:
+                try:
+                    self._client = Client(self.scheduler, timeout="10s")
+                except (OSError, TimeoutError) as err:
+                    raise ScenarioError(self.scheduler, "--scheduler",
+                                        f"cannot reach the Dask scheduler ({err})") from None
+            else:
+                self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
+                                             dashboard_address=None, silence_logs=logging.ERROR)
+                self._client = Client(self._cluster)
+        return self._client
+
+    def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        client = self.client()
+        batch = uuid.uuid4().hex[:8]
+        futures = [client.submit(fn, item, key=f"repaylab-{batch}-{i}", pure=False) for i, item in enumerate(items)]
+        position = {future.key: i for i, future in enumerate(futures)}
+        try:
+            for future in as_completed(futures):
+                yield position[future.key], future.result()
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+        if self._cluster is not None:
+            self._cluster.close()
+            self._cluster = None
+
+    def __enter__(self) -> DaskExecutor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def describe(self) -> str:
+        return f"dask at {self.scheduler}" if self.scheduler else f"dask LocalCluster, {self.workers} workers"
+
+
+def make_executor(kind: str = "local", *, workers: int | None = None, scheduler: str | None = None):
+    """The executor a command line asked for."""
+    if kind == "local":
+        if scheduler:
+            raise ScenarioError("--scheduler", "", "only used with --executor dask")
+        return LocalExecutor(workers)
+    if kind == "dask":
+        return DaskExecutor(scheduler, workers)
+    raise ScenarioError("--executor", "", f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")

@@ -1,0 +1,412 @@
+"""The results store: every run and experiment, kept in an embedded DuckDB file.
+
+A run is keyed by what determines its numbers — the scenario's content hash,
+the replication seed (entropy and spawn key) and the simulator's code version
+— so an experiment that asks for a run already stored reuses it instead of
+simulating again, and an interrupted sweep resumes where it stopped.
+
+Each run (its row, its KPIs, its daily series and its link to the experiment)
+is written in one transaction: a crash leaves the run whole or absent, never
+half. DuckDB lets one process write or several read a file, not both at once,
+so the store never holds a connection: every operation opens one, does its
+work in a short transaction and closes it. Readers (the app) open read-only
+connections; whoever finds the file locked waits and retries.
+
+Tables
+------
+``scenarios``             scenario_hash, name, content_json (the scenario as plain data)
+``runs``                  run_id, scenario_hash, seed_entropy, seed_spawn_key, code_version,
+                          accounts, days, start_date, kpis_json (every KPI, nested ones too), versions_json
+``kpis``                  run_id, kpi, value — the scalar KPIs, one row each
+``series``                run_id, name, day, col, value — daily series, long format
+                          (``col`` indexes the bucket or channel of two-dimensional series)
+``experiments``           experiment_id, kind, status, reps, seed_json, code_version, spec_json, summary_json, …
+``experiment_scenarios``  experiment_id, scenario_index, label, scenario_hash
+``experiment_runs``       experiment_id, scenario_index, rep, run_id
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import os
+import time
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import ScenarioError
+
+DEFAULT_STORE = "runs.duckdb"
+STORE_ENV = "REPAYLAB_STORE"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS scenarios (
+    scenario_hash VARCHAR PRIMARY KEY,
+    name VARCHAR,
+    content_json VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+    run_id VARCHAR PRIMARY KEY,
+    scenario_hash VARCHAR NOT NULL,
+    scenario_name VARCHAR,
+    seed_entropy VARCHAR NOT NULL,
+    seed_spawn_key VARCHAR NOT NULL,
+    code_version VARCHAR NOT NULL,
+    accounts INTEGER,
+    days INTEGER,
+    start_date DATE,
+    kpis_json VARCHAR NOT NULL,
+    versions_json VARCHAR,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS kpis (
+    run_id VARCHAR NOT NULL,
+    kpi VARCHAR NOT NULL,
+    value DOUBLE,
+    PRIMARY KEY (run_id, kpi)
+);
+CREATE TABLE IF NOT EXISTS series (
+    run_id VARCHAR NOT NULL,
+    name VARCHAR NOT NULL,
+    day INTEGER NOT NULL,
+    col INTEGER NOT NULL,
+    value DOUBLE
+);
+CREATE TABLE IF NOT EXISTS experiments (
+    experiment_id VARCHAR PRIMARY KEY,
+    kind VARCHAR NOT NULL,
+    status VARCHAR NOT NULL,
+    reps INTEGER NOT NULL,
+    seed_json VARCHAR NOT NULL,
+    code_version VARCHAR NOT NULL,
+    spec_json VARCHAR,
+    summary_json VARCHAR,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS experiment_scenarios (
+    experiment_id VARCHAR NOT NULL,
+    scenario_index INTEGER NOT NULL,
+    label VARCHAR NOT NULL,
+    scenario_hash VARCHAR NOT NULL,
+    PRIMARY KEY (experiment_id, scenario_index)
+);
+CREATE TABLE IF NOT EXISTS experiment_runs (
+    experiment_id VARCHAR NOT NULL,
+    scenario_index INTEGER NOT NULL,
+    rep INTEGER NOT NULL,
+    run_id VARCHAR NOT NULL,
+    PRIMARY KEY (experiment_id, scenario_index, rep)
+);
+"""
+
+
+def resolve_store_path(path: str | os.PathLike | None = None) -> Path:
+    """``path``, else ``$REPAYLAB_STORE``, else ``runs.duckdb`` in the working directory."""
+    return Path(path or os.environ.get(STORE_ENV) or DEFAULT_STORE)
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def _is_lock_error(err: Exception) -> bool:
+    text = str(err).lower()
+    return "lock" in text and ("conflicting" in text or "could not set" in text)
+
+
+class ResultStore:
+    """Runs and experiments in one DuckDB file.
+
+    Parameters
+    ----------
+    path
+        The database file; see :func:`resolve_store_path`.
+    lock_timeout
+        Seconds to keep retrying while another process holds the file.
+    """
+
+    def __init__(self, path: str | os.PathLike | None = None, *, lock_timeout: float = 60.0):
+        self.path = resolve_store_path(path)
+        self.lock_timeout = lock_timeout
+
+    # -- connections --------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _connect(self, *, read_only: bool) -> Iterator[Any]:
+        import duckdb
+
+        deadline = time.monotonic() + self.lock_timeout
+        pause = 0.02
+        while True:
+            try:
+                con = duckdb.connect(str(self.path), read_only=read_only)
+                break
+            except duckdb.Error as err:
+                if _is_lock_error(err) and time.monotonic() < deadline:
+                    time.sleep(pause)
+                    pause = min(0.5, pause * 2)
+                    continue
+                raise self._error(err) from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def _error(self, err: Exception) -> ScenarioError:
+        text = " ".join(str(err).split())
+        if _is_lock_error(err):
+            return ScenarioError(self.path, "--store",
+                                 f"locked by another process for over {self.lock_timeout:g} s ({text[:160]})")
+        if "not a valid duckdb" in text.lower() or "unable to open database" in text.lower():
+            return ScenarioError(self.path, "--store", "is not a DuckDB results store")
+        return ScenarioError(self.path, "--store", f"cannot be used: {text[:200]}")
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[Any]:
+        with self._connect(read_only=False) as con:
+            con.begin()
+            try:
+                yield con
+            except BaseException:
+                con.rollback()
+                raise
+            con.commit()
+
+    def _readable(self) -> bool:
+        return self.path.is_file() and self.path.stat().st_size > 0
+
+    def ensure(self) -> ResultStore:
+        """Check the path and create the tables; a bad path is a ScenarioError."""
+        parent = self.path.resolve().parent
+        if not parent.is_dir():
+            raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} does not exist")
+        if self.path.is_dir():
+            raise ScenarioError(self.path, "--store", "is a directory; give a database file name")
+        if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
+            raise ScenarioError(self.path, "--store", "cannot be read and written (permissions)")
+        if not self.path.exists() and not os.access(parent, os.W_OK):
+            raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} is not writable")
+        try:
+            with self._transaction() as con:
+                con.execute(SCHEMA)
+        except ScenarioError:
+            raise
+        except Exception as err:  # duckdb raises many kinds for a foreign file
+            raise self._error(err) from None
+        return self
+
+    # -- experiments --------------------------------------------------------------------------
+
+    def begin_experiment(self, *, experiment_id: str, kind: str, reps: int, seed: dict, code_version: str,
+                         scenarios: list[dict], spec: dict | None = None) -> None:
+        """Record (or reopen) an experiment; ``scenarios``: label, scenario_hash, name, content."""
+        now = _now()
+        with self._transaction() as con:
+            con.execute(
+                "INSERT INTO experiments VALUES (?, ?, 'running', ?, ?, ?, ?, NULL, ?, ?) "
+                "ON CONFLICT (experiment_id) DO UPDATE SET status = 'running', updated_at = excluded.updated_at",
+                [experiment_id, kind, reps, json.dumps(seed), code_version, json.dumps(spec or {}), now, now],
+            )
+            for index, item in enumerate(scenarios):
+                con.execute("INSERT INTO scenarios VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                            [item["scenario_hash"], item["name"], json.dumps(item["content"], sort_keys=True)])
+                con.execute("INSERT INTO experiment_scenarios VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            [experiment_id, index, item["label"], item["scenario_hash"]])
+
+    def link_runs(self, experiment_id: str, links: Iterable[tuple[int, int, str]]) -> None:
+        """Attach stored runs ``(scenario_index, rep, run_id)`` to an experiment."""
+        links = list(links)
+        if not links:
+            return
+        with self._transaction() as con:
+            con.executemany("INSERT INTO experiment_runs VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            [[experiment_id, i, rep, run_id] for i, rep, run_id in links])
+
+    def finish_experiment(self, experiment_id: str, status: str, summary: dict | None = None) -> None:
+        with self._transaction() as con:
+            con.execute("UPDATE experiments SET status = ?, summary_json = coalesce(?, summary_json), "
+                        "updated_at = ? WHERE experiment_id = ?",
+                        [status, json.dumps(summary) if summary is not None else None, _now(), experiment_id])
+
+    def experiments(self) -> list[dict[str, Any]]:
+        """Stored experiments, newest first."""
+        if not self._readable():
+            return []
+        with self._connect(read_only=True) as con:
+            if not self._has_tables(con):
+                return []
+            rows = con.execute(
+                """
+                SELECT e.experiment_id, e.kind, e.status, e.reps, e.code_version, e.created_at, e.updated_at,
+                       e.seed_json,
+                       (SELECT list(label ORDER BY scenario_index) FROM experiment_scenarios s
+                         WHERE s.experiment_id = e.experiment_id) AS labels,
+                       (SELECT count(*) FROM experiment_runs r WHERE r.experiment_id = e.experiment_id) AS runs
+                FROM experiments e ORDER BY e.updated_at DESC, e.experiment_id
+                """
+            ).fetchall()
+        out = []
+        for eid, kind, status, reps, version, created, updated, seed, labels, runs in rows:
+            labels = list(labels or [])
+            out.append({"id": eid, "kind": kind, "status": status, "reps": reps, "scenarios": labels,
+                        "runs": runs, "runs_expected": reps * len(labels), "code_version": version,
+                        "seed": json.loads(seed), "created_at": created.isoformat(sep=" "),
+                        "updated_at": updated.isoformat(sep=" ")})
+        return out
+
+    def find_experiment(self, key: str) -> dict[str, Any]:
+        """The experiment with this id or unique id prefix."""
+        matches = [e for e in self.experiments() if e["id"].startswith(key)] if key else []
+        if not matches:
+            raise ScenarioError(self.path, "experiment", f"no stored experiment {key!r} (see 'python -m sim history')")
+        exact = [e for e in matches if e["id"] == key]
+        if len(matches) > 1 and not exact:
+            raise ScenarioError(self.path, "experiment",
+                                f"{key!r} matches {len(matches)} experiments; give more of the id")
+        return (exact or matches)[0]
+
+    def experiment_summary(self, experiment_id: str) -> dict | None:
+        with self._connect(read_only=True) as con:
+            row = con.execute("SELECT summary_json FROM experiments WHERE experiment_id = ?",
+                              [experiment_id]).fetchone()
+        return json.loads(row[0]) if row and row[0] else None
+
+    def experiment_kpis(self, experiment_id: str):
+        """One row per replication of the experiment, one column per scalar KPI (pandas)."""
+        with self._connect(read_only=True) as con:
+            frame = con.execute(
+                """
+                SELECT l.experiment_id, l.scenario_index, s.label, l.rep, r.run_id, r.scenario_hash,
+                       r.seed_entropy, r.seed_spawn_key, r.code_version, r.accounts, r.days, k.kpi, k.value
+                FROM experiment_runs l
+                JOIN experiment_scenarios s USING (experiment_id, scenario_index)
+                JOIN runs r USING (run_id)
+                JOIN kpis k USING (run_id)
+                WHERE l.experiment_id = ?
+                """,
+                [experiment_id],
+            ).df()
+        index = ["experiment_id", "scenario_index", "label", "rep", "run_id", "scenario_hash", "seed_entropy",
+                 "seed_spawn_key", "code_version", "accounts", "days"]
+        if frame.empty:
+            return frame.drop(columns=["kpi", "value"])
+        wide = frame.pivot_table(index=index, columns="kpi", values="value", sort=False).reset_index()
+        wide.columns.name = None
+        from .metrics import SCALAR_KPIS
+
+        wide = wide[index + [k for k in SCALAR_KPIS if k in wide.columns]]
+        return wide.sort_values(["scenario_index", "rep"]).reset_index(drop=True)
+
+    def experiment_series(self, experiment_id: str):
+        """The daily series of every replication of the experiment, long format (pandas)."""
+        with self._connect(read_only=True) as con:
+            return con.execute(
+                """
+                SELECT l.scenario_index, s.label, l.rep, l.run_id, x.name, x.day, x.col, x.value
+                FROM experiment_runs l
+                JOIN experiment_scenarios s USING (experiment_id, scenario_index)
+                JOIN series x USING (run_id)
+                WHERE l.experiment_id = ?
+                ORDER BY l.scenario_index, l.rep, x.name, x.day, x.col
+                """,
+                [experiment_id],
+            ).df()
+
+    # -- runs ---------------------------------------------------------------------------------
+
+    def load_runs(self, run_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Stored runs among ``run_ids``: KPIs, the daily collections and the nested KPIs."""
+        wanted = sorted(set(run_ids))
+        if not wanted or not self._readable():
+            return {}
+        with self._connect(read_only=True) as con:
+            if not self._has_tables(con):
+                return {}
+            rows = con.execute("SELECT run_id, days, kpis_json FROM runs WHERE run_id IN (SELECT unnest(?))",
+                               [wanted]).fetchall()
+            found: dict[str, dict[str, Any]] = {
+                run_id: {"days": days, "kpis_all": json.loads(kpis_json), "kpis": {},
+                         "collected": np.zeros(days)}
+                for run_id, days, kpis_json in rows
+            }
+            if not found:
+                return {}
+            ids = sorted(found)
+            for run_id, kpi, value in con.execute(
+                    "SELECT run_id, kpi, value FROM kpis WHERE run_id IN (SELECT unnest(?))", [ids]).fetchall():
+                found[run_id]["kpis"][kpi] = float("nan") if value is None else float(value)
+            for run_id, day, value in con.execute(
+                    "SELECT run_id, day, value FROM series WHERE name = 'collected' "
+                    "AND run_id IN (SELECT unnest(?))", [ids]).fetchall():
+                found[run_id]["collected"][day] = value
+        return found
+
+    def save_run(self, result, *, run_id: str, code_version: str, seed_key: tuple[str, str],
+                 links: Iterable[tuple[str, int, int]] = ()) -> bool:
+        """Store one run and its links ``(experiment_id, scenario_index, rep)`` in one transaction.
+
+        Returns False (and only adds the links) when the run was already stored,
+        e.g. by another process running the same experiment.
+        """
+        from .metrics import SCALAR_KPIS, _jsonable
+
+        with self._transaction() as con:
+            exists = con.execute("SELECT 1 FROM runs WHERE run_id = ?", [run_id]).fetchone()
+            if not exists:
+                con.execute(
+                    "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [run_id, result.scenario_hash, result.scenario_name, seed_key[0], seed_key[1], code_version,
+                     result.accounts, result.days, result.start_date, json.dumps(_jsonable(result.kpis)),
+                     json.dumps(result.versions), _now()],
+                )
+                con.executemany("INSERT INTO kpis VALUES (?, ?, ?)",
+                                [[run_id, k, _finite(result.kpis[k])] for k in SCALAR_KPIS])
+                self._write_series(con, run_id, result.series)
+            for experiment_id, index, rep in links:
+                con.execute("INSERT INTO experiment_runs VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                            [experiment_id, index, rep, run_id])
+        return not exists
+
+    def _write_series(self, con, run_id: str, series: dict[str, np.ndarray]) -> None:
+        import pandas as pd
+
+        parts = []
+        for name, values in series.items():
+            array = np.asarray(values, dtype=np.float64)
+            if array.ndim == 1:
+                array = array[:, None]
+            days, cols = array.shape
+            parts.append(pd.DataFrame({
+                "run_id": run_id, "name": name,
+                "day": np.repeat(np.arange(days, dtype=np.int32), cols),
+                "col": np.tile(np.arange(cols, dtype=np.int32), days),
+                "value": array.ravel(),
+            }))
+        if parts:
+            frame = pd.concat(parts, ignore_index=True)  # noqa: F841 - read by DuckDB below
+            con.execute("INSERT INTO series SELECT run_id, name, day, col, value FROM frame")
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table (for tests and ``history``)."""
+        if not self._readable():
+            return {}
+        with self._connect(read_only=True) as con:
+            if not self._has_tables(con):
+                return {}
+            return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                    for t in ("runs", "kpis", "series", "experiments", "experiment_runs")}
+
+    @staticmethod
+    def _has_tables(con) -> bool:
+        return bool(con.execute("SELECT count(*) FROM information_schema.tables "
+                                "WHERE table_name = 'experiments'").fetchone()[0])
+
+
+def _finite(value: Any) -> float | None:
+    value = float(value)
+    return value if np.isfinite(value) else None

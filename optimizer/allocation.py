@@ -35,7 +35,7 @@ from sim.engine import WEEKDAYS
 from sim.scenario import Scenario, Step
 
 from .segments import BUCKET_DPD, Segments
-from .treatments import Treatment, team_for
+from .treatments import CHANNEL_ORDER, Treatment, team_for
 from .value_model import Valuation
 
 # Share of paid shift minutes agents can spend dialling and talking: the rest
@@ -162,6 +162,7 @@ class Plan:
     solver: str = "highs"
     solve_seconds: float = 0.0
     days: int = 0
+    fallback: int = 0  # treatment of cells no segment starts in (the scenario's own ladder)
 
     @property
     def ok(self) -> bool:
@@ -218,15 +219,14 @@ class Plan:
     def to_strategy(self, scenario: Scenario) -> Scenario:
         """The plan as a ladder the simulator runs: steps by dpd range × risk segment × balance band.
 
-        Each segment's dominant treatment becomes steps over its bucket's dpd
-        range, for its risk segment, from its band's lower edge up
-        (``min_balance``). A ladder has no maximum balance, so a higher band
-        also receives a lower band's contacts unless the higher band uses the
-        same contact (then one step covers both). Adjacent buckets and risk
-        segments with the same contacts share a step.
+        Each segment's dominant treatment becomes its steps cut to the
+        segment's bucket (dpd range), risk segment and balance band
+        (``min_balance``/``max_balance``); cells no segment starts in get the
+        nearest earlier bucket's choice. Neighbouring cells with the same steps
+        share one (see :func:`plan_steps`).
         """
-        choice = self.dominant_treatment()
-        steps = plan_steps(self.segments, self.treatments, choice, scenario)
+        table = continuation_table(self.segments, self.dominant_treatment(), self.fallback)
+        steps = plan_steps(self.segments, self.treatments, table, scenario)
         data = scenario.content()
         data["strategy"]["name"] = f"optimised-{scenario.strategy.name}"
         data["strategy"]["steps"] = steps
@@ -234,60 +234,111 @@ class Plan:
         return Scenario.from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
 
 
-def plan_steps(segments: Segments, treatments: tuple[Treatment, ...], choice: np.ndarray,
+def _cell_steps(treatment: Treatment, lo: int, hi: int, risk: str, bal_lo: float, bal_hi: float | None,
+                team_of) -> list[dict[str, Any]]:
+    """A treatment's steps restricted to one cell: dpd lo-hi, one risk segment, balances [bal_lo, bal_hi)."""
+    out = []
+    for step in treatment.steps:
+        a, z = max(step.from_dpd, lo), min(step.to_dpd, hi)
+        if a > z or (step.segments is not None and risk not in step.segments):
+            continue
+        low = max(step.min_balance, bal_lo)
+        highs = [h for h in (step.max_balance, bal_hi) if h is not None]
+        high = min(highs) if highs else None
+        if high is not None and high <= low:
+            continue
+        out.append({"channel": step.channel, "every_days": step.every_days, "attempts": step.attempts_per_day,
+                    "after_failed": step.after_failed, "send_time": step.send_time, "team": team_of(step.channel),
+                    "dpd": (a, z), "risks": frozenset([risk]), "balance": (low, high)})
+    return out
+
+
+def _merge(steps: list[dict[str, Any]], field_name: str) -> list[dict[str, Any]]:
+    """Merge steps that differ only in ``field_name`` where their ranges touch (risk sets: always)."""
+    groups: dict[tuple, list[dict[str, Any]]] = {}
+    for st in steps:
+        rest = tuple((k, v) for k, v in sorted(st.items(), key=lambda kv: kv[0]) if k != field_name)
+        groups.setdefault(rest, []).append(st)
+    out = []
+    for members in groups.values():
+        if field_name == "risks":
+            merged = dict(members[0])
+            merged["risks"] = frozenset().union(*(m["risks"] for m in members))
+            out.append(merged)
+            continue
+        members.sort(key=lambda m: m[field_name][0])
+        current = dict(members[0])
+        for m in members[1:]:
+            lo, hi = current[field_name]
+            nlo, nhi = m[field_name]
+            touches = (nlo <= hi + 1) if field_name == "dpd" else (hi is not None and nlo <= hi)
+            if touches:
+                if field_name == "dpd":
+                    current[field_name] = (lo, max(hi, nhi))
+                else:
+                    current[field_name] = (lo, None if nhi is None else max(hi, nhi))
+            else:
+                out.append(current)
+                current = dict(m)
+        out.append(current)
+    return out
+
+
+def plan_steps(segments: Segments, treatments: tuple[Treatment, ...], table: np.ndarray,
                scenario: Scenario) -> list[dict[str, Any]]:
-    """Ladder steps (plain dicts) for a treatment per segment."""
+    """Ladder steps (plain dicts) for a treatment per cell ``table[bucket, risk, band]``.
+
+    Every cell (days-past-due bucket × risk segment × balance band) gets its
+    treatment's steps cut to the cell's dpd range, risk segment and balance
+    band (``min_balance`` … ``max_balance``); steps that differ only in one of
+    those and touch are merged, so a treatment chosen for neighbouring cells
+    (or everywhere) becomes the one step the hand-written ladder has.
+    """
     edges = segments.band_edges
     charge_off = scenario.portfolio.charge_off_dpd
     risks = segments.portfolio.segment_names
-    # (bucket, risk) -> {contact: set of bands using it}
-    use: dict[tuple[int, int], dict[Any, set[int]]] = {}
-    for k in range(len(segments)):
-        key = (int(segments.bucket[k]), int(segments.risk[k]))
-        for contact in treatments[int(choice[k])].contacts:
-            use.setdefault(key, {}).setdefault(contact, set()).add(int(segments.band[k]))
-    # One step per (bucket, risk, contact, lowest band of each run up to the top band used).
-    raw: dict[tuple[Any, float, str], list[int]] = {}
-    for (bucket, risk), contacts in use.items():
-        for contact, bands in contacts.items():
-            for band in sorted(bands):
-                covered = band - 1 in bands  # a lower band's step (no maximum balance) already covers it
-                if not covered:
-                    raw.setdefault((contact, edges[band], risks[risk]), []).append(bucket)
-    merged: dict[tuple[Any, float, int, int], list[str]] = {}
-    for (contact, min_balance, risk), buckets in raw.items():
-        buckets = sorted(set(buckets))
-        start = prev = buckets[0]
-        for bucket in buckets[1:] + [None]:
-            if bucket is not None and bucket == prev + 1:
-                prev = bucket
-                continue
-            lo = BUCKET_DPD[start][0]
-            hi = BUCKET_DPD[prev][1] if prev < 6 else max(BUCKET_DPD[6][1], charge_off - 1)
-            hi = min(hi, charge_off - 1)
-            if lo <= hi:
-                merged.setdefault((contact, min_balance, lo, hi), []).append(risk)
-            if bucket is not None:
-                start = prev = bucket
-    steps = []
-    for (contact, min_balance, lo, hi), risk_names in sorted(
-            merged.items(), key=lambda kv: (kv[0][2], kv[0][0].channel, kv[0][1])):
-        step: dict[str, Any] = {"channel": contact.channel, "from_dpd": lo, "to_dpd": hi,
-                                "every_days": contact.every_days}
-        if contact.channel == "call" and contact.attempts_per_day > 1:
-            step["attempts_per_day"] = contact.attempts_per_day
-        if set(risk_names) != set(risks):
-            step["segments"] = sorted(risk_names, key=risks.index)
-        if min_balance > 0:
-            step["min_balance"] = min_balance
-        team = team_for(scenario, contact.channel)
-        if team is not None:
-            step["team"] = team
+    team_of = lambda channel: team_for(scenario, channel)  # noqa: E731
+    raw: list[dict[str, Any]] = []
+    for bucket in range(1, 7):
+        lo = BUCKET_DPD[bucket][0]
+        hi = BUCKET_DPD[bucket][1] if bucket < 6 else charge_off - 1
+        hi = min(hi, charge_off - 1)
+        if lo > hi:
+            continue
+        for r, risk in enumerate(risks):
+            for k in range(len(edges)):
+                bal_hi = edges[k + 1] if k + 1 < len(edges) else None
+                raw += _cell_steps(treatments[int(table[bucket, r, k])], lo, hi, risk, edges[k], bal_hi, team_of)
+    steps = raw
+    for _ in range(6):
+        before = len(steps)
+        for name in ("dpd", "balance", "risks"):
+            steps = _merge(steps, name)
+        if len(steps) == before:
+            break
+    out = []
+    for st in sorted(steps, key=lambda st: (st["dpd"][0], CHANNEL_ORDER.index(st["channel"]), st["balance"][0])):
+        step: dict[str, Any] = {"channel": st["channel"], "from_dpd": st["dpd"][0], "to_dpd": st["dpd"][1],
+                                "every_days": st["every_days"]}
+        if st["channel"] == "call" and st["attempts"] > 1:
+            step["attempts_per_day"] = st["attempts"]
+        if set(st["risks"]) != set(risks):
+            step["segments"] = sorted(st["risks"], key=risks.index)
+        if st["balance"][0] > 0:
+            step["min_balance"] = st["balance"][0]
+        if st["balance"][1] is not None:
+            step["max_balance"] = st["balance"][1]
+        if st["after_failed"]:
+            step["after_failed"] = st["after_failed"]
+        if st["send_time"] != "10:00":
+            step["send_time"] = st["send_time"]
+        if st["team"] is not None:
+            step["team"] = st["team"]
         Step.model_validate(step)
-        steps.append(step)
-    if len(steps) > 64:
-        raise ValueError(f"the plan needs {len(steps)} ladder steps; a strategy allows 64 (use fewer balance bands)")
-    return steps
+        out.append(step)
+    if len(out) > 64:
+        raise ValueError(f"the plan needs {len(out)} ladder steps; a strategy allows 64 (use fewer balance bands)")
+    return out
 
 
 _STATUS = {
@@ -353,7 +404,7 @@ def _dual_sign(solver: str) -> float:
     return -1.0 if solver == "highs" else 1.0
 
 
-def continuation_table(segments: Segments, choice: np.ndarray) -> np.ndarray:
+def continuation_table(segments: Segments, choice: np.ndarray, fallback: int = 0) -> np.ndarray:
     """treatment[bucket, risk, band] of the plan, for accounts that age into another bucket.
 
     A cell with no segment of its own takes the nearest earlier bucket's choice
@@ -365,41 +416,64 @@ def continuation_table(segments: Segments, choice: np.ndarray) -> np.ndarray:
     for bucket in range(1, 7):
         missing = table[bucket] < 0
         table[bucket][missing] = table[bucket - 1][missing]
-    table[table < 0] = 0
+    table[table < 0] = fallback
     return table
 
 
 @dataclass
 class Allocation:
-    """Everything ``allocate`` produced: the model solved, its plan and the valuation behind it."""
+    """Everything ``allocate`` produced: the model solved, its plan and the valuation behind it.
+
+    ``ladder_values`` is the value model's expected net of whole ladders on
+    the book with the teams' daily capacity (the plan's as ``"plan"``, and
+    every reference ladder by name): what ``--verify`` then simulates.
+    """
 
     model: AllocationModel
     plan: Plan
     valuation: Valuation
     build_seconds: float
     value_seconds: float
+    ladder_values: dict[str, float] = field(default_factory=dict)
 
 
 def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
-             band_edges=None, rng=None, per_segment: int = 200, passes: int = 2) -> Allocation:
+             band_edges=None, rng=None, per_segment: int = 200, passes: int = 3,
+             ladders: list[Scenario] | None = None) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
-    ``passes`` > 1 re-values every treatment with the previous plan as what
-    accounts get once they age out of their bucket (the ladder the plan
-    becomes is keyed by current days past due) and solves again.
+    The treatments are the scenario's channels and cadences plus, as ladder
+    treatments, the scenario's own ladder and each of ``ladders`` (and their
+    automated parts), so every hand-written strategy restricted to a segment
+    is a candidate. The first pass values a treatment as given while the
+    account stays in its starting bucket and the scenario's own ladder after;
+    each further pass uses the previous plan as what accounts get once they
+    age out of their bucket (the ladder the plan becomes is keyed by current
+    days past due) and solves again. Of the passes, the plan whose ladder the
+    value model rates best on the whole book (with the teams' daily capacity)
+    is returned.
     """
     from .segments import DEFAULT_BALANCE_BANDS, build_segments
-    from .treatments import scenario_treatments
-    from .value_model import value_treatments
+    from .treatments import ladder_treatments, scenario_treatments
+    from .value_model import value_ladder, value_treatments
 
     days = 7 * weeks if weeks is not None else scenario.simulation.days
     segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
+    references = [(scenario.strategy.name, list(scenario.strategy.steps))]
+    for other in ladders or []:
+        if other.strategy.name not in dict(references):
+            references.append((other.strategy.name, list(other.strategy.steps)))
     treatments = scenario_treatments(scenario)
+    treatments += [t for t in ladder_treatments(scenario, references) if t not in treatments]
+    own = next((k for k, t in enumerate(treatments) if t.label == f"ladder:{scenario.strategy.name}"), 0)
     capacity = team_capacity(scenario, days)
     units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
-    continuation = None
+    n_risk = len(segments.portfolio.segment_names)
+    continuation = np.full((7, n_risk, len(segments.band_edges)), own, dtype=np.int64)
     value_seconds = build_seconds = 0.0
+    best = None
+    seen: list[np.ndarray] = []
     for _ in range(max(1, passes)):
         started = time.perf_counter()
         valuation = value_treatments(scenario, segments, treatments, days, continuation=continuation,
@@ -409,14 +483,31 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
         build_seconds += time.perf_counter() - started
         plan = solve(model, solver, time_limit)
+        plan.fallback = own
         if not plan.ok:
+            best = best or (model, plan, valuation, None)
             break
-        new = continuation_table(segments, plan.dominant_treatment())
-        if continuation is not None and np.array_equal(new, continuation):
+        started = time.perf_counter()
+        ladder = plan.to_strategy(scenario)
+        worth = float(value_ladder(ladder, segments, ladder.strategy.steps, days, per_segment=per_segment).net.sum())
+        value_seconds += time.perf_counter() - started
+        if best is None or best[3] is None or worth > best[3]:
+            best = (model, plan, valuation, worth)
+        new = continuation_table(segments, plan.dominant_treatment(), own)
+        if any(np.array_equal(new, old) for old in seen):
             break
+        seen.append(new)
         continuation = new
+    model, plan, valuation, worth = best
+    values: dict[str, float] = {}
+    if worth is not None:
+        values["plan"] = worth
+        started = time.perf_counter()
+        for name, steps in references:
+            values[name] = float(value_ladder(scenario, segments, steps, days, per_segment=per_segment).net.sum())
+        value_seconds += time.perf_counter() - started
     return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=build_seconds,
-                      value_seconds=value_seconds)
+                      value_seconds=value_seconds, ladder_values=values)
 
 
 def with_strategy(world: Scenario, other: Scenario) -> Scenario:

@@ -79,7 +79,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     others = [load_scenario(path, overrides) for path in args.against]
     result = allocate(scenario, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
-                      solver=args.solver, time_limit=args.time_limit, band_edges=args.bands)
+                      solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others)
     plan = result.plan
     if args.mps:
         fd, tmp = tempfile.mkstemp(dir=Path(args.mps).resolve().parent, suffix=".mps")

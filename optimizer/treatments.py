@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass, field
 
 from sim.compliance import ContactRules
-from sim.scenario import Scenario, TeamSection, parse_clock, parse_shift
+from sim.scenario import MAX_DAYS, Scenario, Step, TeamSection, parse_clock, parse_shift
 
 CHANNEL_ORDER = ("sms", "email", "letter", "call", "field_visit", "legal")
 TEAM_KIND = {"call": "call", "field_visit": "field", "legal": "legal"}
@@ -44,26 +44,58 @@ class Contact:
         return text + (f"x{self.attempts_per_day}" if self.attempts_per_day > 1 else "")
 
 
+# A step that covers every days-past-due: how a plain contact is written as a ladder step.
+ANY_DPD = (0, MAX_DAYS + 400)
+
+
+def contact_step(contact: Contact) -> Step:
+    """A contact as a ladder step over every days past due."""
+    data = {"channel": contact.channel, "from_dpd": ANY_DPD[0], "to_dpd": ANY_DPD[1],
+            "every_days": contact.every_days}
+    if contact.channel == "call" and contact.attempts_per_day > 1:
+        data["attempts_per_day"] = contact.attempts_per_day
+    return Step.model_validate(data)
+
+
 @dataclass(frozen=True)
 class Treatment:
-    """A named set of contacts applied to an account for the planning period."""
+    """What a segment gets while it stays in its bucket: contacts at fixed cadences, or a small ladder.
+
+    A plain treatment is a set of contacts, each applied for the whole stay.
+    A ladder treatment (``ladder`` given) is a list of ladder steps — with
+    days-past-due ranges, balance bounds and ``after_failed`` escalation —
+    evaluated on the account's current state, as the engine evaluates a
+    strategy; restricted to one segment it reproduces a hand-written ladder
+    there (``label`` names it, e.g. ``ladder:baseline``).
+    """
 
     contacts: tuple[Contact, ...]
     minutes_per_week: dict[str, float] = field(default_factory=dict, compare=False)
     money_per_week: float = field(default=0.0, compare=False)
+    ladder: tuple[Step, ...] = ()
+    label: str = field(default="", compare=False)
 
     @property
     def name(self) -> str:
+        if self.ladder:
+            return self.label or "ladder"
         return "+".join(c.label for c in self.contacts) or "none"
 
     @property
+    def steps(self) -> tuple[Step, ...]:
+        """The treatment as ladder steps (a plain contact covers every days past due)."""
+        if self.ladder:
+            return self.ladder
+        return tuple(contact_step(c) for c in self.contacts)
+
+    @property
     def channels(self) -> tuple[str, ...]:
-        return tuple(c.channel for c in self.contacts)
+        return tuple(s.channel for s in self.steps)
 
     @property
     def is_reminder(self) -> bool:
         """At least one contact: what 'minimum service' requires."""
-        return bool(self.contacts)
+        return bool(self.contacts or self.ladder)
 
 
 def team_for(scenario: Scenario, channel: str) -> str | None:
@@ -209,3 +241,26 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
 
 def shift_minutes_per_day(team: TeamSection) -> int:
     return sum(end - start for start, end in (parse_shift(s) for s in team.shifts))
+
+
+def ladder_treatment(world: Scenario, steps, label: str) -> Treatment:
+    """A hand-written ladder as a treatment of ``world`` (steps of channels it cannot do are dropped)."""
+    kept = []
+    for step in steps:
+        if step.channel in TEAM_KIND and team_for(world, step.channel) is None:
+            continue
+        kept.append(step.model_copy(update={"team": None}))
+    return Treatment((), ladder=tuple(kept), label=label)
+
+
+def ladder_treatments(world: Scenario, strategies: list[tuple[str, list[Step]]]) -> list[Treatment]:
+    """Each ladder as a treatment, and its automated part alone (what it does where agents are short)."""
+    out: list[Treatment] = []
+    for name, steps in strategies:
+        whole = ladder_treatment(world, steps, f"ladder:{name}")
+        automated = ladder_treatment(world, [s for s in steps if s.channel in ("sms", "email", "letter")],
+                                     f"ladder:{name}/automated")
+        for t in (whole, automated):
+            if t.ladder and t not in out:
+                out.append(t)
+    return out

@@ -54,22 +54,21 @@ from sim.portfolio import bucket_of
 from sim.scenario import DELINQUENT_BUCKETS, Scenario, Step, parse_clock
 
 from .segments import Segments
-from .treatments import (
-    CHANNEL_ORDER,
-    Treatment,
-    minutes_per_attempt,
-    team_for,
-    visit_minutes,
-)
+from .treatments import CHANNEL_ORDER, Treatment, minutes_per_attempt, team_for, visit_minutes
 
 SMS, EMAIL, LETTER, CALL, FIELD, LEGAL = range(6)
 NEVER = -(10**6)
+# Failed-attempt counts are tracked as a distribution over 0 … MAX_FAILED (the
+# last bin is "at least"): an ``after_failed`` gate asks for the share of the
+# account's probability with at least that many, not for the mean count.
+MAX_FAILED = 24
 
 # A schedule says, for one day, the cadence of each channel for each account:
-# every[channel, account] (0 = not scheduled), attempts[account] for calls, and
-# a key per channel that changes when the ladder step behind it changes (the
-# engine's cadence clock is per step, so a new step contacts at once).
-Schedule = Callable[[int, "BookState"], tuple[np.ndarray, np.ndarray, np.ndarray]]
+# every[channel, account] (0 = not scheduled), attempts[account] for calls, a
+# key per channel that changes when the ladder step behind it changes (the
+# engine's cadence clock is per step, so a new step contacts at once) and the
+# after_failed gate of the step (0 = none).
+Schedule = Callable[[int, "BookState"], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
 
 
 @dataclass
@@ -78,7 +77,6 @@ class BookState:
 
     days_past_due: np.ndarray
     balance: np.ndarray
-    failed: np.ndarray
     start_bucket: np.ndarray
     risk: np.ndarray
     band: np.ndarray
@@ -104,13 +102,75 @@ def _check_model(scenario: Scenario) -> None:
                             "the allocation value model needs model = 'hawkes' (the full borrower model)")
 
 
+def _priority(scenario: Scenario, balance: np.ndarray, dpd: np.ndarray, intensity: np.ndarray) -> np.ndarray:
+    """The engine's call-list order (ascending key first), as in ``Engine._priority_key``."""
+    rule = scenario.strategy.priority
+    if rule == "balance":
+        return -balance
+    if rule == "days_past_due":
+        return -dpd.astype(float)
+    if rule == "expected_value":
+        return -(balance * intensity)
+    return np.arange(balance.size, dtype=float)
+
+
+def _served(demand: np.ndarray, limit: float, key: np.ndarray) -> np.ndarray:
+    """Share of each account's demand met when ``limit`` is handed out in priority order."""
+    total = float(demand.sum())
+    if total <= limit:
+        return np.ones(demand.size)
+    order = np.argsort(key, kind="stable")
+    before = np.empty(demand.size)
+    before[order] = np.cumsum(demand[order]) - demand[order]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(demand > 0, (limit - before) / demand, 1.0)
+    return np.clip(share, 0.0, 1.0)
+
+
+def _call_day_failures(p_right: float, p_wrong: float, attempts: int) -> tuple[float, np.ndarray]:
+    """One call day with up to ``attempts`` dials (redials on no answer only).
+
+    Returns the probability that the day ends in a conversation (failed count
+    reset to 0) and the probability of adding j failed attempts, j = 0 … attempts.
+    """
+    p_no = max(0.0, 1.0 - p_right - p_wrong)
+    add = np.zeros(attempts + 1)
+    reset = 0.0
+    for j in range(1, attempts + 1):
+        reach = p_no ** (j - 1)
+        reset += reach * p_right
+        add[j] += reach * p_wrong
+    add[attempts] += p_no**attempts
+    return reset, add
+
+
+def _shift(F: np.ndarray, add: np.ndarray) -> np.ndarray:
+    """The failed-count distribution after adding j failures with probability add[j] (top bin absorbs)."""
+    out = np.zeros_like(F)
+    top = F.shape[0] - 1
+    for j, p in enumerate(add):
+        if p == 0:
+            continue
+        if j == 0:
+            out += p * F
+            continue
+        out[j:] += p * F[:top + 1 - j]
+        out[top] += p * F[top + 1 - j:].sum(axis=0)
+    return out
+
+
 def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray, days_past_due: np.ndarray,
                risk: np.ndarray, band: np.ndarray, phone: np.ndarray, email: np.ndarray,
-               schedule: Schedule, days: int) -> MeanFieldResult:
+               schedule: Schedule, days: int, weight: np.ndarray | None = None,
+               capacity: bool = False) -> MeanFieldResult:
     """Run the deterministic mean-field recursion of the engine for ``days`` days.
 
     The accounts are given as arrays (any number, e.g. the sample of every
     segment repeated once per treatment); ``schedule`` says what each gets.
+    With ``capacity`` the accounts are one book (each standing for ``weight``
+    accounts) and the day's calls and field visits are cut to what the teams
+    can do, in the strategy's priority order, as the engine's call list is;
+    without, capacity is left to the allocation model's constraints.
     """
     _check_model(scenario)
     b = scenario.behavior
@@ -120,6 +180,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     calendar = ContactCalendar(rules, scenario.simulation.start_date, days)
     n = balance.size
     weeks = math.ceil(days / 7)
+    weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
 
     B = balance.astype(float).copy()
     pd_ = past_due.astype(float).copy()
@@ -130,11 +191,13 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     base = np.array([0.0] + [b.base_intensity[k] for k in DELINQUENT_BUCKETS])
     floor = base[start_bucket] * seg_mult[risk]
     exc = np.zeros(n)
-    failed = np.zeros(n)
+    F = np.zeros((MAX_FAILED + 1, n))  # failed-count distribution, conditional on open
+    F[0] = 1.0
     collected = np.zeros(n)
     cost = np.zeros(n)
     last = np.full((6, n), NEVER, dtype=np.int64)
     last_key = np.full((6, n), -1, dtype=np.int64)
+    recent: dict[int, list[tuple[int, np.ndarray]]] = {ch: [] for ch in range(6)}  # gated contacts given
     ring = 7
     contact_ring = np.zeros((ring, n))
     attempt_ring = np.zeros((ring, n))
@@ -142,6 +205,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     conv_hist = np.zeros((max(quiet_days, 1), n))
     promises_due: dict[int, np.ndarray] = {}
     promise_amount_due: dict[int, np.ndarray] = {}
+    # A dispute pauses collection for 30 days (the account still pays on its
+    # own): the share of open accounts paused, by the day the pause started.
+    pause_ring = np.zeros((30, n))
 
     teams = {ch: team_for(scenario, ch) for ch in ("call", "field_visit", "legal")}
     minutes: dict[str, np.ndarray] = {}
@@ -150,7 +216,10 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     call_team = scenario.teams[teams["call"]] if teams["call"] else None
     if call_team is not None:
         call_mean, p_right = minutes_per_attempt(scenario, call_team)
-        p_no = max(0.0, 1.0 - p_right - b.wrong_party_rate)
+        p_wrong = min(b.wrong_party_rate, 1.0 - p_right)
+        p_no = max(0.0, 1.0 - p_right - p_wrong)
+        call_day = {}
+        call_shift = sum(end - start for start, end in call_team.shift_minutes)
     inbound_team = next((name for name, t in scenario.teams.items()
                          if t.kind == "call" and t.inbound and t.agents > 0), None)
     field_team = scenario.teams[teams["field_visit"]] if teams["field_visit"] else None
@@ -165,43 +234,82 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         return (team is not None and WEEKDAYS[calendar.date(day).weekday()] in team.work_days
                 and not calendar.is_quiet(day))
 
+    def answered(day: int, ch: int) -> float:
+        """Share of callbacks that reach an agent: they arrive uniformly from the send time
+        (window start for letters) to the end of the window and wait only briefly, so only
+        those arriving while the inbound team is on shift are answered."""
+        if inbound_team is None:
+            return 0.0
+        team = scenario.teams[inbound_team]
+        if not works(team, day):
+            return 0.0
+        start = rules.window_start if ch == LETTER else max(parse_clock("10:00"), rules.window_start)
+        end = rules.window_end
+        if end <= start:
+            return 0.0
+        covered = sum(max(0, min(e, end) - max(s_, start)) for s_, e in team.shift_minutes)
+        return covered / (end - start)
+
     def fatigue(extra: np.ndarray | float = 0.0) -> np.ndarray:
         return 1.0 / (1.0 + b.fatigue * (contact_ring.sum(axis=0) + extra))
+
+    def at_least(g: np.ndarray) -> np.ndarray:
+        """P(failed ≥ g) per account (g = 0: 1)."""
+        tail = np.cumsum(F[::-1], axis=0)[::-1]  # tail[j] = P(failed ≥ j)
+        return tail[np.minimum(g, MAX_FAILED), np.arange(n)]
 
     for day in range(days):
         week = day // 7
         slot = day % ring
         contact_ring[slot] = 0.0
         attempt_ring[slot] = 0.0
-        state = BookState(dpd, B, failed, start_bucket, risk, band)
-        every, attempts, key = schedule(day, state)
+        state = BookState(dpd, B, start_bucket, risk, band)
+        every, attempts, key, gate = schedule(day, state)
         changed = key != last_key
         last[changed] = NEVER
         last_key = key
-        due = (every > 0) & (day - last >= every) & (A[None, :] > 0)
+        scheduled = (every > 0) & (A[None, :] > 0)
         for ch, mask in known.items():
-            due[ch] &= mask
+            scheduled[ch] &= mask
+        due = (scheduled & (day - last >= every)).astype(float)
+        pause_ring[day % 30] = 0.0
+        workable = np.clip(1.0 - pause_ring.sum(axis=0), 0.0, 1.0)
+        gated = scheduled & (gate > 0)
+        if gated.any():
+            # A gated step reaches the accounts with enough failed attempts that
+            # it has not reached within its cadence (the engine's per-step clock).
+            for ch in np.flatnonzero(gated.any(axis=1)):
+                rows = gated[ch]
+                recent[ch] = [(d, w) for d, w in recent[ch] if day - d < int(every[ch][rows].max())]
+                given = sum((w for _, w in recent[ch]), np.zeros(n))
+                share = np.maximum(at_least(gate[ch]) - given, 0.0)
+                due[ch] = np.where(rows, share, due[ch])
+        due *= workable[None, :]
         lift = np.zeros(n)
         conversation = np.zeros(n)  # probability of a right-party conversation today (conditional)
         quiet = calendar.is_quiet(day)
+        inbound_today = np.zeros(n)
         # Automated channels: no agent, a unit cost, a lift and some callbacks.
         for ch, name in ((SMS, "sms"), (EMAIL, "email"), (LETTER, "letter")):
             if quiet or (ch != LETTER and not send_ok) or not due[ch].any():
                 continue
-            who = due[ch].astype(float)
-            last[ch][due[ch]] = day
+            who = due[ch]
+            if gated[ch].any():
+                recent[ch].append((day, np.where(gated[ch], who, 0.0)))
+            last[ch][(who > 0) & ~gated[ch]] = day
             cost += A * who * getattr(costs, name)
             lift += who * b.lift[name] * fatigue()
             contact_ring[slot] += who
-            p_cb = b.callback_probability.get(name, 0.0)
+            p_cb = b.callback_probability.get(name, 0.0) * answered(day, ch)
             if p_cb > 0 and inbound_team is not None:
                 conversation += who * p_cb
                 lift += who * p_cb * b.lift["inbound_call"] * fatigue()
-                minutes[inbound_team][week] += A * who * p_cb * scenario.teams[inbound_team].handle_minutes.inbound
-        # Calls: dial attempts with redials on no answer, within the rules.
+                inbound_today += A * who * p_cb * scenario.teams[inbound_team].handle_minutes.inbound
+        if inbound_team is not None:
+            minutes[inbound_team][week] += inbound_today
+        # Calls: dial attempts with redials on no answer, within the rules and the agents' day.
         if call_team is not None and works(call_team, day) and due[CALL].any():
-            who = due[CALL].astype(float)
-            last[CALL][due[CALL]] = day
+            who = due[CALL]
             callable_ = 1.0 - np.minimum(conv_hist.sum(axis=0), 1.0) if quiet_days else 1.0
             allowed = attempts.astype(float)
             if rules.max_call_attempts_7d is not None:
@@ -211,6 +319,18 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             whole = np.floor(allowed)
             geometric = (1 - p_no**whole) / (1 - p_no) if p_no < 1 else whole
             tries = (geometric + (allowed - whole) * p_no**whole) * who * callable_
+            if capacity:
+                limit = call_team.agents * call_shift - float((inbound_today * weight).sum())
+                served = _served(A * tries * call_mean * weight, max(limit, 0.0),
+                                 _priority(scenario, B, dpd, floor + exc))
+                tries = tries * served
+                who = who * served
+                # Accounts the agents did not reach stay on tomorrow's list (their clock did not start).
+                last[CALL][(who > 0) & (served >= 0.5) & ~gated[CALL]] = day
+            else:
+                last[CALL][(who > 0) & ~gated[CALL]] = day
+            if gated[CALL].any():
+                recent[CALL].append((day, np.where(gated[CALL], who, 0.0)))
             reached = np.minimum(tries * p_right, 1.0)
             minutes[teams["call"]][week] += A * tries * call_mean
             attempt_ring[slot] += tries
@@ -218,25 +338,64 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             lift += tries * b.lift["call_attempt"] * fatigue()
             lift += reached * b.lift["right_party_contact"] * fatigue()
             conversation += reached
-            failed = np.where(who > 0, (1 - reached) * (failed + tries), failed)
+            # The failed-count distribution: a day of k dials ends in a conversation
+            # (reset) or adds its failures; accounts not called keep theirs.
+            called = np.minimum(who * callable_, 1.0)
+            mixed = np.zeros_like(F)
+            for k in np.unique(whole[called > 0]).astype(int):
+                if k < 1:
+                    continue
+                if k not in call_day:
+                    call_day[k] = _call_day_failures(p_right, p_wrong, k)
+                reset, add = call_day[k]
+                rows = (whole == k) & (called > 0)
+                moved = _shift(F[:, rows], add)
+                moved[0] += reset * F[:, rows].sum(axis=0)
+                mixed[:, rows] = moved
+            F = np.where(called[None, :] > 0, (1 - called) * F + called * mixed, F)
         # Field visits: an agent's share of the day, a fee, a conversation if found.
         if field_team is not None and works(field_team, day) and due[FIELD].any():
-            who = due[FIELD].astype(float)
-            last[FIELD][due[FIELD]] = day
+            who = due[FIELD]
+            if capacity:
+                who = who * _served(A * who * weight, float(field_team.visits_per_day * field_team.agents),
+                                    _priority(scenario, B, dpd, floor + exc))
+            last[FIELD][(who > 0) & ~gated[FIELD]] = day
+            if gated[FIELD].any():
+                recent[FIELD].append((day, np.where(gated[FIELD], who, 0.0)))
             minutes[teams["field_visit"]][week] += A * who * visit_minutes(field_team)
             cost += A * who * costs.field_visit
             contact_ring[slot] += who
             found = who * field_team.visit_success
             lift += found * b.lift["field_visit"] * fatigue()
             conversation += found
-            failed = np.where(who > 0, (1 - field_team.visit_success) * (failed + 1), failed)
+            # Visited mass comes from the gated tail (or the whole distribution):
+            # found → 0 failed, not found → one more.
+            g = np.where(gated[FIELD], gate[FIELD], 0)
+            tail = np.arange(MAX_FAILED + 1)[:, None] >= g[None, :]
+            pool = F * tail
+            pool_mass = pool.sum(axis=0)
+            phi = np.where(pool_mass > 0, np.minimum(who / np.maximum(pool_mass, 1e-12), 1.0), 0.0)
+            taken = pool * phi
+            F = F - taken + _shift(taken, np.array([0.0, 1 - field_team.visit_success]))
+            F[0] += taken.sum(axis=0) * field_team.visit_success
         # Legal: the account leaves collection; recovery after the filing delay.
         if legal_team is not None and due[LEGAL].any():
             filed_day = day
             while filed_day < days and not works(legal_team, filed_day):
                 filed_day += 1
-            mass = A * due[LEGAL]
-            last[LEGAL][due[LEGAL]] = day
+            share = np.minimum(due[LEGAL], 1.0)
+            mass = A * share
+            last[LEGAL][(share > 0) & ~gated[LEGAL]] = day
+            if gated[LEGAL].any():
+                recent[LEGAL].append((day, np.where(gated[LEGAL], share, 0.0)))
+                # The referred accounts are the ones with enough failures: the
+                # rest keep their distribution, renormalised.
+                g = np.where(gated[LEGAL], gate[LEGAL], 0)
+                tail = np.arange(MAX_FAILED + 1)[:, None] >= g[None, :]
+                pool_mass = (F * tail).sum(axis=0)
+                phi = np.where(pool_mass > 0, np.minimum(share / np.maximum(pool_mass, 1e-12), 1.0), 0.0)
+                F = F - F * tail * phi
+                F = F / np.maximum(F.sum(axis=0), 1e-12)
             A = A - mass
             if filed_day < days:
                 minutes[teams["legal"]][filed_day // 7] += mass
@@ -249,7 +408,12 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         # How conversations end: promises (kept ones cure), instalment plans.
         conversation = np.minimum(conversation, 1.0)
         if conversation.any():
-            promised = A * conversation * b.promise_probability
+            promise = conversation * b.promise_probability
+            # A newer promise replaces an older one (the engine keeps only the
+            # latest due day), so pending promises lapse with today's new ones.
+            for due_day in promises_due:
+                promises_due[due_day] = promises_due[due_day] * (1.0 - promise)
+            promised = A * promise
             due_day = day + 1 + (b.promise_days - 1) / 2
             due_day = int(round(due_day))
             # The promised amount is drawn like a repayment, a share r of the
@@ -265,15 +429,26 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                 instalments_in_horizon += 1
             collected += planned * B * b.plan_keep_rate * instalments_in_horizon / b.plan_instalments
             A = A - planned
+            pause_ring[day % 30] = conversation * b.dispute_probability
             if quiet_days:
                 conv_hist[day % quiet_days] = conversation
         elif quiet_days:
             conv_hist[day % quiet_days] = 0.0
         # End of day: repayments from the self-exciting intensity.
         compensator = floor + exc * ramp
-        pay = A * -np.expm1(-compensator)
+        p_pay = -np.expm1(-compensator)
+        pay = A * p_pay
         collected += pay * mean_r * B
-        cure_share = np.clip((1 - np.maximum(b.r_min, pd_ / np.maximum(B, 1e-9))) / max(1 - b.r_min, 1e-9), 0, 1)
+        x = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
+        cure_share = np.clip((1 - x) / max(1 - b.r_min, 1e-9), 0, 1)
+        # A repayment that does not cure (r below the past-due share) lowers
+        # the balance and the past due by r·B and excites the intensity.
+        partial = p_pay * (1 - cure_share)
+        stay = (1 - p_pay) + partial
+        r_low = (b.r_min + x) / 2
+        B = B * ((1 - p_pay) + partial * (1 - r_low)) / np.maximum(stay, 1e-12)
+        pd_ = np.maximum(pd_ - B * partial * r_low / np.maximum(stay, 1e-12), 0.0)
+        exc = exc + partial * (b.delta10 + b.delta11 * r_low) / np.maximum(stay, 1e-12) / max(decay, 1e-12)
         A = A - pay * cure_share
         if day in promises_due:
             kept = np.minimum(promises_due.pop(day) * b.promise_keep_rate, A)
@@ -294,39 +469,61 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A)
 
 
-def treatment_tables(treatments: Sequence[Treatment]) -> tuple[np.ndarray, np.ndarray]:
-    """every[treatment, channel] (0 = not used) and call attempts per day, per treatment."""
-    every = np.zeros((len(treatments), 6), dtype=np.int64)
-    attempts = np.ones(len(treatments), dtype=np.int64)
-    for t, treatment in enumerate(treatments):
-        for c in treatment.contacts:
-            every[t, CHANNEL_ORDER.index(c.channel)] = c.every_days
-            if c.channel == "call":
-                attempts[t] = c.attempts_per_day
-    return every, attempts
+def _apply_steps(steps: Sequence[Step], tag: int, idx: np.ndarray, state: BookState, risk_names: Sequence[str],
+                 every: np.ndarray, attempts: np.ndarray, key: np.ndarray, gate: np.ndarray) -> None:
+    """Write the cadence of ``steps`` for accounts ``idx`` (the most frequent matching step of a channel wins)."""
+    if idx.size == 0:
+        return
+    dpd, bal, risk = state.days_past_due[idx], state.balance[idx], state.risk[idx]
+    for s, step in enumerate(steps):
+        ch = CHANNEL_ORDER.index(step.channel)
+        m = (dpd >= step.from_dpd) & (dpd <= step.to_dpd)
+        if step.segments is not None:
+            m &= np.isin(risk, [risk_names.index(x) for x in step.segments if x in risk_names])
+        if step.min_balance > 0:
+            m &= bal >= step.min_balance
+        if step.max_balance is not None:
+            m &= bal < step.max_balance
+        current = every[ch, idx]
+        m &= (current == 0) | (step.every_days < current)
+        if not m.any():
+            continue
+        who = idx[m]
+        every[ch, who] = step.every_days
+        key[ch, who] = tag * 64 + s
+        gate[ch, who] = step.after_failed
+        if step.channel == "call":
+            attempts[who] = step.attempts_per_day
 
 
-def phase_schedule(treatments: Sequence[Treatment], first: np.ndarray,
-                   continuation: np.ndarray | None) -> Schedule:
+def treatment_schedule(scenario: Scenario, treatments: Sequence[Treatment], first: np.ndarray,
+                       continuation: np.ndarray | None) -> Schedule:
     """Treatment ``first[i]`` while account i stays in its starting bucket, then the continuation.
 
     ``continuation[bucket, risk, band]`` is the treatment of the segment an
     account ages into (what a dpd-keyed ladder does); None keeps ``first``.
+    Each treatment is evaluated as ladder steps on the account's current state.
     """
-    every_table, attempts_table = treatment_tables(treatments)
-    big = len(treatments)
+    names = tuple(scenario.portfolio.segments)
+    steps = [t.steps for t in treatments]
 
     def schedule(day: int, state: BookState):
+        n = state.balance.size
+        every = np.zeros((6, n), dtype=np.int64)
+        attempts = np.ones(n, dtype=np.int64)
+        key = np.full((6, n), -1, dtype=np.int64)
+        gate = np.zeros((6, n), dtype=np.int64)
         if continuation is None:
             current = first
-            key = first
         else:
             bucket = bucket_of(state.days_past_due).astype(np.int64)
             later = bucket != state.start_bucket
-            current = np.where(later, continuation[bucket, state.risk, state.band], first)
-            key = np.where(later, big * (1 + bucket) + current, first)
-        every = every_table[current].T
-        return every, attempts_table[current], np.broadcast_to(key, every.shape)
+            current = np.where(later, continuation[np.minimum(bucket, 6), state.risk, state.band], first)
+        order = np.argsort(current, kind="stable")
+        bounds = np.searchsorted(current[order], np.arange(len(treatments) + 1))
+        for t in range(len(treatments)):
+            _apply_steps(steps[t], t, order[bounds[t]:bounds[t + 1]], state, names, every, attempts, key, gate)
+        return every, attempts, key, gate
 
     return schedule
 
@@ -340,21 +537,9 @@ def ladder_schedule(scenario: Scenario, steps: Sequence[Step]) -> Schedule:
         every = np.zeros((6, n), dtype=np.int64)
         attempts = np.ones(n, dtype=np.int64)
         key = np.full((6, n), -1, dtype=np.int64)
-        for s, step in enumerate(steps):
-            ch = CHANNEL_ORDER.index(step.channel)
-            m = (state.days_past_due >= step.from_dpd) & (state.days_past_due <= step.to_dpd)
-            if step.segments is not None:
-                m &= np.isin(state.risk, [names.index(x) for x in step.segments])
-            if step.min_balance > 0:
-                m &= state.balance >= step.min_balance
-            if step.after_failed > 0:
-                m &= state.failed >= step.after_failed
-            m &= (every[ch] == 0) | (step.every_days < every[ch])
-            every[ch][m] = step.every_days
-            key[ch][m] = s
-            if step.channel == "call":
-                attempts[m] = step.attempts_per_day
-        return every, attempts, key
+        gate = np.zeros((6, n), dtype=np.int64)
+        _apply_steps(steps, 0, np.arange(n), state, names, every, attempts, key, gate)
+        return every, attempts, key, gate
 
     return schedule
 
@@ -405,7 +590,8 @@ def value_treatments(scenario: Scenario, segments: Segments, treatments: Sequenc
     result = mean_field(
         scenario, balance=rep(p.balance[idx]), past_due=rep(p.past_due[idx]), days_past_due=rep(p.days_past_due[idx]),
         risk=rep(p.segment[idx].astype(np.int64)), band=rep(band), phone=rep(p.phone_known[idx]),
-        email=rep(p.email_known[idx]), schedule=phase_schedule(treatments, first, continuation), days=days)
+        email=rep(p.email_known[idx]), schedule=treatment_schedule(scenario, treatments, first, continuation),
+        days=days)
     seg = segments.member[idx]
     S = len(segments)
 
@@ -430,9 +616,12 @@ def value_treatments(scenario: Scenario, segments: Segments, treatments: Sequenc
 
 
 def value_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
-                 per_segment: int = 200) -> MeanFieldResult:
+                 per_segment: int = 200, capacity: bool = True) -> MeanFieldResult:
     """Expected outcome of a whole ladder (a hand-written strategy or a plan's), weighted to the book.
 
+    With ``capacity`` (the default) the day's calls and visits are cut to what
+    the scenario's teams can do, in its priority order, so ladders that ask
+    for more than the agents can give are valued at what they get done.
     The returned arrays are already multiplied by each sampled account's weight,
     so their sums are book totals.
     """
@@ -442,7 +631,7 @@ def value_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], 
     result = mean_field(
         scenario, balance=p.balance[idx], past_due=p.past_due[idx], days_past_due=p.days_past_due[idx],
         risk=p.segment[idx].astype(np.int64), band=band, phone=p.phone_known[idx], email=p.email_known[idx],
-        schedule=ladder_schedule(scenario, steps), days=days)
+        schedule=ladder_schedule(scenario, steps), days=days, weight=weight, capacity=capacity)
     return MeanFieldResult(collected=result.collected * weight, cost=result.cost * weight,
                            minutes={k: v * weight for k, v in result.minutes.items()},
                            open_at_end=result.open_at_end * weight)

@@ -203,3 +203,38 @@ def test_cli_bad_input_exit_2_one_line(args):
     assert out.stdout == ""
     assert len(out.stderr.strip().splitlines()) >= 1
     assert "error" in out.stderr
+
+
+def test_plan_of_one_ladder_everywhere_is_that_ladder():
+    # Every cell given the scenario's own ladder: cutting it per cell and merging
+    # the pieces back must give the hand-written steps again.
+    from optimizer.allocation import plan_steps
+    from optimizer.segments import build_segments
+    from optimizer.treatments import ladder_treatments
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500})
+    segments = build_segments(s)
+    treatments = tuple(ladder_treatments(s, [("baseline", list(s.strategy.steps))]))
+    table = np.zeros((7, 3, len(segments.band_edges)), dtype=np.int64)
+    steps = plan_steps(segments, treatments, table, s)
+    want = {(st.channel, st.from_dpd, st.to_dpd, st.every_days, st.min_balance, st.after_failed)
+            for st in s.strategy.steps}
+    got = {(st["channel"], st["from_dpd"], st["to_dpd"], st["every_days"], st.get("min_balance", 0.0),
+            st.get("after_failed", 0)) for st in steps}
+    assert got == want and len(steps) == len(s.strategy.steps)
+
+
+def test_after_failed_steps_are_reached_in_the_value_model():
+    # Baseline: field visits only after 6 failed attempts. The mean failed count
+    # stays low, but a share of accounts has 6 or more: visits must happen.
+    from optimizer.segments import build_segments
+    from optimizer.value_model import value_ladder
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1500, "simulation.days": 120})
+    segments = build_segments(s)
+    result = value_ladder(s, segments, s.strategy.steps, 120, per_segment=30)
+    assert result.minutes["field"].sum() > 0
+    ungated = [st.model_copy(update={"after_failed": 0}) if st.channel == "field_visit" else st
+               for st in s.strategy.steps]
+    more = value_ladder(s, segments, ungated, 120, per_segment=30)
+    assert more.minutes["field"].sum() > result.minutes["field"].sum()

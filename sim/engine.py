@@ -580,8 +580,8 @@ class Engine:
         ):
             self._refusals_today += 1
             return None
-        pool = self.call_pool
-        u = pool.next()
+        # The outcome's uniform and a unit exponential for the length, in one draw.
+        u, unit_length = self.call_pool.uniform_and_exponential(1.0)
         p_right = self._rpc_by_hour[int(minute_of_day // 60)]
         if u < p_right:
             outcome = RIGHT_PARTY
@@ -590,7 +590,7 @@ class Engine:
         else:
             outcome = NO_ANSWER
         mean = team.means[outcome]
-        duration = pool.exponential(mean) if exponential else mean
+        duration = mean * unit_length if exponential else mean
         self._today_attempts[i] = tried + 1
         contacts = self._today_contacts
         contacts[i] = contacts.get(i, 0) + 1

@@ -73,5 +73,15 @@ class UniformPool:
         self._index += 1
         return value
 
+    def uniform_and_exponential(self, mean: float) -> tuple[float, float]:
+        """One uniform and one exponential draw with the given mean (a call's outcome and length)."""
+        k = self._index
+        buffer = self._buffer
+        if k + 2 > len(buffer):
+            self._buffer = buffer = buffer[k:] + self._rng.random(self._block).tolist()
+            k = 0
+        self._index = k + 2
+        return buffer[k], -mean * math.log(1.0 - buffer[k + 1])
+
     def exponential(self, mean: float) -> float:
         return -mean * math.log(1.0 - self.next())

@@ -7,7 +7,6 @@ from :mod:`sim` and :mod:`optimizer`; the pages only gather inputs and show
 results.
 """
 
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -20,18 +19,12 @@ if str(HERE) not in sys.path:
 
 st.set_page_config(page_title="repaylab", page_icon=":material/savings:", layout="wide")
 
-# A page is listed only once the library it shows has landed: never a page that pretends.
-EXPERIMENTS = importlib.util.find_spec("sim.experiment") is not None
-
 PAGES = [
-    st.Page("app_pages/compare.py", title="Compare strategies", icon=":material/compare_arrows:",
-            default=EXPERIMENTS),
+    st.Page("app_pages/compare.py", title="Compare strategies", icon=":material/compare_arrows:", default=True),
     st.Page("app_pages/lab.py", title="Scenario lab", icon=":material/science:"),
-    st.Page("app_pages/capacity.py", title="Capacity", icon=":material/groups:", default=not EXPERIMENTS),
+    st.Page("app_pages/capacity.py", title="Capacity", icon=":material/groups:"),
     st.Page("app_pages/payoff.py", title="Debt payoff", icon=":material/account_balance_wallet:"),
     st.Page("app_pages/history.py", title="History", icon=":material/history:"),
 ]
-if not EXPERIMENTS:
-    PAGES = [p for p in PAGES if p.title in ("Capacity", "Debt payoff")]
 
 st.navigation(PAGES).run()

@@ -7,7 +7,6 @@ or two. Each check that a number is right computes it again straight from
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 
 import pytest
@@ -26,9 +25,6 @@ from sim import load_scenario, load_scenario_text, simulate
 from sim.errors import ScenarioError
 
 APP = str(ROOT / "app.py")
-# The pages on experiments are listed (and tested) once sim/experiment.py has landed.
-EXPERIMENTS = importlib.util.find_spec("sim.experiment") is not None
-needs_experiments = pytest.mark.skipif(not EXPERIMENTS, reason="sim/experiment.py has not landed yet")
 PAGES = {
     "app_pages/compare.py": "Compare strategies",
     "app_pages/lab.py": "Scenario lab",
@@ -36,7 +32,6 @@ PAGES = {
     "app_pages/payoff.py": "Debt payoff",
     "app_pages/history.py": "History",
 }
-ON_EXPERIMENTS = {"app_pages/compare.py", "app_pages/lab.py", "app_pages/history.py"}
 
 
 @pytest.fixture(autouse=True)
@@ -63,15 +58,13 @@ def errors(at: AppTest) -> list[str]:
     return [e.value for e in at.error]
 
 
-@pytest.mark.parametrize("page", [pytest.param(p, marks=needs_experiments) if p in ON_EXPERIMENTS else p
-                                  for p in PAGES])
+@pytest.mark.parametrize("page", list(PAGES))
 def test_every_page_renders_without_exception(page):
     at = open_page(page)
     assert at.title[0].value == PAGES[page]
     assert not errors(at)
 
 
-@needs_experiments
 def test_compare_shows_the_experiment_numbers():
     from app_support.kpis import fmt
     from sim.executors import LocalExecutor
@@ -99,7 +92,6 @@ def test_compare_shows_the_experiment_numbers():
     assert at.download_button(key="compare_csv") is not None
 
 
-@needs_experiments
 def test_compare_bad_upload_shows_the_cli_error_and_blocks_the_run():
     at = open_page("app_pages/compare.py")
     bad = b'[strategy]\nname = "x"\n[[strategy.steps]]\nchannel = "whatsapp"\nfrom_dpd = 1\nto_dpd = 5\n'
@@ -111,7 +103,6 @@ def test_compare_bad_upload_shows_the_cli_error_and_blocks_the_run():
     assert "compare_request" not in at.session_state
 
 
-@needs_experiments
 def test_compare_rejects_an_upload_that_names_a_server_file():
     at = open_page("app_pages/compare.py")
     text = b'[portfolio]\ncsv = "/etc/passwd"\n[strategy]\nname = "x"\n'
@@ -120,7 +111,6 @@ def test_compare_rejects_an_upload_that_names_a_server_file():
                           "use a generated portfolio"]
 
 
-@needs_experiments
 def test_lab_validates_as_you_type_and_runs_the_variant():
     from app_support.kpis import fmt
 
@@ -148,7 +138,6 @@ def test_lab_validates_as_you_type_and_runs_the_variant():
     assert metric(at, "cost") == fmt("cost", kpis["cost"])
 
 
-@needs_experiments
 def test_lab_bad_shift_is_one_line():
     at = open_page("app_pages/lab.py")
     at.session_state["lab_teams"] = {"edited_rows": {0: {"shifts": "09:00-25:00"}}, "added_rows": [],
@@ -217,7 +206,6 @@ def test_capacity_plan_and_staffing_are_the_optimizers():
     assert metric(at, "agents to roster (shifts)") == str(roster.total_agents)
 
 
-@needs_experiments
 def test_history_lists_a_stored_comparison():
     at = open_page("app_pages/compare.py")
     at.number_input(key="compare_accounts").set_value(200)

@@ -9,7 +9,6 @@ interest is the advisor's to the cent. Screenshots go to a temporary folder;
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import socket
 import subprocess
@@ -31,10 +30,6 @@ CHROMIUM = "/usr/bin/chromium"
 # committed ones; REPAYLAB_SCREENSHOTS=docs/screenshots refreshes the README's.
 SHOTS = Path(os.environ.get("REPAYLAB_SCREENSHOTS") or tempfile.mkdtemp(prefix="repaylab-shots-"))
 TIMEOUT_MS = 90_000
-
-# The pages on experiments are listed (and tested) once sim/experiment.py has landed.
-needs_experiments = pytest.mark.skipif(importlib.util.find_spec("sim.experiment") is None,
-                                       reason="sim/experiment.py has not landed yet")
 
 pytestmark = [
     pytest.mark.browser,
@@ -137,7 +132,6 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
-@needs_experiments
 def test_compare_strategies_in_the_browser(page, server):
     open_page(page, server, "", "Compare strategies")
     set_number(page, "Accounts", 1000)
@@ -168,7 +162,6 @@ def test_debt_payoff_in_the_browser(page, server):
     shot(page, "payoff")
 
 
-@needs_experiments
 def test_scenario_lab_in_the_browser(page, server):
     open_page(page, server, "lab", "Scenario lab")
     page.get_by_text("Valid scenario baseline").wait_for()
@@ -206,7 +199,6 @@ def test_capacity_in_the_browser(page, server):
     shot(page, "staffing")
 
 
-@needs_experiments
 def test_history_in_the_browser(page, server):
     open_page(page, server, "history", "History")
     # The comparison above did not keep its runs, so the store is empty and the page says how to fill it.

@@ -7,8 +7,9 @@ The linear programme (build, solve and report are separate steps):
   from :mod:`optimizer.value_model`;
 * ``assign_{s}``: Σ_t x[s, t] = 1 — every account gets exactly one treatment;
 * ``capacity_{team}_{week}``: Σ minutes[s, t, week]·x[s, t] ≤ the team's
-  minutes that week (agents × shift minutes × working days × the achievable
-  utilisation; legal teams count filings);
+  minutes that week (agents × shift minutes × working days — the same paid
+  minutes the simulator's agents and the whole-ladder valuation give out;
+  legal teams count filings);
 * ``budget``: Σ spend[s, t]·x[s, t] ≤ the budget for variable spend (messages,
   letters, visits, filings, commission) — agent pay is fixed by the teams;
 * minimum service (optional): treatments without any contact are not allowed.
@@ -38,10 +39,11 @@ from .segments import BUCKET_DPD, Segments
 from .treatments import CHANNEL_ORDER, Treatment, team_for
 from .value_model import Valuation
 
-# Share of paid shift minutes agents can spend dialling and talking: the rest
-# goes to redial gaps, wrap-up and waiting for callers (call-centre occupancy
-# above ~85 % is not sustained in practice; a planning assumption).
-CALL_UTILISATION = 0.85
+# Share of paid shift minutes the LP plans for. The engine's agents and the
+# whole-ladder valuation (``value_ladder``) hand out every shift minute, so the
+# LP does too: planning at less made it leave calls on the table that the
+# hand-written ladders make, and lose to them by its own values.
+CALL_UTILISATION = 1.0
 TINY = 1e-9
 
 
@@ -163,6 +165,16 @@ class Plan:
     solve_seconds: float = 0.0
     days: int = 0
     fallback: int = 0  # treatment of cells no segment starts in (the scenario's own ladder)
+    # The value model's expected net of the whole plan as a ladder (teams' daily
+    # capacity), and of every reference ladder by name: what the plan is judged on.
+    model_value: float | None = None
+    lp_value: float | None = None  # the LP's own plan as a ladder (differs from model_value if a reference won)
+    reference_values: dict[str, float] = field(default_factory=dict)
+    # Set when a hand-written ladder rates at least as well as the LP's plan: the
+    # plan is then that ladder (its steps as written), and ``note`` says so.
+    reference: str | None = None
+    reference_steps: tuple[Step, ...] = ()
+    note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -205,6 +217,11 @@ class Plan:
             "budget_used": self.budget_used,
             "solver": self.solver,
             "horizon_days": self.days,
+            "plan_source": f"reference ladder {self.reference}" if self.reference else "lp",
+            "note": self.note,
+            "model_value": self.model_value,
+            "lp_plan_model_value": self.lp_value,
+            "reference_values": self.reference_values,
         }
 
     def to_json(self) -> str:
@@ -225,9 +242,17 @@ class Plan:
         nearest earlier bucket's choice. Neighbouring cells with the same steps
         share one (see :func:`plan_steps`).
         """
-        table = continuation_table(self.segments, self.dominant_treatment(), self.fallback)
-        steps = plan_steps(self.segments, self.treatments, table, scenario)
         data = scenario.content()
+        if self.reference is not None:
+            # The reference ladder as written (teams the world lacks dropped, as with_strategy does).
+            steps = [st.model_dump(exclude_defaults=True) for st in self.reference_steps]
+            for st in steps:
+                if st.get("team") is not None and st["team"] not in scenario.teams:
+                    st.pop("team")
+            data["description"] = f"reference ladder {self.reference}: {self.note}"
+        else:
+            table = continuation_table(self.segments, self.dominant_treatment(), self.fallback)
+            steps = plan_steps(self.segments, self.treatments, table, scenario)
         data["strategy"]["name"] = f"optimised-{scenario.strategy.name}"
         data["strategy"]["steps"] = steps
         data["name"] = f"optimised-{scenario.display_name}"
@@ -455,7 +480,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     is returned.
     """
     from .segments import DEFAULT_BALANCE_BANDS, build_segments
-    from .treatments import ladder_treatments, scenario_treatments
+    from .treatments import ladder_treatment, ladder_treatments, scenario_treatments
     from .value_model import value_ladder, value_treatments
 
     days = 7 * weeks if weeks is not None else scenario.simulation.days
@@ -501,13 +526,48 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     model, plan, valuation, worth = best
     values: dict[str, float] = {}
     if worth is not None:
-        values["plan"] = worth
         started = time.perf_counter()
-        for name, steps in references:
-            values[name] = float(value_ladder(scenario, segments, steps, days, per_segment=per_segment).net.sum())
+        outcomes = {name: value_ladder(scenario, segments, steps, days, per_segment=per_segment)
+                    for name, steps in references}
         value_seconds += time.perf_counter() - started
+        values = {name: float(r.net.sum()) for name, r in outcomes.items()}
+        plan.model_value = plan.lp_value = worth
+        plan.reference_values = dict(values)
+        top = max(values, key=values.get)
+        if values[top] >= worth:
+            steps = dict(references)[top]
+            own_ladder = ladder_treatment(scenario, steps, f"ladder:{top}")
+            index = treatments.index(own_ladder) if own_ladder in treatments else own
+            plan = adopt_reference(plan, top, steps, index, outcomes[top], worth)
+        values["plan"] = plan.model_value
     return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=build_seconds,
                       value_seconds=value_seconds, ladder_values=values)
+
+
+def adopt_reference(plan: Plan, name: str, steps: list[Step], index: int, outcome, lp_worth: float) -> Plan:
+    """The plan replaced by the reference ladder ``name``, which the value model rates at least as high.
+
+    Every account gets the ladder (the allocation table shows its ladder
+    treatment, number ``index``), the objective and capacity used are the ladder's by the value
+    model with the teams' daily capacity; the shadow prices stay those of the
+    LP (the value of an agent hour to the LP's own allocation).
+    """
+    from dataclasses import replace
+
+    S, T = plan.shares.shape
+    shares = np.zeros((S, T))
+    shares[:, index] = 1.0
+    counts = np.zeros((S, T), dtype=np.int64)
+    counts[:, index] = plan.segments.accounts
+    used = {}
+    for (team, week) in plan.capacity:
+        per_week = outcome.minutes.get(team)
+        used[(team, week)] = float(per_week[week].sum()) if per_week is not None and week < per_week.shape[0] else 0.0
+    value = float(outcome.net.sum())
+    note = (f"reference ladder {name} is already optimal under the model: it is worth {value:,.0f} against "
+            f"{lp_worth:,.0f} for the LP's plan as a ladder")
+    return replace(plan, shares=shares, counts=counts, objective=value, capacity_used=used, model_value=value,
+                   reference=name, reference_steps=tuple(steps), note=note)
 
 
 def with_strategy(world: Scenario, other: Scenario) -> Scenario:

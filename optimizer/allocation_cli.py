@@ -113,7 +113,15 @@ def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
+    if plan.reference is not None:
+        lines.append(f"plan: {plan.note}")
     lines.append(f"expected net recovery (collections − variable spend): {plan.objective:,.0f}")
+    if plan.reference_values:
+        lines.append("value model, whole ladders on the book with the teams' daily capacity:")
+        lp = "LP plan" + (" (not used)" if plan.reference is not None else "  ← plan")
+        for name, value in [(lp, plan.lp_value), *plan.reference_values.items()]:
+            mark = "  ← plan" if name == plan.reference else ""
+            lines.append(f"  {name:<28} {value:>14,.0f}{mark}")
     lines.append(f"segments: {len(plan.segments)}   treatments: {len(plan.treatments)}   "
                  f"value model {result.value_seconds:.1f} s, build {result.build_seconds:.2f} s, "
                  f"solve {plan.solve_seconds:.2f} s")

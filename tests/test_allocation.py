@@ -238,3 +238,35 @@ def test_after_failed_steps_are_reached_in_the_value_model():
                for st in s.strategy.steps]
     more = value_ladder(s, segments, ungated, 120, per_segment=30)
     assert more.minutes["field"].sum() > result.minutes["field"].sum()
+
+
+def test_plan_never_rates_below_a_shipped_ladder():
+    # By the value model (whole ladders, the teams' daily capacity), the plan is
+    # worth at least every hand-written ladder it was given; if the LP's own plan
+    # is worth less, the plan is that ladder, said so in the note and the JSON.
+    from optimizer.allocation import with_strategy
+    from optimizer.value_model import value_ladder
+
+    overrides = {"simulation.accounts": 600, "simulation.days": 35}
+    world = load_scenario(SCENARIOS / "baseline.toml", overrides)
+    others = [load_scenario(SCENARIOS / f"{n}.toml", overrides)
+              for n in ("sms_gentle", "call_heavy", "early_field", "cn_2025")]
+    result = allocate(world, per_segment=15, passes=1, ladders=others)
+    plan = result.plan
+    strategy = plan.to_strategy(world)
+
+    def worth(s):
+        return float(value_ladder(s, plan.segments, s.strategy.steps, plan.days, per_segment=15).net.sum())
+
+    mine = worth(strategy)
+    assert mine == pytest.approx(plan.model_value, rel=1e-9)
+    for other in [world, *others]:
+        assert mine >= worth(with_strategy(world, other)) - 1e-6 * abs(mine)
+    data = plan.to_dict()
+    assert set(data["reference_values"]) == {s.strategy.name for s in [world, *others]}
+    if plan.reference is not None:
+        assert data["plan_source"] == f"reference ladder {plan.reference}"
+        assert "already optimal under the model" in data["note"]
+        assert sum(r["accounts"] for r in data["allocation"]) == int(plan.segments.accounts.sum())
+    else:
+        assert data["plan_source"] == "lp"

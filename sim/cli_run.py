@@ -69,6 +69,9 @@ def register(subparsers) -> None:
     run.add_argument("--json", action="store_true", help="print only JSON on stdout")
     run.add_argument("--contacts-out", metavar="FILE.csv", help="write the contact log as CSV")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
+    run.add_argument("--store", metavar="PATH",
+                     help="results database the run is saved to (default: $REPAYLAB_STORE or runs.duckdb)")
+    run.add_argument("--no-store", action="store_true", help="do not save the run")
     run.set_defaults(func=cmd_run)
 
     validate = subparsers.add_parser("validate", help="check a scenario file; exit 0 or 2")
@@ -96,13 +99,28 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .simulation import simulate
 
     check_output_path(args.contacts_out, "--contacts-out")
+    if args.no_store and args.store:
+        raise ScenarioError("--store", "", "cannot be combined with --no-store")
     scenario = load_scenario(args.scenario, size_overrides(args))
+    if scenario.portfolio.csv:
+        from .portfolio import read_portfolio_csv
+
+        read_portfolio_csv(scenario.csv_path, scenario)  # a bad CSV fails before anything is written
+    store = None
+    if not args.no_store:
+        from .store import ResultStore
+
+        store = ResultStore(args.store).ensure()
     days = scenario.simulation.days
     with progress_bar(days, scenario.display_name, args.quiet or not sys.stderr.isatty()) as bar:
         result = simulate(scenario, contact_log=args.contacts_out is not None,
                           progress=lambda day, total: bar.update(1))
     if args.contacts_out:
         result.contact_log.write_csv(args.contacts_out)
+    if store is not None:
+        from .experiment import record_run
+
+        record_run(store, scenario, result)
     if args.json:
         payload = {
             "scenario": result.scenario_name,

@@ -343,6 +343,29 @@ def experiment_key(kind: str, labels: Sequence[str], hashes: Sequence[str], reps
     return "e" + hashlib.sha256(payload.encode()).hexdigest()[:11]
 
 
+def record_run(store, scenario: Scenario, result: RunResult) -> str:
+    """Save a single run (``python -m sim run``) as an experiment of kind "run" with one replication.
+
+    The run is keyed like any replication (scenario hash + seed + code version),
+    so an experiment that later needs the same run reuses it. Returns the
+    experiment id.
+    """
+    version = code_version()
+    seed = {"entropy": _plain(result.seed["entropy"]), "spawn_key": list(result.seed["spawn_key"])}
+    label = scenario.display_name
+    experiment_id = experiment_key("run", [label], [result.scenario_hash], 1, seed, version)
+    store.begin_experiment(
+        experiment_id=experiment_id, kind="run", reps=1, seed=seed, code_version=version,
+        scenarios=[{"label": label, "scenario_hash": result.scenario_hash, "name": label,
+                    "content": scenario.content()}],
+    )
+    run_id = run_key(result.scenario_hash, seed, version)
+    store.save_run(result, run_id=run_id, code_version=version, seed_key=seed_key(seed),
+                   links=[(experiment_id, 0, 0)])
+    store.finish_experiment(experiment_id, "complete", {"kpis": result.scalar_kpis()})
+    return experiment_id
+
+
 def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=None, store=None,
                    progress: Callable[[int, int], None] | None = None, *, labels: Sequence[str] | None = None,
                    kind: str = "compare", spec: dict | None = None,

@@ -12,6 +12,13 @@ import pytest
 from simhelpers import ROOT, SCENARIOS
 
 
+@pytest.fixture(autouse=True)
+def private_store(tmp_path, monkeypatch):
+    # Runs are saved to the results store: a test's own, never the user's runs.duckdb.
+    monkeypatch.setenv("REPAYLAB_STORE", str(tmp_path / "runs.duckdb"))
+    return tmp_path / "runs.duckdb"
+
+
 def run_cli(*args, cwd=None):
     return subprocess.run([sys.executable, "-m", "sim", *args], capture_output=True, text=True, cwd=cwd or ROOT,
                           timeout=300)
@@ -81,3 +88,24 @@ def test_bad_output_directory_writes_nothing(tmp_path):
 def test_bad_size_option():
     proc = run_cli("run", str(SCENARIOS / "baseline.toml"), "--accounts", "0")
     assert proc.returncode == 2 and "--accounts" in proc.stderr
+
+
+def test_a_run_is_saved_to_the_store_once(private_store):
+    args = ("run", str(SCENARIOS / "baseline.toml"), "--accounts", "200", "--days", "10", "--json")
+    first = json.loads(run_cli(*args).stdout)
+    run_cli(*args)
+    from sim.store import ResultStore
+
+    store = ResultStore(private_store)
+    experiments = store.experiments()
+    assert [(e["kind"], e["runs"], e["status"]) for e in experiments] == [("run", 1, "complete")]
+    assert store.counts()["runs"] == 1  # the second identical run is the same stored run
+    stored = store.experiment_kpis(experiments[0]["id"])
+    assert float(stored["collected"].iloc[0]) == first["kpis"]["collected"]
+
+
+def test_no_store_writes_nothing(tmp_path, private_store):
+    proc = run_cli("run", str(SCENARIOS / "baseline.toml"), "--accounts", "100", "--days", "5", "--no-store",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert not private_store.exists() and not (tmp_path / "runs.duckdb").exists()

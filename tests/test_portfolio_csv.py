@@ -50,7 +50,7 @@ def test_run_on_imported_accounts_never_shows_personal_data(tmp_path):
     result = simulate(load_scenario(path), 1)
     assert result.accounts == 3
     assert result.kpis["initial_balance"] == 16280.5
-    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--json", "--contacts-out",
+    proc = subprocess.run([sys.executable, "-m", "sim", "run", str(path), "--json", "--no-store", "--contacts-out",
                            str(tmp_path / "log.csv")], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 0, proc.stderr
     everything = proc.stdout + (tmp_path / "log.csv").read_text()

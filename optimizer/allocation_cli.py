@@ -49,6 +49,10 @@ def register(subparsers) -> None:
     p.add_argument("--min-service", action="store_true", help="every account gets at least a reminder")
     p.add_argument("--bands", type=_bands, default=DEFAULT_BALANCE_BANDS, metavar="E0,E1,…",
                    help="balance band lower edges (default 0,1000,5000)")
+    p.add_argument("--sample", type=positive_int(100_000), default=40, metavar="N",
+                   help="accounts per segment the value model follows (default 40)")
+    p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
+                   help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
     p.add_argument("--seed", type=seed_arg, help="override simulation.seed")
     p.add_argument("--verify", action="store_true", help="simulate the plan against the scenario's own strategy")
@@ -79,7 +83,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario, overrides)
     others = [load_scenario(path, overrides) for path in args.against]
     result = allocate(scenario, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
-                      solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others)
+                      solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others,
+                      per_segment=args.sample, passes=args.passes)
     plan = result.plan
     if args.mps:
         fd, tmp = tempfile.mkstemp(dir=Path(args.mps).resolve().parent, suffix=".mps")
@@ -94,7 +99,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     verification = None
     if args.verify and strategy is not None:
         verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
-                              days=plan.days)
+                              days=plan.days, per_segment=args.sample)
     if args.json:
         import json
 

@@ -270,3 +270,22 @@ def test_plan_never_rates_below_a_shipped_ladder():
         assert sum(r["accounts"] for r in data["allocation"]) == int(plan.segments.accounts.sum())
     else:
         assert data["plan_source"] == "lp"
+
+
+def test_verify_pairs_runs_through_run_experiment(small):
+    from optimizer.allocation import verify
+    from sim.executors import LocalExecutor
+
+    scenario, result = small
+    plan = result.plan
+    strategy = plan.to_strategy(scenario)
+    with LocalExecutor(1) as executor:
+        v = verify(scenario, strategy, [scenario], 2, segments=plan.segments, days=plan.days, executor=executor)
+    assert v.labels == [strategy.display_name, scenario.display_name]
+    d = v.difference(strategy.display_name, scenario.display_name)
+    paired = np.subtract(v.net_recovery[strategy.display_name], v.net_recovery[scenario.display_name])
+    assert d["mean"] == pytest.approx(paired.mean())
+    assert d["low"] <= d["mean"] <= d["high"]
+    got = v.comparison.difference(scenario.display_name, "net_recovery").estimate.mean
+    assert got == pytest.approx(-d["mean"])
+    assert json.dumps(v.to_dict(strategy.display_name))

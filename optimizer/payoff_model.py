@@ -26,7 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from sim.errors import ScenarioError
-from sim.scenario import parse_toml
+from sim.scenario import read_toml_file
 
 MAX_MONEY = 1e9
 MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never" pays off
@@ -314,26 +314,7 @@ def _as_error(err: ValidationError, source: str) -> ScenarioError:
 
 def read_toml(path: Path) -> dict[str, Any]:
     """The TOML table in ``path``; every way a file can be unreadable is a ScenarioError."""
-    source = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(source, "", "file not found") from None
-    except IsADirectoryError:
-        raise ScenarioError(source, "", "is a directory, not a debt file") from None
-    except OSError as err:
-        raise ScenarioError(source, "", f"cannot be read ({err.strerror})") from None
-    if len(raw) > 1_000_000:
-        raise ScenarioError(source, "", "file is larger than 1 MB; a debt file is a small TOML file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(source, "", "not a text file (a debt file is UTF-8 TOML)") from None
-    if "\x00" in text:
-        raise ScenarioError(source, "", "not a text file (a debt file is UTF-8 TOML)")
-    if not text.strip():
-        raise ScenarioError(source, "", "file is empty; a debt file needs budget and [[debts]]")
-    return parse_toml(text, source)
+    return read_toml_file(path, str(path), kind="debt file", needs="budget and [[debts]]", max_bytes=1_000_000)
 
 
 def load_debts(path: str | Path) -> DebtFile:

@@ -632,25 +632,34 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, source: str = "<ove
             raise ScenarioError(source, path, f"{'.'.join(parts[:i])} is not a table or list")
 
 
-def _read_toml(path: Path, source: str) -> dict[str, Any]:
+def read_toml_file(path: Path, source: str, *, kind: str = "scenario", needs: str = "at least [strategy]",
+                   max_bytes: int = 5_000_000) -> dict[str, Any]:
+    """The TOML table in a small input file; every way it can be unreadable is a ScenarioError.
+
+    ``kind`` names the file in messages ("scenario", "debt file"), ``needs``
+    says what an empty one lacks.
+    """
+    article = "an" if kind[0] in "aeiou" else "a"
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(source, "", "file not found") from None
     except IsADirectoryError:
-        raise ScenarioError(source, "", "is a directory, not a scenario file") from None
+        noun = kind if kind.endswith("file") else f"{kind} file"
+        raise ScenarioError(source, "", f"is a directory, not {article} {noun}") from None
     except OSError as err:
         raise ScenarioError(source, "", f"cannot be read ({err.strerror})") from None
-    if len(raw) > 5_000_000:
-        raise ScenarioError(source, "", "file is larger than 5 MB; a scenario is a small TOML file")
+    if len(raw) > max_bytes:
+        raise ScenarioError(source, "", f"file is larger than {max_bytes // 1_000_000} MB; "
+                                        f"{article} {kind} is a small TOML file")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise ScenarioError(source, "", "not a text file (a scenario is UTF-8 TOML)") from None
+        raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 TOML)") from None
     if "\x00" in text:
-        raise ScenarioError(source, "", "not a text file (a scenario is UTF-8 TOML)")
+        raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 TOML)")
     if not text.strip():
-        raise ScenarioError(source, "", "file is empty; a scenario needs at least [strategy]")
+        raise ScenarioError(source, "", f"file is empty; {article} {kind} needs {needs}")
     return parse_toml(text, source)
 
 
@@ -683,7 +692,7 @@ def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
     if real in chain:
         cycle = " -> ".join(p.name for p in (*chain, real))
         raise ScenarioError(str(chain[0]), "extends", f"cycle of extends: {cycle}")
-    data = _read_toml(path, source)
+    data = read_toml_file(path, source)
     parent = data.pop("extends", None)
     if parent is None:
         return data

@@ -311,6 +311,7 @@ class Plan:
     # plan is then that ladder (its steps as written), and ``note`` says so.
     reference: str | None = None
     reference_steps: tuple[Step, ...] = ()
+    reference_strategy: dict[str, Any] | None = None  # its whole strategy section, as run in this world
     note: str = ""
 
     @property
@@ -381,11 +382,10 @@ class Plan:
         """
         data = scenario.content()
         if self.reference is not None:
-            # The reference ladder as written (teams the world lacks dropped, as with_strategy does).
-            steps = [st.model_dump(exclude_defaults=True) for st in self.reference_steps]
-            for st in steps:
-                if st.get("team") is not None and st["team"] not in scenario.teams:
-                    st.pop("team")
+            # The reference ladder's strategy as written (priority too; teams the
+            # world lacks dropped, as with_strategy does).
+            data["strategy"] = dict(self.reference_strategy)
+            steps = data["strategy"]["steps"]
             data["description"] = f"reference ladder {self.reference}: {self.note}"
         else:
             table = continuation_table(self.segments, self.dominant_treatment(), self.fallback)
@@ -634,10 +634,12 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
 
     days = 7 * weeks if weeks is not None else scenario.simulation.days
     segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
-    references = [(scenario.strategy.name, list(scenario.strategy.steps))]
+    # Each reference ladder as it runs in this world: its whole strategy section
+    # (steps, call-list priority, redial gap) with this scenario's book and teams.
+    worlds = {scenario.strategy.name: scenario}
     for other in ladders or []:
-        if other.strategy.name not in dict(references):
-            references.append((other.strategy.name, list(other.strategy.steps)))
+        worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
+    references = [(name, list(world.strategy.steps)) for name, world in worlds.items()]
     treatments = scenario_treatments(scenario)
     treatments += [t for t in ladder_treatments(scenario, references) if t not in treatments]
     own = next((k for k, t in enumerate(treatments) if t.label == f"ladder:{scenario.strategy.name}"), 0)
@@ -648,7 +650,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     value_seconds = build_seconds = 0.0
     best = None
     seen: list[np.ndarray] = []
-    for _ in range(max(1, passes)):
+    retried = ""
+    for k in range(max(1, passes)):
         started = time.perf_counter()
         valuation = value_treatments(scenario, segments, treatments, days, continuation=continuation,
                                      per_segment=per_segment)
@@ -658,6 +661,24 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         build_seconds += time.perf_counter() - started
         plan = solve(model, solver, time_limit)
         plan.fallback = own
+        if plan.status == "infeasible" and k == 0 and continuation is not None:
+            # Accounts that age out of their bucket get the scenario's own ladder,
+            # whatever their first treatment: where that ladder alone asks for more
+            # minutes in some week than the team has (the value model does not cut
+            # it to capacity here), no allocation is feasible. Value each treatment
+            # as kept for the whole horizon instead ('none' then needs no minutes).
+            continuation = None
+            started = time.perf_counter()
+            valuation = value_treatments(scenario, segments, treatments, days, continuation=None,
+                                         per_segment=per_segment)
+            value_seconds += time.perf_counter() - started
+            started = time.perf_counter()
+            model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
+            build_seconds += time.perf_counter() - started
+            plan = solve(model, solver, time_limit)
+            plan.fallback = own
+            retried = ("first pass valued treatments as kept for the whole horizon: with the own ladder after "
+                       "the bucket the LP was infeasible")
         if not plan.ok:
             best = best or (model, plan, valuation, None)
             break
@@ -676,8 +697,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     values: dict[str, float] = {}
     if worth is not None:
         started = time.perf_counter()
-        outcomes = {name: value_ladder(scenario, segments, steps, days, per_segment=per_segment)
-                    for name, steps in references}
+        outcomes = {name: value_ladder(world, segments, world.strategy.steps, days, per_segment=per_segment)
+                    for name, world in worlds.items()}
         value_seconds += time.perf_counter() - started
         values = {name: float(r.net.sum()) for name, r in outcomes.items()}
         plan.model_value = plan.lp_value = worth
@@ -687,13 +708,15 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             steps = dict(references)[top]
             own_ladder = ladder_treatment(scenario, steps, f"ladder:{top}")
             index = treatments.index(own_ladder) if own_ladder in treatments else own
-            plan = adopt_reference(plan, top, steps, index, outcomes[top], worth)
+            plan = adopt_reference(plan, top, worlds[top], index, outcomes[top], worth)
         values["plan"] = plan.model_value
+    if retried:
+        plan.note = "; ".join(x for x in (plan.note, retried) if x)
     return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=build_seconds,
                       value_seconds=value_seconds, ladder_values=values)
 
 
-def adopt_reference(plan: Plan, name: str, steps: list[Step], index: int, outcome, lp_worth: float) -> Plan:
+def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome, lp_worth: float) -> Plan:
     """The plan replaced by the reference ladder ``name``, which the value model rates at least as high.
 
     Every account gets the ladder (the allocation table shows its ladder
@@ -716,7 +739,8 @@ def adopt_reference(plan: Plan, name: str, steps: list[Step], index: int, outcom
     note = (f"reference ladder {name} is already optimal under the model: it is worth {value:,.0f} against "
             f"{lp_worth:,.0f} for the LP's plan as a ladder")
     return replace(plan, shares=shares, counts=counts, objective=value, capacity_used=used, model_value=value,
-                   reference=name, reference_steps=tuple(steps), note=note)
+                   reference=name, reference_steps=tuple(world.strategy.steps),
+                   reference_strategy=world.content()["strategy"], note=note)
 
 
 def with_strategy(world: Scenario, other: Scenario) -> Scenario:

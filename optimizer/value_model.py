@@ -21,13 +21,19 @@ as NumPy arrays. Day by day it follows, for each account,
   conversation and the 7-day attempt cap), callbacks after reminders,
   conversation outcomes (promise to pay kept or broken, instalment plan),
   field visits, legal referrals with their delay, success and commission;
+* instalment plans as the engine runs them (:func:`plan_outcomes`: an
+  instalment a month, each kept with ``plan_keep_rate``; two missed in a row
+  break the plan and the account comes back to collection with what it still
+  owes);
 * interest, late fees, ageing across buckets (the floor moves, the excitation
   stays) and charge-off.
 
-What it leaves out, and which way that biases it: the extra intensity after a
-repayment that does not cure (small: δ10 + δ11·r per day), broken plans,
-dispute pauses, complaints, and the capacity limits of the day (the
-allocation model adds those as constraints). Expected values are averaged
+What it leaves out, and which way that biases it: repayments an account makes
+on its own while on a plan (the engine lets it; pessimistic), the days past
+due a plan freezes (a broken plan comes back at the open accounts' days past
+due; slightly pessimistic), the late last instalment that also pays the
+interest, complaints, and — in :func:`value_treatments` — the capacity limits
+of the day (the allocation model adds those as weekly constraints). Expected values are averaged
 over the randomness, so the model is optimistic for segments whose value is
 dominated by rare events (field visits, legal).
 
@@ -258,9 +264,23 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         tail = np.cumsum(F[::-1], axis=0)[::-1]  # tail[j] = P(failed ≥ j)
         return tail[np.minimum(g, MAX_FAILED), np.arange(n)]
 
+    returning: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # day -> (mass back from broken plans, its balance)
+
     for day in range(days):
         week = day // 7
         slot = day % ring
+        if day in returning:
+            # Broken plans rejoin the open accounts: balance and failed-count
+            # distribution become the mixture of both (back with none failed).
+            mass, owed = returning.pop(day)
+            alive = dpd < spec.charge_off_dpd
+            mass, owed = np.where(alive, mass, 0.0), np.where(alive, owed, 0.0)
+            total = A + mass
+            has = total > 1e-15
+            B = np.where(has, (A * B + owed) / np.where(has, total, 1.0), B)
+            F = np.where(has[None, :], F * (A / np.where(has, total, 1.0))[None, :], F)
+            F[0] += np.where(has, mass / np.where(has, total, 1.0), 0.0)
+            A = total
         contact_ring[slot] = 0.0
         attempt_ring[slot] = 0.0
         state = BookState(dpd, B, start_bucket, risk, band)
@@ -424,11 +444,22 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             promises_due[due_day] = promises_due.get(due_day, 0.0) + promised
             promise_amount_due[due_day] = amount
             planned = A * conversation * b.plan_uptake
-            instalments_in_horizon = 0
-            while day + 7 + 30 * instalments_in_horizon < days and instalments_in_horizon < b.plan_instalments:
-                instalments_in_horizon += 1
-            collected += planned * B * b.plan_keep_rate * instalments_in_horizon / b.plan_instalments
+            # Instalments fall due 7 days after the plan and every 30 days after
+            # that; two missed in a row break the plan and the account comes back
+            # to collection with what it still owes.
+            slots = 0
+            while day + 7 + 30 * slots < days:
+                slots += 1
+            paid, breaks = plan_outcomes(b.plan_instalments, b.plan_keep_rate, slots)
+            collected += planned * B * paid / b.plan_instalments
             A = A - planned
+            for j, (p_break, paid_before) in enumerate(breaks):
+                if p_break > 0:
+                    back = day + 7 + 30 * j + 1
+                    mass, owed = returning.get(back, (0.0, 0.0))
+                    left = planned * p_break
+                    growth = (1 + spec.apr / 365.0) ** (back - day)  # interest accrues on a plan
+                    returning[back] = (mass + left, owed + left * B * (1 - paid_before / b.plan_instalments) * growth)
             pause_ring[day % 30] = conversation * b.dispute_probability
             if quiet_days:
                 conv_hist[day % quiet_days] = conversation
@@ -467,6 +498,38 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             floor = np.where(crossed, base[bucket_of(dpd)] * seg_mult[risk], floor)
         A = np.where(dpd >= spec.charge_off_dpd, 0.0, A)
     return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A)
+
+
+def plan_outcomes(instalments: int, keep_rate: float, slots: int) -> tuple[float, list[tuple[float, float]]]:
+    """An instalment plan over ``slots`` due dates, as the engine runs it.
+
+    Each due date the instalment is paid with probability ``keep_rate``
+    (one fewer left, the miss count resets) or missed (the plan runs a month
+    longer); the second miss in a row breaks the plan. Returns the expected
+    number of instalments paid within the slots and, per slot, the probability
+    that the plan breaks there and the expected instalments paid before it
+    (given that it breaks there).
+    """
+    states = {(instalments, 0): 1.0}
+    paid = 0.0
+    breaks: list[tuple[float, float]] = []
+    for _ in range(slots):
+        nxt: dict[tuple[int, int], float] = {}
+        broke = broke_paid = 0.0
+        for (left, missed), p in states.items():
+            pay = p * keep_rate
+            paid += pay
+            if left > 1:
+                nxt[(left - 1, 0)] = nxt.get((left - 1, 0), 0.0) + pay
+            miss = p * (1 - keep_rate)
+            if missed + 1 >= 2:
+                broke += miss
+                broke_paid += miss * (instalments - left)
+            elif miss > 0:
+                nxt[(left, missed + 1)] = nxt.get((left, missed + 1), 0.0) + miss
+        breaks.append((broke, broke_paid / broke if broke > 0 else 0.0))
+        states = nxt
+    return paid, breaks
 
 
 def _apply_steps(steps: Sequence[Step], tag: int, idx: np.ndarray, state: BookState, risk_names: Sequence[str],

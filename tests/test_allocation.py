@@ -289,3 +289,14 @@ def test_verify_pairs_runs_through_run_experiment(small):
     got = v.comparison.difference(scenario.display_name, "net_recovery").estimate.mean
     assert got == pytest.approx(-d["mean"])
     assert json.dumps(v.to_dict(strategy.display_name))
+
+
+def test_plan_outcomes_by_hand():
+    # Two instalments kept half the time, three due dates: paid 0.5 + (0.25 + 0.25) + (0.125 + 0.125);
+    # breaks (two misses in a row) on the second date with none paid (0.25) and on the third with one (0.125).
+    from optimizer.value_model import plan_outcomes
+
+    paid, breaks = plan_outcomes(2, 0.5, 3)
+    assert paid == pytest.approx(1.25)
+    assert breaks == [(0.0, 0.0), pytest.approx((0.25, 0.0)), pytest.approx((0.125, 1.0))]
+    assert plan_outcomes(6, 1.0, 4) == (4.0, [(0.0, 0.0)] * 4)

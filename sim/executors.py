@@ -10,17 +10,21 @@ and however many workers it has.
 
 from __future__ import annotations
 
+import collections
 import logging
 import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from .errors import ScenarioError
 
 EXECUTORS = ("local", "dask")
+
+log = logging.getLogger(__name__)
 
 
 def default_workers() -> int:
@@ -34,41 +38,86 @@ class LocalExecutor:
     starting a pool would cost more than it saves and the results are the same.
     Workers are started with ``spawn`` so that no lock or thread of the parent
     (a database connection, a progress-bar thread, a web server) is copied.
+
+    A worker that dies (killed, out of memory) breaks the whole pool; the units
+    it took down are run again in a new pool, at most ``restarts`` times, and
+    units that had finished are kept. A unit is a pure function of its seed,
+    so running it again gives the same numbers.
     """
 
     kind = "local"
 
-    def __init__(self, workers: int | None = None):
+    def __init__(self, workers: int | None = None, *, restarts: int = 2):
         self.workers = max(1, int(workers or default_workers()))
+        self.restarts = max(0, int(restarts))
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         if self.workers == 1 or len(items) <= 1:
             for position, item in enumerate(items):
                 yield position, fn(item)
             return
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(items)),
+        queue = collections.deque(range(len(items)))
+        restarts = 0
+        while queue:
+            lost = yield from self._run_pool(fn, items, queue)
+            if lost is None:
+                continue
+            restarts += 1
+            if restarts > self.restarts:
+                raise BrokenProcessPool(f"a worker process died {restarts} times; {len(lost) + len(queue)} units "
+                                        "were not run (finished runs are kept if a store was given)")
+            log.warning("a worker process died; starting new workers for the %d units it took down", len(lost))
+            queue.extendleft(reversed(lost))
+
+    def _run_pool(self, fn, items, queue) -> Iterator[tuple[int, Any]]:
+        """Run units from ``queue`` in one pool.
+
+        Returns None when the queue is done, or the positions in flight that
+        were lost when a worker died (the rest of the queue is left in it).
+        """
+        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(queue)),
                                    mp_context=multiprocessing.get_context("spawn"))
         try:
             # Keep at most two units per worker in flight: an interrupted sweep then
             # loses little work, and memory stays bounded for long sweeps.
             pending: dict[Any, int] = {}
-            queue = iter(enumerate(items))
             window = 2 * self.workers
 
-            def top_up() -> None:
-                while len(pending) < window:
-                    nxt = next(queue, None)
-                    if nxt is None:
-                        return
-                    pending[pool.submit(fn, nxt[1])] = nxt[0]
+            def top_up() -> bool:
+                """Submit units until the window is full; False once the pool is broken."""
+                while queue and len(pending) < window:
+                    position = queue.popleft()
+                    try:
+                        pending[pool.submit(fn, items[position])] = position
+                    except BrokenProcessPool:
+                        queue.appendleft(position)
+                        return False
+                return True
 
-            top_up()
-            while pending:
+            healthy = top_up()
+            while healthy and pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                if any(isinstance(f.exception(), BrokenProcessPool) for f in done):
+                    healthy = False
+                    break
                 for future in done:
                     position = pending.pop(future)
                     yield position, future.result()
-                top_up()
+                healthy = top_up()
+            if healthy:
+                return None
+            # A worker died: every unit in flight fails with the pool; keep those that finished first.
+            wait(pending)
+            lost = []
+            for future, position in sorted(pending.items(), key=lambda fp: fp[1]):
+                error = future.exception()
+                if error is None:
+                    yield position, future.result()
+                elif isinstance(error, BrokenProcessPool):
+                    lost.append(position)
+                else:
+                    raise error
+            return lost
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 

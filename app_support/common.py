@@ -68,11 +68,16 @@ def scenario_from_text(text: str, source: str) -> Scenario:
     return load_scenario_text(text, source=source, base_dir=str(SCENARIO_DIR))
 
 
-def upload_text(name: str, data: bytes, what: str) -> str:
+def upload_text(name: str, data: bytes, what: str, extensions: tuple[str, ...] = (".toml",)) -> str:
     """An uploaded file's bytes as text, with the checks the command lines make on files.
 
-    ``what`` names the kind of file for the messages ("scenario", "debt file").
+    ``what`` names the kind of file for the messages ("scenario", "debt file");
+    the name must end in one of ``extensions`` (the browser's file picker
+    filters by extension, but a request can carry any name).
     """
+    if not name.lower().endswith(extensions):
+        raise ScenarioError(name, "", f"a {what} must be a {' or '.join(e.lstrip('.').upper() for e in extensions)} "
+                                      f"file ({', '.join(extensions)})")
     if len(data) > MAX_UPLOAD_BYTES:
         raise ScenarioError(name, "", f"file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB; "
                                       f"a {what} is a small text file")

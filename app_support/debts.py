@@ -115,7 +115,7 @@ def debts_from_upload(name: str, data: bytes, budget: float | None) -> DebtFile:
     """An uploaded debt file (TOML) or debt table (CSV with the :data:`COLUMNS` header)."""
     import tomllib
 
-    text = upload_text(name, data, "debt file")
+    text = upload_text(name, data, "debt file", (".toml", ".csv"))
     if name.lower().endswith(".csv"):
         rows = read_csv_rows(name, text, COLUMNS, ("name", "balance"))
         return debts_from_rows(rows, None, budget, name)

@@ -26,22 +26,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .presets import PRESET_RULES
 from .scenario import ComplianceSection, parse_clock
 
 MINUTES_PER_DAY = 1440
-
-# (window start, window end, attempts/7d, quiet days after a conversation,
-#  conversations/7d, connected calls/day, attempts/day, field visits/30d)
-_PRESETS: dict[str, dict[str, object]] = {
-    "us_reg_f": dict(window_start="08:00", window_end="21:00", max_call_attempts_7d=7,
-                     quiet_days_after_conversation=7),
-    "us_massachusetts": dict(window_start="08:00", window_end="21:00", max_call_attempts_7d=7,
-                             quiet_days_after_conversation=7, max_conversations_7d=2,
-                             max_field_visits_30d=1),
-    "cn_2025": dict(window_start="08:00", window_end="22:00", max_connected_calls_per_day=3,
-                    max_attempts_per_day=6),
-    "none": dict(window_start="00:00", window_end="24:00"),
-}
 
 RULE_FIELDS = (
     "window_start",
@@ -74,7 +62,7 @@ class ContactRules:
 
     @classmethod
     def from_section(cls, section: ComplianceSection) -> ContactRules:
-        values = dict(_PRESETS[section.preset])
+        values = dict(PRESET_RULES[section.preset])
         for name in RULE_FIELDS:
             override = getattr(section, name)
             if override is not None:

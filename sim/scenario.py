@@ -26,6 +26,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
+from .presets import PRESET_RULES
 
 CHANNELS = ("sms", "email", "call", "letter", "field_visit", "legal")
 AUTOMATED_CHANNELS = ("sms", "email", "letter")
@@ -405,11 +406,8 @@ class ComplianceSection(_Section):
 
     @model_validator(mode="after")
     def _window_order(self) -> ComplianceSection:
-        # Imported here: compliance.py builds on this module. An inverted window
-        # would silently forbid every contact.
-        from .compliance import _PRESETS
-
-        preset = _PRESETS[self.preset]
+        # An inverted window would silently forbid every contact.
+        preset = PRESET_RULES[self.preset]
         start = parse_clock(self.window_start or preset["window_start"])
         end = parse_clock(self.window_end or preset["window_end"])
         if start >= end:

@@ -20,7 +20,7 @@ _PUBLIC = {
     "simulate": "sim.simulation",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "load_scenario_text", "simulate"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from .errors import ScenarioError

@@ -8,7 +8,6 @@ import sys
 
 import numpy as np
 import pytest
-from simhelpers import ROOT, SCENARIOS
 
 from optimizer.allocation import (
     allocate,
@@ -23,6 +22,8 @@ from optimizer.value_model import Valuation
 from sim.portfolio import Portfolio
 from sim.scenario import load_scenario
 from sim.simulation import simulate
+
+from simhelpers import ROOT, SCENARIOS
 
 SOLVERS = ("highs", "cbc")
 

@@ -6,9 +6,10 @@ import numpy_financial as npf
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from payoff_helpers import affordable_files, debt_file, us_debts
 
 from optimizer.payoff_engine import budget_needed, simulate
+
+from payoff_helpers import affordable_files, debt_file, us_debts
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -35,9 +35,10 @@ OUTCOME_NAMES = ("promise_to_pay", "instalment_plan", "dispute", "refusal")
 class RepaymentDay:
     """What one day of the repayment process did to a set of accounts."""
 
-    paid: np.ndarray  # amount paid by each account over the day
-    payments: np.ndarray  # number of repayments by each account over the day
-    intensity_end: np.ndarray  # λ at the end of the day
+    payers: np.ndarray  # positions of the accounts that repaid today (ascending)
+    paid: np.ndarray  # amount each payer paid over the day
+    payments: np.ndarray  # number of repayments each payer made over the day
+    intensity_end: np.ndarray  # λ of every account at the end of the day
 
 
 def floor_intensity(behavior: BehaviorSection, bucket: np.ndarray, segment: np.ndarray,
@@ -110,11 +111,9 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         hit_mask &= payable
     lam_end = excess * (np.exp(-kappa) if kappa > 0 else 1.0)
     lam_end += floor
-    paid = np.zeros(n)
-    count = np.zeros(n, dtype=np.int32)
     hit = np.flatnonzero(hit_mask)
     if hit.size == 0:
-        return RepaymentDay(paid=paid, payments=count, intensity_end=lam_end)
+        return RepaymentDay(payers=hit, paid=np.zeros(0), payments=np.zeros(0, np.int32), intensity_end=lam_end)
     t = np.zeros(hit.size)
     target = draws[hit]
     h_excess, h_floor, h_bal = excess[hit], floor[hit], balance[hit].copy()
@@ -139,9 +138,7 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         target = target[again]
         uniform = followup_rng.random(live.size)
     lam_end[hit] = h_floor + h_excess * np.exp(-kappa * (1.0 - t))
-    paid[hit] = h_paid
-    count[hit] = h_count
-    return RepaymentDay(paid=paid, payments=count, intensity_end=lam_end)
+    return RepaymentDay(payers=hit, paid=h_paid, payments=h_count, intensity_end=lam_end)
 
 
 def fatigue_factor(behavior: BehaviorSection, recent_contacts: int | np.ndarray):

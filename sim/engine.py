@@ -202,6 +202,8 @@ class Engine:
         self.promises_due: dict[int, list[int]] = defaultdict(list)
         self.plans_due: dict[int, list[int]] = defaultdict(list)
         self.legal_queue: deque[int] = deque()
+        self._filed: set[int] = set()  # accounts in legal, filed and awaiting their outcome
+        self._paid_today: list[np.ndarray] = []  # accounts that paid something today
         self.legal_resolutions: dict[int, list[tuple[int, TeamSection]]] = defaultdict(list)
         self.initial_balance = float(self.balance.sum())
         self.interest_and_fees_total = 0.0
@@ -261,7 +263,7 @@ class Engine:
         self._today_attempts: dict[int, int] = {}
         self._today_connects: dict[int, int] = {}
         self._today_contacts: dict[int, int] = {}
-        self._today_steps: list[tuple[int, int]] = []
+        self._today_steps: list[int] = []  # step index, account: two entries per dialled account
         self._today_failed: dict[int, int] = {}
         self._failed_reset_today: set[int] = set()
         self._conversed_today: set[int] = set()
@@ -282,8 +284,8 @@ class Engine:
                 ring[slot, idx] += add.astype(ring.dtype)
                 total[idx] += add.astype(total.dtype)
         if self._today_steps:
-            pairs = np.array(self._today_steps, dtype=np.int64)
-            self.last_step_day[pairs[:, 0], pairs[:, 1]] = day
+            pairs = np.fromiter(self._today_steps, dtype=np.int64, count=len(self._today_steps))
+            self.last_step_day[pairs[0::2], pairs[1::2]] = day
         if self._failed_reset_today:
             self.failed[np.fromiter(self._failed_reset_today, dtype=np.int64)] = 0
         if self._today_failed:
@@ -595,7 +597,7 @@ class Engine:
         contacts = self._today_contacts
         contacts[i] = contacts.get(i, 0) + 1
         if not tried:
-            self._today_steps.append((s, i))
+            self._today_steps += (s, i)
         self._outcomes_today[outcome] += 1
         if self.log.enabled:
             self.log.add(i, now, CALL_CODE, outcome, agent, duration)
@@ -779,6 +781,7 @@ class Engine:
                 if self.status[i] != ACTIVE:
                     continue
                 self.status[i] = IN_LEGAL
+                self._filed.add(i)
                 self.in_plan[i] = False
                 filed += 1
                 self.tally.contacts[day, 6] += 1
@@ -793,11 +796,13 @@ class Engine:
             self.tally.add_cost(day, "agency_commission", recovered * self.costs.agency_commission)
             self._write_off(i, day)
             self.status[i] = LEGAL_CLOSED
+            self._filed.discard(i)
 
     # ------------------------------------------------------------------------- evening
 
     def _collect(self, i, amount, day: int) -> None:
         self.balance[i] -= amount
+        self._paid_today.append(np.atleast_1d(i))
         total = float(np.sum(amount))
         self.collected_total += total
         self.tally.collected[day] += total
@@ -817,12 +822,11 @@ class Engine:
         result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable,
                                followup_rng=self.followup_rng)
         self.intensity = result.intensity_end
-        payers = np.flatnonzero(result.payments)
+        payers = result.payers
         if payers.size:
-            paid = result.paid[payers]
-            self._collect(payers, paid, day)
-            tally.payments[day] += int(result.payments[payers].sum())
-            self._apply_payment(payers, paid)
+            self._collect(payers, result.paid, day)
+            tally.payments[day] += int(result.payments.sum())
+            self._apply_payment(payers, result.paid)
         self._promises_due(day)
         self._plans_due(day)
         # Treatments of the day raise the intensity from the end of the day on.
@@ -831,7 +835,10 @@ class Engine:
             self.intensity[lifted] += self.pending_lift[lifted]
             self.pending_lift[lifted] = 0.0
         # Paid-off accounts leave the book; sub-cent residue counts as collected.
-        done = np.flatnonzero((self.status == ACTIVE) & (self.balance < 0.005))
+        # Only an account that paid today can have reached zero.
+        paid_today = np.unique(np.concatenate(self._paid_today)) if self._paid_today else np.zeros(0, np.int64)
+        self._paid_today = []
+        done = paid_today[(self.status[paid_today] == ACTIVE) & (self.balance[paid_today] < 0.005)]
         if done.size:
             self._collect(done, self.balance[done].copy(), day)
             self.status[done] = PAID_OFF
@@ -915,7 +922,9 @@ class Engine:
         ageing_mask &= ~self.in_plan
         np.add(self.dpd, ageing_mask, out=self.dpd, casting="unsafe")
         phase = self.dpd % 30
-        new_cycle = np.flatnonzero(ageing_mask & (phase == 0))
+        # Select on the (small) candidate sets first, then keep the ageing ones.
+        new_cycle = np.flatnonzero(phase == 0)
+        new_cycle = new_cycle[ageing_mask[new_cycle]]
         if new_cycle.size:
             fee = portfolio.late_fee
             if fee > 0:
@@ -925,7 +934,8 @@ class Engine:
             self.past_due[new_cycle] += portfolio.min_due_rate * self.balance[new_cycle] + fee
             self.past_due[new_cycle] = np.minimum(self.past_due[new_cycle], self.balance[new_cycle])
         if self.behavior.model == "hawkes":
-            crossed = np.flatnonzero(ageing_mask & (phase == 1))
+            crossed = np.flatnonzero(phase == 1)
+            crossed = crossed[ageing_mask[crossed]]
             if crossed.size:
                 new_floor = floor_intensity(self.behavior, bucket_of(self.dpd[crossed]), self.segment[crossed],
                                             self.portfolio.segment_names)
@@ -933,7 +943,8 @@ class Engine:
                 self.intensity[crossed] += new_floor - self.floor[crossed]
                 self.intensity[crossed] = np.maximum(self.intensity[crossed], new_floor)
                 self.floor[crossed] = new_floor
-        charged = np.flatnonzero(ageing_mask & (self.dpd >= portfolio.charge_off_dpd))
+        charged = np.flatnonzero(self.dpd >= portfolio.charge_off_dpd)
+        charged = charged[ageing_mask[charged]]
         if charged.size:
             self._write_off(charged, day)
             self.status[charged] = CHARGED_OFF
@@ -947,16 +958,32 @@ class Engine:
         return state
 
     def _record_day(self, day: int) -> None:
-        state = self.roll_state()
-        self.tally.outstanding_by_bucket[day] = np.bincount(state, weights=self.balance, minlength=len(ROLL_STATES))
-        if day == 0:
-            self._month_start_state = self._initial_state
-        if (day + 1) % 30 == 0 or day + 1 == self.days:
-            if (day + 1) % 30 == 0:
-                pairs = self._month_start_state.astype(np.int64) * len(ROLL_STATES) + state
-                self.tally.roll_counts += np.bincount(pairs, minlength=len(ROLL_STATES) ** 2).reshape(
-                    len(ROLL_STATES), len(ROLL_STATES))
-                self._month_start_state = state
+        self.tally.outstanding_by_bucket[day] = self._outstanding_by_state()
+        if (day + 1) % 30 == 0:
+            state = self.roll_state()
+            pairs = self._month_start_state.astype(np.int64) * len(ROLL_STATES) + state
+            self.tally.roll_counts += np.bincount(pairs, minlength=len(ROLL_STATES) ** 2).reshape(
+                len(ROLL_STATES), len(ROLL_STATES))
+            self._month_start_state = state
+
+    def _outstanding_by_state(self) -> np.ndarray:
+        """Outstanding balance by roll state, from a histogram over days past due.
+
+        Only active, cured and in-legal accounts still owe anything (charged-off,
+        paid-off and settled accounts are at zero), so: active balances by their
+        bucket, legal from the legal queue, and the rest is current.
+        """
+        out = np.zeros(len(ROLL_STATES))
+        owed = self.balance * (self.status == ACTIVE)
+        by_dpd = np.bincount(self.dpd, weights=owed)
+        np.add.at(out, np.minimum((np.arange(by_dpd.size) + 29) // 30, 6), by_dpd)
+        in_legal = self._in_legal_accounts()
+        out[8] = float(self.balance[in_legal].sum()) if in_legal.size else 0.0
+        out[0] += float(self.balance.sum()) - float(owed.sum()) - out[8]
+        return out
+
+    def _in_legal_accounts(self) -> np.ndarray:
+        return np.fromiter(self._filed, dtype=np.int64, count=len(self._filed)) if self._filed else np.zeros(0, np.int64)
 
     def prepare(self) -> None:
         self._initial_state = self.roll_state()

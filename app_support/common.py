@@ -30,31 +30,27 @@ DEFAULT_DAYS = 90
 DEFAULT_REPS = 3
 
 
-def shipped_scenarios() -> dict[str, Path]:
-    """Scenario files in ``scenarios/`` by stem; debt files (``[[debts]]``) are left out."""
+def _shipped_files(debt_files: bool) -> dict[str, Path]:
+    """TOML files in ``scenarios/`` by stem: scenarios, or debt files (those with ``[[debts]]``)."""
     found = {}
     for path in sorted(SCENARIO_DIR.glob("*.toml")):
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
             continue
-        if "debts" in data:
-            continue
-        found[path.stem] = path
+        if isinstance(data.get("debts"), list) == debt_files:
+            found[path.stem] = path
     return found
+
+
+def shipped_scenarios() -> dict[str, Path]:
+    """Scenario files in ``scenarios/`` by stem; debt files (``[[debts]]``) are left out."""
+    return _shipped_files(debt_files=False)
 
 
 def shipped_debt_files() -> dict[str, Path]:
     """Debt files in ``scenarios/`` (those with ``[[debts]]``) by stem."""
-    found = {}
-    for path in sorted(SCENARIO_DIR.glob("*.toml")):
-        try:
-            data = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-            continue
-        if isinstance(data.get("debts"), list):
-            found[path.stem] = path
-    return found
+    return _shipped_files(debt_files=True)
 
 
 def shipped_scenario_text(stem: str, overrides: dict | None = None) -> str:

@@ -21,15 +21,18 @@ as NumPy arrays. Day by day it follows, for each account,
   conversation and the 7-day attempt cap), callbacks after reminders,
   conversation outcomes (promise to pay kept or broken, instalment plan),
   field visits, legal referrals with their delay, success and commission;
-* instalment plans as the engine runs them (:func:`plan_outcomes`: an
-  instalment a month, each kept with ``plan_keep_rate``; two missed in a row
-  break the plan and the account comes back to collection with what it still
-  owes);
+* instalment plans as the engine runs them (:func:`plan_outcomes_with_cure`:
+  an instalment a month, each kept with ``plan_keep_rate``; two missed in a
+  row break the plan and the account comes back to collection with what it
+  still owes; meanwhile the account keeps paying on its own at its frozen
+  bucket's floor plus its excitation, and such a repayment that clears what
+  is past due — after the first instalment usually any — cures it, which
+  ends the plan with the rest of the balance uncollected);
 * interest, late fees, ageing across buckets (the floor moves, the excitation
   stays) and charge-off.
 
-What it leaves out, and which way that biases it: repayments an account makes
-on its own while on a plan (the engine lets it; pessimistic), the days past
+What it leaves out, and which way that biases it: an account's own repayments
+on a plan that do not cure it (they only bring money forward), the days past
 due a plan freezes (a broken plan comes back at the open accounts' days past
 due; slightly pessimistic), the late last instalment that also pays the
 interest, complaints, and — in :func:`value_treatments` — the capacity limits
@@ -168,7 +171,7 @@ def _shift(F: np.ndarray, add: np.ndarray) -> np.ndarray:
 def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray, days_past_due: np.ndarray,
                risk: np.ndarray, band: np.ndarray, phone: np.ndarray, email: np.ndarray,
                schedule: Schedule, days: int, weight: np.ndarray | None = None,
-               capacity: bool = False) -> MeanFieldResult:
+               capacity: bool = False, trace: dict[str, np.ndarray] | None = None) -> MeanFieldResult:
     """Run the deterministic mean-field recursion of the engine for ``days`` days.
 
     The accounts are given as arrays (any number, e.g. the sample of every
@@ -177,6 +180,10 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     accounts) and the day's calls and field visits are cut to what the teams
     can do, in the strategy's priority order, as the engine's call list is;
     without, capacity is left to the allocation model's constraints.
+    ``trace``, if given, is filled with the book's expected daily series
+    (weighted): ``calls`` (dial attempts), ``right_party``, ``promises`` and
+    ``collected`` — the simulator's ``call_outcomes``, ``promises_made`` and
+    ``collected`` to compare against.
     """
     _check_model(scenario)
     b = scenario.behavior
@@ -266,9 +273,14 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
 
     returning: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # day -> (mass back from broken plans, its balance)
 
+    if trace is not None:
+        for name in ("calls", "right_party", "promises", "collected"):
+            trace[name] = np.zeros(days)
     for day in range(days):
         week = day // 7
         slot = day % ring
+        if trace is not None:
+            collected_before = float((collected * weight).sum())
         if day in returning:
             # Broken plans rejoin the open accounts: balance and failed-count
             # distribution become the mixture of both (back with none failed).
@@ -352,6 +364,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             if gated[CALL].any():
                 recent[CALL].append((day, np.where(gated[CALL], who, 0.0)))
             reached = np.minimum(tries * p_right, 1.0)
+            if trace is not None:
+                trace["calls"][day] += float((A * tries * weight).sum())
+                trace["right_party"][day] += float((A * reached * weight).sum())
             minutes[teams["call"]][week] += A * tries * call_mean
             attempt_ring[slot] += tries
             contact_ring[slot] += tries
@@ -434,6 +449,8 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             for due_day in promises_due:
                 promises_due[due_day] = promises_due[due_day] * (1.0 - promise)
             promised = A * promise
+            if trace is not None:
+                trace["promises"][day] += float((promised * weight).sum())
             due_day = day + 1 + (b.promise_days - 1) / 2
             due_day = int(round(due_day))
             # The promised amount is drawn like a repayment, a share r of the
@@ -450,11 +467,30 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             slots = 0
             while day + 7 + 30 * slots < days:
                 slots += 1
-            paid, breaks = plan_outcomes(b.plan_instalments, b.plan_keep_rate, slots)
-            collected += planned * B * paid / b.plan_instalments
+            # The engine lets an account on a plan keep paying on its own (its
+            # intensity decays to the floor of its frozen bucket), and a repayment
+            # that clears what is past due cures it: the plan ends and the rest of
+            # the balance is no longer collected. Each interval before a due date
+            # (and the tail to the horizon) has the compensator of that stretch.
+            exc_now = exc + lift
+            edges = [0] + [7 + 30 * j for j in range(slots)] + [days - day]
+            stay = []
+            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+                span_exc = exc_now * (math.exp(-b.kappa * lo) - math.exp(-b.kappa * hi)) / b.kappa if b.kappa > 0 \
+                    else exc_now * (hi - lo)
+                stay.append(np.exp(-(floor * (hi - lo) + span_exc)))
+            instalment = B / b.plan_instalments
+            x_first = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
+            x_later = np.clip(np.maximum(pd_ - instalment, 0.0) / np.maximum(B, 1e-9), b.r_min, 1.0)
+            span = max(1.0 - b.r_min, 1e-9)
+            cure_first, cure_later = (1 - x_first) / span, (1 - x_later) / span
+            paid, self_paid, breaks = plan_outcomes_with_cure(
+                b.plan_instalments, b.plan_keep_rate, stay,
+                (cure_first, (1 + x_first) / 2), (cure_later, (1 + x_later) / 2))
+            collected += planned * B * (paid / b.plan_instalments + self_paid)
             A = A - planned
             for j, (p_break, paid_before) in enumerate(breaks):
-                if p_break > 0:
+                if np.any(p_break > 0):
                     back = day + 7 + 30 * j + 1
                     mass, owed = returning.get(back, (0.0, 0.0))
                     left = planned * p_break
@@ -497,6 +533,8 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         if crossed.any():
             floor = np.where(crossed, base[bucket_of(dpd)] * seg_mult[risk], floor)
         A = np.where(dpd >= spec.charge_off_dpd, 0.0, A)
+        if trace is not None:
+            trace["collected"][day] = float((collected * weight).sum()) - collected_before
     return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A)
 
 
@@ -508,28 +546,65 @@ def plan_outcomes(instalments: int, keep_rate: float, slots: int) -> tuple[float
     longer); the second miss in a row breaks the plan. Returns the expected
     number of instalments paid within the slots and, per slot, the probability
     that the plan breaks there and the expected instalments paid before it
-    (given that it breaks there).
+    (given that it breaks there). The account's own repayments are left out
+    (:func:`plan_outcomes_with_cure` has them).
     """
-    states = {(instalments, 0): 1.0}
-    paid = 0.0
-    breaks: list[tuple[float, float]] = []
-    for _ in range(slots):
-        nxt: dict[tuple[int, int], float] = {}
-        broke = broke_paid = 0.0
+    paid, _, breaks = plan_outcomes_with_cure(instalments, keep_rate, [np.ones(1)] * (slots + 1),
+                                              (np.zeros(1), np.zeros(1)), (np.zeros(1), np.zeros(1)))
+    return float(paid[0]), [(float(p[0]), float(q[0])) for p, q in breaks]
+
+
+def plan_outcomes_with_cure(instalments: int, keep_rate: float, stay: list[np.ndarray],
+                            first: tuple[np.ndarray, np.ndarray], later: tuple[np.ndarray, np.ndarray]
+                            ) -> tuple[np.ndarray, np.ndarray, list[tuple[np.ndarray, np.ndarray]]]:
+    """:func:`plan_outcomes` per account, with the account's own repayments ending the plan.
+
+    ``stay[k]`` is the probability of no repayment of its own in the stretch
+    before due date k (the last entry: after the last due date, to the
+    horizon); ``first`` and ``later`` are, before and after the first paid
+    instalment, the probability that such a repayment cures the account and
+    the expected share r of the balance it pays given that it does. A cure
+    ends the plan (the engine stops collecting); a repayment that does not
+    cure only brings money forward within the plan and is left out.
+
+    Returns the expected instalments paid, the expected share of the starting
+    balance paid by curing repayments and, per due date, the probability that
+    the plan breaks there with the instalments paid before (given that it does).
+    """
+    n = stay[0].size
+    states = {(instalments, 0): np.ones(n)}
+    paid = np.zeros(n)
+    self_paid = np.zeros(n)
+    breaks: list[tuple[np.ndarray, np.ndarray]] = []
+
+    def own_repayments(k: int) -> None:
+        nonlocal self_paid
+        for (left, missed), p in states.items():
+            cure, share = first if left == instalments else later
+            leave = p * (1 - stay[k]) * cure
+            self_paid = self_paid + leave * share * left / instalments
+            states[(left, missed)] = p - leave
+
+    for k in range(len(stay) - 1):
+        own_repayments(k)
+        nxt: dict[tuple[int, int], np.ndarray] = {}
+        broke = np.zeros(n)
+        broke_paid = np.zeros(n)
         for (left, missed), p in states.items():
             pay = p * keep_rate
-            paid += pay
+            paid = paid + pay
             if left > 1:
                 nxt[(left - 1, 0)] = nxt.get((left - 1, 0), 0.0) + pay
             miss = p * (1 - keep_rate)
             if missed + 1 >= 2:
-                broke += miss
-                broke_paid += miss * (instalments - left)
-            elif miss > 0:
+                broke = broke + miss
+                broke_paid = broke_paid + miss * (instalments - left)
+            else:
                 nxt[(left, missed + 1)] = nxt.get((left, missed + 1), 0.0) + miss
-        breaks.append((broke, broke_paid / broke if broke > 0 else 0.0))
+        breaks.append((broke, np.where(broke > 0, broke_paid / np.maximum(broke, 1e-300), 0.0)))
         states = nxt
-    return paid, breaks
+    own_repayments(len(stay) - 1)
+    return paid, self_paid, breaks
 
 
 def _apply_steps(steps: Sequence[Step], tag: int, idx: np.ndarray, state: BookState, risk_names: Sequence[str],

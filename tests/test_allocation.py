@@ -301,3 +301,17 @@ def test_plan_outcomes_by_hand():
     assert paid == pytest.approx(1.25)
     assert breaks == [(0.0, 0.0), pytest.approx((0.25, 0.0)), pytest.approx((0.125, 1.0))]
     assert plan_outcomes(6, 1.0, 4) == (4.0, [(0.0, 0.0)] * 4)
+
+
+def test_plan_outcomes_with_cure_by_hand():
+    # A borrower's own repayment that cures ends the plan: one instalment, half
+    # the accounts pay 60 % of the balance on their own before it is due.
+    from optimizer.value_model import plan_outcomes_with_cure
+
+    one, zero = np.ones(1), np.zeros(1)
+    paid, self_paid, breaks = plan_outcomes_with_cure(1, 1.0, [0.5 * one, one], (one, 0.6 * one), (one, one))
+    assert paid[0] == pytest.approx(0.5) and self_paid[0] == pytest.approx(0.3)
+    assert breaks[0][0][0] == 0.0
+    # Two instalments, cures only after the first is paid: half then pay 80 % of the half still owed.
+    paid, self_paid, _ = plan_outcomes_with_cure(2, 1.0, [one, 0.5 * one, one], (zero, zero), (one, 0.8 * one))
+    assert paid[0] == pytest.approx(1.5) and self_paid[0] == pytest.approx(0.2)

@@ -7,7 +7,6 @@ last line with its headline ratio. Run them from the repository root, e.g.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import os
 import platform
@@ -17,6 +16,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from sim.cli_run import positive_int as _positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"
@@ -93,14 +94,8 @@ def mean_ci(values: list[float] | np.ndarray, level: float = 0.95) -> tuple[floa
     return float(x.mean()), float(half)
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be ≥ 1, got {value}")
-    return value
+# Benchmarks take the same whole-number options as the command lines.
+positive_int = _positive_int(10**9)
 
 
 def peak_rss_mb(children: bool = False) -> float:

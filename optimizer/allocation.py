@@ -647,20 +647,26 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
     n_risk = len(segments.portfolio.segment_names)
     continuation = np.full((7, n_risk, len(segments.band_edges)), own, dtype=np.int64)
-    value_seconds = build_seconds = 0.0
+    timings = {"value": 0.0, "build": 0.0}
+
+    def value_and_solve(continuation):
+        """Value every treatment, build the LP and solve it (timed: the report shows where time goes)."""
+        started = time.perf_counter()
+        valuation = value_treatments(scenario, segments, treatments, days, continuation=continuation,
+                                     per_segment=per_segment)
+        timings["value"] += time.perf_counter() - started
+        started = time.perf_counter()
+        model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
+        timings["build"] += time.perf_counter() - started
+        plan = solve(model, solver, time_limit)
+        plan.fallback = own
+        return valuation, model, plan
+
     best = None
     seen: list[np.ndarray] = []
     retried = ""
     for k in range(max(1, passes)):
-        started = time.perf_counter()
-        valuation = value_treatments(scenario, segments, treatments, days, continuation=continuation,
-                                     per_segment=per_segment)
-        value_seconds += time.perf_counter() - started
-        started = time.perf_counter()
-        model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
-        build_seconds += time.perf_counter() - started
-        plan = solve(model, solver, time_limit)
-        plan.fallback = own
+        valuation, model, plan = value_and_solve(continuation)
         if plan.status == "infeasible" and k == 0 and continuation is not None:
             # Accounts that age out of their bucket get the scenario's own ladder,
             # whatever their first treatment: where that ladder alone asks for more
@@ -668,15 +674,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             # it to capacity here), no allocation is feasible. Value each treatment
             # as kept for the whole horizon instead ('none' then needs no minutes).
             continuation = None
-            started = time.perf_counter()
-            valuation = value_treatments(scenario, segments, treatments, days, continuation=None,
-                                         per_segment=per_segment)
-            value_seconds += time.perf_counter() - started
-            started = time.perf_counter()
-            model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
-            build_seconds += time.perf_counter() - started
-            plan = solve(model, solver, time_limit)
-            plan.fallback = own
+            valuation, model, plan = value_and_solve(None)
             retried = ("first pass valued treatments as kept for the whole horizon: with the own ladder after "
                        "the bucket the LP was infeasible")
         if not plan.ok:
@@ -685,7 +683,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         started = time.perf_counter()
         ladder = plan.to_strategy(scenario)
         worth = float(value_ladder(ladder, segments, ladder.strategy.steps, days, per_segment=per_segment).net.sum())
-        value_seconds += time.perf_counter() - started
+        timings["value"] += time.perf_counter() - started
         if best is None or best[3] is None or worth > best[3]:
             best = (model, plan, valuation, worth)
         new = continuation_table(segments, plan.dominant_treatment(), own)
@@ -699,7 +697,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         started = time.perf_counter()
         outcomes = {name: value_ladder(world, segments, world.strategy.steps, days, per_segment=per_segment)
                     for name, world in worlds.items()}
-        value_seconds += time.perf_counter() - started
+        timings["value"] += time.perf_counter() - started
         values = {name: float(r.net.sum()) for name, r in outcomes.items()}
         plan.model_value = plan.lp_value = worth
         plan.reference_values = dict(values)
@@ -712,8 +710,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         values["plan"] = plan.model_value
     if retried:
         plan.note = "; ".join(x for x in (plan.note, retried) if x)
-    return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=build_seconds,
-                      value_seconds=value_seconds, ladder_values=values)
+    return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=timings["build"],
+                      value_seconds=timings["value"], ladder_values=values)
 
 
 def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome, lp_worth: float) -> Plan:

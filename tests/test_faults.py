@@ -278,7 +278,8 @@ def test_the_history_reader_reads_the_store_while_a_sweep_writes(tmp_path):
     store_path = tmp_path / "runs.duckdb"
     sweep = subprocess.Popen(
         [sys.executable, "-m", "sim", "sweep", BASE, "--set", "strategy.steps.0.every_days=2,3,4,5",
-         "--set", "teams.callers.agents=4,8", *CLI_SIZES, "--reps", "3", "--workers", "1",
+         # Runs long enough (a few seconds) for the reader to get in many times between writes.
+         "--set", "teams.callers.agents=4,8", "--accounts", "1000", "--days", "60", "--reps", "3", "--workers", "1",
          "--store", str(store_path), "--quiet", "--json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=sim_env(), cwd=tmp_path)
     # The History page's reader: the same class, the same calls, the same lock timeout.

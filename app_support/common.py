@@ -17,7 +17,7 @@ import tomllib
 from pathlib import Path
 
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario, load_scenario_text
+from sim.scenario import Scenario, decode_small_file, load_scenario, load_scenario_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
@@ -74,18 +74,9 @@ def upload_text(name: str, data: bytes, what: str, extensions: tuple[str, ...] =
     if not name.lower().endswith(extensions):
         raise ScenarioError(name, "", f"a {what} must be a {' or '.join(e.lstrip('.').upper() for e in extensions)} "
                                       f"file ({', '.join(extensions)})")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ScenarioError(name, "", f"file is larger than {MAX_UPLOAD_BYTES // 1_000_000} MB; "
-                                      f"a {what} is a small text file")
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(name, "", f"not a text file (a {what} is UTF-8 text)") from None
-    if "\x00" in text:
-        raise ScenarioError(name, "", f"not a text file (a {what} is UTF-8 text)")
-    if not text.strip():
-        raise ScenarioError(name, "", f"file is empty; upload a {what}")
-    return text
+    needs = {"scenario": "at least [strategy]", "debt file": "a budget and debts"}.get(what, "content")
+    return decode_small_file(data, name, kind=what, needs=needs, max_bytes=MAX_UPLOAD_BYTES,
+                             fmt="TOML" if extensions == (".toml",) else "text")
 
 
 def uploaded_scenario(name: str, data: bytes) -> tuple[Scenario, str]:

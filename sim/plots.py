@@ -96,19 +96,24 @@ def recovery_curves(comparison, *, ax=None, path=None) -> Figure:
     return save(fig, path)
 
 
-def kpi_bars(comparison, kpis: Sequence[str] = DEFAULT_BAR_KPIS, *, path=None) -> Figure:
-    """One panel per KPI: a bar per scenario with its confidence interval."""
-    fig = Figure(figsize=(3.2 * len(kpis), 3.8), layout="constrained")
-    axes = fig.subplots(1, len(kpis), squeeze=False)[0]
+def _bars(axes, comparison, kpis: Sequence[str], *, fontsize: int) -> None:
+    """A bar per scenario with its confidence interval, one KPI per axis."""
     labels = comparison.labels
     colors = _colors(len(labels))
     for ax, kpi in zip(axes, kpis, strict=True):
         estimates = [s.kpis[kpi] for s in comparison.scenarios]
         x = np.arange(len(labels))
         ax.bar(x, [e.mean for e in estimates], yerr=_errors(estimates), color=colors, capsize=4)
-        ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=8)
-        ax.set_title(KPI_TITLES.get(kpi, kpi), fontsize=10)
+        ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=fontsize)
+        ax.set_title(KPI_TITLES.get(kpi, kpi), fontsize=fontsize + 2)
         ax.grid(axis="y", alpha=0.3)
+
+
+def kpi_bars(comparison, kpis: Sequence[str] = DEFAULT_BAR_KPIS, *, path=None) -> Figure:
+    """One panel per KPI: a bar per scenario with its confidence interval."""
+    fig = Figure(figsize=(3.2 * len(kpis), 3.8), layout="constrained")
+    axes = fig.subplots(1, len(kpis), squeeze=False)[0]
+    _bars(axes, comparison, kpis, fontsize=8)
     fig.suptitle(_ci_note(comparison), fontsize=9)
     return save(fig, path)
 
@@ -164,15 +169,7 @@ def comparison_report(comparison, *, path=None) -> Figure:
     kpis = DEFAULT_BAR_KPIS
     bars = bottom.subfigures(1, 2, width_ratios=[2.2, 1])
     axes = bars[0].subplots(1, len(kpis))
-    labels = comparison.labels
-    colors = _colors(len(labels))
-    for ax, kpi in zip(axes, kpis, strict=True):
-        estimates = [s.kpis[kpi] for s in comparison.scenarios]
-        x = np.arange(len(labels))
-        ax.bar(x, [e.mean for e in estimates], yerr=_errors(estimates), color=colors, capsize=4)
-        ax.set_xticks(x, labels, rotation=30, ha="right", fontsize=7)
-        ax.set_title(KPI_TITLES[kpi], fontsize=9)
-        ax.grid(axis="y", alpha=0.3)
+    _bars(axes, comparison, kpis, fontsize=7)
     champion = comparison.scenarios[0]
     roll_rate_heatmap(champion.roll_rates, title=f"Monthly roll rates, {champion.label}",
                       ax=bars[1].subplots())

@@ -630,34 +630,46 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, source: str = "<ove
             raise ScenarioError(source, path, f"{'.'.join(parts[:i])} is not a table or list")
 
 
+def _article(noun: str) -> str:
+    return "an" if noun[0] in "aeiou" else "a"
+
+
+def decode_small_file(raw: bytes, source: str, *, kind: str, needs: str, max_bytes: int,
+                      fmt: str = "TOML") -> str:
+    """A small input file's bytes as text; too large, binary or empty is a ScenarioError.
+
+    Shared by the command lines (files on disk) and the app (uploads), so both
+    give the same one-line answer. ``kind`` names the file ("scenario", "debt
+    file"), ``needs`` says what an empty one lacks, ``fmt`` its format.
+    """
+    article = _article(kind)
+    if len(raw) > max_bytes:
+        raise ScenarioError(source, "", f"file is larger than {max_bytes // 1_000_000} MB; "
+                                        f"{article} {kind} is a small {fmt} file")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 {fmt})") from None
+    if "\x00" in text:
+        raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 {fmt})")
+    if not text.strip():
+        raise ScenarioError(source, "", f"file is empty; {article} {kind} needs {needs}")
+    return text
+
+
 def read_toml_file(path: Path, source: str, *, kind: str = "scenario", needs: str = "at least [strategy]",
                    max_bytes: int = 5_000_000) -> dict[str, Any]:
-    """The TOML table in a small input file; every way it can be unreadable is a ScenarioError.
-
-    ``kind`` names the file in messages ("scenario", "debt file"), ``needs``
-    says what an empty one lacks.
-    """
-    article = "an" if kind[0] in "aeiou" else "a"
+    """The TOML table in a small input file; every way it can be unreadable is a ScenarioError."""
     try:
         raw = path.read_bytes()
     except FileNotFoundError:
         raise ScenarioError(source, "", "file not found") from None
     except IsADirectoryError:
         noun = kind if kind.endswith("file") else f"{kind} file"
-        raise ScenarioError(source, "", f"is a directory, not {article} {noun}") from None
+        raise ScenarioError(source, "", f"is a directory, not {_article(kind)} {noun}") from None
     except OSError as err:
         raise ScenarioError(source, "", f"cannot be read ({err.strerror})") from None
-    if len(raw) > max_bytes:
-        raise ScenarioError(source, "", f"file is larger than {max_bytes // 1_000_000} MB; "
-                                        f"{article} {kind} is a small TOML file")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 TOML)") from None
-    if "\x00" in text:
-        raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 TOML)")
-    if not text.strip():
-        raise ScenarioError(source, "", f"file is empty; {article} {kind} needs {needs}")
+    text = decode_small_file(raw, source, kind=kind, needs=needs, max_bytes=max_bytes)
     return parse_toml(text, source)
 
 

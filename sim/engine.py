@@ -257,9 +257,6 @@ class Engine:
         for team in self.call_teams:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
-        self._reset_today()
-
-    def _reset_today(self) -> None:
         self._today_attempts: dict[int, int] = {}
         self._today_connects: dict[int, int] = {}
         self._today_contacts: dict[int, int] = {}
@@ -269,6 +266,16 @@ class Engine:
         self._conversed_today: set[int] = set()
         self._blocked_today: set[int] = set()
         self._outcomes_today = [0, 0, 0]
+        self._reset_today()
+
+    def _reset_today(self) -> None:
+        # Cleared in place, never replaced: agent processes hold these containers
+        # in locals (a call that ends after midnight counts on the new day).
+        for container in (self._today_attempts, self._today_connects, self._today_contacts, self._today_steps,
+                          self._today_failed, self._failed_reset_today, self._conversed_today,
+                          self._blocked_today):
+            container.clear()
+        self._outcomes_today[:] = (0, 0, 0)
         self._refusals_today = 0
         self._busy_today = 0.0
 
@@ -488,7 +495,16 @@ class Engine:
         return np.argsort(self._priority_key(idx), kind="stable")
 
     def _agent_shift(self, team: _Team, agent: int, start: float, end: float, day: int):
-        """An agent works one shift: inbound callers first, then the call list, until the shift ends."""
+        """An agent works one shift: inbound callers first, then the call list, until the shift ends.
+
+        An outbound call is the engine's innermost loop, so it is written out
+        here with everything it reads bound to locals: the rules that can change
+        during the day (the clock, today's own attempts and conversations) are
+        checked at the dial — the 7-day caps and the quiet period as of this
+        morning were applied when the list was built (``_plan_calls``) — then
+        one uniform picks the outcome by the hour, one exponential the length,
+        and the call is one SimPy timeout.
+        """
         env = self.env
         # An agent still on a call from the previous shift starts when it ends.
         start = max(start, self.agent_free_at[agent])
@@ -501,41 +517,97 @@ class Engine:
         handle = team.spec.handle_minutes
         exponential = team.spec.handle_distribution == "exponential"
         pool = self.call_pool
+        draw_call = pool.uniform_and_exponential
         answers_inbound = team.spec.inbound
+        inbound_queue = self.inbound_queue
+        free_at = self.agent_free_at
+        timeout = env.timeout
+        means = team.means
+        day_start = day * DAY
+        window_start, window_end = self._window
+        rpc_by_hour = self._rpc_by_hour
+        wrong_party_rate = self._wrong_party_rate
+        blocked, conversed = self._blocked_today, self._conversed_today
+        attempts, contacts, connects = self._today_attempts, self._today_contacts, self._today_connects
+        failed, steps_today, outcomes = self._today_failed, self._today_steps, self._outcomes_today
+        log = self.log if self.log.enabled else None
+        lift_attempt, fatigue = self._lift_attempt, self.behavior.fatigue
+        pending_lift, contacts_7d = self.pending_lift, self.contacts_7d
+        step_attempts, redial_minutes = self._step_attempts, self._redial_minutes
+        refused_later_today, record_conversation = self._refused_later_today, self._record_conversation
+        heappush = heapq.heappush
         shift_over = None
         while env.now < end:
             now = env.now
-            if answers_inbound and self.inbound_queue:
-                arrival, account, patience = self.inbound_queue.popleft()
+            if answers_inbound and inbound_queue:
+                arrival, account, patience = inbound_queue.popleft()
                 if now - arrival > patience:
                     self.tally.inbound_abandoned[int(arrival // DAY)] += 1
                     continue
                 duration = pool.exponential(handle.inbound) if exponential else handle.inbound
                 self._answer_inbound(account, arrival, now, agent, duration)
                 self._busy_today += duration
-                self.agent_free_at[agent] = now + duration
-                yield env.timeout(duration)
+                free_at[agent] = now + duration
+                yield timeout(duration)
                 self._conversation(account, int(env.now // DAY), "inbound_call")
                 continue
             redial = team.redial
             if redial and redial[0][0] <= now:
-                _, _, account, step = heapq.heappop(redial)
+                _, _, i, s = heapq.heappop(redial)
                 if redial and redial[0][0] <= now:
                     self._wake_one(team.idle)  # more redials are due: let a colleague help
             elif team.cursor < team.queue_size:
                 k = team.cursor
                 team.cursor = k + 1
-                account, step = team.queue_list[k], team.queue_step_list[k]
+                i, s = team.queue_list[k], team.queue_step_list[k]
             else:
-                account = -1
-            if account >= 0:
-                call = self._dial(team, agent, account, step, now, day, exponential)
-                if call is not None:
-                    duration, outcome = call
-                    self._busy_today += duration
-                    self.agent_free_at[agent] = now + duration
-                    yield env.timeout(duration)
-                    self._after_call(team, account, step, day, outcome)
+                i = -1
+            if i >= 0:
+                # ---- the dial: may the call be made now?
+                if i in blocked:
+                    continue  # took a plan or disputed earlier today
+                minute_of_day = now - day_start
+                tried = attempts.get(i, 0)
+                if not (window_start <= minute_of_day < window_end) or (
+                    (tried or i in conversed) and refused_later_today(i, tried, day)
+                ):
+                    self._refusals_today += 1
+                    continue
+                # The outcome's uniform and a unit exponential for the length, in one draw.
+                u, unit_length = draw_call(1.0)
+                p_right = rpc_by_hour[int(minute_of_day // 60)]
+                if u < p_right:
+                    outcome = RIGHT_PARTY
+                elif u < p_right + wrong_party_rate:
+                    outcome = WRONG_PARTY
+                else:
+                    outcome = NO_ANSWER
+                mean = means[outcome]
+                duration = mean * unit_length if exponential else mean
+                attempts[i] = tried + 1
+                contacts[i] = contacts.get(i, 0) + 1
+                if not tried:
+                    steps_today += (s, i)
+                outcomes[outcome] += 1
+                if log is not None:
+                    log.add(i, now, CALL_CODE, outcome, agent, duration)
+                if outcome == RIGHT_PARTY:
+                    record_conversation(i, day)
+                    connects[i] = connects.get(i, 0) + 1
+                else:
+                    failed[i] = failed.get(i, 0) + 1
+                self._busy_today += duration
+                free_at[agent] = now + duration
+                # ---- the call
+                yield timeout(duration)
+                # ---- after the call: the attempt's lift, the conversation or a redial
+                if lift_attempt:
+                    recent = int(contacts_7d[i]) + contacts.get(i, 0)
+                    pending_lift[i] += lift_attempt * (1.0 / (1.0 + fatigue * recent))
+                if outcome == RIGHT_PARTY:
+                    self._conversation(i, day, "right_party_contact")
+                elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
+                    heappush(team.redial, (env.now + redial_minutes, i, i, s))
                 continue
             # Nothing to do now. One agent of the team watches the redial timer;
             # the others sleep until a caller or a colleague wakes them.
@@ -543,13 +615,13 @@ class Engine:
             if not answers_inbound and not watch and not team.redial:
                 return
             if shift_over is None:
-                shift_over = env.timeout(end - now)
+                shift_over = timeout(end - now)
             wake = env.event()
             if answers_inbound:
                 self.idle_agents.append(wake)
             if watch:
                 team.watching = True
-                yield wake | shift_over | env.timeout(team.redial[0][0] - now)
+                yield wake | shift_over | timeout(team.redial[0][0] - now)
                 team.watching = False
             else:
                 team.idle.append(wake)
@@ -564,49 +636,6 @@ class Engine:
             if not event.triggered:
                 event.succeed()
                 return
-
-    def _dial(self, team: _Team, agent: int, i: int, s: int, now: float, day: int, exponential: bool):
-        """Start a call if every rule allows it: (duration, outcome), or None if not made.
-
-        The 7-day caps and the quiet period as of this morning were applied when
-        the list was built (``_plan_calls``); what can change during the day is
-        checked here: the clock, today's own attempts and conversations.
-        """
-        if i in self._blocked_today:
-            return None  # took a plan or disputed earlier today
-        minute_of_day = now - day * DAY
-        tried = self._today_attempts.get(i, 0)
-        window_start, window_end = self._window
-        if not (window_start <= minute_of_day < window_end) or (
-            (tried or i in self._conversed_today) and self._refused_later_today(i, tried, day)
-        ):
-            self._refusals_today += 1
-            return None
-        # The outcome's uniform and a unit exponential for the length, in one draw.
-        u, unit_length = self.call_pool.uniform_and_exponential(1.0)
-        p_right = self._rpc_by_hour[int(minute_of_day // 60)]
-        if u < p_right:
-            outcome = RIGHT_PARTY
-        elif u < p_right + self._wrong_party_rate:
-            outcome = WRONG_PARTY
-        else:
-            outcome = NO_ANSWER
-        mean = team.means[outcome]
-        duration = mean * unit_length if exponential else mean
-        self._today_attempts[i] = tried + 1
-        contacts = self._today_contacts
-        contacts[i] = contacts.get(i, 0) + 1
-        if not tried:
-            self._today_steps += (s, i)
-        self._outcomes_today[outcome] += 1
-        if self.log.enabled:
-            self.log.add(i, now, CALL_CODE, outcome, agent, duration)
-        if outcome == RIGHT_PARTY:
-            self._record_conversation(i, day)
-            self._today_connects[i] = self._today_connects.get(i, 0) + 1
-        else:
-            self._today_failed[i] = self._today_failed.get(i, 0) + 1
-        return duration, outcome
 
     def _refused_later_today(self, i: int, tried: int, day: int) -> bool:
         """Rules that today's earlier attempts or conversations may now break."""
@@ -625,14 +654,6 @@ class Engine:
         self._conversed_today.add(i)
         self._today_failed[i] = 0
         self._failed_reset_today.add(i)
-
-    def _after_call(self, team: _Team, i: int, s: int, day: int, outcome: int) -> None:
-        if self._lift_attempt:
-            self.pending_lift[i] += self._lift_attempt * fatigue_factor(self.behavior, self._recent_contacts(i))
-        if outcome == RIGHT_PARTY:
-            self._conversation(i, day, "right_party_contact")
-        elif outcome == NO_ANSWER and self._today_attempts.get(i, 0) < self._step_attempts[s]:
-            heapq.heappush(team.redial, (self.env.now + self._redial_minutes, i, i, s))
 
     def _conversation(self, i: int, day: int, lift_key: str) -> None:
         """A right-party conversation (outbound, inbound or on a visit) and how it ends."""

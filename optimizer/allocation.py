@@ -613,7 +613,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     The treatments are the scenario's channels and cadences plus, as ladder
     treatments, the scenario's own ladder and each of ``ladders`` (and their
     automated parts), so every hand-written strategy restricted to a segment
-    is a candidate. The first pass values a treatment as given while the
+    is a candidate; each treatment that calls but never visits also comes with
+    monthly field visits on top (:func:`optimizer.treatments.with_field_visits`). The first pass values a treatment as given while the
     account stays in its starting bucket and the scenario's own ladder after;
     each further pass uses the previous plan as what accounts get once they
     age out of their bucket (the ladder the plan becomes is keyed by current
@@ -629,7 +630,12 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     two cores; a third pass rarely changed the plan in measurements.
     """
     from .segments import DEFAULT_BALANCE_BANDS, build_segments
-    from .treatments import ladder_treatment, ladder_treatments, scenario_treatments
+    from .treatments import (
+        ladder_treatment,
+        ladder_treatments,
+        scenario_treatments,
+        with_field_visits,
+    )
     from .value_model import value_ladder, value_treatments
 
     days = 7 * weeks if weeks is not None else scenario.simulation.days
@@ -642,6 +648,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     references = [(name, list(world.strategy.steps)) for name, world in worlds.items()]
     treatments = scenario_treatments(scenario)
     treatments += [t for t in ladder_treatments(scenario, references) if t not in treatments]
+    treatments = with_field_visits(scenario, treatments)
     own = next((k for k, t in enumerate(treatments) if t.label == f"ladder:{scenario.strategy.name}"), 0)
     capacity = team_capacity(scenario, days)
     units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}

@@ -183,6 +183,44 @@ def treatment(scenario: Scenario, *contacts: Contact) -> Treatment:
     return Treatment(ordered, minutes, money)
 
 
+def field_cadence(scenario: Scenario) -> int | None:
+    """Days between field visits to one account (monthly, or less often if the rules say so); None if none."""
+    if team_for(scenario, "field_visit") is None:
+        return None
+    rules = ContactRules.from_section(scenario.compliance)
+    if rules.max_field_visits_30d is None:
+        return 30
+    if rules.max_field_visits_30d <= 0:
+        return None
+    return max(30, math.ceil(30 / rules.max_field_visits_30d))
+
+
+def with_field_visits(scenario: Scenario, treatments: list[Treatment]) -> list[Treatment]:
+    """The treatments plus, for each one that calls but never visits, the same with monthly field visits.
+
+    Field visits add to calls rather than replace them: a ladder that calls
+    every day and visits large balances each month is not the sum of two
+    segment treatments, so without these variants the allocation could only
+    have visits by giving up the calls it wants (``call/7d+field_visit/30d``)
+    or by taking a whole hand-written ladder.
+    """
+    every = field_cadence(scenario)
+    out = list(treatments)
+    if every is None:
+        return out
+    visit = Contact("field_visit", every)
+    for t in treatments:
+        if "call" not in t.channels or "field_visit" in t.channels:
+            continue
+        if t.ladder:
+            added = Treatment((), ladder=t.ladder + (contact_step(visit),), label=f"{t.label}+{visit.label}")
+        else:
+            added = treatment(scenario, *t.contacts, visit)
+        if added not in out:
+            out.append(added)
+    return out
+
+
 def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Treatment]:
     """The treatment options of a scenario, ``none`` first, without duplicates.
 
@@ -195,10 +233,8 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
     has = {ch: (ch in ("sms", "email", "letter")) or team_for(scenario, ch) is not None for ch in CHANNEL_ORDER}
     if not (rules.window_start <= parse_clock("10:00") < rules.window_end):
         has["sms"] = has["email"] = False  # reminders are sent at 10:00; refused outside the window
-    field_every = 30
-    if rules.max_field_visits_30d is not None:
-        has["field_visit"] &= rules.max_field_visits_30d > 0
-        field_every = max(30, math.ceil(30 / max(rules.max_field_visits_30d, 1)))
+    field_every = field_cadence(scenario) or 30
+    has["field_visit"] &= field_cadence(scenario) is not None
 
     singles: list[Contact] = []
     own = [(s.channel, s.every_days, s.attempts_per_day) for s in scenario.strategy.steps]

@@ -36,7 +36,9 @@ on a plan that do not cure it (they only bring money forward), the days past
 due a plan freezes (a broken plan comes back at the open accounts' days past
 due; slightly pessimistic), the late last instalment that also pays the
 interest, complaints, and — in :func:`value_treatments` — the capacity limits
-of the day (the allocation model adds those as weekly constraints). Expected values are averaged
+of the day (the allocation model adds those as weekly constraints; a field
+visit's minutes are then booked evenly over the weeks of its cadence, as the
+engine's field team works off a list it cannot finish in a day). Expected values are averaged
 over the randomness, so the model is optimistic for segments whose value is
 dominated by rare events (field visits, legal).
 
@@ -397,7 +399,20 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             last[FIELD][(who > 0) & ~gated[FIELD]] = day
             if gated[FIELD].any():
                 recent[FIELD].append((day, np.where(gated[FIELD], who, 0.0)))
-            minutes[teams["field_visit"]][week] += A * who * visit_minutes(field_team)
+            visit_time = A * who * visit_minutes(field_team)
+            if capacity:
+                minutes[teams["field_visit"]][week] += visit_time
+            else:
+                # Without the day's cut, every account a treatment starts on is due
+                # for a visit at once; the engine's field team works a list it cannot
+                # finish on the following days, so a visit's minutes are booked
+                # evenly over the weeks of its cadence (what is left at the horizon
+                # in the last week), not all in the week it falls due.
+                span = np.maximum(-(-every[FIELD] // 7), 1)
+                for width in np.unique(span[visit_time > 0]).tolist():
+                    share = np.where(span == width, visit_time, 0.0) / width
+                    for k in range(width):
+                        minutes[teams["field_visit"]][min(week + k, weeks - 1)] += share
             cost += A * who * costs.field_visit
             contact_ring[slot] += who
             found = who * field_team.visit_success

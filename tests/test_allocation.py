@@ -315,3 +315,48 @@ def test_plan_outcomes_with_cure_by_hand():
     # Two instalments, cures only after the first is paid: half then pay 80 % of the half still owed.
     paid, self_paid, _ = plan_outcomes_with_cure(2, 1.0, [one, 0.5 * one, one], (zero, zero), (one, 0.8 * one))
     assert paid[0] == pytest.approx(1.5) and self_paid[0] == pytest.approx(0.2)
+
+
+def test_field_visits_are_offered_on_top_of_calls():
+    # Every treatment that calls but never visits also comes with monthly field
+    # visits (plain and hand-written ladders alike); without a field team, or
+    # where the rules allow no visits, none is offered.
+    from optimizer.treatments import ladder_treatments, with_field_visits
+
+    s = load_scenario(SCENARIOS / "baseline.toml")
+    base = scenario_treatments(s) + ladder_treatments(s, [("call_heavy", list(
+        load_scenario(SCENARIOS / "call_heavy.toml").strategy.steps))])
+    offered = with_field_visits(s, base)
+    assert offered[:len(base)] == base
+    added = offered[len(base):]
+    callers = [t for t in base if "call" in t.channels and "field_visit" not in t.channels]
+    assert callers and {f"{t.name}+field_visit/30d" for t in callers} <= {t.name for t in offered}
+    assert len(set(offered)) == len(offered)  # call/7d+field_visit/30d was already there: not twice
+    for t in added:
+        assert "call" in t.channels and t.channels.count("field_visit") == 1
+        visit = next(st for st in t.steps if st.channel == "field_visit")
+        assert visit.every_days == 30 and visit.min_balance == 0 and visit.after_failed == 0
+    assert "ladder:call_heavy+field_visit/30d" in {t.name for t in added}
+    assert "call/2d+field_visit/30d" in {t.name for t in added}
+    no_field = load_scenario(SCENARIOS / "baseline.toml", {"teams.field.agents": 0})
+    assert with_field_visits(no_field, base) == base
+
+
+def test_field_minutes_spread_over_the_visit_cadence_without_daily_capacity():
+    # Visiting every account at once books a month of visits on day 0; the
+    # engine's field team works that list off over the following days, so
+    # without the day's capacity cut the value model spreads each visit's
+    # minutes over the weeks of its cadence, and loses none of them.
+    from optimizer.segments import build_segments
+    from optimizer.treatments import Contact, contact_step, visit_minutes
+    from optimizer.value_model import value_ladder
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 63})
+    segments = build_segments(s)
+    steps = [contact_step(Contact("field_visit", 30))]
+    result = value_ladder(s, segments, steps, 63, per_segment=20, capacity=False)
+    per_week = result.minutes["field"].sum(axis=1)
+    visits = result.cost.sum() / s.costs.field_visit
+    assert per_week.sum() == pytest.approx(visits * visit_minutes(s.teams["field"]), rel=1e-9)
+    assert per_week[0] <= 0.25 * per_week.sum()
+    assert np.all(per_week[:5] > 0)

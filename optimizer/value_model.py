@@ -18,7 +18,8 @@ as NumPy arrays. Day by day it follows, for each account,
   collecting;
 * calls (right-party probability averaged over the team's shift hours, dial
   attempts with redials on no answer, the Reg F quiet days after a
-  conversation and the 7-day attempt cap), callbacks after reminders,
+  telephone conversation — a call or a callback, not a field visit — and the
+  7-day attempt cap), callbacks after reminders,
   conversation outcomes (promise to pay kept or broken, instalment plan),
   field visits, legal referrals with their delay, success and commission;
 * instalment plans as the engine runs them (:func:`plan_outcomes_with_cure`:
@@ -37,8 +38,9 @@ due a plan freezes (a broken plan comes back at the open accounts' days past
 due; slightly pessimistic), the late last instalment that also pays the
 interest, complaints, and — in :func:`value_treatments` — the capacity limits
 of the day (the allocation model adds those as weekly constraints; a field
-visit's minutes are then booked evenly over the weeks of its cadence, as the
-engine's field team works off a list it cannot finish in a day). Expected values are averaged
+visit's minutes are then booked over the team's working days in the weeks of
+its cadence, as the engine's field team works off a list it cannot finish in a
+day). Expected values are averaged
 over the randomness, so the model is optimistic for segments whose value is
 dominated by rare events (field visits, legal).
 
@@ -249,6 +251,10 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         return (team is not None and WEEKDAYS[calendar.date(day).weekday()] in team.work_days
                 and not calendar.is_quiet(day))
 
+    # The field team's working days in each week (field minutes are spread over them).
+    field_days = np.array([sum(works(field_team, d) for d in range(7 * w, min(days, 7 * w + 7)))
+                           for w in range(weeks)], dtype=float)
+
     def answered(day: int, ch: int) -> float:
         """Share of callbacks that reach an agent: they arrive uniformly from the send time
         (window start for letters) to the end of the window and wait only briefly, so only
@@ -321,6 +327,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         due *= workable[None, :]
         lift = np.zeros(n)
         conversation = np.zeros(n)  # probability of a right-party conversation today (conditional)
+        # Of which on the telephone (outbound or a callback): only those start the
+        # quiet days after a conversation; a field visit does not (as in the engine).
+        telephone = np.zeros(n)
         quiet = calendar.is_quiet(day)
         inbound_today = np.zeros(n)
         # Automated channels: no agent, a unit cost, a lift and some callbacks.
@@ -337,6 +346,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             p_cb = b.callback_probability.get(name, 0.0) * answered(day, ch)
             if p_cb > 0 and inbound_team is not None:
                 conversation += who * p_cb
+                telephone += who * p_cb
                 lift += who * p_cb * b.lift["inbound_call"] * fatigue()
                 inbound_today += A * who * p_cb * scenario.teams[inbound_team].handle_minutes.inbound
         if inbound_team is not None:
@@ -375,6 +385,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             lift += tries * b.lift["call_attempt"] * fatigue()
             lift += reached * b.lift["right_party_contact"] * fatigue()
             conversation += reached
+            telephone += reached
             # The failed-count distribution: a day of k dials ends in a conversation
             # (reset) or adds its failures; accounts not called keep theirs.
             called = np.minimum(who * callable_, 1.0)
@@ -408,11 +419,14 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                 # finish on the following days, so a visit's minutes are booked
                 # evenly over the weeks of its cadence (what is left at the horizon
                 # in the last week), not all in the week it falls due.
+                # Weeks weigh by the team's working days (none on a holiday week).
                 span = np.maximum(-(-every[FIELD] // 7), 1)
                 for width in np.unique(span[visit_time > 0]).tolist():
-                    share = np.where(span == width, visit_time, 0.0) / width
-                    for k in range(width):
-                        minutes[teams["field_visit"]][min(week + k, weeks - 1)] += share
+                    ahead = field_days[week:week + width]
+                    share = np.where(span == width, visit_time, 0.0) / max(float(ahead.sum()), 1.0)
+                    for k, worked in enumerate(ahead.tolist()):
+                        if worked:
+                            minutes[teams["field_visit"]][week + k] += share * worked
             cost += A * who * costs.field_visit
             contact_ring[slot] += who
             found = who * field_team.visit_success
@@ -512,10 +526,8 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                     growth = (1 + spec.apr / 365.0) ** (back - day)  # interest accrues on a plan
                     returning[back] = (mass + left, owed + left * B * (1 - paid_before / b.plan_instalments) * growth)
             pause_ring[day % 30] = conversation * b.dispute_probability
-            if quiet_days:
-                conv_hist[day % quiet_days] = conversation
-        elif quiet_days:
-            conv_hist[day % quiet_days] = 0.0
+        if quiet_days:
+            conv_hist[day % quiet_days] = np.minimum(telephone, 1.0)
         # End of day: repayments from the self-exciting intensity.
         compensator = floor + exc * ramp
         p_pay = -np.expm1(-compensator)

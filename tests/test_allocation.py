@@ -360,3 +360,49 @@ def test_field_minutes_spread_over_the_visit_cadence_without_daily_capacity():
     assert per_week.sum() == pytest.approx(visits * visit_minutes(s.teams["field"]), rel=1e-9)
     assert per_week[0] <= 0.25 * per_week.sum()
     assert np.all(per_week[:5] > 0)
+
+
+def test_a_field_visit_does_not_start_the_quiet_days_after_a_telephone_conversation():
+    # Reg F's quiet days follow a telephone conversation; the engine starts them
+    # on calls and callbacks, not on a field visit. With conversations that change
+    # nothing (no promise, plan or dispute, no lifts, no fatigue), visiting every
+    # account must leave the day-by-day calls of a daily-call ladder as they were.
+    from optimizer.segments import build_segments
+    from optimizer.treatments import Contact, contact_step
+    from optimizer.value_model import ladder_schedule, mean_field
+
+    inert = {"behavior.promise_probability": 0.0, "behavior.plan_uptake": 0.0, "behavior.dispute_probability": 0.0,
+             "behavior.fatigue": 0.0, "behavior.lift": {k: 0.0 for k in ("sms", "email", "letter", "call_attempt",
+                                                                         "right_party_contact", "inbound_call",
+                                                                         "field_visit", "legal_filing")}}
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 28, **inert})
+    assert s.compliance.preset == "us_reg_f"
+    p = build_segments(s).portfolio
+    open_ = p.days_past_due > 0
+    calls = contact_step(Contact("call", 1))
+    traces = []
+    for steps in ([calls], [calls, contact_step(Contact("field_visit", 30))]):
+        trace: dict = {}
+        mean_field(s, balance=p.balance[open_], past_due=p.past_due[open_], days_past_due=p.days_past_due[open_],
+                   risk=p.segment[open_].astype(np.int64), band=np.zeros(int(open_.sum()), np.int64),
+                   phone=p.phone_known[open_], email=p.email_known[open_], schedule=ladder_schedule(s, steps),
+                   days=28, trace=trace)
+        traces.append(trace["calls"])
+    assert traces[0].sum() > 0
+    np.testing.assert_allclose(traces[1], traces[0], rtol=1e-9)
+
+
+def test_field_minutes_are_never_booked_into_a_week_the_team_does_not_work():
+    # cn_2025: no collection on weekends and public holidays, so the Spring
+    # Festival week has no field capacity; visits spread over their cadence skip it.
+    from optimizer.segments import build_segments
+    from optimizer.treatments import Contact, contact_step
+    from optimizer.value_model import value_ladder
+
+    s = load_scenario(SCENARIOS / "cn_2025.toml", {"simulation.accounts": 600, "simulation.days": 70})
+    idle = [w for (team, w), cap in team_capacity(s, 70).items() if team == "field" and cap == 0]
+    assert idle  # the holiday week
+    steps = [contact_step(Contact("field_visit", 30))]
+    per_week = value_ladder(s, build_segments(s), steps, 70, per_segment=20, capacity=False).minutes["field"].sum(axis=1)
+    assert per_week.sum() > 0
+    assert all(per_week[w] == 0 for w in idle)

@@ -727,19 +727,34 @@ class Valuation:
 
 
 def sample_accounts(segments: Segments, per_segment: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A stratified sample: up to ``per_segment`` accounts of each segment and the weight of each."""
+    """A sample stratified by balance: up to ``per_segment`` accounts of each segment and the weight of each.
+
+    A segment with more accounts is sorted by balance and cut into
+    ``per_segment`` strata of (nearly) equal size; one account is drawn from
+    each and stands for its stratum. Collections follow the balance, and a
+    segment's balances are skewed (the top band is open-ended): drawn at
+    random, 40 accounts put a segment's balance up to 24 % off (cn_2025, 5,000
+    accounts) and 200 still put the 1-30 bucket 5 % high, a bias every ladder's
+    value shared; stratified, the worst segment is 5 % off with 40 and the
+    bucket within 0.5 % with 200.
+    """
     rng = rng or np.random.default_rng(0)
+    balance = segments.portfolio.balance
     idx_all = np.flatnonzero(segments.member >= 0)
-    order = np.argsort(segments.member[idx_all], kind="stable")
+    order = np.lexsort((balance[idx_all], segments.member[idx_all]))  # by segment, then balance
     idx_all = idx_all[order]
     starts = np.searchsorted(segments.member[idx_all], np.arange(len(segments)))
     chosen, weights = [], []
     for k in range(len(segments)):
         members = idx_all[starts[k]:starts[k] + segments.accounts[k]]
+        size = np.ones(members.size)
         if members.size > per_segment:
-            members = np.sort(rng.choice(members, per_segment, replace=False))
-        chosen.append(members)
-        weights.append(np.full(members.size, segments.accounts[k] / members.size))
+            edges = (np.arange(per_segment + 1) * members.size) // per_segment
+            size = np.diff(edges).astype(float)
+            members = members[edges[:-1] + (rng.random(per_segment) * size).astype(np.int64)]
+        keep = np.argsort(members, kind="stable")
+        chosen.append(members[keep])
+        weights.append(size[keep])
     return np.concatenate(chosen), np.concatenate(weights)
 
 

@@ -15,7 +15,8 @@ as NumPy arrays. Day by day it follows, for each account,
   that day is exactly ``1 − exp(−Λ)``, Λ the compensator over the day;
 * the expected repayment ``E[r]·balance`` and the probability that it cures
   the account (``r·balance ≥ past due``), after which the engine stops
-  collecting;
+  collecting — but not before the end of the day: the repayment's jump may
+  bring a second one that day, which the model adds;
 * calls (right-party probability averaged over the team's shift hours, dial
   attempts with redials on no answer, the Reg F quiet days after a
   telephone conversation — a call or a callback, not a field visit — and the
@@ -535,6 +536,16 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         collected += pay * mean_r * B
         x = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
         cure_share = np.clip((1 - x) / max(1 - b.r_min, 1e-9), 0, 1)
+        # The day goes on after a repayment that cures: its jump δ10 + δ11·r
+        # raises the intensity and the engine lets the borrower pay again the
+        # same day (the cure is recorded at the end of the day). With the first
+        # repayment at a uniform time of the day, another follows with
+        # probability 1 − (1 − e^{−c})/c, c the intensity after the jump, and
+        # pays a share r of what is left, (1 − x)/2 of the balance on average.
+        r_cure = (1 + x) / 2
+        jumped = floor + exc * ramp + b.delta10 + b.delta11 * r_cure
+        again = 1.0 + np.expm1(-jumped) / np.maximum(jumped, 1e-12)
+        collected += pay * cure_share * again * mean_r * (1 - r_cure) * B
         # A repayment that does not cure (r below the past-due share) lowers
         # the balance and the past due by r·B and excites the intensity.
         partial = p_pay * (1 - cure_share)

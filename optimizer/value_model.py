@@ -17,7 +17,11 @@ as NumPy arrays. Day by day it follows, for each account,
   the account (``r·balance ≥ past due``), after which the engine stops
   collecting — but not before the end of the day: the repayment's jump may
   bring a second one that day, which the model adds;
-* calls (right-party probability averaged over the team's shift hours, dial
+* calls (right-party probability by the hour of the dial: with the day's
+  capacity, the rate of the first minutes of the shifts that the day's list
+  keeps the agents busy, as the engine's agents work the list from the start
+  of the first shift; without, averaged over the team's shift hours — the
+  allocation model's capacity rows count the whole shift; dial
   attempts with redials on no answer, the Reg F quiet days after a
   telephone conversation — a call or a callback, not a field visit — and the
   7-day attempt cap), callbacks after reminders,
@@ -238,6 +242,16 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         p_no = max(0.0, 1.0 - p_right - p_wrong)
         call_day = {}
         call_shift = sum(end - start for start, end in call_team.shift_minutes)
+        # The right-party rate of each minute of an agent's working day (shifts
+        # one after the other, inside the contact window) and its running mean:
+        # the engine's agents work the call list from the start of the first
+        # shift, so a list that takes them m minutes is dialled at the rate of
+        # the first m minutes, not at the average of the shifts.
+        rate_by_minute = [b.right_party_by_hour[minute // 60] for start, end in call_team.shift_minutes
+                          for minute in range(max(start, rules.window_start), min(end, rules.window_end))]
+        mean_rate_first = np.cumsum(rate_by_minute) / np.arange(1, len(rate_by_minute) + 1) \
+            if rate_by_minute else np.zeros(1)
+        handle = call_team.handle_minutes
     inbound_team = next((name for name, t in scenario.teams.items()
                          if t.kind == "call" and t.inbound and t.agents > 0), None)
     field_team = scenario.teams[teams["field_visit"]] if teams["field_visit"] else None
@@ -362,25 +376,46 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             if rules.max_attempts_per_day is not None:
                 allowed = np.minimum(allowed, rules.max_attempts_per_day)
             whole = np.floor(allowed)
-            geometric = (1 - p_no**whole) / (1 - p_no) if p_no < 1 else whole
-            tries = (geometric + (allowed - whole) * p_no**whole) * who * callable_
+
+            def dials(p_no: float) -> np.ndarray:
+                geometric = (1 - p_no**whole) / (1 - p_no) if p_no < 1 else whole
+                return (geometric + (allowed - whole) * p_no**whole) * who * callable_
+
+            tries = dials(p_no)
             if capacity:
                 limit = call_team.agents * call_shift - float((inbound_today * weight).sum())
                 served = _served(A * tries * call_mean * weight, max(limit, 0.0),
                                  _priority(scenario, B, dpd, floor + exc))
+                # The day's list (and the callbacks answered first) keeps the agents
+                # busy for its minutes over their number: the dials fall in those
+                # first minutes of the shifts, at their right-party rate (twice, as
+                # the list's minutes depend on the rate: right-party calls are longer).
+                day_mean = call_mean
+                for _ in range(2):
+                    busy = (float((A * tries * served * day_mean * weight).sum())
+                            + float((inbound_today * weight).sum())) / max(call_team.agents, 1)
+                    day_right = float(mean_rate_first[min(max(int(busy), 1), mean_rate_first.size) - 1])
+                    day_wrong = min(b.wrong_party_rate, 1.0 - day_right)
+                    day_no = max(0.0, 1.0 - day_right - day_wrong)
+                    day_mean = (day_right * handle.right_party + day_wrong * handle.wrong_party
+                                + day_no * handle.no_answer)
+                    tries = dials(day_no)
+                    served = _served(A * tries * day_mean * weight, max(limit, 0.0),
+                                     _priority(scenario, B, dpd, floor + exc))
                 tries = tries * served
                 who = who * served
                 # Accounts the agents did not reach stay on tomorrow's list (their clock did not start).
                 last[CALL][(who > 0) & (served >= 0.5) & ~gated[CALL]] = day
             else:
+                day_right, day_wrong, day_mean = p_right, p_wrong, call_mean
                 last[CALL][(who > 0) & ~gated[CALL]] = day
             if gated[CALL].any():
                 recent[CALL].append((day, np.where(gated[CALL], who, 0.0)))
-            reached = np.minimum(tries * p_right, 1.0)
+            reached = np.minimum(tries * day_right, 1.0)
             if trace is not None:
                 trace["calls"][day] += float((A * tries * weight).sum())
                 trace["right_party"][day] += float((A * reached * weight).sum())
-            minutes[teams["call"]][week] += A * tries * call_mean
+            minutes[teams["call"]][week] += A * tries * day_mean
             attempt_ring[slot] += tries
             contact_ring[slot] += tries
             lift += tries * b.lift["call_attempt"] * fatigue()
@@ -394,9 +429,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             for k in np.unique(whole[called > 0]).astype(int):
                 if k < 1:
                     continue
-                if k not in call_day:
-                    call_day[k] = _call_day_failures(p_right, p_wrong, k)
-                reset, add = call_day[k]
+                if (k, day_right) not in call_day:
+                    call_day[(k, day_right)] = _call_day_failures(day_right, day_wrong, k)
+                reset, add = call_day[(k, day_right)]
                 rows = (whole == k) & (called > 0)
                 moved = _shift(F[:, rows], add)
                 moved[0] += reset * F[:, rows].sum(axis=0)

@@ -451,3 +451,35 @@ def test_value_model_day_of_repayments_matches_the_engine_with_same_day_follow_u
                        risk=np.zeros(1, np.int64), band=np.zeros(1, np.int64), phone=np.zeros(1, bool),
                        email=np.zeros(1, bool), schedule=ladder_schedule(s, []), days=1)
     assert model.collected[0] == pytest.approx(day.paid.sum() / n, rel=0.015)
+
+
+def test_a_short_call_list_is_dialled_at_the_right_party_rate_of_the_first_hours():
+    # The engine's agents work the call list from the start of the first shift:
+    # a list that takes them an hour is dialled at the morning's right-party rate,
+    # not at the average of the shifts (cn_2025's evening shift at 0.30 put the
+    # model's rate at 0.21 for sms_gentle's short lists, dialled at 0.18, and its
+    # value of that ladder 1.2 % high). Mornings at 0.10, evenings at 0.40: the
+    # shifts average 0.25; the value model with the day's capacity and the
+    # simulator on the same book both dial at 0.10.
+    from optimizer.segments import build_segments
+    from optimizer.treatments import Contact, contact_step
+    from optimizer.value_model import sample_accounts, ladder_schedule, mean_field
+
+    hours = [0.10] * 12 + [0.40] * 12
+    s = load_scenario(SCENARIOS / "baseline.toml", {
+        "simulation.accounts": 600, "simulation.days": 28, "behavior.right_party_by_hour": hours,
+        "teams.callers.shifts": ["09:00-12:00", "18:00-21:00"],
+        "strategy.steps": [{"channel": "call", "from_dpd": 1, "to_dpd": 179, "every_days": 1}]})
+    segments = build_segments(s)
+    idx, weight = sample_accounts(segments, 10**6)
+    p = segments.portfolio
+    trace: dict = {}
+    mean_field(s, balance=p.balance[idx], past_due=p.past_due[idx], days_past_due=p.days_past_due[idx],
+               risk=p.segment[idx].astype(np.int64), band=np.zeros(idx.size, np.int64), phone=p.phone_known[idx],
+               email=p.email_known[idx], schedule=ladder_schedule(s, s.strategy.steps), days=28, weight=weight,
+               capacity=True, trace=trace)
+    assert trace["calls"].sum() > 1000
+    assert trace["right_party"].sum() / trace["calls"].sum() == pytest.approx(0.10, rel=1e-6)
+    outcomes = simulate(s, 9101, portfolio=p, contact_log=False).series["call_outcomes"].sum(axis=0)
+    assert outcomes.sum() > 1000
+    assert outcomes[2] / outcomes.sum() == pytest.approx(0.10, abs=0.02)

@@ -224,7 +224,17 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     contact_ring = np.zeros((ring, n))
     attempt_ring = np.zeros((ring, n))
     quiet_days = rules.quiet_days_after_conversation or 0
-    conv_hist = np.zeros((max(quiet_days, 1), n))
+    # Reg F's quiet days, as the engine keeps them: a telephone conversation on
+    # day d refuses calls until day d + quiet_days, and an account refused while
+    # its step's cadence was due is not dialled, so its clock does not restart:
+    # it is called on the first day the quiet days are over, not a cadence later.
+    # held[X % hold_span]: the share of an account's open mass not callable before
+    # day X; waiting[X % hold_span]: the part of it that was due meanwhile and is
+    # dialled on day X (then held a cadence, the rest of the account keeping
+    # its own clock).
+    hold_span = 2 * quiet_days + 1
+    held = np.zeros((hold_span, n)) if quiet_days else None
+    waiting = np.zeros((hold_span, n)) if quiet_days else None
     promises_due: dict[int, np.ndarray] = {}
     promise_amount_due: dict[int, np.ndarray] = {}
     # A dispute pauses collection for 30 days (the account still pays on its
@@ -318,6 +328,12 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             A = total
         contact_ring[slot] = 0.0
         attempt_ring[slot] = 0.0
+        released = np.zeros(n)
+        if quiet_days:
+            # Holds that end today: callable again, and dialled today if due meanwhile.
+            released = waiting[day % hold_span].copy()
+            held[day % hold_span] = 0.0
+            waiting[day % hold_span] = 0.0
         state = BookState(dpd, B, start_bucket, risk, band)
         every, attempts, key, gate = schedule(day, state)
         changed = key != last_key
@@ -367,9 +383,22 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         if inbound_team is not None:
             minutes[inbound_team][week] += inbound_today
         # Calls: dial attempts with redials on no answer, within the rules and the agents' day.
-        if call_team is not None and works(call_team, day) and due[CALL].any():
-            who = due[CALL]
-            callable_ = 1.0 - np.minimum(conv_hist.sum(axis=0), 1.0) if quiet_days else 1.0
+        if quiet_days:
+            # Released shares of accounts no longer on a call step lapse.
+            released = released * (scheduled[CALL] & (gate[CALL] == 0)) * workable
+            if call_team is None or not works(call_team, day):
+                waiting[(day + 1) % hold_span] += released  # dialled on the next working day
+                released = np.zeros(n)
+        if call_team is not None and works(call_team, day) and (due[CALL].any() or released.any()):
+            clock = due[CALL]
+            if quiet_days:
+                blocked = np.minimum(held.sum(axis=0), 1.0)
+                # The cadence falls due for the held share too: it waits for its hold to end.
+                np.maximum(waiting, held * clock[None, :], out=waiting)
+                who = np.where(clock > 0, clock * (1.0 - blocked), np.minimum(released, 1.0))
+            else:
+                who = clock
+            callable_ = 1.0
             allowed = attempts.astype(float)
             if rules.max_call_attempts_7d is not None:
                 allowed = np.minimum(allowed, np.maximum(rules.max_call_attempts_7d - attempt_ring.sum(axis=0), 0.0))
@@ -403,12 +432,15 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                     served = _served(A * tries * day_mean * weight, max(limit, 0.0),
                                      _priority(scenario, B, dpd, floor + exc))
                 tries = tries * served
+                if quiet_days:
+                    # A released share the agents did not reach stays on tomorrow's list.
+                    waiting[(day + 1) % hold_span] += np.where(clock > 0, 0.0, who * (1.0 - served))
                 who = who * served
                 # Accounts the agents did not reach stay on tomorrow's list (their clock did not start).
-                last[CALL][(who > 0) & (served >= 0.5) & ~gated[CALL]] = day
+                last[CALL][(clock > 0) & (served >= 0.5) & ~gated[CALL]] = day
             else:
                 day_right, day_wrong, day_mean = p_right, p_wrong, call_mean
-                last[CALL][(who > 0) & ~gated[CALL]] = day
+                last[CALL][(clock > 0) & ~gated[CALL]] = day
             if gated[CALL].any():
                 recent[CALL].append((day, np.where(gated[CALL], who, 0.0)))
             reached = np.minimum(tries * day_right, 1.0)
@@ -422,6 +454,12 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             lift += reached * b.lift["right_party_contact"] * fatigue()
             conversation += reached
             telephone += reached
+            if quiet_days:
+                # A released share dialled today keeps a clock of its own: held for a
+                # cadence (what it reached is held for the quiet days, below).
+                own = np.where(clock > 0, 0.0, np.maximum(who - reached, 0.0))
+                for gap in np.unique(every[CALL][own > 0]).tolist():
+                    held[(day + min(int(gap), hold_span - 1)) % hold_span] += np.where(every[CALL] == gap, own, 0.0)
             # The failed-count distribution: a day of k dials ends in a conversation
             # (reset) or adds its failures; accounts not called keep theirs.
             called = np.minimum(who * callable_, 1.0)
@@ -563,7 +601,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                     returning[back] = (mass + left, owed + left * B * (1 - paid_before / b.plan_instalments) * growth)
             pause_ring[day % 30] = conversation * b.dispute_probability
         if quiet_days:
-            conv_hist[day % quiet_days] = np.minimum(telephone, 1.0)
+            held[(day + quiet_days) % hold_span] += np.minimum(telephone, 1.0)
         # End of day: repayments from the self-exciting intensity.
         compensator = floor + exc * ramp
         p_pay = -np.expm1(-compensator)

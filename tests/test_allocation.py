@@ -483,3 +483,33 @@ def test_a_short_call_list_is_dialled_at_the_right_party_rate_of_the_first_hours
     outcomes = simulate(s, 9101, portfolio=p, contact_log=False).series["call_outcomes"].sum(axis=0)
     assert outcomes.sum() > 1000
     assert outcomes[2] / outcomes.sum() == pytest.approx(0.10, abs=0.02)
+
+
+def test_calls_refused_in_the_quiet_days_are_made_the_day_they_end():
+    # Reg F: no call for 7 days after a telephone conversation. The engine
+    # refuses an account whose cadence falls due meanwhile without restarting
+    # its clock, so it is dialled on the day the quiet days end: with every
+    # call a conversation, a call every 2 days becomes one every 7 (the value
+    # model waited for its clock's next turn, one every 8, and blocked the 7th
+    # day too). No repayments and no lifts: the simulator's calls are exact.
+    from optimizer.segments import build_segments
+    from optimizer.value_model import ladder_schedule, mean_field
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {
+        "simulation.accounts": 400, "simulation.days": 56, "behavior.right_party_by_hour": [1.0] * 24,
+        "behavior.wrong_party_rate": 0.0, "behavior.promise_probability": 0.0, "behavior.plan_uptake": 0.0,
+        "behavior.dispute_probability": 0.0, "behavior.callback_probability": {"sms": 0.0, "email": 0.0, "letter": 0.0},
+        "behavior.base_intensity": {k: 0.0 for k in ("1-30", "31-60", "61-90", "91-120", "121-150", "151-180")},
+        "behavior.lift": {"right_party_contact": 0.0},
+        "strategy.steps": [{"channel": "call", "from_dpd": 1, "to_dpd": 179, "every_days": 2}]})
+    assert s.compliance.preset == "us_reg_f"
+    p = build_segments(s).portfolio
+    open_ = p.days_past_due > 0
+    trace: dict = {}
+    mean_field(s, balance=p.balance[open_], past_due=p.past_due[open_], days_past_due=p.days_past_due[open_],
+               risk=p.segment[open_].astype(np.int64), band=np.zeros(int(open_.sum()), np.int64),
+               phone=p.phone_known[open_], email=p.email_known[open_], schedule=ladder_schedule(s, s.strategy.steps),
+               days=56, capacity=True, trace=trace)
+    simulated = simulate(s, 9102, portfolio=p, contact_log=False).series["call_outcomes"].sum(axis=1)
+    assert simulated.sum() > 1000
+    assert trace["calls"].sum() == pytest.approx(simulated.sum(), rel=0.005)

@@ -614,8 +614,9 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     treatments, the scenario's own ladder and each of ``ladders`` (and their
     automated parts), so every hand-written strategy restricted to a segment
     is a candidate; each treatment that calls but never visits also comes with
-    monthly field visits on top (:func:`optimizer.treatments.with_field_visits`). The first pass values a treatment as given while the
-    account stays in its starting bucket and the scenario's own ladder after;
+    monthly field visits on top (:func:`optimizer.treatments.with_field_visits`).
+    The first pass values a treatment as given while the account stays in its
+    starting bucket and the scenario's own ladder after;
     each further pass uses the previous plan as what accounts get once they
     age out of their bucket (the ladder the plan becomes is keyed by current
     days past due) and solves again. Of the passes, the plan whose ladder the

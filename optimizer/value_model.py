@@ -53,7 +53,7 @@ only the accounts it reached, which pay and leave, so those still open are
 the ones not reached: where contacts are rare and their lifts large the
 model is high (with every call reaching the borrower it is exact; with the
 same mean lift on one call in five, 1.8 % high and up to 22 % in the late
-buckets — README, "Checked against the simulator").
+buckets — docs/optimizer_validation.md).
 
 Agent pay is a fixed cost of a team, so the *net* value of a treatment is its
 expected collections minus its variable spend (messages, letters, visits,

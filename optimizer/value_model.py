@@ -307,8 +307,20 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
 
     def at_least(g: np.ndarray) -> np.ndarray:
         """P(failed ≥ g) per account (g = 0: 1)."""
-        tail = np.cumsum(F[::-1], axis=0)[::-1]  # tail[j] = P(failed ≥ j)
-        return tail[np.minimum(g, MAX_FAILED), np.arange(n)]
+        # The tail P(failed ≥ j) accumulated from the top row down, each
+        # account's taken as it passes its own g: the same additions in the same
+        # order as a reversed cumsum, without building the whole table (this
+        # runs every day for every gated channel).
+        g = np.minimum(g, MAX_FAILED)
+        tail = F[MAX_FAILED].copy()
+        out = np.where(g == MAX_FAILED, tail, 0.0)
+        highest = int(g.max(initial=0))
+        for j in range(MAX_FAILED - 1, int(g.min(initial=0)) - 1, -1):
+            tail += F[j]
+            if j <= highest:
+                picked = g == j
+                out[picked] = tail[picked]
+        return out
 
     returning: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # day -> (mass back from broken plans, its balance)
 

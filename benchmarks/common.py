@@ -47,6 +47,26 @@ def machine() -> dict[str, str]:
     }
 
 
+def add_engine_run_options(parser, *, accounts: int = 1_000_000, days: int = 30) -> None:
+    """The options of one engine run on a sized book: scenario, accounts, days, call agents, seed."""
+    parser.add_argument("--scenario", default=str(BASELINE))
+    parser.add_argument("--accounts", type=positive_int, default=accounts)
+    parser.add_argument("--days", type=positive_int, default=days)
+    parser.add_argument("--agents", type=positive_int, default=100, help="teams.callers.agents")
+    parser.add_argument("--seed", type=int, default=1)
+
+
+def load_engine_run(args):
+    """The scenario those options describe; prints the machine line and the run's size."""
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.scenario, {"simulation.accounts": args.accounts, "simulation.days": args.days,
+                                             "teams.callers.agents": args.agents})
+    print_machine()
+    print(f"scenario {scenario.display_name}: {args.accounts:,} accounts × {args.days} days, {args.agents} call agents")
+    return scenario
+
+
 def print_machine() -> None:
     info = machine()
     info["load"] = load()

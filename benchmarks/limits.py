@@ -38,12 +38,12 @@ import sys
 
 import numpy as np
 import simpy
-from common import BASELINE, Stopwatch, positive_int, print_machine, print_table
+from common import Stopwatch, add_engine_run_options, load_engine_run, print_table
 
 from sim.engine import Engine
 from sim.metrics import build_result
 from sim.portfolio import build_portfolio
-from sim.scenario import Scenario, load_scenario
+from sim.scenario import Scenario
 from sim.streams import RandomStreams, describe_seed
 
 ARRAY_METHODS = ("_start_of_day", "_end_of_day")
@@ -175,16 +175,9 @@ def minimal_call_loop(calls: int, agents: int, seed: int = 0) -> Stopwatch:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default=str(BASELINE))
-    parser.add_argument("--accounts", type=positive_int, default=1_000_000)
-    parser.add_argument("--days", type=positive_int, default=30)
-    parser.add_argument("--agents", type=positive_int, default=100, help="teams.callers.agents")
-    parser.add_argument("--seed", type=int, default=1)
+    add_engine_run_options(parser)
     args = parser.parse_args(argv)
-    scenario = load_scenario(args.scenario, {"simulation.accounts": args.accounts, "simulation.days": args.days,
-                                             "teams.callers.agents": args.agents})
-    print_machine()
-    print(f"scenario {scenario.display_name}: {args.accounts:,} accounts × {args.days} days, {args.agents} call agents")
+    scenario = load_engine_run(args)
     run = timed_engine_run(scenario, args.seed)
     account_days = args.accounts * args.days
     kernel = bare_numpy_kernel(args.accounts, args.days)

@@ -15,26 +15,17 @@ import io
 import pstats
 import sys
 
-from common import BASELINE, positive_int, print_machine
+from common import add_engine_run_options, load_engine_run, positive_int
 from limits import timed_engine_run
-
-from sim.scenario import load_scenario
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--scenario", default=str(BASELINE))
-    parser.add_argument("--accounts", type=positive_int, default=1_000_000)
-    parser.add_argument("--days", type=positive_int, default=30)
-    parser.add_argument("--agents", type=positive_int, default=100, help="teams.callers.agents")
-    parser.add_argument("--seed", type=int, default=1)
+    add_engine_run_options(parser)
     parser.add_argument("--cprofile", action="store_true", help="use cProfile even if pyinstrument is installed")
     parser.add_argument("--top", type=positive_int, default=30, help="cProfile rows to print")
     args = parser.parse_args(argv)
-    scenario = load_scenario(args.scenario, {"simulation.accounts": args.accounts, "simulation.days": args.days,
-                                             "teams.callers.agents": args.agents})
-    print_machine()
-    print(f"scenario {scenario.display_name}: {args.accounts:,} accounts × {args.days} days, {args.agents} call agents")
+    scenario = load_engine_run(args)
     try:
         if args.cprofile:
             raise ImportError

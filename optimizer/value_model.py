@@ -423,12 +423,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             if rules.max_attempts_per_day is not None:
                 allowed = np.minimum(allowed, rules.max_attempts_per_day)
             whole = np.floor(allowed)
-
-            def dials(p_no: float) -> np.ndarray:
-                geometric = (1 - p_no**whole) / (1 - p_no) if p_no < 1 else whole
-                return (geometric + (allowed - whole) * p_no**whole) * who * callable_
-
-            tries = dials(p_no)
+            tries = _dials_per_account(p_no, allowed, whole) * who * callable_
             if capacity:
                 limit = call_team.agents * call_shift - float((inbound_today * weight).sum())
                 served = _served(A * tries * call_mean * weight, max(limit, 0.0),
@@ -446,7 +441,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                     day_no = max(0.0, 1.0 - day_right - day_wrong)
                     day_mean = (day_right * handle.right_party + day_wrong * handle.wrong_party
                                 + day_no * handle.no_answer)
-                    tries = dials(day_no)
+                    tries = _dials_per_account(day_no, allowed, whole) * who * callable_
                     served = _served(A * tries * day_mean * weight, max(limit, 0.0),
                                      _priority(scenario, B, dpd, floor + exc))
                 tries = tries * served
@@ -776,10 +771,7 @@ def treatment_schedule(scenario: Scenario, treatments: Sequence[Treatment], firs
 
     def schedule(day: int, state: BookState):
         n = state.balance.size
-        every = np.zeros((6, n), dtype=np.int64)
-        attempts = np.ones(n, dtype=np.int64)
-        key = np.full((6, n), -1, dtype=np.int64)
-        gate = np.zeros((6, n), dtype=np.int64)
+        every, attempts, key, gate = _empty_schedule(n)
         if continuation is None:
             current = first
         else:
@@ -795,16 +787,25 @@ def treatment_schedule(scenario: Scenario, treatments: Sequence[Treatment], firs
     return schedule
 
 
+def _dials_per_account(p_no: float, allowed: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """Expected dials of a called account: redials after each no-answer, up to ``allowed`` (fractional) a day."""
+    geometric = (1 - p_no**whole) / (1 - p_no) if p_no < 1 else whole
+    return geometric + (allowed - whole) * p_no**whole
+
+
+def _empty_schedule(n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """No channel scheduled for ``n`` accounts: cadence, attempts a day, step key and failed-attempt gate."""
+    return (np.zeros((6, n), dtype=np.int64), np.ones(n, dtype=np.int64),
+            np.full((6, n), -1, dtype=np.int64), np.zeros((6, n), dtype=np.int64))
+
+
 def ladder_schedule(scenario: Scenario, steps: Sequence[Step]) -> Schedule:
     """A ladder of steps as a schedule (the most frequent matching step of each channel wins)."""
     names = tuple(scenario.portfolio.segments)
 
     def schedule(day: int, state: BookState):
         n = state.balance.size
-        every = np.zeros((6, n), dtype=np.int64)
-        attempts = np.ones(n, dtype=np.int64)
-        key = np.full((6, n), -1, dtype=np.int64)
-        gate = np.zeros((6, n), dtype=np.int64)
+        every, attempts, key, gate = _empty_schedule(n)
         _apply_steps(steps, 0, np.arange(n), state, names, every, attempts, key, gate)
         return every, attempts, key, gate
 

@@ -462,8 +462,7 @@ def test_a_short_call_list_is_dialled_at_the_right_party_rate_of_the_first_hours
     # shifts average 0.25; the value model with the day's capacity and the
     # simulator on the same book both dial at 0.10.
     from optimizer.segments import build_segments
-    from optimizer.treatments import Contact, contact_step
-    from optimizer.value_model import sample_accounts, ladder_schedule, mean_field
+    from optimizer.value_model import ladder_schedule, mean_field, sample_accounts
 
     hours = [0.10] * 12 + [0.40] * 12
     s = load_scenario(SCENARIOS / "baseline.toml", {

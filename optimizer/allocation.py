@@ -36,6 +36,7 @@ from sim.compliance import ContactCalendar, ContactRules
 from sim.engine import WEEKDAYS
 from sim.scenario import Scenario, Step
 
+from . import solvers
 from .segments import BUCKET_DPD, Segments
 from .treatments import CHANNEL_ORDER, Treatment, team_for
 from .value_model import Valuation
@@ -517,7 +518,7 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
     problem = model.problem
     started = time.perf_counter()
     try:
-        code = problem.solve(solver_for(solver, time_limit, model))
+        code = solvers.solve(problem, solver_for(solver, time_limit, model))
         status = _STATUS.get(code, "undefined")
         if status == "optimal" and problem.sol_status != pulp.LpSolutionOptimal:
             status = "time_limit"

@@ -89,7 +89,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     if args.mps:
         fd, tmp = tempfile.mkstemp(dir=Path(args.mps).resolve().parent, suffix=".mps")
         os.close(fd)
-        result.model.problem.writeMPS(tmp)
+        result.model.problem.writeMPS(tmp, with_objsense=True)
         os.replace(tmp, args.mps)
     strategy = plan.to_strategy(scenario) if plan.ok else None
     if args.strategy_out:

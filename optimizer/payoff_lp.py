@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import pulp
 
+from . import solvers
 from .payoff_engine import amortising_payment_cents, monthly_rate, to_cents
 from .payoff_model import Debt, DebtFile
 
@@ -158,7 +159,7 @@ def solve(debts: DebtFile, horizon: int, budget: float | None = None,
     """Build and solve the program; the plan's status says whether it has an answer."""
     prob, var = build(debts, horizon, budget, balance_bounds)
     solver, name = _solver()
-    status = pulp.LpStatus[prob.solve(solver)]
+    status = pulp.LpStatus[solvers.solve(prob, solver)]
     if status != "Optimal":
         kind = "infeasible" if status == "Infeasible" else "not_solved"
         return LpPlan(kind, None, {}, {}, horizon, name, f"solver status: {status}")
@@ -166,7 +167,7 @@ def solve(debts: DebtFile, horizon: int, budget: float | None = None,
     # Second pass: same cost (to half a cent), balances paid down as early as possible.
     prob += var["cost"] <= cost + TIE_TOLERANCE, "keep_least_cost"
     prob.setObjective(pulp.lpSum(var["balance"].values()))
-    if pulp.LpStatus[prob.solve(solver)] != "Optimal":
+    if pulp.LpStatus[solvers.solve(prob, solver)] != "Optimal":
         return LpPlan("not_solved", cost, {}, {}, horizon, name, "tie-break pass failed")
     payments = {key: float(v.value() or 0.0) for key, v in var["pay"].items()}
     balances = {key: float(v.value() or 0.0) for key, v in var["balance"].items()}

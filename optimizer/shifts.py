@@ -30,6 +30,8 @@ from typing import Literal
 
 import pulp
 
+from . import solvers
+
 HOURS_PER_DAY = 24
 
 __all__ = [
@@ -323,7 +325,7 @@ def solve_shift_model(
     errors = []
     for name, candidate in _solvers(solver, time_limit):
         try:
-            model.problem.solve(candidate)
+            solvers.solve(model.problem, candidate)
         except pulp.PulpSolverError as err:  # try the next solver
             errors.append(f"{name}: {err}")
             continue

@@ -710,8 +710,12 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         values = {name: float(r.net.sum()) for name, r in outcomes.items()}
         plan.model_value = plan.lp_value = worth
         plan.reference_values = dict(values)
-        top = max(values, key=values.get)
-        if values[top] >= worth:
+        # A reference ladder may replace the plan only within the budget the plan was given:
+        # every returned plan satisfies the budget and capacity it was asked to meet.
+        eligible = {name: v for name, v in values.items()
+                    if within_budget(float(outcomes[name].cost.sum()), budget)}
+        top = max(eligible, key=eligible.get) if eligible else None
+        if top is not None and eligible[top] >= worth:
             steps = dict(references)[top]
             own_ladder = ladder_treatment(scenario, steps, f"ladder:{top}")
             index = treatments.index(own_ladder) if own_ladder in treatments else own
@@ -745,9 +749,16 @@ def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome,
     value = float(outcome.net.sum())
     note = (f"reference ladder {name} is already optimal under the model: it is worth {value:,.0f} against "
             f"{lp_worth:,.0f} for the LP's plan as a ladder")
+    budget_used = float(outcome.cost.sum()) if plan.budget is not None else plan.budget_used
     return replace(plan, shares=shares, counts=counts, objective=value, capacity_used=used, model_value=value,
+                   budget_used=budget_used,
                    reference=name, reference_steps=tuple(world.strategy.steps),
                    reference_strategy=world.content()["strategy"], note=note)
+
+
+def within_budget(spend: float, budget: float | None) -> bool:
+    """Whether ``spend`` keeps to ``budget`` (no budget: always), to a cent's tolerance."""
+    return budget is None or spend <= budget + 0.01
 
 
 def with_strategy(world: Scenario, other: Scenario) -> Scenario:

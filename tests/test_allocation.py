@@ -512,3 +512,20 @@ def test_calls_refused_in_the_quiet_days_are_made_the_day_they_end():
     simulated = simulate(s, 9102, portfolio=p, contact_log=False).series["call_outcomes"].sum(axis=1)
     assert simulated.sum() > 1000
     assert trace["calls"].sum() == pytest.approx(simulated.sum(), rel=0.005)
+
+
+@pytest.mark.parametrize("budget", [0.0, 500.0])
+def test_every_returned_plan_keeps_the_budget_and_capacity_it_was_given(budget):
+    # `allocate --budget 0` used to return the reference ladder (which spends on
+    # SMS, letters and visits) and report "used 0 of 0".
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1000})
+    result = allocate(scenario, budget=budget)
+    plan = result.plan
+    assert plan.ok
+    spent = float((result.valuation.spend * plan.shares).sum())  # what the returned allocation spends
+    assert spent <= budget + 0.01
+    assert plan.budget_used is not None and plan.budget_used <= budget + 0.01
+    if plan.reference is not None:
+        assert plan.reference_values[plan.reference] == pytest.approx(plan.model_value)
+    for key, used in plan.capacity_used.items():
+        assert used <= plan.capacity[key] * (1 + 1e-6) + 1e-6, key

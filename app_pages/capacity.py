@@ -4,7 +4,7 @@ The allocation is :func:`optimizer.allocation.allocate` (an LP over segments ×
 treatments with team capacity per week); "verify by simulation" runs the
 plan's ladder against the scenario's own with :func:`optimizer.allocation.verify`.
 The inbound line is staffed with :mod:`optimizer.staffing` (Erlang C/A per
-hour, then the fewest agents' shifts that cover every hour).
+hour, then the shifts with the fewest paid hours that cover every hour).
 """
 
 import pandas as pd
@@ -141,10 +141,13 @@ with tab_staff:
         except ValueError as err:
             st.error(f"staffing: {err}")
         else:
-            k1, k2, k3 = st.columns(3)
+            k1, k2, k3, k4 = st.columns(4)
             k1.metric("agents to roster (shifts)", "–" if roster.total_agents is None else roster.total_agents)
-            k2.metric("peak agents on the phones", max((r.agents for r in needs.values()), default=0))
-            k3.metric("roster status", roster.status)
+            # The roster minimises paid hours; efficiency is agent-hours needed ÷ paid hours.
+            k2.metric("paid hours (efficiency)", "–" if roster.paid_hours is None
+                      else f"{roster.paid_hours:g} ({roster.efficiency or 0:.0%})")
+            k3.metric("peak agents on the phones", max((r.agents for r in needs.values()), default=0))
+            k4.metric("roster status", roster.status)
             if roster.success:
                 st.pyplot(staffing_cover(roster.required, roster.coverage, {h: r.agents for h, r in needs.items()}))
                 st.dataframe(pd.DataFrame([{"shift": k, "agents": v} for k, v in roster.agents.items() if v]),

@@ -32,9 +32,12 @@ import math
 import operator
 from dataclasses import asdict, dataclass
 
-from scipy.special import gammainc, gammaln
+from scipy.special import gammainc, gammaincc, gammaln
 
 SECONDS_PER_HOUR = 3600.0
+# Above this many agents Erlang B is taken in closed form (constant time), below
+# it by the exact recursion (cheap there, and the tests' exact values hold).
+RECURSION_AGENTS = 500
 
 __all__ = [
     "QueueMetrics",
@@ -91,15 +94,41 @@ def offered_load(arrival_rate: float, mean_handle: float) -> float:
 def erlang_b(load: float, agents: int) -> float:
     """Erlang B blocking probability for ``load`` Erlangs offered to ``agents`` servers.
 
-    Computed by the recursion ``B(0) = 1``, ``B(k) = A B(k-1) / (k + A B(k-1))``,
-    which is stable for any number of agents (no factorials, no powers).
+    Up to :data:`RECURSION_AGENTS` agents by the recursion ``B(0) = 1``,
+    ``B(k) = A B(k-1) / (k + A B(k-1))`` (exact to rounding, no factorials, no
+    powers). Beyond that the recursion's cost would grow with the line's size,
+    so ``B`` is taken in constant time as the Poisson ratio
+    ``P(N = n) / P(N ≤ n)`` with ``N ~ Poisson(A)`` (see :func:`_erlang_b_large`).
     """
     load = _rate(load, "load")
     agents = _agents(agents)
+    if agents > RECURSION_AGENTS and load > 0:
+        return _erlang_b_large(load, agents)
     blocking = 1.0
     for k in range(1, agents + 1):
         blocking = load * blocking / (k + load * blocking)
     return blocking
+
+
+def _erlang_b_large(load: float, agents: int) -> float:
+    """Erlang B for many agents in O(1): P(N = n) / P(N ≤ n), N ~ Poisson(load).
+
+    The numerator is taken in log space (``n log A − A − log n!``), the
+    denominator is scipy's regularised upper incomplete gamma Q(n + 1, A). When
+    the load is far above the agents Q underflows; then the ratio is summed as
+    the series 1/B = Σ_j n!/((n−j)! A^j), whose terms shrink at least as fast
+    as (n/A)^j, so few terms are needed exactly when Q underflows.
+    """
+    log_pmf = agents * math.log(load) - load - float(gammaln(agents + 1.0))
+    cdf = float(gammaincc(agents + 1.0, load))
+    if cdf > 1e-250:
+        return min(1.0, math.exp(log_pmf) / cdf)
+    total, term, j = 1.0, 1.0, 0
+    while term > 1e-17 * total and j < agents:
+        term *= (agents - j) / load
+        total += term
+        j += 1
+    return 1.0 / total
 
 
 def erlang_c_from_load(load: float, agents: int) -> float:

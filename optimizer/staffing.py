@@ -1,17 +1,18 @@
-"""Staffing the inbound line: how many agents each hour needs, and the roster.
+"""Staffing the inbound line: how many agents each interval needs, and the roster.
 
 The agent side of collections: borrowers call back after a reminder and queue
-for agents. This module turns an hour's calls into the number of agents needed
-on the phones for a service level (Erlang C, or Erlang A when callers hang up),
-adds shrinkage (breaks, training, absence) to get the number to roster, and
-re-exports the shift-scheduling integer program of :mod:`optimizer.shifts`
-that covers those hourly numbers with the fewest agents.
+for agents. This module turns an interval's calls into the number of agents
+needed on the phones for a service level (Erlang C, or Erlang A when callers
+hang up), optionally under a cap on occupancy, adds shrinkage (breaks,
+training, absence) to get the number to roster, and re-exports the
+shift-scheduling integer program of :mod:`optimizer.shifts` that covers those
+numbers with the fewest paid hours.
 
-Units: arrival rates in **calls per hour**; every duration (handle time,
-patience, the answer-within threshold, waits) in **seconds**. Shrinkage and
-service levels are fractions (0.3 for 30 %).
+Units: arrival rates in **calls per hour**, also for half-hour intervals;
+every duration (handle time, patience, the answer-within threshold, waits) in
+**seconds**. Shrinkage, service levels and occupancy are fractions (0.3 for 30 %).
 
-Each hour is treated as its own steady state (see :mod:`optimizer.queueing`
+Each interval is treated as its own steady state (see :mod:`optimizer.queueing`
 for the models' assumptions).
 """
 
@@ -51,12 +52,16 @@ __all__ = [
     "offered_load",
     "queue_metrics",
     "requirements_by_hour",
+    "requirements_by_interval",
     "schedule_shifts",
     "standard_shifts",
 ]
 
 Model = Literal["erlang_c", "erlang_a"]
 MODELS = ("erlang_c", "erlang_a")
+# The largest offered load sized, in Erlangs (agents' worth of calls): ten
+# times the biggest contact centres, and a bound that keeps every search short.
+MAX_LOAD = 100_000.0
 
 
 def queue_metrics(
@@ -85,6 +90,7 @@ class StaffingRequirement:
     ``agents`` is the number on the phones; ``rostered`` = ⌈agents / (1 − shrinkage)⌉
     is the number to schedule. ``metrics`` describes the line with ``agents``.
     ``met`` is False only if no count up to ``max_agents`` meets the target.
+    ``max_occupancy`` is the cap on occupancy the count respects (None: no cap).
     """
 
     agents: int
@@ -94,6 +100,7 @@ class StaffingRequirement:
     max_abandon: float | None
     metrics: QueueMetrics
     met: bool = True
+    max_occupancy: float | None = None
 
     def to_dict(self) -> dict:
         data = asdict(self)
@@ -101,10 +108,35 @@ class StaffingRequirement:
         return data
 
 
-def _meets(m: QueueMetrics, service_level: float, max_abandon: float | None) -> bool:
+def _meets(
+    m: QueueMetrics, service_level: float, max_abandon: float | None, max_occupancy: float | None
+) -> bool:
     if m.service_level < service_level:
         return False
+    if max_occupancy is not None and m.load > max_occupancy * m.agents * (1.0 + 1e-12):
+        return False
     return max_abandon is None or m.p_abandon <= max_abandon
+
+
+def _check_targets(
+    service_level: float,
+    shrinkage: float,
+    model: str,
+    max_abandon: float | None,
+    max_occupancy: float | None,
+) -> None:
+    if not (0.0 < float(service_level) < 1.0):
+        raise ValueError(
+            f"service_level must be a fraction strictly between 0 and 1, got {service_level!r}"
+        )
+    if not (0.0 <= float(shrinkage) < 1.0):
+        raise ValueError(f"shrinkage must be a fraction in [0, 1), got {shrinkage!r}")
+    if max_abandon is not None and not (0.0 <= float(max_abandon) <= 1.0):
+        raise ValueError(f"max_abandon must be a fraction in [0, 1], got {max_abandon!r}")
+    if max_abandon is not None and model != "erlang_a":
+        raise ValueError("max_abandon needs model 'erlang_a' (Erlang C has no abandonment)")
+    if max_occupancy is not None and not (0.0 < float(max_occupancy) <= 1.0):
+        raise ValueError(f"max_occupancy must be a fraction in (0, 1], got {max_occupancy!r}")
 
 
 def agents_needed(
@@ -117,6 +149,7 @@ def agents_needed(
     patience: float | None = None,
     max_abandon: float | None = None,
     *,
+    max_occupancy: float | None = None,
     max_agents: int = 1_000_000,
 ) -> StaffingRequirement:
     """Fewest agents on the phones that answer ``service_level`` of calls within ``answer_within``.
@@ -131,6 +164,8 @@ def agents_needed(
     model : ``"erlang_c"`` (nobody hangs up) or ``"erlang_a"`` (needs ``patience``).
     patience : mean patience in seconds, for Erlang A.
     max_abandon : optional cap on the share of callers who hang up (Erlang A).
+    max_occupancy : optional cap on the share of time agents on the phones are
+        busy: at least ``load / max_occupancy`` agents, whatever the service level.
     max_agents : search limit; if even this many do not meet the target the
         result has ``met=False`` and ``agents=max_agents``.
 
@@ -138,18 +173,17 @@ def agents_needed(
     -------
     StaffingRequirement; zero calls need zero agents. The service level and the
     abandonment rate improve with every extra agent, so the answer is found by
-    bisection.
+    bisection from the load upward: a few dozen evaluations, each in constant
+    time, whatever the size of the line. A load above :data:`MAX_LOAD` Erlangs
+    is refused (ValueError) rather than searched.
     """
-    if not (0.0 < float(service_level) < 1.0):
+    _check_targets(service_level, shrinkage, model, max_abandon, max_occupancy)
+    load = offered_load(arrival_rate, mean_handle)
+    if load > MAX_LOAD:
         raise ValueError(
-            f"service_level must be a fraction strictly between 0 and 1, got {service_level!r}"
+            f"offered load {load:.4g} Erlangs is above the {MAX_LOAD:,.0f} this model sizes "
+            "(calls per hour × handle seconds / 3600)"
         )
-    if not (0.0 <= float(shrinkage) < 1.0):
-        raise ValueError(f"shrinkage must be a fraction in [0, 1), got {shrinkage!r}")
-    if max_abandon is not None and not (0.0 <= float(max_abandon) <= 1.0):
-        raise ValueError(f"max_abandon must be a fraction in [0, 1], got {max_abandon!r}")
-    if max_abandon is not None and model != "erlang_a":
-        raise ValueError("max_abandon needs model 'erlang_a' (Erlang C has no abandonment)")
 
     def measure(n: int) -> QueueMetrics:
         return queue_metrics(
@@ -161,35 +195,91 @@ def agents_needed(
             patience=patience,
         )
 
-    load = offered_load(arrival_rate, mean_handle)
-    if load == 0:
-        low, met = 0, True
-    else:
-        # Erlang C needs more agents than the load; Erlang A may need fewer.
-        low = math.floor(load) + 1 if model == "erlang_c" else 1
-        high = max(low, math.ceil(load + 3.0 * math.sqrt(load)) + 1)
-        while high < max_agents and not _meets(measure(high), service_level, max_abandon):
-            low, high = high + 1, min(max_agents, 2 * high)
-        met = _meets(measure(high), service_level, max_abandon)
-        if _meets(measure(low), service_level, max_abandon):
-            high = low
-        while low < high:  # invariant: high meets the target
-            middle = (low + high) // 2
-            if _meets(measure(middle), service_level, max_abandon):
-                high = middle
-            else:
-                low = middle + 1
-        low = high
-    rostered = math.ceil(low / (1.0 - shrinkage) - 1e-9)
+    def meets(n: int) -> bool:
+        return _meets(measure(n), service_level, max_abandon, max_occupancy)
+
+    agents, met = (0, True) if load == 0 else _search(load, model, max_occupancy, max_agents, meets)
+    rostered = math.ceil(agents / (1.0 - shrinkage) - 1e-9)
     return StaffingRequirement(
-        agents=low,
+        agents=agents,
         rostered=rostered,
         shrinkage=float(shrinkage),
         target_service_level=float(service_level),
         max_abandon=max_abandon,
-        metrics=measure(low),
+        metrics=measure(agents),
         met=met,
+        max_occupancy=max_occupancy,
     )
+
+
+def _search(
+    load: float, model: str, max_occupancy: float | None, max_agents: int, meets
+) -> tuple[int, bool]:
+    """The fewest agents that meet the targets: doubling from the load, then bisection."""
+    # Erlang C needs more agents than the load; Erlang A may need fewer. The
+    # occupancy cap is a floor of its own.
+    low = math.floor(load) + 1 if model == "erlang_c" else 1
+    if max_occupancy is not None:
+        low = max(low, math.ceil(load / max_occupancy - 1e-9))
+    low = min(low, max_agents)
+    high = max(low, math.ceil(load + 3.0 * math.sqrt(load)) + 1)
+    while high < max_agents and not meets(high):
+        low, high = high + 1, min(max_agents, 2 * high)
+    met = meets(high)
+    if meets(low):
+        high = low
+    while low < high:  # invariant: high meets the target
+        middle = (low + high) // 2
+        if meets(middle):
+            high = middle
+        else:
+            low = middle + 1
+    return high, met
+
+
+def requirements_by_interval(
+    arrivals: Mapping[int, float] | Sequence[float],
+    mean_handle: float,
+    service_level: float = 0.8,
+    answer_within: float = 20.0,
+    shrinkage: float = 0.3,
+    model: Model = "erlang_c",
+    patience: float | None = None,
+    max_abandon: float | None = None,
+    *,
+    max_occupancy: float | None = None,
+) -> dict[int, StaffingRequirement]:
+    """:func:`agents_needed` for each interval of a day (or week).
+
+    ``arrivals`` maps an interval's index (hours 0-23, half hours 0-47, …; ≥ 0)
+    to its arrival **rate in calls per hour**, whatever the interval's length:
+    a half hour with 40 calls in it has the rate 80. It may also be a sequence
+    indexed by interval. Each interval is its own steady state, so its length
+    does not enter the count. Returns ``{index: StaffingRequirement}`` in
+    order; the ``rostered`` counts are what :func:`schedule_shifts` should
+    cover on the same grid.
+    """
+    if isinstance(arrivals, Mapping):
+        items = sorted((int(index), rate) for index, rate in arrivals.items())
+    else:
+        items = list(enumerate(arrivals))
+    for index, _ in items:
+        if index < 0:
+            raise ValueError(f"intervals are counted from 0, got {index}")
+    return {
+        index: agents_needed(
+            rate,
+            mean_handle,
+            service_level=service_level,
+            answer_within=answer_within,
+            shrinkage=shrinkage,
+            model=model,
+            patience=patience,
+            max_abandon=max_abandon,
+            max_occupancy=max_occupancy,
+        )
+        for index, rate in items
+    }
 
 
 def requirements_by_hour(
@@ -201,31 +291,21 @@ def requirements_by_hour(
     model: Model = "erlang_c",
     patience: float | None = None,
     max_abandon: float | None = None,
+    *,
+    max_occupancy: float | None = None,
 ) -> dict[int, StaffingRequirement]:
-    """:func:`agents_needed` for each hour.
+    """:func:`requirements_by_interval` on whole hours (0-23 for a day, 0-167 for a week).
 
-    ``hourly_arrivals`` maps hour (0-23 for a day, 0-167 for a week, …) to
-    calls in that hour, or is a sequence indexed by hour. Returns
-    ``{hour: StaffingRequirement}`` in hour order; the ``rostered`` counts are
-    what :func:`schedule_shifts` should cover.
+    ``hourly_arrivals`` maps hour to calls in that hour (= calls per hour).
     """
-    if isinstance(hourly_arrivals, Mapping):
-        items = sorted((int(hour), rate) for hour, rate in hourly_arrivals.items())
-    else:
-        items = list(enumerate(hourly_arrivals))
-    for hour, _ in items:
-        if hour < 0:
-            raise ValueError(f"hours are counted from 0, got {hour}")
-    return {
-        hour: agents_needed(
-            rate,
-            mean_handle,
-            service_level=service_level,
-            answer_within=answer_within,
-            shrinkage=shrinkage,
-            model=model,
-            patience=patience,
-            max_abandon=max_abandon,
-        )
-        for hour, rate in items
-    }
+    return requirements_by_interval(
+        hourly_arrivals,
+        mean_handle,
+        service_level,
+        answer_within,
+        shrinkage,
+        model,
+        patience,
+        max_abandon,
+        max_occupancy=max_occupancy,
+    )

@@ -1,4 +1,4 @@
-"""``python -m optimizer staff``: agents per hour for the inbound line, and the roster.
+"""``python -m optimizer staff``: agents per interval for the inbound line, and the roster.
 
 Only parses arguments and calls :mod:`optimizer.staffing`; every bad input is
 a one-line :class:`sim.errors.ScenarioError` (exit code 2).
@@ -14,42 +14,61 @@ import tomllib
 from sim.errors import ScenarioError
 
 from . import staffing
-from .shifts import ShiftPattern, parse_clock_hour, standard_shifts
+from .shifts import MINUTES_PER_DAY, ShiftPattern, clock, parse_clock_minute, standard_shifts
 
 CMDLINE = "command line"
+# A call (or a caller's patience) longer than a day is a typo, not a line to staff.
+MAX_MINUTES = 24 * 60.0
 
 EPILOG = """\
-units: calls per hour; handle time and patience in minutes; the service-level
-threshold in seconds. A profile is "HOUR:CALLS,..." with clock hours 0-23,
-e.g. "8:40,9:120,10:150". A --hours TOML file has a table
-[calls_per_hour] with keys "08:00" (or "8") and calls as values. Shift
-patterns are separated by commas; a split shift joins its pieces with "+",
-e.g. "08:00-16:00,12:00-20:00,09:00-13:00+14:00-18:00".
+units: every call figure is calls PER HOUR, also for half-hour intervals
+("08:30=80" is 40 calls between 08:30 and 09:00); handle time and patience in
+minutes; the service-level threshold in seconds.
+
+A profile is "HH:MM=CALLS,..." with times on the hour or half hour, e.g.
+"08:00=40,08:30=80,09:00=120". If any time is on the half hour the day is cut
+in half hours, and each time names one interval; times not named have no
+calls. The older "HOUR:CALLS" form ("8:40,9:120": hour 8 has 40 calls) still
+works. A --hours TOML file has a table [calls_per_hour] with keys "08:00",
+"08:30" (or "8") and calls per hour as values.
+
+The roster minimises paid hours (ties: fewest agents). Shift patterns are
+separated by commas; a split shift joins its pieces with "+", e.g.
+"08:00-16:00,12:00-16:00,09:00-13:00+14:00-18:00". --shift-length 8,6,4
+offers every 8-, 6- and 4-hour shift within the hours that have calls.
+Offered load is capped at 100,000 Erlangs (calls per hour x handle minutes / 60).
 """
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "staff",
-        help="agents needed per hour on the inbound line (Erlang C/A) and the fewest-agent roster",
-        description="Agents needed per hour for a service level (Erlang C, or Erlang A with "
-        "hang-ups), rostered counts after shrinkage, and optionally the roster over shift "
-        "patterns that covers every hour with the fewest agents (integer program).",
+        help="agents needed per interval on the inbound line (Erlang C/A) and the "
+        "fewest-paid-hours roster",
+        description="Agents needed per hour or half hour for a service level (Erlang C, or "
+        "Erlang A with hang-ups) and an optional cap on occupancy, rostered counts after "
+        "shrinkage, and optionally the roster over shift patterns that covers every interval "
+        "with the fewest paid hours (integer program).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # Numbers are parsed by this module (not argparse) so that errors are one line.
-    calls = parser.add_argument_group("calls (give one)")
-    calls.add_argument("--calls-per-hour", metavar="N", help="calls in a single hour")
+    calls = parser.add_argument_group("calls, per hour (give one)")
+    calls.add_argument("--calls-per-hour", metavar="N", help="calls per hour in a single interval")
     calls.add_argument(
-        "--profile", metavar="H:N,...", help='calls per clock hour, e.g. "8:40,9:120"'
+        "--profile",
+        metavar="HH:MM=N,...",
+        help='calls per hour by interval, e.g. "08:00=40,08:30=80" (or "8:40,9:120")',
     )
     calls.add_argument(
         "--hours", metavar="FILE.toml", help="TOML file with a [calls_per_hour] table"
     )
     line = parser.add_argument_group("the line")
     line.add_argument(
-        "--handle-minutes", metavar="MIN", required=True, help="mean handle time (talk + wrap-up)"
+        "--handle-minutes",
+        metavar="MIN",
+        required=True,
+        help="mean handle time (talk + wrap-up), at most 1440",
     )
     line.add_argument(
         "--service-level",
@@ -67,6 +86,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="share of paid time off the phones (default 0.3)",
     )
     line.add_argument(
+        "--max-occupancy",
+        metavar="FRAC",
+        help="cap on the share of time agents on the phones are busy, e.g. 0.85 (default: none)",
+    )
+    line.add_argument(
         "--model",
         metavar="erlang_c|erlang_a",
         help="queueing model (default erlang_a with --patience-minutes, else erlang_c)",
@@ -81,15 +105,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     roster = parser.add_argument_group("roster (optional)")
     roster.add_argument(
-        "--shifts", metavar="PATTERNS", help='shift patterns, e.g. "08:00-16:00,12:00-20:00"'
+        "--shifts", metavar="PATTERNS", help='shift patterns, e.g. "08:00-16:00,12:00-16:00"'
     )
     roster.add_argument(
-        "--shift-length", metavar="H", help="instead of --shifts: every H-hour shift in the day"
+        "--shift-length",
+        metavar="H[,H...]",
+        help="instead of --shifts: every shift of these paid hours (e.g. 8,6,4; half hours "
+        "allowed) within the hours that have calls",
     )
     roster.add_argument(
         "--break-after",
         metavar="H",
-        help="with --shift-length: one unpaid break hour after H hours",
+        help="with --shift-length: one unpaid break hour after H hours, in shifts longer than H",
     )
     roster.add_argument(
         "--solver",
@@ -141,24 +168,48 @@ def _whole(text: str, field: str, *, low: int = 1) -> int:
 
 
 def parse_profile(text: str, source: str = CMDLINE, field: str = "--profile") -> dict[int, float]:
-    """``"8:40,9:120"`` → {8: 40.0, 9: 120.0} (clock hour: calls in that hour)."""
+    """``"08:30=80,09:00=120"`` → {510: 80.0, 540: 120.0}: start minute → calls per hour.
+
+    An item without ``=`` is the older ``HOUR:CALLS`` (``"8:40"`` is hour 8, 40 calls).
+    """
     profile: dict[int, float] = {}
     for item in text.split(","):
         item = item.strip()
         if not item:
             continue
-        hour_text, sep, calls_text = item.partition(":")
-        if not sep or not hour_text.strip().isdigit():
-            raise ScenarioError(source, field, f"expected HOUR:CALLS like '9:120', got {item!r}")
-        hour = int(hour_text)
-        if hour > 23:
-            raise ScenarioError(source, field, f"hour {hour} is outside 0-23 in {item!r}")
-        if hour in profile:
-            raise ScenarioError(source, field, f"hour {hour} is given twice")
-        profile[hour] = _calls(calls_text.strip(), source, field)
+        if "=" in item:
+            time_text, _, calls_text = item.partition("=")
+            start = _clock_key(time_text.strip(), source, field, item)
+        else:
+            hour_text, sep, calls_text = item.partition(":")
+            if not sep or not hour_text.strip().isdigit():
+                raise ScenarioError(
+                    source,
+                    field,
+                    f"expected HH:MM=CALLS like '09:30=120' (or HOUR:CALLS), got {item!r}",
+                )
+            start = _clock_key(hour_text.strip(), source, field, item)
+        if start in profile:
+            raise ScenarioError(source, field, f"{clock(start)} is given twice")
+        profile[start] = _calls(calls_text.strip(), source, field)
     if not profile:
-        raise ScenarioError(source, field, "names no hour")
+        raise ScenarioError(source, field, "names no interval")
     return dict(sorted(profile.items()))
+
+
+def _clock_key(text: str, source: str, field: str, item: str) -> int:
+    """A profile time, ``"8"``, ``"08:00"`` or ``"08:30"``, as minutes after midnight."""
+    if text.isdigit():
+        if int(text) > 23:
+            raise ScenarioError(source, field, f"hour {int(text)} is outside 0-23 in {item!r}")
+        return 60 * int(text)
+    try:
+        start = parse_clock_minute(text)
+    except ValueError as err:
+        raise ScenarioError(source, field, f"{err} in {item!r}") from None
+    if start >= MINUTES_PER_DAY:
+        raise ScenarioError(source, field, f"an interval starts before 24:00, got {item!r}")
+    return start
 
 
 def _calls(value: object, source: str, field: str) -> float:
@@ -172,7 +223,7 @@ def _calls(value: object, source: str, field: str) -> float:
 
 
 def read_hours_file(path: str) -> dict[int, float]:
-    """Calls per clock hour from a TOML file's ``[calls_per_hour]`` table."""
+    """Calls per hour by interval start (minutes) from a TOML file's ``[calls_per_hour]`` table."""
     try:
         with open(path, "rb") as handle:
             data = tomllib.load(handle)
@@ -192,40 +243,61 @@ def read_hours_file(path: str) -> dict[int, float]:
     for key, value in table.items():
         field = f"calls_per_hour.{key}"
         try:
-            hour = int(key) if key.strip().isdigit() else parse_clock_hour(key)
+            start = 60 * int(key) if key.strip().isdigit() else parse_clock_minute(key)
         except ValueError as err:
-            raise ScenarioError(path, field, f'{err}; keys are clock hours like "09:00"') from None
-        if not 0 <= hour <= 23:
-            raise ScenarioError(path, field, "hour must be 0-23")
-        if hour in profile:
-            raise ScenarioError(path, field, f"hour {hour} is given twice")
-        profile[hour] = _calls(value, path, field)
+            raise ScenarioError(
+                path, field, f'{err}; keys are times like "09:00" or "09:30"'
+            ) from None
+        if not 0 <= start < MINUTES_PER_DAY:
+            raise ScenarioError(path, field, "an interval starts at 00:00-23:30")
+        if start in profile:
+            raise ScenarioError(path, field, f"{clock(start)} is given twice")
+        profile[start] = _calls(value, path, field)
     return dict(sorted(profile.items()))
 
 
-def _patterns(args: argparse.Namespace) -> list[ShiftPattern] | None:
-    if args.shifts is not None and args.shift_length is not None:
-        raise ScenarioError(CMDLINE, "--shifts", "give either --shifts or --shift-length, not both")
-    if args.break_after is not None and args.shift_length is None:
-        raise ScenarioError(CMDLINE, "--break-after", "needs --shift-length")
-    if args.shift_length is not None:
-        length = _whole(args.shift_length, "--shift-length")
-        if length > 24:
-            raise ScenarioError(CMDLINE, "--shift-length", f"must be 1-24 hours, got {length}")
-        breaks = None if args.break_after is None else _whole(args.break_after, "--break-after")
-        if breaks is not None and breaks >= length:
+def _lengths(text: str) -> list[float]:
+    lengths = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        length = _number(item.strip(), "--shift-length", low=0.5, high=24.0)
+        if length * 2 != int(length * 2):
             raise ScenarioError(
-                CMDLINE, "--break-after", f"must be shorter than the shift ({length} h)"
+                CMDLINE,
+                "--shift-length",
+                f"hours come in whole or half hours, got {item.strip()!r}",
             )
-        return standard_shifts(length, break_after=breaks)
-    if args.shifts is None:
+        if length in lengths:
+            raise ScenarioError(CMDLINE, "--shift-length", f"{length:g} is given twice")
+        lengths.append(length)
+    if not lengths:
+        raise ScenarioError(CMDLINE, "--shift-length", "names no length")
+    return lengths
+
+
+def _break_after(args: argparse.Namespace, lengths: list[float]) -> float | None:
+    if args.break_after is None:
         return None
-    patterns = []
-    for text in args.shifts.split(","):
-        if not text.strip():
+    breaks = _number(args.break_after, "--break-after", low=0.5)
+    if breaks * 2 != int(breaks * 2):
+        raise ScenarioError(
+            CMDLINE, "--break-after", f"whole or half hours, got {args.break_after!r}"
+        )
+    if breaks >= max(lengths):
+        raise ScenarioError(
+            CMDLINE, "--break-after", f"must be shorter than the longest shift ({max(lengths):g} h)"
+        )
+    return breaks
+
+
+def _explicit_patterns(text: str) -> list[ShiftPattern]:
+    patterns: list[ShiftPattern] = []
+    for item in text.split(","):
+        if not item.strip():
             continue
         try:
-            pattern = ShiftPattern.parse(text.strip())
+            pattern = ShiftPattern.parse(item.strip())
         except ValueError as err:
             raise ScenarioError(CMDLINE, "--shifts", str(err)) from None
         if pattern.name in {p.name for p in patterns}:
@@ -236,32 +308,100 @@ def _patterns(args: argparse.Namespace) -> list[ShiftPattern] | None:
     return patterns
 
 
+def _check_roster_options(args: argparse.Namespace) -> None:
+    if args.shifts is not None and args.shift_length is not None:
+        raise ScenarioError(CMDLINE, "--shifts", "give either --shifts or --shift-length, not both")
+    if args.break_after is not None and args.shift_length is None:
+        raise ScenarioError(CMDLINE, "--break-after", "needs --shift-length")
+
+
+def _opening_starts(needed: dict[int, int], span: int, step: int) -> list[float]:
+    """Start hours of a ``span``-minute shift that lies within the hours with calls.
+
+    A shift starting before the first call (or ending after the last) covers
+    less of the day that needs agents than the same shift moved inside, so
+    only starts inside are offered; a day shorter than the shift gets the
+    shifts that contain it.
+    """
+    busy = [i * step for i, need in needed.items() if need > 0]
+    if not busy:
+        return []
+    opens, closes = min(busy), max(busy) + step
+    if closes - opens >= span:
+        starts = range(opens, closes - span + 1, step)
+    else:
+        starts = range(max(0, closes - span), min(opens, MINUTES_PER_DAY - span) + 1, step)
+    return [start / 60.0 for start in starts]
+
+
+def _standard_patterns(
+    lengths: list[float], breaks: float | None, needed: dict[int, int], step: int
+) -> list[ShiftPattern]:
+    patterns = []
+    for length in lengths:
+        span = round(60 * length) + (60 if breaks is not None and breaks < length else 0)
+        starts = _opening_starts(needed, span, step)
+        patterns += standard_shifts(
+            length, starts=starts, break_after=breaks, interval_minutes=step
+        )
+    return patterns
+
+
 # ----------------------------------------------------------------------------- run
 
 
-def run(args: argparse.Namespace) -> int:
+def _profile(args: argparse.Namespace) -> tuple[dict[int, float], str]:
+    """Calls per hour by interval start (minutes), and the option they came from."""
     sources = [f for f in ("calls_per_hour", "profile", "hours") if getattr(args, f) is not None]
     if len(sources) != 1:
         raise ScenarioError(
             CMDLINE, "calls", "give exactly one of --calls-per-hour, --profile, --hours"
         )
     if args.calls_per_hour is not None:
-        profile = {0: _number(args.calls_per_hour, "--calls-per-hour")}
-    elif args.profile is not None:
-        profile = parse_profile(args.profile)
-    else:
-        profile = read_hours_file(args.hours)
+        return {0: _number(args.calls_per_hour, "--calls-per-hour")}, "--calls-per-hour"
+    if args.profile is not None:
+        return parse_profile(args.profile), "--profile"
+    return read_hours_file(args.hours), "calls_per_hour"
 
-    handle = _number(args.handle_minutes, "--handle-minutes", low_open=True) * 60.0
-    level = _number(args.service_level, "--service-level", low_open=True, high=1.0, high_open=True)
-    within = _number(args.answer_seconds, "--answer-seconds")
-    shrinkage = _number(args.shrinkage, "--shrinkage", high=1.0, high_open=True)
+
+def _check_load(profile: dict[int, float], handle: float, args: argparse.Namespace, field: str):
+    """Refuse, in one line, an interval whose load is beyond what is sized."""
+    for start, rate in profile.items():
+        load = rate * handle / 3600.0
+        if load > staffing.MAX_LOAD:
+            source = args.hours if field == "calls_per_hour" else CMDLINE
+            where = f"{field}.{clock(start)}" if field == "calls_per_hour" else field
+            at = "" if args.calls_per_hour is not None else f"{clock(start)}: "
+            raise ScenarioError(
+                source,
+                where,
+                f"{at}{rate:g} calls per hour × {handle / 60:g} min handle is {load:.3g} "
+                f"Erlangs; at most {staffing.MAX_LOAD:,.0f} (calls per hour × handle minutes / 60)",
+            )
+
+
+def _line_settings(args: argparse.Namespace) -> dict:
+    """The line's settings, checked; durations in seconds."""
+    handle = _number(args.handle_minutes, "--handle-minutes", low_open=True, high=MAX_MINUTES)
+    settings = {
+        "handle": handle * 60.0,
+        "service_level": _number(
+            args.service_level, "--service-level", low_open=True, high=1.0, high_open=True
+        ),
+        "answer_within": _number(args.answer_seconds, "--answer-seconds", high=86_400.0),
+        "shrinkage": _number(args.shrinkage, "--shrinkage", high=1.0, high_open=True),
+        "max_occupancy": None
+        if args.max_occupancy is None
+        else _number(args.max_occupancy, "--max-occupancy", low_open=True, high=1.0),
+    }
     model = args.model or ("erlang_c" if args.patience_minutes is None else "erlang_a")
     if model not in staffing.MODELS:
         raise ScenarioError(CMDLINE, "--model", f"must be erlang_c or erlang_a, got {model!r}")
     patience = None
     if args.patience_minutes is not None:
-        patience = _number(args.patience_minutes, "--patience-minutes", low_open=True) * 60.0
+        patience = 60.0 * _number(
+            args.patience_minutes, "--patience-minutes", low_open=True, high=MAX_MINUTES
+        )
     if model == "erlang_a" and patience is None:
         raise ScenarioError(
             CMDLINE, "--patience-minutes", "erlang_a needs the callers' mean patience"
@@ -273,105 +413,148 @@ def run(args: argparse.Namespace) -> int:
             raise ScenarioError(
                 CMDLINE, "--max-abandon", "needs erlang_a (give --patience-minutes)"
             )
+    return {**settings, "model": model, "patience": patience, "max_abandon": max_abandon}
+
+
+def run(args: argparse.Namespace) -> int:
+    profile, field = _profile(args)
+    line = _line_settings(args)
+    _check_load(profile, line["handle"], args, field)
+    _check_roster_options(args)
     if args.solver not in ("highs", "cbc"):
         raise ScenarioError(CMDLINE, "--solver", f"must be highs or cbc, got {args.solver!r}")
-    time_limit = _number(args.time_limit, "--time-limit", low_open=True)
-    patterns = _patterns(args)
+    time_limit = _number(args.time_limit, "--time-limit", low_open=True, high=86_400.0)
+    explicit = None if args.shifts is None else _explicit_patterns(args.shifts)
+    lengths = None if args.shift_length is None else _lengths(args.shift_length)
+    breaks = None if lengths is None else _break_after(args, lengths)
 
-    hours = staffing.requirements_by_hour(
+    step = 30 if any(start % 60 for start in profile) else 60
+    needs = staffing.requirements_by_interval(
         profile,
-        handle,
-        service_level=level,
-        answer_within=within,
-        shrinkage=shrinkage,
-        model=model,
-        patience=patience,
-        max_abandon=max_abandon,
+        line["handle"],
+        service_level=line["service_level"],
+        answer_within=line["answer_within"],
+        shrinkage=line["shrinkage"],
+        model=line["model"],
+        patience=line["patience"],
+        max_abandon=line["max_abandon"],
+        max_occupancy=line["max_occupancy"],
     )
-    roster = None
-    if patterns is not None:
-        roster = staffing.schedule_shifts(
-            {h: r.rostered for h, r in hours.items()},
-            patterns,
-            solver=args.solver,
-            time_limit=time_limit,
-        )
-
+    roster = _roster(needs, step, explicit, lengths, breaks, args.solver, time_limit)
     settings = {
-        "model": model,
-        "handle_minutes": handle / 60.0,
-        "service_level": level,
-        "answer_seconds": within,
-        "shrinkage": shrinkage,
-        "patience_minutes": None if patience is None else patience / 60.0,
-        "max_abandon": max_abandon,
+        "model": line["model"],
+        "handle_minutes": line["handle"] / 60.0,
+        "service_level": line["service_level"],
+        "answer_seconds": line["answer_within"],
+        "shrinkage": line["shrinkage"],
+        "max_occupancy": line["max_occupancy"],
+        "patience_minutes": None if line["patience"] is None else line["patience"] / 60.0,
+        "max_abandon": line["max_abandon"],
+        "interval_minutes": step,
+        "calls": "per hour",
+        "shift_lengths": lengths,
     }
     if args.json:
-        print(json.dumps(_as_json(settings, profile, hours, roster), indent=2))
+        print(json.dumps(_as_json(settings, needs, roster), indent=2))
     else:
         single = args.calls_per_hour is not None
-        print(_as_text(settings, profile, hours, roster, single=single))
+        print(_as_text(settings, needs, roster, single=single))
     return 0 if roster is None or roster.success else 1
 
 
-def _as_json(settings: dict, profile: dict, hours: dict, roster) -> dict:
+def _roster(needs, step, explicit, lengths, breaks, solver, time_limit):
+    """The roster over the given or generated shifts, on the finest grid either needs."""
+    if explicit is None and lengths is None:
+        return None
+    fine = (explicit and not all(p.on_grid(60) for p in explicit)) or (
+        lengths and any(length != int(length) or (breaks or 0) % 1 for length in lengths)
+    )
+    grid = 30 if fine else step
+    needed = {
+        start // grid + k: req.rostered for start, req in needs.items() for k in range(step // grid)
+    }
+    patterns = (
+        explicit if explicit is not None else _standard_patterns(lengths, breaks, needed, grid)
+    )
+    return staffing.schedule_shifts(
+        needed, patterns, interval_minutes=grid, solver=solver, time_limit=time_limit
+    )
+
+
+def _as_json(settings: dict, needs: dict, roster) -> dict:
+    step = settings["interval_minutes"]
     rows = []
-    for hour, req in hours.items():
+    for start, req in needs.items():
         m = req.metrics
         rows.append(
             {
-                "hour": hour,
-                "calls": profile[hour],
+                "start": clock(start),
+                "minutes": step,
+                "calls_per_hour": m.arrival_rate,
+                "calls_in_interval": m.arrival_rate * step / 60.0,
                 "load": m.load,
                 "agents": req.agents,
                 "rostered": req.rostered,
                 "met": req.met,
                 "service_level": m.service_level,
                 "p_wait": m.p_wait,
-                "mean_wait_seconds": m.mean_wait,
+                "mean_wait_seconds": m.mean_wait if math.isfinite(m.mean_wait) else None,
                 "p_abandon": m.p_abandon,
                 "occupancy": m.occupancy,
             }
         )
     return {
         "settings": settings,
-        "hours": rows,
+        "intervals": rows,
         "roster": None if roster is None else roster.to_dict(),
     }
 
 
-def _as_text(settings: dict, profile: dict, hours: dict, roster, *, single: bool) -> str:
+def _as_text(settings: dict, needs: dict, roster, *, single: bool) -> str:
     model = (
         "Erlang C"
         if settings["model"] == "erlang_c"
         else (f"Erlang A (patience {settings['patience_minutes']:g} min)")
     )
+    cap = settings["max_occupancy"]
     lines = [
         f"{model}: handle {settings['handle_minutes']:g} min, target {settings['service_level']:.0%} "
-        f"answered within {settings['answer_seconds']:g} s, shrinkage {settings['shrinkage']:.0%}",
+        f"answered within {settings['answer_seconds']:g} s, shrinkage {settings['shrinkage']:.0%}"
+        + ("" if cap is None else f", occupancy at most {cap:.0%}"),
         "",
-        f"{'hour':>5}  {'calls':>7}  {'load':>6}  {'agents':>6}  {'rostered':>8}  "
-        f"{'answered':>8}  {'wait s':>6}  {'abandon':>7}",
+        f"{'start':>5}  {'calls/h':>7}  {'load':>6}  {'agents':>6}  {'rostered':>8}  "
+        f"{'answered':>8}  {'wait s':>6}  {'abandon':>7}  {'occupancy':>9}",
     ]
-    for hour, req in hours.items():
+    for start, req in needs.items():
         m = req.metrics
-        label = "-" if single else f"{hour:02d}:00"
+        label = "-" if single else clock(start)
         flag = "" if req.met else "  (target not met)"
         lines.append(
-            f"{label:>5}  {profile[hour]:>7g}  {m.load:>6.1f}  {req.agents:>6}  {req.rostered:>8}  "
-            f"{m.service_level:>8.1%}  {m.mean_wait:>6.1f}  {m.p_abandon:>7.1%}{flag}"
+            f"{label:>5}  {m.arrival_rate:>7g}  {m.load:>6.1f}  {req.agents:>6}  {req.rostered:>8}  "
+            f"{m.service_level:>8.1%}  {m.mean_wait:>6.1f}  {m.p_abandon:>7.1%}  "
+            f"{m.occupancy:>9.1%}{flag}"
         )
     if roster is not None:
-        lines += ["", f"Roster: {roster.status} ({roster.solver}) — {roster.message}"]
-        if roster.success:
-            lines.append(f"{roster.total_agents} agents")
-            for name, count in roster.agents.items():
-                if count:
-                    lines.append(f"  {count:>4} × {name}")
-            lines.append("")
-            lines.append(f"{'hour':>5}  {'need':>4}  {'on':>4}  {'slack':>5}")
-            for hour, on in roster.coverage.items():
-                need = roster.required.get(hour, 0)
-                if on or need:
-                    lines.append(f"{hour % 24:02d}:00  {need:>4}  {on:>4}  {roster.slack[hour]:>5}")
+        lines += ["", *_roster_text(roster)]
     return "\n".join(lines)
+
+
+def _roster_text(roster) -> list[str]:
+    lines = [f"Roster: {roster.status} ({roster.solver}) — {roster.message}"]
+    if not roster.success:
+        return lines
+    lines.append(
+        f"{roster.total_agents} agents, {roster.paid_hours:g} paid hours for "
+        f"{roster.needed_hours:g} agent-hours needed (efficiency {roster.efficiency or 0:.0%})"
+    )
+    for name, count in roster.agents.items():
+        if count:
+            lines.append(f"  {count:>4} × {name}")
+    lines += ["", f"{'start':>5}  {'need':>4}  {'on':>4}  {'slack':>5}"]
+    for interval, on in roster.coverage.items():
+        need = roster.required.get(interval, 0)
+        if on or need:
+            lines.append(
+                f"{roster.label(interval):>5}  {need:>4}  {on:>4}  {roster.slack[interval]:>5}"
+            )
+    return lines

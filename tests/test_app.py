@@ -204,6 +204,7 @@ def test_capacity_plan_and_staffing_are_the_optimizers():
     roster = schedule_shifts({h: r.rostered for h, r in needs.items()}, [ShiftPattern.parse(p) for p in patterns],
                              days=1)
     assert metric(at, "agents to roster (shifts)") == str(roster.total_agents)
+    assert metric(at, "paid hours (efficiency)") == f"{roster.paid_hours:g} ({roster.efficiency:.0%})"
 
 
 def test_history_lists_a_stored_comparison():

@@ -298,7 +298,7 @@ def test_standard_shifts_and_several_days():
     [
         "16:00-08:00",
         "09:00-09:00",
-        "08:30-12:00",
+        "08:15-12:00",
         "25:00-26:00",
         "08:00",
         "09:00-13:00+12:00-14:00",
@@ -339,10 +339,10 @@ def test_cli_json_run(tmp_path):
     assert done.returncode == 0, done.stderr
     data = json.loads(done.stdout)
     assert data["settings"]["model"] == "erlang_a"
-    assert [row["hour"] for row in data["hours"]] == [8, 9, 10]
+    assert [row["start"] for row in data["intervals"]] == ["08:00", "09:00", "10:00"]
     assert data["roster"]["status"] == "optimal"
-    need = {row["hour"]: row["rostered"] for row in data["hours"]}
-    assert all(data["roster"]["coverage"][str(h)] >= n for h, n in need.items())
+    need = {row["start"]: row["rostered"] for row in data["intervals"]}
+    assert all(data["roster"]["coverage"][h] >= n for h, n in need.items())
 
 
 def test_cli_table_run(capsys):
@@ -411,5 +411,143 @@ def test_readme_example_is_what_the_command_prints():
     cut = out.index(next(line for line in out if line.startswith("Roster:")))
     # The hourly table is exact; the roster's total is unique, its mix of shifts may not be.
     assert out[:cut] == printed[:cut]
-    total = next(line for line in printed if line.endswith(" agents"))
+    # paid hours are unique, and so is the fewest head count for them
+    total = next(line for line in printed if " paid hours for " in line)
     assert total in out
+
+
+# ----------------------------------------------------------------------------- paid hours, part time,
+# half hours, occupancy, no hangs
+
+
+def test_roster_minimises_paid_hours_not_head_count():
+    # 09:00-13:00 needs 2 agents and 13:00-17:00 needs 1. Fewest agents: two full
+    # shifts (2 agents, 16 paid hours). Fewest paid hours: one full shift and one
+    # 4-hour morning shift (2 agents, 12 h) — and not three 4-hour shifts (3 agents,
+    # 12 h), which the head-count tie-break rules out.
+    required = {h: 2 for h in range(9, 13)} | {h: 1 for h in range(13, 17)}
+    patterns = ["09:00-17:00", "09:00-13:00", "13:00-17:00"]
+    by_agents = schedule_shifts(
+        required, [ShiftPattern.parse(p, cost=1) for p in patterns], time_limit=10
+    )
+    assert (by_agents.total_agents, by_agents.paid_hours) == (2, 16)
+    roster = schedule_shifts(required, patterns, time_limit=10)
+    assert roster.status == "optimal"
+    assert (roster.total_agents, roster.paid_hours, roster.objective) == (2, 12, 12)
+    assert roster.agents == {"09:00-17:00": 1, "09:00-13:00": 1, "13:00-17:00": 0}
+    assert roster.needed_hours == 12 and roster.efficiency == 1.0
+
+
+def test_part_time_shift_lengths_cut_paid_hours():
+    profile = "8:150,9:240,10:280,11:260,12:200,13:180,14:190,15:180,16:150,17:120,18:100,19:90,20:70,21:45"
+    full = staff("--profile", profile, "--handle-minutes", "6", "--shift-length", "8", "--json")
+    mixed = staff("--profile", profile, "--handle-minutes", "6", "--shift-length", "8,6,4", "--json")
+    full, mixed = json.loads(full.stdout)["roster"], json.loads(mixed.stdout)["roster"]
+    assert full["needed_hours"] == mixed["needed_hours"] == 416
+    assert full["paid_hours"] == 8 * full["total_agents"]
+    assert mixed["paid_hours"] < 0.8 * full["paid_hours"] and mixed["efficiency"] > 0.95
+    lengths = {name: ShiftPattern.parse(name).paid_hours for name, n in mixed["agents"].items() if n}
+    assert {4.0, 8.0} <= set(lengths.values())
+    # only shifts inside the hours with calls are offered: nobody starts before 08:00
+    assert min(name for name in lengths) >= "08:00" and max(name[-5:] for name in lengths) <= "22:00"
+
+
+def test_half_hour_profile_and_toml_keys(tmp_path):
+    done = staff("--profile", "08:00=40,08:30=80,09:00=120,09:30=150", "--handle-minutes", "6",
+                 "--shift-length", "1.5,1", "--json")
+    assert done.returncode == 0, done.stderr
+    data = json.loads(done.stdout)
+    assert data["settings"]["interval_minutes"] == 30
+    rows = {row["start"]: row for row in data["intervals"]}
+    assert list(rows) == ["08:00", "08:30", "09:00", "09:30"]
+    # figures are calls per hour: 08:30=80 is 40 calls in that half hour, the same
+    # load and agents as an hour of 80 calls
+    assert rows["08:30"]["calls_per_hour"] == 80 and rows["08:30"]["calls_in_interval"] == 40
+    assert rows["08:30"]["agents"] == agents_needed(80, 360).agents
+    roster = data["roster"]
+    assert roster["interval_minutes"] == 30 and roster["needed_hours"] == sum(
+        row["rostered"] for row in rows.values()
+    ) / 2
+    assert all(roster["coverage"][h] >= row["rostered"] for h, row in rows.items())
+    hours = tmp_path / "hours.toml"
+    hours.write_text('[calls_per_hour]\n"08:00" = 40\n"08:30" = 80\n9 = 120\n"09:30" = 150\n')
+    again = staff("--hours", str(hours), "--handle-minutes", "6", "--shift-length", "1.5,1", "--json")
+    assert json.loads(again.stdout)["intervals"] == data["intervals"]
+
+
+def test_old_profile_syntax_still_means_hour_and_calls():
+    old = staff("--profile", "8:30,9:120", "--handle-minutes", "6", "--json")
+    new = staff("--profile", "08:00=30,09:00=120", "--handle-minutes", "6", "--json")
+    assert json.loads(old.stdout) == json.loads(new.stdout)
+    assert json.loads(old.stdout)["settings"]["interval_minutes"] == 60
+
+
+def test_occupancy_cap_holds_and_shows_in_the_table(capsys):
+    argv = ["staff", "--profile", "08:00=600,08:30=900,09:00=300", "--handle-minutes", "5"]
+    assert cli.main(argv) == 0
+    uncapped = capsys.readouterr().out
+    assert cli.main([*argv, "--max-occupancy", "0.85"]) == 0
+    out = capsys.readouterr().out
+    assert "occupancy at most 85%" in out
+    header, *rows = out.split("\n\n")[1].splitlines()
+    assert header.split()[-1] == "occupancy"
+    shown = [float(row.split()[-1].rstrip("%")) for row in rows]
+    assert all(value <= 85.0 for value in shown)
+    assert any(float(row.split()[-1].rstrip("%")) > 85.0 for row in uncapped.split("\n\n")[1].splitlines()[1:])
+    need = agents_needed(900, 300, max_occupancy=0.85)
+    assert need.agents == math.ceil(75 / 0.85) and need.metrics.occupancy <= 0.85
+
+
+def test_table_shows_occupancy_per_interval(capsys):
+    assert cli.main(["staff", "--profile", "8:40,9:120", "--handle-minutes", "6"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].split() == [
+        "start", "calls/h", "load", "agents", "rostered", "answered", "wait", "s", "abandon", "occupancy"
+    ]
+    nine = lines[4].split()
+    assert nine[0] == "09:00" and nine[-1] == f"{12 / agents_needed(120, 360).agents:.1%}"
+
+
+def test_erlang_b_closed_form_matches_the_recursion_for_large_lines():
+    def recursion(load, agents):
+        blocking = 1.0
+        for k in range(1, agents + 1):
+            blocking = load * blocking / (k + load * blocking)
+        return blocking
+
+    for load, agents in [(450, 501), (950, 1000), (2000, 1000), (5000, 600), (1e5, 100_500)]:
+        assert erlang_b(load, agents) == pytest.approx(recursion(load, agents), rel=1e-8)
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["--calls-per-hour", "100", "--handle-minutes", "1e9"], "--handle-minutes: must be a number > 0 and ≤ 1440"),
+        (["--profile", "8:1e9", "--handle-minutes", "6"], "--profile: 08:00: 1e+09 calls per hour"),
+        (["--calls-per-hour", "1e7", "--handle-minutes", "60"], "at most 100,000"),
+        (["--calls-per-hour", "5", "--handle-minutes", "6", "--max-occupancy", "1.5"], "--max-occupancy"),
+        (["--calls-per-hour", "5", "--handle-minutes", "6", "--shift-length", "8,4.2"], "--shift-length"),
+        (["--calls-per-hour", "5", "--handle-minutes", "6", "--shift-length", "4", "--break-after", "4"],
+         "--break-after"),
+        (["--profile", "08:15=40", "--handle-minutes", "6"], "--profile"),
+        (["--profile", "08:00=40,8:5", "--handle-minutes", "6"], "given twice"),
+    ],
+)
+def test_huge_or_bad_input_answers_at_once_in_one_line(args, fragment):
+    # the timeout is a guard against a hang, not a performance assertion
+    done = subprocess.run([sys.executable, "-m", "optimizer", "staff", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=20)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("error: ")
+    assert fragment in done.stderr
+
+
+def test_largest_load_allowed_is_sized_at_once():
+    done = subprocess.run([sys.executable, "-m", "optimizer", "staff", "--calls-per-hour", "1e6",
+                           "--handle-minutes", "6", "--patience-minutes", "3", "--json"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    row = json.loads(done.stdout)["intervals"][0]
+    assert row["load"] == 100_000 and row["met"]
+    with pytest.raises(ValueError, match="above the 100,000"):
+        agents_needed(1e9, 360)

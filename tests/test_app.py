@@ -235,3 +235,23 @@ def test_lab_tables_keep_every_shipped_scenario_unchanged(stem):
     again = Scenario.from_dict(apply_tables(content, step_rows(content), team_rows(content)), source="x",
                                base_dir=str(SCENARIOS))
     assert again.content_hash == scenario.content_hash
+
+
+def test_history_opens_right_after_a_single_run(tmp_path):
+    # ``python -m sim run`` stores by default, as an experiment of kind "run" whose summary is its KPIs only.
+    from app_support.kpis import fmt
+    from sim.experiment import record_run
+    from sim.store import ResultStore
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 200, "simulation.days": 14})
+    result = simulate(scenario, scenario.simulation.seed, contact_log=False)
+    record_run(ResultStore(tmp_path / "runs.duckdb").ensure(), scenario, result)
+
+    at = open_page("app_pages/history.py")
+    assert not errors(at)
+    assert list(at.dataframe[0].value["kind"]) == ["run"]
+    kpis = at.dataframe[1].value
+    assert list(kpis.columns) == ["KPI", "baseline"]
+    shown = dict(zip(kpis["KPI"], kpis["baseline"], strict=True))
+    assert shown["net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
+    assert len(at.dataframe[2].value) == 1  # the one replication

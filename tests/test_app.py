@@ -7,6 +7,7 @@ or two. Each check that a number is right computes it again straight from
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -48,14 +49,19 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def shown(text: str) -> str:
+    """What a reader sees of Markdown text the page escaped with app_support.text.plain."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
+    found = [m.value for m in at.metric if shown(m.label) == label]
     assert found, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
     return found[0]
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -115,7 +121,7 @@ def test_lab_validates_as_you_type_and_runs_the_variant():
     from app_support.kpis import fmt
 
     at = open_page("app_pages/lab.py")
-    assert at.success[0].value.startswith("Valid scenario baseline")
+    assert shown(at.success[0].value).startswith("Valid scenario baseline")
 
     at.session_state["lab_steps"] = {"edited_rows": {0: {"every_days": 0}}, "added_rows": [], "deleted_rows": []}
     at.run()

@@ -20,6 +20,7 @@ from app_support.common import (
     shipped_scenarios,
 )
 from app_support.runs import allocation, staffing, verify_plan
+from app_support.text import error_text, plain
 from sim.errors import ScenarioError
 
 st.title("Capacity")
@@ -40,7 +41,7 @@ min_service = c5.checkbox("Every account gets at least a reminder", key="cap_min
 try:
     text = shipped_scenario_text(stem, {"simulation.accounts": int(accounts), "simulation.days": int(days)})
 except ScenarioError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     st.stop()
 source = shipped[stem].name
 request = (text, source, None if budget is None else float(budget), bool(min_service))
@@ -57,13 +58,13 @@ with tab_plan:
         with st.spinner("Valuing treatments and solving the LP…"):
             plan, team, now, curve = allocation(*solved)
         if not plan.ok:
-            st.error(f"No allocation: the LP is {plan.status}.")
+            st.error(f"No allocation: the LP is {plain(plan.status)}.")
         else:
             m1, m2, m3 = st.columns(3)
             m1.metric("expected net recovery", number(plan.objective))
             m2.metric("status", plan.status)
             if team is not None:
-                m3.metric(f"one more agent hour · {team}", number(plan.hour_value(team), 2),
+                m3.metric(f"one more agent hour · {plain(team)}", number(plan.hour_value(team), 2),
                           help="in the team's tightest week")
             st.markdown("**Accounts by segment and treatment**")
             table = pd.DataFrame(plan.allocation())

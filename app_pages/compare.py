@@ -6,9 +6,6 @@ with confidence intervals, the differences against the champion that are
 significant, and the charts of :mod:`sim.plots`.
 """
 
-import csv
-import io
-
 import streamlit as st
 
 from app_support.common import (
@@ -21,8 +18,10 @@ from app_support.common import (
 )
 from app_support.kpis import comparison_table, fmt, styled
 from app_support.runs import compare
+from app_support.text import error_text, plain
 from sim import plots
 from sim.errors import ScenarioError
+from sim.export_safety import csv_text
 from sim.store import resolve_store_path
 
 st.title("Compare strategies")
@@ -43,7 +42,7 @@ reps = c3.number_input("Replications", 1, 50, DEFAULT_REPS, key="compare_reps")
 seed = c4.number_input("Seed", 0, 2**31 - 1, 42, key="compare_seed")
 workers = c5.number_input("Worker processes", 1, 8, 1, key="compare_workers",
                           help="1 runs in the app's own process; more start a local process pool.")
-keep = st.checkbox(f"Keep the runs in the results store ({resolve_store_path()})", key="compare_store",
+keep = st.checkbox(f"Keep the runs in the results store ({plain(resolve_store_path())})", key="compare_store",
                    help="Stored runs are reused by later experiments and listed on the History page.")
 
 sizes = {"simulation.accounts": int(accounts), "simulation.days": int(days)}
@@ -61,7 +60,7 @@ for upload in uploads or []:
     except ScenarioError as err:
         problems.append(str(err))
 for problem in problems:
-    st.error(problem)
+    st.error(plain(problem))
 
 sources = [source for source, _ in candidates]
 champion = st.selectbox("Champion (the others are compared with it)", sources, key="compare_champion",
@@ -87,7 +86,7 @@ with st.status(f"Running {len(request['scenarios'])} strategies × {request['rep
                              request["store"])
     except ScenarioError as err:
         status.update(label="Failed", state="error")
-        st.error(str(err))
+        st.error(error_text(err))
         st.stop()
     status.update(label=f"Done: {comparison.computed} runs simulated, {comparison.reused} reused from the store "
                         f"(experiment {comparison.experiment_id})", state="complete")
@@ -99,16 +98,16 @@ for column, summary in zip(columns, comparison.scenarios, strict=True):
     delta = None
     if summary.label != champion_label:
         d = comparison.difference(summary.label, "net_recovery")
-        delta = f"{fmt('net_recovery', d.estimate.mean, signed=True)} vs {champion_label}"
+        delta = f"{fmt('net_recovery', d.estimate.mean, signed=True)} vs {plain(champion_label)}"
         if d.significant:
             delta += " (significant)"
-    column.metric(f"net recovery · {summary.label}", fmt("net_recovery", summary.kpis["net_recovery"].mean),
+    column.metric(f"net recovery · {plain(summary.label)}", fmt("net_recovery", summary.kpis["net_recovery"].mean),
                   delta=delta)
 
 st.subheader("KPIs")
 table, verdicts = comparison_table(comparison)
 st.dataframe(styled(table, verdicts), hide_index=True, key="compare_kpis")
-st.caption(f"Mean (95 % interval) over {comparison.reps} replications; columns \"A − {champion_label}\" are "
+st.caption(f"Mean (95 % interval) over {comparison.reps:d} replications; columns \"A − {plain(champion_label)}\" are "
            "paired differences. Green: significantly better than the champion; red: significantly worse; "
            "yellow: significantly different where neither direction is better.")
 
@@ -131,15 +130,12 @@ with tabs[5]:
     st.pyplot(plots.kpi_bars(comparison))
 
 st.subheader("Downloads")
-buffer = io.StringIO()
 rows = comparison.to_rows()
-writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\n")
-writer.writeheader()
-writer.writerows(rows)
+results_csv = csv_text(rows, list(rows[0]))  # labels are the user's text: spreadsheet-safe
 d1, *rest = st.columns(1 + len(request["scenarios"]))
-d1.download_button("Results (CSV)", buffer.getvalue(), file_name=f"comparison-{comparison.experiment_id}.csv",
+d1.download_button("Results (CSV)", results_csv, file_name=f"comparison-{comparison.experiment_id}.csv",
                    mime="text/csv", on_click="ignore", key="compare_csv")
 for i, (column, (source, text)) in enumerate(zip(rest, request["scenarios"], strict=True)):
     name = source if source.endswith(".toml") else f"{source}.toml"
-    column.download_button(f"{name}", text, file_name=name, mime="application/toml", on_click="ignore",
+    column.download_button(plain(name), text, file_name=name, mime="application/toml", on_click="ignore",
                            key=f"compare_toml_{i}")

@@ -29,6 +29,7 @@ from app_support.lab import (
     value_at,
 )
 from app_support.runs import sensitivity, single_run, sweep
+from app_support.text import error_text, plain
 from sim import plots
 from sim.errors import ScenarioError
 from sim.scenario import CHANNELS, PRESETS, Scenario, load_scenario
@@ -51,8 +52,8 @@ if upload is not None:
         base, _ = uploaded_scenario(upload.name, upload.getvalue())
         source = upload.name
     except ScenarioError as err:
-        st.error(str(err))
-        st.caption(f"Editing {source} until the upload is fixed.")
+        st.error(error_text(err))
+        st.caption(f"Editing {plain(source)} until the upload is fixed.")
 
 # A new starting point resets the editors to its values.
 if st.session_state.get("lab_loaded") != source:
@@ -131,9 +132,9 @@ try:
     scenario = Scenario.from_dict(data, source=source, base_dir=str(SCENARIO_DIR))
 except ScenarioError as err:
     scenario = None
-    st.error(str(err))
+    st.error(error_text(err))
 else:
-    st.success(f"Valid scenario {scenario.display_name} (content hash {scenario.content_hash})")
+    st.success(f"Valid scenario {plain(scenario.display_name)} (content hash {plain(scenario.content_hash)})")
 
 if scenario is None:
     st.stop()
@@ -156,7 +157,7 @@ with run_tab:
                  "agent_utilization", "right_party_contact_rate")
         for row in (shown[:4], shown[4:]):
             for column, kpi in zip(st.columns(4), row, strict=True):
-                column.metric(plots.KPI_TITLES[kpi], fmt(kpi, kpis[kpi]))
+                column.metric(plain(plots.KPI_TITLES[kpi]), fmt(kpi, kpis[kpi]))
         curve = pd.DataFrame({"collected, % of initial balance": 100 * result.recovery_curve()},
                              index=pd.RangeIndex(1, result.days + 1, name="day"))
         st.line_chart(curve, x_label="day", y_label="% collected")
@@ -171,7 +172,7 @@ with sweep_tab:
     default_path = next((p for p in paths if p.endswith(".every_days")), paths[0])
     path = c1.selectbox("Field", paths, index=paths.index(default_path), key="lab_sweep_path")
     current = value_at(scenario.content(), path)
-    values = c2.text_input(f"Values (now {current})", key="lab_sweep_values",
+    values = c2.text_input(f"Values (now {plain(current)})", key="lab_sweep_values",
                            value=",".join(str(v) for v in ([1, 3, 7] if path.endswith("every_days") else
                                                            [current])))
     reps = c3.number_input("Replications", 1, 20, 2, key="lab_sweep_reps")
@@ -181,13 +182,13 @@ with sweep_tab:
             st.session_state["lab_sweep_request"] = (text, source, parsed[0], tuple(parsed[1]), int(reps),
                                                      int(seed))
         except ScenarioError as err:
-            st.error(str(err))
+            st.error(error_text(err))
     request = st.session_state.get("lab_sweep_request")
     if request is not None:
         try:
             result = sweep(*request)
         except ScenarioError as err:
-            st.error(str(err))
+            st.error(error_text(err))
         else:
             comparison = result.comparison
             rows = []
@@ -228,13 +229,13 @@ with tornado_tab:
                 raise ScenarioError("sensitivity", "field", "add at least one field and its step")
             st.session_state["lab_sens_request"] = (text, source, chosen, kpi, int(reps), int(seed))
         except ScenarioError as err:
-            st.error(str(err))
+            st.error(error_text(err))
     request = st.session_state.get("lab_sens_request")
     if request is not None:
         try:
             result = sensitivity(*request)
         except ScenarioError as err:
-            st.error(str(err))
+            st.error(error_text(err))
         else:
             st.pyplot(plots.tornado(result))
             st.dataframe(pd.DataFrame([{

@@ -12,6 +12,7 @@ from app_support.charts import debt_balances
 from app_support.common import money, shipped_debt_files
 from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, table_rows
 from app_support.runs import debts_json, payoff_advice
+from app_support.text import error_text, plain
 from optimizer.payoff import STRATEGIES
 from optimizer.payoff_model import load_debts
 from optimizer.payoff_report import DESCRIPTIONS, plan_lines, schedule_csv
@@ -45,7 +46,7 @@ options = [s for s in STRATEGIES if s != "custom" or base.custom_order]
 strategies = c2.multiselect("Strategies", options, default=[s for s in options if s != "custom"],
                             key="payoff_strategies", format_func=lambda s: f"{s}: {DESCRIPTIONS[s]}")
 
-st.markdown(f"**Debts** ({source}; edit any cell, add or delete rows — other terms in the file, such as "
+st.markdown(f"**Debts** ({plain(source)}; edit any cell, add or delete rows — other terms in the file, such as "
             "promotional rates, stay with the debt of the same name)")
 edited = st.data_editor(
     pd.DataFrame(table_rows(base), columns=list(COLUMNS)), num_rows="dynamic", hide_index=True,
@@ -64,7 +65,7 @@ edited = st.data_editor(
 try:
     debts = debts_from_rows(edited.to_dict("records"), base, None, source)
 except ScenarioError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     debts = None
 
 if st.button("Plan the payoff", type="primary", key="payoff_run", disabled=debts is None or not strategies):
@@ -80,21 +81,22 @@ try:
     with st.spinner("Planning…"):
         advice = payoff_advice(*request)
 except ScenarioError as err:
-    st.error(str(err))
+    st.error(error_text(err))
     st.stop()
 debts = advice.debts
 currency = debts.currency
-st.caption(f"{len(debts.debts)} debts, {money(sum(d.balance for d in debts.debts), currency)} owed, "
-           f"budget {money(debts.budget, currency)} a month" + (f" from {debts.calendar_month(1)}" if debts.start else "")
-           + "".join(f"; from month {c.month}: {money(c.amount, currency)}" for c in debts.budget_changes)
-           + "".join(f"; extra {money(e.amount, currency)} in month {e.month}" for e in debts.extra_payments))
+st.caption(plain(  # the currency is the debt file's text
+    f"{len(debts.debts)} debts, {money(sum(d.balance for d in debts.debts), currency)} owed, "
+    f"budget {money(debts.budget, currency)} a month" + (f" from {debts.calendar_month(1)}" if debts.start else "")
+    + "".join(f"; from month {c.month}: {money(c.amount, currency)}" for c in debts.budget_changes)
+    + "".join(f"; extra {money(e.amount, currency)} in month {e.month}" for e in debts.extra_payments)))
 
 columns = st.columns(len(advice.plans))
 for column, plan in zip(columns, advice.plans, strict=True):
     when = (debts.calendar_month(plan.months) or f"month {plan.months}") if plan.pays_off else "never"
-    column.metric(f"debt-free · {plan.strategy}", when,
+    column.metric(f"debt-free · {plain(plan.strategy)}", when,
                   help=f"after {plan.months} months" if plan.pays_off else plan.status)
-    column.metric(f"total interest · {plan.strategy}", money(plan.total_interest, currency))
+    column.metric(f"total interest · {plain(plan.strategy)}", money(plan.total_interest, currency))
 
 st.subheader("Strategies side by side")
 rows = advice.comparison()
@@ -105,16 +107,16 @@ st.dataframe(pd.DataFrame(rows), hide_index=True, key="payoff_comparison")
 if advice.budget_needed:
     needed = ", ".join(f"{s}: {money(v, currency)}" for s, v in advice.budget_needed.items())
     st.warning("Somewhere along the way this budget does not cover every minimum payment (late fees and penalty "
-               f"rates follow). The least constant monthly budget that would, by plan: {needed}.")
+               f"rates follow). The least constant monthly budget that would, by plan: {plain(needed)}.")
 
 trap = advice.trap
 st.subheader("The minimum-payment trap")
 if trap.pays_off:
-    st.warning(f"Paying only the minimums takes {trap.months} months and costs "
-               f"{money(trap.total_interest, currency)} in interest "
-               f"({money(trap.total_paid, currency)} paid in all).")
+    st.warning(plain(f"Paying only the minimums takes {trap.months} months and costs "
+                     f"{money(trap.total_interest, currency)} in interest "
+                     f"({money(trap.total_paid, currency)} paid in all)."))
 else:
-    st.warning("Paying only the minimums: " + " ".join(line.strip() for line in plan_lines(trap, debts)[1:]))
+    st.warning(plain("Paying only the minimums: " + " ".join(line.strip() for line in plan_lines(trap, debts)[1:])))
 
 st.subheader("Balances over time")
 shown = [p for p in advice.plans if p.schedule]

@@ -229,15 +229,18 @@ def write_atomic(path: str | Path, data: bytes) -> None:
 
 
 def schedule_csv(advice: Advice) -> bytes:
-    """Every plan's schedule as rows: strategy, month, calendar month, debt, money."""
+    """Every plan's schedule as rows: strategy, month, calendar month, debt, money (text cells spreadsheet-safe)."""
+    from sim.export_safety import safe_cell  # a debt's name is the user's text
+
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(["strategy", "month", "date", "debt", "payment", "interest", "fees", "balance"])
     for result in advice.plans:
         for row in result.schedule:
-            writer.writerow([result.strategy, row.month, advice.debts.calendar_month(row.month) or "",
-                             row.debt, f"{row.payment / 100:.2f}", f"{row.interest / 100:.2f}",
-                             f"{row.fees / 100:.2f}", f"{row.balance / 100:.2f}"])
+            writer.writerow([safe_cell(cell) for cell in (
+                result.strategy, row.month, advice.debts.calendar_month(row.month) or "", row.debt,
+                f"{row.payment / 100:.2f}", f"{row.interest / 100:.2f}", f"{row.fees / 100:.2f}",
+                f"{row.balance / 100:.2f}")])
     return buffer.getvalue().encode("utf-8")
 
 

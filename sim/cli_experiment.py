@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import csv
 import io
 import json
 import math
@@ -129,16 +128,21 @@ class _Setup:
             overrides["simulation.days"] = args.days
         self.overrides = overrides
         self.args = args
+        self._executor = self._make_executor()  # a bad --executor or --scheduler fails before any work
+        if args.no_store and args.store:
+            raise ScenarioError("--store", "", "cannot be combined with --no-store")
+        if not args.no_store:
+            from .store import ResultStore
 
-    def executor(self):
+            ResultStore(args.store).check_path()  # only looks: the store is created once the scheduler answers
+
+    def _make_executor(self):
         from .executors import make_executor
 
         return make_executor(self.args.executor, workers=self.workers, scheduler=self.args.scheduler)
 
     def store(self):
         if self.args.no_store:
-            if self.args.store:
-                raise ScenarioError("--store", "", "cannot be combined with --no-store")
             return None
         from .store import ResultStore
 
@@ -148,8 +152,15 @@ class _Setup:
         """Make the executor and store (after all checks), run ``call`` with a progress bar."""
         from tqdm import tqdm
 
-        executor = self.executor()
-        store = self.store()
+        executor = self._executor
+        # Reach the scheduler before the store records the experiment: an address that does not
+        # answer must leave nothing behind (no "interrupted" experiment, no new store file).
+        try:
+            executor.start()
+            store = self.store()
+        except BaseException:
+            executor.close()
+            raise
         bar = tqdm(total=None, desc="replications", unit="run", file=sys.stderr, leave=False,
                    disable=self.args.quiet or not sys.stderr.isatty())
 
@@ -183,34 +194,43 @@ def _warn_unpaired(scenarios, labels) -> None:
                   file=sys.stderr)
 
 
-def _write_atomic(path: str, write) -> None:
-    """Write via ``write(tmp_path)`` into a temporary file beside ``path``, then rename."""
+def _write_atomic(path: str, write, option: str = "--csv") -> None:
+    """Write via ``write(tmp_path)`` into a temporary file beside ``path``, then rename.
+
+    A failure (disk full, permissions changed since the check) leaves no file
+    behind and is one line naming the file.
+    """
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.resolve().parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.resolve().parent)
+    except OSError as err:
+        raise ScenarioError(path, option, f"cannot be written ({err.strerror or err})") from None
     os.close(fd)
     try:
         write(tmp)
         os.replace(tmp, target)
+    except OSError as err:
+        raise ScenarioError(path, option, f"cannot be written ({err.strerror or err})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
 
 
 def _write_rows(path: str, rows: list[dict]) -> None:
-    def write(tmp: str) -> None:
-        with open(tmp, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["kind"])
-            writer.writeheader()
-            for row in rows:
-                writer.writerow({k: ("" if isinstance(v, float) and not math.isfinite(v) else v)
-                                 for k, v in row.items()})
+    """Rows as CSV, atomically: every column any row has (blank where a row has none), text made
+    spreadsheet-safe (:mod:`sim.export_safety`)."""
+    from .export_safety import csv_text, fieldnames_of
 
-    _write_atomic(path, write)
+    text = csv_text(rows, fieldnames_of(rows) or ["kind"])
+    _write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
 
 
 def _print_json(payload: dict) -> None:
-    json.dump(payload, sys.stdout, indent=2, allow_nan=False)
-    sys.stdout.write("\n")
+    """The whole document is built before anything is printed: an error never leaves half of it."""
+    from .export_safety import json_data
+
+    text = json.dumps(json_data(payload), indent=2, allow_nan=False)
+    sys.stdout.write(text + "\n")
 
 
 # ----------------------------------------------------------------------------- formatting
@@ -318,6 +338,27 @@ def format_sensitivity(result, store=None) -> str:
 # ----------------------------------------------------------------------------- commands
 
 
+def _emit(args: argparse.Namespace, payload, table: str, *, rows=None, plot=None) -> None:
+    """Show the results, then write the files.
+
+    The runs are already in the store; the table (or the JSON) is printed
+    next, so that a file that cannot be written loses nothing of what was
+    computed. Each file is written atomically: whole or not at all.
+    """
+    if args.json:
+        _print_json(payload() if callable(payload) else payload)
+    else:
+        print(table)
+    sys.stdout.flush()
+    if args.csv:
+        _write_rows(args.csv, rows())
+    if args.plot:
+        try:
+            plot(args.plot)
+        except OSError as err:
+            raise ScenarioError(args.plot, "--plot", f"cannot be written ({err.strerror or err})") from None
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from .experiment import distinct_labels, run_experiment
 
@@ -326,16 +367,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
     labels = distinct_labels(scenarios)
     _warn_unpaired(scenarios, labels)
     comparison, store = setup.run(lambda **kw: run_experiment(scenarios, labels=labels, **kw))
-    if args.csv:
-        _write_rows(args.csv, comparison.to_rows())
-    if args.plot:
+
+    def plot(path: str) -> None:
         from .plots import comparison_report
 
-        comparison_report(comparison, path=args.plot)
-    if args.json:
-        _print_json(comparison.to_json())
-    else:
-        print(format_comparison(comparison, store))
+        comparison_report(comparison, path=path)
+
+    _emit(args, comparison.to_json, "" if args.json else format_comparison(comparison, store),
+          rows=comparison.to_rows, plot=plot)
     return 0
 
 
@@ -344,6 +383,24 @@ def _check_kpi(kpi: str, option: str) -> None:
 
     if kpi not in SCALAR_KPIS:
         raise ScenarioError(option, "", f"unknown KPI {kpi!r}; allowed: {', '.join(SCALAR_KPIS)}")
+
+
+def sweep_rows(sweep, kpi: str) -> list[dict]:
+    """One CSV row per variant: its settings, every KPI with its interval, the difference in ``kpi``
+    from the base (blank on the base's own row)."""
+    comparison = sweep.comparison
+    rows = []
+    for label, values, summary in zip(sweep.labels, sweep.values, comparison.scenarios, strict=True):
+        row = {"variant": label, **{p: values.get(p, "") for p in sweep.paths}}
+        for k, est in summary.kpis.items():
+            row.update({f"{k}_mean": est.mean, f"{k}_ci_low": est.ci_low, f"{k}_ci_high": est.ci_high})
+        delta = {f"delta_{kpi}_mean": "", f"delta_{kpi}_ci_low": "", f"delta_{kpi}_ci_high": ""}
+        if label != sweep.labels[0]:
+            d = comparison.difference(label, kpi).estimate
+            delta = {f"delta_{kpi}_mean": d.mean, f"delta_{kpi}_ci_low": d.ci_low, f"delta_{kpi}_ci_high": d.ci_high}
+        row.update(delta)
+        rows.append(row)
+    return rows
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
@@ -364,30 +421,20 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     base = load_scenario(args.scenario, setup.overrides)
     build_grid(base, settings)  # every variant validated before anything runs
     sweep, store = setup.run(lambda **kw: run_sweep(base, settings, **kw))
-    comparison = sweep.comparison
-    if args.csv:
-        rows = []
-        for label, values, summary in zip(sweep.labels, sweep.values, comparison.scenarios, strict=True):
-            row = {"variant": label, **{p: values.get(p, "") for p in sweep.paths}}
-            for k, est in summary.kpis.items():
-                row.update({f"{k}_mean": est.mean, f"{k}_ci_low": est.ci_low, f"{k}_ci_high": est.ci_high})
-            if label != sweep.labels[0]:
-                d = comparison.difference(label, args.kpi).estimate
-                row.update({f"delta_{args.kpi}_mean": d.mean, f"delta_{args.kpi}_ci_low": d.ci_low,
-                            f"delta_{args.kpi}_ci_high": d.ci_high})
-            rows.append(row)
-        _write_rows(args.csv, rows)
-    if args.plot:
+
+    def payload() -> dict:
+        out = sweep.comparison.to_json()
+        out["grid"] = [{"name": label, "values": values}
+                       for label, values in zip(sweep.labels, sweep.values, strict=True)]
+        return out
+
+    def plot(path: str) -> None:
         from .plots import sweep_tradeoff
 
-        sweep_tradeoff(sweep, x=args.x, y=args.kpi, path=args.plot)
-    if args.json:
-        payload = comparison.to_json()
-        payload["grid"] = [{"name": label, "values": values} for label, values in zip(sweep.labels, sweep.values,
-                                                                                        strict=True)]
-        _print_json(payload)
-    else:
-        print(format_sweep(sweep, args.kpi, args.x, store))
+        sweep_tradeoff(sweep, x=args.x, y=args.kpi, path=path)
+
+    _emit(args, payload, "" if args.json else format_sweep(sweep, args.kpi, args.x, store),
+          rows=lambda: sweep_rows(sweep, args.kpi), plot=plot)
     return 0
 
 
@@ -402,31 +449,26 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     base = load_scenario(args.scenario, setup.overrides)
     sensitivity_variants(base, params)  # every variant validated before anything runs
     result, store = setup.run(lambda **kw: run_sensitivity(base, params, kpi=args.kpi, **kw))
-    if args.csv:
-        rows = [{"param": s.path, "base_value": s.base_value, "low_value": s.low_value, "high_value": s.high_value,
+
+    def rows() -> list[dict]:
+        return [{"param": s.path, "base_value": s.base_value, "low_value": s.low_value, "high_value": s.high_value,
                  "kpi": result.kpi, "low_mean": s.low.mean, "low_ci_low": s.low.ci_low,
                  "low_ci_high": s.low.ci_high, "high_mean": s.high.mean, "high_ci_low": s.high.ci_low,
                  "high_ci_high": s.high.ci_high, "swing": s.width} for s in result.swings]
-        _write_rows(args.csv, rows)
-    if args.plot:
+
+    def plot(path: str) -> None:
         from .plots import tornado
 
-        tornado(result, path=args.plot)
-    if args.json:
-        _print_json(result.to_json())
-    else:
-        print(format_sensitivity(result, store))
+        tornado(result, path=path)
+
+    _emit(args, result.to_json, "" if args.json else format_sensitivity(result, store), rows=rows, plot=plot)
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
     from .store import ResultStore
 
-    store = ResultStore(args.store)
-    if store.path.is_dir():
-        raise ScenarioError(store.path, "--store", "is a directory; give a database file name")
-    if store.path.exists() and not os.access(store.path, os.R_OK):
-        raise ScenarioError(store.path, "--store", "cannot be read (permissions)")
+    store = ResultStore(args.store).check_path(writing=False)
     experiments = store.experiments()
     if args.json:
         _print_json({"store": str(store.path), "experiments": experiments})
@@ -454,15 +496,18 @@ def cmd_export(args: argparse.Namespace) -> int:
     target = args.csv or args.parquet
     option = "--csv" if args.csv else "--parquet"
     check_output_path(target, option)
-    store = ResultStore(args.store)
+    store = ResultStore(args.store).check_path(writing=False)
     if not store.path.is_file():
         raise ScenarioError(store.path, "--store", "no results store here (run an experiment first)")
     experiment = store.find_experiment(args.experiment)
     frame = store.experiment_series(experiment["id"]) if args.series else store.experiment_kpis(experiment["id"])
     if args.csv:
-        _write_atomic(target, lambda tmp: frame.to_csv(tmp, index=False))
+        from .export_safety import safe_frame
+
+        safe = safe_frame(frame)  # labels are the user's text; a spreadsheet must not run them
+        _write_atomic(target, lambda tmp: safe.to_csv(tmp, index=False))
     else:
-        _write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False))
+        _write_atomic(target, lambda tmp: frame.to_parquet(tmp, index=False), "--parquet")
     with contextlib.suppress(BrokenPipeError):
         print(f"wrote {len(frame):,} rows of experiment {experiment['id']} to {target}", file=sys.stderr)
     return 0

@@ -23,6 +23,9 @@ from typing import Any
 from .errors import ScenarioError
 
 EXECUTORS = ("local", "dask")
+SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
+# Seconds to wait for a Dask scheduler: a wrong address should fail while the user is still watching.
+CONNECT_TIMEOUT = 5
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +140,9 @@ class LocalExecutor:
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
+    def start(self) -> None:
+        """Nothing to reach before the work: a pool starts with the first units."""
+
     def close(self) -> None:
         pass
 
@@ -173,15 +179,20 @@ class DaskExecutor:
 
             if self.scheduler:
                 try:
-                    self._client = Client(self.scheduler, timeout="10s")
+                    self._client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT}s")
                 except (OSError, TimeoutError) as err:
                     raise ScenarioError(self.scheduler, "--scheduler",
-                                        f"cannot reach the Dask scheduler ({err})") from None
+                                        f"cannot reach the Dask scheduler within {CONNECT_TIMEOUT} s "
+                                        f"({' '.join(str(err).split())[:160]})") from None
             else:
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, silence_logs=logging.ERROR)
                 self._client = Client(self._cluster)
         return self._client
+
+    def start(self) -> None:
+        """Connect to the scheduler (or start the LocalCluster) now, before an experiment is recorded."""
+        self.client()
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         from distributed import as_completed
@@ -221,5 +232,22 @@ def make_executor(kind: str = "local", *, workers: int | None = None, scheduler:
             raise ScenarioError("--scheduler", "", "only used with --executor dask")
         return LocalExecutor(workers)
     if kind == "dask":
-        return DaskExecutor(scheduler, workers)
+        return DaskExecutor(check_scheduler(scheduler) if scheduler is not None else None, workers)
     raise ScenarioError("--executor", "", f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
+
+
+def check_scheduler(address: str) -> str:
+    """A Dask scheduler address, ``tcp://HOST:PORT`` (or tls, ws, wss); anything else is a ScenarioError."""
+    from urllib.parse import urlsplit
+
+    allowed = f"expected {'|'.join(SCHEDULER_SCHEMES)}://HOST:PORT, e.g. tcp://10.0.0.5:8786"
+    text = str(address).strip()
+    try:
+        parts = urlsplit(text)
+        port = parts.port
+    except ValueError:
+        raise ScenarioError(address, "--scheduler", f"not a scheduler address; {allowed}") from None
+    if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None or port == 0 \
+            or parts.path or parts.query or parts.fragment or " " in text:
+        raise ScenarioError(address, "--scheduler", f"not a scheduler address; {allowed}")
+    return text

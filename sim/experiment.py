@@ -43,7 +43,8 @@ CONFIDENCE = 0.95
 
 # Modules that do not change what ``simulate`` computes; editing them must not
 # invalidate stored runs.
-_NOT_SIMULATION = ("cli", "cli_", "__main__", "experiment", "executors", "store", "sweep", "plots")
+_NOT_SIMULATION = ("cli", "cli_", "__main__", "experiment", "executors", "store", "sweep", "plots",
+                  "export_safety")
 
 
 def code_version() -> str:

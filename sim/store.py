@@ -31,6 +31,7 @@ import contextlib
 import datetime as dt
 import json
 import os
+import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -39,9 +40,17 @@ from typing import Any
 import numpy as np
 
 from .errors import ScenarioError
+from .export_safety import json_data
 
 DEFAULT_STORE = "runs.duckdb"
 STORE_ENV = "REPAYLAB_STORE"
+TABLES = ("scenarios", "runs", "kpis", "series", "experiments", "experiment_scenarios", "experiment_runs")
+
+# A store never loads or downloads a DuckDB extension: a foreign file given as --store (SQLite,
+# Parquet, …) would otherwise make DuckDB fetch a reader for it over the network.
+DUCKDB_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
+# Every DuckDB database file has these four bytes at offset 8 (its main header).
+DUCKDB_MAGIC = b"DUCK"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS scenarios (
@@ -140,11 +149,12 @@ class ResultStore:
     def _connect(self, *, read_only: bool) -> Iterator[Any]:
         import duckdb
 
+        self._refuse_foreign_file()
         deadline = time.monotonic() + self.lock_timeout
         pause = 0.02
         while True:
             try:
-                con = duckdb.connect(str(self.path), read_only=read_only)
+                con = duckdb.connect(str(self.path), read_only=read_only, config=dict(DUCKDB_CONFIG))
                 break
             except duckdb.Error as err:
                 if _is_lock_error(err) and time.monotonic() < deadline:
@@ -180,17 +190,83 @@ class ResultStore:
     def _readable(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
 
-    def ensure(self) -> ResultStore:
-        """Check the path and create the tables; a bad path is a ScenarioError."""
-        parent = self.path.resolve().parent
-        if not parent.is_dir():
-            raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} does not exist")
+    def _not_a_store(self, what: str) -> ScenarioError:
+        return ScenarioError(self.path, "", f"not a repaylab results store ({what}); give the path of a store "
+                                            "or a new file name")
+
+    def _refuse_foreign_file(self) -> None:
+        """A file that is not a DuckDB database is refused before DuckDB opens (or rewrites) it."""
+        if not self.path.is_file():
+            return
+        try:
+            with open(self.path, "rb") as handle:
+                header = handle.read(12)
+        except OSError as err:
+            raise ScenarioError(self.path, "--store", f"cannot be read ({err.strerror or err})") from None
+        if not header:
+            raise self._not_a_store("an empty file")
+        if header[8:12] != DUCKDB_MAGIC:
+            raise self._not_a_store("not a DuckDB database file")
+
+    def check_path(self, *, writing: bool = True) -> ResultStore:
+        """Check, without writing anything, that the store can be opened (and, ``writing``, created) here.
+
+        A missing or unwritable directory, a directory, a symbolic-link loop, a
+        file without read and write permission, and a file that is not a
+        repaylab store (any other file, or a DuckDB database holding other
+        tables) are each a one-line ScenarioError.
+        """
+        try:
+            os.stat(self.path)
+        except FileNotFoundError:
+            pass
+        except OSError as err:  # ELOOP, ENAMETOOLONG, a file used as a directory, …
+            raise ScenarioError(self.path, "--store", f"cannot be used ({err.strerror or err})") from None
+        try:
+            parent = self.path.resolve().parent
+        except (OSError, RuntimeError):  # a dangling link chain that loops
+            raise ScenarioError(self.path, "--store", "is a symbolic-link loop") from None
         if self.path.is_dir():
             raise ScenarioError(self.path, "--store", "is a directory; give a database file name")
+        if not writing:
+            if self.path.exists() and not os.access(self.path, os.R_OK):
+                raise ScenarioError(self.path, "--store", "cannot be read (permissions)")
+            if self._readable():
+                self._refuse_foreign_file()
+            return self
+        if not parent.is_dir():
+            raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} does not exist")
         if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
             raise ScenarioError(self.path, "--store", "cannot be read and written (permissions)")
-        if not self.path.exists() and not os.access(parent, os.W_OK):
+        if not self.path.exists() and not self._can_create_in(parent):
             raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} is not writable")
+        if self.path.exists():
+            self._refuse_foreign_file()
+            self._refuse_foreign_tables()
+        return self
+
+    @staticmethod
+    def _can_create_in(directory: Path) -> bool:
+        """Whether a file can be made there; tried, because permissions alone do not tell for root
+        or on a read-only file system."""
+        if not os.access(directory, os.W_OK | os.X_OK):
+            return False
+        try:
+            with tempfile.TemporaryFile(dir=directory):
+                return True
+        except OSError:
+            return False
+
+    def _refuse_foreign_tables(self) -> None:
+        """A DuckDB database of someone else's (tables, none of ours) is left alone."""
+        with self._connect(read_only=True) as con:
+            names = {row[0] for row in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        if names and not names & set(TABLES):
+            raise self._not_a_store(f"a DuckDB database with other tables: {', '.join(sorted(names)[:5])}")
+
+    def ensure(self) -> ResultStore:
+        """Check the path and create the tables; a bad path is a ScenarioError, and leaves the file untouched."""
+        self.check_path()
         try:
             with self._transaction() as con:
                 con.execute(SCHEMA)
@@ -210,11 +286,13 @@ class ResultStore:
             con.execute(
                 "INSERT INTO experiments VALUES (?, ?, 'running', ?, ?, ?, ?, NULL, ?, ?) "
                 "ON CONFLICT (experiment_id) DO UPDATE SET status = 'running', updated_at = excluded.updated_at",
-                [experiment_id, kind, reps, json.dumps(seed), code_version, json.dumps(spec or {}), now, now],
+                [experiment_id, kind, reps, json.dumps(seed), code_version, json.dumps(json_data(spec or {})),
+                 now, now],
             )
             for index, item in enumerate(scenarios):
                 con.execute("INSERT INTO scenarios VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                            [item["scenario_hash"], item["name"], json.dumps(item["content"], sort_keys=True)])
+                            [item["scenario_hash"], item["name"],
+                             json.dumps(json_data(item["content"]), sort_keys=True)])
                 con.execute("INSERT INTO experiment_scenarios VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             [experiment_id, index, item["label"], item["scenario_hash"]])
 

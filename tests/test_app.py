@@ -7,6 +7,7 @@ or two. Each check that a number is right computes it again straight from
 
 from __future__ import annotations
 
+import re
 import sys
 
 import pytest
@@ -48,14 +49,19 @@ def open_page(page: str) -> AppTest:
     return at
 
 
+def shown(text: str) -> str:
+    """What a reader sees of Markdown text the page escaped with app_support.text.plain."""
+    return re.sub(r"\\(.)", r"\1", text)
+
+
 def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if m.label == label]
+    found = [m.value for m in at.metric if shown(m.label) == label]
     assert found, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
     return found[0]
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    return [shown(e.value) for e in at.error]
 
 
 @pytest.mark.parametrize("page", list(PAGES))
@@ -115,7 +121,7 @@ def test_lab_validates_as_you_type_and_runs_the_variant():
     from app_support.kpis import fmt
 
     at = open_page("app_pages/lab.py")
-    assert at.success[0].value.startswith("Valid scenario baseline")
+    assert shown(at.success[0].value).startswith("Valid scenario baseline")
 
     at.session_state["lab_steps"] = {"edited_rows": {0: {"every_days": 0}}, "added_rows": [], "deleted_rows": []}
     at.run()
@@ -236,3 +242,23 @@ def test_lab_tables_keep_every_shipped_scenario_unchanged(stem):
     again = Scenario.from_dict(apply_tables(content, step_rows(content), team_rows(content)), source="x",
                                base_dir=str(SCENARIOS))
     assert again.content_hash == scenario.content_hash
+
+
+def test_history_opens_right_after_a_single_run(tmp_path):
+    # ``python -m sim run`` stores by default, as an experiment of kind "run" whose summary is its KPIs only.
+    from app_support.kpis import fmt
+    from sim.experiment import record_run
+    from sim.store import ResultStore
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 200, "simulation.days": 14})
+    result = simulate(scenario, scenario.simulation.seed, contact_log=False)
+    record_run(ResultStore(tmp_path / "runs.duckdb").ensure(), scenario, result)
+
+    at = open_page("app_pages/history.py")
+    assert not errors(at)
+    assert list(at.dataframe[0].value["kind"]) == ["run"]
+    kpis = at.dataframe[1].value
+    assert list(kpis.columns) == ["KPI", "baseline"]
+    shown = dict(zip(kpis["KPI"], kpis["baseline"], strict=True))
+    assert shown["net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
+    assert len(at.dataframe[2].value) == 1  # the one replication

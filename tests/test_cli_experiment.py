@@ -147,3 +147,147 @@ def test_same_names_get_distinct_labels_and_no_store(tmp_path, monkeypatch, caps
     assert [s["name"] for s in payload["scenarios"]] == ["north", "south"]
     assert all(d["mean"] == 0 for d in payload["differences"])  # same strategy, same seeds
     assert not (tmp_path / "runs.duckdb").exists()
+
+
+SMALL = ["--accounts", "200", "--days", "20", "--reps", "2", "--workers", "1"]
+
+
+def test_sweep_csv_has_every_column_blank_deltas_for_the_base_and_the_table_printed_first(tmp_path, monkeypatch,
+                                                                                         capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["sweep", BASE, "--set", "strategy.steps.0.every_days=2,7", *SMALL, "--csv", "sweep.csv",
+                 "--store", "s.duckdb"]) == 0
+    printed = capsys.readouterr().out
+    assert "every_days=2" in printed and "stored as experiment" in printed
+    rows = pd.read_csv(tmp_path / "sweep.csv")
+    assert list(rows["variant"]) == ["base", "every_days=2", "every_days=7"]
+    assert {"delta_net_recovery_mean", "delta_net_recovery_ci_low", "delta_net_recovery_ci_high"} <= set(rows)
+    assert rows["delta_net_recovery_mean"].isna().tolist() == [True, False, False]
+
+    # A file that cannot be written after the runs: the results are printed (and stored) all the same,
+    # the failure is one line, and no partial file is left.
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("pathlib.Path.write_text", refuse)
+    assert main(["sweep", BASE, "--set", "strategy.steps.0.every_days=2,7", *SMALL, "--csv", "again.csv",
+                 "--store", "s.duckdb"]) == 2
+    out, err = capsys.readouterr()
+    assert "every_days=7" in out and "6 reused" in out
+    assert err.startswith("error: again.csv: --csv: cannot be written") and err.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.duckdb", "sweep.csv"]
+
+
+def test_sweep_over_dates_in_table_json_csv_and_store(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    args = ["sweep", BASE, "--set", "simulation.start_date=2026-03-02,2026-03-09", *SMALL, "--store", "s.duckdb"]
+    assert main([*args, "--json", "--csv", "dates.csv"]) == 0
+    payload = json.loads(capsys.readouterr().out)  # the whole document, nothing else
+    assert [g["values"] for g in payload["grid"]] == [
+        {}, {"simulation.start_date": "2026-03-02"}, {"simulation.start_date": "2026-03-09"}]
+    rows = pd.read_csv(tmp_path / "dates.csv", dtype=str, keep_default_na=False)
+    assert list(rows["simulation.start_date"]) == ["", "2026-03-02", "2026-03-09"]
+    assert main([*args]) == 0
+    assert "start_date=2026-03-09" in capsys.readouterr().out
+    assert main(["history", "--json", "--store", "s.duckdb"]) == 0
+    [entry] = json.loads(capsys.readouterr().out)["experiments"]
+    assert entry["status"] == "complete" and entry["runs"] == 6
+
+
+def test_json_is_printed_whole_or_not_at_all(capsys):
+    from sim.cli_experiment import _print_json
+
+    with pytest.raises(TypeError):
+        _print_json({"scenarios": [{"name": "a"}], "later": object()})  # fails deep inside the document
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.parametrize("address, message", [
+    ("not a url", "not a scheduler address"),
+    ("tcp://", "not a scheduler address"),
+    ("tcp://host", "not a scheduler address"),
+    ("http://host:8786", "not a scheduler address"),
+    ("tcp://host:99999", "not a scheduler address"),
+])
+def test_a_bad_scheduler_address_fails_before_any_work(tmp_path, monkeypatch, capsys, address, message):
+    monkeypatch.chdir(tmp_path)
+    code = main(["compare", BASE, *SMALL, "--executor", "dask", "--scheduler", address])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and message in err and err.startswith("error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_unreachable_scheduler_is_one_line_and_records_nothing(tmp_path, monkeypatch, capsys):
+    import time
+
+    from sim.store import ResultStore
+
+    monkeypatch.chdir(tmp_path)
+    ResultStore(tmp_path / "s.duckdb").ensure()  # an existing store must not gain an "interrupted" experiment
+    started = time.monotonic()
+    code = main(["compare", BASE, *SMALL, "--executor", "dask", "--scheduler", "tcp://127.0.0.1:1",
+                 "--store", "s.duckdb"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "cannot reach the Dask scheduler" in err
+    assert time.monotonic() - started < 30
+    assert ResultStore(tmp_path / "s.duckdb").experiments() == []
+    assert not (tmp_path / "runs.duckdb").exists()
+
+
+def _sqlite_file(path):
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (a)")
+    con.commit()
+    con.close()
+    return path.read_bytes()
+
+
+@pytest.mark.parametrize("command", [["compare", BASE, *SMALL], ["history"], ["export", "e1", "--csv", "x.csv"]])
+def test_a_sqlite_file_as_store_is_refused_untouched_without_loading_extensions(tmp_path, monkeypatch, capsys,
+                                                                                command):
+    monkeypatch.chdir(tmp_path)
+    before = _sqlite_file(tmp_path / "data.sqlite")
+    assert main([*command, "--store", "data.sqlite"]) == 2
+    err = capsys.readouterr().err
+    assert err == ("error: data.sqlite: not a repaylab results store (not a DuckDB database file); give the path "
+                   "of a store or a new file name\n")
+    assert (tmp_path / "data.sqlite").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.sqlite"]
+
+
+def test_the_store_never_autoloads_or_installs_extensions(tmp_path):
+    from sim.store import ResultStore
+
+    store = ResultStore(tmp_path / "s.duckdb").ensure()
+    with store._connect(read_only=True) as con:
+        settings = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN "
+                                    "('autoload_known_extensions', 'autoinstall_known_extensions')").fetchall())
+    assert settings == {"autoload_known_extensions": "false", "autoinstall_known_extensions": "false"}
+
+
+def test_bad_store_places_are_one_line_and_leave_files_alone(tmp_path, monkeypatch, capsys):
+    import duckdb
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "loop1").symlink_to("loop2")
+    (tmp_path / "loop2").symlink_to("loop1")
+    (tmp_path / "empty.duckdb").touch()
+    con = duckdb.connect(str(tmp_path / "theirs.duckdb"))
+    con.execute("CREATE TABLE customers (id INTEGER)")
+    con.close()
+    theirs = (tmp_path / "theirs.duckdb").read_bytes()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for store, message in (("dir", "is a directory"), ("loop1", "symbolic links"),
+                           ("empty.duckdb", "not a repaylab results store (an empty file)"),
+                           ("theirs.duckdb", "not a repaylab results store (a DuckDB database with other tables"),
+                           ("/sys/s.duckdb", "is not writable"), ("empty.duckdb/s.duckdb", "Not a directory")):
+        assert main(["compare", BASE, *SMALL, "--store", store]) == 2, store
+        err = capsys.readouterr().err
+        assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err
+    assert main(["history", "--store", "loop1"]) == 2
+    assert "symbolic links" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+    assert (tmp_path / "theirs.duckdb").read_bytes() == theirs

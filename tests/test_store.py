@@ -190,7 +190,7 @@ def test_bad_store_paths(tmp_path):
         ResultStore(tmp_path).ensure()
     junk = tmp_path / "junk.duckdb"
     junk.write_text("this is not a database\n" * 100)
-    with pytest.raises(ScenarioError, match="--store"):
+    with pytest.raises(ScenarioError, match="not a repaylab results store"):
         ResultStore(junk).ensure()
     assert junk.read_text().startswith("this is not a database")
 

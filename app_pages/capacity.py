@@ -140,10 +140,10 @@ with tab_staff:
         try:
             needs, roster = staffing(*staff)
         except ValueError as err:
-            st.error(f"staffing: {err}")
+            st.error(f"staffing: {error_text(err)}")
         else:
             k1, k2, k3, k4 = st.columns(4)
-            k1.metric("agents to roster (shifts)", "–" if roster.total_agents is None else roster.total_agents)
+            k1.metric("agents to roster (shifts)", "–" if roster.total_agents is None else f"{roster.total_agents:d}")
             # The roster minimises paid hours; efficiency is agent-hours needed ÷ paid hours.
             k2.metric("paid hours (efficiency)", "–" if roster.paid_hours is None
                       else f"{roster.paid_hours:g} ({roster.efficiency or 0:.0%})")
@@ -154,7 +154,7 @@ with tab_staff:
                 st.dataframe(pd.DataFrame([{"shift": k, "agents": v} for k, v in roster.agents.items() if v]),
                              hide_index=True, key="staff_roster")
             else:
-                st.error(f"No roster: {roster.message or roster.status}")
+                st.error(f"No roster: {plain(roster.message or roster.status)}")
             st.dataframe(pd.DataFrame([{
                 "hour": h, "calls": r.metrics.arrival_rate, "on the phones": r.agents, "rostered": r.rostered,
                 "service level": f"{100 * r.metrics.service_level:.1f} %", "mean wait (s)": round(r.metrics.mean_wait, 1),

@@ -373,10 +373,6 @@ SAFE_WRAPPERS = {"plain", "error_text"}
 NOT_YET_PLAIN = {
     ("payoff.py", "st.error(str(err))"): "the debt-file upload's error path (payoff change)",
     ("payoff.py", 'st.caption(f"Using {source} until the upload is fixed.")'): "the same path (payoff change)",
-    ("capacity.py", 'st.error(f"staffing: {err}")'): "the staffing section (staffing change)",
-    ("capacity.py", 'st.error(f"No roster: {roster.message or roster.status}")'): "the staffing section",
-    ("capacity.py", 'k1.metric("agents to roster (shifts)", "–" if roster.total_agents is None else roster.total_agents)'):
-        "the staffing section",
 }
 
 

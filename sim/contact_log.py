@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .export_safety import safe_cell
+
 LOG_CHANNELS = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
 CALL_OUTCOMES = ("no_answer", "wrong_party", "right_party")
 CHANNEL_CODE = {name: i for i, name in enumerate(LOG_CHANNELS)}
@@ -111,7 +113,9 @@ class ContactLog:
         names = self.channel_names()
         outcomes = self.outcome_names()
         stamps = self.timestamps()
-        agents = [self.agent_names[a] if a >= 0 else "" for a in self.agent.tolist()]
+        # Agent names carry the scenario's team names: the user's text, kept spreadsheet-safe.
+        safe_names = [safe_cell(name) for name in self.agent_names]
+        agents = [safe_names[a] if a >= 0 else "" for a in self.agent.tolist()]
         fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".contacts-", suffix=".csv")
         try:
             with os.fdopen(fd, "w", newline="") as handle:

@@ -58,7 +58,7 @@ def test_json_data_writes_dates_and_times_as_iso_text():
 @pytest.fixture
 def evil_scenario(tmp_path):
     path = tmp_path / "evil.toml"
-    path.write_text(f'extends = "{BASE}"\nname = "=HYPERLINK(1)"\n')
+    path.write_text(f'extends = "{BASE}"\nname = "-cmd"\n')
     return str(path)
 
 
@@ -70,7 +70,7 @@ def test_compare_and_export_csv_escape_scenario_names(tmp_path, monkeypatch, evi
     assert main(["compare", BASE, evil_scenario, *SMALL, "--reps", "2", "--csv", "compare.csv",
                  "--store", "s.duckdb"]) == 0
     rows = pd.read_csv(tmp_path / "compare.csv")
-    assert set(rows["scenario"]) == {"baseline", "'=HYPERLINK(1)"}
+    assert set(rows["scenario"]) == {"baseline", "'-cmd"}
     assert set(rows["champion"].dropna()) == {"baseline"}
     assert rows["mean"].dtype == float  # the numbers stay numbers
 
@@ -79,7 +79,7 @@ def test_compare_and_export_csv_escape_scenario_names(tmp_path, monkeypatch, evi
     [experiment] = ResultStore(tmp_path / "s.duckdb").experiments()
     assert main(["export", experiment["id"], "--csv", "kpis.csv", "--store", "s.duckdb"]) == 0
     exported = pd.read_csv(tmp_path / "kpis.csv")
-    assert set(exported["label"]) == {"baseline", "'=HYPERLINK(1)"}
+    assert set(exported["label"]) == {"baseline", "'-cmd"}
     assert exported["net_recovery"].dtype == float
 
 
@@ -107,3 +107,24 @@ def test_payoff_schedule_csv_escapes_debt_names():
     rows = list(csv.DictReader(io.StringIO(schedule_csv(advise(debts, ["avalanche"], None)).decode())))
     assert {r["debt"] for r in rows} == {"'=HYPERLINK(\"http://x\")", "'-Loan"}
     assert all(float(r["payment"]) >= 0 and not r["payment"].startswith("'") for r in rows)
+
+
+def test_contact_log_writes_a_team_name_starting_with_a_minus_as_text(tmp_path):
+    # The contact log's agent column carries the scenario's team names (the user's text).
+    from sim.scenario import load_scenario
+    from sim.simulation import simulate
+
+    data = load_scenario(SCENARIOS / "baseline.toml").content()
+    data["teams"] = {"-cmd" if k == "callers" else k: v for k, v in data["teams"].items()}
+    for step in data["strategy"]["steps"]:
+        if step.get("team") == "callers":
+            step["team"] = "-cmd"
+    data["simulation"].update(accounts=300, days=10)
+    from sim.scenario import Scenario
+
+    result = simulate(Scenario.from_dict(data, source="<test>"), rng=1)
+    out = tmp_path / "contacts.csv"
+    result.contact_log.write_csv(out)
+    agents = {row["agent"] for row in csv.DictReader(out.open())}
+    assert any(a.startswith("'-cmd") for a in agents)
+    assert not any(a.startswith("-") for a in agents)

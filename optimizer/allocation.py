@@ -605,10 +605,30 @@ class Allocation:
     ladder_values: dict[str, float] = field(default_factory=dict)
 
 
+VALUATIONS = ("analytic", "simulate")
+
+
+def valuers(valuation: str):
+    """(value every treatment, value a whole ladder) for a valuation method.
+
+    ``analytic``: the mean-field model of :mod:`optimizer.value_model`;
+    ``simulate``: the engine itself (:mod:`optimizer.sim_valuation`).
+    """
+    if valuation == "analytic":
+        from .value_model import value_ladder, value_treatments
+
+        return value_treatments, value_ladder
+    if valuation == "simulate":
+        from .sim_valuation import simulate_ladder, simulate_treatments
+
+        return simulate_treatments, simulate_ladder
+    raise ValueError(f"unknown valuation {valuation!r}; use one of {', '.join(VALUATIONS)}")
+
+
 def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
-             ladders: list[Scenario] | None = None) -> Allocation:
+             ladders: list[Scenario] | None = None, valuation: str = "analytic") -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -630,6 +650,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     plan and the reference ladders, so their comparison is paired. The
     defaults (40 accounts, 2 passes) keep a 5,000-account book near 15 s on
     two cores; a third pass rarely changed the plan in measurements.
+
+    ``valuation`` says where the values come from: ``"analytic"`` (the
+    value model's expectation) or ``"simulate"`` (the engine run on the
+    sample, one paired run per treatment; whole ladders run on the whole book).
     """
     from .segments import DEFAULT_BALANCE_BANDS, build_segments
     from .treatments import (
@@ -638,8 +662,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         scenario_treatments,
         with_field_visits,
     )
-    from .value_model import value_ladder, value_treatments
-
+    value_treatments, value_ladder = valuers(valuation)
     days = 7 * weeks if weeks is not None else scenario.simulation.days
     segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
     # Each reference ladder as it runs in this world: its whole strategy section
@@ -690,7 +713,15 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             best = best or (model, plan, valuation, None)
             break
         started = time.perf_counter()
-        ladder = plan.to_strategy(scenario)
+        try:
+            ladder = plan.to_strategy(scenario)
+        except ValueError as err:
+            if best is None:
+                raise
+            # A later pass's plan too fragmented to be written as a ladder (more
+            # than 64 steps): keep the best plan so far and say so.
+            retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
+            break
         worth = float(value_ladder(ladder, segments, ladder.strategy.steps, days, per_segment=per_segment).net.sum())
         timings["value"] += time.perf_counter() - started
         if best is None or best[3] is None or worth > best[3]:
@@ -811,7 +842,7 @@ class Verification:
 
 def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: int, *, segments: Segments,
            seed: int | None = None, days: int | None = None, executor=None,
-           per_segment: int = 40) -> Verification:
+           per_segment: int = 40, valuation: str = "analytic") -> Verification:
     """Simulate the optimised strategy and every other ladder in ``world`` (equal capacity), ``reps`` times each.
 
     Runs through :func:`sim.experiment.run_experiment` with the optimised
@@ -820,8 +851,7 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
     """
     from sim.experiment import run_experiment
 
-    from .value_model import value_ladder
-
+    value_ladder = valuers(valuation)[1]
     runs = {optimised.display_name: optimised}
     for other in others:
         runs.setdefault(other.display_name, with_strategy(world, other))

@@ -50,7 +50,10 @@ def register(subparsers) -> None:
     p.add_argument("--bands", type=_bands, default=DEFAULT_BALANCE_BANDS, metavar="E0,E1,…",
                    help="balance band lower edges (default 0,1000,5000)")
     p.add_argument("--sample", type=positive_int(100_000), default=40, metavar="N",
-                   help="accounts per segment the value model follows (default 40)")
+                   help="accounts per segment the valuation follows (default 40)")
+    p.add_argument("--valuation", choices=("analytic", "simulate"), default="analytic",
+                   help="values from the analytic value model or from the simulator run on the sample "
+                        "(default analytic)")
     p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
                    help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
@@ -84,7 +87,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     others = [load_scenario(path, overrides) for path in args.against]
     result = allocate(scenario, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
                       solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others,
-                      per_segment=args.sample, passes=args.passes)
+                      per_segment=args.sample, passes=args.passes, valuation=args.valuation)
     plan = result.plan
     if args.mps:
         fd, tmp = tempfile.mkstemp(dir=Path(args.mps).resolve().parent, suffix=".mps")
@@ -99,7 +102,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     verification = None
     if args.verify and strategy is not None:
         verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
-                              days=plan.days, per_segment=args.sample)
+                              days=plan.days, per_segment=args.sample, valuation=args.valuation)
     if args.json:
         import json
 

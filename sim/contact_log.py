@@ -48,6 +48,13 @@ class ContactLogBuilder:
         if self.enabled:
             self._rows.append((account, minute, channel, outcome, agent, duration))
 
+    def agent_rows(self) -> np.ndarray:
+        """The contacts agents made or took so far (calls, callbacks, visits): account, minute, agent, duration."""
+        if not self._rows:
+            return np.zeros((0, 4))
+        rows = np.array(self._rows, dtype=np.float64)
+        return rows[rows[:, 4] >= 0][:, [0, 1, 4, 5]]
+
     def build(self, account_ids: np.ndarray, agent_names: list[str], start_date: dt.date) -> ContactLog:
         columns: list[list[np.ndarray]] = [[] for _ in range(6)]
         for chunk in self._chunks:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -37,6 +38,7 @@ from .behavior import (
 )
 from .compliance import ContactCalendar, ContactRules
 from .contact_log import CHANNEL_CODE, ContactLogBuilder
+from .ledger import AccountLedger
 from .portfolio import (
     ACTIVE,
     CHARGED_OFF,
@@ -133,7 +135,13 @@ class Engine:
     """One simulation run of one scenario with one set of random streams."""
 
     def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
-                 *, record_contacts: bool = True, progress=None):
+                 *, record_contacts: bool = True, progress=None,
+                 step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False):
+        """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
+        so that one strategy can give different accounts different steps; ``ledger``: keep an
+        :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work)."""
+        if ledger and not record_contacts:
+            raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
         self.portfolio = portfolio
         self.streams = streams
@@ -155,6 +163,8 @@ class Engine:
         self.followup_rng = streams["payment_followups"]
         self.promise_rng = streams["promises"]
         self._init_book()
+        self._step_accounts = self._check_step_accounts(step_accounts)
+        self.ledger = AccountLedger(self.n, self.days) if ledger else None
         self._init_teams()
         self._init_fast_paths()
 
@@ -210,6 +220,21 @@ class Engine:
         self.collected_total = 0.0
         self.written_off_total = 0.0
         self.cured_ever = np.zeros(n, dtype=bool)
+
+    def _check_step_accounts(self, step_accounts) -> list[np.ndarray | None] | None:
+        if step_accounts is None:
+            return None
+        steps = self.scenario.strategy.steps
+        if len(step_accounts) != len(steps):
+            raise ValueError(f"step_accounts has {len(step_accounts)} entries for {len(steps)} ladder steps")
+        out = []
+        for mask in step_accounts:
+            if mask is not None:
+                mask = np.asarray(mask, dtype=bool)
+                if mask.shape != (self.n,):
+                    raise ValueError(f"a step's account mask must have shape ({self.n},), not {mask.shape}")
+            out.append(mask)
+        return out
 
     def _init_teams(self) -> None:
         self.call_teams: list[_Team] = []
@@ -370,9 +395,9 @@ class Engine:
         self._legal_day(day)
 
     def _static_step_masks(self) -> list[np.ndarray | None]:
-        """What never changes about a step's reach: segments and known contact points."""
+        """What never changes about a step's reach: segments, known contact points, the accounts given it."""
         masks: list[np.ndarray | None] = []
-        for step in self.scenario.strategy.steps:
+        for s, step in enumerate(self.scenario.strategy.steps):
             mask = None
             if step.segments is not None:
                 codes = [self.portfolio.segment_names.index(name) for name in step.segments]
@@ -380,6 +405,9 @@ class Engine:
             contact = {"sms": self.phone, "call": self.phone, "email": self.email}.get(step.channel)
             if contact is not None:
                 mask = contact.copy() if mask is None else mask & contact
+            chosen = self._step_accounts[s] if self._step_accounts is not None else None
+            if chosen is not None:
+                mask = chosen.copy() if mask is None else mask & chosen
             masks.append(mask)
         return masks
 
@@ -414,6 +442,8 @@ class Engine:
         self.last_step_day[s, idx] = day
         self.tally.contacts[day, SERIES_CHANNELS.index(channel)] += idx.size
         self.tally.add_cost(day, channel, getattr(self.costs, channel) * idx.size)
+        if self.ledger is not None:
+            self.ledger.charge(channel, idx, getattr(self.costs, channel))
         self.log.add_batch(idx, day * DAY + send_minute, channel)
         lift = self.behavior.lift[channel]
         if lift:
@@ -666,6 +696,8 @@ class Engine:
         day = min(day, self.days - 1)
         if pool.next() < complaint_probability(behavior, recent):
             self.tally.complaints[day] += 1
+            if self.ledger is not None:
+                self.ledger.complaint(i)
         if self.in_plan[i]:
             return
         outcome = conversation_outcome(behavior, pool.next())
@@ -774,6 +806,8 @@ class Engine:
             self.visit_days[i].append(day)
             self.tally.contacts[day, 5] += 1
             self.tally.add_cost(day, "field_visit", self.costs.field_visit)
+            if self.ledger is not None:
+                self.ledger.charge("field_visit", i, self.costs.field_visit)
             self.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
             self._today_contacts[i] = self._today_contacts.get(i, 0) + 1
             yield env.timeout(duration)
@@ -807,6 +841,9 @@ class Engine:
                 filed += 1
                 self.tally.contacts[day, 6] += 1
                 self.tally.add_cost(day, "legal_filing", self.costs.legal_filing)
+                if self.ledger is not None:
+                    self.ledger.charge("legal_filing", i, self.costs.legal_filing)
+                    self.ledger.file(team.name, i, day)
                 self.log.add(i, day * DAY + 9 * 60, CHANNEL_CODE["legal"], -1, -1, 0.0)
                 self.legal_resolutions[day + team.spec.filing_delay_days].append((i, team.spec))
         for i, spec in self.legal_resolutions.pop(day, []):
@@ -815,6 +852,8 @@ class Engine:
                 recovered = round(self.balance[i] * spec.recovery_share, 2)
             self._collect(i, recovered, day)
             self.tally.add_cost(day, "agency_commission", recovered * self.costs.agency_commission)
+            if self.ledger is not None:
+                self.ledger.charge("agency_commission", i, recovered * self.costs.agency_commission)
             self._write_off(i, day)
             self.status[i] = LEGAL_CLOSED
             self._filed.discard(i)
@@ -827,6 +866,8 @@ class Engine:
         total = float(np.sum(amount))
         self.collected_total += total
         self.tally.collected[day] += total
+        if self.ledger is not None:
+            self.ledger.collect(i, amount)
 
     def _write_off(self, i, day: int) -> None:
         amount = float(np.sum(self.balance[i]))
@@ -1005,6 +1046,20 @@ class Engine:
 
     def _in_legal_accounts(self) -> np.ndarray:
         return np.fromiter(self._filed, dtype=np.int64, count=len(self._filed)) if self._filed else np.zeros(0, np.int64)
+
+    def close_ledger(self) -> AccountLedger | None:
+        """The ledger at the horizon: each account's balance and roll state, the agents' work from the log."""
+        ledger = self.ledger
+        if ledger is None:
+            return None
+        ledger.balance_end = self.balance.copy()
+        ledger.state_end = self.roll_state()
+        team_of_agent = [""] * len(self.agent_names)
+        for team in (*self.call_teams, *self.field_teams):
+            for agent in team.agent_ids:
+                team_of_agent[agent] = team.name
+        ledger.add_agent_work(team_of_agent, self.log.agent_rows())
+        return ledger
 
     def prepare(self) -> None:
         self._initial_state = self.roll_state()

@@ -30,6 +30,7 @@ import numpy as np
 
 from .contact_log import ContactLog
 from .engine import ROLL_STATES, SERIES_CHANNELS, Engine
+from .ledger import AccountLedger
 from .portfolio import ACTIVE, CHARGED_OFF, CURED, PAID_OFF
 
 SCALAR_KPIS = (
@@ -85,6 +86,7 @@ class RunResult:
     roll_rates: np.ndarray
     contact_log: ContactLog | None = None
     versions: dict[str, str] = field(default_factory=dict)
+    ledger: AccountLedger | None = None  # per-account totals, when the run was asked to keep them
 
     def scalar_kpis(self) -> dict[str, float]:
         return {k: float(self.kpis[k]) for k in SCALAR_KPIS}
@@ -217,4 +219,5 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         roll_rates=roll_rates,
         contact_log=log,
         versions=versions(),
+        ledger=engine.close_ledger(),
     )

@@ -10,7 +10,7 @@ from .streams import RandomStreams, describe_seed
 
 
 def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None,
-             contact_log: bool = True, progress=None) -> RunResult:
+             contact_log: bool = True, progress=None, step_accounts=None, ledger: bool = False) -> RunResult:
     """Run the scenario once.
 
     Parameters
@@ -28,11 +28,18 @@ def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None
         Keep every contact in ``RunResult.contact_log`` (memory grows with contacts).
     progress
         Called as ``progress(day, days)`` after every simulated day.
+    step_accounts
+        Per ladder step, a boolean mask of the accounts it may act on (None: all):
+        one strategy giving different accounts different steps. Without it, every
+        step acts on every account its own conditions select.
+    ledger
+        Keep per-account totals in ``RunResult.ledger`` (:class:`sim.ledger.AccountLedger`).
     """
     streams = RandomStreams(scenario.simulation.seed if rng is None else rng)
     if portfolio is None:
         portfolio = build_portfolio(scenario, streams["portfolio"])
-    engine = Engine(scenario, portfolio, streams, record_contacts=contact_log, progress=progress)
+    engine = Engine(scenario, portfolio, streams, record_contacts=contact_log, progress=progress,
+                    step_accounts=step_accounts, ledger=ledger)
     engine.prepare()
     engine.run()
     return build_result(engine, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,

@@ -201,3 +201,21 @@ def test_compare_json_is_byte_identical_whether_simulated_or_reused(tmp_path):
     assert compare("--workers", "1", "--store", store) == simulated  # every run reused from the store
     assert compare("--workers", "2", "--no-store") == simulated  # simulated again, in two worker processes
     assert json.loads(simulated)["reps"] == 3
+
+
+@pytest.mark.parametrize("name", ["baseline", "cn_2025"])
+def test_step_masks_of_all_accounts_and_the_ledger_change_nothing_in_a_run(name):
+    scenario = tiny(name)
+    plain = simulate(scenario, 31)
+    everyone = [np.ones(plain.accounts, dtype=bool)] * len(scenario.strategy.steps)
+    masked = simulate(scenario, 31, step_accounts=everyone, ledger=True)
+    assert run_digest(masked) == run_digest(plain)
+    ledger = masked.ledger
+    assert ledger.collected.sum() == pytest.approx(plain.kpis["collected"], rel=1e-12)
+    spent = {item: float(v.sum()) for item, v in ledger.spend.items() if v.any()}
+    assert spent == pytest.approx({k: v for k, v in plain.kpis["cost_by_item"].items() if k != "agent_time" and v})
+    assert ledger.complaints.sum() == plain.kpis["complaints"]
+    call_minutes = sum(m.sum() for team, m in ledger.minutes.items() if scenario.teams[team].kind == "call")
+    assert call_minutes == pytest.approx(plain.series["agent_busy_minutes"].sum(), rel=1e-12)
+    by_state = np.bincount(ledger.state_end, weights=ledger.balance_end, minlength=9)
+    assert by_state == pytest.approx(plain.series["outstanding_by_bucket"][-1], rel=1e-9, abs=1e-6)

@@ -181,3 +181,36 @@ def test_balance_band_of_a_step():
     }, base=QUIET_BOOK)
     result = simulate(s, 1, portfolio=tiny_book([199.99, 200, 999.99, 1000]))
     assert sorted(acc for acc, *_ in rows(result)) == [101, 102]
+
+
+def test_a_step_acts_only_on_the_accounts_its_mask_gives_it():
+    book = tiny_book([500, 3000, 1200])
+    masked = simulate(call_scenario(), 1, portfolio=book, step_accounts=[np.array([True, False, True])])
+    assert rows(masked) == [
+        (102, "2026-01-05T09:00:00", "call", "no_answer", "callers-1"),
+        (100, "2026-01-05T09:02:00", "call", "no_answer", "callers-1"),
+    ]
+
+
+def test_a_step_mask_must_fit_the_ladder_and_the_book():
+    import pytest
+
+    book = tiny_book([500, 3000, 1200])
+    with pytest.raises(ValueError, match="2 entries for 1 ladder steps"):
+        simulate(call_scenario(), 1, portfolio=book, step_accounts=[None, None])
+    with pytest.raises(ValueError, match="shape"):
+        simulate(call_scenario(), 1, portfolio=book, step_accounts=[np.ones(2, dtype=bool)])
+
+
+def test_the_ledger_puts_each_call_minute_and_the_day_money_on_its_account():
+    sc = call_scenario(attempts=2, right_party=0.5, days=8)
+    result = simulate(sc, 3, portfolio=tiny_book([500, 3000, 1200]), ledger=True)
+    ledger, log = result.ledger, result.contact_log
+    for position, account in enumerate((100, 101, 102)):
+        mine = log.account == account
+        assert ledger.minutes["callers"][:, position].sum() == log.duration[mine].sum()
+        assert ledger.work["callers"][:, position].sum() == mine.sum()
+    assert ledger.minutes["callers"].sum() == result.series["agent_busy_minutes"].sum()
+    assert ledger.collected.sum() == result.kpis["collected"]
+    assert ledger.complaints.sum() == result.kpis["complaints"]
+    assert ledger.balance_end.sum() == result.kpis["outstanding"]

@@ -1,0 +1,326 @@
+"""The value of a treatment, measured by the simulator itself (no second copy of its rules).
+
+For every segment × treatment the allocation LP needs the net value over the
+horizon, the agent minutes by team and week, the variable spend, the
+complaints and the book left at the horizon. Here they are measured by
+running the engine on a stratified sample of each segment's accounts
+(:func:`optimizer.value_model.sample_accounts`, each account weighted to its
+balance stratum):
+
+* one engine run per treatment over all segments' samples at once. An account
+  that starts in bucket b gets the treatment's steps cut to b's days past due
+  and, once it ages out of b, the continuation (the scenario's own ladder, or
+  the previous plan's treatment of the cell it ages into) — every step given
+  to its accounts by an account mask (``simulate(..., step_accounts=...)``);
+* the teams are made large enough that capacity never binds (capacity is the
+  LP's to ration) and the runs keep the scenario's rules, calendar and costs;
+* every treatment's run uses the same sample and the same seed — common
+  random numbers: a borrower draws the same repayment chances under every
+  treatment, so differences between treatments are paired, and a treatment
+  valued twice is valued the same, to the cent;
+* the run's account ledger (:class:`sim.ledger.AccountLedger`) gives each
+  sample account's collections, spend by item, complaints, agent work and
+  balance at the horizon, which are summed with the sample weights.
+
+Whole ladders (a hand-written strategy, or the plan as a ladder) are valued
+on the whole book with the scenario's own teams, so what the teams cannot do
+in a day is left undone as in any run (:func:`simulate_ladder`).
+
+What this does not model: the hour of the dial under binding capacity.
+With agents to spare, the day's list is dialled from the start of the shift,
+at the morning's right-party rate; when the plan is run with the real teams
+the agents work the list all day.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.compliance import ContactCalendar, ContactRules
+from sim.engine import ROLL_STATES, WEEKDAYS
+from sim.errors import ScenarioError
+from sim.portfolio import Portfolio
+from sim.scenario import Scenario, Step
+from sim.simulation import simulate
+
+from .segments import BUCKET_DPD, Segments
+from .treatments import Treatment, field_cadence, minutes_per_attempt, visit_minutes
+from .value_model import MeanFieldResult, Valuation, sample_accounts
+
+# The valuation's own random streams: a child of the scenario's seed that no
+# replication of --verify uses (run_experiment spawns children 0 … reps − 1).
+VALUATION_STREAM = 1_000_003
+# Head room on the peak demand of a run when sizing its teams (never binding).
+HEADROOM = 1.5
+
+
+@dataclass(frozen=True)
+class SampleBook:
+    """The sample accounts as a book of their own, with what each stands for."""
+
+    portfolio: Portfolio
+    weight: np.ndarray  # accounts of the segment each sample account stands for
+    segment: np.ndarray  # segment index of each sample account
+    start_bucket: np.ndarray
+    risk: np.ndarray
+    band: np.ndarray
+
+
+def sample_book(segments: Segments, per_segment: int) -> SampleBook:
+    """The stratified sample of every segment (:func:`sample_accounts`) as a portfolio."""
+    idx, weight = sample_accounts(segments, per_segment)
+    p = segments.portfolio
+    book = Portfolio(account_id=p.account_id[idx], balance=p.balance[idx], past_due=p.past_due[idx],
+                     days_past_due=p.days_past_due[idx], segment=p.segment[idx], phone_known=p.phone_known[idx],
+                     email_known=p.email_known[idx], segment_names=p.segment_names)
+    seg = segments.member[idx]
+    return SampleBook(portfolio=book, weight=weight, segment=seg, start_bucket=segments.bucket[seg],
+                      risk=segments.risk[seg], band=segments.band[seg])
+
+
+def bucket_range(bucket: int, charge_off_dpd: int) -> tuple[int, int]:
+    """Days past due of a bucket as a ladder step covers them (the last bucket runs to charge-off)."""
+    lo, hi = BUCKET_DPD[bucket]
+    if bucket == 6:
+        hi = charge_off_dpd - 1
+    return lo, min(hi, charge_off_dpd - 1)
+
+
+def _clipped(steps: Sequence[Step], lo: int, hi: int) -> list[Step]:
+    out = []
+    for step in steps:
+        a, z = max(step.from_dpd, lo), min(step.to_dpd, hi)
+        if a <= z:
+            out.append(step.model_copy(update={"from_dpd": a, "to_dpd": z}))
+    return out
+
+
+def treatment_steps(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int,
+                    continuation: np.ndarray | None) -> tuple[list[Step], list[np.ndarray]]:
+    """The strategy of treatment ``t``'s run: steps and the accounts each acts on.
+
+    In its starting bucket every account gets treatment ``t``; after it, the
+    treatment ``continuation[bucket, risk, band]`` of the cell it ages into
+    (None: treatment ``t`` for the whole horizon).
+    """
+    n = len(book.portfolio)
+    if continuation is None:
+        steps = list(treatments[t].steps)
+        return steps, [np.ones(n, dtype=bool)] * len(steps)
+    charge_off = scenario.portfolio.charge_off_dpd
+    # Equal treatments are one treatment (whatever their place in the list), so a
+    # treatment valued twice gets the same run; its own steps come first in
+    # every bucket, so the run does not depend on where it sits in the list.
+    same = np.array([next(j for j, u in enumerate(treatments) if u == x) for x in treatments])
+    t = int(same[t])
+    steps: list[Step] = []
+    masks: list[np.ndarray] = []
+    for bucket in range(1, 7):
+        lo, hi = bucket_range(bucket, charge_off)
+        if lo > hi:
+            continue
+        starts_here = book.start_bucket == bucket
+        given = np.where(starts_here, t, same[continuation[bucket, book.risk, book.band]])
+        for k in [t, *sorted(set(np.unique(given).tolist()) - {t})]:
+            mask = given == k
+            if not mask.any():
+                continue
+            for step in _clipped(treatments[k].steps, lo, hi):
+                steps.append(step)
+                masks.append(mask)
+    return steps, masks
+
+
+def _peak_call_minutes(scenario: Scenario, team, book: SampleBook, steps: Sequence[Step]) -> float:
+    """Minutes the day with every phone account due for a call could take (with redials)."""
+    attempts = max((s.attempts_per_day for s in steps if s.channel == "call"), default=0)
+    if attempts == 0:
+        return 0.0
+    mean, p_right = minutes_per_attempt(scenario, team)
+    p_no = max(0.0, 1.0 - p_right - scenario.behavior.wrong_party_rate)
+    dials = sum(p_no**j for j in range(attempts))
+    callbacks = len(book.portfolio) * max(scenario.behavior.callback_probability.values(), default=0.0)
+    return float(book.portfolio.phone_known.sum()) * dials * mean + callbacks * team.handle_minutes.inbound
+
+
+def roomy_world(scenario: Scenario, book: SampleBook, steps: Sequence[Step], days: int) -> Scenario:
+    """The scenario with the run's steps, the sample's size and teams that never run out of capacity.
+
+    Built without re-validation: a run's steps may be more than the 64 a
+    strategy file allows (each treatment cut to each bucket), and each is a
+    validated step of a treatment.
+    """
+    n = len(book.portfolio)
+    teams = {}
+    for name, team in scenario.teams.items():
+        if team.kind == "call":
+            shift = sum(end - start for start, end in team.shift_minutes) or 1
+            agents = math.ceil(HEADROOM * _peak_call_minutes(scenario, team, book, steps) / shift)
+            teams[name] = team.model_copy(update={"agents": max(team.agents, agents, 1) if team.agents else 0})
+        elif team.kind == "field":
+            agents = math.ceil(HEADROOM * n / max(team.visits_per_day, 1))
+            teams[name] = team.model_copy(update={"agents": max(team.agents, agents) if team.agents else 0})
+        else:
+            teams[name] = team.model_copy(update={"filings_per_day": max(team.filings_per_day, n)
+                                                  if team.filings_per_day else 0})
+    strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
+    simulation = scenario.simulation.model_copy(update={"accounts": n, "days": days})
+    return scenario.model_copy(update={"teams": teams, "strategy": strategy, "simulation": simulation})
+
+
+def valuation_seed(scenario: Scenario) -> np.random.SeedSequence:
+    return np.random.SeedSequence(scenario.simulation.seed, spawn_key=(VALUATION_STREAM,))
+
+
+@dataclass(frozen=True)
+class AccountOutcome:
+    """Per sample account, one treatment's run: money, complaints, work by team and week, the book at the end."""
+
+    collected: np.ndarray
+    spend: np.ndarray
+    complaints: np.ndarray
+    work: dict[str, np.ndarray]  # team -> (weeks, accounts), in the LP's units
+    balance_end: np.ndarray  # (accounts, roll states)
+
+
+def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
+                  continuation: np.ndarray | None, seed: np.random.SeedSequence) -> AccountOutcome:
+    """Treatment ``t`` on the whole sample, capacity to spare, measured account by account."""
+    steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
+    world = roomy_world(scenario, book, steps, days)
+    result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True)
+    ledger = result.ledger
+    n = len(book.portfolio)
+    end = np.zeros((n, len(ROLL_STATES)))
+    end[np.arange(n), ledger.state_end] = ledger.balance_end
+    return AccountOutcome(collected=ledger.collected, spend=ledger.total_spend, complaints=ledger.complaints,
+                          work=lp_work(scenario, result, days), balance_end=end)
+
+
+def lp_work(scenario: Scenario, result, days: int) -> dict[str, np.ndarray]:
+    """A run's agent work per account in the units of the LP's capacity rows.
+
+    Call teams: minutes of dials and callbacks, in the week they were made.
+    Legal teams: filings. Field teams: each visit takes its share of an agent's
+    day (:func:`visit_minutes`) and is booked over the team's working days of
+    the visit cadence from the visit on — the field team of a real run works
+    off a list it cannot finish in a day, so a whole segment falling due at
+    once is visited over the weeks that follow, not in one week.
+    """
+    ledger = result.ledger
+    out = {}
+    for name, team in scenario.teams.items():
+        if team.kind == "call" and name in ledger.minutes:
+            out[name] = ledger.minutes[name]
+        elif team.kind == "legal" and name in ledger.work:
+            out[name] = ledger.work[name]
+        elif team.kind == "field" and name in ledger.work:
+            out[name] = spread_visits(scenario, team, ledger.work[name], days)
+    return out
+
+
+def spread_visits(scenario: Scenario, team, visits: np.ndarray, days: int) -> np.ndarray:
+    """Visits by week (weeks, accounts) as field minutes over the working days of the cadence that follows."""
+    rules = ContactRules.from_section(scenario.compliance)
+    calendar = ContactCalendar(rules, scenario.simulation.start_date, days)
+    weeks = visits.shape[0]
+    worked = np.array([sum(WEEKDAYS[calendar.date(d).weekday()] in team.work_days and not calendar.is_quiet(d)
+                           for d in range(7 * w, min(days, 7 * w + 7))) for w in range(weeks)], dtype=float)
+    span = max(1, -(-(field_cadence(scenario) or 30) // 7))
+    out = np.zeros_like(visits)
+    per_visit = visit_minutes(team)
+    for w in np.flatnonzero(visits.any(axis=1)).tolist():
+        ahead = worked[w:w + span]
+        if ahead.sum() <= 0:
+            out[w] += visits[w] * per_visit
+            continue
+        out[w:w + ahead.size] += np.outer(ahead / ahead.sum(), visits[w] * per_visit)
+    return out
+
+
+@dataclass(frozen=True)
+class SimulatedValuation(Valuation):
+    """A :class:`Valuation` measured by simulation, with each value's standard error and what else it saw.
+
+    ``value_std_error[s, t]`` is the standard error of the segment's total
+    value from its sample (accounts weighted to their strata, the spread of
+    their values, one run); ``complaints`` (S, T); ``balance_end`` (S, T,
+    roll states) — the balance left at the horizon by days-past-due state.
+    """
+
+    value_std_error: np.ndarray | None = None
+    complaints: np.ndarray | None = None
+    balance_end: np.ndarray | None = None
+    sample_accounts: int = 0
+
+
+def _segment_totals(values: np.ndarray, book: SampleBook, S: int) -> np.ndarray:
+    return np.bincount(book.segment, weights=values * book.weight, minlength=S)
+
+
+def _segment_std_error(values: np.ndarray, book: SampleBook, S: int) -> np.ndarray:
+    """Standard error of each segment's weighted total: sqrt(Σ w²) × the sample's standard deviation."""
+    m = np.bincount(book.segment, minlength=S).astype(float)
+    mean = np.bincount(book.segment, weights=values, minlength=S) / np.maximum(m, 1)
+    square = np.bincount(book.segment, weights=(values - mean[book.segment]) ** 2, minlength=S)
+    sd = np.sqrt(square / np.maximum(m - 1, 1))
+    return np.sqrt(np.bincount(book.segment, weights=book.weight**2, minlength=S)) * sd
+
+
+def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
+                        continuation: np.ndarray | None = None, per_segment: int = 40,
+                        seed: np.random.SeedSequence | None = None) -> SimulatedValuation:
+    """Value every treatment for every segment by simulation: one run per treatment, paired."""
+    if scenario.behavior.model != "hawkes":
+        raise ScenarioError(scenario.source, "behavior.model",
+                            "the allocation valuation needs model = 'hawkes' (the full borrower model)")
+    book = sample_book(segments, per_segment)
+    seed = valuation_seed(scenario) if seed is None else seed
+    S, T, weeks = len(segments), len(treatments), math.ceil(days / 7)
+    value, collected, spend, error, complaints = (np.zeros((S, T)) for _ in range(5))
+    balance_end = np.zeros((S, T, len(ROLL_STATES)))
+    minutes = {name: np.zeros((S, T, weeks)) for name in scenario.teams}
+    for t in range(T):
+        out = run_treatment(scenario, book, treatments, t, days, continuation, seed)
+        net = out.collected - out.spend
+        value[:, t] = _segment_totals(net, book, S)
+        error[:, t] = _segment_std_error(net, book, S)
+        collected[:, t] = _segment_totals(out.collected, book, S)
+        spend[:, t] = _segment_totals(out.spend, book, S)
+        complaints[:, t] = _segment_totals(out.complaints.astype(float), book, S)
+        for k in range(len(ROLL_STATES)):
+            balance_end[:, t, k] = _segment_totals(out.balance_end[:, k], book, S)
+        for name, cube in out.work.items():
+            for w in range(weeks):
+                minutes[name][:, t, w] = _segment_totals(cube[w], book, S)
+    return SimulatedValuation(segments=segments, treatments=tuple(treatments), days=days, value=value,
+                              collected=collected, spend=spend, minutes=minutes, value_std_error=error,
+                              complaints=complaints, balance_end=balance_end, sample_accounts=len(book.portfolio))
+
+
+def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
+                    per_segment: int = 40, seed: np.random.SeedSequence | None = None) -> MeanFieldResult:
+    """One whole ladder on the whole book with the scenario's own teams: what it collects, spends and asks of them.
+
+    The plan as a ladder and every reference ladder are run on the same book
+    with the valuation's seed (common random numbers, so their comparison is
+    paired); what the teams cannot do in a day is left undone, as in any run.
+    ``per_segment`` is accepted for the analytic :func:`value_ladder`'s
+    signature and not used: the whole book is run. Arrays are per account of
+    the book (sums are book totals).
+    """
+    del per_segment
+    seed = valuation_seed(scenario) if seed is None else seed
+    portfolio = segments.portfolio
+    strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
+    simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days})
+    world = scenario.model_copy(update={"strategy": strategy, "simulation": simulation})
+    result = simulate(world, seed, portfolio=portfolio, ledger=True)
+    ledger = result.ledger
+    still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
+    return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),
+                           open_at_end=still_open.astype(float))

@@ -1,0 +1,111 @@
+"""Valuing treatments by simulation: paired runs, the shapes and units the LP reads, a plan from them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from optimizer.allocation import allocate
+from optimizer.segments import build_segments
+from optimizer.sim_valuation import (
+    sample_book,
+    simulate_ladder,
+    simulate_treatments,
+    treatment_steps,
+)
+from optimizer.treatments import ladder_treatments, scenario_treatments
+from sim.engine import ROLL_STATES
+from sim.scenario import load_scenario
+
+from simhelpers import SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def world():
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 42})
+    segments = build_segments(scenario)
+    treatments = scenario_treatments(scenario, combos=False)
+    treatments += ladder_treatments(scenario, [(scenario.strategy.name, list(scenario.strategy.steps))])
+    return scenario, segments, treatments
+
+
+def names(treatments):
+    return [t.name for t in treatments]
+
+
+def own_ladder_after_the_bucket(segments, treatments):
+    own = names(treatments).index("ladder:baseline")
+    return np.full((7, len(segments.portfolio.segment_names), len(segments.band_edges)), own)
+
+
+def test_a_treatment_compared_with_itself_differs_by_exactly_zero_in_every_cell(world):
+    scenario, segments, treatments = world
+    picked = [treatments[names(treatments).index(n)] for n in ("sms/3d", "call/3d")]
+    twice = picked + picked  # the same treatments again, valued in other runs
+    continuation = np.zeros((7, 3, 3), dtype=np.int64)  # after the bucket: the first treatment (sms/3d)
+    v = simulate_treatments(scenario, segments, twice, 42, continuation=continuation, per_segment=8)
+    for a, b in ((0, 2), (1, 3)):
+        assert np.array_equal(v.value[:, a], v.value[:, b])
+        assert np.array_equal(v.spend[:, a], v.spend[:, b])
+        assert np.array_equal(v.complaints[:, a], v.complaints[:, b])
+        assert np.array_equal(v.balance_end[:, a], v.balance_end[:, b])
+        for cube in v.minutes.values():
+            assert np.array_equal(cube[:, a], cube[:, b])
+    assert not np.array_equal(v.value[:, 0], v.value[:, 1])  # the check sees a different treatment
+
+
+def test_the_valuation_has_the_shapes_and_units_the_allocation_reads(world):
+    scenario, segments, treatments = world
+    v = simulate_treatments(scenario, segments, treatments, 42, continuation=None, per_segment=8)
+    S, T = len(segments), len(treatments)
+    assert v.value.shape == v.collected.shape == v.spend.shape == v.value_std_error.shape == (S, T)
+    assert v.balance_end.shape == (S, T, len(ROLL_STATES))
+    assert set(v.minutes) == set(scenario.teams)
+    assert all(cube.shape == (S, T, 6) for cube in v.minutes.values())
+    assert np.allclose(v.value, v.collected - v.spend)
+    assert np.all(np.isfinite(v.value_std_error)) and np.all(v.value_std_error >= 0)
+    # Doing nothing costs nothing and asks nothing of any team.
+    none = names(treatments).index("none")
+    assert not v.spend[:, none].any() and not any(cube[:, none].any() for cube in v.minutes.values())
+    # Calls take call minutes, legal takes filings, a field visit takes field time; sample weights add up.
+    assert v.minutes["callers"][:, names(treatments).index("call/3d")].sum() > 0
+    assert v.minutes["legal"][:, names(treatments).index("legal")].sum() > 0
+    assert v.minutes["field"][:, names(treatments).index("field_visit/30d")].sum() > 0
+    book = sample_book(segments, 8)
+    assert np.bincount(book.segment, weights=book.weight) == pytest.approx(segments.accounts)
+    assert np.all(v.balance_end >= 0) and v.balance_end[:, :, 1:7].sum() > 0  # some still delinquent at the end
+
+
+def test_a_treatment_acts_in_its_starting_bucket_and_the_continuation_after(world):
+    scenario, segments, treatments = world
+    book = sample_book(segments, 8)
+    sms = names(treatments).index("sms/3d")
+    steps, masks = treatment_steps(scenario, book, treatments, sms, own_ladder_after_the_bucket(segments, treatments))
+    for step, mask in zip(steps, masks, strict=True):
+        bucket_of_step = 1 + (step.from_dpd - 1) // 30
+        starts_here = book.start_bucket == bucket_of_step
+        if step.channel == "sms" and step.every_days == 3:
+            assert np.array_equal(mask, starts_here)  # the treatment: only in the starting bucket
+        else:
+            assert not (mask & starts_here).any()  # the own ladder: only once aged out of it
+
+
+def test_allocate_by_simulation_returns_an_optimal_plan_within_budget_and_capacity():
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 42})
+    result = allocate(scenario, budget=300.0, per_segment=10, passes=1, valuation="simulate")
+    plan = result.plan
+    assert plan.status == "optimal" and plan.reference is None
+    assert sum(r["accounts"] for r in plan.allocation()) == 600
+    assert plan.budget_used <= 300.0 + 0.01
+    for key, cap in plan.capacity.items():
+        assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6, key
+    assert result.valuation.value_std_error is not None
+
+
+def test_a_whole_ladder_is_run_on_the_whole_book_with_the_teams_it_has(world):
+    scenario, segments, _ = world
+    outcome = simulate_ladder(scenario, segments, scenario.strategy.steps, 42)
+    again = simulate_ladder(scenario, segments, scenario.strategy.steps, 42)
+    assert outcome.net.size == len(segments.portfolio)
+    assert np.array_equal(outcome.net, again.net)
+    assert outcome.collected.sum() > 0 and outcome.minutes["callers"].shape == (6, len(segments.portfolio))

@@ -34,6 +34,7 @@ import pulp
 
 from sim.compliance import ContactCalendar, ContactRules
 from sim.engine import WEEKDAYS
+from sim.errors import ScenarioError
 from sim.scenario import Scenario, Step
 
 from . import solvers
@@ -717,7 +718,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             ladder = plan.to_strategy(scenario)
         except ValueError as err:
             if best is None:
-                raise
+                # The user's options gave a plan no strategy can hold: one line, not a traceback.
+                raise ScenarioError(scenario.source or "<scenario>", "--bands", str(err)) from None
             # A later pass's plan too fragmented to be written as a ladder (more
             # than 64 steps): keep the best plan so far and say so.
             retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)

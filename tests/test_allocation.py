@@ -529,3 +529,12 @@ def test_every_returned_plan_keeps_the_budget_and_capacity_it_was_given(budget):
         assert plan.reference_values[plan.reference] == pytest.approx(plan.model_value)
     for key, used in plan.capacity_used.items():
         assert used <= plan.capacity[key] * (1 + 1e-6) + 1e-6, key
+
+
+def test_a_plan_too_fragmented_for_a_strategy_is_one_line_not_a_traceback():
+    out = cli(str(SCENARIOS / "baseline.toml"), "--accounts", "800", "--sample", "3", "--passes", "1", "--weeks", "4",
+              "--bands", "0,200,400,600,800,1000,1500,2000,3000,4000,5000,7000,10000,15000")
+    assert out.returncode == 2
+    assert out.stdout == ""
+    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
+    assert "--bands" in out.stderr and "64" in out.stderr

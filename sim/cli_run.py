@@ -98,6 +98,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_contacts(log, path: str) -> None:
+    """The contact log, atomically; a full disk or a directory gone read-only is one line."""
+    try:
+        log.write_csv(path)
+    except OSError as err:
+        raise ScenarioError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
+
+
 def _store_path(option: str | None) -> Path:
     from .store import resolve_store_path
 
@@ -142,7 +150,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = simulate(scenario, contact_log=args.contacts_out is not None,
                           progress=lambda day, total: bar.update(1))
     if args.contacts_out:
-        result.contact_log.write_csv(args.contacts_out)
+        _write_contacts(result.contact_log, args.contacts_out)
     if store_path is not None:
         from .experiment import record_run
 

@@ -51,6 +51,9 @@ def _one_line_message(message: str, prog: str) -> str:
     required = re.match(r"the following arguments are required: (.*)", message)
     if required:
         return f"{required[1]}: missing; {see}"
+    one_of = re.match(r"one of the arguments (.*) is required", message)
+    if one_of:
+        return f"{' or '.join(one_of[1].split())}: give one of them; {see}"
     unknown = re.match(r"unrecognized arguments: (.*)", message)
     if unknown:
         return f"{unknown[1]}: unknown option or extra argument; {see}"

@@ -116,21 +116,22 @@ def read_bounded(path: str | os.PathLike, *, limit: int, kind: str, source: str 
 def _check_parent(path: str, option: str, what: str) -> None:
     """The directory a new file would go to exists, is a directory and can be written."""
     parent = os.path.dirname(os.path.abspath(path))
+    shown = os.path.dirname(path) or "."  # as the user wrote it
     try:
         mode = os.stat(parent).st_mode
     except OSError as err:
         if err.errno == errno.ENOENT:
-            raise ScenarioError(path, option, f"directory {parent!r} does not exist") from None
+            raise ScenarioError(path, option, f"directory {shown!r} does not exist") from None
         if err.errno == errno.ENOTDIR:
-            raise ScenarioError(path, option, f"{parent!r} is under a file, not a directory; "
+            raise ScenarioError(path, option, f"{shown!r} is under a file, not a directory; "
                                               f"give {_article(what)} {what} in a directory") from None
         raise _stat_error(err, path, option, what) from None
     if not stat.S_ISDIR(mode):
-        raise ScenarioError(path, option, f"{parent!r} is a file, not a directory; "
+        raise ScenarioError(path, option, f"{shown!r} is a file, not a directory; "
                                           f"give {_article(what)} {what} in a directory")
     # access() also answers EROFS on a read-only file system, which a mode check would miss.
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ScenarioError(path, option, f"directory {parent!r} is not writable")
+        raise ScenarioError(path, option, f"directory {shown!r} is not writable")
 
 
 def _check_target(path: str, option: str, what: str) -> bool:
@@ -172,7 +173,7 @@ def check_output_path(path: str | os.PathLike | None, option: str, *, what: str 
     _check_target(path, option, what)
     _check_parent(path, option, what)
     if len(os.fsencode(os.path.basename(path))) > _NAME_MAX:
-        raise ScenarioError(path, option, f"file name is longer than {_NAME_MAX} bytes")
+        raise ScenarioError(path, option, f"file name is too long (at most {_NAME_MAX} bytes)")
 
 
 def check_store_path(path: str | os.PathLike, option: str = "--store") -> None:

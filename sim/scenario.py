@@ -727,15 +727,16 @@ def _resolve(path: Path) -> dict[str, Any]:
                                                    f"{MAX_EXTENDS_DEPTH} files long here; at most "
                                                    f"{MAX_EXTENDS_DEPTH} files may extend one another")
         parent_path = Path(parent) if Path(parent).is_absolute() else current.parent / parent
-        real = Path(os.path.realpath(parent_path))
-        if real in chain:
-            cycle = " -> ".join(p.name for p in (*chain, real))
-            raise ScenarioError(source, "extends", f"cycle of extends: {cycle}")
         try:
+            # Read before realpath: the reader turns a NUL byte or a symlink loop into one line.
             raw = read_bounded(parent_path, limit=MAX_SCENARIO_BYTES, kind="scenario")
         except ScenarioError as err:
             message = f"file {parent!r} not found" if err.message == "file not found" else f"{parent!r} {err.message}"
             raise ScenarioError(source, "extends", message) from None
+        real = Path(os.path.realpath(parent_path))
+        if real in chain:
+            cycle = " -> ".join(p.name for p in (*chain, real))
+            raise ScenarioError(source, "extends", f"cycle of extends: {cycle}")
         text = decode_small_file(raw, str(parent_path), kind="scenario", needs="at least [strategy]",
                                  max_bytes=MAX_SCENARIO_BYTES)
         layers.append(parse_toml(text, str(parent_path)))

@@ -94,7 +94,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from .portfolio import read_portfolio_csv
 
         read_portfolio_csv(scenario.csv_path, scenario)
-    print(f"{args.scenario}: ok ({scenario.display_name}, hash {scenario.content_hash})")
+    # The name is the user's text: shown escaped, like every name in an error line.
+    print(f"{printable(args.scenario)}: ok ({printable(scenario.display_name)}, hash {scenario.content_hash})")
     return 0
 
 
@@ -146,7 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if note:
         print(note, file=sys.stderr)
     days = scenario.simulation.days
-    with progress_bar(days, scenario.display_name, args.quiet or not sys.stderr.isatty()) as bar:
+    with progress_bar(days, printable(scenario.display_name), args.quiet or not sys.stderr.isatty()) as bar:
         result = simulate(scenario, contact_log=args.contacts_out is not None,
                           progress=lambda day, total: bar.update(1))
     if args.contacts_out:
@@ -197,7 +198,7 @@ def format_kpis(result, seed: int) -> str:
     ]
     contacts = ", ".join(f"{ch} {n:,}" for ch, n in k["contacts"].items() if n)
     width = max(len(r[0]) for r in rows)
-    head = (f"{result.scenario_name}: {result.accounts:,} accounts × {result.days} days, seed {seed} "
+    head = (f"{printable(result.scenario_name)}: {result.accounts:,} accounts × {result.days} days, seed {seed} "
             f"(scenario {result.scenario_hash})")
     lines = [head, "-" * len(head)]
     lines += [f"{name:<{width}}  {value:>16}" for name, value in rows]

@@ -9,9 +9,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import tomllib
+from pathlib import Path
 
 from sim.errors import ScenarioError
+from sim.scenario import read_toml_file
 
 from . import staffing
 from .shifts import MINUTES_PER_DAY, ShiftPattern, clock, parse_clock_minute, standard_shifts
@@ -224,13 +225,9 @@ def _calls(value: object, source: str, field: str) -> float:
 
 def read_hours_file(path: str) -> dict[int, float]:
     """Calls per hour by interval start (minutes) from a TOML file's ``[calls_per_hour]`` table."""
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except OSError as err:
-        raise ScenarioError(path, "", f"cannot read the file: {err.strerror or err}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(path, "", f"not valid TOML: {err}") from None
+    # The shared bounded reader: a device, FIFO or symlink loop is one line, not a hang.
+    data = read_toml_file(Path(path), path, kind="staffing hours file", needs="a [calls_per_hour] table",
+                          max_bytes=1_000_000)
     table = data.get("calls_per_hour")
     if not isinstance(table, dict) or not table:
         raise ScenarioError(

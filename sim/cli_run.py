@@ -7,8 +7,14 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ScenarioError
+from .errors import ScenarioError, printable
+from .io import check_output_path, check_store_path
 from .scenario import MAX_ACCOUNTS, MAX_DAYS, load_scenario
+
+# check_output_path lives in sim.io with the other path checks; it is imported
+# from here by the other command lines.
+__all__ = ["add_size_options", "check_output_path", "check_store_path", "csv_size_note", "positive_int", "seed_arg",
+           "size_overrides"]
 
 
 def positive_int(limit: int):
@@ -50,15 +56,18 @@ def size_overrides(args: argparse.Namespace) -> dict:
     return overrides
 
 
-def check_output_path(path: str | None, option: str) -> None:
-    """Fail before any work if an output file cannot be written there."""
-    if path is None:
-        return
-    parent = Path(path).resolve().parent
-    if not parent.is_dir():
-        raise ScenarioError(path, option, f"directory {str(parent)!r} does not exist")
-    if Path(path).is_dir():
-        raise ScenarioError(path, option, "is a directory; give a file name")
+def csv_size_note(scenario, accounts: int | None) -> str | None:
+    """The note to print when ``--accounts`` meets a portfolio read from CSV, else None.
+
+    The CSV's accounts are the book, so the option cannot apply. A note, not an
+    error: the same command line is used for synthetic and imported portfolios
+    (scripts, sweeps), and the run itself is right. Print it only once the
+    scenario and the CSV have loaded, so that a bad file stays a one-line error.
+    """
+    if accounts is None or not scenario.portfolio.csv:
+        return None
+    return (f"note: --accounts {accounts} is ignored: the accounts are read from "
+            f"{printable(str(scenario.csv_path))}")
 
 
 def register(subparsers) -> None:
@@ -85,8 +94,31 @@ def cmd_validate(args: argparse.Namespace) -> int:
         from .portfolio import read_portfolio_csv
 
         read_portfolio_csv(scenario.csv_path, scenario)
-    print(f"{args.scenario}: ok ({scenario.display_name}, hash {scenario.content_hash})")
+    # The name is the user's text: shown escaped, like every name in an error line.
+    print(f"{printable(args.scenario)}: ok ({printable(scenario.display_name)}, hash {scenario.content_hash})")
     return 0
+
+
+def _write_contacts(log, path: str) -> None:
+    """The contact log, atomically; a full disk or a directory gone read-only is one line."""
+    try:
+        log.write_csv(path)
+    except OSError as err:
+        raise ScenarioError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
+
+
+def _store_path(option: str | None) -> Path:
+    from .store import resolve_store_path
+
+    path = resolve_store_path(option)
+    check_store_path(path, "--store")
+    return path
+
+
+def _open_store(path: Path):
+    from .store import ResultStore
+
+    return ResultStore(path).ensure()
 
 
 def progress_bar(total: int, desc: str, disable: bool):
@@ -98,29 +130,32 @@ def progress_bar(total: int, desc: str, disable: bool):
 def cmd_run(args: argparse.Namespace) -> int:
     from .simulation import simulate
 
+    # Every output is checked before the work; a new store is only created once
+    # the contact log is written, so a failed run leaves no stored run behind.
     check_output_path(args.contacts_out, "--contacts-out")
     if args.no_store and args.store:
         raise ScenarioError("--store", "", "cannot be combined with --no-store")
+    store_path = None if args.no_store else _store_path(args.store)
     scenario = load_scenario(args.scenario, size_overrides(args))
     if scenario.portfolio.csv:
         from .portfolio import read_portfolio_csv
 
         read_portfolio_csv(scenario.csv_path, scenario)  # a bad CSV fails before anything is written
-    store = None
-    if not args.no_store:
-        from .store import ResultStore
-
-        store = ResultStore(args.store).ensure()
+    # An existing store is opened now, so that a file that is not a store fails before the run.
+    store = _open_store(store_path) if store_path is not None and store_path.exists() else None
+    note = csv_size_note(scenario, args.accounts)
+    if note:
+        print(note, file=sys.stderr)
     days = scenario.simulation.days
-    with progress_bar(days, scenario.display_name, args.quiet or not sys.stderr.isatty()) as bar:
+    with progress_bar(days, printable(scenario.display_name), args.quiet or not sys.stderr.isatty()) as bar:
         result = simulate(scenario, contact_log=args.contacts_out is not None,
                           progress=lambda day, total: bar.update(1))
     if args.contacts_out:
-        result.contact_log.write_csv(args.contacts_out)
-    if store is not None:
+        _write_contacts(result.contact_log, args.contacts_out)
+    if store_path is not None:
         from .experiment import record_run
 
-        record_run(store, scenario, result)
+        record_run(store or _open_store(store_path), scenario, result)
     if args.json:
         payload = {
             "scenario": result.scenario_name,
@@ -163,7 +198,7 @@ def format_kpis(result, seed: int) -> str:
     ]
     contacts = ", ".join(f"{ch} {n:,}" for ch, n in k["contacts"].items() if n)
     width = max(len(r[0]) for r in rows)
-    head = (f"{result.scenario_name}: {result.accounts:,} accounts × {result.days} days, seed {seed} "
+    head = (f"{printable(result.scenario_name)}: {result.accounts:,} accounts × {result.days} days, seed {seed} "
             f"(scenario {result.scenario_hash})")
     lines = [head, "-" * len(head)]
     lines += [f"{name:<{width}}  {value:>16}" for name, value in rows]

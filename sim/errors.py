@@ -11,9 +11,11 @@ class ScenarioError(ValueError):
     """A user's input is wrong; ``str(err)`` is the one line to show them."""
 
     def __init__(self, source: str, field: str, message: str):
-        self.source = _one_line(str(source))
-        self.field = _one_line(str(field))
-        self.message = " ".join(str(message).split())
+        self.source = printable(str(source))
+        self.field = printable(str(field))
+        # Messages quote what the user wrote; ANSI escapes or a carriage return
+        # in a name must not reach the terminal raw.
+        self.message = printable(" ".join(str(message).split()))
         super().__init__(self.line())
 
     def line(self) -> str:
@@ -24,8 +26,18 @@ class ScenarioError(ValueError):
         return self.line()
 
 
-def _one_line(text: str) -> str:
-    """Escape line breaks and other unprintable characters (a TOML key may hold them)."""
+def printable(text: str) -> str:
+    """``text`` with line breaks, ANSI escapes and other unprintable characters escaped.
+
+    A file name, a TOML key or a CSV cell may hold them; each becomes its
+    ``repr`` form (``\\x1b``, ``\\n``, ``\\u202e``), so an error line stays one line
+    and cannot recolour, move the cursor or reorder the user's terminal.
+    """
     if text.isprintable():
         return text
     return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def error_line(text: str) -> str:
+    """The ``error: …`` line a command prints on stderr for a user's mistake."""
+    return f"error: {printable(text)}"

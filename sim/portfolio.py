@@ -12,17 +12,26 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import ScenarioError
-from .scenario import DELINQUENT_BUCKETS, Scenario
+from .io import read_bounded
+from .scenario import DELINQUENT_BUCKETS, MAX_ACCOUNTS, MAX_BALANCE, Scenario
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
 OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known")
 MAX_CSV_BYTES = 2_000_000_000
+# A number in a CSV cell is plain ASCII: digits, an optional sign, a decimal
+# point and an exponent. Python's float() and int() would also take "1_000",
+# "١٢" (Arabic-Indic digits) or "infinity", which no accounting export means.
+_DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
+_WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_NUMBER_RULE = "ASCII digits with an optional sign, decimal point and exponent, e.g. 1200.50"
+_WHOLE_RULE = "ASCII digits with an optional sign, e.g. 42"
 
 # Account status codes.
 ACTIVE, CURED, PAID_OFF, CHARGED_OFF, IN_LEGAL, LEGAL_CLOSED = range(6)
@@ -112,21 +121,13 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     ``email_known`` (0/1, true/false; else true).
     """
     source = str(path)
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise ScenarioError(source, "", "portfolio CSV file not found") from None
-    if size > MAX_CSV_BYTES:
-        raise ScenarioError(source, "", "portfolio CSV is larger than 2 GB")
-    try:
-        raw = path.read_bytes()
-    except IsADirectoryError:
-        raise ScenarioError(source, "", "is a directory; portfolio.csv must name a CSV file") from None
-    except OSError as err:
-        raise ScenarioError(source, "", f"portfolio CSV cannot be read ({err.strerror})") from None
+    # Read with a limit, never trusting st_size: a device or FIFO named as the
+    # CSV is refused, not read until memory runs out.
+    raw = read_bounded(path, limit=MAX_CSV_BYTES, kind="portfolio CSV")
     if b"\x00" in raw[:65536]:
         raise ScenarioError(source, "", "not a text CSV file")
     try:
+        # utf-8-sig: a byte-order mark (Excel writes one) is accepted and dropped.
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError(source, "", "not a UTF-8 text CSV file") from None
@@ -169,6 +170,9 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
             continue
+        if len(ids) >= MAX_ACCOUNTS:
+            raise ScenarioError(source, f"line {line_no}", f"more than {MAX_ACCOUNTS:,} accounts; "
+                                                           "a portfolio holds at most that many")
         if len(row) != len(header):
             raise ScenarioError(source, f"line {line_no}", f"has {len(row)} fields, the header has {len(header)}")
 
@@ -176,10 +180,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
             return row[index[column]].strip()  # noqa: B023 - row is the current line
 
         where = f"line {line_no}"
-        try:
-            account_id = int(cell("account_id"))
-        except ValueError:
-            raise ScenarioError(source, f"{where}: account_id", f"must be an integer, got {cell('account_id')!r}") from None
+        account_id = _whole(cell("account_id"), source, f"{where}: account_id")
         if not 0 <= account_id < 2**63:  # stored as int64
             raise ScenarioError(source, f"{where}: account_id", f"must be between 0 and 2^63-1, got {cell('account_id')}")
         if account_id in seen:
@@ -188,10 +189,11 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
         balance = _number(cell("balance"), source, f"{where}: balance")
         if balance < 0:
             raise ScenarioError(source, f"{where}: balance", f"must be ≥ 0, got {balance:g}")
-        try:
-            dpd = int(cell("days_past_due"))
-        except ValueError:
-            raise ScenarioError(source, f"{where}: days_past_due", f"must be an integer, got {cell('days_past_due')!r}") from None
+        if balance > MAX_BALANCE:
+            raise ScenarioError(source, f"{where}: balance",
+                                f"must be at most {MAX_BALANCE:,.0f} (the largest balance of one account), "
+                                f"got {cell('balance')}")
+        dpd = _whole(cell("days_past_due"), source, f"{where}: days_past_due")
         if not 0 <= dpd < charge_off:
             raise ScenarioError(source, f"{where}: days_past_due", f"must be between 0 and {charge_off - 1} (charge-off at {charge_off}), got {dpd}")
         if "segment" in index:
@@ -234,13 +236,21 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
 
 
 def _number(text: str, source: str, field: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise ScenarioError(source, field, f"must be a number, got {text!r}") from None
-    if not math.isfinite(value):
+    if not _DECIMAL.fullmatch(text):
+        if text.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+            raise ScenarioError(source, field, f"must be a finite number, got {text!r}")
+        raise ScenarioError(source, field, f"must be a number written as {_NUMBER_RULE}; got {text!r}")
+    value = float(text)
+    if not math.isfinite(value):  # e.g. 1e400
         raise ScenarioError(source, field, f"must be a finite number, got {text!r}")
     return value
+
+
+def _whole(text: str, source: str, field: str) -> int:
+    # Length first: int() of thousands of digits is slow, and no id or day count needs 20.
+    if len(text) > 40 or not _WHOLE.fullmatch(text):
+        raise ScenarioError(source, field, f"must be an integer written as {_WHOLE_RULE}; got {text[:40]!r}")
+    return int(text)
 
 
 def build_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:

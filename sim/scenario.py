@@ -18,6 +18,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ScenarioError
+from .io import is_regular_file, read_bounded
 from .presets import PRESET_RULES
 
 CHANNELS = ("sms", "email", "call", "letter", "field_visit", "legal")
@@ -37,6 +39,15 @@ MAX_ACCOUNTS = 20_000_000
 MAX_DAYS = 3650
 FIRST_START = dt.date(1900, 1, 1)
 LAST_START = dt.date(2199, 12, 31)
+MAX_SCENARIO_BYTES = 5_000_000
+# Variants of variants rarely go beyond three; 32 leaves room and keeps the
+# cycle check and the merge cheap.
+MAX_EXTENDS_DEPTH = 32
+# The largest balance one account may have, in the currency unit. With at most
+# MAX_ACCOUNTS accounts, a book's total stays below 2e16 and every sum, interest
+# and fee in a run stays a finite float (1e308 per account once made the
+# initial balance inf).
+MAX_BALANCE = 1e9
 
 Channel = Literal["sms", "email", "call", "letter", "field_visit", "legal"]
 
@@ -96,10 +107,10 @@ class SimulationSection(_Section):
 
 class BalanceDistribution(_Section):
     distribution: Literal["lognormal", "uniform", "fixed"] = "lognormal"
-    median: float = Field(2500.0, gt=0, le=1e9)
+    median: float = Field(2500.0, gt=0, le=MAX_BALANCE)
     sigma: float = Field(0.9, ge=0, le=5)
-    min: float = Field(50.0, ge=0, le=1e9)
-    max: float = Field(50_000.0, gt=0, le=1e9)
+    min: float = Field(50.0, ge=0, le=MAX_BALANCE)
+    max: float = Field(50_000.0, gt=0, le=MAX_BALANCE)
 
     @model_validator(mode="after")
     def _ordered(self) -> BalanceDistribution:
@@ -527,7 +538,7 @@ class Scenario(_Section):
         digest = hashlib.sha256(payload.encode())
         if self.portfolio.csv:
             csv_path = self.csv_path
-            if csv_path is not None and csv_path.is_file():
+            if csv_path is not None and is_regular_file(csv_path):
                 digest.update(csv_path.read_bytes())
         return digest.hexdigest()[:16]
 
@@ -647,7 +658,9 @@ def decode_small_file(raw: bytes, source: str, *, kind: str, needs: str, max_byt
         raise ScenarioError(source, "", f"file is larger than {max_bytes // 1_000_000} MB; "
                                         f"{article} {kind} is a small {fmt} file")
     try:
-        text = raw.decode("utf-8")
+        # A byte-order mark is what Windows editors put first in UTF-8 files;
+        # TOML forbids it, but it says nothing wrong about the content.
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ScenarioError(source, "", f"not a text file ({article} {kind} is UTF-8 {fmt})") from None
     if "\x00" in text:
@@ -658,17 +671,14 @@ def decode_small_file(raw: bytes, source: str, *, kind: str, needs: str, max_byt
 
 
 def read_toml_file(path: Path, source: str, *, kind: str = "scenario", needs: str = "at least [strategy]",
-                   max_bytes: int = 5_000_000) -> dict[str, Any]:
-    """The TOML table in a small input file; every way it can be unreadable is a ScenarioError."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ScenarioError(source, "", "file not found") from None
-    except IsADirectoryError:
-        noun = kind if kind.endswith("file") else f"{kind} file"
-        raise ScenarioError(source, "", f"is a directory, not {_article(kind)} {noun}") from None
-    except OSError as err:
-        raise ScenarioError(source, "", f"cannot be read ({err.strerror})") from None
+                   max_bytes: int = MAX_SCENARIO_BYTES) -> dict[str, Any]:
+    """The TOML table in a small input file; every way it can be unreadable is a ScenarioError.
+
+    The bytes come from :func:`sim.io.read_bounded`: only a regular file of at
+    most ``max_bytes`` is read, so a device, a FIFO or a symlink loop is one
+    line too, never a hang.
+    """
+    raw = read_bounded(path, limit=max_bytes, kind=kind, source=source)
     text = decode_small_file(raw, source, kind=kind, needs=needs, max_bytes=max_bytes)
     return parse_toml(text, source)
 
@@ -696,25 +706,46 @@ def parse_toml(text: str, source: str) -> dict[str, Any]:
         raise ScenarioError(source, "", f"TOML error: {err}") from None
 
 
-def _resolve(path: Path, chain: tuple[Path, ...]) -> dict[str, Any]:
-    source = str(path)
-    real = path.resolve()
-    if real in chain:
-        cycle = " -> ".join(p.name for p in (*chain, real))
-        raise ScenarioError(str(chain[0]), "extends", f"cycle of extends: {cycle}")
-    data = read_toml_file(path, source)
-    parent = data.pop("extends", None)
-    if parent is None:
-        return data
-    if not isinstance(parent, str) or not parent:
-        raise ScenarioError(source, "extends", "must be the path of another scenario file")
-    parent_path = Path(parent)
-    if not parent_path.is_absolute():
-        parent_path = path.parent / parent_path
-    if not parent_path.is_file():
-        raise ScenarioError(source, "extends", f"file {parent!r} not found")
-    base = _resolve(parent_path, (*chain, real))
-    return deep_merge(base, data)
+def _resolve(path: Path) -> dict[str, Any]:
+    """The file's TOML merged over everything it ``extends``, nearest file last.
+
+    The chain is followed in a loop, not by recursion, so that a long chain is
+    this module's error naming the file where it becomes too deep, not a
+    ``RecursionError`` blamed on whichever file was being parsed. A cycle, a
+    missing, unreadable or special ``extends`` target is blamed on the file
+    whose ``extends`` names it; a fault inside a target names the target.
+    """
+    layers = [read_toml_file(path, str(path))]
+    chain = [Path(os.path.realpath(path))]
+    current = path
+    while (parent := layers[-1].pop("extends", None)) is not None:
+        source = str(current)
+        if not isinstance(parent, str) or not parent:
+            raise ScenarioError(source, "extends", "must be the path of another scenario file")
+        if len(layers) >= MAX_EXTENDS_DEPTH:
+            raise ScenarioError(source, "extends", f"the chain of extends starting at {path} is more than "
+                                                   f"{MAX_EXTENDS_DEPTH} files long here; at most "
+                                                   f"{MAX_EXTENDS_DEPTH} files may extend one another")
+        parent_path = Path(parent) if Path(parent).is_absolute() else current.parent / parent
+        try:
+            # Read before realpath: the reader turns a NUL byte or a symlink loop into one line.
+            raw = read_bounded(parent_path, limit=MAX_SCENARIO_BYTES, kind="scenario")
+        except ScenarioError as err:
+            message = f"file {parent!r} not found" if err.message == "file not found" else f"{parent!r} {err.message}"
+            raise ScenarioError(source, "extends", message) from None
+        real = Path(os.path.realpath(parent_path))
+        if real in chain:
+            cycle = " -> ".join(p.name for p in (*chain, real))
+            raise ScenarioError(source, "extends", f"cycle of extends: {cycle}")
+        text = decode_small_file(raw, str(parent_path), kind="scenario", needs="at least [strategy]",
+                                 max_bytes=MAX_SCENARIO_BYTES)
+        layers.append(parse_toml(text, str(parent_path)))
+        chain.append(real)
+        current = parent_path
+    merged: dict[str, Any] = {}
+    for layer in reversed(layers):
+        merged = deep_merge(merged, layer)
+    return merged
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -726,7 +757,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> 
         With one line naming the file, the field and what is allowed.
     """
     path = Path(path)
-    data = _resolve(path, ())
+    data = _resolve(path)
     for dotted, value in (overrides or {}).items():
         set_path(data, dotted, value, source=str(path))
     return Scenario.from_dict(data, source=str(path), base_dir=str(path.parent))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import json
 import math
 import os
 import tempfile
@@ -24,8 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import ScenarioError
+from sim.io import check_output_path, read_bounded
 from sim.portfolio import REQUIRED_COLUMNS, parse_portfolio_csv
-from sim.scenario import Scenario, load_scenario, load_scenario_text
+from sim.scenario import MAX_BALANCE, Scenario, load_scenario, load_scenario_text
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = tomllib.loads((ROOT / "scenarios" / "baseline.toml").read_text())
@@ -188,7 +190,8 @@ cells = st.one_of(
     st.integers(-(2**70), 2**70).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(repr),
     st.sampled_from(["", "low", "medium", "high", "vip", "1", "0", "true", "maybe", "1e400", "nan",
-                     "$1,200", '"', "179", "180", "9" * 30, " 12 ", "١٢"]),
+                     "$1,200", '"', "179", "180", "9" * 30, " 12 ", "١٢", "1_000", "１２", "1e308", "1e9",
+                     "1000000000.5", "\x1b[31mlow", "\ufefflow"]),
     st.text(max_size=8),
 )
 
@@ -213,7 +216,94 @@ def test_random_csv_parses_or_raises_scenario_error(text):
         return
     # What loads is a valid book.
     assert len(book) >= 1
-    assert np.isfinite(book.balance).all() and (book.balance >= 0).all()
+    assert np.isfinite(book.balance).all() and (book.balance >= 0).all() and (book.balance <= MAX_BALANCE).all()
+    assert np.isfinite(book.initial_balance)
     assert ((book.past_due >= 0) & (book.past_due <= book.balance + 1e-9)).all()
     assert ((book.days_past_due >= 0) & (book.days_past_due < SCENARIO.portfolio.charge_off_dpd)).all()
     assert len(set(book.account_id.tolist())) == len(book)
+
+
+# ----------------------------------------------------------------------------- hostile input (issue 12)
+
+# Characters that look like digits or numbers to Python but not to an accounting
+# export: underscores, Arabic-Indic, Persian, Devanagari and full-width digits.
+number_like = st.text(alphabet="0123456789_.eE+- ١٢٣۱۲१२１２½", min_size=1, max_size=10)
+
+
+@FUZZ
+@given(number_like, st.sampled_from(["balance", "past_due", "days_past_due", "account_id"]))
+def test_csv_numbers_are_ascii_or_an_error(cell, column):
+    row = {"account_id": "1", "balance": "100", "days_past_due": "10", "past_due": "0", column: cell}
+    text = ",".join(row) + "\n" + ",".join(f'"{v}"' for v in row.values()) + "\n"
+    try:
+        book = parse_portfolio_csv(text, SCENARIO, source="<fuzz.csv>")
+    except ScenarioError as err:
+        assert "\n" not in str(err) and str(err).startswith("<fuzz.csv>")
+        return
+    # What loads was written in ASCII and means what Python's float() says.
+    assert cell.strip().isascii() and "_" not in cell
+    assert 0 <= book.balance[0] <= MAX_BALANCE
+
+
+@FUZZ
+@given(st.floats(min_value=0, allow_nan=False, allow_infinity=True).map(repr))
+def test_csv_balances_never_exceed_the_limit(cell):
+    try:
+        book = parse_portfolio_csv(f"account_id,balance,days_past_due\n1,{cell},10\n", SCENARIO, source="<fuzz.csv>")
+    except ScenarioError:
+        return
+    assert book.balance[0] <= MAX_BALANCE and np.isfinite(book.initial_balance)
+
+
+@FUZZ
+@given(st.text(max_size=30), st.text(max_size=30), st.text(max_size=60))
+def test_error_lines_are_always_one_printable_line(source, field, message):
+    line = str(ScenarioError(source, field, message))
+    assert line.isprintable()
+
+
+@FUZZ
+@given(st.binary(max_size=3000), st.integers(0, 3000))
+def test_read_bounded_returns_the_bytes_or_says_too_large(raw, limit):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "f.toml"
+        path.write_bytes(raw)
+        try:
+            assert read_bounded(path, limit=limit, kind="scenario") == raw
+            assert len(raw) <= limit
+        except ScenarioError as err:
+            assert len(raw) > limit and "larger than" in str(err)
+
+
+path_names = st.one_of(st.text(min_size=1, max_size=40),
+                       st.lists(st.sampled_from(["..", ".", "a", "f.txt", "\x00", "\x1b[2J", "/", "n" * 300, "nope"]),
+                                min_size=1, max_size=5).map("/".join))
+
+
+@FUZZ
+@given(path_names)
+def test_any_path_as_a_scenario_or_extends_target_is_one_line(name):
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "f.txt").write_text("x")
+        (Path(tmp) / "a").mkdir()
+        child = Path(tmp) / "child.toml"
+        child.write_text(f"extends = {json.dumps(name)}\n")
+        for path in (Path(tmp) / name if "\x00" not in name else name, child):
+            try:
+                load_scenario(path)
+            except ScenarioError as err:
+                assert str(err).isprintable()
+
+
+@FUZZ
+@given(path_names)
+def test_any_output_path_is_checked_without_raising_anything_else(name):
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "f.txt").write_text("x")
+        (Path(tmp) / "a").mkdir()
+        before = sorted(Path(tmp).rglob("*"))
+        try:
+            check_output_path(os.path.join(tmp, name), "--csv")
+        except ScenarioError as err:
+            assert str(err).isprintable()
+        assert sorted(Path(tmp).rglob("*")) == before  # a check writes nothing

@@ -25,6 +25,10 @@ BAD_FILES = {
     "debts_custom_order_unknown.toml": ("custom_order.0", "unknown debt 'Card Z'"),
     "debts_no_debts.toml": ("debts", "required"),
     "debts_negative_budget.toml": ("budget", "greater than or equal to 0"),
+    # Issue 12, hostile files: read through sim.io.read_bounded.
+    "debts_symlink_to_dev_zero.toml": ("", "not a regular file"),
+    "debts_symlink_loop.toml": ("", "symlink loop"),
+    "debts_bom_negative_budget.toml": ("budget", "greater than or equal to 0"),
 }
 
 

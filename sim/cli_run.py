@@ -108,10 +108,10 @@ def _write_contacts(log, path: str) -> None:
 
 
 def _store_path(option: str | None) -> Path:
-    from .store import resolve_store_path
+    from .store import ResultStore, resolve_store_path
 
     path = resolve_store_path(option)
-    check_store_path(path, "--store")
+    ResultStore(path).check_path()  # the path, and that an existing file is a repaylab store
     return path
 
 

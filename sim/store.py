@@ -41,6 +41,7 @@ import numpy as np
 
 from .errors import ScenarioError
 from .export_safety import json_data
+from .io import check_store_path
 
 DEFAULT_STORE = "runs.duckdb"
 STORE_ENV = "REPAYLAB_STORE"
@@ -211,38 +212,34 @@ class ResultStore:
     def check_path(self, *, writing: bool = True) -> ResultStore:
         """Check, without writing anything, that the store can be opened (and, ``writing``, created) here.
 
-        A missing or unwritable directory, a directory, a symbolic-link loop, a
-        file without read and write permission, and a file that is not a
-        repaylab store (any other file, or a DuckDB database holding other
-        tables) are each a one-line ScenarioError.
+        The path itself is checked as every output path is
+        (:func:`sim.io.check_store_path`: a directory, a device, a symbolic-link
+        loop, a missing or unwritable directory, a file without read and write
+        permission); a file that is not a repaylab store (any other file, or a
+        DuckDB database holding other tables) is refused too. Each is a
+        one-line ScenarioError.
         """
+        if writing:
+            check_store_path(self.path, "--store")
+            parent = self.path.absolute().parent
+            if not self.path.exists() and not self._can_create_in(parent):
+                raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} is not writable")
+            if self.path.exists():
+                self._refuse_foreign_file()
+                self._refuse_foreign_tables()
+            return self
         try:
             os.stat(self.path)
         except FileNotFoundError:
             pass
         except OSError as err:  # ELOOP, ENAMETOOLONG, a file used as a directory, …
             raise ScenarioError(self.path, "--store", f"cannot be used ({err.strerror or err})") from None
-        try:
-            parent = self.path.resolve().parent
-        except (OSError, RuntimeError):  # a dangling link chain that loops
-            raise ScenarioError(self.path, "--store", "is a symbolic-link loop") from None
         if self.path.is_dir():
             raise ScenarioError(self.path, "--store", "is a directory; give a database file name")
-        if not writing:
-            if self.path.exists() and not os.access(self.path, os.R_OK):
-                raise ScenarioError(self.path, "--store", "cannot be read (permissions)")
-            if self._readable():
-                self._refuse_foreign_file()
-            return self
-        if not parent.is_dir():
-            raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} does not exist")
-        if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
-            raise ScenarioError(self.path, "--store", "cannot be read and written (permissions)")
-        if not self.path.exists() and not self._can_create_in(parent):
-            raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} is not writable")
-        if self.path.exists():
+        if self.path.exists() and not os.access(self.path, os.R_OK):
+            raise ScenarioError(self.path, "--store", "cannot be read (permissions)")
+        if self._readable():
             self._refuse_foreign_file()
-            self._refuse_foreign_tables()
         return self
 
     @staticmethod

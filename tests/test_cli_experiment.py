@@ -283,7 +283,7 @@ def test_bad_store_places_are_one_line_and_leave_files_alone(tmp_path, monkeypat
     for store, message in (("dir", "is a directory"), ("loop1", "symbolic links"),
                            ("empty.duckdb", "not a repaylab results store (an empty file)"),
                            ("theirs.duckdb", "not a repaylab results store (a DuckDB database with other tables"),
-                           ("/sys/s.duckdb", "is not writable"), ("empty.duckdb/s.duckdb", "Not a directory")):
+                           ("/sys/s.duckdb", "is not writable"), ("empty.duckdb/s.duckdb", "is a file, not a directory")):
         assert main(["compare", BASE, *SMALL, "--store", store]) == 2, store
         err = capsys.readouterr().err
         assert err.startswith("error: ") and err.count("\n") == 1 and message in err, err

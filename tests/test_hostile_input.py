@@ -550,3 +550,13 @@ def test_readme_bad_input_examples_are_true(command, printed):
 
 def test_the_readme_has_bad_input_examples():
     assert len(_readme_examples()) >= 4
+
+
+def test_compare_says_accounts_is_ignored_with_a_csv_portfolio_too(sandbox, capsys):
+    (sandbox / "book.csv").write_text(CSV_HEADER + "1,100,10\n2,200,20\n3,300,30\n")
+    (sandbox / "book.toml").write_text('[portfolio]\ncsv = "book.csv"\n')
+    argv = ["compare", "book.toml", "--days", "2", "--reps", "2", "--workers", "1", "--accounts", "5",
+            "--quiet", "--json", "--no-store"]
+    outcome = _main("sim", argv, capsys)
+    assert outcome.code == 0, outcome.stderr
+    assert outcome.stderr == "note: --accounts 5 is ignored: the accounts are read from book.csv\n"

@@ -136,6 +136,15 @@ class _Setup:
 
             ResultStore(args.store).check_path()  # only looks: the store is created once the scheduler answers
 
+    def note_csv_sizes(self, scenarios) -> None:
+        """Say on stderr where ``--accounts`` cannot apply (a portfolio read from CSV), as ``run`` does."""
+        from .cli_run import csv_size_note
+
+        for scenario in scenarios:
+            note = csv_size_note(scenario, self.args.accounts)
+            if note:
+                print(note, file=sys.stderr)
+
     def _make_executor(self):
         from .executors import make_executor
 

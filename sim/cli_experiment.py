@@ -12,13 +12,12 @@ import contextlib
 import io
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
 from .cli_run import add_size_options, check_output_path, seed_arg
 from .errors import ScenarioError
+from .io import write_atomic
 from .scenario import load_scenario
 
 MAX_REPS = 10_000
@@ -204,25 +203,8 @@ def _warn_unpaired(scenarios, labels) -> None:
 
 
 def _write_atomic(path: str, write, option: str = "--csv") -> None:
-    """Write via ``write(tmp_path)`` into a temporary file beside ``path``, then rename.
-
-    A failure (disk full, permissions changed since the check) leaves no file
-    behind and is one line naming the file.
-    """
-    target = Path(path)
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=target.suffix, dir=target.resolve().parent)
-    except OSError as err:
-        raise ScenarioError(path, option, f"cannot be written ({err.strerror or err})") from None
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, target)
-    except OSError as err:
-        raise ScenarioError(path, option, f"cannot be written ({err.strerror or err})") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    """Write via ``write(tmp_path)`` whole or not at all (:func:`sim.io.write_atomic`)."""
+    write_atomic(path, write, option=option)
 
 
 def _write_rows(path: str, rows: list[dict]) -> None:

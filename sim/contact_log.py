@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from .export_safety import safe_cell
+from .io import write_atomic
 
 LOG_CHANNELS = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
 CALL_OUTCOMES = ("no_answer", "wrong_party", "right_party")
@@ -123,14 +122,12 @@ class ContactLog:
         # Agent names carry the scenario's team names: the user's text, kept spreadsheet-safe.
         safe_names = [safe_cell(name) for name in self.agent_names]
         agents = [safe_names[a] if a >= 0 else "" for a in self.agent.tolist()]
-        fd, tmp = tempfile.mkstemp(dir=path.parent if str(path.parent) else ".", prefix=".contacts-", suffix=".csv")
-        try:
-            with os.fdopen(fd, "w", newline="") as handle:
+        rows = zip(self.account.tolist(), stamps, names.tolist(), outcomes.tolist(), agents, strict=True)
+
+        def write(tmp: str) -> None:
+            with open(tmp, "w", newline="") as handle:
                 writer = csv.writer(handle)
                 writer.writerow(["account_id", "timestamp", "channel", "outcome", "agent"])
-                writer.writerows(zip(self.account.tolist(), stamps, names.tolist(), outcomes.tolist(), agents, strict=True))
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
+                writer.writerows(rows)
+
+        write_atomic(path, write, option="--contacts-out")

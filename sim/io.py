@@ -14,6 +14,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
 
 from .errors import ScenarioError
 
@@ -196,4 +199,36 @@ def is_regular_file(path: str | os.PathLike) -> bool:
         return False
 
 
-__all__ = ["check_output_path", "check_store_path", "is_regular_file", "read_bounded"]
+def write_atomic(path: str | os.PathLike, content: bytes | str | Callable[[str], object], *,
+                 option: str = "") -> None:
+    """Write ``path`` whole or not at all: into a temporary file beside it, then a rename.
+
+    ``content`` is the bytes or text to write, or a function that writes the
+    temporary file given its path (a figure's ``savefig``, a frame's
+    ``to_csv``). Any failure (a full disk, a directory made read-only since
+    the check) removes the temporary file, leaves ``path`` as it was and is
+    one ScenarioError naming the file and ``option``.
+    """
+    target = Path(path)
+    directory = target.parent if str(target.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise ScenarioError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if isinstance(content, str):
+                handle.write(content.encode("utf-8"))
+            elif isinstance(content, bytes | bytearray):
+                handle.write(content)
+        if callable(content):
+            content(tmp)
+        os.replace(tmp, target)
+    except OSError as err:
+        raise ScenarioError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+__all__ = ["check_output_path", "check_store_path", "is_regular_file", "read_bounded", "write_atomic"]

@@ -11,9 +11,7 @@ renamed, so a failed save leaves no half image).
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
 import matplotlib
 
@@ -21,6 +19,8 @@ matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from .io import write_atomic  # noqa: E402
 
 KPI_TITLES = {
     "initial_balance": "initial balance",
@@ -49,15 +49,7 @@ def save(fig: Figure, path: str | os.PathLike | None, dpi: int = 120) -> Figure:
     """Write ``fig`` as PNG at ``path`` (atomically) and return it."""
     if path is None:
         return fig
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=".plot-", suffix=".png", dir=target.resolve().parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=dpi, format="png")
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, format="png"), option="--plot")
     return fig
 
 

@@ -59,9 +59,13 @@ def _cost(result: PayoffResult) -> int:
 def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
     """The least-cost plan: solve the LP, then replay its payments to the cent.
 
-    The LP's cost is a lower bound (``lp_bound``). The replay books the plan
-    exactly as the strategies are booked; should rounding make a heuristic
-    plan cheaper by a cent or two, that plan is returned, labelled optimal.
+    When the solver proves its plan optimal (within a cent), the relaxation's
+    cost is reported as ``lp_bound``: no plan costs less before cents are
+    rounded. When it stops at
+    its time limit, the plan is only the best found: it is labelled not proven
+    optimal and no bound is claimed. Either way the cheapest plan booked to
+    the cent is returned; should a heuristic plan be cheaper than the LP's
+    replay, that plan is returned, and the message says so.
     """
     heuristics = [simulate(debts, s, budget=budget) for s in HEURISTICS
                   if s != "custom" or debts.custom_order]
@@ -69,17 +73,28 @@ def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
     paying = [h for h in heuristics if h.pays_off and not h.missed]
     if not paying:
         return _no_optimal(debts, base, heuristics)
+    best = min(paying, key=_cost)
     horizon = min(MAX_MONTHS, max(h.months for h in paying) + LP_SLACK_MONTHS)
-    lp = payoff_lp.solve(debts, horizon, budget, _balance_bounds(debts, heuristics, budget))
-    if lp.status != "optimal":
+    lp = payoff_lp.solve(debts, horizon, budget, _open_after(debts, best, horizon))
+    if lp.status not in ("optimal", "time_limit"):
         return PayoffResult("optimal", lp.status, base, message=lp.message, solver=lp.solver)
     replay = simulate(debts, "optimal", targets=_lp_targets(lp), priority=avalanche_order,
                       budget=budget)
-    best = min(paying, key=_cost)
     chosen = replay if replay.pays_off and _cost(replay) <= _cost(best) else best
-    note = "" if chosen is replay else f"the {best.strategy} plan is as cheap to the cent"
-    return dataclasses.replace(chosen, strategy="optimal", lp_bound=round(lp.cost, 2),
-                               solver=lp.solver, message=note)
+    notes = [] if lp.proven else [f"not proven optimal: the solver {lp.message}"]
+    if chosen is not replay:
+        gap = (_cost(replay) - _cost(best)) / 100 if replay.pays_off else None
+        notes.append(f"the {best.strategy} plan is shown: "
+                     + ("the LP's plan does not pay off once booked to the cent" if gap is None else
+                        f"it costs {debts.currency}{gap:,.2f} less than the LP's plan once booked to the cent"))
+    return dataclasses.replace(chosen, strategy="optimal", lp_bound=round(lp.bound, 2) if lp.proven and lp.bound is not None else None,
+                               solver=lp.solver, message="; ".join(notes), proven=lp.proven)
+
+
+def _open_after(debts: DebtFile, result: PayoffResult, horizon: int) -> dict[tuple[int, int], bool]:
+    """Whether each debt is still open after each month of a plan: the solver's starting point."""
+    return {(i, t): t < result.payoff_months.get(debt.name, horizon + 1)
+            for i, debt in enumerate(debts.debts) for t in range(1, horizon + 1)}
 
 
 def _no_optimal(debts: DebtFile, base: float, heuristics: list[PayoffResult]) -> PayoffResult:
@@ -89,19 +104,6 @@ def _no_optimal(debts: DebtFile, base: float, heuristics: list[PayoffResult]) ->
     else:
         message = f"no plan pays off within {MAX_MONTHS} months with this budget"
     return PayoffResult("optimal", "infeasible", base, message=message)
-
-
-def _balance_bounds(debts: DebtFile, heuristics: list[PayoffResult],
-                    budget: float | None) -> list[float]:
-    # Big-M for "the debt is still open": the largest balance a sensible plan
-    # reaches (paying only minimums keeps balances highest), with room to spare.
-    minimum = simulate(debts, "minimum", budget=budget)
-    bounds = []
-    for debt in debts.debts:
-        seen = [row.balance / 100 for r in (minimum, *heuristics) for row in r.schedule
-                if row.debt == debt.name]
-        bounds.append(max([debt.balance, *seen]) * 1.1 + 100)
-    return bounds
 
 
 def _lp_targets(lp: payoff_lp.LpPlan):

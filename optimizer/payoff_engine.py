@@ -134,6 +134,7 @@ class PayoffResult:
     message: str = ""
     lp_bound: float | None = None
     solver: str | None = None
+    proven: bool | None = None  # the optimal plan: did the solver prove it least-cost (None: not an LP plan)
 
     @property
     def pays_off(self) -> bool:

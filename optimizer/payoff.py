@@ -59,9 +59,8 @@ def _cost(result: PayoffResult) -> int:
 def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
     """The least-cost plan: solve the LP, then replay its payments to the cent.
 
-    When the solver proves its plan optimal (within a cent), the relaxation's
-    cost is reported as ``lp_bound``: no plan costs less before cents are
-    rounded. When it stops at
+    When the solver proves its plan optimal (within a cent), its lower bound
+    is reported as ``lp_bound``: no plan costs less before cents are rounded. When it stops at
     its time limit, the plan is only the best found: it is labelled not proven
     optimal and no bound is claimed. Either way the cheapest plan booked to
     the cent is returned; should a heuristic plan be cheaper than the LP's

@@ -39,6 +39,7 @@ strategies in :mod:`optimizer.payoff_engine` simulate that shortfall).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,7 +72,7 @@ class LpPlan:
     horizon: int
     solver: str
     message: str = ""
-    bound: float | None = None  # the relaxation's cost: no plan of the program costs less
+    bound: float | None = None  # proven plans: no plan of the program costs less
 
     @property
     def proven(self) -> bool:
@@ -275,8 +276,11 @@ def solve(debts: DebtFile, horizon: int, budget: float | None = None,
     prob.setObjective(pulp.lpSum(var["balance"].values()))
     if _run(prob, mip=False, time_limit=TIE_BREAK_SECONDS)[0] == "Optimal":
         found = _values(var)  # at the same cost either way
+    # Proven means within COST_GAP of the optimum, which may say more than the relaxation.
+    if proven:
+        bound = min(cost, max(bound if bound is not None else -math.inf, cost - COST_GAP))
     return LpPlan("optimal" if proven else "time_limit", cost, *found, horizon, name, message,
-                  bound=min(bound, cost) if bound is not None else None)
+                  bound=bound if proven else None)
 
 
 def _rounded_up(var: dict) -> dict[tuple[int, int], int]:

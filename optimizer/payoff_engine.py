@@ -16,8 +16,9 @@ one's own debts"):
    (Reg Z §1026.53: above the minimum, highest APR first for avalanche);
 5. a minimum not met costs the late fee and switches on the penalty APR.
 
-Money is held in integer cents and interest is rounded half up to the cent,
-so start balance + interest + fees = paid + remaining holds exactly.
+Money is held in integer cents; interest is computed exactly (balance x rate,
+a fraction) and rounded once, half up, to the cent, so start balance +
+interest + fees = paid + remaining holds exactly.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from .payoff_model import CN_DAILY_RATE, MAX_MONTHS, Debt, DebtFile
 
@@ -37,8 +39,11 @@ def to_cents(amount: float) -> int:
     return int(Decimal(str(amount)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def _round_half_up(amount: Decimal) -> int:
-    return int(amount.quantize(Decimal(1), ROUND_HALF_UP))
+def _round_half_up(amount: Decimal | Fraction) -> int:
+    """Round an exact amount of cents to a whole cent, halves away from zero (as lenders do)."""
+    exact = Fraction(amount)
+    cents = (abs(exact.numerator) * 2 + exact.denominator) // (exact.denominator * 2)
+    return cents if exact >= 0 else -cents
 
 
 def amortising_payment_cents(balance_cents: int, apr: float, months: int) -> int:
@@ -220,15 +225,19 @@ class _Statement:
     payoff: int  # the amount that clears the debt this month
 
 
-def monthly_rate(debt: Debt, apr: float, days: float) -> Decimal:
-    """The fraction of the balance charged as interest for one cycle."""
+def monthly_rate(debt: Debt, apr: float, days: Fraction | float) -> Fraction:
+    """The fraction of the balance charged as interest for one cycle, exactly.
+
+    Exact, so that interest is rounded once: 0.19 / 12 as a 28-digit decimal
+    made 2,082.00 x 0.19 / 12 = 32.965 come out as 32.96 instead of 32.97.
+    """
     if debt.hardship is not None or debt.convention == "monthly":
-        return Decimal(str(apr)) / 12
+        return Fraction(str(apr)) / 12
     if debt.convention == "cn" and apr == debt.base_apr:
-        daily = Decimal(str(debt.daily_rate or CN_DAILY_RATE))
+        daily = Fraction(str(debt.daily_rate or CN_DAILY_RATE))
     else:  # "daily", or a cn card on its penalty rate
-        daily = Decimal(str(apr)) / 365
-    return daily * Decimal(str(days))
+        daily = Fraction(str(apr)) / 365
+    return daily * Fraction(days)
 
 
 def minimum_payment(debt: Debt, balance: int, interest: int, fees: int, owed: int,

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -256,14 +257,17 @@ class DebtFile(_Table):
         index = self.start.year * 12 + self.start.month - 1 + month - 1
         return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
-    def days_in_month(self, month: int) -> float:
-        """Days in the billing cycle: the calendar month's, or 365/12 without a start date."""
+    def days_in_month(self, month: int) -> Fraction:
+        """Days in the billing cycle: the calendar month's, or exactly 365/12 without a start date.
+
+        Exact, so that Reg Z Appendix M1's APR/365 x 365/12 is APR/12 to the last digit.
+        """
         if self.start is None:
-            return 365 / 12
+            return Fraction(365, 12)
         label = self.calendar_month(month)
         year, mon = int(label[:4]), int(label[5:])
         nxt = dt.date(year + mon // 12, mon % 12 + 1, 1)
-        return float((nxt - dt.date(year, mon, 1)).days)
+        return Fraction((nxt - dt.date(year, mon, 1)).days)
 
     @property
     def last_scheduled_month(self) -> int:

@@ -6,7 +6,9 @@ file (:mod:`optimizer.payoff_model`), it runs the strategies month by month
 program (:mod:`optimizer.payoff_lp`):
 
 * ``avalanche`` highest current rate first after all minimums;
-* ``snowball`` smallest balance first;
+* ``snowball`` smallest starting balance first, the order set once;
+* ``snowball_rerank`` smallest current balance first, re-ranked every month
+  (asked for by name only; not in ``all``);
 * ``custom`` the borrower's ``custom_order``;
 * ``minimum`` minimums only: the minimum-payment trap;
 * ``optimal`` the LP over the whole horizon and rate schedule.
@@ -25,6 +27,7 @@ from sim.errors import ScenarioError
 
 from . import payoff_lp
 from .payoff_engine import (
+    STANDARD_STRATEGIES,
     STRATEGIES,
     PayoffResult,
     avalanche_order,
@@ -34,7 +37,7 @@ from .payoff_engine import (
 )
 from .payoff_model import MAX_MONTHS, DebtFile, load_debts
 
-__all__ = ["STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
+__all__ = ["STANDARD_STRATEGIES", "STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
 
 HEURISTICS = ("avalanche", "snowball", "custom")
 LP_SLACK_MONTHS = 12  # the LP may take a little longer than the slowest heuristic
@@ -157,11 +160,11 @@ class Advice:
 
 def advise(debts: DebtFile, strategies: list[str] | tuple[str, ...] = ("avalanche",),
            budget: float | None = None) -> Advice:
-    """Run ``strategies`` (``"all"`` expands to every applicable one) and the minimum trap."""
+    """Run ``strategies`` (``"all"``: every applicable standard one) and the minimum trap."""
     if budget is not None:
         debts = debts.with_budget(budget)
     if list(strategies) == ["all"]:
-        strategies = [s for s in STRATEGIES if s != "custom" or debts.custom_order]
+        strategies = [s for s in STANDARD_STRATEGIES if s != "custom" or debts.custom_order]
     plans = tuple(plan(debts, s) for s in strategies)
     trap = next((p for p in plans if p.strategy == "minimum"), None) or plan(debts, "minimum")
     needed = {}

@@ -30,7 +30,9 @@ from fractions import Fraction
 
 from .payoff_model import CN_DAILY_RATE, MAX_MONTHS, Debt, DebtFile
 
-STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal")
+STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal", "snowball_rerank")
+# Compared by "all"; snowball_rerank is a variant asked for by name (DOMAIN.md: it can be very costly).
+STANDARD_STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal")
 PENALTY_CURE_MONTHS = 6  # on-time payments that end a penalty APR (CARD Act §1026.59 review)
 STALL_MONTHS = 24  # a balance that has not fallen for this long, with nothing left to change, never will
 
@@ -338,7 +340,19 @@ def avalanche_order(statements: Sequence[_Statement], month: int) -> list[_State
 
 
 def snowball_order(statements: Sequence[_Statement], month: int) -> list[_Statement]:
-    """Smallest balance first; ties: higher APR, then file order."""
+    """Smallest **starting** balance first, an order set once; ties: higher first-month APR, then file order.
+
+    This is the snowball as it is taught (DOMAIN.md): the list is written down
+    at the start and worked through. Re-ranking by the current balance lets a
+    0 % card that shrinks overtake a 30 % card that grows, and moves the extra
+    money off the dear card for good (that is :func:`snowball_rerank_order`).
+    """
+    return sorted(statements, key=lambda s: (to_cents(s.account.debt.balance),
+                                             -s.account.debt.apr_in_month(1), s.account.index))
+
+
+def snowball_rerank_order(statements: Sequence[_Statement], month: int) -> list[_Statement]:
+    """Smallest **current** balance first, re-ranked every month; ties: higher APR, then file order."""
     return sorted(statements, key=lambda s: (s.account.balance, -s.apr, s.account.index))
 
 
@@ -368,7 +382,7 @@ def simulate(debts: DebtFile, strategy: str, *, priority: Priority | None = None
     debts
         The validated debt file.
     strategy
-        ``avalanche``, ``snowball``, ``custom``, ``minimum``, or a label for a
+        ``avalanche``, ``snowball``, ``snowball_rerank``, ``custom``, ``minimum``, or a label for a
         plan given by ``priority``/``targets`` (the LP replay).
     budget
         The base monthly budget; the file's budget changes still apply.
@@ -415,6 +429,8 @@ def simulate(debts: DebtFile, strategy: str, *, priority: Priority | None = None
 def _priority_for(debts: DebtFile, strategy: str) -> Priority:
     if strategy == "snowball":
         return snowball_order
+    if strategy == "snowball_rerank":
+        return snowball_rerank_order
     if strategy == "custom":
         return custom_order(debts.custom_order or [])
     return avalanche_order

@@ -21,7 +21,8 @@ from .payoff_model import DebtFile
 
 DESCRIPTIONS = {
     "avalanche": "highest rate first after all minimums",
-    "snowball": "smallest balance first after all minimums",
+    "snowball": "smallest starting balance first after all minimums, the order set once",
+    "snowball_rerank": "smallest current balance first after all minimums, re-ranked every month",
     "custom": "your own order after all minimums",
     "minimum": "minimum payments only",
     "optimal": "least total interest and fees (linear program)",

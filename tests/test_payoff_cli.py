@@ -112,3 +112,10 @@ def test_bad_options_exit_2_with_one_line(args, words):
 def test_missing_file_exits_2():
     run = payoff(ROOT / "scenarios" / "no_such.toml")
     assert run.returncode == 2 and "file not found" in run.stderr
+
+
+def test_snowball_rerank_is_asked_for_by_name_and_not_part_of_all():
+    text = payoff(str(SCENARIOS / "household.toml"), "--strategy", "snowball_rerank").stdout
+    assert text.splitlines()[3].startswith("snowball_rerank (smallest current balance first")
+    plans = json.loads(payoff(str(SCENARIOS / "household.toml"), "--strategy", "all", "--json").stdout)
+    assert "snowball_rerank" not in [p["strategy"] for p in plans["plans"]]

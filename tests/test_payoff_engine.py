@@ -257,3 +257,30 @@ def test_cn_interest_on_the_whole_statement_rounds_an_exact_half_cent_up():
         card = debt_file(100, {"name": "A", "balance": balance, "convention": "cn",
                                "minimum": {"fixed": 0.5}}, start=start)
         assert simulate(card, "minimum").schedule[0].interest == expected
+
+
+# ----------------------------------------------------------------------------- snowball: the order is set once
+
+# Issue 12: Card A $8,600 at 30 % (minimum $150), Card B $9,800 at 0 % (minimum
+# $150), $350 a month. The snowball starts on Card A (the smaller balance);
+# A's interest ($215) is more than the $200 it gets, so A grows past B's
+# shrinking balance in month 9.
+CARDS_A_AND_B = ({"name": "Card A", "balance": 8600, "apr": 0.30, "minimum": {"fixed": 150}},
+                 {"name": "Card B", "balance": 9800, "apr": 0.0, "minimum": {"fixed": 150}})
+
+
+def test_snowball_keeps_the_order_of_the_starting_balances():
+    result = simulate(debt_file(350, *CARDS_A_AND_B), "snowball")
+    assert result.pays_off and result.months == 128
+    assert round(result.total_interest) == 26_354
+    assert result.payoff_order == ["Card B", "Card A"]  # B only on its minimums, A gets every extra dollar
+    extra_on_a = [r.payment for r in result.schedule if r.debt == "Card A" and r.month <= 65]
+    assert set(extra_on_a) == {20000}
+
+
+def test_snowball_rerank_moves_the_extra_to_the_zero_percent_card_and_costs_far_more():
+    result = simulate(debt_file(350, *CARDS_A_AND_B), "snowball_rerank")
+    assert result.pays_off and result.months == 250
+    assert round(result.total_interest) == 69_058
+    on_b = {r.month: r.payment for r in result.schedule if r.debt == "Card B"}
+    assert on_b[8] == 15000 and on_b[9] == 20000  # A has overtaken B: the extra goes to the 0 % card

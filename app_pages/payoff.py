@@ -10,7 +10,7 @@ import streamlit as st
 
 from app_support.charts import debt_balances
 from app_support.common import money, shipped_debt_files
-from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, table_rows
+from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, plain, table_rows
 from app_support.runs import debts_json, payoff_advice
 from optimizer.payoff import STANDARD_STRATEGIES, STRATEGIES
 from optimizer.payoff_model import load_debts
@@ -35,7 +35,7 @@ if upload is not None:
         base = debts_from_upload(upload.name, upload.getvalue(), None)
         source = upload.name
     except ScenarioError as err:
-        st.error(str(err))
+        st.error(plain(str(err)))  # the command line's line, as typed: no Markdown
         st.caption(f"Using {source} until the upload is fixed.")
 
 c1, c2 = st.columns([1, 3])
@@ -65,7 +65,7 @@ edited = st.data_editor(
 try:
     debts = debts_from_rows(edited.to_dict("records"), base, None, source)
 except ScenarioError as err:
-    st.error(str(err))
+    st.error(plain(str(err)))  # the command line's line, as typed: no Markdown
     debts = None
 
 if st.button("Plan the payoff", type="primary", key="payoff_run", disabled=debts is None or not strategies):
@@ -81,7 +81,7 @@ try:
     with st.spinner("Planning…"):
         advice = payoff_advice(*request)
 except ScenarioError as err:
-    st.error(str(err))
+    st.error(plain(str(err)))  # the command line's line, as typed: no Markdown
     st.stop()
 debts = advice.debts
 currency = debts.currency

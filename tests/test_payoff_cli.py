@@ -98,6 +98,8 @@ def test_field_is_named_for_an_apr_given_as_a_percentage():
 @pytest.mark.parametrize("args, words", [
     (["--budget", "-5"], "--budget"),
     (["--budget", "lots"], "--budget"),
+    (["--budget", "1e308"], "between 0 and 1e+09"),
+    (["--budget", "9" * 5000], "finite number"),
     (["--strategy", "custom"], "custom_order"),
     (["--csv", "/no/such/dir/plan.csv"], "does not exist"),
     (["--plot", "chart.svg"], ".png"),

@@ -13,7 +13,7 @@ from app_support.common import money, shipped_debt_files
 from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, table_rows
 from app_support.runs import debts_json, payoff_advice
 from app_support.text import error_text, plain
-from optimizer.payoff import STRATEGIES
+from optimizer.payoff import STANDARD_STRATEGIES, STRATEGIES
 from optimizer.payoff_model import load_debts
 from optimizer.payoff_report import DESCRIPTIONS, plan_lines, schedule_csv
 from sim.errors import ScenarioError
@@ -36,14 +36,15 @@ if upload is not None:
         base = debts_from_upload(upload.name, upload.getvalue(), None)
         source = upload.name
     except ScenarioError as err:
-        st.error(str(err))
-        st.caption(f"Using {source} until the upload is fixed.")
+        st.error(error_text(err))  # the command line's line, as typed: no Markdown
+        st.caption(f"Using {plain(source)} until the upload is fixed.")
 
 c1, c2 = st.columns([1, 3])
 budget = c1.number_input(f"Monthly budget ({base.currency})", min_value=0.0, max_value=1e9, value=None,
                          step=50.0, key="payoff_budget", placeholder=f"{base.budget:,.0f} (the file's)")
 options = [s for s in STRATEGIES if s != "custom" or base.custom_order]
-strategies = c2.multiselect("Strategies", options, default=[s for s in options if s != "custom"],
+strategies = c2.multiselect("Strategies", options,
+                            default=[s for s in options if s != "custom" and s in STANDARD_STRATEGIES],
                             key="payoff_strategies", format_func=lambda s: f"{s}: {DESCRIPTIONS[s]}")
 
 st.markdown(f"**Debts** ({plain(source)}; edit any cell, add or delete rows — other terms in the file, such as "

@@ -14,6 +14,7 @@ from typing import Any
 
 from optimizer.payoff_model import DebtFile
 from sim.errors import ScenarioError
+from sim.scenario import parse_toml
 
 from .common import read_csv_rows, upload_text
 
@@ -112,18 +113,14 @@ def debts_from_rows(rows: list[dict[str, Any]], base: DebtFile | None, budget: f
 
 
 def debts_from_upload(name: str, data: bytes, budget: float | None) -> DebtFile:
-    """An uploaded debt file (TOML) or debt table (CSV with the :data:`COLUMNS` header)."""
-    import tomllib
+    """An uploaded debt file (TOML) or debt table (CSV with the :data:`COLUMNS` header).
 
+    TOML is parsed as the command line parses it, so every mistake (syntax,
+    nesting, a 5,000-digit integer) is the same one line.
+    """
     text = upload_text(name, data, "debt file", (".toml", ".csv"))
     if name.lower().endswith(".csv"):
         rows = read_csv_rows(name, text, COLUMNS, ("name", "balance"))
         return debts_from_rows(rows, None, budget, name)
-    try:
-        parsed = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise ScenarioError(name, "", f"TOML syntax error: {err}") from None
-    except RecursionError:
-        raise ScenarioError(name, "", "arrays or tables are nested too deeply") from None
-    debts = DebtFile.from_dict(parsed, source=name)
+    debts = DebtFile.from_dict(parse_toml(text, name), source=name)
     return debts if budget is None else debts.with_budget(budget)

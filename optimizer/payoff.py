@@ -6,7 +6,9 @@ file (:mod:`optimizer.payoff_model`), it runs the strategies month by month
 program (:mod:`optimizer.payoff_lp`):
 
 * ``avalanche`` highest current rate first after all minimums;
-* ``snowball`` smallest balance first;
+* ``snowball`` smallest starting balance first, the order set once;
+* ``snowball_rerank`` smallest current balance first, re-ranked every month
+  (asked for by name only; not in ``all``);
 * ``custom`` the borrower's ``custom_order``;
 * ``minimum`` minimums only: the minimum-payment trap;
 * ``optimal`` the LP over the whole horizon and rate schedule.
@@ -25,6 +27,7 @@ from sim.errors import ScenarioError
 
 from . import payoff_lp
 from .payoff_engine import (
+    STANDARD_STRATEGIES,
     STRATEGIES,
     PayoffResult,
     avalanche_order,
@@ -34,7 +37,7 @@ from .payoff_engine import (
 )
 from .payoff_model import MAX_MONTHS, DebtFile, load_debts
 
-__all__ = ["STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
+__all__ = ["STANDARD_STRATEGIES", "STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
 
 HEURISTICS = ("avalanche", "snowball", "custom")
 LP_SLACK_MONTHS = 12  # the LP may take a little longer than the slowest heuristic
@@ -59,9 +62,12 @@ def _cost(result: PayoffResult) -> int:
 def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
     """The least-cost plan: solve the LP, then replay its payments to the cent.
 
-    The LP's cost is a lower bound (``lp_bound``). The replay books the plan
-    exactly as the strategies are booked; should rounding make a heuristic
-    plan cheaper by a cent or two, that plan is returned, labelled optimal.
+    When the solver proves its plan optimal (within a cent), its lower bound
+    is reported as ``lp_bound``: no plan costs less before cents are rounded. When it stops at
+    its time limit, the plan is only the best found: it is labelled not proven
+    optimal and no bound is claimed. Either way the cheapest plan booked to
+    the cent is returned; should a heuristic plan be cheaper than the LP's
+    replay, that plan is returned, and the message says so.
     """
     heuristics = [simulate(debts, s, budget=budget) for s in HEURISTICS
                   if s != "custom" or debts.custom_order]
@@ -69,17 +75,28 @@ def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
     paying = [h for h in heuristics if h.pays_off and not h.missed]
     if not paying:
         return _no_optimal(debts, base, heuristics)
-    horizon = min(MAX_MONTHS, max(h.months for h in paying) + LP_SLACK_MONTHS)
-    lp = payoff_lp.solve(debts, horizon, budget, _balance_bounds(debts, heuristics, budget))
-    if lp.status != "optimal":
-        return PayoffResult("optimal", lp.status, base, message=lp.message, solver=lp.solver)
-    replay = simulate(debts, "optimal", targets=_lp_targets(lp), priority=avalanche_order,
-                      budget=budget)
     best = min(paying, key=_cost)
+    horizon = min(MAX_MONTHS, max(h.months for h in paying) + LP_SLACK_MONTHS)
+    lp = payoff_lp.solve(debts, horizon, budget, _open_after(debts, best, horizon))
+    if lp.status not in ("optimal", "time_limit"):
+        return PayoffResult("optimal", lp.status, base, message=lp.message, solver=lp.solver)
+    replay = simulate(debts, "optimal", targets=_lp_targets(lp), priority=_closing_first(lp),
+                      budget=budget)
     chosen = replay if replay.pays_off and _cost(replay) <= _cost(best) else best
-    note = "" if chosen is replay else f"the {best.strategy} plan is as cheap to the cent"
-    return dataclasses.replace(chosen, strategy="optimal", lp_bound=round(lp.cost, 2),
-                               solver=lp.solver, message=note)
+    notes = [] if lp.proven else [f"not proven optimal: the solver {lp.message}"]
+    if chosen is not replay:
+        gap = (_cost(replay) - _cost(best)) / 100 if replay.pays_off else None
+        notes.append(f"the {best.strategy} plan is shown: "
+                     + ("the LP's plan does not pay off once booked to the cent" if gap is None else
+                        f"it costs {debts.currency}{gap:,.2f} less than the LP's plan once booked to the cent"))
+    return dataclasses.replace(chosen, strategy="optimal", lp_bound=round(lp.bound, 2) if lp.proven and lp.bound is not None else None,
+                               solver=lp.solver, message="; ".join(notes), proven=lp.proven)
+
+
+def _open_after(debts: DebtFile, result: PayoffResult, horizon: int) -> dict[tuple[int, int], bool]:
+    """Whether each debt is still open after each month of a plan: the solver's starting point."""
+    return {(i, t): t < result.payoff_months.get(debt.name, horizon + 1)
+            for i, debt in enumerate(debts.debts) for t in range(1, horizon + 1)}
 
 
 def _no_optimal(debts: DebtFile, base: float, heuristics: list[PayoffResult]) -> PayoffResult:
@@ -91,17 +108,20 @@ def _no_optimal(debts: DebtFile, base: float, heuristics: list[PayoffResult]) ->
     return PayoffResult("optimal", "infeasible", base, message=message)
 
 
-def _balance_bounds(debts: DebtFile, heuristics: list[PayoffResult],
-                    budget: float | None) -> list[float]:
-    # Big-M for "the debt is still open": the largest balance a sensible plan
-    # reaches (paying only minimums keeps balances highest), with room to spare.
-    minimum = simulate(debts, "minimum", budget=budget)
-    bounds = []
-    for debt in debts.debts:
-        seen = [row.balance / 100 for r in (minimum, *heuristics) for row in r.schedule
-                if row.debt == debt.name]
-        bounds.append(max([debt.balance, *seen]) * 1.1 + 100)
-    return bounds
+def _closing_first(lp: payoff_lp.LpPlan):
+    """Avalanche order, but the debts the LP clears this month first.
+
+    Cents of rounding can leave the month's budget a little short of the LP's
+    payments; the shortfall must fall on a debt that stays open, not leave a
+    few cents on one the LP closes (which would then carry an annual fee).
+    """
+
+    def order(statements, month):
+        closes = {s.account.index: lp.balances.get((s.account.index, month), 1.0) < 0.005 for s in statements}
+        ordered = avalanche_order(statements, month)
+        return [s for s in ordered if closes[s.account.index]] + [s for s in ordered if not closes[s.account.index]]
+
+    return order
 
 
 def _lp_targets(lp: payoff_lp.LpPlan):
@@ -156,11 +176,11 @@ class Advice:
 
 def advise(debts: DebtFile, strategies: list[str] | tuple[str, ...] = ("avalanche",),
            budget: float | None = None) -> Advice:
-    """Run ``strategies`` (``"all"`` expands to every applicable one) and the minimum trap."""
+    """Run ``strategies`` (``"all"``: every applicable standard one) and the minimum trap."""
     if budget is not None:
         debts = debts.with_budget(budget)
     if list(strategies) == ["all"]:
-        strategies = [s for s in STRATEGIES if s != "custom" or debts.custom_order]
+        strategies = [s for s in STANDARD_STRATEGIES if s != "custom" or debts.custom_order]
     plans = tuple(plan(debts, s) for s in strategies)
     trap = next((p for p in plans if p.strategy == "minimum"), None) or plan(debts, "minimum")
     needed = {}

@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     )
     parser.add_argument("file", help="debt file (TOML), e.g. scenarios/household.toml")
     parser.add_argument("--strategy", default="avalanche", choices=[*STRATEGIES, "all"],
-                        help="which plan to show (default: avalanche); 'all' compares them")
+                        help="which plan to show (default: avalanche); 'all' compares all but "
+                             "snowball_rerank (snowball re-ranked by current balance every month)")
     parser.add_argument("--budget", type=str, default=None,
                         help="monthly budget instead of the file's")
     parser.add_argument("--json", action="store_true", help="print JSON instead of the summary")

@@ -16,8 +16,9 @@ one's own debts"):
    (Reg Z §1026.53: above the minimum, highest APR first for avalanche);
 5. a minimum not met costs the late fee and switches on the penalty APR.
 
-Money is held in integer cents and interest is rounded half up to the cent,
-so start balance + interest + fees = paid + remaining holds exactly.
+Money is held in integer cents; interest is computed exactly (balance x rate,
+a fraction) and rounded once, half up, to the cent, so start balance +
+interest + fees = paid + remaining holds exactly.
 """
 
 from __future__ import annotations
@@ -25,10 +26,13 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from fractions import Fraction
 
 from .payoff_model import CN_DAILY_RATE, MAX_MONTHS, Debt, DebtFile
 
-STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal")
+STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal", "snowball_rerank")
+# Compared by "all"; snowball_rerank is a variant asked for by name (DOMAIN.md: it can be very costly).
+STANDARD_STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal")
 PENALTY_CURE_MONTHS = 6  # on-time payments that end a penalty APR (CARD Act §1026.59 review)
 STALL_MONTHS = 24  # a balance that has not fallen for this long, with nothing left to change, never will
 
@@ -37,8 +41,11 @@ def to_cents(amount: float) -> int:
     return int(Decimal(str(amount)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP))
 
 
-def _round_half_up(amount: Decimal) -> int:
-    return int(amount.quantize(Decimal(1), ROUND_HALF_UP))
+def _round_half_up(amount: Decimal | Fraction) -> int:
+    """Round an exact amount of cents to a whole cent, halves away from zero (as lenders do)."""
+    exact = Fraction(amount)
+    cents = (abs(exact.numerator) * 2 + exact.denominator) // (exact.denominator * 2)
+    return cents if exact >= 0 else -cents
 
 
 def amortising_payment_cents(balance_cents: int, apr: float, months: int) -> int:
@@ -134,6 +141,7 @@ class PayoffResult:
     message: str = ""
     lp_bound: float | None = None
     solver: str | None = None
+    proven: bool | None = None  # the optimal plan: did the solver prove it least-cost (None: not an LP plan)
 
     @property
     def pays_off(self) -> bool:
@@ -219,15 +227,19 @@ class _Statement:
     payoff: int  # the amount that clears the debt this month
 
 
-def monthly_rate(debt: Debt, apr: float, days: float) -> Decimal:
-    """The fraction of the balance charged as interest for one cycle."""
+def monthly_rate(debt: Debt, apr: float, days: Fraction | float) -> Fraction:
+    """The fraction of the balance charged as interest for one cycle, exactly.
+
+    Exact, so that interest is rounded once: 0.19 / 12 as a 28-digit decimal
+    made 2,082.00 x 0.19 / 12 = 32.965 come out as 32.96 instead of 32.97.
+    """
     if debt.hardship is not None or debt.convention == "monthly":
-        return Decimal(str(apr)) / 12
+        return Fraction(str(apr)) / 12
     if debt.convention == "cn" and apr == debt.base_apr:
-        daily = Decimal(str(debt.daily_rate or CN_DAILY_RATE))
+        daily = Fraction(str(debt.daily_rate or CN_DAILY_RATE))
     else:  # "daily", or a cn card on its penalty rate
-        daily = Decimal(str(apr)) / 365
-    return daily * Decimal(str(days))
+        daily = Fraction(str(apr)) / 365
+    return daily * Fraction(days)
 
 
 def minimum_payment(debt: Debt, balance: int, interest: int, fees: int, owed: int,
@@ -328,7 +340,19 @@ def avalanche_order(statements: Sequence[_Statement], month: int) -> list[_State
 
 
 def snowball_order(statements: Sequence[_Statement], month: int) -> list[_Statement]:
-    """Smallest balance first; ties: higher APR, then file order."""
+    """Smallest **starting** balance first, an order set once; ties: higher first-month APR, then file order.
+
+    This is the snowball as it is taught (DOMAIN.md): the list is written down
+    at the start and worked through. Re-ranking by the current balance lets a
+    0 % card that shrinks overtake a 30 % card that grows, and moves the extra
+    money off the dear card for good (that is :func:`snowball_rerank_order`).
+    """
+    return sorted(statements, key=lambda s: (to_cents(s.account.debt.balance),
+                                             -s.account.debt.apr_in_month(1), s.account.index))
+
+
+def snowball_rerank_order(statements: Sequence[_Statement], month: int) -> list[_Statement]:
+    """Smallest **current** balance first, re-ranked every month; ties: higher APR, then file order."""
     return sorted(statements, key=lambda s: (s.account.balance, -s.apr, s.account.index))
 
 
@@ -358,7 +382,7 @@ def simulate(debts: DebtFile, strategy: str, *, priority: Priority | None = None
     debts
         The validated debt file.
     strategy
-        ``avalanche``, ``snowball``, ``custom``, ``minimum``, or a label for a
+        ``avalanche``, ``snowball``, ``snowball_rerank``, ``custom``, ``minimum``, or a label for a
         plan given by ``priority``/``targets`` (the LP replay).
     budget
         The base monthly budget; the file's budget changes still apply.
@@ -405,6 +429,8 @@ def simulate(debts: DebtFile, strategy: str, *, priority: Priority | None = None
 def _priority_for(debts: DebtFile, strategy: str) -> Priority:
     if strategy == "snowball":
         return snowball_order
+    if strategy == "snowball_rerank":
+        return snowball_rerank_order
     if strategy == "custom":
         return custom_order(debts.custom_order or [])
     return avalanche_order

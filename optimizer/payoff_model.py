@@ -19,7 +19,9 @@ a :class:`~sim.errors.ScenarioError` naming the file and the field.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, Literal
 
@@ -28,8 +30,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sim.errors import ScenarioError
 from sim.scenario import read_toml_file
 
-MAX_MONEY = 1e9
+MAX_MONEY = 1e9  # any amount of money (balance, budget, fee, extra): no household owes a billion
 MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never" pays off
+# The first month a plan may start in; with MAX_MONTHS after it, every plan date
+# stays a valid calendar date (the last is December 2250).
+FIRST_START_YEAR = 1900
+LAST_START_YEAR = 2200
 MAX_DEBTS = 50
 CN_DAILY_RATE = 0.0005  # 0.05 % a day, the Chinese card rate (DOMAIN.md)
 CN_MINIMUM_PERCENT = 0.10
@@ -206,7 +212,14 @@ class DebtFile(_Table):
     @field_validator("start")
     @classmethod
     def _first_of_month(cls, value: dt.date | None) -> dt.date | None:
-        return value.replace(day=1) if value is not None else None
+        if value is None:
+            return None
+        # A plan runs up to MAX_MONTHS from here; a start near year 9999 would
+        # overflow the calendar in the middle of the report.
+        if not FIRST_START_YEAR <= value.year <= LAST_START_YEAR:
+            raise ValueError(f"must be a month between {FIRST_START_YEAR}-01 and {LAST_START_YEAR}-12, "
+                             f"got {value:%Y-%m}")
+        return value.replace(day=1)
 
     @model_validator(mode="after")
     def _names(self) -> DebtFile:
@@ -244,14 +257,17 @@ class DebtFile(_Table):
         index = self.start.year * 12 + self.start.month - 1 + month - 1
         return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
-    def days_in_month(self, month: int) -> float:
-        """Days in the billing cycle: the calendar month's, or 365/12 without a start date."""
+    def days_in_month(self, month: int) -> Fraction:
+        """Days in the billing cycle: the calendar month's, or exactly 365/12 without a start date.
+
+        Exact, so that Reg Z Appendix M1's APR/365 x 365/12 is APR/12 to the last digit.
+        """
         if self.start is None:
-            return 365 / 12
+            return Fraction(365, 12)
         label = self.calendar_month(month)
         year, mon = int(label[:4]), int(label[5:])
         nxt = dt.date(year + mon // 12, mon % 12 + 1, 1)
-        return float((nxt - dt.date(year, mon, 1)).days)
+        return Fraction((nxt - dt.date(year, mon, 1)).days)
 
     @property
     def last_scheduled_month(self) -> int:
@@ -293,23 +309,79 @@ class _FieldError(ValueError):
 
 
 def _as_error(err: ValidationError, source: str) -> ScenarioError:
-    """The first validation problem as one line naming the field (e.g. ``debts.0.apr``)."""
-    first = err.errors()[0]
+    """The first validation problem as one line naming the field (e.g. ``debts.0.apr``).
+
+    An unknown key comes first: a typo (``balanse``) also leaves the intended
+    key missing, and "balance is required" would hide what the user wrote.
+    """
+    errors = err.errors()
+    first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, _FieldError):
         return ScenarioError(source, cause.field, cause.message)
-    loc = ".".join(str(p) for p in first.get("loc", ()))
+    loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")
     message = first.get("msg", "invalid value")
     if kind == "extra_forbidden":
-        message = "unknown key (check the spelling)"
+        message = _unknown_key(loc)
     elif kind == "finite_number":
         message = f"must be a finite number, got {first.get('input')}"
     elif kind == "missing":
         message = "is required"
+    elif kind in ("less_than_equal", "greater_than_equal", "greater_than", "less_than"):
+        message = _out_of_range(kind, first.get("ctx") or {}, first.get("input"))
+    elif kind == "float_type" and isinstance(first.get("input"), int):
+        # An integer too large even for a float (10**400): say the field's limit.
+        message = _out_of_range("less_than_equal", {"le": _upper_limit(loc)}, first.get("input"))
     elif message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    return ScenarioError(source, loc, message)
+    return ScenarioError(source, ".".join(str(p) for p in loc), message)
+
+
+def _out_of_range(kind: str, ctx: dict[str, Any], value: Any) -> str:
+    words = {"less_than_equal": ("le", "at most"), "less_than": ("lt", "less than"),
+             "greater_than_equal": ("ge", "greater than or equal to"), "greater_than": ("gt", "greater than")}
+    key, phrase = words[kind]
+    limit = ctx.get(key)
+    if limit is None:
+        return f"must be a number of sensible size, got {_shown(value)}"
+    shown = f"{limit:,.0f}" if limit >= 1e6 else f"{limit:g}"
+    return f"must be {phrase} {shown}, got {_shown(value)}"
+
+
+def _shown(value: Any) -> str:
+    # A 5,000-digit integer would make the one-line error 5,000 characters long.
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        return f"a {len(str(abs(value)))}-digit integer"
+    return f"{value}"
+
+
+def _upper_limit(loc: tuple) -> float | None:
+    """The ``le`` bound of the field at ``loc``, if it has one."""
+    parent = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
+    model = _tables().get(parent)
+    info = model.model_fields.get(str(loc[-1])) if model is not None and loc else None
+    return next((m.le for m in getattr(info, "metadata", ()) if hasattr(m, "le")), None)
+
+
+def _tables() -> dict[str, type[BaseModel]]:
+    """The model behind each table of a debt file, by the key it sits under."""
+    return {"": DebtFile, "debts": Debt, "minimum": Minimum, "promo": PromoPeriod, "hardship": Hardship,
+            "budget_changes": BudgetChange, "extra_payments": ExtraPayment}
+
+
+def _unknown_key(loc: tuple) -> str:
+    """"unknown key", with the closest allowed key (or the list of them) for a typo."""
+    key = str(loc[-1]) if loc else ""
+    parent = next((str(p) for p in reversed(loc[:-1]) if isinstance(p, str)), "")
+    model = _tables().get(parent)
+    if model is None:
+        return "unknown key (check the spelling)"
+    allowed = [name for name, info in model.model_fields.items() if not info.exclude]
+    close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
+    if close:
+        return f"unknown key; did you mean {close[0]!r}?"
+    return f"unknown key; allowed: {', '.join(allowed)}"
 
 
 def read_toml(path: Path) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from .payoff_model import DebtFile
 
 DESCRIPTIONS = {
     "avalanche": "highest rate first after all minimums",
-    "snowball": "smallest balance first after all minimums",
+    "snowball": "smallest starting balance first after all minimums, the order set once",
+    "snowball_rerank": "smallest current balance first after all minimums, re-ranked every month",
     "custom": "your own order after all minimums",
     "minimum": "minimum payments only",
     "optimal": "least total interest and fees (linear program)",
@@ -55,6 +56,7 @@ def result_dict(result: PayoffResult, debts: DebtFile) -> dict[str, object]:
             "start": result.trend.start / 100, "end": result.trend.end / 100,
             "months": result.trend.months, "per_month": round(result.trend.per_month, 2)},
         "lp_bound": result.lp_bound,
+        "proven_optimal": result.proven,
         "solver": result.solver,
         "message": result.message,
     }
@@ -122,9 +124,12 @@ def plan_lines(result: PayoffResult, debts: DebtFile) -> list[str]:
                           for name in result.payoff_order)
         lines.append(f"  order of payoff: {order}")
     if result.lp_bound is not None:
-        bound = (f"  LP lower bound on interest + fees {_money(debts, result.lp_bound)} "
-                 f"({result.solver})")
+        bound = (f"  proven optimal ({result.solver}): no plan costs less than "
+                 f"{_money(debts, result.lp_bound)} in interest + fees before cents are rounded")
         lines.append(bound + (f"; {result.message}" if result.message else ""))
+    elif result.message:
+        # A plan the solver did not prove optimal: no bound is claimed.
+        lines.append(f"  {result.message}" + (f" ({result.solver})" if result.solver else ""))
     lines += _shortfall_lines(result, debts)
     return lines
 

@@ -45,3 +45,28 @@ def affordable_files(draw, promo: bool = False, max_debts: int = 3):
     bare = debt_file(0, *debts)
     budget = budget_needed(bare) + draw(st.integers(20, 600))
     return debt_file(round(budget, 2), *debts)
+
+
+def fifty_debts(seed: int = 12, budget: float = 16_000.0) -> DebtFile:
+    """A household with 50 cards and loans (the largest file allowed), drawn from a seeded Generator.
+
+    Balances $500-$15,000, APRs 0-30 %, the default US minimum (1 % + interest,
+    floor $25) on most, fixed instalments on some, a 0 % promotion on a few and
+    an annual fee on a few: the mix that makes the LP need its binaries.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    debts = []
+    for i in range(50):
+        debt: dict = {"name": f"Debt {i:02d}", "balance": float(rng.integers(500, 15_001)),
+                      "apr": int(rng.integers(0, 31)) / 100}
+        kind = rng.random()
+        if kind < 0.15:
+            debt["minimum"] = {"fixed": float(rng.integers(50, 400))}
+        elif kind < 0.3:
+            debt["promo"] = [{"months": int(rng.integers(6, 19)), "apr": 0.0}]
+        elif kind < 0.4:
+            debt["annual_fee"] = float(rng.choice([49, 95, 150]))
+        debts.append(debt)
+    return debt_file(budget, *debts)

@@ -368,12 +368,8 @@ TRACKER = "![x](http://host/track.png) [click](http://host/)"
 MARKDOWN_CALLS = {"error", "warning", "info", "success", "markdown", "caption", "metric", "download_button",
                   "toast", "expander", "subheader", "header"}
 SAFE_WRAPPERS = {"plain", "error_text"}
-# (page, source line) shown raw on purpose, with the reason. Both belong to other changes of issue 12
-# (the payoff advisor's debt-file errors, the staffing section); they are to go through plain() there.
-NOT_YET_PLAIN = {
-    ("payoff.py", "st.error(str(err))"): "the debt-file upload's error path (payoff change)",
-    ("payoff.py", 'st.caption(f"Using {source} until the upload is fixed.")'): "the same path (payoff change)",
-}
+# (page, source line) shown raw on purpose, with the reason: none today; a new entry needs a reason.
+NOT_YET_PLAIN: dict[tuple[str, str], str] = {}
 
 
 def _escaped(node: ast.AST) -> bool:

@@ -98,6 +98,8 @@ def test_field_is_named_for_an_apr_given_as_a_percentage():
 @pytest.mark.parametrize("args, words", [
     (["--budget", "-5"], "--budget"),
     (["--budget", "lots"], "--budget"),
+    (["--budget", "1e308"], "between 0 and 1e+09"),
+    (["--budget", "9" * 5000], "finite number"),
     (["--strategy", "custom"], "custom_order"),
     (["--csv", "/no/such/dir/plan.csv"], "does not exist"),
     (["--plot", "chart.svg"], ".png"),
@@ -112,3 +114,10 @@ def test_bad_options_exit_2_with_one_line(args, words):
 def test_missing_file_exits_2():
     run = payoff(ROOT / "scenarios" / "no_such.toml")
     assert run.returncode == 2 and "file not found" in run.stderr
+
+
+def test_snowball_rerank_is_asked_for_by_name_and_not_part_of_all():
+    text = payoff(str(SCENARIOS / "household.toml"), "--strategy", "snowball_rerank").stdout
+    assert text.splitlines()[3].startswith("snowball_rerank (smallest current balance first")
+    plans = json.loads(payoff(str(SCENARIOS / "household.toml"), "--strategy", "all", "--json").stdout)
+    assert "snowball_rerank" not in [p["strategy"] for p in plans["plans"]]

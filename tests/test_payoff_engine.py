@@ -222,3 +222,65 @@ def test_a_larger_budget_never_takes_longer(debts, more):
     assert small.pays_off and large.pays_off
     assert large.months <= small.months
     assert large.total_interest <= small.total_interest
+
+
+# ----------------------------------------------------------------------------- rounding, exactly
+
+
+def test_interest_is_computed_exactly_then_rounded_half_up_once():
+    # 2,082.00 x 0.19 / 12 = 32.965 exactly: half a cent, so 32.97. With
+    # 0.19 / 12 as a 28-digit decimal first it came out as 32.9649999... -> 32.96.
+    card = debt_file(100, {"name": "A", "balance": 2082, "apr": 0.19, "minimum": {"fixed": 100}})
+    assert simulate(card, "avalanche").schedule[0].interest == 3297
+
+
+def test_daily_interest_without_a_start_is_apr_over_twelve_to_the_last_digit():
+    # Reg Z Appendix M1: APR/365 x 365/12 = APR/12, so the same half cent rounds up.
+    card = debt_file(100, {"name": "A", "balance": 2082, "apr": 0.19, "convention": "daily",
+                           "minimum": {"fixed": 100}})
+    assert simulate(card, "avalanche").schedule[0].interest == 3297
+
+
+@pytest.mark.parametrize(("balance", "apr", "start", "expected"), [
+    (1825 / 100, 0.19, "2027-04", 29),   # 0.19 x 30/365 x 1,825 cents = 28.5 cents
+    (2190, 0.1825, "2027-01", 3395),  # 0.1825 x 31/365 x 219,000 cents = 3,394.5 cents
+])
+def test_daily_interest_with_a_start_rounds_an_exact_half_cent_up(balance, apr, start, expected):
+    card = debt_file(100000, {"name": "A", "balance": balance, "apr": apr, "convention": "daily",
+                              "minimum": {"fixed": 1}}, start=start)
+    assert simulate(card, "minimum").schedule[0].interest == expected
+
+
+def test_cn_interest_on_the_whole_statement_rounds_an_exact_half_cent_up():
+    # 0.05 % a day: 30 days of April on 1.00 is 1.5 cents, 31 days of May on 10.00 is 15.5 cents.
+    for start, balance, expected in (("2027-04", 1, 2), ("2027-05", 10, 16)):
+        card = debt_file(100, {"name": "A", "balance": balance, "convention": "cn",
+                               "minimum": {"fixed": 0.5}}, start=start)
+        assert simulate(card, "minimum").schedule[0].interest == expected
+
+
+# ----------------------------------------------------------------------------- snowball: the order is set once
+
+# Issue 12: Card A $8,600 at 30 % (minimum $150), Card B $9,800 at 0 % (minimum
+# $150), $350 a month. The snowball starts on Card A (the smaller balance);
+# A's interest ($215) is more than the $200 it gets, so A grows past B's
+# shrinking balance in month 9.
+CARDS_A_AND_B = ({"name": "Card A", "balance": 8600, "apr": 0.30, "minimum": {"fixed": 150}},
+                 {"name": "Card B", "balance": 9800, "apr": 0.0, "minimum": {"fixed": 150}})
+
+
+def test_snowball_keeps_the_order_of_the_starting_balances():
+    result = simulate(debt_file(350, *CARDS_A_AND_B), "snowball")
+    assert result.pays_off and result.months == 128
+    assert round(result.total_interest) == 26_354
+    assert result.payoff_order == ["Card B", "Card A"]  # B only on its minimums, A gets every extra dollar
+    extra_on_a = [r.payment for r in result.schedule if r.debt == "Card A" and r.month <= 65]
+    assert set(extra_on_a) == {20000}
+
+
+def test_snowball_rerank_moves_the_extra_to_the_zero_percent_card_and_costs_far_more():
+    result = simulate(debt_file(350, *CARDS_A_AND_B), "snowball_rerank")
+    assert result.pays_off and result.months == 250
+    assert round(result.total_interest) == 69_058
+    on_b = {r.month: r.payment for r in result.schedule if r.debt == "Card B"}
+    assert on_b[8] == 15000 and on_b[9] == 20000  # A has overtaken B: the extra goes to the 0 % card

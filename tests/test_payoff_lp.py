@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
+from optimizer import payoff_lp, payoff_report
 from optimizer.payoff import advise, optimal_plan, plan
 from optimizer.payoff_engine import simulate
 from optimizer.payoff_lp import solve
 from optimizer.payoff_model import Debt, DebtFile, Minimum, load_debts
 
-from payoff_helpers import affordable_files, debt_file
+from payoff_helpers import affordable_files, debt_file, fifty_debts
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 LP = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -48,7 +50,7 @@ def test_constant_rates_lp_equals_avalanche_to_the_cent():
     avalanche = simulate(debts, "avalanche")
     optimal = optimal_plan(debts)
     assert optimal.lp_bound == pytest.approx(avalanche.total_interest, abs=0.02)
-    assert optimal.total_interest == avalanche.total_interest == 2501.83
+    assert optimal.total_interest == avalanche.total_interest == 2501.86  # 2501.83 before halves rounded up
 
 
 def test_annual_fee_counts_in_the_objective():
@@ -114,3 +116,62 @@ def test_constant_rates_optimal_equals_avalanche_within_a_cent_a_month(debts):
     tolerance = 0.01 * avalanche.months
     assert abs(optimal.lp_bound - _cost(avalanche)) <= tolerance
     assert _cost(avalanche) - tolerance <= _cost(optimal) <= _cost(avalanche)
+
+
+# ----------------------------------------------------------------------------- fifty debts and time limits
+
+
+def test_fifty_debts_are_solved_and_proven_optimal():
+    # The largest file allowed (issue 12: 131 s and a time-out before). The
+    # highest balances make the relaxation tight, so rounding its pattern
+    # proves the plan within a cent without branching (well under a second).
+    debts = fifty_debts()
+    optimal = optimal_plan(debts)
+    avalanche = simulate(debts, "avalanche")
+    assert optimal.status == "paid_off" and optimal.proven is True
+    assert optimal.lp_bound is not None and "not proven" not in optimal.message
+    assert optimal.lp_bound <= _cost(optimal) <= _cost(avalanche)
+    # The replay follows the LP to a cent a month: cents of rounding must not
+    # leave a few cents on a card the LP closes, to be charged its annual fee
+    # (before: $275 dearer than the LP, $65 instead of $340 below avalanche).
+    assert _cost(optimal) - optimal.lp_bound <= 0.01 * optimal.months
+
+
+def _as_lp_plan(result, debts, status):
+    """A heuristic's schedule dressed up as what the solver returned."""
+    index = {d.name: i for i, d in enumerate(debts.debts)}
+    payments = {(index[r.debt], r.month): r.payment / 100 for r in result.schedule}
+    balances = {(index[r.debt], r.month): r.balance / 100 for r in result.schedule}
+    return payoff_lp.LpPlan(status, _cost(result), payments, balances, result.months, "HiGHS",
+                            "stopped at its 20 s time limit before proving its plan optimal")
+
+
+def test_a_time_limited_plan_dearer_than_avalanche_shows_avalanche_and_claims_no_bound(monkeypatch):
+    # Issue 12: after a time-out the LP's value was shown as a lower bound and
+    # "the avalanche plan is as cheap to the cent", while avalanche was cheaper.
+    debts = debt_file(400, {"name": "A", "balance": 5000, "apr": 0.25},
+                      {"name": "B", "balance": 800, "apr": 0.05})
+    snowball, avalanche = simulate(debts, "snowball"), simulate(debts, "avalanche")
+    assert _cost(snowball) > _cost(avalanche)
+    monkeypatch.setattr(payoff_lp, "solve", lambda *a, **k: _as_lp_plan(snowball, debts, "time_limit"))
+    result = optimal_plan(debts)
+    assert result.proven is False and result.lp_bound is None
+    assert _cost(result) == _cost(avalanche)
+    assert result.message.startswith("not proven optimal: the solver stopped at its 20 s time limit")
+    assert "the avalanche plan is shown: it costs $" in result.message
+    text = "\n".join(payoff_report.plan_lines(result, debts))
+    assert "not proven optimal" in text and "bound" not in text and "as cheap" not in text
+    data = payoff_report.result_dict(result, debts)
+    assert data["proven_optimal"] is False and data["lp_bound"] is None
+
+
+def test_a_time_limited_plan_cheaper_than_the_heuristics_is_shown_as_not_proven(monkeypatch):
+    debts = load_debts(SCENARIOS / "debts_promo.toml")
+    real = payoff_lp.solve
+    monkeypatch.setattr(payoff_lp, "solve", lambda *a, **k: dataclasses.replace(
+        real(*a, **k), status="time_limit", message="stopped at its 20 s time limit before proving its plan optimal"))
+    result = optimal_plan(debts)
+    assert result.total_interest == 897.42  # the LP's plan, booked to the cent: cheaper than avalanche
+    assert result.proven is False and result.lp_bound is None
+    assert result.message == ("not proven optimal: the solver stopped at its 20 s time limit "
+                              "before proving its plan optimal")

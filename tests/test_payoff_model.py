@@ -29,6 +29,14 @@ BAD_FILES = {
     "debts_symlink_to_dev_zero.toml": ("", "not a regular file"),
     "debts_symlink_loop.toml": ("", "symlink loop"),
     "debts_bom_negative_budget.toml": ("budget", "greater than or equal to 0"),
+    "debts_typo_balanse.toml": ("debts.0.balanse", "unknown key; did you mean 'balance'?"),
+    "debts_typo_budjet.toml": ("budjet", "unknown key; did you mean 'budget'?"),
+    "debts_typo_minimum_flor.toml": ("debts.0.minimum.flor", "unknown key; did you mean 'floor'?"),
+    "debts_typo_extra_amuont.toml": ("extra_payments.0.amuont", "unknown key; did you mean 'amount'?"),
+    "debts_start_9999.toml": ("start", "must be a month between 1900-01 and 2200-12, got 9999-12"),
+    "debts_balance_1e308.toml": ("debts.0.balance", "must be at most 1,000,000,000"),
+    "debts_extra_1e300.toml": ("extra_payments.0.amount", "must be at most 1,000,000,000"),
+    "debts_integer_5000_digits.toml": ("", "thousands of digits"),
 }
 
 
@@ -101,3 +109,88 @@ def test_budget_override_is_checked():
     assert debts.with_budget(900).budget == 900
     with pytest.raises(ScenarioError, match="--budget"):
         debts.with_budget(float("nan"))
+
+
+TYPOS = [  # (where the typo is, the data, the line's field, the suggestion)
+    ("top level", {"budget": 1, "curency": "EUR"}, "curency", "did you mean 'currency'?"),
+    ("debts", {"budget": 1, "debts": [{"name": "A", "balanse": 5000, "apr": 0.2}]},
+     "debts.0.balanse", "did you mean 'balance'?"),
+    ("debts, second", {"budget": 1, "debts": [{"name": "A", "balance": 1, "apr": 0.2},
+                                              {"name": "B", "balance": 1, "apr": 0.2, "penalty_ap": 0.3}]},
+     "debts.1.penalty_ap", "did you mean 'penalty_apr'?"),
+    ("minimum", {"budget": 1, "debts": [{"name": "A", "balance": 1, "apr": 0.2,
+                                         "minimum": {"percnt": 0.02}}]},
+     "debts.0.minimum.percnt", "did you mean 'percent'?"),
+    ("promo", {"budget": 1, "debts": [{"name": "A", "balance": 1, "apr": 0.2,
+                                       "promo": [{"month": 6, "apr": 0.0}]}]},
+     "debts.0.promo.0.month", "did you mean 'months'?"),
+    ("hardship", {"budget": 1, "debts": [{"name": "A", "balance": 1, "apr": 0.2,
+                                          "hardship": {"apr": 0.07, "montsh": 60}}]},
+     "debts.0.hardship.montsh", "did you mean 'months'?"),
+    ("budget_changes", {"budget": 1, "budget_changes": [{"month": 3, "amout": 500}]},
+     "budget_changes.0.amout", "did you mean 'amount'?"),
+    ("extra_payments", {"budget": 1, "extra_payments": [{"mnth": 3, "amount": 500}]},
+     "extra_payments.0.mnth", "did you mean 'month'?"),
+]
+
+
+@pytest.mark.parametrize(("where", "data", "field", "hint"), TYPOS, ids=[t[0] for t in TYPOS])
+def test_a_typo_names_the_key_typed_and_the_closest_allowed_one(where, data, field, hint):
+    data = {"debts": [{"name": "A", "balance": 1, "apr": 0.2}], **data}
+    with pytest.raises(ScenarioError) as caught:
+        DebtFile.from_dict(data, source="debts.toml")
+    assert caught.value.field == field
+    assert caught.value.message == f"unknown key; {hint}"
+    assert str(caught.value) == f"debts.toml: {field}: unknown key; {hint}"
+
+
+def test_an_unknown_key_with_no_close_match_lists_the_allowed_keys():
+    with pytest.raises(ScenarioError) as caught:
+        DebtFile.from_dict({"budget": 1, "debts": [{"name": "A", "balance": 1, "apr": 0.2,
+                                                    "minimum": {"xyz": 1}}]})
+    assert caught.value.field == "debts.0.minimum.xyz"
+    assert caught.value.message == "unknown key; allowed: percent, plus_interest, plus_fees, floor, fixed"
+
+
+@pytest.mark.parametrize(("start", "ok"), [("1899-12", False), ("1900-01", True), ("2200-12", True),
+                                           ("2201-01", False), ("9999-12", False)])
+def test_start_is_a_month_between_1900_and_2200(start, ok):
+    data = {"budget": 100, "start": start, "debts": [{"name": "A", "balance": 1000, "apr": 0.3,
+                                                      "minimum": {"fixed": 1}}]}
+    if ok:
+        debts = DebtFile.from_dict(data)
+        # The last month a plan can reach is still a calendar date.
+        assert debts.calendar_month(600) and debts.days_in_month(600) >= 28
+        return
+    with pytest.raises(ScenarioError) as caught:
+        DebtFile.from_dict(data)
+    assert caught.value.field == "start"
+    assert "between 1900-01 and 2200-12" in caught.value.message
+
+
+MONEY_FIELDS = [
+    ("budget", {"budget": 1e308}),
+    ("debts.0.balance", {"debts": [{"name": "A", "balance": 1e308, "apr": 0.2}]}),
+    ("debts.0.annual_fee", {"debts": [{"name": "A", "balance": 1, "apr": 0.2, "annual_fee": 1e308}]}),
+    ("debts.0.late_fee", {"debts": [{"name": "A", "balance": 1, "apr": 0.2, "late_fee": 1e13}]}),
+    ("debts.0.minimum.floor", {"debts": [{"name": "A", "balance": 1, "apr": 0.2, "minimum": {"floor": 1e308}}]}),
+    ("debts.0.minimum.fixed", {"debts": [{"name": "A", "balance": 1, "apr": 0.2, "minimum": {"fixed": 1e308}}]}),
+    ("budget_changes.0.amount", {"budget_changes": [{"month": 2, "amount": 1e308}]}),
+    ("extra_payments.0.amount", {"extra_payments": [{"month": 2, "amount": 10**400}]}),
+]
+
+
+@pytest.mark.parametrize(("field", "data"), MONEY_FIELDS, ids=[f for f, _ in MONEY_FIELDS])
+def test_money_above_a_billion_is_refused_naming_the_field_and_the_limit(field, data):
+    data = {"budget": 100, "debts": [{"name": "A", "balance": 1000, "apr": 0.2}], **data}
+    with pytest.raises(ScenarioError) as caught:
+        DebtFile.from_dict(data, source="debts.toml")
+    assert caught.value.field == field
+    assert caught.value.message.startswith("must be at most 1,000,000,000, got ")
+    assert "\n" not in str(caught.value)
+
+
+def test_a_budget_option_above_the_limit_is_refused():
+    debts = load_debts(ROOT / "scenarios" / "household.toml")
+    with pytest.raises(ScenarioError, match="between 0 and 1e"):
+        debts.with_budget(1e308)

@@ -11,6 +11,7 @@ import math
 import sys
 
 from sim.errors import ScenarioError
+from sim.io import check_output_path, write_atomic
 
 from . import payoff_report
 from .payoff import STRATEGIES, advise
@@ -50,14 +51,19 @@ def _budget(text: str | None) -> float | None:
 def run(args: argparse.Namespace) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
         raise ScenarioError(args.plot, "", "--plot writes a PNG; give a file name ending in .png")
+    # Output paths are checked before any work: a directory or a symlink loop is one line.
+    check_output_path(args.csv, "--csv")
+    check_output_path(args.plot, "--plot")
     debts = load_debts(args.file)
     advice = advise(debts, [args.strategy], budget=_budget(args.budget))
-    if args.csv:
-        payoff_report.write_atomic(args.csv, payoff_report.schedule_csv(advice))
-    if args.plot:
-        payoff_report.write_atomic(args.plot, payoff_report.balance_plot_png(advice))
+    # The plan is printed first, so a file that fails to write cannot lose it.
     if args.json:
         sys.stdout.write(payoff_report.advice_json(advice) + "\n")
     else:
         sys.stdout.write(payoff_report.advice_text(advice))
+    sys.stdout.flush()
+    if args.csv:
+        write_atomic(args.csv, payoff_report.schedule_csv(advice), option="--csv")
+    if args.plot:
+        write_atomic(args.plot, payoff_report.balance_plot_png(advice), option="--plot")
     return 0

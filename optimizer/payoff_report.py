@@ -1,7 +1,7 @@
 """What the payoff advisor tells a borrower: a readable summary, JSON, CSV and a chart.
 
-Files are written atomically (to a temporary file in the same directory, then
-renamed), so a failed run never leaves a half-written CSV or PNG behind.
+The command line writes the CSV and the chart with :func:`sim.io.write_atomic`,
+so a failed run never leaves a half-written file behind.
 """
 
 from __future__ import annotations
@@ -9,11 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import tempfile
 from pathlib import Path
-
-from sim.errors import ScenarioError
 
 from .payoff import Advice
 from .payoff_engine import PayoffResult
@@ -215,22 +211,6 @@ def _trap_lines(advice: Advice) -> list[str]:
 
 
 # ----------------------------------------------------------------------------- files
-
-
-def write_atomic(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename: all or nothing."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    if not directory.is_dir():
-        raise ScenarioError(str(path), "", f"directory {str(directory)!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def schedule_csv(advice: Advice) -> bytes:

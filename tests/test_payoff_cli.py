@@ -121,3 +121,17 @@ def test_snowball_rerank_is_asked_for_by_name_and_not_part_of_all():
     assert text.splitlines()[3].startswith("snowball_rerank (smallest current balance first")
     plans = json.loads(payoff(str(SCENARIOS / "household.toml"), "--strategy", "all", "--json").stdout)
     assert "snowball_rerank" not in [p["strategy"] for p in plans["plans"]]
+
+
+@pytest.mark.parametrize("option", ["--csv", "--plot"])
+def test_an_output_that_cannot_be_written_is_one_line_before_any_work(option, tmp_path):
+    # A directory, and a symlink loop (which the rename would silently have replaced).
+    (tmp_path / "dir.png").mkdir()
+    (tmp_path / "loop.png").symlink_to("loop2.png")
+    (tmp_path / "loop2.png").symlink_to("loop.png")
+    for target, says in (("dir.png", "is a directory"), ("loop.png", "symlink loop")):
+        done = subprocess.run([sys.executable, "-m", "optimizer", "payoff", str(SCENARIOS / "household.toml"),
+                               option, target], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert done.returncode == 2, done.stderr
+        assert done.stdout == "" and done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
+    assert (tmp_path / "loop.png").is_symlink() and (tmp_path / "loop2.png").is_symlink()

@@ -7,15 +7,7 @@ from :mod:`sim` and :mod:`optimizer`; the pages only gather inputs and show
 results.
 """
 
-import sys
-from pathlib import Path
-
 import streamlit as st
-
-# The pages import app_support, which sits beside this file (not an installed package).
-HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
 st.set_page_config(page_title="repaylab", page_icon=":material/savings:", layout="wide")
 

@@ -355,10 +355,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     setup = _Setup(args)
     scenarios = [load_scenario(path, setup.overrides) for path in args.scenarios]
-    setup.note_csv_sizes(scenarios)
     labels = distinct_labels(scenarios)
     _warn_unpaired(scenarios, labels)
     comparison, store = setup.run(lambda **kw: run_experiment(scenarios, labels=labels, **kw))
+    setup.note_csv_sizes(scenarios)  # after the runs: the CSV has loaded, so it is not a bad file
 
     def plot(path: str) -> None:
         from .plots import comparison_report
@@ -411,9 +411,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     setup = _Setup(args)
     settings = [parse_set(text) for text in args.set]
     base = load_scenario(args.scenario, setup.overrides)
-    setup.note_csv_sizes([base])
     build_grid(base, settings)  # every variant validated before anything runs
     sweep, store = setup.run(lambda **kw: run_sweep(base, settings, **kw))
+    setup.note_csv_sizes([base])  # after the runs: the CSV has loaded, so it is not a bad file
 
     def payload() -> dict:
         out = sweep.comparison.to_json()
@@ -440,9 +440,9 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     setup = _Setup(args)
     params = [parse_param(text) for text in args.param]
     base = load_scenario(args.scenario, setup.overrides)
-    setup.note_csv_sizes([base])
     sensitivity_variants(base, params)  # every variant validated before anything runs
     result, store = setup.run(lambda **kw: run_sensitivity(base, params, kpi=args.kpi, **kw))
+    setup.note_csv_sizes([base])  # after the runs: the CSV has loaded, so it is not a bad file
 
     def rows() -> list[dict]:
         return [{"param": s.path, "base_value": s.base_value, "low_value": s.low_value, "high_value": s.high_value,

@@ -8,14 +8,9 @@ or two. Each check that a number is right computes it again straight from
 from __future__ import annotations
 
 import re
-import sys
 
 import pytest
 from streamlit.testing.v1 import AppTest
-
-from simhelpers import ROOT, SCENARIOS
-
-sys.path.insert(0, str(ROOT))  # app_support sits beside app.py, not in an installed package
 
 from app_support.common import money, number
 from optimizer.allocation import allocate
@@ -24,6 +19,8 @@ from optimizer.payoff_model import load_debts
 from optimizer.staffing import ShiftPattern, requirements_by_hour, schedule_shifts
 from sim import load_scenario, load_scenario_text, simulate
 from sim.errors import ScenarioError
+
+from simhelpers import ROOT, SCENARIOS
 
 APP = str(ROOT / "app.py")
 PAGES = {

@@ -22,19 +22,15 @@ import gzip
 import os
 import pickle
 import subprocess
-import sys
 import tomllib
 
 import pytest
 
+from app_support.common import MAX_CSV_ROWS, MAX_UPLOAD_BYTES, upload_text, uploaded_scenario  # noqa: E402
+from app_support.debts import debts_from_upload  # noqa: E402
 from sim.errors import ScenarioError
 
 from simhelpers import ROOT, SCENARIOS
-
-sys.path.insert(0, str(ROOT))  # app_support sits beside app.py, not in an installed package
-
-from app_support.common import MAX_CSV_ROWS, MAX_UPLOAD_BYTES, upload_text, uploaded_scenario  # noqa: E402
-from app_support.debts import debts_from_upload  # noqa: E402
 
 HOUSEHOLD = (SCENARIOS / "household.toml").read_bytes()
 BASELINE = (SCENARIOS / "baseline.toml").read_bytes()

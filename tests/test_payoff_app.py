@@ -9,11 +9,9 @@ import sys
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from simhelpers import ROOT
-
-sys.path.insert(0, str(ROOT))  # app_support sits beside app.py, not in an installed package
-
 from app_support.text import plain
+
+from simhelpers import ROOT
 
 APP = str(ROOT / "app.py")
 GOOD = b'budget = 400\n[[debts]]\nname = "Card A"\napr = 0.25\n'

@@ -11,7 +11,7 @@ The linear programme (build, solve and report are separate steps):
   minutes the simulator's agents and the whole-ladder valuation give out;
   legal teams count filings);
 * ``budget``: Σ spend[s, t]·x[s, t] ≤ the budget for variable spend (messages,
-  letters, visits, filings, commission) — agent pay is fixed by the teams;
+  letters, visits, filings, commission, complaint handling) — agent pay is fixed by the teams;
 * minimum service (optional): treatments without any contact are not allowed.
 
 Shares are rounded to account counts with the largest-remainder method, so

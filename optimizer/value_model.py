@@ -41,7 +41,7 @@ What it leaves out, and which way that biases it: an account's own repayments
 on a plan that do not cure it (they only bring money forward), the days past
 due a plan freezes (a broken plan comes back at the open accounts' days past
 due; slightly pessimistic), the late last instalment that also pays the
-interest, complaints, and — in :func:`value_treatments` — the capacity limits
+interest, and — in :func:`value_treatments` — the capacity limits
 of the day (the allocation model adds those as weekly constraints; a field
 visit's minutes are then booked over the team's working days in the weeks of
 its cadence, as the engine's field team works off a list it cannot finish in a
@@ -57,7 +57,7 @@ buckets — docs/optimizer_validation.md).
 
 Agent pay is a fixed cost of a team, so the *net* value of a treatment is its
 expected collections minus its variable spend (messages, letters, visits,
-filings, agency commission); agent time is a capacity, priced by the
+filings, agency commission, complaint handling); agent time is a capacity, priced by the
 allocation model's shadow prices. The simulator's ``net_recovery`` subtracts
 agent pay as well, which is the same for two strategies run with the same
 teams, so differences compare like with like.
@@ -71,6 +71,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.behavior import complaint_probability
 from sim.compliance import ContactCalendar, ContactRules
 from sim.engine import WEEKDAYS
 from sim.errors import ScenarioError
@@ -559,6 +560,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         # How conversations end: promises (kept ones cure), instalment plans.
         conversation = np.minimum(conversation, 1.0)
         if conversation.any():
+            # Each conversation may bring a complaint, likelier under contact pressure
+            # (:func:`sim.behavior.complaint_probability`), handled at a cost.
+            cost += A * conversation * complaint_probability(b, contact_ring.sum(axis=0)) * costs.complaint
             promise = conversation * b.promise_probability
             # A newer promise replaces an older one (the engine keeps only the
             # latest due day), so pending promises lapse with today's new ones.

@@ -696,8 +696,11 @@ class Engine:
         day = min(day, self.days - 1)
         if pool.next() < complaint_probability(behavior, recent):
             self.tally.complaints[day] += 1
+            # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
+            self.tally.add_cost(day, "complaint", self.costs.complaint)
             if self.ledger is not None:
                 self.ledger.complaint(i)
+                self.ledger.charge("complaint", i, self.costs.complaint)
         if self.in_plan[i]:
             return
         outcome = conversation_outcome(behavior, pool.next())

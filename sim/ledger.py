@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DAY = 1440
-SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission")
+# Every variable cost item of the engine (all but agent pay, which the teams fix).
+SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint")
 
 
 @dataclass

@@ -10,6 +10,8 @@ KPI definitions
 ``cure_rate``          share of initially delinquent accounts that ended cured (paid
                        their past-due amount) or paid off.
 ``charge_off_rate``    share of accounts charged off.
+``cost``               every cost item of the run (``cost_by_item``): messages, letters, agent
+                       time, visits, filings, agency commission, complaints handled.
 ``net_recovery``       collected − cost.
 ``npv_collected``      daily collections discounted at ``simulation.discount_rate`` a year.
 ``right_party_contact_rate``  right-party outcomes per outbound call attempt (0 if none).

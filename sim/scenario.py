@@ -456,6 +456,8 @@ class CostsSection(_Section):
     field_visit: float = Field(45.0, ge=0, le=1e6)
     legal_filing: float = Field(250.0, ge=0, le=1e6)
     agency_commission: float = Field(0.139, ge=0, le=1)
+    # Money per complaint (handling it); an assumption, see scenarios/README.md.
+    complaint: float = Field(100.0, ge=0, le=1e6)
 
 
 def _default_teams() -> dict[str, TeamSection]:

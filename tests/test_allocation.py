@@ -351,7 +351,9 @@ def test_field_minutes_spread_over_the_visit_cadence_without_daily_capacity():
     from optimizer.treatments import Contact, contact_step, visit_minutes
     from optimizer.value_model import value_ladder
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 63})
+    # Complaints free, so the spend is the visits' fees alone and counts them.
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 63,
+                                                    "costs.complaint": 0.0})
     segments = build_segments(s)
     steps = [contact_step(Contact("field_visit", 30))]
     result = value_ladder(s, segments, steps, 63, per_segment=20, capacity=False)

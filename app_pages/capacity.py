@@ -25,8 +25,9 @@ from sim.errors import ScenarioError
 
 st.title("Capacity")
 st.caption("The allocation maximises expected net recovery (collections − variable spend) over the horizon, "
-           "within each team's minutes per week and the budget. A shadow price is what one more agent hour "
-           "(one more filing for legal) in that week would add to the objective.")
+           "within each team's minutes per week and the budget. One more agent is the objective re-solved with "
+           "one more agent's paid minutes in every week; a weekly shadow price is what one more agent hour "
+           "(one more filing for legal) in that one week would add.")
 
 shipped = shipped_scenarios()
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
@@ -63,9 +64,12 @@ with tab_plan:
             m1, m2, m3 = st.columns(3)
             m1.metric("expected net recovery", number(plan.objective))
             m2.metric("status", plan.status)
-            if team is not None:
-                m3.metric(f"one more agent hour · {plain(team)}", number(plan.hour_value(team), 2),
-                          help="in the team's tightest week")
+            if team is not None and team in plan.agent_value:
+                worth = plan.agent_value[team]
+                m3.metric(f"one more agent · {plain(team)}", number(worth.per_agent),
+                          help=f"over the horizon, the LP re-solved with one more agent's paid minutes in every "
+                               f"week: {worth.per_agent_hour:,.2f} per paid hour against "
+                               f"{worth.cost_per_agent_hour:,.2f} an agent costs")
             st.markdown("**Accounts by segment and treatment**")
             table = pd.DataFrame(plan.allocation())
             st.dataframe(table.pivot_table(index="segment", columns="treatment", values="accounts",

@@ -17,7 +17,10 @@ The linear programme (build, solve and report are separate steps):
 Shares are rounded to account counts with the largest-remainder method, so
 each segment's counts add up to its accounts. The shadow price of a capacity
 row is the value of one more minute (filing) of that team in that week; times
-60 it is the value of one more agent hour.
+60 it is the value of one more agent hour. A price that exists in one week
+tells a planner little, so the main figure is :func:`agent_values`: the LP
+re-solved with one more agent's paid minutes in every week of a team, against
+what that agent costs.
 """
 
 from __future__ import annotations
@@ -283,6 +286,69 @@ def largest_remainder_rows(shares: np.ndarray, totals: np.ndarray) -> np.ndarray
     return counts + (rank < left[:, None])
 
 
+@dataclass(frozen=True)
+class AgentValue:
+    """One more agent on a team for the whole horizon, as the LP values it.
+
+    ``per_agent`` is the LP's optimal objective with one more agent's paid
+    minutes in every week of the team, less the objective without (the same
+    values per segment and treatment: the plan may move accounts to use the
+    agent); ``per_agent_hour`` divides it by that agent's paid hours over the
+    horizon, to set against ``cost_per_agent_hour`` (``[costs] agent_minute``
+    × 60, what the engine pays for an agent's shift). The weekly shadow
+    prices say where the minutes bind; this says what a hire is worth.
+    """
+
+    team: str
+    per_agent: float
+    agent_hours: float
+    cost_per_agent_hour: float
+
+    @property
+    def per_agent_hour(self) -> float:
+        return self.per_agent / self.agent_hours if self.agent_hours > 0 else 0.0
+
+    @property
+    def cost_per_agent(self) -> float:
+        return self.cost_per_agent_hour * self.agent_hours
+
+    def to_dict(self) -> dict[str, float]:
+        return {"per_agent": self.per_agent, "per_agent_hour": self.per_agent_hour,
+                "cost_per_agent_hour": self.cost_per_agent_hour, "agent_hours": self.agent_hours}
+
+
+def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, int], float]:
+    """The teams' capacity by week with one more agent on ``team`` (its paid minutes in every week)."""
+    agents = scenario.teams[team].agents
+    return team_capacity(scenario.with_overrides({f"teams.{team}.agents": agents + 1}), days)
+
+
+def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solver: str = "highs",
+                 time_limit: float | None = None) -> dict[str, AgentValue]:
+    """:class:`AgentValue` of every call and field team: the LP re-solved with one more agent on it.
+
+    Legal teams are priced per filing by their weekly shadow prices and have
+    no agents to add.
+    """
+    base = solve(model, solver, time_limit)
+    if base.objective is None:
+        return {}
+    out = {}
+    for name, spec in scenario.teams.items():
+        if spec.kind == "legal":
+            continue
+        capacity = one_more_agent(scenario, name, days)
+        more = build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
+                                      units=model.units)
+        plan = solve(more, solver, time_limit)
+        if plan.objective is None:
+            continue
+        added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
+        out[name] = AgentValue(team=name, per_agent=max(plan.objective - base.objective, 0.0),
+                               agent_hours=added / 60.0, cost_per_agent_hour=60.0 * scenario.costs.agent_minute)
+    return out
+
+
 @dataclass
 class Plan:
     """The solved allocation: status, objective, the table, capacity and its prices."""
@@ -315,6 +381,8 @@ class Plan:
     reference_steps: tuple[Step, ...] = ()
     reference_strategy: dict[str, Any] | None = None  # its whole strategy section, as run in this world
     note: str = ""
+    # What one more agent is worth to the LP over the horizon, by team (:func:`agent_values`).
+    agent_value: dict[str, AgentValue] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -351,6 +419,7 @@ class Plan:
             "allocation": self.allocation(),
             "capacity": {f"{t}/{w}": c for (t, w), c in self.capacity.items()},
             "capacity_used": {f"{t}/{w}": u for (t, w), u in self.capacity_used.items()},
+            "agent_value": {team: v.to_dict() for team, v in self.agent_value.items()},
             "shadow_prices": self.shadow_prices(),
             "units": {**self.units, "shadow_prices": "per agent hour (per filing for legal teams); budget per unit of money"},
             "budget": self.budget,
@@ -734,6 +803,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         seen.append(new)
         continuation = new
     model, plan, valuation, worth = best
+    agents = agent_values(scenario, model, days, solver=solver, time_limit=time_limit) if plan.ok else {}
+    plan.agent_value = agents
     values: dict[str, float] = {}
     if worth is not None:
         started = time.perf_counter()

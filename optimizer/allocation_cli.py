@@ -121,6 +121,7 @@ def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
+    lines += agent_value_lines(plan)
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")
     lines.append(f"expected net recovery (collections − variable spend): {plan.objective:,.0f}")
@@ -150,13 +151,26 @@ def format_plan(plan, result) -> str:
         unit = plan.units.get(team, "minutes")
         lines.append(f"  {team:<12} used {used:,.0f} of {cap:,.0f} {unit} ({used / cap:.0%})" if cap else
                      f"  {team:<12} no capacity")
+    lines.append("weekly shadow prices (per agent hour, per filing for legal; all weeks in --json):")
     for team in teams:
         what = "one more filing" if plan.units.get(team) == "filings" else "one more agent hour"
-        lines.append(f"{what} on team {team} is worth {plan.hour_value(team):,.2f} (in its tightest week)")
+        lines.append(f"  {what} on team {team} is worth {plan.hour_value(team):,.2f} in its tightest week only")
     if plan.budget is not None:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")
     return "\n".join(lines)
+
+
+def agent_value_lines(plan) -> list[str]:
+    """The main capacity figure: what one more agent on each team is worth over the horizon, against its cost."""
+    weeks = -(-plan.days // 7)  # the LP's weeks (the last may be short)
+    lines = []
+    for team, v in plan.agent_value.items():
+        verdict = "worth hiring" if v.per_agent_hour > v.cost_per_agent_hour else "not worth its pay"
+        lines.append(f"one more agent on team {team} is worth {v.per_agent:,.0f} over {weeks} weeks "
+                     f"({v.per_agent_hour:,.2f} per hour; an agent costs {v.cost_per_agent_hour:,.2f} per hour: "
+                     f"{verdict})")
+    return lines
 
 
 def format_verification(v, optimised: str) -> str:

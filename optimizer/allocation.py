@@ -119,7 +119,7 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     x: list[list[pulp.LpVariable | None]] = [[None] * T for _ in range(S)]
     for (s, t), var in zip(pairs.tolist(), columns, strict=True):
         x[s][t] = var
-    cost = valuation.value[allowed].astype(float)
+    cost = valuation.objective[allowed].astype(float)
     problem.setObjective(pulp.LpAffineExpression(zip(columns, cost.tolist(), strict=True)))
 
     def pick(index: np.ndarray) -> list[pulp.LpVariable]:
@@ -793,7 +793,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             # than 64 steps): keep the best plan so far and say so.
             retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
             break
-        worth = float(value_ladder(ladder, segments, ladder.strategy.steps, days, per_segment=per_segment).net.sum())
+        worth = ladder_worth(scenario, value_ladder(ladder, segments, ladder.strategy.steps, days,
+                                                    per_segment=per_segment))
         timings["value"] += time.perf_counter() - started
         if best is None or best[3] is None or worth > best[3]:
             best = (model, plan, valuation, worth)
@@ -811,7 +812,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         outcomes = {name: value_ladder(world, segments, world.strategy.steps, days, per_segment=per_segment)
                     for name, world in worlds.items()}
         timings["value"] += time.perf_counter() - started
-        values = {name: float(r.net.sum()) for name, r in outcomes.items()}
+        values = {name: ladder_worth(scenario, r) for name, r in outcomes.items()}
         plan.model_value = plan.lp_value = worth
         plan.reference_values = dict(values)
         # A reference ladder may replace the plan only within the budget the plan was given:
@@ -850,7 +851,7 @@ def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome,
     for (team, week) in plan.capacity:
         per_week = outcome.minutes.get(team)
         used[(team, week)] = float(per_week[week].sum()) if per_week is not None and week < per_week.shape[0] else 0.0
-    value = float(outcome.net.sum())
+    value = ladder_worth(world, outcome)
     note = (f"reference ladder {name} is already optimal under the model: it is worth {value:,.0f} against "
             f"{lp_worth:,.0f} for the LP's plan as a ladder")
     budget_used = float(outcome.cost.sum()) if plan.budget is not None else plan.budget_used
@@ -858,6 +859,16 @@ def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome,
                    budget_used=budget_used,
                    reference=name, reference_steps=tuple(world.strategy.steps),
                    reference_strategy=world.content()["strategy"], note=note)
+
+
+def ladder_worth(scenario: Scenario, outcome) -> float:
+    """A whole ladder's objective: its net collections plus the value of the book it leaves at the horizon."""
+    from .objective import horizon_value
+
+    worth = float(outcome.net.sum())
+    if outcome.balance_end is not None:
+        worth += float(horizon_value(scenario, outcome.book()).sum())
+    return worth
 
 
 def within_budget(spend: float, budget: float | None) -> bool:

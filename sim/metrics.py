@@ -179,6 +179,8 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "promises_made": int(tally.promises_made.sum()),
         "plans_started": int(tally.plans_started.sum()),
         "complaints": int(tally.complaints.sum()),
+        # The provision view: accounts reaching 31 days past due (bureau reporting, IFRS 9 stage 2).
+        "rolled_past_30": int(tally.rolled_past_30.sum()),
         "disputes": int(tally.disputes.sum()),
         "inbound_calls": int(arrivals),
         "inbound_abandoned": int(tally.inbound_abandoned.sum()),

@@ -44,18 +44,21 @@ def test_the_value_model_charges_expected_complaints_at_their_price():
 
 
 def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
-    # A heavily understaffed call team (one caller for 1,500 accounts over 8
-    # weeks), where an agent's minutes are worth far more than zero. The LP's
-    # value of one more agent (re-solved with its paid minutes in every week)
-    # against the simulator: the plan for N agents run with N, the plan for
-    # N + 1 run with N + 1, paired by common random numbers; agent pay left
-    # out of both sides, as the LP counts it a fixed cost.
+    # A heavily understaffed call team (one caller for 1,500 accounts 61-150
+    # days past due, 8 weeks), where an agent's calls are worth far more than
+    # zero. The LP's value of one more agent (re-solved with its paid minutes
+    # in every week) against the simulator: the plan for N agents run with N,
+    # the plan for N + 1 run with N + 1, paired by common random numbers, each
+    # run worth its cash and its book at the horizon (the LP's objective);
+    # agent pay left out of both sides, as the LP counts it a fixed cost.
     from optimizer.allocation import allocate, build_allocation_model, one_more_agent, solve
+    from optimizer.objective import horizon_value, run_book
     from sim.experiment import estimate
 
     days = 56
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1500, "simulation.days": days,
-                                                    "teams.callers.agents": 1})
+    s = load_scenario(SCENARIOS / "baseline.toml", {
+        "simulation.accounts": 1500, "simulation.days": days, "teams.callers.agents": 1,
+        "portfolio.buckets": {"61-90": 0.34, "91-120": 0.33, "121-150": 0.33}})
     result = allocate(s, passes=1)
     value = result.plan.agent_value["callers"]
     assert value.per_agent > 0 and value.agent_hours == pytest.approx(8 * 38)  # two 4-hour shifts, 38 days worked
@@ -68,11 +71,47 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
     base.fallback = plus.fallback = result.plan.fallback
     ladders = base.to_strategy(s), plus.to_strategy(more)
 
-    def before_agent_pay(run) -> float:
-        return run.kpis["net_recovery"] + run.kpis["cost_by_item"].get("agent_time", 0.0)
+    def worth(run) -> float:
+        cash = run.kpis["net_recovery"] + run.kpis["cost_by_item"].get("agent_time", 0.0)
+        return cash + float(horizon_value(s, run_book(run.kpis, run.series)))
 
-    gains = [before_agent_pay(simulate(ladders[1], seed)) - before_agent_pay(simulate(ladders[0], seed))
+    gains = [worth(simulate(ladders[1], seed)) - worth(simulate(ladders[0], seed))
              for seed in np.random.SeedSequence(s.simulation.seed).spawn(20)]
     e = estimate(np.array(gains))
     assert e.ci_low > 0, "the interval must exclude 0 for the check to mean anything"
     assert e.ci_low <= value.per_agent <= e.ci_high, (value.per_agent, e)
+
+
+def test_the_value_model_leaves_the_book_at_the_horizon_the_simulator_leaves():
+    # The horizon's book (balance by state, written off, accounts reaching 31
+    # days past due) of the baseline ladder, value model against the engine.
+    from optimizer.objective import horizon_value, run_book
+    from optimizer.segments import build_segments
+    from optimizer.value_model import value_ladder
+    from sim.engine import ROLL_STATES
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 3000, "simulation.days": 60})
+    model = value_ladder(s, build_segments(s), s.strategy.steps, 60, per_segment=40)
+    runs = [simulate(s, seed) for seed in range(4)]
+    balance = np.mean([r.series["outstanding_by_bucket"][-1] for r in runs], axis=0)
+    current = ROLL_STATES.index("current")
+    assert model.balance_end.sum(axis=0)[current] == pytest.approx(balance[current], rel=0.1)
+    assert model.written_off.sum() == pytest.approx(np.mean([r.kpis["written_off"] for r in runs]), rel=0.15)
+    assert model.rolled_past_30.sum() == pytest.approx(np.mean([r.kpis["rolled_past_30"] for r in runs]), rel=0.1)
+    simulated = np.mean([horizon_value(s, run_book(r.kpis, r.series)) for r in runs])
+    assert float(horizon_value(s, model.book()).sum()) == pytest.approx(simulated, rel=0.05)
+
+
+def test_horizon_value_weighs_each_state_and_counts_a_write_off_once():
+    from optimizer.objective import HorizonBook, horizon_value
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {"objective.roll_past_30": 10.0})
+    weights = s.objective.balance_value
+    balance = np.zeros(9)
+    balance[[0, 1, 6, 8]] = [100.0, 200.0, 50.0, 40.0]  # current, 1-30, 151-180, legal
+    book = HorizonBook(balance, np.array(1000.0), np.array(3.0))
+    expected = (100 * weights["current"] + 200 * weights["1-30"] + 50 * weights["151-180"] + 40 * weights["legal"]
+                + 1000 * s.objective.written_off_value - 3 * 10.0)
+    assert float(horizon_value(s, book)) == pytest.approx(expected)
+    off = s.with_overrides({"objective.horizon_value": False})
+    assert float(horizon_value(off, book)) == 0.0

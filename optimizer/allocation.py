@@ -383,6 +383,8 @@ class Plan:
     note: str = ""
     # What one more agent is worth to the LP over the horizon, by team (:func:`agent_values`).
     agent_value: dict[str, AgentValue] = field(default_factory=dict)
+    # The plan as a manager reads it (:func:`optimizer.plan_summary.plan_summary`).
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -420,6 +422,7 @@ class Plan:
             "capacity": {f"{t}/{w}": c for (t, w), c in self.capacity.items()},
             "capacity_used": {f"{t}/{w}": u for (t, w), u in self.capacity_used.items()},
             "agent_value": {team: v.to_dict() for team, v in self.agent_value.items()},
+            "summary": self.summary,
             "shadow_prices": self.shadow_prices(),
             "units": {**self.units, "shadow_prices": "per agent hour (per filing for legal teams); budget per unit of money"},
             "budget": self.budget,
@@ -828,6 +831,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         values["plan"] = plan.model_value
     if retried:
         plan.note = "; ".join(x for x in (plan.note, retried) if x)
+    if plan.ok:
+        from .plan_summary import plan_summary
+
+        plan.summary = plan_summary(plan, valuation, scenario, own)
     return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=timings["build"],
                       value_seconds=timings["value"], ladder_values=values)
 

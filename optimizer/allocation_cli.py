@@ -12,6 +12,7 @@ from sim.cli_run import check_output_path, positive_int, seed_arg
 from sim.errors import ScenarioError
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
+from .plan_summary import format_summary
 from .segments import DEFAULT_BALANCE_BANDS, check_bands
 
 
@@ -122,9 +123,10 @@ def format_plan(plan, result) -> str:
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
     lines += agent_value_lines(plan)
+    lines += format_summary(plan.summary)
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")
-    lines.append(f"expected net recovery (collections − variable spend): {plan.objective:,.0f}")
+    lines.append(objective_line(plan))
     if plan.reference_values:
         lines.append("value model, whole ladders on the book with the teams' daily capacity:")
         lp = "LP plan" + (" (not used)" if plan.reference is not None else "  ← plan")
@@ -159,6 +161,16 @@ def format_plan(plan, result) -> str:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")
     return "\n".join(lines)
+
+
+def objective_line(plan) -> str:
+    """The objective and its two parts: net collections within the horizon, the book left at it."""
+    book = plan.summary.get("plan", {})
+    if "horizon_value" not in book:
+        return f"objective (collections − variable spend within the horizon): {plan.objective:,.0f}"
+    net = book["collected"] - book["variable_spend"]
+    return (f"objective: {plan.objective:,.0f} = net collections within the horizon {net:,.0f} "
+            f"+ value of the book left at it {book['horizon_value']:,.0f}")
 
 
 def agent_value_lines(plan) -> list[str]:

@@ -115,3 +115,32 @@ def test_horizon_value_weighs_each_state_and_counts_a_write_off_once():
     assert float(horizon_value(s, book)) == pytest.approx(expected)
     off = s.with_overrides({"objective.horizon_value": False})
     assert float(horizon_value(off, book)) == 0.0
+
+
+def test_the_plan_as_a_manager_reads_it():
+    from optimizer.allocation import allocate
+    from optimizer.allocation_cli import format_plan
+    from optimizer.plan_summary import contacts_per_month
+    from optimizer.treatments import Contact, Treatment
+
+    assert contacts_per_month(Treatment((Contact("call", 2, 2), Contact("sms", 5))), 1) == {"call": 30.0, "sms": 6.0}
+    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})
+    result = allocate(s, passes=1)
+    plan = result.plan
+    summary = plan.to_dict()["summary"]
+    by_bucket = summary["by_bucket"]
+    assert sum(row["accounts"] for row in by_bucket.values()) == int(plan.segments.accounts.sum())
+    for row in by_bucket.values():
+        assert sum(row["treatments"].values()) == row["accounts"]
+        assert row["uncontacted"] == row["treatments"].get("none", 0)
+    for side in (summary["plan"], summary["own_ladder"]):
+        assert 0 < side["cost_to_collect_a_dollar"] < 1
+        assert 0 <= side["roll_1_30_past_30"] <= 1
+        assert set(side["balance_at_horizon"]) == {"current", "1-30", "31-60", "61-90", "91-120", "121-150",
+                                                   "151-180", "legal"}
+    book = summary["plan"]
+    assert book["collected"] - book["variable_spend"] + book["horizon_value"] == pytest.approx(plan.objective,
+                                                                                                 rel=1e-6)
+    text = format_plan(plan, result)
+    assert text.splitlines()[1].startswith("one more agent on team callers is worth")
+    assert "1-30 accounts reaching 31 days past due" in text and "cost to collect a dollar" in text

@@ -245,7 +245,7 @@ def test_plan_never_rates_below_a_shipped_ladder():
     # By the value model (whole ladders, the teams' daily capacity), the plan is
     # worth at least every hand-written ladder it was given; if the LP's own plan
     # is worth less, the plan is that ladder, said so in the note and the JSON.
-    from optimizer.allocation import with_strategy
+    from optimizer.allocation import ladder_worth, with_strategy
     from optimizer.value_model import value_ladder
 
     overrides = {"simulation.accounts": 600, "simulation.days": 35}
@@ -256,8 +256,8 @@ def test_plan_never_rates_below_a_shipped_ladder():
     plan = result.plan
     strategy = plan.to_strategy(world)
 
-    def worth(s):
-        return float(value_ladder(s, plan.segments, s.strategy.steps, plan.days, per_segment=15).net.sum())
+    def worth(s):  # the objective: net collections and the book at the horizon
+        return ladder_worth(world, value_ladder(s, plan.segments, s.strategy.steps, plan.days, per_segment=15))
 
     mine = worth(strategy)
     assert mine == pytest.approx(plan.model_value, rel=1e-9)

@@ -24,9 +24,11 @@ from app_support.text import error_text, plain
 from sim.errors import ScenarioError
 
 st.title("Capacity")
-st.caption("The allocation maximises expected net recovery (collections − variable spend) over the horizon, "
-           "within each team's minutes per week and the budget. A shadow price is what one more agent hour "
-           "(one more filing for legal) in that week would add to the objective.")
+st.caption("The allocation maximises net collections within the horizon (collections − variable spend, complaints "
+           "included) plus the value of the book left at it (scenario section [objective]), "
+           "within each team's minutes per week and the budget. One more agent is the objective re-solved with "
+           "one more agent's paid minutes in every week; a weekly shadow price is what one more agent hour "
+           "(one more filing for legal) in that one week would add.")
 
 shipped = shipped_scenarios()
 c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
@@ -61,11 +63,31 @@ with tab_plan:
             st.error(f"No allocation: the LP is {plain(plan.status)}.")
         else:
             m1, m2, m3 = st.columns(3)
-            m1.metric("expected net recovery", number(plan.objective))
+            m1.metric("objective: net + book at the horizon", number(plan.objective))
             m2.metric("status", plan.status)
-            if team is not None:
-                m3.metric(f"one more agent hour · {plain(team)}", number(plan.hour_value(team), 2),
-                          help="in the team's tightest week")
+            if team is not None and team in plan.agent_value:
+                worth = plan.agent_value[team]
+                m3.metric(f"one more agent · {plain(team)}", number(worth.per_agent),
+                          help=f"over the horizon, the LP re-solved with one more agent's paid minutes in every "
+                               f"week: {worth.per_agent_hour:,.2f} per paid hour against "
+                               f"{worth.cost_per_agent_hour:,.2f} an agent costs")
+            if plan.summary:
+                st.markdown("**The plan by days-past-due bucket** (contacts per account a month its cadences ask for)")
+                st.dataframe(pd.DataFrame([
+                    {"bucket": bucket, "accounts": row["accounts"], "uncontacted": row["uncontacted"],
+                     "treatments": ", ".join(f"{name} {n:,}" for name, n in row["treatments"].items()),
+                     "contacts a month": ", ".join(f"{ch} {v:g}" for ch, v in
+                                                   row["contacts_per_account_per_month"].items())}
+                    for bucket, row in plan.summary["by_bucket"].items()]), hide_index=True, key="cap_by_bucket")
+                mine, own = plan.summary["plan"], plan.summary["own_ladder"]
+                st.dataframe(pd.DataFrame([
+                    {"predicted": label, "plan": mine.get(key), f"ladder {own['name']}": own.get(key)}
+                    for label, key in (("collections", "collected"), ("variable spend", "variable_spend"),
+                                       ("cost to collect a dollar", "cost_to_collect_a_dollar"),
+                                       ("1-30 accounts reaching 31 dpd", "roll_1_30_past_30"),
+                                       ("written off", "written_off"), ("value of the book at the horizon",
+                                                                        "horizon_value"))]),
+                    hide_index=True, key="cap_summary")
             st.markdown("**Accounts by segment and treatment**")
             table = pd.DataFrame(plan.allocation())
             st.dataframe(table.pivot_table(index="segment", columns="treatment", values="accounts",

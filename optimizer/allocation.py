@@ -11,13 +11,16 @@ The linear programme (build, solve and report are separate steps):
   minutes the simulator's agents and the whole-ladder valuation give out;
   legal teams count filings);
 * ``budget``: Σ spend[s, t]·x[s, t] ≤ the budget for variable spend (messages,
-  letters, visits, filings, commission) — agent pay is fixed by the teams;
+  letters, visits, filings, commission, complaint handling) — agent pay is fixed by the teams;
 * minimum service (optional): treatments without any contact are not allowed.
 
 Shares are rounded to account counts with the largest-remainder method, so
 each segment's counts add up to its accounts. The shadow price of a capacity
 row is the value of one more minute (filing) of that team in that week; times
-60 it is the value of one more agent hour.
+60 it is the value of one more agent hour. A price that exists in one week
+tells a planner little, so the main figure is :func:`agent_values`: the LP
+re-solved with one more agent's paid minutes in every week of a team, against
+what that agent costs.
 """
 
 from __future__ import annotations
@@ -116,7 +119,7 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     x: list[list[pulp.LpVariable | None]] = [[None] * T for _ in range(S)]
     for (s, t), var in zip(pairs.tolist(), columns, strict=True):
         x[s][t] = var
-    cost = valuation.value[allowed].astype(float)
+    cost = valuation.objective[allowed].astype(float)
     problem.setObjective(pulp.LpAffineExpression(zip(columns, cost.tolist(), strict=True)))
 
     def pick(index: np.ndarray) -> list[pulp.LpVariable]:
@@ -283,6 +286,69 @@ def largest_remainder_rows(shares: np.ndarray, totals: np.ndarray) -> np.ndarray
     return counts + (rank < left[:, None])
 
 
+@dataclass(frozen=True)
+class AgentValue:
+    """One more agent on a team for the whole horizon, as the LP values it.
+
+    ``per_agent`` is the LP's optimal objective with one more agent's paid
+    minutes in every week of the team, less the objective without (the same
+    values per segment and treatment: the plan may move accounts to use the
+    agent); ``per_agent_hour`` divides it by that agent's paid hours over the
+    horizon, to set against ``cost_per_agent_hour`` (``[costs] agent_minute``
+    × 60, what the engine pays for an agent's shift). The weekly shadow
+    prices say where the minutes bind; this says what a hire is worth.
+    """
+
+    team: str
+    per_agent: float
+    agent_hours: float
+    cost_per_agent_hour: float
+
+    @property
+    def per_agent_hour(self) -> float:
+        return self.per_agent / self.agent_hours if self.agent_hours > 0 else 0.0
+
+    @property
+    def cost_per_agent(self) -> float:
+        return self.cost_per_agent_hour * self.agent_hours
+
+    def to_dict(self) -> dict[str, float]:
+        return {"per_agent": self.per_agent, "per_agent_hour": self.per_agent_hour,
+                "cost_per_agent_hour": self.cost_per_agent_hour, "agent_hours": self.agent_hours}
+
+
+def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, int], float]:
+    """The teams' capacity by week with one more agent on ``team`` (its paid minutes in every week)."""
+    agents = scenario.teams[team].agents
+    return team_capacity(scenario.with_overrides({f"teams.{team}.agents": agents + 1}), days)
+
+
+def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solver: str = "highs",
+                 time_limit: float | None = None) -> dict[str, AgentValue]:
+    """:class:`AgentValue` of every call and field team: the LP re-solved with one more agent on it.
+
+    Legal teams are priced per filing by their weekly shadow prices and have
+    no agents to add.
+    """
+    base = solve(model, solver, time_limit)
+    if base.objective is None:
+        return {}
+    out = {}
+    for name, spec in scenario.teams.items():
+        if spec.kind == "legal":
+            continue
+        capacity = one_more_agent(scenario, name, days)
+        more = build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
+                                      units=model.units)
+        plan = solve(more, solver, time_limit)
+        if plan.objective is None:
+            continue
+        added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
+        out[name] = AgentValue(team=name, per_agent=max(plan.objective - base.objective, 0.0),
+                               agent_hours=added / 60.0, cost_per_agent_hour=60.0 * scenario.costs.agent_minute)
+    return out
+
+
 @dataclass
 class Plan:
     """The solved allocation: status, objective, the table, capacity and its prices."""
@@ -315,6 +381,10 @@ class Plan:
     reference_steps: tuple[Step, ...] = ()
     reference_strategy: dict[str, Any] | None = None  # its whole strategy section, as run in this world
     note: str = ""
+    # What one more agent is worth to the LP over the horizon, by team (:func:`agent_values`).
+    agent_value: dict[str, AgentValue] = field(default_factory=dict)
+    # The plan as a manager reads it (:func:`optimizer.plan_summary.plan_summary`).
+    summary: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -351,6 +421,8 @@ class Plan:
             "allocation": self.allocation(),
             "capacity": {f"{t}/{w}": c for (t, w), c in self.capacity.items()},
             "capacity_used": {f"{t}/{w}": u for (t, w), u in self.capacity_used.items()},
+            "agent_value": {team: v.to_dict() for team, v in self.agent_value.items()},
+            "summary": self.summary,
             "shadow_prices": self.shadow_prices(),
             "units": {**self.units, "shadow_prices": "per agent hour (per filing for legal teams); budget per unit of money"},
             "budget": self.budget,
@@ -724,7 +796,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             # than 64 steps): keep the best plan so far and say so.
             retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
             break
-        worth = float(value_ladder(ladder, segments, ladder.strategy.steps, days, per_segment=per_segment).net.sum())
+        worth = ladder_worth(scenario, value_ladder(ladder, segments, ladder.strategy.steps, days,
+                                                    per_segment=per_segment))
         timings["value"] += time.perf_counter() - started
         if best is None or best[3] is None or worth > best[3]:
             best = (model, plan, valuation, worth)
@@ -734,13 +807,15 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         seen.append(new)
         continuation = new
     model, plan, valuation, worth = best
+    agents = agent_values(scenario, model, days, solver=solver, time_limit=time_limit) if plan.ok else {}
+    plan.agent_value = agents
     values: dict[str, float] = {}
     if worth is not None:
         started = time.perf_counter()
         outcomes = {name: value_ladder(world, segments, world.strategy.steps, days, per_segment=per_segment)
                     for name, world in worlds.items()}
         timings["value"] += time.perf_counter() - started
-        values = {name: float(r.net.sum()) for name, r in outcomes.items()}
+        values = {name: ladder_worth(scenario, r) for name, r in outcomes.items()}
         plan.model_value = plan.lp_value = worth
         plan.reference_values = dict(values)
         # A reference ladder may replace the plan only within the budget the plan was given:
@@ -756,6 +831,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         values["plan"] = plan.model_value
     if retried:
         plan.note = "; ".join(x for x in (plan.note, retried) if x)
+    if plan.ok:
+        from .plan_summary import plan_summary
+
+        plan.summary = plan_summary(plan, valuation, scenario, own)
     return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=timings["build"],
                       value_seconds=timings["value"], ladder_values=values)
 
@@ -779,7 +858,7 @@ def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome,
     for (team, week) in plan.capacity:
         per_week = outcome.minutes.get(team)
         used[(team, week)] = float(per_week[week].sum()) if per_week is not None and week < per_week.shape[0] else 0.0
-    value = float(outcome.net.sum())
+    value = ladder_worth(world, outcome)
     note = (f"reference ladder {name} is already optimal under the model: it is worth {value:,.0f} against "
             f"{lp_worth:,.0f} for the LP's plan as a ladder")
     budget_used = float(outcome.cost.sum()) if plan.budget is not None else plan.budget_used
@@ -787,6 +866,16 @@ def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome,
                    budget_used=budget_used,
                    reference=name, reference_steps=tuple(world.strategy.steps),
                    reference_strategy=world.content()["strategy"], note=note)
+
+
+def ladder_worth(scenario: Scenario, outcome) -> float:
+    """A whole ladder's objective: its net collections plus the value of the book it leaves at the horizon."""
+    from .objective import horizon_value
+
+    worth = float(outcome.net.sum())
+    if outcome.balance_end is not None:
+        worth += float(horizon_value(scenario, outcome.book()).sum())
+    return worth
 
 
 def within_budget(spend: float, budget: float | None) -> bool:

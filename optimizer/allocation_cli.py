@@ -12,6 +12,7 @@ from sim.cli_run import check_output_path, positive_int, seed_arg
 from sim.errors import ScenarioError
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
+from .plan_summary import format_summary
 from .segments import DEFAULT_BALANCE_BANDS, check_bands
 
 
@@ -121,9 +122,11 @@ def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
+    lines += agent_value_lines(plan)
+    lines += format_summary(plan.summary)
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")
-    lines.append(f"expected net recovery (collections − variable spend): {plan.objective:,.0f}")
+    lines.append(objective_line(plan))
     if plan.reference_values:
         lines.append("value model, whole ladders on the book with the teams' daily capacity:")
         lp = "LP plan" + (" (not used)" if plan.reference is not None else "  ← plan")
@@ -150,13 +153,36 @@ def format_plan(plan, result) -> str:
         unit = plan.units.get(team, "minutes")
         lines.append(f"  {team:<12} used {used:,.0f} of {cap:,.0f} {unit} ({used / cap:.0%})" if cap else
                      f"  {team:<12} no capacity")
+    lines.append("weekly shadow prices (per agent hour, per filing for legal; all weeks in --json):")
     for team in teams:
         what = "one more filing" if plan.units.get(team) == "filings" else "one more agent hour"
-        lines.append(f"{what} on team {team} is worth {plan.hour_value(team):,.2f} (in its tightest week)")
+        lines.append(f"  {what} on team {team} is worth {plan.hour_value(team):,.2f} in its tightest week only")
     if plan.budget is not None:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")
     return "\n".join(lines)
+
+
+def objective_line(plan) -> str:
+    """The objective and its two parts: net collections within the horizon, the book left at it."""
+    book = plan.summary.get("plan", {})
+    if "horizon_value" not in book:
+        return f"objective (collections − variable spend within the horizon): {plan.objective:,.0f}"
+    net = book["collected"] - book["variable_spend"]
+    return (f"objective: {plan.objective:,.0f} = net collections within the horizon {net:,.0f} "
+            f"+ value of the book left at it {book['horizon_value']:,.0f}")
+
+
+def agent_value_lines(plan) -> list[str]:
+    """The main capacity figure: what one more agent on each team is worth over the horizon, against its cost."""
+    weeks = -(-plan.days // 7)  # the LP's weeks (the last may be short)
+    lines = []
+    for team, v in plan.agent_value.items():
+        verdict = "worth hiring" if v.per_agent_hour > v.cost_per_agent_hour else "not worth its pay"
+        lines.append(f"one more agent on team {team} is worth {v.per_agent:,.0f} over {weeks} weeks "
+                     f"({v.per_agent_hour:,.2f} per hour; an agent costs {v.cost_per_agent_hour:,.2f} per hour: "
+                     f"{verdict})")
+    return lines
 
 
 def format_verification(v, optimised: str) -> str:

@@ -47,6 +47,7 @@ from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
 from sim.simulation import simulate
 
+from .objective import HorizonBook, horizon_value
 from .segments import BUCKET_DPD, Segments
 from .treatments import Treatment, field_cadence, minutes_per_attempt, visit_minutes
 from .value_model import MeanFieldResult, Valuation, sample_accounts
@@ -185,6 +186,8 @@ class AccountOutcome:
     complaints: np.ndarray
     work: dict[str, np.ndarray]  # team -> (weeks, accounts), in the LP's units
     balance_end: np.ndarray  # (accounts, roll states)
+    written_off: np.ndarray | None = None
+    rolled_past_30: np.ndarray | None = None
 
 
 def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
@@ -198,7 +201,8 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
     end = np.zeros((n, len(ROLL_STATES)))
     end[np.arange(n), ledger.state_end] = ledger.balance_end
     return AccountOutcome(collected=ledger.collected, spend=ledger.total_spend, complaints=ledger.complaints,
-                          work=lp_work(scenario, result, days), balance_end=end)
+                          work=lp_work(scenario, result, days), balance_end=end, written_off=ledger.written_off,
+                          rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
 def lp_work(scenario: Scenario, result, days: int) -> dict[str, np.ndarray]:
@@ -283,6 +287,7 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     S, T, weeks = len(segments), len(treatments), math.ceil(days / 7)
     value, collected, spend, error, complaints = (np.zeros((S, T)) for _ in range(5))
     balance_end = np.zeros((S, T, len(ROLL_STATES)))
+    written_off, rolled_past_30 = np.zeros((S, T)), np.zeros((S, T))
     minutes = {name: np.zeros((S, T, weeks)) for name in scenario.teams}
     for t in range(T):
         out = run_treatment(scenario, book, treatments, t, days, continuation, seed)
@@ -294,12 +299,16 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
         complaints[:, t] = _segment_totals(out.complaints.astype(float), book, S)
         for k in range(len(ROLL_STATES)):
             balance_end[:, t, k] = _segment_totals(out.balance_end[:, k], book, S)
+        written_off[:, t] = _segment_totals(out.written_off, book, S)
+        rolled_past_30[:, t] = _segment_totals(out.rolled_past_30, book, S)
         for name, cube in out.work.items():
             for w in range(weeks):
                 minutes[name][:, t, w] = _segment_totals(cube[w], book, S)
     return SimulatedValuation(segments=segments, treatments=tuple(treatments), days=days, value=value,
                               collected=collected, spend=spend, minutes=minutes, value_std_error=error,
-                              complaints=complaints, balance_end=balance_end, sample_accounts=len(book.portfolio))
+                              complaints=complaints, balance_end=balance_end, sample_accounts=len(book.portfolio),
+                              written_off=written_off, rolled_past_30=rolled_past_30,
+                              horizon=horizon_value(scenario, HorizonBook(balance_end, written_off, rolled_past_30)))
 
 
 def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
@@ -322,5 +331,8 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
     result = simulate(world, seed, portfolio=portfolio, ledger=True)
     ledger = result.ledger
     still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
+    end = np.zeros((len(portfolio), len(ROLL_STATES)))
+    end[np.arange(len(portfolio)), ledger.state_end] = ledger.balance_end
     return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),
-                           open_at_end=still_open.astype(float))
+                           open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
+                           rolled_past_30=ledger.rolled_past_30.astype(float))

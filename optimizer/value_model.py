@@ -41,7 +41,7 @@ What it leaves out, and which way that biases it: an account's own repayments
 on a plan that do not cure it (they only bring money forward), the days past
 due a plan freezes (a broken plan comes back at the open accounts' days past
 due; slightly pessimistic), the late last instalment that also pays the
-interest, complaints, and — in :func:`value_treatments` — the capacity limits
+interest, and — in :func:`value_treatments` — the capacity limits
 of the day (the allocation model adds those as weekly constraints; a field
 visit's minutes are then booked over the team's working days in the weeks of
 its cadence, as the engine's field team works off a list it cannot finish in a
@@ -57,7 +57,7 @@ buckets — docs/optimizer_validation.md).
 
 Agent pay is a fixed cost of a team, so the *net* value of a treatment is its
 expected collections minus its variable spend (messages, letters, visits,
-filings, agency commission); agent time is a capacity, priced by the
+filings, agency commission, complaint handling); agent time is a capacity, priced by the
 allocation model's shadow prices. The simulator's ``net_recovery`` subtracts
 agent pay as well, which is the same for two strategies run with the same
 teams, so differences compare like with like.
@@ -71,16 +71,19 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.behavior import complaint_probability
 from sim.compliance import ContactCalendar, ContactRules
-from sim.engine import WEEKDAYS
+from sim.engine import ROLL_STATES, WEEKDAYS
 from sim.errors import ScenarioError
 from sim.portfolio import bucket_of
 from sim.scenario import DELINQUENT_BUCKETS, Scenario, Step, parse_clock
 
+from .objective import HorizonBook, horizon_value
 from .segments import Segments
 from .treatments import CHANNEL_ORDER, Treatment, minutes_per_attempt, team_for, visit_minutes
 
 SMS, EMAIL, LETTER, CALL, FIELD, LEGAL = range(6)
+CURRENT_STATE, LEGAL_STATE = ROLL_STATES.index("current"), ROLL_STATES.index("legal")
 NEVER = -(10**6)
 # Failed-attempt counts are tracked as a distribution over 0 … MAX_FAILED (the
 # last bin is "at least"): an ``after_failed`` gate asks for the share of the
@@ -114,6 +117,14 @@ class MeanFieldResult:
     cost: np.ndarray
     minutes: dict[str, np.ndarray]  # team -> (weeks, accounts); legal teams count filings
     open_at_end: np.ndarray
+    # The book at the horizon (:class:`optimizer.objective.HorizonBook`): balance by
+    # roll state (accounts, states), balance written off, accounts reaching 31 dpd.
+    balance_end: np.ndarray | None = None
+    written_off: np.ndarray | None = None
+    rolled_past_30: np.ndarray | None = None
+
+    def book(self) -> HorizonBook:
+        return HorizonBook(self.balance_end, self.written_off, self.rolled_past_30)
 
     @property
     def net(self) -> np.ndarray:
@@ -223,6 +234,11 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     F[0] = 1.0
     collected = np.zeros(n)
     cost = np.zeros(n)
+    # The book at the horizon: balance by roll state (open accounts are added at
+    # the end), written off, reaching 31 days past due.
+    book_end = np.zeros((n, len(ROLL_STATES)))
+    written_off = np.zeros(n)
+    rolled_past_30 = np.zeros(n)
     last = np.full((6, n), NEVER, dtype=np.int64)
     last_key = np.full((6, n), -1, dtype=np.int64)
     recent: dict[int, list[tuple[int, np.ndarray]]] = {ch: [] for ch in range(6)}  # gated contacts given
@@ -556,9 +572,15 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                     recovered = mass * legal_team.legal_success * legal_team.recovery_share * B
                     collected += recovered
                     cost += recovered * costs.agency_commission
+                    written_off += mass * B - recovered  # what the case did not recover is written off
+                else:
+                    book_end[:, LEGAL_STATE] += mass * B
         # How conversations end: promises (kept ones cure), instalment plans.
         conversation = np.minimum(conversation, 1.0)
         if conversation.any():
+            # Each conversation may bring a complaint, likelier under contact pressure
+            # (:func:`sim.behavior.complaint_probability`), handled at a cost.
+            cost += A * conversation * complaint_probability(b, contact_ring.sum(axis=0)) * costs.complaint
             promise = conversation * b.promise_probability
             # A newer promise replaces an older one (the engine keeps only the
             # latest due day), so pending promises lapse with today's new ones.
@@ -605,6 +627,12 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                 (cure_first, (1 + x_first) / 2), (cure_later, (1 + x_later) / 2))
             collected += planned * B * (paid / b.plan_instalments + self_paid)
             A = A - planned
+            # A plan freezes the days past due: what it still owes at the horizon
+            # (less what broken plans take back to collection) stays in this bucket.
+            in_plan = planned * B * (1 - paid / b.plan_instalments - self_paid)
+            for p_break, paid_before in breaks:
+                in_plan = in_plan - planned * p_break * B * (1 - paid_before / b.plan_instalments)
+            np.add.at(book_end, (np.arange(n), bucket_of(dpd)), np.maximum(in_plan, 0.0))
             for j, (p_break, paid_before) in enumerate(breaks):
                 if np.any(p_break > 0):
                     back = day + 7 + 30 * j + 1
@@ -632,6 +660,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         jumped = floor + exc * ramp + b.delta10 + b.delta11 * r_cure
         again = 1.0 + np.expm1(-jumped) / np.maximum(jumped, 1e-12)
         collected += pay * cure_share * again * mean_r * (1 - r_cure) * B
+        book_end[:, CURRENT_STATE] += pay * cure_share * (1 - r_cure) * (1 - again * mean_r) * B  # cured
         # A repayment that does not cure (r below the past-due share) lowers
         # the balance and the past due by r·B and excites the intensity.
         partial = p_pay * (1 - cure_share)
@@ -643,7 +672,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         A = A - pay * cure_share
         if day in promises_due:
             kept = np.minimum(promises_due.pop(day) * b.promise_keep_rate, A)
-            collected += kept * promise_amount_due.pop(day)
+            promised_amount = promise_amount_due.pop(day)
+            collected += kept * promised_amount
+            book_end[:, CURRENT_STATE] += kept * np.maximum(B - promised_amount, 0.0)  # a kept promise cures
             A = A - kept
         exc = exc * decay + lift
         # Interest, fees, ageing and charge-off.
@@ -656,10 +687,15 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         crossed = (dpd - 1) % 30 == 0
         if crossed.any():
             floor = np.where(crossed, base[bucket_of(dpd)] * seg_mult[risk], floor)
-        A = np.where(dpd >= spec.charge_off_dpd, 0.0, A)
+        rolled_past_30 += A * (dpd == 31)
+        charged = dpd >= spec.charge_off_dpd
+        written_off += np.where(charged, A * B, 0.0)
+        A = np.where(charged, 0.0, A)
         if trace is not None:
             trace["collected"][day] = float((collected * weight).sum()) - collected_before
-    return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A)
+    np.add.at(book_end, (np.arange(n), bucket_of(dpd)), A * B)  # still open, in its bucket
+    return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A, balance_end=book_end,
+                           written_off=written_off, rolled_past_30=rolled_past_30)
 
 
 def plan_outcomes(instalments: int, keep_rate: float, slots: int) -> tuple[float, list[tuple[float, float]]]:
@@ -823,10 +859,22 @@ class Valuation:
     collected: np.ndarray  # (S, T)
     spend: np.ndarray  # (S, T) money
     minutes: dict[str, np.ndarray]  # team -> (S, T, weeks)
+    # The value of the book left at the horizon (:mod:`optimizer.objective`), (S, T)
+    # money, and the book itself: balance by roll state (S, T, states), written
+    # off (S, T), accounts reaching 31 days past due (S, T).
+    horizon: np.ndarray | None = None
+    balance_end: np.ndarray | None = None
+    written_off: np.ndarray | None = None
+    rolled_past_30: np.ndarray | None = None
 
     @property
     def weeks(self) -> int:
         return math.ceil(self.days / 7)
+
+    @property
+    def objective(self) -> np.ndarray:
+        """What the LP maximises per segment and treatment: net collections plus the horizon's book."""
+        return self.value if self.horizon is None else self.value + self.horizon
 
 
 def sample_accounts(segments: Segments, per_segment: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -894,8 +942,11 @@ def value_treatments(scenario: Scenario, segments: Segments, treatments: Sequenc
         minutes[team] = cube
     collected = per_segment_total(result.collected)
     spend = per_segment_total(result.cost)
+    balance_end = np.stack([per_segment_total(result.balance_end[:, k]) for k in range(len(ROLL_STATES))], axis=2)
+    book = HorizonBook(balance_end, per_segment_total(result.written_off), per_segment_total(result.rolled_past_30))
     return Valuation(segments=segments, treatments=tuple(treatments), days=days, value=collected - spend,
-                     collected=collected, spend=spend, minutes=minutes)
+                     collected=collected, spend=spend, minutes=minutes, horizon=horizon_value(scenario, book),
+                     balance_end=book.balance, written_off=book.written_off, rolled_past_30=book.rolled_past_30)
 
 
 def value_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
@@ -917,4 +968,5 @@ def value_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], 
         schedule=ladder_schedule(scenario, steps), days=days, weight=weight, capacity=capacity)
     return MeanFieldResult(collected=result.collected * weight, cost=result.cost * weight,
                            minutes={k: v * weight for k, v in result.minutes.items()},
-                           open_at_end=result.open_at_end * weight)
+                           open_at_end=result.open_at_end * weight, balance_end=result.balance_end * weight[:, None],
+                           written_off=result.written_off * weight, rolled_past_30=result.rolled_past_30 * weight)

@@ -146,9 +146,10 @@ def fatigue_factor(behavior: BehaviorSection, recent_contacts: int | np.ndarray)
     return 1.0 / (1.0 + behavior.fatigue * recent_contacts)
 
 
-def complaint_probability(behavior: BehaviorSection, recent_contacts: int) -> float:
-    """Complaints rise with contact pressure (fatigue)."""
-    return min(1.0, behavior.complaint_probability * (1.0 + behavior.fatigue * recent_contacts))
+def complaint_probability(behavior: BehaviorSection, recent_contacts: int | np.ndarray):
+    """Complaints rise with contact pressure (fatigue); per account for an array of contact counts."""
+    p = behavior.complaint_probability * (1.0 + behavior.fatigue * recent_contacts)
+    return np.minimum(p, 1.0) if isinstance(p, np.ndarray) else min(1.0, p)
 
 
 def conversation_outcome(behavior: BehaviorSection, u: float) -> int:

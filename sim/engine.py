@@ -92,6 +92,7 @@ class Tally:
     disputes: np.ndarray = field(init=False)
     complaints: np.ndarray = field(init=False)
     payments: np.ndarray = field(init=False)
+    rolled_past_30: np.ndarray = field(init=False)
     cost_by_item: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     roll_counts: np.ndarray = field(init=False)
 
@@ -102,7 +103,7 @@ class Tally:
             setattr(self, name, np.zeros(d))
         for name in ("refusals", "inbound_arrivals", "inbound_answered", "inbound_within_target",
                      "inbound_abandoned", "inbound_waited", "promises_made", "promises_kept", "promises_broken",
-                     "plans_started", "disputes", "complaints", "payments"):
+                     "plans_started", "disputes", "complaints", "payments", "rolled_past_30"):
             setattr(self, name, np.zeros(d, dtype=np.int64))
         self.outstanding_by_bucket = np.zeros((d, len(ROLL_STATES)))
         self.contacts = np.zeros((d, len(SERIES_CHANNELS)), dtype=np.int64)
@@ -696,8 +697,11 @@ class Engine:
         day = min(day, self.days - 1)
         if pool.next() < complaint_probability(behavior, recent):
             self.tally.complaints[day] += 1
+            # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
+            self.tally.add_cost(day, "complaint", self.costs.complaint)
             if self.ledger is not None:
                 self.ledger.complaint(i)
+                self.ledger.charge("complaint", i, self.costs.complaint)
         if self.in_plan[i]:
             return
         outcome = conversation_outcome(behavior, pool.next())
@@ -873,6 +877,8 @@ class Engine:
         amount = float(np.sum(self.balance[i]))
         self.written_off_total += amount
         self.tally.written_off[day] += amount
+        if self.ledger is not None:
+            self.ledger.write_off(i, self.balance[i])
         self.balance[i] = 0.0
 
     def _end_of_day(self, day: int) -> None:
@@ -995,9 +1001,15 @@ class Engine:
                 self.tally.interest_and_fees[day] += fee * new_cycle.size
             self.past_due[new_cycle] += portfolio.min_due_rate * self.balance[new_cycle] + fee
             self.past_due[new_cycle] = np.minimum(self.past_due[new_cycle], self.balance[new_cycle])
+        crossed = np.flatnonzero(phase == 1)
+        crossed = crossed[ageing_mask[crossed]]
+        # Reaching 31 days past due: bureau reporting and IFRS 9 stage 2 begin (the provision view).
+        past_30 = crossed[self.dpd[crossed] == 31]
+        if past_30.size:
+            self.tally.rolled_past_30[day] += past_30.size
+            if self.ledger is not None:
+                np.add.at(self.ledger.rolled_past_30, past_30, 1)
         if self.behavior.model == "hawkes":
-            crossed = np.flatnonzero(phase == 1)
-            crossed = crossed[ageing_mask[crossed]]
             if crossed.size:
                 new_floor = floor_intensity(self.behavior, bucket_of(self.dpd[crossed]), self.segment[crossed],
                                             self.portfolio.segment_names)

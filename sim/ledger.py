@@ -4,8 +4,9 @@ The run's tally counts the whole book by day; the ledger keeps the same
 money per account, which is what a valuation of treatments by simulation
 needs (the optimizer weighs sample accounts up to their segments). It is
 kept only when asked for (``simulate(..., ledger=True)``): collections and
-variable spend by item as they happen, complaints, and at the end of the
-horizon each account's balance and roll state. Agent work per account and
+variable spend by item as they happen, complaints, balances written off,
+roll past 30 days past due, and at the end of the horizon each account's
+balance and roll state. Agent work per account and
 week (call and visit minutes by team, visits, legal filings) is read from the
 contact log once the run is over, so the agents' hot loop pays nothing for it.
 """
@@ -18,7 +19,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 DAY = 1440
-SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission")
+# Every variable cost item of the engine (all but agent pay, which the teams fix).
+SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint")
 
 
 @dataclass
@@ -36,6 +38,8 @@ class AccountLedger:
     collected: np.ndarray = field(init=False)
     spend: dict[str, np.ndarray] = field(init=False)
     complaints: np.ndarray = field(init=False)
+    written_off: np.ndarray = field(init=False)  # balance charged off (or closed after legal) in the horizon
+    rolled_past_30: np.ndarray = field(init=False)  # times the account reached 31 days past due
     minutes: dict[str, np.ndarray] = field(default_factory=dict)
     work: dict[str, np.ndarray] = field(default_factory=dict)
     balance_end: np.ndarray | None = None
@@ -46,6 +50,8 @@ class AccountLedger:
         self.collected = np.zeros(n)
         self.spend = {item: np.zeros(n) for item in SPEND_ITEMS}
         self.complaints = np.zeros(n, dtype=np.int64)
+        self.written_off = np.zeros(n)
+        self.rolled_past_30 = np.zeros(n, dtype=np.int64)
 
     @property
     def weeks(self) -> int:
@@ -59,6 +65,9 @@ class AccountLedger:
 
     def complaint(self, account: int) -> None:
         self.complaints[account] += 1
+
+    def write_off(self, accounts, amount) -> None:
+        np.add.at(self.written_off, accounts, amount)
 
     def file(self, team: str, account: int, day: int) -> None:
         self._cube(self.work, team)[min(day, self.days - 1) // 7, account] += 1.0

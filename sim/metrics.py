@@ -10,6 +10,8 @@ KPI definitions
 ``cure_rate``          share of initially delinquent accounts that ended cured (paid
                        their past-due amount) or paid off.
 ``charge_off_rate``    share of accounts charged off.
+``cost``               every cost item of the run (``cost_by_item``): messages, letters, agent
+                       time, visits, filings, agency commission, complaints handled.
 ``net_recovery``       collected − cost.
 ``npv_collected``      daily collections discounted at ``simulation.discount_rate`` a year.
 ``right_party_contact_rate``  right-party outcomes per outbound call attempt (0 if none).
@@ -177,6 +179,8 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "promises_made": int(tally.promises_made.sum()),
         "plans_started": int(tally.plans_started.sum()),
         "complaints": int(tally.complaints.sum()),
+        # The provision view: accounts reaching 31 days past due (bureau reporting, IFRS 9 stage 2).
+        "rolled_past_30": int(tally.rolled_past_30.sum()),
         "disputes": int(tally.disputes.sum()),
         "inbound_calls": int(arrivals),
         "inbound_abandoned": int(tally.inbound_abandoned.sum()),

@@ -467,6 +467,35 @@ class CostsSection(_Section):
     field_visit: float = Field(45.0, ge=0, le=1e6)
     legal_filing: float = Field(250.0, ge=0, le=1e6)
     agency_commission: float = Field(0.139, ge=0, le=1)
+    # Money per complaint (handling it); an assumption, see scenarios/README.md.
+    complaint: float = Field(100.0, ge=0, le=1e6)
+
+
+# Expected collections per unit of balance over the next 180 days, by the
+# state an account is in at the horizon (docs/optimizer_validation.md says how
+# they were measured; "current" and "legal" are assumptions).
+DEFAULT_BALANCE_VALUE = {"current": 0.95, "1-30": 0.99, "31-60": 0.97, "61-90": 0.95, "91-120": 0.90,
+                         "121-150": 0.77, "151-180": 0.42, "legal": 0.26}
+
+
+class ObjectiveSection(_Section):
+    """What the optimizer maximises beyond the cash of the horizon (scenarios/README.md has the sources)."""
+
+    horizon_value: bool = True  # count the book left at the horizon (false: cash within the horizon only)
+    balance_value: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_BALANCE_VALUE))
+    written_off_value: float = Field(0.11, ge=0, le=1)  # what a written-off unit still brings (debt sale)
+    roll_past_30: float = Field(0.0, ge=0, le=1e6)  # money per account reaching 31 days past due
+
+    @field_validator("balance_value")
+    @classmethod
+    def _known_states(cls, value: dict[str, float]) -> dict[str, float]:
+        states = ("current", *DELINQUENT_BUCKETS, "legal")
+        for state, weight in value.items():
+            if state not in states:
+                raise ValueError(f"unknown state {state!r}; use {', '.join(states)}")
+            if not 0 <= weight <= 1:
+                raise ValueError(f"{state}: a value per unit of balance is between 0 and 1, got {weight}")
+        return {**DEFAULT_BALANCE_VALUE, **value}
 
 
 def _default_teams() -> dict[str, TeamSection]:
@@ -485,6 +514,7 @@ class Scenario(_Section):
     teams: dict[str, TeamSection] = Field(default_factory=_default_teams)
     compliance: ComplianceSection = ComplianceSection()
     costs: CostsSection = CostsSection()
+    objective: ObjectiveSection = ObjectiveSection()
     # Where the scenario came from; not part of its content hash.
     source: str = Field("<memory>", exclude=True)
     base_dir: str = Field(".", exclude=True)

@@ -196,8 +196,8 @@ def test_capacity_plan_and_staffing_are_the_optimizers():
     assert not at.exception, at.exception
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500, "simulation.days": 21})
     plan = allocate(scenario).plan
-    assert metric(at, "expected net recovery") == number(plan.objective)
-    assert metric(at, "one more agent hour · callers") == number(plan.hour_value("callers"), 2)
+    assert metric(at, "objective: net + book at the horizon") == number(plan.objective)
+    assert metric(at, "one more agent · callers") == number(plan.agent_value["callers"].per_agent)
 
     at.button(key="staff_run").click().run()
     assert not at.exception, at.exception

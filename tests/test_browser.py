@@ -186,7 +186,7 @@ def test_capacity_in_the_browser(page, server):
     set_number(page, "Accounts", 1000)
     set_number(page, "Horizon (days)", 28)
     page.get_by_role("button", name="Solve the allocation").click()
-    page.get_by_text("expected net recovery").first.wait_for()
+    page.get_by_text("objective: net + book at the horizon").first.wait_for()
     settle(page)
     assert metric_value(page, "status") == "optimal"
     page.locator('[data-testid="stImage"] img').first.wait_for(state="visible")

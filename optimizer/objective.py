@@ -1,0 +1,113 @@
+"""What a plan is worth to a collections manager: cash within the horizon and the book left at it.
+
+Counting only the cash collected within the horizon makes a plan let early
+accounts roll: what has not paid by the last day is worth nothing to it. The
+objective here adds the value of the balance still outstanding at the
+horizon, by days-past-due state (``[objective] balance_value``: expected
+future collections per unit of balance), and counts a balance written off
+within the horizon (charged off, or closed after legal action) at what it may
+still bring (``written_off_value``), once: an account charged off contributes
+its loss — the gap between its balance and that value — and its later
+recoveries, nothing more. ``roll_past_30`` prices each account that reaches
+31 days past due (bureau reporting and IFRS 9 stage 2 begin there); by default
+it is 0, and the count is reported as the provision view.
+
+One definition serves every valuation: the analytic value model and the
+simulated one both give the balance at the horizon by roll state
+(:data:`sim.engine.ROLL_STATES`), the balance written off and the accounts
+rolled past 30; a simulator run gives the same from its KPIs and series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.engine import ROLL_STATES
+from sim.scenario import Scenario
+
+CURRENT, LEGAL = ROLL_STATES.index("current"), ROLL_STATES.index("legal")
+
+
+@dataclass(frozen=True)
+class HorizonBook:
+    """The book at the horizon (any leading shape: accounts, or segments × treatments).
+
+    ``balance`` has a last axis over :data:`ROLL_STATES`; ``written_off`` is
+    the balance written off within the horizon; ``rolled_past_30`` the
+    accounts that reached 31 days past due.
+    """
+
+    balance: np.ndarray
+    written_off: np.ndarray
+    rolled_past_30: np.ndarray
+
+
+def state_weights(scenario: Scenario) -> np.ndarray:
+    """The value of a unit of balance in each roll state at the horizon (charged off: nothing left)."""
+    spec = scenario.objective
+    weights = np.zeros(len(ROLL_STATES))
+    for k, state in enumerate(ROLL_STATES):
+        weights[k] = spec.balance_value.get(state, 0.0)
+    return weights
+
+
+def horizon_value(scenario: Scenario, book: HorizonBook) -> np.ndarray:
+    """Σ weight × balance by state + what written-off balances still bring − the price of rolling past 30."""
+    spec = scenario.objective
+    if not spec.horizon_value:
+        return np.zeros(np.shape(book.written_off))
+    return (book.balance @ state_weights(scenario) + spec.written_off_value * book.written_off
+            - spec.roll_past_30 * book.rolled_past_30)
+
+
+def run_book(kpis: dict, series: dict) -> HorizonBook:
+    """A simulator run's book at the horizon, from its KPIs and daily series."""
+    return HorizonBook(balance=np.asarray(series["outstanding_by_bucket"][-1], dtype=float),
+                       written_off=np.asarray(float(kpis["written_off"])),
+                       rolled_past_30=np.asarray(float(kpis.get("rolled_past_30", 0))))
+
+
+def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dict[str, float]:
+    """Expected future collections per unit of balance, by days-past-due bucket, measured by the engine.
+
+    Each run is the scenario's book under its own ladder for ``days`` days
+    (with the account ledger). A bucket's unit of balance is worth what its
+    accounts paid, plus what their balance at the end is worth by the state
+    it ended in — ``current`` and ``legal`` at the scenario's weights,
+    written off at ``written_off_value``, still delinquent at the bucket
+    values themselves — over their starting balance. The last part makes
+    the values a fixed point, w = c + M·w (M: balance ending in each
+    delinquent bucket per unit started in each), solved exactly. Pooled over
+    the runs of ``seeds``. How the defaults of ``[objective] balance_value``
+    were measured (docs/optimizer_validation.md).
+    """
+    from sim.portfolio import bucket_of, build_portfolio
+    from sim.simulation import simulate
+    from sim.streams import RandomStreams
+
+    world = scenario.with_overrides({"simulation.days": days})
+    spec = scenario.objective
+    weights = state_weights(scenario)
+    n_states = len(ROLL_STATES)
+    paid = np.zeros(n_states)
+    owed = np.zeros(n_states)
+    ending = np.zeros((n_states, n_states))  # balance started in state a, ending in delinquent state b
+    delinquent = np.arange(1, 7)
+    for seed in seeds:
+        book = build_portfolio(world, RandomStreams(seed)["portfolio"])  # the book simulate would draw
+        ledger = simulate(world, seed, portfolio=book, ledger=True).ledger
+        start = bucket_of(book.days_past_due)
+        end = ledger.state_end
+        settled = np.where(np.isin(end, delinquent), 0.0, weights[end]) * ledger.balance_end
+        worth = ledger.collected + spec.written_off_value * ledger.written_off + settled
+        paid += np.bincount(start, weights=worth, minlength=n_states)
+        owed += np.bincount(start, weights=book.balance, minlength=n_states)
+        still = np.isin(end, delinquent)
+        np.add.at(ending, (start[still], end[still]), ledger.balance_end[still])
+    rows = [k for k in delinquent if owed[k] > 0]
+    c = paid[rows] / owed[rows]
+    M = ending[np.ix_(rows, rows)] / owed[rows][:, None]
+    w = np.linalg.solve(np.eye(len(rows)) - M, c)
+    return {ROLL_STATES[k]: float(x) for k, x in zip(rows, w, strict=True)}

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from collections import Counter
-from pathlib import Path
 
 from sim.cli_run import check_output_path, positive_int, seed_arg
 from sim.errors import ScenarioError
+from sim.io import write_atomic
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
 from .plan_summary import format_summary
@@ -66,14 +64,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=cmd_allocate)
 
 
-def _write_atomic(path: str, text: str) -> None:
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=target.resolve().parent, prefix=f".{target.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, target)
-
-
 def cmd_allocate(args: argparse.Namespace) -> int:
     from .allocation import allocate, verify
 
@@ -91,15 +81,13 @@ def cmd_allocate(args: argparse.Namespace) -> int:
                       per_segment=args.sample, passes=args.passes, valuation=args.valuation)
     plan = result.plan
     if args.mps:
-        fd, tmp = tempfile.mkstemp(dir=Path(args.mps).resolve().parent, suffix=".mps")
-        os.close(fd)
-        result.model.problem.writeMPS(tmp, with_objsense=True)
-        os.replace(tmp, args.mps)
+        # With its objective sense, so that any solver reading the file maximises.
+        write_atomic(args.mps, lambda tmp: result.model.problem.writeMPS(tmp, with_objsense=True), option="--mps")
     strategy = plan.to_strategy(scenario) if plan.ok else None
     if args.strategy_out:
         if strategy is None:
             raise ScenarioError(args.scenario, "--strategy-out", f"no plan to write (status {plan.status})")
-        _write_atomic(args.strategy_out, strategy.to_toml())
+        write_atomic(args.strategy_out, strategy.to_toml(), option="--strategy-out")
     verification = None
     if args.verify and strategy is not None:
         verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,

@@ -191,6 +191,8 @@ def test_cli_json_mps_and_strategy(tmp_path):
     assert sum(r["accounts"] for r in data["allocation"]) == 600
     assert "callers/0" in data["capacity"]
     assert "capacity_callers_0" in mps.read_text()
+    # The objective sense is in the file, so any solver reading it maximises.
+    assert "OBJSENSE" in mps.read_text() and "MAX" in mps.read_text()
     assert load_scenario(toml).strategy.name.startswith("optimised-")
 
 

@@ -14,10 +14,15 @@ balance stratum):
   to its accounts by an account mask (``simulate(..., step_accounts=...)``);
 * the teams are made large enough that capacity never binds (capacity is the
   LP's to ration) and the runs keep the scenario's rules, calendar and costs;
-* every treatment's run uses the same sample and the same seed — common
-  random numbers: a borrower draws the same repayment chances under every
-  treatment, so differences between treatments are paired, and a treatment
-  valued twice is valued the same, to the cent;
+* every treatment's run uses the same sample and the same seed, and draws
+  each account's outcomes from the account's own numbered sequences
+  (``simulate(..., paired_draws=True)``): the k-th dial, conversation,
+  promise … of an account gets the same uniforms under every treatment, and
+  its repayment chances on day d are the same. Differences between
+  treatments are paired account by account (an account two treatments treat
+  alike fares the same under both), and a treatment valued twice is valued
+  the same, to the cent. With the shared streams of an ordinary run any
+  change of the day's call list re-dealt every later call's outcome;
 * the run's account ledger (:class:`sim.ledger.AccountLedger`) gives each
   sample account's collections, spend by item, complaints, agent work and
   balance at the horizon, which are summed with the sample weights.
@@ -188,11 +193,17 @@ class AccountOutcome:
 
 
 def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
-                  continuation: np.ndarray | None, seed: np.random.SeedSequence) -> AccountOutcome:
-    """Treatment ``t`` on the whole sample, capacity to spare, measured account by account."""
+                  continuation: np.ndarray | None, seed: np.random.SeedSequence, *,
+                  paired_draws: bool = True) -> AccountOutcome:
+    """Treatment ``t`` on the whole sample, capacity to spare, measured account by account.
+
+    ``paired_draws``: each account's outcomes from its own numbered sequence
+    (the valuation's pairing; False: the shared streams of an ordinary run).
+    """
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
     world = roomy_world(scenario, book, steps, days)
-    result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True)
+    result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True,
+                      paired_draws=paired_draws)
     ledger = result.ledger
     n = len(book.portfolio)
     end = np.zeros((n, len(ROLL_STATES)))
@@ -273,7 +284,7 @@ def _segment_std_error(values: np.ndarray, book: SampleBook, S: int) -> np.ndarr
 
 def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
                         continuation: np.ndarray | None = None, per_segment: int = 40,
-                        seed: np.random.SeedSequence | None = None) -> SimulatedValuation:
+                        seed: np.random.SeedSequence | None = None, paired_draws: bool = True) -> SimulatedValuation:
     """Value every treatment for every segment by simulation: one run per treatment, paired."""
     if scenario.behavior.model != "hawkes":
         raise ScenarioError(scenario.source, "behavior.model",
@@ -285,7 +296,7 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     balance_end = np.zeros((S, T, len(ROLL_STATES)))
     minutes = {name: np.zeros((S, T, weeks)) for name in scenario.teams}
     for t in range(T):
-        out = run_treatment(scenario, book, treatments, t, days, continuation, seed)
+        out = run_treatment(scenario, book, treatments, t, days, continuation, seed, paired_draws=paired_draws)
         net = out.collected - out.spend
         value[:, t] = _segment_totals(net, book, S)
         error[:, t] = _segment_std_error(net, book, S)
@@ -303,12 +314,14 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
 
 
 def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
-                    per_segment: int = 40, seed: np.random.SeedSequence | None = None) -> MeanFieldResult:
+                    per_segment: int = 40, seed: np.random.SeedSequence | None = None,
+                    paired_draws: bool = True) -> MeanFieldResult:
     """One whole ladder on the whole book with the scenario's own teams: what it collects, spends and asks of them.
 
     The plan as a ladder and every reference ladder are run on the same book
-    with the valuation's seed (common random numbers, so their comparison is
-    paired); what the teams cannot do in a day is left undone, as in any run.
+    with the valuation's seed and per-account draws (common random numbers,
+    so their comparison is paired); what the teams cannot do in a day is left
+    undone, as in any run.
     ``per_segment`` is accepted for the analytic :func:`value_ladder`'s
     signature and not used: the whole book is run. Arrays are per account of
     the book (sums are book totals).
@@ -319,7 +332,7 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
     strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
     simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days})
     world = scenario.model_copy(update={"strategy": strategy, "simulation": simulation})
-    result = simulate(world, seed, portfolio=portfolio, ledger=True)
+    result = simulate(world, seed, portfolio=portfolio, ledger=True, paired_draws=paired_draws)
     ledger = result.ledger
     still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
     return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),

@@ -8,6 +8,7 @@ import pytest
 from optimizer.allocation import allocate
 from optimizer.segments import build_segments
 from optimizer.sim_valuation import (
+    run_treatment,
     sample_book,
     simulate_ladder,
     simulate_treatments,
@@ -52,6 +53,27 @@ def test_a_treatment_compared_with_itself_differs_by_exactly_zero_in_every_cell(
         for cube in v.minutes.values():
             assert np.array_equal(cube[:, a], cube[:, b])
     assert not np.array_equal(v.value[:, 0], v.value[:, 1])  # the check sees a different treatment
+
+
+def test_accounts_two_runs_treat_alike_are_valued_the_same_to_the_cent(world):
+    scenario, segments, treatments = world
+    # One right-party rate all day: the hour an agent reaches an account (its place
+    # in a list the other accounts lengthen or shorten) then does not matter either.
+    flat = scenario.model_copy(update={"behavior": scenario.behavior.model_copy(
+        update={"right_party_by_hour": [0.2] * 24})})
+    book = sample_book(segments, 8)
+    continuation = own_ladder_after_the_bucket(segments, treatments)
+    other = continuation.copy()
+    other[:, 2, :] = names(treatments).index("call/2d")  # high risk: daily-ish calls once out of the bucket
+    sms = names(treatments).index("sms/3d")
+    seed = np.random.SeedSequence(11)
+    a, b = (run_treatment(flat, book, treatments, sms, 42, c, seed) for c in (continuation, other))
+    alike = book.risk != 2
+    for x, y in ((a.collected, b.collected), (a.spend, b.spend), (a.complaints, b.complaints),
+                 (a.balance_end, b.balance_end)):
+        assert np.array_equal(x[alike], y[alike])
+    assert np.array_equal(a.work["callers"][:, alike], b.work["callers"][:, alike])
+    assert not np.array_equal(a.collected[~alike] - a.spend[~alike], b.collected[~alike] - b.spend[~alike])
 
 
 def test_the_valuation_has_the_shapes_and_units_the_allocation_reads(world):

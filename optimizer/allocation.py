@@ -315,6 +315,10 @@ class Plan:
     reference_steps: tuple[Step, ...] = ()
     reference_strategy: dict[str, Any] | None = None  # its whole strategy section, as run in this world
     note: str = ""
+    # Per segment × treatment, the segment's value the LP read and, when the
+    # valuation measured one (by simulation), its standard error.
+    value: np.ndarray | None = None
+    value_std_error: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -325,8 +329,15 @@ class Plan:
             return []
         rows = []
         for s, t in zip(*np.nonzero(self.counts), strict=True):
-            rows.append({"segment": self.segments.names[s], "treatment": self.treatments[t].name,
-                         "accounts": int(self.counts[s, t])})
+            row = {"segment": self.segments.names[s], "treatment": self.treatments[t].name,
+                   "accounts": int(self.counts[s, t])}
+            # The row's accounts' share of the segment's value (and of its standard error).
+            share = self.counts[s, t] / max(int(self.segments.accounts[s]), 1)
+            if self.value is not None:
+                row["value"] = float(self.value[s, t] * share)
+            row["value_std_error"] = (float(self.value_std_error[s, t] * share)
+                                      if self.value_std_error is not None else None)
+            rows.append(row)
         return rows
 
     def hour_value(self, team: str) -> float:
@@ -564,7 +575,8 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
     return Plan(status=status, objective=objective, shares=shares, counts=counts, segments=segments,
                 treatments=valuation.treatments, capacity=model.capacity, capacity_used=used,
                 capacity_prices=prices, budget=model.budget, budget_used=budget_used, budget_price=budget_price,
-                units=model.units, solver=solver, solve_seconds=elapsed, days=valuation.days)
+                units=model.units, solver=solver, solve_seconds=elapsed, days=valuation.days,
+                value=valuation.value, value_std_error=getattr(valuation, "value_std_error", None))
 
 
 def _dual_sign(solver: str) -> float:

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
@@ -10,6 +15,7 @@ from optimizer.segments import build_segments
 from optimizer.sim_valuation import (
     run_treatment,
     sample_book,
+    shrink_collections,
     simulate_ladder,
     simulate_treatments,
     treatment_steps,
@@ -18,7 +24,7 @@ from optimizer.treatments import ladder_treatments, scenario_treatments
 from sim.engine import ROLL_STATES
 from sim.scenario import load_scenario
 
-from simhelpers import SCENARIOS
+from simhelpers import ROOT, SCENARIOS
 
 
 @pytest.fixture(scope="module")
@@ -122,6 +128,11 @@ def test_allocate_by_simulation_returns_an_optimal_plan_within_budget_and_capaci
     for key, cap in plan.capacity.items():
         assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6, key
     assert result.valuation.value_std_error is not None
+    # --sample drives the simulated valuation; every row carries its value's standard error.
+    assert result.valuation.sample_accounts == len(sample_book(plan.segments, 10).portfolio)
+    rows = plan.allocation()
+    assert all(r["value_std_error"] is not None and r["value_std_error"] >= 0 for r in rows)
+    assert any(r["value_std_error"] > 0 for r in rows)
 
 
 def test_a_whole_ladder_is_run_on_the_whole_book_with_the_teams_it_has(world):
@@ -131,3 +142,27 @@ def test_a_whole_ladder_is_run_on_the_whole_book_with_the_teams_it_has(world):
     assert outcome.net.size == len(segments.portfolio)
     assert np.array_equal(outcome.net, again.net)
     assert outcome.collected.sum() > 0 and outcome.minutes["callers"].shape == (6, len(segments.portfolio))
+
+
+def test_the_cli_reports_each_chosen_value_with_its_standard_error():
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "300",
+            "--weeks", "4", "--valuation", "simulate", "--sample", "6", "--passes", "1"]
+    data = json.loads(subprocess.run([*args, "--json"], capture_output=True, text=True, check=True, cwd=ROOT,
+                                     timeout=120).stdout)
+    assert data["allocation"] and all(r["value_std_error"] >= 0 for r in data["allocation"])
+    text = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT, timeout=120).stdout
+    assert "value ± standard error" in text and " ± " in text.split("allocation (")[1]
+
+
+def test_extra_collections_shrink_toward_the_buckets_rate_only_as_far_as_the_noise_goes():
+    segments = SimpleNamespace(bucket=np.array([1, 1, 1, 2]), balance=np.array([100.0, 200.0, 300.0, 50.0]))
+    # Treatment 1 brings 10 % of the balance everywhere, measured with noise ±4 % in bucket 1.
+    collected = np.array([[50.0, 64.0], [80.0, 92.0], [90.0, 120.0], [10.0, 15.0]])
+    noisy = np.array([[0.0, 4.0], [0.0, 8.0], [0.0, 12.0], [0.0, 2.0]])
+    shrunk = shrink_collections(collected, noisy, segments)
+    assert np.array_equal(shrunk[:, 0], collected[:, 0])  # the reference is kept as measured
+    rate = (14 + 12 + 30) / 600
+    assert shrunk[:3, 1] - collected[:3, 0] == pytest.approx(rate * segments.balance[:3])  # noise > spread: the rate
+    assert shrunk[3] == pytest.approx(collected[3])  # alone in its bucket: nothing to pool with
+    exact = shrink_collections(collected, np.zeros_like(noisy), segments)
+    assert exact == pytest.approx(collected)  # measured without noise: kept as measured

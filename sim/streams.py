@@ -155,8 +155,10 @@ class AccountUniformArrays(_AccountBlocks):
         k = self._next[idx]
         self._next[idx] = k + self.width
         block, at = np.divmod(k, self._stride)
-        out = np.empty((idx.size, self.width))
         columns = np.arange(self.width)
+        if idx.size and block.min() == block.max():  # the usual case: all in one block
+            return self._block(int(block[0]))[idx[:, None], at[:, None] + columns]
+        out = np.empty((idx.size, self.width))
         for b in np.unique(block).tolist():
             mine = block == b
             out[mine] = self._block(b)[idx[mine][:, None], at[mine][:, None] + columns]

@@ -312,11 +312,30 @@ def shrink_collections(collected: np.ndarray, difference_error: np.ndarray, segm
     return out
 
 
+def _mean_outcome(outcomes: list[AccountOutcome]) -> AccountOutcome:
+    """Each account's outcomes averaged over replications."""
+    if len(outcomes) == 1:
+        return outcomes[0]
+    k = len(outcomes)
+    teams = dict.fromkeys(name for out in outcomes for name in out.work)
+    shape = next((cube.shape for out in outcomes for cube in out.work.values()), None)
+    work = {name: sum((out.work.get(name, np.zeros(shape)) for out in outcomes), np.zeros(shape)) / k
+            for name in teams}
+    return AccountOutcome(collected=sum(out.collected for out in outcomes) / k,
+                          spend=sum(out.spend for out in outcomes) / k,
+                          complaints=sum(out.complaints.astype(float) for out in outcomes) / k,
+                          work=work, balance_end=sum(out.balance_end for out in outcomes) / k)
+
+
 def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
                         continuation: np.ndarray | None = None, per_segment: int = 40,
                         seed: np.random.SeedSequence | None = None, paired_draws: bool = True,
-                        shrink: bool = True) -> SimulatedValuation:
+                        shrink: bool = True, replications: int = 1) -> SimulatedValuation:
     """Value every treatment for every segment by simulation: one run per treatment, paired.
+
+    ``replications``: runs per treatment, each account's outcomes averaged
+    over them (replication r > 0 uses child r of the seed, the same for every
+    treatment, so the average stays paired).
 
     ``shrink``: the values the LP reads have each treatment's extra
     collections over the first treatment shrunk toward its bucket's rate
@@ -333,8 +352,11 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     balance_end = np.zeros((S, T, len(ROLL_STATES)))
     minutes = {name: np.zeros((S, T, weeks)) for name in scenario.teams}
     by_account = np.zeros((len(book.portfolio), T))
+    seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
+                      for r in range(1, replications)]
     for t in range(T):
-        out = run_treatment(scenario, book, treatments, t, days, continuation, seed, paired_draws=paired_draws)
+        out = _mean_outcome([run_treatment(scenario, book, treatments, t, days, continuation, each,
+                                           paired_draws=paired_draws) for each in seeds])
         by_account[:, t] = out.collected
         net = out.collected - out.spend
         value[:, t] = _segment_totals(net, book, S)

@@ -166,3 +166,15 @@ def test_extra_collections_shrink_toward_the_buckets_rate_only_as_far_as_the_noi
     assert shrunk[3] == pytest.approx(collected[3])  # alone in its bucket: nothing to pool with
     exact = shrink_collections(collected, np.zeros_like(noisy), segments)
     assert exact == pytest.approx(collected)  # measured without noise: kept as measured
+
+
+def test_replications_average_paired_runs_account_by_account(world):
+    scenario, segments, treatments = world
+    picked = [treatments[names(treatments).index(n)] for n in ("none", "call/3d")]
+    seed = np.random.SeedSequence(4, spawn_key=(9,))
+    child = np.random.SeedSequence(4, spawn_key=(9, 1))
+    kw = dict(continuation=None, per_segment=4, shrink=False)
+    both = simulate_treatments(scenario, segments, picked, 42, seed=seed, replications=2, **kw)
+    one, other = (simulate_treatments(scenario, segments, picked, 42, seed=s, **kw) for s in (seed, child))
+    assert both.value == pytest.approx((one.value + other.value) / 2, rel=1e-12, abs=1e-9)
+    assert both.minutes["callers"] == pytest.approx((one.minutes["callers"] + other.minutes["callers"]) / 2)

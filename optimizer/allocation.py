@@ -385,6 +385,10 @@ class Plan:
     agent_value: dict[str, AgentValue] = field(default_factory=dict)
     # The plan as a manager reads it (:func:`optimizer.plan_summary.plan_summary`).
     summary: dict[str, Any] = field(default_factory=dict)
+    # Per segment × treatment, the segment's value the LP read and, when the
+    # valuation measured one (by simulation), its standard error.
+    value: np.ndarray | None = None
+    value_std_error: np.ndarray | None = None
 
     @property
     def ok(self) -> bool:
@@ -395,8 +399,15 @@ class Plan:
             return []
         rows = []
         for s, t in zip(*np.nonzero(self.counts), strict=True):
-            rows.append({"segment": self.segments.names[s], "treatment": self.treatments[t].name,
-                         "accounts": int(self.counts[s, t])})
+            row = {"segment": self.segments.names[s], "treatment": self.treatments[t].name,
+                   "accounts": int(self.counts[s, t])}
+            # The row's accounts' share of the segment's value (and of its standard error).
+            share = self.counts[s, t] / max(int(self.segments.accounts[s]), 1)
+            if self.value is not None:
+                row["value"] = float(self.value[s, t] * share)
+            row["value_std_error"] = (float(self.value_std_error[s, t] * share)
+                                      if self.value_std_error is not None else None)
+            rows.append(row)
         return rows
 
     def hour_value(self, team: str) -> float:
@@ -636,7 +647,8 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
     return Plan(status=status, objective=objective, shares=shares, counts=counts, segments=segments,
                 treatments=valuation.treatments, capacity=model.capacity, capacity_used=used,
                 capacity_prices=prices, budget=model.budget, budget_used=budget_used, budget_price=budget_price,
-                units=model.units, solver=solver, solve_seconds=elapsed, days=valuation.days)
+                units=model.units, solver=solver, solve_seconds=elapsed, days=valuation.days,
+                value=valuation.value, value_std_error=getattr(valuation, "value_std_error", None))
 
 
 def _dual_sign(solver: str) -> float:

@@ -130,9 +130,13 @@ def format_plan(plan, result) -> str:
     lines.append("\naccounts by treatment:")
     for name, count in totals.most_common():
         lines.append(f"  {name:<28} {count:>8,}")
-    lines.append("\nallocation (segment → treatment: accounts):")
+    lines.append("\nallocation (segment → treatment: accounts, value" +
+                 (" ± standard error):" if plan.value_std_error is not None else "):"))
     for row in plan.allocation():
-        lines.append(f"  {row['segment']:<28} {row['treatment']:<28} {row['accounts']:>7,}")
+        value = f"{row['value']:>13,.0f}" if "value" in row else ""
+        if row["value_std_error"] is not None:
+            value += f" ± {row['value_std_error']:,.0f}"
+        lines.append(f"  {row['segment']:<28} {row['treatment']:<28} {row['accounts']:>7,} {value}".rstrip())
     lines.append("\ncapacity (whole horizon):")
     teams = sorted({t for t, _ in plan.capacity})
     for team in teams:

@@ -14,10 +14,15 @@ balance stratum):
   to its accounts by an account mask (``simulate(..., step_accounts=...)``);
 * the teams are made large enough that capacity never binds (capacity is the
   LP's to ration) and the runs keep the scenario's rules, calendar and costs;
-* every treatment's run uses the same sample and the same seed — common
-  random numbers: a borrower draws the same repayment chances under every
-  treatment, so differences between treatments are paired, and a treatment
-  valued twice is valued the same, to the cent;
+* every treatment's run uses the same sample and the same seed, and draws
+  each account's outcomes from the account's own numbered sequences
+  (``simulate(..., paired_draws=True)``): the k-th dial, conversation,
+  promise … of an account gets the same uniforms under every treatment, and
+  its repayment chances on day d are the same. Differences between
+  treatments are paired account by account (an account two treatments treat
+  alike fares the same under both), and a treatment valued twice is valued
+  the same, to the cent. With the shared streams of an ordinary run any
+  change of the day's call list re-dealt every later call's outcome;
 * the run's account ledger (:class:`sim.ledger.AccountLedger`) gives each
   sample account's collections, spend by item, complaints, agent work and
   balance at the horizon, which are summed with the sample weights.
@@ -191,11 +196,17 @@ class AccountOutcome:
 
 
 def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
-                  continuation: np.ndarray | None, seed: np.random.SeedSequence) -> AccountOutcome:
-    """Treatment ``t`` on the whole sample, capacity to spare, measured account by account."""
+                  continuation: np.ndarray | None, seed: np.random.SeedSequence, *,
+                  paired_draws: bool = True) -> AccountOutcome:
+    """Treatment ``t`` on the whole sample, capacity to spare, measured account by account.
+
+    ``paired_draws``: each account's outcomes from its own numbered sequence
+    (the valuation's pairing; False: the shared streams of an ordinary run).
+    """
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
     world = roomy_world(scenario, book, steps, days)
-    result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True)
+    result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True,
+                      paired_draws=paired_draws)
     ledger = result.ledger
     n = len(book.portfolio)
     end = np.zeros((n, len(ROLL_STATES)))
@@ -275,10 +286,68 @@ def _segment_std_error(values: np.ndarray, book: SampleBook, S: int) -> np.ndarr
     return np.sqrt(np.bincount(book.segment, weights=book.weight**2, minlength=S)) * sd
 
 
+def shrink_collections(collected: np.ndarray, difference_error: np.ndarray, segments: Segments,
+                       reference: int = 0) -> np.ndarray:
+    """Each treatment's extra collections over ``reference`` shrunk toward its bucket's rate per dollar owed.
+
+    Empirical Bayes by bucket and treatment: a segment's extra collections
+    per dollar of balance ``x`` (paired difference, standard error ``e``) are
+    taken as the bucket's pooled rate ``m`` (all its segments' extra
+    collections over all their balance) plus a segment effect of variance
+    ``τ²`` (estimated from the spread of ``x`` around ``m`` less the noise,
+    never below 0); each is moved toward ``m`` by ``e² / (e² + τ²)``. Where
+    segments differ by less than the noise, they take the bucket's rate,
+    which keeps the LP from choosing between treatments on noise alone.
+    """
+    out = collected.copy()
+    balance = segments.balance
+    for bucket in np.unique(segments.bucket).tolist():
+        rows = np.flatnonzero(segments.bucket == bucket)
+        bal = balance[rows][:, None]
+        extra = collected[rows] - collected[rows, reference][:, None]
+        rate = extra.sum(axis=0) / bal.sum()
+        x = extra / bal
+        noise = (difference_error[rows] / bal) ** 2
+        spread = np.maximum(((x - rate) ** 2).mean(axis=0) - noise.mean(axis=0), 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            keep = np.where(noise > 0, spread / (spread + noise), 1.0)
+        keep = np.nan_to_num(keep, nan=0.0)
+        out[rows] = collected[rows, reference][:, None] + (rate + keep * (x - rate)) * bal
+    return out
+
+
+def _mean_outcome(outcomes: list[AccountOutcome]) -> AccountOutcome:
+    """Each account's outcomes averaged over replications."""
+    if len(outcomes) == 1:
+        return outcomes[0]
+    k = len(outcomes)
+    teams = dict.fromkeys(name for out in outcomes for name in out.work)
+    shape = next((cube.shape for out in outcomes for cube in out.work.values()), None)
+    work = {name: sum((out.work.get(name, np.zeros(shape)) for out in outcomes), np.zeros(shape)) / k
+            for name in teams}
+    return AccountOutcome(collected=sum(out.collected for out in outcomes) / k,
+                          spend=sum(out.spend for out in outcomes) / k,
+                          complaints=sum(out.complaints.astype(float) for out in outcomes) / k,
+                          work=work, balance_end=sum(out.balance_end for out in outcomes) / k,
+                          written_off=sum(out.written_off for out in outcomes) / k,
+                          rolled_past_30=sum(out.rolled_past_30 for out in outcomes) / k)
+
+
 def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
                         continuation: np.ndarray | None = None, per_segment: int = 40,
-                        seed: np.random.SeedSequence | None = None) -> SimulatedValuation:
-    """Value every treatment for every segment by simulation: one run per treatment, paired."""
+                        seed: np.random.SeedSequence | None = None, paired_draws: bool = True,
+                        shrink: bool = True, replications: int = 1) -> SimulatedValuation:
+    """Value every treatment for every segment by simulation: one run per treatment, paired.
+
+    ``replications``: runs per treatment, each account's outcomes averaged
+    over them (replication r > 0 uses child r of the seed, the same for every
+    treatment, so the average stays paired).
+
+    ``shrink``: the values the LP reads have each treatment's extra
+    collections over the first treatment shrunk toward its bucket's rate
+    (:func:`shrink_collections`); ``value_std_error`` stays the standard
+    error of the value as measured.
+    """
     if scenario.behavior.model != "hawkes":
         raise ScenarioError(scenario.source, "behavior.model",
                             "the allocation valuation needs model = 'hawkes' (the full borrower model)")
@@ -289,8 +358,13 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     balance_end = np.zeros((S, T, len(ROLL_STATES)))
     written_off, rolled_past_30 = np.zeros((S, T)), np.zeros((S, T))
     minutes = {name: np.zeros((S, T, weeks)) for name in scenario.teams}
+    by_account = np.zeros((len(book.portfolio), T))
+    seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
+                      for r in range(1, replications)]
     for t in range(T):
-        out = run_treatment(scenario, book, treatments, t, days, continuation, seed)
+        out = _mean_outcome([run_treatment(scenario, book, treatments, t, days, continuation, each,
+                                           paired_draws=paired_draws) for each in seeds])
+        by_account[:, t] = out.collected
         net = out.collected - out.spend
         value[:, t] = _segment_totals(net, book, S)
         error[:, t] = _segment_std_error(net, book, S)
@@ -304,6 +378,11 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
         for name, cube in out.work.items():
             for w in range(weeks):
                 minutes[name][:, t, w] = _segment_totals(cube[w], book, S)
+    if shrink:
+        difference_error = np.stack([_segment_std_error(by_account[:, t] - by_account[:, 0], book, S)
+                                     for t in range(T)], axis=1)
+        collected = shrink_collections(collected, difference_error, segments)
+        value = collected - spend
     return SimulatedValuation(segments=segments, treatments=tuple(treatments), days=days, value=value,
                               collected=collected, spend=spend, minutes=minutes, value_std_error=error,
                               complaints=complaints, balance_end=balance_end, sample_accounts=len(book.portfolio),
@@ -312,12 +391,14 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
 
 
 def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
-                    per_segment: int = 40, seed: np.random.SeedSequence | None = None) -> MeanFieldResult:
+                    per_segment: int = 40, seed: np.random.SeedSequence | None = None,
+                    paired_draws: bool = True) -> MeanFieldResult:
     """One whole ladder on the whole book with the scenario's own teams: what it collects, spends and asks of them.
 
     The plan as a ladder and every reference ladder are run on the same book
-    with the valuation's seed (common random numbers, so their comparison is
-    paired); what the teams cannot do in a day is left undone, as in any run.
+    with the valuation's seed and per-account draws (common random numbers,
+    so their comparison is paired); what the teams cannot do in a day is left
+    undone, as in any run.
     ``per_segment`` is accepted for the analytic :func:`value_ladder`'s
     signature and not used: the whole book is run. Arrays are per account of
     the book (sums are book totals).
@@ -328,7 +409,7 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
     strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
     simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days})
     world = scenario.model_copy(update={"strategy": strategy, "simulation": simulation})
-    result = simulate(world, seed, portfolio=portfolio, ledger=True)
+    result = simulate(world, seed, portfolio=portfolio, ledger=True, paired_draws=paired_draws)
     ledger = result.ledger
     still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
     end = np.zeros((len(portfolio), len(ROLL_STATES)))

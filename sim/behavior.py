@@ -78,7 +78,7 @@ def _first_event_time(excess, floor, kappa, target, horizon):
 def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                   behavior: BehaviorSection, rng: np.random.Generator,
                   payable: np.ndarray | None = None,
-                  followup_rng: np.random.Generator | None = None) -> RepaymentDay:
+                  followup_rng: np.random.Generator | None = None, followup_draws=None) -> RepaymentDay:
     """Simulate one day (length 1) of the self-exciting repayment process exactly.
 
     By the time-change theorem, the first repayment after time s happens at the
@@ -95,6 +95,10 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         λ at the start of the day, λ∞ and the balance of each account.
     payable
         Boolean mask of the accounts that can pay; the others only decay.
+    followup_draws
+        Instead of ``followup_rng``: called with the positions of the accounts
+        that may repay again, returns two uniforms each (the time, the share),
+        so that each account's later repayments draw from its own sequence.
     """
     kappa, d10, d11, r_min = behavior.kappa, behavior.delta10, behavior.delta11, behavior.r_min
     n = balance.size
@@ -132,11 +136,15 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         h_excess[live] = h_excess[live] * np.exp(-kappa * tau) + d10 + d11 * r
         t[live] += tau
         rest = 1.0 - t[live]
-        target = followup_rng.standard_exponential(live.size)
+        if followup_draws is None:
+            target = followup_rng.standard_exponential(live.size)
+        else:
+            u = followup_draws(hit[live])
+            target = -np.log1p(-u[:, 0])
         again = target < compensator(h_excess[live], h_floor[live], kappa, rest)
         live = live[again]
         target = target[again]
-        uniform = followup_rng.random(live.size)
+        uniform = followup_rng.random(live.size) if followup_draws is None else u[again, 1]
     lam_end[hit] = h_floor + h_excess * np.exp(-kappa * (1.0 - t))
     return RepaymentDay(payers=hit, paid=h_paid, payments=h_count, intensity_end=lam_end)
 

@@ -19,6 +19,7 @@ contact; a contact that would break one is refused and counted.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -50,7 +51,7 @@ from .portfolio import (
     bucket_of,
 )
 from .scenario import Scenario, Step, TeamSection, parse_clock
-from .streams import RandomStreams, UniformPool
+from .streams import AccountDraws, RandomStreams, UniformPool
 
 DAY = 1440
 NEVER = -(10**6)
@@ -137,10 +138,13 @@ class Engine:
 
     def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
                  *, record_contacts: bool = True, progress=None,
-                 step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False):
+                 step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
+                 paired_draws: bool = False):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
-        :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work)."""
+        :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
+        ``paired_draws``: draw each account's outcomes from its own numbered sequence
+        (:class:`~sim.streams.AccountDraws`) instead of the shared streams."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
@@ -164,6 +168,9 @@ class Engine:
         self.followup_rng = streams["payment_followups"]
         self.promise_rng = streams["promises"]
         self._init_book()
+        # Repayment draws stay on the shared stream in both modes: every account
+        # draws one per day, so they are already numbered by account and day.
+        self.draws = AccountDraws(streams.seed_sequence, self.n) if paired_draws else None
         self._step_accounts = self._check_step_accounts(step_accounts)
         self.ledger = AccountLedger(self.n, self.days) if ledger else None
         self._init_teams()
@@ -452,11 +459,20 @@ class Engine:
         self._count_contacts(idx, day)
         p_callback = self.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.inbound_enabled:
-            callers = idx[self.automated_rng.random(idx.size) < p_callback]
             start = max(send_minute, self.rules.window_start) if channel != "letter" else self.rules.window_start
             end = self.rules.window_end
+            if self.draws is None:
+                callers = idx[self.automated_rng.random(idx.size) < p_callback]
+                when = None
+            else:
+                u = self.draws.callback.draw(idx)
+                calls_back = u[:, 0] < p_callback
+                callers, when = idx[calls_back], u[calls_back, 1]
             if callers.size and end > start:
-                times = day * DAY + self.automated_rng.uniform(start, end, callers.size)
+                if when is None:
+                    times = day * DAY + self.automated_rng.uniform(start, end, callers.size)
+                else:
+                    times = day * DAY + start + (end - start) * when
                 order = np.argsort(times, kind="stable")
                 self.env.process(self._callers(callers[order], times[order], day))
 
@@ -549,6 +565,7 @@ class Engine:
         exponential = team.spec.handle_distribution == "exponential"
         pool = self.call_pool
         draw_call = pool.uniform_and_exponential
+        dial_draws = self.draws.dial.draw if self.draws is not None else None
         answers_inbound = team.spec.inbound
         inbound_queue = self.inbound_queue
         free_at = self.agent_free_at
@@ -575,7 +592,12 @@ class Engine:
                 if now - arrival > patience:
                     self.tally.inbound_abandoned[int(arrival // DAY)] += 1
                     continue
-                duration = pool.exponential(handle.inbound) if exponential else handle.inbound
+                if not exponential:
+                    duration = handle.inbound
+                elif self.draws is None:
+                    duration = pool.exponential(handle.inbound)
+                else:
+                    duration = AccountDraws.exponential(handle.inbound, self.draws.inbound_length.draw(account)[0])
                 self._answer_inbound(account, arrival, now, agent, duration)
                 self._busy_today += duration
                 free_at[agent] = now + duration
@@ -605,7 +627,11 @@ class Engine:
                     self._refusals_today += 1
                     continue
                 # The outcome's uniform and a unit exponential for the length, in one draw.
-                u, unit_length = draw_call(1.0)
+                if dial_draws is None:
+                    u, unit_length = draw_call(1.0)
+                else:
+                    u, v = dial_draws(i)  # the account's own next dial
+                    unit_length = -math.log(1.0 - v)
                 p_right = rpc_by_hour[int(minute_of_day // 60)]
                 if u < p_right:
                     outcome = RIGHT_PARTY
@@ -691,11 +717,17 @@ class Engine:
         if self.status[i] != ACTIVE:
             return
         behavior = self.behavior
-        pool = self.call_pool
+        if self.draws is None:
+            pool = self.call_pool
+            complaint_u, outcome_u, due_u, share_u = pool.next, pool.next, pool.next, pool.next
+        else:
+            # All four of the conversation's uniforms, used or not: the account's
+            # next conversation then always gets the same ones.
+            complaint_u, outcome_u, due_u, share_u = (lambda u=u: u for u in self.draws.conversation.draw(i))
         recent = self._recent_contacts(i)
         self.pending_lift[i] += behavior.lift[lift_key] * fatigue_factor(behavior, recent)
         day = min(day, self.days - 1)
-        if pool.next() < complaint_probability(behavior, recent):
+        if complaint_u() < complaint_probability(behavior, recent):
             self.tally.complaints[day] += 1
             # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
             self.tally.add_cost(day, "complaint", self.costs.complaint)
@@ -704,12 +736,12 @@ class Engine:
                 self.ledger.charge("complaint", i, self.costs.complaint)
         if self.in_plan[i]:
             return
-        outcome = conversation_outcome(behavior, pool.next())
+        outcome = conversation_outcome(behavior, outcome_u())
         if outcome == PROMISE:
-            due = day + 1 + int(pool.next() * behavior.promise_days)
+            due = day + 1 + int(due_u() * behavior.promise_days)
             # What is promised is drawn like a repayment (a share r of the balance),
             # and never less than what is past due: a promise brings a payment forward.
-            share = behavior.r_min + (1.0 - behavior.r_min) * pool.next()
+            share = behavior.r_min + (1.0 - behavior.r_min) * share_u()
             self.promise_amount[i] = min(self.balance[i], max(self.past_due[i], share * self.balance[i]))
             self.promise_day[i] = due
             self.promises_due[due].append(i)
@@ -740,7 +772,11 @@ class Engine:
             if at > env.now:
                 yield env.timeout(at - env.now)
             self.tally.inbound_arrivals[min(int(at // DAY), self.days - 1)] += 1
-            self.inbound_queue.append((at, account, pool.exponential(patience_mean)))
+            if self.draws is None:
+                patience = pool.exponential(patience_mean)
+            else:
+                patience = AccountDraws.exponential(patience_mean, self.draws.patience.draw(account)[0])
+            self.inbound_queue.append((at, account, patience))
             self._wake_one(self.idle_agents)
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> None:
@@ -782,6 +818,16 @@ class Engine:
             if mine.size:
                 self.env.process(self._field_agent(team, agent, mine, steps[k * per_agent:(k + 1) * per_agent], day))
 
+    def _visit_draws(self, pool: UniformPool, spec: TeamSection, i: int) -> tuple[float, bool]:
+        """A visit's length and whether the borrower is found (from the account's own draws when paired)."""
+        mean = spec.handle_minutes.field_visit
+        exponential = spec.handle_distribution == "exponential"
+        if self.draws is None:
+            duration = pool.exponential(mean) if exponential else mean
+            return duration, pool.next() < spec.visit_success
+        length, found = self.draws.visit.draw(i)
+        return (AccountDraws.exponential(mean, length) if exponential else mean), found < spec.visit_success
+
     def _visits_in_30d(self, i: int, day: int) -> int:
         visits = self.visit_days.get(i)
         if not visits:
@@ -804,8 +850,7 @@ class Engine:
                 break
             if self.status[i] != ACTIVE:
                 continue
-            duration = pool.exponential(spec.handle_minutes.field_visit) if spec.handle_distribution == "exponential" else spec.handle_minutes.field_visit
-            found = pool.next() < spec.visit_success
+            duration, found = self._visit_draws(pool, spec, i)
             self.last_step_day[s, i] = day
             self.visit_days[i].append(day)
             self.tally.contacts[day, 5] += 1
@@ -852,7 +897,8 @@ class Engine:
                 self.legal_resolutions[day + team.spec.filing_delay_days].append((i, team.spec))
         for i, spec in self.legal_resolutions.pop(day, []):
             recovered = 0.0
-            if self.legal_rng.random() < spec.legal_success:
+            u = self.legal_rng.random() if self.draws is None else self.draws.legal.draw(i)[0]
+            if u < spec.legal_success:
                 recovered = round(self.balance[i] * spec.recovery_share, 2)
             self._collect(i, recovered, day)
             self.tally.add_cost(day, "agency_commission", recovered * self.costs.agency_commission)
@@ -888,7 +934,8 @@ class Engine:
         # Borrowers on an instalment plan may still pay more than the instalment.
         payable = self.status == ACTIVE
         result = repayment_day(self.intensity, self.floor, self.balance, behavior, self.payment_rng, payable,
-                               followup_rng=self.followup_rng)
+                               followup_rng=self.followup_rng,
+                               followup_draws=self.draws.followup.draw if self.draws is not None else None)
         self.intensity = result.intensity_end
         payers = result.payers
         if payers.size:
@@ -934,7 +981,7 @@ class Engine:
         idx = idx[(self.status[idx] == ACTIVE) & ~self.in_plan[idx] & (self.promise_day[idx] == day)]
         if idx.size == 0:
             return
-        kept = self.promise_rng.random(idx.size) < self.behavior.promise_keep_rate
+        kept = self._keep_draws(idx, "promise_keep") < self.behavior.promise_keep_rate
         self.tally.promises_kept[day] += int(kept.sum())
         self.tally.promises_broken[day] += int((~kept).sum())
         who = idx[kept]
@@ -947,6 +994,12 @@ class Engine:
             self.intensity[who] += self.behavior.delta10 + self.behavior.delta11 * share
             self._apply_payment(who, amount)
 
+    def _keep_draws(self, idx: np.ndarray, purpose: str) -> np.ndarray:
+        """One uniform per promise or instalment due (accounts ``idx``, ascending) that decides if it is kept."""
+        if self.draws is None:
+            return self.promise_rng.random(idx.size)
+        return getattr(self.draws, purpose).draw(idx)[:, 0]
+
     def _plans_due(self, day: int) -> None:
         due = self.plans_due.pop(day, [])
         if not due:
@@ -955,7 +1008,7 @@ class Engine:
         idx = idx[(self.status[idx] == ACTIVE) & self.in_plan[idx] & (self.plan_next_day[idx] == day)]
         if idx.size == 0:
             return
-        kept = self.promise_rng.random(idx.size) < self.behavior.plan_keep_rate
+        kept = self._keep_draws(idx, "instalment_keep") < self.behavior.plan_keep_rate
         payers = idx[kept]
         if payers.size:
             last = self.plan_left[payers] <= 1

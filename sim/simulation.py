@@ -10,7 +10,8 @@ from .streams import RandomStreams, describe_seed
 
 
 def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None,
-             contact_log: bool = True, progress=None, step_accounts=None, ledger: bool = False) -> RunResult:
+             contact_log: bool = True, progress=None, step_accounts=None, ledger: bool = False,
+             paired_draws: bool = False) -> RunResult:
     """Run the scenario once.
 
     Parameters
@@ -34,12 +35,18 @@ def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None
         step acts on every account its own conditions select.
     ledger
         Keep per-account totals in ``RunResult.ledger`` (:class:`sim.ledger.AccountLedger`).
+    paired_draws
+        Draw every account's call, conversation, promise, visit and legal
+        outcomes from its own numbered sequence (:class:`sim.streams.AccountDraws`)
+        rather than from streams shared in the order of events: two runs of the
+        same seed and book then pair account by account. Another set of
+        numbers than the default mode's, as deterministic.
     """
     streams = RandomStreams(scenario.simulation.seed if rng is None else rng)
     if portfolio is None:
         portfolio = build_portfolio(scenario, streams["portfolio"])
     engine = Engine(scenario, portfolio, streams, record_contacts=contact_log, progress=progress,
-                    step_accounts=step_accounts, ledger=ledger)
+                    step_accounts=step_accounts, ledger=ledger, paired_draws=paired_draws)
     engine.prepare()
     engine.run()
     return build_result(engine, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,

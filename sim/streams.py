@@ -4,6 +4,14 @@ All randomness of a run flows from one ``numpy.random.SeedSequence``. It is
 split into named children in a fixed order, so that two strategies run with
 the same seed draw the same portfolio and the same borrower randomness for
 each input (common random numbers), and no global random state is touched.
+
+The named streams are shared by the whole book in the order events happen:
+whichever account an agent dials next takes the next call draws. That pairs
+two strategies only as far as their events stay in the same order. For
+comparisons account by account (the optimizer's valuation), a run can draw
+every account's outcomes from its own numbered sequence instead
+(:class:`AccountDraws`, ``simulate(..., paired_draws=True)``): the k-th dial
+of account i gets the same uniforms whatever happened to the other accounts.
 """
 
 from __future__ import annotations
@@ -85,3 +93,103 @@ class UniformPool:
 
     def exponential(self, mean: float) -> float:
         return -mean * math.log(1.0 - self.next())
+
+
+# Per-account draws (``simulate(..., paired_draws=True)``). Each purpose is a
+# child of the run's seed keyed past the named streams' children (0 … 8).
+PAIRED_KEY = 1_000
+ACCOUNT_PURPOSES = ("dial", "conversation", "callback", "patience", "inbound_length", "visit", "legal",
+                    "promise_keep", "instalment_keep", "followup")
+
+
+class _AccountBlocks:
+    """Uniforms numbered per account for one purpose, generated ``block`` events at a time for the whole book.
+
+    Block b is a (accounts, block × width) array from its own SeedSequence
+    child (Philox, a counter-based generator), so the uniforms of account i's
+    k-th event depend only on the seed, the purpose, i and k: never on what
+    other accounts did, nor on the order in which events happened.
+    """
+
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
+        self._seed = seed
+        self._accounts = accounts
+        self.width = width
+        self._stride = block * width
+        self._blocks: list[np.ndarray] = []
+
+    def _block(self, b: int) -> np.ndarray:
+        while len(self._blocks) <= b:
+            key = (*self._seed.spawn_key, len(self._blocks))
+            rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(self._seed.entropy, spawn_key=key)))
+            self._blocks.append(rng.random((self._accounts, self._stride)))
+        return self._blocks[b]
+
+
+class AccountUniforms(_AccountBlocks):
+    """One account's event at a time (the agents' loops): ``draw(i)`` gives ``width`` uniforms."""
+
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
+        super().__init__(seed, accounts, width, block)
+        # Plain lists: an agent's call reads them one account at a time.
+        self._rows: list[list[float]] = [[] for _ in range(accounts)]
+        self._next = [0] * accounts
+
+    def draw(self, i: int) -> list[float]:
+        row, k = self._rows[i], self._next[i]
+        if k >= len(row):
+            row.extend(self._block(len(row) // self._stride)[i].tolist())
+        self._next[i] = k + self.width
+        return row[k:k + self.width]
+
+
+class AccountUniformArrays(_AccountBlocks):
+    """Many accounts' events at once (the book's daily steps): ``draw(idx)`` gives (len(idx), width) uniforms."""
+
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
+        super().__init__(seed, accounts, width, block)
+        self._next = np.zeros(accounts, dtype=np.int64)
+
+    def draw(self, idx: np.ndarray) -> np.ndarray:
+        """One event of each account in ``idx`` (distinct positions)."""
+        k = self._next[idx]
+        self._next[idx] = k + self.width
+        block, at = np.divmod(k, self._stride)
+        columns = np.arange(self.width)
+        if idx.size and block.min() == block.max():  # the usual case: all in one block
+            return self._block(int(block[0]))[idx[:, None], at[:, None] + columns]
+        out = np.empty((idx.size, self.width))
+        for b in np.unique(block).tolist():
+            mine = block == b
+            out[mine] = self._block(b)[idx[mine][:, None], at[mine][:, None] + columns]
+        return out
+
+
+class AccountDraws:
+    """Every per-account purpose of one run: the k-th dial, conversation, promise … of each account.
+
+    A run with these pairs with any other run of the same seed on the same
+    book account by account: an account that two strategies treat alike
+    draws the same outcomes for its calls, conversations, promises and
+    repayments under both, whatever the strategies do to other accounts.
+    """
+
+    def __init__(self, seed: np.random.SeedSequence, accounts: int):
+        def child(purpose: str) -> np.random.SeedSequence:
+            key = (*seed.spawn_key, PAIRED_KEY + ACCOUNT_PURPOSES.index(purpose))
+            return np.random.SeedSequence(seed.entropy, spawn_key=key)
+
+        self.dial = AccountUniforms(child("dial"), accounts, 2)  # outcome, length
+        self.conversation = AccountUniforms(child("conversation"), accounts, 4)  # complaint, outcome, due, share
+        self.callback = AccountUniformArrays(child("callback"), accounts, 2)  # calls back?, when
+        self.patience = AccountUniforms(child("patience"), accounts, 1)
+        self.inbound_length = AccountUniforms(child("inbound_length"), accounts, 1)
+        self.visit = AccountUniforms(child("visit"), accounts, 2)  # length, found
+        self.legal = AccountUniforms(child("legal"), accounts, 1)
+        self.promise_keep = AccountUniformArrays(child("promise_keep"), accounts, 1)
+        self.instalment_keep = AccountUniformArrays(child("instalment_keep"), accounts, 1)
+        self.followup = AccountUniformArrays(child("followup"), accounts, 2)  # time, share
+
+    @staticmethod
+    def exponential(mean: float, u: float) -> float:
+        return -mean * math.log(1.0 - u)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+
 import numpy as np
 import pytest
 
 from optimizer.allocation import allocate
 from optimizer.segments import build_segments
 from optimizer.sim_valuation import (
+    run_treatment,
     sample_book,
+    shrink_collections,
     simulate_ladder,
     simulate_treatments,
     treatment_steps,
@@ -17,7 +24,7 @@ from optimizer.treatments import ladder_treatments, scenario_treatments
 from sim.engine import ROLL_STATES
 from sim.scenario import load_scenario
 
-from simhelpers import SCENARIOS
+from simhelpers import ROOT, SCENARIOS
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +59,27 @@ def test_a_treatment_compared_with_itself_differs_by_exactly_zero_in_every_cell(
         for cube in v.minutes.values():
             assert np.array_equal(cube[:, a], cube[:, b])
     assert not np.array_equal(v.value[:, 0], v.value[:, 1])  # the check sees a different treatment
+
+
+def test_accounts_two_runs_treat_alike_are_valued_the_same_to_the_cent(world):
+    scenario, segments, treatments = world
+    # One right-party rate all day: the hour an agent reaches an account (its place
+    # in a list the other accounts lengthen or shorten) then does not matter either.
+    flat = scenario.model_copy(update={"behavior": scenario.behavior.model_copy(
+        update={"right_party_by_hour": [0.2] * 24})})
+    book = sample_book(segments, 8)
+    continuation = own_ladder_after_the_bucket(segments, treatments)
+    other = continuation.copy()
+    other[:, 2, :] = names(treatments).index("call/2d")  # high risk: daily-ish calls once out of the bucket
+    sms = names(treatments).index("sms/3d")
+    seed = np.random.SeedSequence(11)
+    a, b = (run_treatment(flat, book, treatments, sms, 42, c, seed) for c in (continuation, other))
+    alike = book.risk != 2
+    for x, y in ((a.collected, b.collected), (a.spend, b.spend), (a.complaints, b.complaints),
+                 (a.balance_end, b.balance_end)):
+        assert np.array_equal(x[alike], y[alike])
+    assert np.array_equal(a.work["callers"][:, alike], b.work["callers"][:, alike])
+    assert not np.array_equal(a.collected[~alike] - a.spend[~alike], b.collected[~alike] - b.spend[~alike])
 
 
 def test_the_valuation_has_the_shapes_and_units_the_allocation_reads(world):
@@ -100,6 +128,11 @@ def test_allocate_by_simulation_returns_an_optimal_plan_within_budget_and_capaci
     for key, cap in plan.capacity.items():
         assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6, key
     assert result.valuation.value_std_error is not None
+    # --sample drives the simulated valuation; every row carries its value's standard error.
+    assert result.valuation.sample_accounts == len(sample_book(plan.segments, 10).portfolio)
+    rows = plan.allocation()
+    assert all(r["value_std_error"] is not None and r["value_std_error"] >= 0 for r in rows)
+    assert any(r["value_std_error"] > 0 for r in rows)
 
 
 def test_a_whole_ladder_is_run_on_the_whole_book_with_the_teams_it_has(world):
@@ -109,3 +142,39 @@ def test_a_whole_ladder_is_run_on_the_whole_book_with_the_teams_it_has(world):
     assert outcome.net.size == len(segments.portfolio)
     assert np.array_equal(outcome.net, again.net)
     assert outcome.collected.sum() > 0 and outcome.minutes["callers"].shape == (6, len(segments.portfolio))
+
+
+def test_the_cli_reports_each_chosen_value_with_its_standard_error():
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "300",
+            "--weeks", "4", "--valuation", "simulate", "--sample", "6", "--passes", "1"]
+    data = json.loads(subprocess.run([*args, "--json"], capture_output=True, text=True, check=True, cwd=ROOT,
+                                     timeout=120).stdout)
+    assert data["allocation"] and all(r["value_std_error"] >= 0 for r in data["allocation"])
+    text = subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT, timeout=120).stdout
+    assert "value ± standard error" in text and " ± " in text.split("allocation (")[1]
+
+
+def test_extra_collections_shrink_toward_the_buckets_rate_only_as_far_as_the_noise_goes():
+    segments = SimpleNamespace(bucket=np.array([1, 1, 1, 2]), balance=np.array([100.0, 200.0, 300.0, 50.0]))
+    # Treatment 1 brings 10 % of the balance everywhere, measured with noise ±4 % in bucket 1.
+    collected = np.array([[50.0, 64.0], [80.0, 92.0], [90.0, 120.0], [10.0, 15.0]])
+    noisy = np.array([[0.0, 4.0], [0.0, 8.0], [0.0, 12.0], [0.0, 2.0]])
+    shrunk = shrink_collections(collected, noisy, segments)
+    assert np.array_equal(shrunk[:, 0], collected[:, 0])  # the reference is kept as measured
+    rate = (14 + 12 + 30) / 600
+    assert shrunk[:3, 1] - collected[:3, 0] == pytest.approx(rate * segments.balance[:3])  # noise > spread: the rate
+    assert shrunk[3] == pytest.approx(collected[3])  # alone in its bucket: nothing to pool with
+    exact = shrink_collections(collected, np.zeros_like(noisy), segments)
+    assert exact == pytest.approx(collected)  # measured without noise: kept as measured
+
+
+def test_replications_average_paired_runs_account_by_account(world):
+    scenario, segments, treatments = world
+    picked = [treatments[names(treatments).index(n)] for n in ("none", "call/3d")]
+    seed = np.random.SeedSequence(4, spawn_key=(9,))
+    child = np.random.SeedSequence(4, spawn_key=(9, 1))
+    kw = dict(continuation=None, per_segment=4, shrink=False)
+    both = simulate_treatments(scenario, segments, picked, 42, seed=seed, replications=2, **kw)
+    one, other = (simulate_treatments(scenario, segments, picked, 42, seed=s, **kw) for s in (seed, child))
+    assert both.value == pytest.approx((one.value + other.value) / 2, rel=1e-12, abs=1e-9)
+    assert both.minutes["callers"] == pytest.approx((one.minutes["callers"] + other.minutes["callers"]) / 2)

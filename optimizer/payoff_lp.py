@@ -217,20 +217,19 @@ class _StartedHiGHS(pulp.HiGHS):
 
 def _run(prob: pulp.LpProblem, *, mip: bool = True, time_limit: float = TIME_LIMIT_SECONDS,
          gap: float = COST_GAP, start: dict | None = None) -> tuple[str, bool]:
-    """Solve with HiGHS (CBC if highspy is missing): PuLP's status and whether it is proven.
+    """Solve with HiGHS (CBC if highspy is missing or fails): PuLP's status and whether it is proven.
 
     PuLP reports a MIP stopped by its time limit as "Optimal" too; only the
     solution status tells a proven optimum from the best plan found so far.
     """
-    highs = _StartedHiGHS(start, mip=mip, msg=False, timeLimit=time_limit, gapRel=1e-9, gapAbs=gap)
-    solver = highs if highs.available() else pulp.PULP_CBC_CMD(
-        mip=mip, msg=False, timeLimit=time_limit, gapAbs=gap, gapRel=1e-9)
+    solver = solvers.get_solver("highs", mip=mip, time_limit=time_limit, gap_rel=1e-9, gap_abs=gap,
+                                highs=lambda **options: _StartedHiGHS(start, **options))
     status = pulp.LpStatus[solvers.solve(prob, solver)]
     return status, status == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal
 
 
 def _solver_name() -> str:
-    return "HiGHS" if pulp.HiGHS().available() else "CBC"
+    return {"highs": "HiGHS", "cbc": "CBC"}[solvers.solver_name(solvers.get_solver("highs", mip=False))]
 
 
 def solve(debts: DebtFile, horizon: int, budget: float | None = None,

@@ -34,7 +34,7 @@ the status ``"time_limit"``, and its cost is never reported as a bound.
 
 Penalty APRs and late fees are not in the program: every minimum is a hard
 constraint, so a budget below the minimums makes it infeasible (the
-strategies in :mod:`optimizer.payoff_engine` simulate that shortfall).
+strategies in :mod:`optimizer.payoff.amortisation` simulate that shortfall).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from . import solvers
-from .payoff_engine import amortising_payment_cents, monthly_rate, to_cents
-from .payoff_model import Debt, DebtFile
+from .. import solvers
+from .amortisation import amortising_payment_cents, monthly_rate, to_cents
+from .model import Debt, DebtFile
 
 TIME_LIMIT_SECONDS = 20  # the least-cost pass; a plan found by then is reported as not proven optimal
 TIE_BREAK_SECONDS = 5  # the second pass only orders plans of equal cost; its best so far is good enough

@@ -4,7 +4,7 @@ A shift pattern is the set of clock periods an agent on it is paid for (an
 8-hour shift, a 4-hour part-time shift, a shift with an unpaid break hour, a
 split shift ``09:00-13:00+14:00-18:00``), on whole or half hours. Given how
 many agents each interval of the day needs
-(:func:`optimizer.staffing.requirements_by_interval`), the integer program
+(:func:`optimizer.staffing.requirements.requirements_by_interval`), the integer program
 
     minimise    Σ_p (cost_p + ε) · x_p
     subject to  Σ_{p covers i} x_p ≥ required_i     for every interval i   (cover_{i})
@@ -34,7 +34,7 @@ from typing import Literal
 
 import pulp
 
-from . import solvers
+from .. import solvers
 
 HOURS_PER_DAY = 24
 MINUTES_PER_DAY = 24 * 60
@@ -530,7 +530,7 @@ def schedule_shifts(
     ----------
     requirements : agents needed per absolute interval (mapping or sequence);
         use the ``rostered`` counts from
-        :func:`optimizer.staffing.requirements_by_interval` on the same grid.
+        :func:`optimizer.staffing.requirements.requirements_by_interval` on the same grid.
     patterns : :class:`ShiftPattern` objects or strings like ``"08:00-16:00"``.
     days : horizon in days (default: what the requirements span).
     max_per_pattern : optional cap on agents per pattern and day.

@@ -1,9 +1,9 @@
 """The debt payoff advisor: in what order to pay, when one is debt-free, what each choice costs.
 
 For borrowers' advisors (DOMAIN.md, "Repaying one's own debts"). Given a debt
-file (:mod:`optimizer.payoff_model`), it runs the strategies month by month
-(:mod:`optimizer.payoff_engine`) and finds the least-cost plan with a linear
-program (:mod:`optimizer.payoff_lp`):
+file (:mod:`optimizer.payoff.model`), it runs the strategies month by month
+(:mod:`optimizer.payoff.amortisation`) and finds the least-cost plan with a linear
+program (:mod:`optimizer.payoff.lp`):
 
 * ``avalanche`` highest current rate first after all minimums;
 * ``snowball`` smallest starting balance first, the order set once;
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from sim.errors import ScenarioError
 
-from . import payoff_lp
-from .payoff_engine import (
+from . import lp as payoff_lp
+from .amortisation import (
     STANDARD_STRATEGIES,
     STRATEGIES,
     PayoffResult,
@@ -35,7 +35,7 @@ from .payoff_engine import (
     simulate,
     to_cents,
 )
-from .payoff_model import MAX_MONTHS, DebtFile, load_debts
+from .model import MAX_MONTHS, DebtFile, load_debts
 
 __all__ = ["STANDARD_STRATEGIES", "STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
 

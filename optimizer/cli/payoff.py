@@ -1,7 +1,7 @@
 """``python -m optimizer payoff``: a borrower's payoff plan from a debt file.
 
-Only parses arguments and calls :mod:`optimizer.payoff` and
-:mod:`optimizer.payoff_report`; bad input is a ScenarioError (exit code 2).
+Only parses arguments and calls :mod:`optimizer.payoff.advisor` and
+:mod:`optimizer.payoff.report`; bad input is a ScenarioError (exit code 2).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import sys
 from sim.errors import ScenarioError
 from sim.io import check_output_path, write_atomic
 
-from . import payoff_report
-from .payoff import STRATEGIES, advise
-from .payoff_model import load_debts
+from ..payoff import report as payoff_report
+from ..payoff.advisor import STRATEGIES, advise
+from ..payoff.model import load_debts
 
 
 def register(subparsers) -> None:

@@ -10,8 +10,8 @@ from sim.errors import ScenarioError
 from sim.io import write_atomic
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
-from .plan_summary import format_summary
-from .segments import DEFAULT_BALANCE_BANDS, check_bands
+from ..plan_summary import format_summary
+from ..segments import DEFAULT_BALANCE_BANDS, check_bands
 
 
 def _non_negative(text: str) -> float:
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
 
 
 def cmd_allocate(args: argparse.Namespace) -> int:
-    from .allocation import allocate, verify
+    from ..allocation import allocate, verify
 
     for path, option in ((args.mps, "--mps"), (args.strategy_out, "--strategy-out")):
         check_output_path(path, option)

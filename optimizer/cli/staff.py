@@ -1,6 +1,6 @@
 """``python -m optimizer staff``: agents per interval for the inbound line, and the roster.
 
-Only parses arguments and calls :mod:`optimizer.staffing`; every bad input is
+Only parses arguments and calls :mod:`optimizer.staffing.requirements`; every bad input is
 a one-line :class:`sim.errors.ScenarioError` (exit code 2).
 """
 
@@ -14,8 +14,14 @@ from pathlib import Path
 from sim.errors import ScenarioError
 from sim.scenario import read_toml_file
 
-from . import staffing
-from .shifts import MINUTES_PER_DAY, ShiftPattern, clock, parse_clock_minute, standard_shifts
+from ..staffing import requirements as staffing
+from ..staffing.shifts import (
+    MINUTES_PER_DAY,
+    ShiftPattern,
+    clock,
+    parse_clock_minute,
+    standard_shifts,
+)
 
 CMDLINE = "command line"
 # A call (or a caller's patience) longer than a day is a typo, not a line to staff.

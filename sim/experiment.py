@@ -41,10 +41,16 @@ from .streams import as_seed_sequence
 
 CONFIDENCE = 0.95
 
-# Modules that do not change what ``simulate`` computes; editing them must not
-# invalidate stored runs.
-_NOT_SIMULATION = ("cli", "cli_", "__main__", "experiment", "executors", "store", "sweep", "plots",
-                  "export_safety")
+# Modules and subpackages (by their first path part under sim/) that do not
+# change what ``simulate`` computes; editing them must not invalidate stored runs.
+_NOT_SIMULATION = ("cli", "__main__", "experiment", "executors", "store", "sweep", "plots", "export_safety")
+
+
+def simulation_sources() -> list[Path]:
+    """The source files whose digest is the code version: every module of ``sim`` that computes a run."""
+    package = Path(__file__).resolve().parent
+    return [path for path in sorted(package.rglob("*.py"))
+            if path.relative_to(package).parts[0].removesuffix(".py") not in _NOT_SIMULATION]
 
 
 def code_version() -> str:
@@ -55,17 +61,14 @@ def code_version() -> str:
     the files each time (about a millisecond): an experiment compares the
     version its workers report with the one on disk when it started, so code
     edited between two experiments — or a cluster running other code — is
-    never mixed into one.
+    never mixed into one. The command lines (``sim/cli/``) are left out.
     """
     from . import __version__
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in sorted(package.glob("*.py")):
-        stem = path.stem
-        if stem in _NOT_SIMULATION or stem.startswith("cli_"):
-            continue
-        digest.update(stem.encode())
+    for path in simulation_sources():
+        digest.update("/".join(path.relative_to(package).with_suffix("").parts).encode())
         digest.update(path.read_bytes())
     digest.update(f"numpy {np.__version__}".encode())
     return f"{__version__}+{digest.hexdigest()[:12]}"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from sim.cli_run import check_output_path, positive_int, seed_arg
+from sim.cli.options import positive_int, seed_arg
 from sim.errors import ScenarioError
-from sim.io import write_atomic
+from sim.io import check_output_path, write_atomic
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
 from ..plan_summary import format_summary

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .errors import ScenarioError, error_line
+from ..errors import ScenarioError, error_line
 
 # One module per subcommand group, in the order shown by --help.
-COMMAND_MODULES: list[str] = ["sim.cli_run", "sim.cli_experiment"]
+COMMAND_MODULES: list[str] = ["sim.cli.run", "sim.cli.experiment"]
 
 
 # The command line is not a file; its mistakes name it like staffing's options do.

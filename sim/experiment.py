@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError
+from .errors import InputError
 from .metrics import SCALAR_KPIS, RunResult
 from .scenario import Scenario
 from .streams import as_seed_sequence
@@ -403,13 +403,13 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
 
     scenarios = list(scenarios)
     if not scenarios:
-        raise ScenarioError("experiment", "scenarios", "give at least one scenario")
+        raise InputError("experiment", "scenarios", "give at least one scenario")
     if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise ScenarioError("experiment", "reps", f"must be a whole number ≥ 1, got {reps!r}")
+        raise InputError("experiment", "reps", f"must be a whole number ≥ 1, got {reps!r}")
     reps = int(reps)
     labels = list(labels) if labels is not None else distinct_labels(scenarios)
     if len(labels) != len(scenarios) or len(set(labels)) != len(labels):
-        raise ScenarioError("experiment", "labels", "give one distinct label per scenario")
+        raise InputError("experiment", "labels", "give one distinct label per scenario")
     seed, children = replication_seeds(scenarios[0].simulation.seed if rng is None else rng, reps)
     seeds = [{"entropy": _plain(c.entropy), "spawn_key": list(c.spawn_key)} for c in children]
     version = code_version()
@@ -460,7 +460,7 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
                 run_id = todo[position]
                 units = units_by_run[run_id]
                 if worker_version != version:
-                    raise ScenarioError("executor", "code_version",
+                    raise InputError("executor", "code_version",
                                         f"a worker ran repaylab {worker_version}, expected {version}: install the "
                                         "same code on every worker (or the simulator's code changed while "
                                         "the experiment ran; run it again)")

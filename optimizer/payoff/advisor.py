@@ -23,7 +23,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from sim.errors import ScenarioError
+from sim.errors import InputError
 
 from . import lp as payoff_lp
 from .amortisation import (
@@ -48,7 +48,7 @@ def plan(debts: DebtFile, strategy: str, budget: float | None = None) -> PayoffR
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if strategy == "custom" and not debts.custom_order:
-        raise ScenarioError(debts.source, "custom_order",
+        raise InputError(debts.source, "custom_order",
                             "the custom strategy needs custom_order = [\"debt name\", …] in the file")
     if strategy == "optimal":
         return optimal_plan(debts, budget)

@@ -15,7 +15,7 @@ import math
 import sys
 from pathlib import Path
 
-from ..errors import ScenarioError
+from ..errors import InputError
 from ..io import check_output_path, write_atomic
 from ..scenario import load_scenario
 from .options import add_size_options, seed_arg
@@ -42,9 +42,9 @@ def _whole(text: str, option: str, low: int, high: int) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise ScenarioError(option, "", f"must be a whole number, got {text!r}") from None
+        raise InputError(option, "", f"must be a whole number, got {text!r}") from None
     if not low <= value <= high:
-        raise ScenarioError(option, "", f"must be between {low} and {high}, got {value}")
+        raise InputError(option, "", f"must be between {low} and {high}, got {value}")
     return value
 
 
@@ -129,7 +129,7 @@ class _Setup:
         self.args = args
         self._executor = self._make_executor()  # a bad --executor or --scheduler fails before any work
         if args.no_store and args.store:
-            raise ScenarioError("--store", "", "cannot be combined with --no-store")
+            raise InputError("--store", "", "cannot be combined with --no-store")
         if not args.no_store:
             from ..store import ResultStore
 
@@ -347,7 +347,7 @@ def _emit(args: argparse.Namespace, payload, table: str, *, rows=None, plot=None
         try:
             plot(args.plot)
         except OSError as err:
-            raise ScenarioError(args.plot, "--plot", f"cannot be written ({err.strerror or err})") from None
+            raise InputError(args.plot, "--plot", f"cannot be written ({err.strerror or err})") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -374,7 +374,7 @@ def _check_kpi(kpi: str, option: str) -> None:
     from ..metrics import SCALAR_KPIS
 
     if kpi not in SCALAR_KPIS:
-        raise ScenarioError(option, "", f"unknown KPI {kpi!r}; allowed: {', '.join(SCALAR_KPIS)}")
+        raise InputError(option, "", f"unknown KPI {kpi!r}; allowed: {', '.join(SCALAR_KPIS)}")
 
 
 def sweep_rows(sweep, kpi: str) -> list[dict]:
@@ -398,14 +398,14 @@ def sweep_rows(sweep, kpi: str) -> list[dict]:
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.sensitivity:
         if args.set:
-            raise ScenarioError("--set", "", "not used with --sensitivity; give --param PATH:STEP")
+            raise InputError("--set", "", "not used with --sensitivity; give --param PATH:STEP")
         return cmd_sensitivity(args)
     from ..sweep import build_grid, parse_set, run_sweep
 
     if args.param:
-        raise ScenarioError("--param", "", "only used with --sensitivity; a sweep takes --set PATH=V1,V2")
+        raise InputError("--param", "", "only used with --sensitivity; a sweep takes --set PATH=V1,V2")
     if not args.set:
-        raise ScenarioError("--set", "", "give at least one --set PATH=V1,V2")
+        raise InputError("--set", "", "give at least one --set PATH=V1,V2")
     _check_kpi(args.kpi, "--kpi")
     _check_kpi(args.x, "--x")
     setup = _Setup(args)
@@ -435,7 +435,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     from ..sweep import parse_param, run_sensitivity, sensitivity_variants
 
     if not args.param:
-        raise ScenarioError("--param", "", "give at least one --param PATH:STEP")
+        raise InputError("--param", "", "give at least one --param PATH:STEP")
     _check_kpi(args.kpi, "--kpi")
     setup = _Setup(args)
     params = [parse_param(text) for text in args.param]
@@ -492,7 +492,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_output_path(target, option)
     store = ResultStore(args.store).check_path(writing=False)
     if not store.path.is_file():
-        raise ScenarioError(store.path, "--store", "no results store here (run an experiment first)")
+        raise InputError(store.path, "--store", "no results store here (run an experiment first)")
     experiment = store.find_experiment(args.experiment)
     frame = store.experiment_series(experiment["id"]) if args.series else store.experiment_kpis(experiment["id"])
     if args.csv:

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from ..errors import ScenarioError, printable
+from ..errors import InputError, printable
 from ..io import check_output_path
 from ..scenario import load_scenario
 from .options import add_size_options, csv_size_note, seed_arg, size_overrides
@@ -47,7 +47,7 @@ def _write_contacts(log, path: str) -> None:
     try:
         log.write_csv(path)
     except OSError as err:
-        raise ScenarioError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
+        raise InputError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
 
 
 def _store_path(option: str | None) -> Path:
@@ -77,7 +77,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     # the contact log is written, so a failed run leaves no stored run behind.
     check_output_path(args.contacts_out, "--contacts-out")
     if args.no_store and args.store:
-        raise ScenarioError("--store", "", "cannot be combined with --no-store")
+        raise InputError("--store", "", "cannot be combined with --no-store")
     store_path = None if args.no_store else _store_path(args.store)
     scenario = load_scenario(args.scenario, size_overrides(args))
     if scenario.portfolio.csv:

@@ -32,10 +32,8 @@ PAGES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def private_store(tmp_path, monkeypatch):
-    # The History page and "keep the runs" use $REPAYLAB_STORE: never the user's runs.duckdb.
-    monkeypatch.setenv("REPAYLAB_STORE", str(tmp_path / "runs.duckdb"))
+# The History page and "keep the runs" use $REPAYLAB_STORE: never the user's runs.duckdb.
+pytestmark = pytest.mark.usefixtures("private_store")
 
 
 def open_page(page: str) -> AppTest:

@@ -182,8 +182,8 @@ class DaskExecutor:
                     self._client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT}s")
                 except (OSError, TimeoutError) as err:
                     raise InputError(self.scheduler, "--scheduler",
-                                        f"cannot reach the Dask scheduler within {CONNECT_TIMEOUT} s "
-                                        f"({' '.join(str(err).split())[:160]})") from None
+                                     f"cannot reach the Dask scheduler within {CONNECT_TIMEOUT} s "
+                                     f"({' '.join(str(err).split())[:160]})") from None
             else:
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, silence_logs=logging.ERROR)

@@ -172,7 +172,7 @@ class ResultStore:
         text = " ".join(str(err).split())
         if _is_lock_error(err):
             return InputError(self.path, "--store",
-                                 f"locked by another process for over {self.lock_timeout:g} s ({text[:160]})")
+                              f"locked by another process for over {self.lock_timeout:g} s ({text[:160]})")
         if "not a valid duckdb" in text.lower() or "unable to open database" in text.lower():
             return InputError(self.path, "--store", "is not a DuckDB results store")
         return InputError(self.path, "--store", f"cannot be used: {text[:200]}")
@@ -342,7 +342,7 @@ class ResultStore:
         exact = [e for e in matches if e["id"] == key]
         if len(matches) > 1 and not exact:
             raise InputError(self.path, "experiment",
-                                f"{key!r} matches {len(matches)} experiments; give more of the id")
+                             f"{key!r} matches {len(matches)} experiments; give more of the id")
         return (exact or matches)[0]
 
     def experiment_summary(self, experiment_id: str) -> dict | None:

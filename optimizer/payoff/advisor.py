@@ -49,7 +49,7 @@ def plan(debts: DebtFile, strategy: str, budget: float | None = None) -> PayoffR
         raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if strategy == "custom" and not debts.custom_order:
         raise InputError(debts.source, "custom_order",
-                            "the custom strategy needs custom_order = [\"debt name\", …] in the file")
+                         "the custom strategy needs custom_order = [\"debt name\", …] in the file")
     if strategy == "optimal":
         return optimal_plan(debts, budget)
     return simulate(debts, strategy, budget=budget)

@@ -3,7 +3,7 @@
 The allocation is :func:`optimizer.allocation.allocate` (an LP over segments ×
 treatments with team capacity per week); "verify by simulation" runs the
 plan's ladder against the scenario's own with :func:`optimizer.allocation.verify`.
-The inbound line is staffed with :mod:`optimizer.staffing` (Erlang C/A per
+The inbound line is staffed with :mod:`optimizer.staffing.requirements` (Erlang C/A per
 hour, then the shifts with the fewest paid hours that cover every hour).
 """
 

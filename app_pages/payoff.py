@@ -1,7 +1,7 @@
 """Debt payoff (borrowers' advisors): in what order to pay, when the client is debt-free, what minimums cost.
 
 The debts come from a shipped example, an uploaded debt file (TOML) or debt
-table (CSV), and can be edited in the page; :func:`optimizer.payoff.advise`
+table (CSV), and can be edited in the page; :func:`optimizer.payoff.advisor.advise`
 runs the strategies, the least-cost plan and the minimum-payment trap.
 """
 
@@ -13,9 +13,9 @@ from app_support.common import money, shipped_debt_files
 from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, table_rows
 from app_support.runs import debts_json, payoff_advice
 from app_support.text import error_text, plain
-from optimizer.payoff import STANDARD_STRATEGIES, STRATEGIES
-from optimizer.payoff_model import load_debts
-from optimizer.payoff_report import DESCRIPTIONS, plan_lines, schedule_csv
+from optimizer.payoff.advisor import STANDARD_STRATEGIES, STRATEGIES
+from optimizer.payoff.model import load_debts
+from optimizer.payoff.report import DESCRIPTIONS, plan_lines, schedule_csv
 from sim.errors import ScenarioError
 
 st.title("Debt payoff")

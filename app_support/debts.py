@@ -1,6 +1,6 @@
 """Debts as a table the advisor can edit, and back into a validated debt file.
 
-A debt file (:mod:`optimizer.payoff_model`) can say more than a table shows
+A debt file (:mod:`optimizer.payoff.model`) can say more than a table shows
 (promotional periods, hardship plans, budget changes, the interest
 convention). The table holds the terms an advisor edits most — balance, APR,
 the minimum-payment rule, late fee and penalty APR — and a row whose name
@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from optimizer.payoff_model import DebtFile
+from optimizer.payoff.model import DebtFile
 from sim.errors import ScenarioError
 from sim.scenario import parse_toml
 

@@ -97,8 +97,8 @@ def cache_key(*parts) -> str:
 @st.cache_data(show_spinner=False, max_entries=32)
 def payoff_advice(debts_json: str, source: str, strategies: tuple[str, ...], budget: float | None):
     """The payoff advisor's plans and the minimum-payment trap for a debt file given as JSON."""
-    from optimizer.payoff import advise
-    from optimizer.payoff_model import DebtFile
+    from optimizer.payoff.advisor import advise
+    from optimizer.payoff.model import DebtFile
 
     debts = DebtFile.from_dict(json.loads(debts_json), source=source)
     return advise(debts, strategies, budget)
@@ -154,7 +154,7 @@ def staffing(arrivals: tuple[tuple[int, float], ...], handle_seconds: float, ser
              answer_within: float, shrinkage: float, model: str, patience: float | None,
              patterns: tuple[str, ...]):
     """Agents needed each hour on the inbound line (Erlang C/A) and the fewest agents' shifts covering them."""
-    from optimizer.staffing import ShiftPattern, requirements_by_hour, schedule_shifts
+    from optimizer.staffing.requirements import ShiftPattern, requirements_by_hour, schedule_shifts
 
     needs = requirements_by_hour(dict(arrivals), handle_seconds, service_level=service_level,
                                  answer_within=answer_within, shrinkage=shrinkage, model=model,

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.cli_run import positive_int as _positive_int
+from sim.cli.options import positive_int as _positive_int
 
 ROOT = Path(__file__).resolve().parent.parent
 BASELINE = ROOT / "scenarios" / "baseline.toml"

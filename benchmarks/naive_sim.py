@@ -252,34 +252,12 @@ class NaiveModel:
     def _morning(self, a: Account, day: int) -> None:
         if a.in_plan or a.paused_until > day or a.legal_queued:
             return
-        rules = self.rules
         for s, step in enumerate(self.steps):
-            if not (step.from_dpd <= a.dpd <= step.to_dpd) or day - a.last_step_day[s] < step.every_days:
-                continue
-            if step.segments is not None and self.scenario_segment(a) not in step.segments:
-                continue
-            if a.balance < step.min_balance or a.failed < step.after_failed:
+            if not self._step_applies(a, s, step, day):
                 continue
             channel = step.channel
-            if (channel in ("sms", "call") and not a.phone) or (channel == "email" and not a.email):
-                continue
             if channel in ("sms", "email", "letter"):
-                send = parse_clock(step.send_time)
-                if self.calendar.is_quiet(day) or (channel != "letter" and not rules.in_window(send)):
-                    continue
-                a.last_step_day[s] = day
-                if channel == "sms":
-                    self.sms += 1
-                lift = self.b.lift[channel]
-                if lift:
-                    a.pending_lift += lift * fatigue_factor(self.b, _in_7d(a.contact_days, day))
-                a.contact_days.append(day)
-                p = self.b.callback_probability.get(channel, 0.0)
-                if p > 0 and self.inbound_team is not None and self.rnd.random() < p:
-                    start = max(send, rules.window_start) if channel != "letter" else rules.window_start
-                    if rules.window_end > start:
-                        at = day * DAY + self.rnd.uniform(start, rules.window_end)
-                        self.env.process(self._caller(a, at))
+                self._send(a, s, step, day)
             elif channel == "call":
                 team = self.call_teams.get(step.team) if step.team else next(iter(self.call_teams.values()), None)
                 if team is not None and a.calling_today != day and self._works(team.spec, day):
@@ -292,6 +270,38 @@ class NaiveModel:
             elif channel == "legal" and not a.legal_queued:
                 a.legal_queued = True
                 heapq.heappush(self.legal_queue, (day, -a.balance, a.index, a))
+
+    def _step_applies(self, a: Account, s: int, step, day: int) -> bool:
+        """Whether ladder step ``s`` is due for the account today and can reach it."""
+        if not (step.from_dpd <= a.dpd <= step.to_dpd) or day - a.last_step_day[s] < step.every_days:
+            return False
+        if step.segments is not None and self.scenario_segment(a) not in step.segments:
+            return False
+        if a.balance < step.min_balance or a.failed < step.after_failed:
+            return False
+        channel = step.channel
+        return not ((channel in ("sms", "call") and not a.phone) or (channel == "email" and not a.email))
+
+    def _send(self, a: Account, s: int, step, day: int) -> None:
+        """An automated contact (SMS, e-mail, letter), unless the day or the hour forbids it; maybe a callback."""
+        rules = self.rules
+        channel = step.channel
+        send = parse_clock(step.send_time)
+        if self.calendar.is_quiet(day) or (channel != "letter" and not rules.in_window(send)):
+            return
+        a.last_step_day[s] = day
+        if channel == "sms":
+            self.sms += 1
+        lift = self.b.lift[channel]
+        if lift:
+            a.pending_lift += lift * fatigue_factor(self.b, _in_7d(a.contact_days, day))
+        a.contact_days.append(day)
+        p = self.b.callback_probability.get(channel, 0.0)
+        if p > 0 and self.inbound_team is not None and self.rnd.random() < p:
+            start = max(send, rules.window_start) if channel != "letter" else rules.window_start
+            if rules.window_end > start:
+                at = day * DAY + self.rnd.uniform(start, rules.window_end)
+                self.env.process(self._caller(a, at))
 
     def scenario_segment(self, a: Account) -> str:
         return tuple(self.scenario.portfolio.segments)[a.segment]

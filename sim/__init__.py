@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _PUBLIC = {
+    "InputError": "sim.errors",
     "ScenarioError": "sim.errors",
     "Scenario": "sim.scenario",
     "load_scenario": "sim.scenario",
@@ -20,10 +21,10 @@ _PUBLIC = {
     "simulate": "sim.simulation",
 }
 
-__all__ = ["RunResult", "Scenario", "ScenarioError", "load_scenario", "load_scenario_text", "simulate"]
+__all__ = ["InputError", "RunResult", "Scenario", "ScenarioError", "load_scenario", "load_scenario_text", "simulate"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .errors import ScenarioError
+    from .errors import InputError, ScenarioError
     from .metrics import RunResult
     from .scenario import Scenario, load_scenario, load_scenario_text
     from .simulation import simulate

@@ -144,15 +144,7 @@ def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation
     channel = log.channel_names()
     outcome = log.outcome_names()
     day = (minute // MINUTES_PER_DAY).astype(np.int64)
-    minute_of_day = minute - day * MINUTES_PER_DAY
-
-    initiated = np.isin(channel, ["sms", "email", "call", "field_visit", "letter"])
-    timed = np.isin(channel, ["sms", "email", "call", "field_visit"])
-    for i in np.flatnonzero(timed & ~((minute_of_day >= rules.window_start) & (minute_of_day < rules.window_end))):
-        violations.append(Violation(int(account[i]), float(minute[i]), str(channel[i]), "outside the contact window"))
-    quiet_hit = initiated & calendar.quiet[np.minimum(day, len(calendar.quiet) - 1)]
-    for i in np.flatnonzero(quiet_hit):
-        violations.append(Violation(int(account[i]), float(minute[i]), str(channel[i]), "on a no-contact day"))
+    violations += _clock_violations(account, minute, channel, day, rules, calendar)
 
     order = np.lexsort((minute, account))
     calls = channel == "call"
@@ -161,35 +153,57 @@ def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation
     boundaries = np.flatnonzero(np.diff(account[order])) + 1
     for group in np.split(order, boundaries):
         acc = int(account[group[0]])
-        g_calls = group[calls[group]]
-        call_days = day[g_calls]
         conv_minutes = minute[group[conversation[group]]]
-        rpc = g_calls[outcome[g_calls] == "right_party"]
-        rpc_minutes, rpc_days = minute[rpc], day[rpc]
-        for k, i in enumerate(g_calls):
-            d, m = day[i], minute[i]
-            if rules.max_call_attempts_7d is not None:
-                if np.count_nonzero(call_days[: k + 1] > d - 7) > rules.max_call_attempts_7d:
-                    violations.append(Violation(acc, float(m), "call", "more than the allowed call attempts in 7 days"))
-            if rules.quiet_days_after_conversation:
-                before = conv_minutes[conv_minutes < m]
-                if np.any(before // MINUTES_PER_DAY > d - rules.quiet_days_after_conversation):
-                    violations.append(Violation(acc, float(m), "call", "call within the quiet period after a conversation"))
-            if rules.max_attempts_per_day is not None:
-                if np.count_nonzero(call_days[: k + 1] == d) > rules.max_attempts_per_day:
-                    violations.append(Violation(acc, float(m), "call", "more than the allowed dial attempts in a day"))
-            if outcome[i] == "right_party":
-                upto = rpc_minutes <= m
-                if rules.max_connected_calls_per_day is not None:
-                    if np.count_nonzero(upto & (rpc_days == d)) > rules.max_connected_calls_per_day:
-                        violations.append(Violation(acc, float(m), "call", "more than the allowed connected calls in a day"))
-                if rules.max_conversations_7d is not None:
-                    if np.count_nonzero(upto & (rpc_days > d - 7)) > rules.max_conversations_7d:
-                        violations.append(Violation(acc, float(m), "call", "more than the allowed telephone communications in 7 days"))
+        violations += _call_violations(acc, group[calls[group]], minute, day, outcome, conv_minutes, rules)
         if rules.max_field_visits_30d is not None:
             g_visits = group[visits[group]]
             visit_days = day[g_visits]
             for k, d in enumerate(visit_days):
                 if np.count_nonzero(visit_days[: k + 1] > d - 30) > rules.max_field_visits_30d:
                     violations.append(Violation(acc, float(minute[g_visits[k]]), "field_visit", "more than the allowed field visits in 30 days"))
+    return violations
+
+
+def _clock_violations(account, minute, channel, day, rules: ContactRules,
+                      calendar: ContactCalendar) -> list[Violation]:
+    """Contacts outside the contact window, then collector-initiated contacts on no-contact days."""
+    violations = []
+    minute_of_day = minute - day * MINUTES_PER_DAY
+    initiated = np.isin(channel, ["sms", "email", "call", "field_visit", "letter"])
+    timed = np.isin(channel, ["sms", "email", "call", "field_visit"])
+    for i in np.flatnonzero(timed & ~((minute_of_day >= rules.window_start) & (minute_of_day < rules.window_end))):
+        violations.append(Violation(int(account[i]), float(minute[i]), str(channel[i]), "outside the contact window"))
+    quiet_hit = initiated & calendar.quiet[np.minimum(day, len(calendar.quiet) - 1)]
+    for i in np.flatnonzero(quiet_hit):
+        violations.append(Violation(int(account[i]), float(minute[i]), str(channel[i]), "on a no-contact day"))
+    return violations
+
+
+def _call_violations(acc: int, g_calls, minute, day, outcome, conv_minutes,
+                     rules: ContactRules) -> list[Violation]:
+    """One account's calls (in time order) against the attempt, quiet-period and conversation caps."""
+    violations = []
+    call_days = day[g_calls]
+    rpc = g_calls[outcome[g_calls] == "right_party"]
+    rpc_minutes, rpc_days = minute[rpc], day[rpc]
+    for k, i in enumerate(g_calls):
+        d, m = day[i], minute[i]
+        if rules.max_call_attempts_7d is not None:
+            if np.count_nonzero(call_days[: k + 1] > d - 7) > rules.max_call_attempts_7d:
+                violations.append(Violation(acc, float(m), "call", "more than the allowed call attempts in 7 days"))
+        if rules.quiet_days_after_conversation:
+            before = conv_minutes[conv_minutes < m]
+            if np.any(before // MINUTES_PER_DAY > d - rules.quiet_days_after_conversation):
+                violations.append(Violation(acc, float(m), "call", "call within the quiet period after a conversation"))
+        if rules.max_attempts_per_day is not None:
+            if np.count_nonzero(call_days[: k + 1] == d) > rules.max_attempts_per_day:
+                violations.append(Violation(acc, float(m), "call", "more than the allowed dial attempts in a day"))
+        if outcome[i] == "right_party":
+            upto = rpc_minutes <= m
+            if rules.max_connected_calls_per_day is not None:
+                if np.count_nonzero(upto & (rpc_days == d)) > rules.max_connected_calls_per_day:
+                    violations.append(Violation(acc, float(m), "call", "more than the allowed connected calls in a day"))
+            if rules.max_conversations_7d is not None:
+                if np.count_nonzero(upto & (rpc_days > d - 7)) > rules.max_conversations_7d:
+                    violations.append(Violation(acc, float(m), "call", "more than the allowed telephone communications in 7 days"))
     return violations

@@ -1,14 +1,15 @@
-"""Errors a user can cause: a bad scenario, portfolio or debt file.
+"""Errors a user can cause: a bad scenario, portfolio, debt file, option, path or store.
 
-Every such error names the file, the field (or line) and what is allowed, and
+Every such error is an :class:`InputError`: it names the file (or the command
+line, the option, the store), the field (or line) and what is allowed, and
 renders as one line. The command lines print it and exit with code 2.
 """
 
 from __future__ import annotations
 
 
-class ScenarioError(ValueError):
-    """A user's input is wrong; ``str(err)`` is the one line to show them."""
+class InputError(ValueError):
+    """A user's input is wrong; ``str(err)`` is the one line ``source: field: message`` to show them."""
 
     def __init__(self, source: str, field: str, message: str):
         self.source = printable(str(source))
@@ -24,6 +25,14 @@ class ScenarioError(ValueError):
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.line()
+
+
+ScenarioError = InputError
+"""The former name of :class:`InputError`, kept as an alias for one release (0.2 removes it).
+
+It was the only user error when only scenarios could be wrong; store locks,
+executors and staffing options raised it too, where the name no longer fits.
+"""
 
 
 def printable(text: str) -> str:

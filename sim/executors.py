@@ -20,7 +20,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from .errors import ScenarioError
+from .errors import InputError
 
 EXECUTORS = ("local", "dask")
 SCHEDULER_SCHEMES = ("tcp", "tls", "ws", "wss")
@@ -181,9 +181,9 @@ class DaskExecutor:
                 try:
                     self._client = Client(self.scheduler, timeout=f"{CONNECT_TIMEOUT}s")
                 except (OSError, TimeoutError) as err:
-                    raise ScenarioError(self.scheduler, "--scheduler",
-                                        f"cannot reach the Dask scheduler within {CONNECT_TIMEOUT} s "
-                                        f"({' '.join(str(err).split())[:160]})") from None
+                    raise InputError(self.scheduler, "--scheduler",
+                                     f"cannot reach the Dask scheduler within {CONNECT_TIMEOUT} s "
+                                     f"({' '.join(str(err).split())[:160]})") from None
             else:
                 self._cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
                                              dashboard_address=None, silence_logs=logging.ERROR)
@@ -229,15 +229,15 @@ def make_executor(kind: str = "local", *, workers: int | None = None, scheduler:
     """The executor a command line asked for."""
     if kind == "local":
         if scheduler:
-            raise ScenarioError("--scheduler", "", "only used with --executor dask")
+            raise InputError("--scheduler", "", "only used with --executor dask")
         return LocalExecutor(workers)
     if kind == "dask":
         return DaskExecutor(check_scheduler(scheduler) if scheduler is not None else None, workers)
-    raise ScenarioError("--executor", "", f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
+    raise InputError("--executor", "", f"unknown executor {kind!r}; allowed: {', '.join(EXECUTORS)}")
 
 
 def check_scheduler(address: str) -> str:
-    """A Dask scheduler address, ``tcp://HOST:PORT`` (or tls, ws, wss); anything else is a ScenarioError."""
+    """A Dask scheduler address, ``tcp://HOST:PORT`` (or tls, ws, wss); anything else is a InputError."""
     from urllib.parse import urlsplit
 
     allowed = f"expected {'|'.join(SCHEDULER_SCHEMES)}://HOST:PORT, e.g. tcp://10.0.0.5:8786"
@@ -246,8 +246,8 @@ def check_scheduler(address: str) -> str:
         parts = urlsplit(text)
         port = parts.port
     except ValueError:
-        raise ScenarioError(address, "--scheduler", f"not a scheduler address; {allowed}") from None
+        raise InputError(address, "--scheduler", f"not a scheduler address; {allowed}") from None
     if parts.scheme not in SCHEDULER_SCHEMES or not parts.hostname or port is None or port == 0 \
             or parts.path or parts.query or parts.fragment or " " in text:
-        raise ScenarioError(address, "--scheduler", f"not a scheduler address; {allowed}")
+        raise InputError(address, "--scheduler", f"not a scheduler address; {allowed}")
     return text

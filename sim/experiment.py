@@ -34,17 +34,23 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError
+from .errors import InputError
 from .metrics import SCALAR_KPIS, RunResult
 from .scenario import Scenario
 from .streams import as_seed_sequence
 
 CONFIDENCE = 0.95
 
-# Modules that do not change what ``simulate`` computes; editing them must not
-# invalidate stored runs.
-_NOT_SIMULATION = ("cli", "cli_", "__main__", "experiment", "executors", "store", "sweep", "plots",
-                  "export_safety")
+# Modules and subpackages (by their first path part under sim/) that do not
+# change what ``simulate`` computes; editing them must not invalidate stored runs.
+_NOT_SIMULATION = ("cli", "__main__", "experiment", "executors", "store", "sweep", "plots", "export_safety")
+
+
+def simulation_sources() -> list[Path]:
+    """The source files whose digest is the code version: every module of ``sim`` that computes a run."""
+    package = Path(__file__).resolve().parent
+    return [path for path in sorted(package.rglob("*.py"))
+            if path.relative_to(package).parts[0].removesuffix(".py") not in _NOT_SIMULATION]
 
 
 def code_version() -> str:
@@ -55,17 +61,14 @@ def code_version() -> str:
     the files each time (about a millisecond): an experiment compares the
     version its workers report with the one on disk when it started, so code
     edited between two experiments — or a cluster running other code — is
-    never mixed into one.
+    never mixed into one. The command lines (``sim/cli/``) are left out.
     """
     from . import __version__
 
     digest = hashlib.sha256()
     package = Path(__file__).resolve().parent
-    for path in sorted(package.glob("*.py")):
-        stem = path.stem
-        if stem in _NOT_SIMULATION or stem.startswith("cli_"):
-            continue
-        digest.update(stem.encode())
+    for path in simulation_sources():
+        digest.update("/".join(path.relative_to(package).with_suffix("").parts).encode())
         digest.update(path.read_bytes())
     digest.update(f"numpy {np.__version__}".encode())
     return f"{__version__}+{digest.hexdigest()[:12]}"
@@ -367,6 +370,53 @@ def record_run(store, scenario: Scenario, result: RunResult) -> str:
     return experiment_id
 
 
+def _checked(scenarios: Sequence[Scenario], reps, labels: Sequence[str] | None
+             ) -> tuple[list[Scenario], int, list[str]]:
+    """The experiment's scenarios, replications and labels, or the one-line error of a bad one."""
+    scenarios = list(scenarios)
+    if not scenarios:
+        raise InputError("experiment", "scenarios", "give at least one scenario")
+    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
+        raise InputError("experiment", "reps", f"must be a whole number ≥ 1, got {reps!r}")
+    labels = list(labels) if labels is not None else distinct_labels(scenarios)
+    if len(labels) != len(scenarios) or len(set(labels)) != len(labels):
+        raise InputError("experiment", "labels", "give one distinct label per scenario")
+    return scenarios, int(reps), labels
+
+
+def _reuse_stored(store, experiment_id: str, units_by_run: dict[str, list[tuple[int, int]]],
+                  slots: dict[tuple[int, int], Replication]) -> int:
+    """Fill ``slots`` with the runs the store already holds, link them to the experiment; how many units."""
+    reused = 0
+    links = []
+    for run_id, found in store.load_runs(units_by_run).items():
+        replication = Replication.from_stored(run_id, found)
+        for unit in units_by_run[run_id]:
+            slots[unit] = replication
+            links.append((*unit, run_id))
+            reused += 1
+    store.link_runs(experiment_id, links)
+    return reused
+
+
+def _payload(scenario: Scenario, seed: dict) -> dict:
+    """One unit of work as plain data a worker can rebuild the scenario and its seed from."""
+    return {"content": scenario.content(), "source": scenario.source,
+            "base_dir": str(Path(scenario.base_dir).resolve()),
+            "entropy": seed["entropy"], "spawn_key": seed["spawn_key"]}
+
+
+def _check_returned(result: RunResult, worker_version: str, version: str, scenario_hash: str, label: str) -> None:
+    """A worker's run is of this code and this scenario, or the experiment stops."""
+    if worker_version != version:
+        raise InputError("executor", "code_version",
+                         f"a worker ran repaylab {worker_version}, expected {version}: install the "
+                         "same code on every worker (or the simulator's code changed while "
+                         "the experiment ran; run it again)")
+    if result.scenario_hash != scenario_hash:
+        raise RuntimeError(f"scenario {label!r} changed on its way to the worker")
+
+
 def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=None, store=None,
                    progress: Callable[[int, int], None] | None = None, *, labels: Sequence[str] | None = None,
                    kind: str = "compare", spec: dict | None = None,
@@ -398,15 +448,7 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
     """
     from .executors import LocalExecutor
 
-    scenarios = list(scenarios)
-    if not scenarios:
-        raise ScenarioError("experiment", "scenarios", "give at least one scenario")
-    if isinstance(reps, bool) or not isinstance(reps, (int, np.integer)) or reps < 1:
-        raise ScenarioError("experiment", "reps", f"must be a whole number ≥ 1, got {reps!r}")
-    reps = int(reps)
-    labels = list(labels) if labels is not None else distinct_labels(scenarios)
-    if len(labels) != len(scenarios) or len(set(labels)) != len(labels):
-        raise ScenarioError("experiment", "labels", "give one distinct label per scenario")
+    scenarios, reps, labels = _checked(scenarios, reps, labels)
     seed, children = replication_seeds(scenarios[0].simulation.seed if rng is None else rng, reps)
     seeds = [{"entropy": _plain(c.entropy), "spawn_key": list(c.spawn_key)} for c in children]
     version = code_version()
@@ -428,26 +470,13 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
             scenarios=[{"label": lab, "scenario_hash": h, "name": s.display_name, "content": s.content()}
                        for lab, h, s in zip(labels, hashes, scenarios, strict=True)],
         )
-        stored = store.load_runs(units_by_run)
-        links = []
-        for run_id, found in stored.items():
-            replication = Replication.from_stored(run_id, found)
-            for unit in units_by_run[run_id]:
-                slots[unit] = replication
-                links.append((*unit, run_id))
-                reused += 1
-        store.link_runs(experiment_id, links)
+        reused = _reuse_stored(store, experiment_id, units_by_run, slots)
     done = reused
     if progress is not None:
         progress(done, total)
 
     todo = [run_id for run_id in units_by_run if units_by_run[run_id][0] not in slots]
-    payloads = []
-    for run_id in todo:
-        i, k = units_by_run[run_id][0]
-        s = scenarios[i]
-        payloads.append({"content": s.content(), "source": s.source, "base_dir": str(Path(s.base_dir).resolve()),
-                         "entropy": seeds[k]["entropy"], "spawn_key": seeds[k]["spawn_key"]})
+    payloads = [_payload(scenarios[i], seeds[k]) for i, k in (units_by_run[run_id][0] for run_id in todo)]
 
     own_executor = executor is None
     executor = LocalExecutor() if own_executor else executor
@@ -456,13 +485,7 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
             for position, (result, worker_version) in finished:
                 run_id = todo[position]
                 units = units_by_run[run_id]
-                if worker_version != version:
-                    raise ScenarioError("executor", "code_version",
-                                        f"a worker ran repaylab {worker_version}, expected {version}: install the "
-                                        "same code on every worker (or the simulator's code changed while "
-                                        "the experiment ran; run it again)")
-                if result.scenario_hash != hashes[units[0][0]]:
-                    raise RuntimeError(f"scenario {labels[units[0][0]]!r} changed on its way to the worker")
+                _check_returned(result, worker_version, version, hashes[units[0][0]], labels[units[0][0]])
                 if store is not None:
                     store.save_run(result, run_id=run_id, code_version=version, seed_key=seed_key(result.seed),
                                    links=[(experiment_id, i, k) for i, k in units])

@@ -5,7 +5,7 @@ staffing ``--hours`` file) goes through :func:`read_bounded`, and every file
 or database it writes is checked first by :func:`check_output_path` or
 :func:`check_store_path`. Whatever the path names — a missing file, a
 directory, a device such as ``/dev/zero``, a FIFO, a symlink loop, a file
-under a regular file — the answer is one :class:`ScenarioError`, never a
+under a regular file — the answer is one :class:`InputError`, never a
 hang, a ``MemoryError`` or a traceback.
 """
 
@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from .errors import ScenarioError
+from .errors import InputError
 
 # os.read returns at most this much at a time; reading in chunks keeps a
 # too-large file from being read whole.
@@ -43,20 +43,20 @@ def _size_text(limit: int) -> str:
     return f"{limit} bytes"
 
 
-def _stat_error(err: OSError, source: str, field: str, what: str) -> ScenarioError:
+def _stat_error(err: OSError, source: str, field: str, what: str) -> InputError:
     """One line for a failed stat or open; ``what`` is the thing the path should name."""
     if err.errno == errno.ENOENT:
-        return ScenarioError(source, field, "file not found")
+        return InputError(source, field, "file not found")
     if err.errno == errno.ELOOP:
-        return ScenarioError(source, field, f"is a symlink loop (too many levels of symbolic links); "
+        return InputError(source, field, f"is a symlink loop (too many levels of symbolic links); "
                                             f"give {_article(what)} {what}")
     if err.errno == errno.ENOTDIR:
-        return ScenarioError(source, field, f"a part of the path is a file, not a directory; "
+        return InputError(source, field, f"a part of the path is a file, not a directory; "
                                             f"give {_article(what)} {what}")
     if err.errno == errno.ENAMETOOLONG:
-        return ScenarioError(source, field, f"the path or a name in it is too long for the file system "
+        return InputError(source, field, f"the path or a name in it is too long for the file system "
                                             f"(a name is at most {_NAME_MAX} bytes)")
-    return ScenarioError(source, field, f"cannot be read ({err.strerror or err})")
+    return InputError(source, field, f"cannot be read ({err.strerror or err})")
 
 
 def _mode(path: str | os.PathLike, source: str, field: str, what: str) -> int:
@@ -64,24 +64,24 @@ def _mode(path: str | os.PathLike, source: str, field: str, what: str) -> int:
     try:
         return os.stat(path).st_mode
     except ValueError:  # an embedded NUL byte
-        raise ScenarioError(source, field, "is not a valid file name") from None
+        raise InputError(source, field, "is not a valid file name") from None
     except OSError as err:
         raise _stat_error(err, source, field, what) from None
 
 
 def _refuse_non_regular(mode: int, source: str, field: str, what: str) -> None:
     if stat.S_ISDIR(mode):
-        raise ScenarioError(source, field, f"is a directory, not {_article(what)} {what}")
+        raise InputError(source, field, f"is a directory, not {_article(what)} {what}")
     if not stat.S_ISREG(mode):
         # A device never ends (/dev/zero) and a FIFO waits for a writer: both
         # would hang or fill memory, so only regular files are read.
-        raise ScenarioError(source, field, f"is not a regular file (a device, FIFO or socket); "
+        raise InputError(source, field, f"is not a regular file (a device, FIFO or socket); "
                                            f"{_article(what)} {what} is a regular file")
 
 
 def read_bounded(path: str | os.PathLike, *, limit: int, kind: str, source: str | None = None,
                  field: str = "") -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; anything else is a ScenarioError.
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is a InputError.
 
     ``kind`` names the file in messages ("scenario", "debt file", "portfolio
     CSV"). The size is measured by reading at most ``limit + 1`` bytes, never
@@ -107,11 +107,11 @@ def read_bounded(path: str | os.PathLike, *, limit: int, kind: str, source: str 
             chunks.append(chunk)
             size += len(chunk)
     except OSError as err:
-        raise ScenarioError(source, field, f"cannot be read ({err.strerror or err})") from None
+        raise InputError(source, field, f"cannot be read ({err.strerror or err})") from None
     finally:
         os.close(fd)
     if size > limit:
-        raise ScenarioError(source, field, f"file is larger than {_size_text(limit)}; "
+        raise InputError(source, field, f"file is larger than {_size_text(limit)}; "
                                            f"{_article(what)} {what} is at most {_size_text(limit)}")
     return b"".join(chunks)
 
@@ -124,17 +124,17 @@ def _check_parent(path: str, option: str, what: str) -> None:
         mode = os.stat(parent).st_mode
     except OSError as err:
         if err.errno == errno.ENOENT:
-            raise ScenarioError(path, option, f"directory {shown!r} does not exist") from None
+            raise InputError(path, option, f"directory {shown!r} does not exist") from None
         if err.errno == errno.ENOTDIR:
-            raise ScenarioError(path, option, f"{shown!r} is under a file, not a directory; "
+            raise InputError(path, option, f"{shown!r} is under a file, not a directory; "
                                               f"give {_article(what)} {what} in a directory") from None
         raise _stat_error(err, path, option, what) from None
     if not stat.S_ISDIR(mode):
-        raise ScenarioError(path, option, f"{shown!r} is a file, not a directory; "
+        raise InputError(path, option, f"{shown!r} is a file, not a directory; "
                                           f"give {_article(what)} {what} in a directory")
     # access() also answers EROFS on a read-only file system, which a mode check would miss.
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ScenarioError(path, option, f"directory {shown!r} is not writable")
+        raise InputError(path, option, f"directory {shown!r} is not writable")
 
 
 def _check_target(path: str, option: str, what: str) -> bool:
@@ -143,20 +143,20 @@ def _check_target(path: str, option: str, what: str) -> bool:
         mode = os.stat(path).st_mode
     except FileNotFoundError:
         if os.path.islink(path):
-            raise ScenarioError(path, option, f"is a symlink to a missing file; give {_article(what)} {what}") from None
+            raise InputError(path, option, f"is a symlink to a missing file; give {_article(what)} {what}") from None
         return False
     except ValueError:
-        raise ScenarioError(path, option, "is not a valid file name") from None
+        raise InputError(path, option, "is not a valid file name") from None
     except OSError as err:
         if err.errno == errno.ENOTDIR:
             return False  # reported by _check_parent, which names the file in the way
         raise _stat_error(err, path, option, what) from None
     if stat.S_ISDIR(mode):
-        raise ScenarioError(path, option, f"is a directory; give {_article(what)} {what} name")
+        raise InputError(path, option, f"is a directory; give {_article(what)} {what} name")
     if not stat.S_ISREG(mode):
         # Outputs are written to a temporary file and renamed over the target,
         # which would replace a device node or a FIFO rather than write to it.
-        raise ScenarioError(path, option, f"is not a regular file (a device, FIFO or socket); "
+        raise InputError(path, option, f"is not a regular file (a device, FIFO or socket); "
                                           f"give {_article(what)} {what} name")
     return True
 
@@ -172,11 +172,11 @@ def check_output_path(path: str | os.PathLike | None, option: str, *, what: str 
         return
     path = os.fspath(path)
     if not path or "\x00" in path:
-        raise ScenarioError(repr(path), option, "is not a valid file name")
+        raise InputError(repr(path), option, "is not a valid file name")
     _check_target(path, option, what)
     _check_parent(path, option, what)
     if len(os.fsencode(os.path.basename(path))) > _NAME_MAX:
-        raise ScenarioError(path, option, f"file name is too long (at most {_NAME_MAX} bytes)")
+        raise InputError(path, option, f"file name is too long (at most {_NAME_MAX} bytes)")
 
 
 def check_store_path(path: str | os.PathLike, option: str = "--store") -> None:
@@ -188,7 +188,7 @@ def check_store_path(path: str | os.PathLike, option: str = "--store") -> None:
     """
     check_output_path(path, option, what="database file")
     if os.path.exists(path) and not os.access(path, os.R_OK | os.W_OK):
-        raise ScenarioError(os.fspath(path), option, "cannot be read and written (permissions)")
+        raise InputError(os.fspath(path), option, "cannot be read and written (permissions)")
 
 
 def is_regular_file(path: str | os.PathLike) -> bool:
@@ -207,14 +207,14 @@ def write_atomic(path: str | os.PathLike, content: bytes | str | Callable[[str],
     temporary file given its path (a figure's ``savefig``, a frame's
     ``to_csv``). Any failure (a full disk, a directory made read-only since
     the check) removes the temporary file, leaves ``path`` as it was and is
-    one ScenarioError naming the file and ``option``.
+    one InputError naming the file and ``option``.
     """
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=directory)
     except OSError as err:
-        raise ScenarioError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None
+        raise InputError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None
     try:
         with os.fdopen(fd, "wb") as handle:
             if isinstance(content, str):
@@ -225,7 +225,7 @@ def write_atomic(path: str | os.PathLike, content: bytes | str | Callable[[str],
             content(tmp)
         os.replace(tmp, target)
     except OSError as err:
-        raise ScenarioError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None
+        raise InputError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

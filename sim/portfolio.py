@@ -143,6 +143,39 @@ def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload
 
 
 def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
+    header, index = _read_header(reader, source)
+    segments = tuple(scenario.portfolio.segments)
+    columns: dict[str, list] = {name: [] for name in ("ids", "balances", "past_dues", "dpds", "segs",
+                                                      "phones", "emails")}
+    seen: set[int] = set()
+    for line_no, row in enumerate(reader, start=2):
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if len(columns["ids"]) >= MAX_ACCOUNTS:
+            raise ScenarioError(source, f"line {line_no}", f"more than {MAX_ACCOUNTS:,} accounts; "
+                                                           "a portfolio holds at most that many")
+        if len(row) != len(header):
+            raise ScenarioError(source, f"line {line_no}", f"has {len(row)} fields, the header has {len(header)}")
+        values = _parse_row({c: row[i].strip() for c, i in index.items()}, f"line {line_no}", source,
+                            scenario, seen)
+        for name, value in zip(columns, values, strict=True):
+            columns[name].append(value)
+    if not columns["ids"]:
+        raise ScenarioError(source, "line 2", "no accounts in the CSV")
+    return Portfolio(
+        account_id=np.array(columns["ids"], dtype=np.int64),
+        balance=np.array(columns["balances"], dtype=np.float64),
+        past_due=np.array(columns["past_dues"], dtype=np.float64),
+        days_past_due=np.array(columns["dpds"], dtype=np.int32),
+        segment=np.array(columns["segs"], dtype=np.int16),
+        phone_known=np.array(columns["phones"], dtype=bool),
+        email_known=np.array(columns["emails"], dtype=bool),
+        segment_names=segments,
+    )
+
+
+def _read_header(reader, source: str) -> tuple[list[str], dict[str, int]]:
+    """The header, and the position of each column the model uses."""
     try:
         header = next(reader)
     except StopIteration:
@@ -155,84 +188,47 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
         raise ScenarioError(source, "line 1", "a column name appears twice")
     # Only the columns the model uses are kept; everything else (names, phones,
     # addresses) is dropped here and never stored.
-    index = {c: header.index(c) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in header}
-    segments = tuple(scenario.portfolio.segments)
-    seg_index = {name: i for i, name in enumerate(segments)}
+    return header, {c: header.index(c) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in header}
+
+
+def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario, seen: set[int]) -> tuple:
+    """One account's values in the order of :func:`_parse_rows`' columns; its id is added to ``seen``."""
+    account_id = _whole(cell["account_id"], source, f"{where}: account_id")
+    if not 0 <= account_id < 2**63:  # stored as int64
+        raise ScenarioError(source, f"{where}: account_id", f"must be between 0 and 2^63-1, got {cell['account_id']}")
+    if account_id in seen:
+        raise ScenarioError(source, f"{where}: account_id", f"duplicate account id {account_id}")
+    seen.add(account_id)
+    balance = _number(cell["balance"], source, f"{where}: balance")
+    if balance < 0:
+        raise ScenarioError(source, f"{where}: balance", f"must be ≥ 0, got {balance:g}")
+    if balance > MAX_BALANCE:
+        raise ScenarioError(source, f"{where}: balance",
+                            f"must be at most {MAX_BALANCE:,.0f} (the largest balance of one account), "
+                            f"got {cell['balance']}")
     charge_off = scenario.portfolio.charge_off_dpd
-    ids: list[int] = []
-    balances: list[float] = []
-    past_dues: list[float] = []
-    dpds: list[int] = []
-    segs: list[int] = []
-    phones: list[bool] = []
-    emails: list[bool] = []
-    seen: set[int] = set()
-    for line_no, row in enumerate(reader, start=2):
-        if not row or all(not cell.strip() for cell in row):
-            continue
-        if len(ids) >= MAX_ACCOUNTS:
-            raise ScenarioError(source, f"line {line_no}", f"more than {MAX_ACCOUNTS:,} accounts; "
-                                                           "a portfolio holds at most that many")
-        if len(row) != len(header):
-            raise ScenarioError(source, f"line {line_no}", f"has {len(row)} fields, the header has {len(header)}")
-
-        def cell(column: str) -> str:
-            return row[index[column]].strip()  # noqa: B023 - row is the current line
-
-        where = f"line {line_no}"
-        account_id = _whole(cell("account_id"), source, f"{where}: account_id")
-        if not 0 <= account_id < 2**63:  # stored as int64
-            raise ScenarioError(source, f"{where}: account_id", f"must be between 0 and 2^63-1, got {cell('account_id')}")
-        if account_id in seen:
-            raise ScenarioError(source, f"{where}: account_id", f"duplicate account id {account_id}")
-        seen.add(account_id)
-        balance = _number(cell("balance"), source, f"{where}: balance")
-        if balance < 0:
-            raise ScenarioError(source, f"{where}: balance", f"must be ≥ 0, got {balance:g}")
-        if balance > MAX_BALANCE:
-            raise ScenarioError(source, f"{where}: balance",
-                                f"must be at most {MAX_BALANCE:,.0f} (the largest balance of one account), "
-                                f"got {cell('balance')}")
-        dpd = _whole(cell("days_past_due"), source, f"{where}: days_past_due")
-        if not 0 <= dpd < charge_off:
-            raise ScenarioError(source, f"{where}: days_past_due", f"must be between 0 and {charge_off - 1} (charge-off at {charge_off}), got {dpd}")
-        if "segment" in index:
-            name = cell("segment")
-            if name not in seg_index:
-                raise ScenarioError(source, f"{where}: segment", f"unknown segment {name!r}; the scenario has: {', '.join(segments)}")
-            segs.append(seg_index[name])
-        else:
-            segs.append(0)
-        if "past_due" in index and cell("past_due"):
-            past_due = _number(cell("past_due"), source, f"{where}: past_due")
-            if not 0 <= past_due <= balance + 1e-9:
-                raise ScenarioError(source, f"{where}: past_due", "must be between 0 and the balance")
-        else:
-            past_due = min(balance, math.ceil(dpd / 30) * scenario.portfolio.min_due_rate * balance)
-        for column, out in (("phone_known", phones), ("email_known", emails)):
-            if column in index:
-                flag = _parse_bool(cell(column))
-                if flag is None:
-                    raise ScenarioError(source, f"{where}: {column}", "must be 0/1 or true/false")
-                out.append(flag)
-            else:
-                out.append(True)
-        ids.append(account_id)
-        balances.append(balance)
-        past_dues.append(round(past_due, 2))
-        dpds.append(dpd)
-    if not ids:
-        raise ScenarioError(source, "line 2", "no accounts in the CSV")
-    return Portfolio(
-        account_id=np.array(ids, dtype=np.int64),
-        balance=np.array(balances, dtype=np.float64),
-        past_due=np.array(past_dues, dtype=np.float64),
-        days_past_due=np.array(dpds, dtype=np.int32),
-        segment=np.array(segs, dtype=np.int16),
-        phone_known=np.array(phones, dtype=bool),
-        email_known=np.array(emails, dtype=bool),
-        segment_names=segments,
-    )
+    dpd = _whole(cell["days_past_due"], source, f"{where}: days_past_due")
+    if not 0 <= dpd < charge_off:
+        raise ScenarioError(source, f"{where}: days_past_due", f"must be between 0 and {charge_off - 1} (charge-off at {charge_off}), got {dpd}")
+    segment = 0
+    if "segment" in cell:
+        segments = tuple(scenario.portfolio.segments)
+        if cell["segment"] not in segments:
+            raise ScenarioError(source, f"{where}: segment", f"unknown segment {cell['segment']!r}; the scenario has: {', '.join(segments)}")
+        segment = segments.index(cell["segment"])
+    if cell.get("past_due"):
+        past_due = _number(cell["past_due"], source, f"{where}: past_due")
+        if not 0 <= past_due <= balance + 1e-9:
+            raise ScenarioError(source, f"{where}: past_due", "must be between 0 and the balance")
+    else:
+        past_due = min(balance, math.ceil(dpd / 30) * scenario.portfolio.min_due_rate * balance)
+    flags = []
+    for column in ("phone_known", "email_known"):
+        flag = _parse_bool(cell[column]) if column in cell else True
+        if flag is None:
+            raise ScenarioError(source, f"{where}: {column}", "must be 0/1 or true/false")
+        flags.append(flag)
+    return (account_id, balance, round(past_due, 2), dpd, segment, *flags)
 
 
 def _number(text: str, source: str, field: str) -> float:

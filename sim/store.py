@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ScenarioError
+from .errors import InputError
 from .export_safety import json_data
 from .io import check_store_path
 
@@ -168,14 +168,14 @@ class ResultStore:
         finally:
             con.close()
 
-    def _error(self, err: Exception) -> ScenarioError:
+    def _error(self, err: Exception) -> InputError:
         text = " ".join(str(err).split())
         if _is_lock_error(err):
-            return ScenarioError(self.path, "--store",
-                                 f"locked by another process for over {self.lock_timeout:g} s ({text[:160]})")
+            return InputError(self.path, "--store",
+                              f"locked by another process for over {self.lock_timeout:g} s ({text[:160]})")
         if "not a valid duckdb" in text.lower() or "unable to open database" in text.lower():
-            return ScenarioError(self.path, "--store", "is not a DuckDB results store")
-        return ScenarioError(self.path, "--store", f"cannot be used: {text[:200]}")
+            return InputError(self.path, "--store", "is not a DuckDB results store")
+        return InputError(self.path, "--store", f"cannot be used: {text[:200]}")
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[Any]:
@@ -191,8 +191,8 @@ class ResultStore:
     def _readable(self) -> bool:
         return self.path.is_file() and self.path.stat().st_size > 0
 
-    def _not_a_store(self, what: str) -> ScenarioError:
-        return ScenarioError(self.path, "", f"not a repaylab results store ({what}); give the path of a store "
+    def _not_a_store(self, what: str) -> InputError:
+        return InputError(self.path, "", f"not a repaylab results store ({what}); give the path of a store "
                                             "or a new file name")
 
     def _refuse_foreign_file(self) -> None:
@@ -203,7 +203,7 @@ class ResultStore:
             with open(self.path, "rb") as handle:
                 header = handle.read(12)
         except OSError as err:
-            raise ScenarioError(self.path, "--store", f"cannot be read ({err.strerror or err})") from None
+            raise InputError(self.path, "--store", f"cannot be read ({err.strerror or err})") from None
         if not header:
             raise self._not_a_store("an empty file")
         if header[8:12] != DUCKDB_MAGIC:
@@ -217,13 +217,13 @@ class ResultStore:
         loop, a missing or unwritable directory, a file without read and write
         permission); a file that is not a repaylab store (any other file, or a
         DuckDB database holding other tables) is refused too. Each is a
-        one-line ScenarioError.
+        one-line InputError.
         """
         if writing:
             check_store_path(self.path, "--store")
             parent = self.path.absolute().parent
             if not self.path.exists() and not self._can_create_in(parent):
-                raise ScenarioError(self.path, "--store", f"directory {str(parent)!r} is not writable")
+                raise InputError(self.path, "--store", f"directory {str(parent)!r} is not writable")
             if self.path.exists():
                 self._refuse_foreign_file()
                 self._refuse_foreign_tables()
@@ -233,11 +233,11 @@ class ResultStore:
         except FileNotFoundError:
             pass
         except OSError as err:  # ELOOP, ENAMETOOLONG, a file used as a directory, …
-            raise ScenarioError(self.path, "--store", f"cannot be used ({err.strerror or err})") from None
+            raise InputError(self.path, "--store", f"cannot be used ({err.strerror or err})") from None
         if self.path.is_dir():
-            raise ScenarioError(self.path, "--store", "is a directory; give a database file name")
+            raise InputError(self.path, "--store", "is a directory; give a database file name")
         if self.path.exists() and not os.access(self.path, os.R_OK):
-            raise ScenarioError(self.path, "--store", "cannot be read (permissions)")
+            raise InputError(self.path, "--store", "cannot be read (permissions)")
         if self._readable():
             self._refuse_foreign_file()
         return self
@@ -262,12 +262,12 @@ class ResultStore:
             raise self._not_a_store(f"a DuckDB database with other tables: {', '.join(sorted(names)[:5])}")
 
     def ensure(self) -> ResultStore:
-        """Check the path and create the tables; a bad path is a ScenarioError, and leaves the file untouched."""
+        """Check the path and create the tables; a bad path is a InputError, and leaves the file untouched."""
         self.check_path()
         try:
             with self._transaction() as con:
                 con.execute(SCHEMA)
-        except ScenarioError:
+        except InputError:
             raise
         except Exception as err:  # duckdb raises many kinds for a foreign file
             raise self._error(err) from None
@@ -338,11 +338,11 @@ class ResultStore:
         """The experiment with this id or unique id prefix."""
         matches = [e for e in self.experiments() if e["id"].startswith(key)] if key else []
         if not matches:
-            raise ScenarioError(self.path, "experiment", f"no stored experiment {key!r} (see 'python -m sim history')")
+            raise InputError(self.path, "experiment", f"no stored experiment {key!r} (see 'python -m sim history')")
         exact = [e for e in matches if e["id"] == key]
         if len(matches) > 1 and not exact:
-            raise ScenarioError(self.path, "experiment",
-                                f"{key!r} matches {len(matches)} experiments; give more of the id")
+            raise InputError(self.path, "experiment",
+                             f"{key!r} matches {len(matches)} experiments; give more of the id")
         return (exact or matches)[0]
 
     def experiment_summary(self, experiment_id: str) -> dict | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from optimizer.payoff_engine import budget_needed
-from optimizer.payoff_model import DebtFile
+from optimizer.payoff.amortisation import budget_needed
+from optimizer.payoff.model import DebtFile
 
 
 def debt_file(budget: float, *debts: dict, **extra) -> DebtFile:

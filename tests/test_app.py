@@ -14,9 +14,9 @@ from streamlit.testing.v1 import AppTest
 
 from app_support.common import money, number
 from optimizer.allocation import allocate
-from optimizer.payoff import advise
-from optimizer.payoff_model import load_debts
-from optimizer.staffing import ShiftPattern, requirements_by_hour, schedule_shifts
+from optimizer.payoff.advisor import advise
+from optimizer.payoff.model import load_debts
+from optimizer.staffing.requirements import ShiftPattern, requirements_by_hour, schedule_shifts
 from sim import load_scenario, load_scenario_text, simulate
 from sim.errors import ScenarioError
 
@@ -32,10 +32,8 @@ PAGES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def private_store(tmp_path, monkeypatch):
-    # The History page and "keep the runs" use $REPAYLAB_STORE: never the user's runs.duckdb.
-    monkeypatch.setenv("REPAYLAB_STORE", str(tmp_path / "runs.duckdb"))
+# The History page and "keep the runs" use $REPAYLAB_STORE: never the user's runs.duckdb.
+pytestmark = pytest.mark.usefixtures("private_store")
 
 
 def open_page(page: str) -> AppTest:

@@ -28,7 +28,7 @@ EXPECTED: dict[str, dict[str, str]] = tomllib.loads((BAD / "EXPECTED.toml").read
 # that the csv_*.toml scenarios read.
 SUPPORT = {"EXPECTED.toml", "README.md"}
 
-HAS_COMPARE = "sim.cli_experiment" in COMMAND_MODULES
+HAS_COMPARE = "sim.cli.experiment" in COMMAND_MODULES
 # compare loads scenarios with the same loader as validate and run; what it adds
 # is a results store. It goes through the CSV cases (the CSV is read only when
 # the runs start, the latest point of failure) and one case of each other kind,

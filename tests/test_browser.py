@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.payoff import advise
-from optimizer.payoff_model import load_debts
+from optimizer.payoff.advisor import advise
+from optimizer.payoff.model import load_debts
 
 from simhelpers import ROOT, SCENARIOS
 

@@ -195,7 +195,7 @@ def test_sweep_over_dates_in_table_json_csv_and_store(tmp_path, monkeypatch, cap
 
 
 def test_json_is_printed_whole_or_not_at_all(capsys):
-    from sim.cli_experiment import _print_json
+    from sim.cli.experiment import _print_json
 
     with pytest.raises(TypeError):
         _print_json({"scenarios": [{"name": "a"}], "later": object()})  # fails deep inside the document

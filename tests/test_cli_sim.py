@@ -11,12 +11,8 @@ import pytest
 
 from simhelpers import ROOT, SCENARIOS
 
-
-@pytest.fixture(autouse=True)
-def private_store(tmp_path, monkeypatch):
-    # Runs are saved to the results store: a test's own, never the user's runs.duckdb.
-    monkeypatch.setenv("REPAYLAB_STORE", str(tmp_path / "runs.duckdb"))
-    return tmp_path / "runs.duckdb"
+# Runs are saved to the results store: a test's own, never the user's runs.duckdb.
+pytestmark = pytest.mark.usefixtures("private_store")
 
 
 def run_cli(*args, cwd=None):

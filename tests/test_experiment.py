@@ -212,3 +212,12 @@ def test_make_executor_checks_its_settings():
         make_executor("spark")
     with pytest.raises(ScenarioError, match="--scheduler"):
         make_executor("local", scheduler="tcp://x:8786")
+
+
+def test_the_code_version_digests_the_simulator_but_not_its_command_lines():
+    from sim.experiment import simulation_sources
+
+    names = {"/".join(p.parts[-2:]) for p in simulation_sources()}
+    assert {"sim/engine.py", "sim/behavior.py", "sim/metrics.py"} <= names
+    assert not any(p.parent.name == "cli" or p.stem in ("experiment", "store", "executors")
+                   for p in simulation_sources())

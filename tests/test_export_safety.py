@@ -97,9 +97,9 @@ def test_sweep_and_sensitivity_csv_keep_negative_numbers_as_numbers(tmp_path, mo
 
 
 def test_payoff_schedule_csv_escapes_debt_names():
-    from optimizer.payoff import advise
-    from optimizer.payoff_model import DebtFile
-    from optimizer.payoff_report import schedule_csv
+    from optimizer.payoff.advisor import advise
+    from optimizer.payoff.model import DebtFile
+    from optimizer.payoff.report import schedule_csv
 
     debts = DebtFile.from_dict({"budget": 300, "debts": [
         {"name": "=HYPERLINK(\"http://x\")", "balance": 500, "apr": 0.2},

@@ -88,11 +88,6 @@ class KillingDaskExecutor(DaskExecutor):
 
 
 @pytest.fixture(scope="module")
-def pair():
-    return [load_scenario(SCENARIOS / f"{n}.toml", TINY) for n in ("baseline", "sms_gentle")]
-
-
-@pytest.fixture(scope="module")
 def undisturbed(pair):
     return run_experiment(pair, 3, rng=12, executor=LocalExecutor(1))
 

@@ -119,7 +119,7 @@ def test_horizon_value_weighs_each_state_and_counts_a_write_off_once():
 
 def test_the_plan_as_a_manager_reads_it():
     from optimizer.allocation import allocate
-    from optimizer.allocation_cli import format_plan
+    from optimizer.cli.allocate import format_plan
     from optimizer.plan_summary import contacts_per_month
     from optimizer.treatments import Contact, Treatment
 

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from optimizer.payoff_engine import budget_needed, simulate
+from optimizer.payoff.amortisation import budget_needed, simulate
 
 from payoff_helpers import affordable_files, debt_file, us_debts
 

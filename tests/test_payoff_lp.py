@@ -8,11 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 
-from optimizer import payoff_lp, payoff_report
-from optimizer.payoff import advise, optimal_plan, plan
-from optimizer.payoff_engine import simulate
-from optimizer.payoff_lp import solve
-from optimizer.payoff_model import Debt, DebtFile, Minimum, load_debts
+from optimizer.payoff import lp as payoff_lp
+from optimizer.payoff import report as payoff_report
+from optimizer.payoff.advisor import advise, optimal_plan, plan
+from optimizer.payoff.amortisation import simulate
+from optimizer.payoff.lp import solve
+from optimizer.payoff.model import Debt, DebtFile, Minimum, load_debts
 
 from payoff_helpers import affordable_files, debt_file, fifty_debts
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from optimizer.payoff_model import DebtFile, load_debts
+from optimizer.payoff.model import DebtFile, load_debts
 from sim.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]

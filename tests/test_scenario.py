@@ -132,3 +132,10 @@ def test_missing_and_empty_and_binary_files(tmp_path):
     (tmp_path / "syntax.toml").write_text("[simulation\ndays = 3\n")
     with pytest.raises(ScenarioError, match="TOML syntax error"):
         load_scenario(tmp_path / "syntax.toml")
+
+
+def test_scenario_error_is_the_former_name_of_input_error():
+    from sim.errors import InputError, ScenarioError
+
+    assert ScenarioError is InputError
+    assert str(InputError("file.toml", "days", "must be ≥ 1")) == "file.toml: days: must be ≥ 1"

@@ -18,9 +18,8 @@ from scipy.integrate import quad
 from scipy.linalg import expm
 
 from optimizer import cli
-from optimizer.queueing import erlang_b, erlang_c_from_load
-from optimizer.shifts import ShiftPattern, build_shift_model
-from optimizer.staffing import (
+from optimizer.staffing.queueing import erlang_b, erlang_c_from_load
+from optimizer.staffing.requirements import (
     agents_needed,
     erlang_a,
     erlang_c,
@@ -32,6 +31,7 @@ from optimizer.staffing import (
     schedule_shifts,
     standard_shifts,
 )
+from optimizer.staffing.shifts import ShiftPattern, build_shift_model
 
 ROOT = Path(__file__).resolve().parents[1]
 

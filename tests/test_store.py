@@ -16,24 +16,11 @@ from sim.errors import ScenarioError
 from sim.executors import LocalExecutor
 from sim.experiment import code_version, run_experiment
 from sim.metrics import SCALAR_KPIS
-from sim.scenario import load_scenario
 from sim.store import STORE_ENV, ResultStore, resolve_store_path
 from sim.sweep import run_sweep
 
-from simhelpers import SCENARIOS
-
 TINY = {"simulation.accounts": 200, "simulation.days": 20}
 SERIAL = LocalExecutor(1)
-
-
-@pytest.fixture(scope="module")
-def pair():
-    return [load_scenario(SCENARIOS / f"{n}.toml", TINY) for n in ("baseline", "sms_gentle")]
-
-
-@pytest.fixture
-def store(tmp_path):
-    return ResultStore(tmp_path / "runs.duckdb").ensure()
 
 
 @pytest.fixture

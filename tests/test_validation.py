@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from optimizer.queueing import erlang_c, erlang_c_wait
+from optimizer.staffing.queueing import erlang_c, erlang_c_wait
 from sim import simulate
 from sim.theory import cgw_expected_balance_ratio, constant_hazard_payment_probability
 

@@ -34,7 +34,7 @@ the status ``"time_limit"``, and its cost is never reported as a bound.
 
 Penalty APRs and late fees are not in the program: every minimum is a hard
 constraint, so a budget below the minimums makes it infeasible (the
-strategies in :mod:`optimizer.payoff_engine` simulate that shortfall).
+strategies in :mod:`optimizer.payoff.amortisation` simulate that shortfall).
 """
 
 from __future__ import annotations
@@ -45,9 +45,9 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from . import solvers
-from .payoff_engine import amortising_payment_cents, monthly_rate, to_cents
-from .payoff_model import Debt, DebtFile
+from .. import solvers
+from .amortisation import amortising_payment_cents, monthly_rate, to_cents
+from .model import Debt, DebtFile
 
 TIME_LIMIT_SECONDS = 20  # the least-cost pass; a plan found by then is reported as not proven optimal
 TIE_BREAK_SECONDS = 5  # the second pass only orders plans of equal cost; its best so far is good enough
@@ -217,20 +217,19 @@ class _StartedHiGHS(pulp.HiGHS):
 
 def _run(prob: pulp.LpProblem, *, mip: bool = True, time_limit: float = TIME_LIMIT_SECONDS,
          gap: float = COST_GAP, start: dict | None = None) -> tuple[str, bool]:
-    """Solve with HiGHS (CBC if highspy is missing): PuLP's status and whether it is proven.
+    """Solve with HiGHS (CBC if highspy is missing or fails): PuLP's status and whether it is proven.
 
     PuLP reports a MIP stopped by its time limit as "Optimal" too; only the
     solution status tells a proven optimum from the best plan found so far.
     """
-    highs = _StartedHiGHS(start, mip=mip, msg=False, timeLimit=time_limit, gapRel=1e-9, gapAbs=gap)
-    solver = highs if highs.available() else pulp.PULP_CBC_CMD(
-        mip=mip, msg=False, timeLimit=time_limit, gapAbs=gap, gapRel=1e-9)
+    solver = solvers.get_solver("highs", mip=mip, time_limit=time_limit, gap_rel=1e-9, gap_abs=gap,
+                                highs=lambda **options: _StartedHiGHS(start, **options))
     status = pulp.LpStatus[solvers.solve(prob, solver)]
     return status, status == "Optimal" and prob.sol_status == pulp.LpSolutionOptimal
 
 
 def _solver_name() -> str:
-    return "HiGHS" if pulp.HiGHS().available() else "CBC"
+    return {"highs": "HiGHS", "cbc": "CBC"}[solvers.solver_name(solvers.get_solver("highs", mip=False))]
 
 
 def solve(debts: DebtFile, horizon: int, budget: float | None = None,

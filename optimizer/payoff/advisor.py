@@ -1,9 +1,9 @@
 """The debt payoff advisor: in what order to pay, when one is debt-free, what each choice costs.
 
 For borrowers' advisors (DOMAIN.md, "Repaying one's own debts"). Given a debt
-file (:mod:`optimizer.payoff_model`), it runs the strategies month by month
-(:mod:`optimizer.payoff_engine`) and finds the least-cost plan with a linear
-program (:mod:`optimizer.payoff_lp`):
+file (:mod:`optimizer.payoff.model`), it runs the strategies month by month
+(:mod:`optimizer.payoff.amortisation`) and finds the least-cost plan with a linear
+program (:mod:`optimizer.payoff.lp`):
 
 * ``avalanche`` highest current rate first after all minimums;
 * ``snowball`` smallest starting balance first, the order set once;
@@ -23,10 +23,10 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from sim.errors import ScenarioError
+from sim.errors import InputError
 
-from . import payoff_lp
-from .payoff_engine import (
+from . import lp as payoff_lp
+from .amortisation import (
     STANDARD_STRATEGIES,
     STRATEGIES,
     PayoffResult,
@@ -35,7 +35,7 @@ from .payoff_engine import (
     simulate,
     to_cents,
 )
-from .payoff_model import MAX_MONTHS, DebtFile, load_debts
+from .model import MAX_MONTHS, DebtFile, load_debts
 
 __all__ = ["STANDARD_STRATEGIES", "STRATEGIES", "Advice", "PayoffResult", "advise", "load_debts", "plan", "optimal_plan"]
 
@@ -48,8 +48,8 @@ def plan(debts: DebtFile, strategy: str, budget: float | None = None) -> PayoffR
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose from {', '.join(STRATEGIES)}")
     if strategy == "custom" and not debts.custom_order:
-        raise ScenarioError(debts.source, "custom_order",
-                            "the custom strategy needs custom_order = [\"debt name\", …] in the file")
+        raise InputError(debts.source, "custom_order",
+                         "the custom strategy needs custom_order = [\"debt name\", …] in the file")
     if strategy == "optimal":
         return optimal_plan(debts, budget)
     return simulate(debts, strategy, budget=budget)

@@ -5,10 +5,10 @@ Poisson arrivals and exponential handling times the line is an M/M/n queue,
 whose probability of waiting is the **Erlang C** formula; if callers also hang
 up after an exponential patience it is the M/M/n+M queue, **Erlang A**
 (Palm 1943; Garnett, Mandelbaum & Reiman 2002). These are the analytic anchors
-for the agent side of the simulator, and what :mod:`optimizer.staffing` uses to
+for the agent side of the simulator, and what :mod:`optimizer.staffing.requirements` uses to
 say how many agents an hour needs.
 
-Units, everywhere in this module and in :mod:`optimizer.staffing`:
+Units, everywhere in this module and in :mod:`optimizer.staffing.requirements`:
 
 * ``arrival_rate`` is in **calls per hour**;
 * every duration — ``mean_handle``, ``patience``, ``answer_within`` and the

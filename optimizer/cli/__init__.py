@@ -12,7 +12,7 @@ from sim.cli import build_parser as _build_parser
 from sim.cli import run_command
 
 # One module per subcommand, in the order shown by --help.
-COMMAND_MODULES: list[str] = ["optimizer.staffing_cli", "optimizer.payoff_cli", "optimizer.allocation_cli"]
+COMMAND_MODULES: list[str] = ["optimizer.cli.staff", "optimizer.cli.payoff", "optimizer.cli.allocate"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,7 @@
 """``python -m optimizer payoff``: a borrower's payoff plan from a debt file.
 
-Only parses arguments and calls :mod:`optimizer.payoff` and
-:mod:`optimizer.payoff_report`; bad input is a ScenarioError (exit code 2).
+Only parses arguments and calls :mod:`optimizer.payoff.advisor` and
+:mod:`optimizer.payoff.report`; bad input is a InputError (exit code 2).
 """
 
 from __future__ import annotations
@@ -10,12 +10,12 @@ import argparse
 import math
 import sys
 
-from sim.errors import ScenarioError
+from sim.errors import InputError
 from sim.io import check_output_path, write_atomic
 
-from . import payoff_report
-from .payoff import STRATEGIES, advise
-from .payoff_model import load_debts
+from ..payoff import report as payoff_report
+from ..payoff.advisor import STRATEGIES, advise
+from ..payoff.model import load_debts
 
 
 def register(subparsers) -> None:
@@ -42,15 +42,15 @@ def _budget(text: str | None) -> float | None:
     try:
         value = float(text)
     except ValueError:
-        raise ScenarioError("--budget", "", f"must be a number, got {text!r}") from None
+        raise InputError("--budget", "", f"must be a number, got {text!r}") from None
     if not math.isfinite(value) or value < 0:
-        raise ScenarioError("--budget", "", f"must be a finite number ≥ 0, got {text!r}")
+        raise InputError("--budget", "", f"must be a finite number ≥ 0, got {text!r}")
     return value
 
 
 def run(args: argparse.Namespace) -> int:
     if args.plot and not args.plot.lower().endswith(".png"):
-        raise ScenarioError(args.plot, "", "--plot writes a PNG; give a file name ending in .png")
+        raise InputError(args.plot, "", "--plot writes a PNG; give a file name ending in .png")
     # Output paths are checked before any work: a directory or a symlink loop is one line.
     check_output_path(args.csv, "--csv")
     check_output_path(args.plot, "--plot")

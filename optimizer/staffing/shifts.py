@@ -4,7 +4,7 @@ A shift pattern is the set of clock periods an agent on it is paid for (an
 8-hour shift, a 4-hour part-time shift, a shift with an unpaid break hour, a
 split shift ``09:00-13:00+14:00-18:00``), on whole or half hours. Given how
 many agents each interval of the day needs
-(:func:`optimizer.staffing.requirements_by_interval`), the integer program
+(:func:`optimizer.staffing.requirements.requirements_by_interval`), the integer program
 
     minimise    Σ_p (cost_p + ε) · x_p
     subject to  Σ_{p covers i} x_p ≥ required_i     for every interval i   (cover_{i})
@@ -28,14 +28,13 @@ from __future__ import annotations
 import math
 import re
 import time
-import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 import pulp
 
-from . import solvers
+from .. import solvers
 
 HOURS_PER_DAY = 24
 MINUTES_PER_DAY = 24 * 60
@@ -439,29 +438,6 @@ class Roster:
         }
 
 
-def _cbc(time_limit: float | None) -> pulp.LpSolver:
-    # PuLP 3.3 marks its bundled CBC as deprecated (removed in 4.0, pinned out by
-    # pyproject); it is still the fallback that needs nothing else installed.
-    with warnings.catch_warnings():
-        warnings.filterwarnings(
-            "ignore", message="PULP_CBC_CMD is deprecated", category=DeprecationWarning
-        )
-        return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit, gapRel=GAP)
-
-
-def _solvers(solver: str, time_limit: float | None) -> Iterator[tuple[str, pulp.LpSolver]]:
-    """The solvers to try in turn: HiGHS then CBC, or CBC alone."""
-    if solver not in ("highs", "cbc"):
-        raise ValueError(f"solver must be 'highs' or 'cbc', got {solver!r}")
-    if solver == "highs":
-        highs = pulp.HiGHS(msg=False, timeLimit=time_limit, gapRel=GAP)
-        if highs.available():
-            yield "highs", highs
-    cbc = _cbc(time_limit)  # the fallback if highspy is missing or fails
-    if cbc.available():
-        yield "cbc", cbc
-
-
 def solve_shift_model(
     model: ShiftModel, *, solver: str = "highs", time_limit: float | None = 30.0
 ) -> Roster:
@@ -482,21 +458,18 @@ def solve_shift_model(
             uncovered=model.uncovered,
             **common,
         )
-    errors = []
-    for name, candidate in _solvers(solver, time_limit):
-        try:
-            solvers.solve(model.problem, candidate)
-        except pulp.PulpSolverError as err:  # try the next solver
-            errors.append(f"{name}: {err}")
-            continue
-        return _report(model, name, started, time_limit)
-    return Roster(
-        status="not_solved",
-        message="no solver ran: " + ("; ".join(errors) or "neither HiGHS nor CBC is available"),
-        solver="none",
-        seconds=time.perf_counter() - started,
-        **common,
-    )
+    chosen = solvers.get_solver(solver, mip=True, time_limit=time_limit, gap_rel=GAP)
+    try:
+        solvers.solve(model.problem, chosen)
+    except pulp.PulpSolverError as err:
+        return Roster(
+            status="not_solved",
+            message=f"no solver ran: {err}",
+            solver="none",
+            seconds=time.perf_counter() - started,
+            **common,
+        )
+    return _report(model, solvers.solver_name(model.problem.solver), started, time_limit)
 
 
 def _report(model: ShiftModel, solver: str, started: float, time_limit: float | None) -> Roster:
@@ -557,7 +530,7 @@ def schedule_shifts(
     ----------
     requirements : agents needed per absolute interval (mapping or sequence);
         use the ``rostered`` counts from
-        :func:`optimizer.staffing.requirements_by_interval` on the same grid.
+        :func:`optimizer.staffing.requirements.requirements_by_interval` on the same grid.
     patterns : :class:`ShiftPattern` objects or strings like ``"08:00-16:00"``.
     days : horizon in days (default: what the requirements span).
     max_per_pattern : optional cap on agents per pattern and day.

@@ -7,67 +7,10 @@ import json
 import sys
 from pathlib import Path
 
-from .errors import ScenarioError, printable
-from .io import check_output_path, check_store_path
-from .scenario import MAX_ACCOUNTS, MAX_DAYS, load_scenario
-
-# check_output_path lives in sim.io with the other path checks; it is imported
-# from here by the other command lines.
-__all__ = ["add_size_options", "check_output_path", "check_store_path", "csv_size_note", "positive_int", "seed_arg",
-           "size_overrides"]
-
-
-def positive_int(limit: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number, got {text!r}") from None
-        if not 1 <= value <= limit:
-            raise argparse.ArgumentTypeError(f"must be between 1 and {limit}, got {value}")
-        return value
-
-    return parse
-
-
-def seed_arg(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be ≥ 0, got {value}")
-    return value
-
-
-def add_size_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
-    parser.add_argument("--days", type=positive_int(MAX_DAYS), help="override simulation.days")
-
-
-def size_overrides(args: argparse.Namespace) -> dict:
-    overrides = {}
-    if getattr(args, "accounts", None) is not None:
-        overrides["simulation.accounts"] = args.accounts
-    if getattr(args, "days", None) is not None:
-        overrides["simulation.days"] = args.days
-    if getattr(args, "seed", None) is not None:
-        overrides["simulation.seed"] = args.seed
-    return overrides
-
-
-def csv_size_note(scenario, accounts: int | None) -> str | None:
-    """The note to print when ``--accounts`` meets a portfolio read from CSV, else None.
-
-    The CSV's accounts are the book, so the option cannot apply. A note, not an
-    error: the same command line is used for synthetic and imported portfolios
-    (scripts, sweeps), and the run itself is right. Print it only once the
-    scenario and the CSV have loaded, so that a bad file stays a one-line error.
-    """
-    if accounts is None or not scenario.portfolio.csv:
-        return None
-    return (f"note: --accounts {accounts} is ignored: the accounts are read from "
-            f"{printable(str(scenario.csv_path))}")
+from ..errors import InputError, printable
+from ..io import check_output_path
+from ..scenario import load_scenario
+from .options import add_size_options, csv_size_note, seed_arg, size_overrides
 
 
 def register(subparsers) -> None:
@@ -91,7 +34,7 @@ def register(subparsers) -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
     if scenario.portfolio.csv:
-        from .portfolio import read_portfolio_csv
+        from ..portfolio import read_portfolio_csv
 
         read_portfolio_csv(scenario.csv_path, scenario)
     # The name is the user's text: shown escaped, like every name in an error line.
@@ -104,11 +47,11 @@ def _write_contacts(log, path: str) -> None:
     try:
         log.write_csv(path)
     except OSError as err:
-        raise ScenarioError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
+        raise InputError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
 
 
 def _store_path(option: str | None) -> Path:
-    from .store import ResultStore, resolve_store_path
+    from ..store import ResultStore, resolve_store_path
 
     path = resolve_store_path(option)
     ResultStore(path).check_path()  # the path, and that an existing file is a repaylab store
@@ -116,7 +59,7 @@ def _store_path(option: str | None) -> Path:
 
 
 def _open_store(path: Path):
-    from .store import ResultStore
+    from ..store import ResultStore
 
     return ResultStore(path).ensure()
 
@@ -128,17 +71,17 @@ def progress_bar(total: int, desc: str, disable: bool):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .simulation import simulate
+    from ..simulation import simulate
 
     # Every output is checked before the work; a new store is only created once
     # the contact log is written, so a failed run leaves no stored run behind.
     check_output_path(args.contacts_out, "--contacts-out")
     if args.no_store and args.store:
-        raise ScenarioError("--store", "", "cannot be combined with --no-store")
+        raise InputError("--store", "", "cannot be combined with --no-store")
     store_path = None if args.no_store else _store_path(args.store)
     scenario = load_scenario(args.scenario, size_overrides(args))
     if scenario.portfolio.csv:
-        from .portfolio import read_portfolio_csv
+        from ..portfolio import read_portfolio_csv
 
         read_portfolio_csv(scenario.csv_path, scenario)  # a bad CSV fails before anything is written
     # An existing store is opened now, so that a file that is not a store fails before the run.
@@ -153,7 +96,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.contacts_out:
         _write_contacts(result.contact_log, args.contacts_out)
     if store_path is not None:
-        from .experiment import record_run
+        from ..experiment import record_run
 
         record_run(store or _open_store(store_path), scenario, result)
     if args.json:

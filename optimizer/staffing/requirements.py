@@ -5,14 +5,14 @@ for agents. This module turns an interval's calls into the number of agents
 needed on the phones for a service level (Erlang C, or Erlang A when callers
 hang up), optionally under a cap on occupancy, adds shrinkage (breaks,
 training, absence) to get the number to roster, and re-exports the
-shift-scheduling integer program of :mod:`optimizer.shifts` that covers those
+shift-scheduling integer program of :mod:`optimizer.staffing.shifts` that covers those
 numbers with the fewest paid hours.
 
 Units: arrival rates in **calls per hour**, also for half-hour intervals;
 every duration (handle time, patience, the answer-within threshold, waits) in
 **seconds**. Shrinkage, service levels and occupancy are fractions (0.3 for 30 %).
 
-Each interval is treated as its own steady state (see :mod:`optimizer.queueing`
+Each interval is treated as its own steady state (see :mod:`optimizer.staffing.queueing`
 for the models' assumptions).
 """
 

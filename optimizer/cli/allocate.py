@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from collections import Counter
 
-from sim.cli_run import check_output_path, positive_int, seed_arg
-from sim.errors import ScenarioError
-from sim.io import write_atomic
+from sim.cli.options import positive_int, seed_arg
+from sim.errors import InputError
+from sim.io import check_output_path, write_atomic
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
-from .plan_summary import format_summary
-from .segments import DEFAULT_BALANCE_BANDS, check_bands
+from ..plan_summary import format_summary
+from ..segments import DEFAULT_BALANCE_BANDS, check_bands
 
 
 def _non_negative(text: str) -> float:
@@ -29,7 +29,7 @@ def _bands(text: str) -> tuple[float, ...]:
         return check_bands([float(p) for p in text.split(",")], "--bands")
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be comma-separated numbers such as 0,1000,5000, got {text!r}") from None
-    except ScenarioError as err:
+    except InputError as err:
         raise argparse.ArgumentTypeError(err.message) from None
 
 
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
 
 
 def cmd_allocate(args: argparse.Namespace) -> int:
-    from .allocation import allocate, verify
+    from ..allocation import allocate, verify
 
     for path, option in ((args.mps, "--mps"), (args.strategy_out, "--strategy-out")):
         check_output_path(path, option)
@@ -86,7 +86,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     strategy = plan.to_strategy(scenario) if plan.ok else None
     if args.strategy_out:
         if strategy is None:
-            raise ScenarioError(args.scenario, "--strategy-out", f"no plan to write (status {plan.status})")
+            raise InputError(args.scenario, "--strategy-out", f"no plan to write (status {plan.status})")
         write_atomic(args.strategy_out, strategy.to_toml(), option="--strategy-out")
     verification = None
     if args.verify and strategy is not None:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from .payoff_model import CN_DAILY_RATE, MAX_MONTHS, Debt, DebtFile
+from .model import CN_DAILY_RATE, MAX_MONTHS, Debt, DebtFile
 
 STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal", "snowball_rerank")
 # Compared by "all"; snowball_rerank is a variant asked for by name (DOMAIN.md: it can be very costly).

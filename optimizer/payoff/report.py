@@ -11,9 +11,9 @@ import io
 import json
 from pathlib import Path
 
-from .payoff import Advice
-from .payoff_engine import PayoffResult
-from .payoff_model import DebtFile
+from .advisor import Advice
+from .amortisation import PayoffResult
+from .model import DebtFile
 
 DESCRIPTIONS = {
     "avalanche": "highest rate first after all minimums",

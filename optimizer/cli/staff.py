@@ -1,7 +1,7 @@
 """``python -m optimizer staff``: agents per interval for the inbound line, and the roster.
 
-Only parses arguments and calls :mod:`optimizer.staffing`; every bad input is
-a one-line :class:`sim.errors.ScenarioError` (exit code 2).
+Only parses arguments and calls :mod:`optimizer.staffing.requirements`; every bad input is
+a one-line :class:`sim.errors.InputError` (exit code 2).
 """
 
 from __future__ import annotations
@@ -11,11 +11,17 @@ import json
 import math
 from pathlib import Path
 
-from sim.errors import ScenarioError
+from sim.errors import InputError
 from sim.scenario import read_toml_file
 
-from . import staffing
-from .shifts import MINUTES_PER_DAY, ShiftPattern, clock, parse_clock_minute, standard_shifts
+from ..staffing import requirements as staffing
+from ..staffing.shifts import (
+    MINUTES_PER_DAY,
+    ShiftPattern,
+    clock,
+    parse_clock_minute,
+    standard_shifts,
+)
 
 CMDLINE = "command line"
 # A call (or a caller's patience) longer than a day is a typo, not a line to staff.
@@ -147,7 +153,7 @@ def _number(
     try:
         value = float(text)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ScenarioError(CMDLINE, field, f"expected a number, got {text!r}") from None
+        raise InputError(CMDLINE, field, f"expected a number, got {text!r}") from None
     bad = (
         not math.isfinite(value)
         or value < low
@@ -157,14 +163,14 @@ def _number(
     if bad:
         lo = f"{'>' if low_open else '≥'} {low:g}"
         hi = "" if high is None else f" and {'<' if high_open else '≤'} {high:g}"
-        raise ScenarioError(CMDLINE, field, f"must be a number {lo}{hi}, got {text!r}")
+        raise InputError(CMDLINE, field, f"must be a number {lo}{hi}, got {text!r}")
     return value
 
 
 def _whole(text: str, field: str, *, low: int = 1) -> int:
     value = _number(text, field, low=low)
     if value != int(value):
-        raise ScenarioError(CMDLINE, field, f"must be a whole number, got {text!r}")
+        raise InputError(CMDLINE, field, f"must be a whole number, got {text!r}")
     return int(value)
 
 
@@ -184,17 +190,17 @@ def parse_profile(text: str, source: str = CMDLINE, field: str = "--profile") ->
         else:
             hour_text, sep, calls_text = item.partition(":")
             if not sep or not hour_text.strip().isdigit():
-                raise ScenarioError(
+                raise InputError(
                     source,
                     field,
                     f"expected HH:MM=CALLS like '09:30=120' (or HOUR:CALLS), got {item!r}",
                 )
             start = _clock_key(hour_text.strip(), source, field, item)
         if start in profile:
-            raise ScenarioError(source, field, f"{clock(start)} is given twice")
+            raise InputError(source, field, f"{clock(start)} is given twice")
         profile[start] = _calls(calls_text.strip(), source, field)
     if not profile:
-        raise ScenarioError(source, field, "names no interval")
+        raise InputError(source, field, "names no interval")
     return dict(sorted(profile.items()))
 
 
@@ -202,14 +208,14 @@ def _clock_key(text: str, source: str, field: str, item: str) -> int:
     """A profile time, ``"8"``, ``"08:00"`` or ``"08:30"``, as minutes after midnight."""
     if text.isdigit():
         if int(text) > 23:
-            raise ScenarioError(source, field, f"hour {int(text)} is outside 0-23 in {item!r}")
+            raise InputError(source, field, f"hour {int(text)} is outside 0-23 in {item!r}")
         return 60 * int(text)
     try:
         start = parse_clock_minute(text)
     except ValueError as err:
-        raise ScenarioError(source, field, f"{err} in {item!r}") from None
+        raise InputError(source, field, f"{err} in {item!r}") from None
     if start >= MINUTES_PER_DAY:
-        raise ScenarioError(source, field, f"an interval starts before 24:00, got {item!r}")
+        raise InputError(source, field, f"an interval starts before 24:00, got {item!r}")
     return start
 
 
@@ -217,9 +223,9 @@ def _calls(value: object, source: str, field: str) -> float:
     try:
         calls = float(value)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise ScenarioError(source, field, f"calls must be a number, got {value!r}") from None
+        raise InputError(source, field, f"calls must be a number, got {value!r}") from None
     if isinstance(value, bool) or not math.isfinite(calls) or calls < 0:
-        raise ScenarioError(source, field, f"calls must be a number ≥ 0, got {value!r}")
+        raise InputError(source, field, f"calls must be a number ≥ 0, got {value!r}")
     return calls
 
 
@@ -230,25 +236,25 @@ def read_hours_file(path: str) -> dict[int, float]:
                           max_bytes=1_000_000)
     table = data.get("calls_per_hour")
     if not isinstance(table, dict) or not table:
-        raise ScenarioError(
+        raise InputError(
             path, "calls_per_hour", 'missing: add a table like [calls_per_hour] "09:00" = 120'
         )
     unknown = sorted(set(data) - {"calls_per_hour"})
     if unknown:
-        raise ScenarioError(path, unknown[0], "unknown key; the file holds only [calls_per_hour]")
+        raise InputError(path, unknown[0], "unknown key; the file holds only [calls_per_hour]")
     profile: dict[int, float] = {}
     for key, value in table.items():
         field = f"calls_per_hour.{key}"
         try:
             start = 60 * int(key) if key.strip().isdigit() else parse_clock_minute(key)
         except ValueError as err:
-            raise ScenarioError(
+            raise InputError(
                 path, field, f'{err}; keys are times like "09:00" or "09:30"'
             ) from None
         if not 0 <= start < MINUTES_PER_DAY:
-            raise ScenarioError(path, field, "an interval starts at 00:00-23:30")
+            raise InputError(path, field, "an interval starts at 00:00-23:30")
         if start in profile:
-            raise ScenarioError(path, field, f"{clock(start)} is given twice")
+            raise InputError(path, field, f"{clock(start)} is given twice")
         profile[start] = _calls(value, path, field)
     return dict(sorted(profile.items()))
 
@@ -260,16 +266,16 @@ def _lengths(text: str) -> list[float]:
             continue
         length = _number(item.strip(), "--shift-length", low=0.5, high=24.0)
         if length * 2 != int(length * 2):
-            raise ScenarioError(
+            raise InputError(
                 CMDLINE,
                 "--shift-length",
                 f"hours come in whole or half hours, got {item.strip()!r}",
             )
         if length in lengths:
-            raise ScenarioError(CMDLINE, "--shift-length", f"{length:g} is given twice")
+            raise InputError(CMDLINE, "--shift-length", f"{length:g} is given twice")
         lengths.append(length)
     if not lengths:
-        raise ScenarioError(CMDLINE, "--shift-length", "names no length")
+        raise InputError(CMDLINE, "--shift-length", "names no length")
     return lengths
 
 
@@ -278,11 +284,11 @@ def _break_after(args: argparse.Namespace, lengths: list[float]) -> float | None
         return None
     breaks = _number(args.break_after, "--break-after", low=0.5)
     if breaks * 2 != int(breaks * 2):
-        raise ScenarioError(
+        raise InputError(
             CMDLINE, "--break-after", f"whole or half hours, got {args.break_after!r}"
         )
     if breaks >= max(lengths):
-        raise ScenarioError(
+        raise InputError(
             CMDLINE, "--break-after", f"must be shorter than the longest shift ({max(lengths):g} h)"
         )
     return breaks
@@ -296,20 +302,20 @@ def _explicit_patterns(text: str) -> list[ShiftPattern]:
         try:
             pattern = ShiftPattern.parse(item.strip())
         except ValueError as err:
-            raise ScenarioError(CMDLINE, "--shifts", str(err)) from None
+            raise InputError(CMDLINE, "--shifts", str(err)) from None
         if pattern.name in {p.name for p in patterns}:
-            raise ScenarioError(CMDLINE, "--shifts", f"{pattern.name!r} is given twice")
+            raise InputError(CMDLINE, "--shifts", f"{pattern.name!r} is given twice")
         patterns.append(pattern)
     if not patterns:
-        raise ScenarioError(CMDLINE, "--shifts", "names no shift")
+        raise InputError(CMDLINE, "--shifts", "names no shift")
     return patterns
 
 
 def _check_roster_options(args: argparse.Namespace) -> None:
     if args.shifts is not None and args.shift_length is not None:
-        raise ScenarioError(CMDLINE, "--shifts", "give either --shifts or --shift-length, not both")
+        raise InputError(CMDLINE, "--shifts", "give either --shifts or --shift-length, not both")
     if args.break_after is not None and args.shift_length is None:
-        raise ScenarioError(CMDLINE, "--break-after", "needs --shift-length")
+        raise InputError(CMDLINE, "--break-after", "needs --shift-length")
 
 
 def _opening_starts(needed: dict[int, int], span: int, step: int) -> list[float]:
@@ -351,7 +357,7 @@ def _profile(args: argparse.Namespace) -> tuple[dict[int, float], str]:
     """Calls per hour by interval start (minutes), and the option they came from."""
     sources = [f for f in ("calls_per_hour", "profile", "hours") if getattr(args, f) is not None]
     if len(sources) != 1:
-        raise ScenarioError(
+        raise InputError(
             CMDLINE, "calls", "give exactly one of --calls-per-hour, --profile, --hours"
         )
     if args.calls_per_hour is not None:
@@ -369,7 +375,7 @@ def _check_load(profile: dict[int, float], handle: float, args: argparse.Namespa
             source = args.hours if field == "calls_per_hour" else CMDLINE
             where = f"{field}.{clock(start)}" if field == "calls_per_hour" else field
             at = "" if args.calls_per_hour is not None else f"{clock(start)}: "
-            raise ScenarioError(
+            raise InputError(
                 source,
                 where,
                 f"{at}{rate:g} calls per hour × {handle / 60:g} min handle is {load:.3g} "
@@ -393,21 +399,21 @@ def _line_settings(args: argparse.Namespace) -> dict:
     }
     model = args.model or ("erlang_c" if args.patience_minutes is None else "erlang_a")
     if model not in staffing.MODELS:
-        raise ScenarioError(CMDLINE, "--model", f"must be erlang_c or erlang_a, got {model!r}")
+        raise InputError(CMDLINE, "--model", f"must be erlang_c or erlang_a, got {model!r}")
     patience = None
     if args.patience_minutes is not None:
         patience = 60.0 * _number(
             args.patience_minutes, "--patience-minutes", low_open=True, high=MAX_MINUTES
         )
     if model == "erlang_a" and patience is None:
-        raise ScenarioError(
+        raise InputError(
             CMDLINE, "--patience-minutes", "erlang_a needs the callers' mean patience"
         )
     max_abandon = None
     if args.max_abandon is not None:
         max_abandon = _number(args.max_abandon, "--max-abandon", high=1.0)
         if model != "erlang_a":
-            raise ScenarioError(
+            raise InputError(
                 CMDLINE, "--max-abandon", "needs erlang_a (give --patience-minutes)"
             )
     return {**settings, "model": model, "patience": patience, "max_abandon": max_abandon}
@@ -419,7 +425,7 @@ def run(args: argparse.Namespace) -> int:
     _check_load(profile, line["handle"], args, field)
     _check_roster_options(args)
     if args.solver not in ("highs", "cbc"):
-        raise ScenarioError(CMDLINE, "--solver", f"must be highs or cbc, got {args.solver!r}")
+        raise InputError(CMDLINE, "--solver", f"must be highs or cbc, got {args.solver!r}")
     time_limit = _number(args.time_limit, "--time-limit", low_open=True, high=86_400.0)
     explicit = None if args.shifts is None else _explicit_patterns(args.shifts)
     lengths = None if args.shift_length is None else _lengths(args.shift_length)

@@ -15,10 +15,10 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from .errors import ScenarioError, error_line
+from ..errors import InputError, error_line
 
 # One module per subcommand group, in the order shown by --help.
-COMMAND_MODULES: list[str] = ["sim.cli_run", "sim.cli_experiment"]
+COMMAND_MODULES: list[str] = ["sim.cli.run", "sim.cli.experiment"]
 
 
 # The command line is not a file; its mistakes name it like staffing's options do.
@@ -75,7 +75,7 @@ def run_command(parser: argparse.ArgumentParser, argv: list[str] | None = None) 
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as err:
+    except InputError as err:
         print(error_line(str(err)), file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -13,7 +13,7 @@ debts"). A debt file is a small TOML file::
 
 Every mistake a user can make (missing file, TOML syntax, unknown keys, a
 negative balance, an APR written as 25 instead of 0.25, NaN, a wrong type) is
-a :class:`~sim.errors.ScenarioError` naming the file and the field.
+a :class:`~sim.errors.InputError` naming the file and the field.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.errors import ScenarioError
+from sim.errors import InputError
 from sim.scenario import read_toml_file
 
 MAX_MONEY = 1e9  # any amount of money (balance, budget, fee, extra): no household owes a billion
@@ -284,18 +284,18 @@ class DebtFile(_Table):
     def from_dict(cls, data: Any, *, source: str = "<memory>") -> DebtFile:
         """Validate plain data (as read from TOML)."""
         if not isinstance(data, dict):
-            raise ScenarioError(source, "", "a debt file is a TOML table")
+            raise InputError(source, "", "a debt file is a TOML table")
         try:
             return cls.model_validate({**data, "source": source})
         except ValidationError as err:
             raise _as_error(err, source) from None
         except _FieldError as err:
-            raise ScenarioError(source, err.field, err.message) from None
+            raise InputError(source, err.field, err.message) from None
 
     def with_budget(self, budget: float) -> DebtFile:
         """A copy with another base budget (``--budget``), checked like the file's own."""
         if not (isinstance(budget, (int, float)) and math.isfinite(budget) and 0 <= budget <= MAX_MONEY):
-            raise ScenarioError("--budget", "", f"must be a number between 0 and {MAX_MONEY:g}, got {budget}")
+            raise InputError("--budget", "", f"must be a number between 0 and {MAX_MONEY:g}, got {budget}")
         data = self.model_dump(exclude={"source"}, exclude_unset=True)
         data["budget"] = budget
         return DebtFile.from_dict(data, source=self.source)
@@ -308,7 +308,7 @@ class _FieldError(ValueError):
         super().__init__(message)
 
 
-def _as_error(err: ValidationError, source: str) -> ScenarioError:
+def _as_error(err: ValidationError, source: str) -> InputError:
     """The first validation problem as one line naming the field (e.g. ``debts.0.apr``).
 
     An unknown key comes first: a typo (``balanse``) also leaves the intended
@@ -318,7 +318,7 @@ def _as_error(err: ValidationError, source: str) -> ScenarioError:
     first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, _FieldError):
-        return ScenarioError(source, cause.field, cause.message)
+        return InputError(source, cause.field, cause.message)
     loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")
     message = first.get("msg", "invalid value")
@@ -335,7 +335,7 @@ def _as_error(err: ValidationError, source: str) -> ScenarioError:
         message = _out_of_range("less_than_equal", {"le": _upper_limit(loc)}, first.get("input"))
     elif message.startswith("Value error, "):
         message = message[len("Value error, ") :]
-    return ScenarioError(source, ".".join(str(p) for p in loc), message)
+    return InputError(source, ".".join(str(p) for p in loc), message)
 
 
 def _out_of_range(kind: str, ctx: dict[str, Any], value: Any) -> str:
@@ -385,7 +385,7 @@ def _unknown_key(loc: tuple) -> str:
 
 
 def read_toml(path: Path) -> dict[str, Any]:
-    """The TOML table in ``path``; every way a file can be unreadable is a ScenarioError."""
+    """The TOML table in ``path``; every way a file can be unreadable is a InputError."""
     return read_toml_file(path, str(path), kind="debt file", needs="budget and [[debts]]", max_bytes=1_000_000)
 
 
@@ -394,7 +394,7 @@ def load_debts(path: str | Path) -> DebtFile:
 
     Raises
     ------
-    ScenarioError
+    InputError
         One line naming the file, the field and what is allowed.
     """
     path = Path(path)

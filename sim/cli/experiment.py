@@ -15,10 +15,10 @@ import math
 import sys
 from pathlib import Path
 
-from .cli_run import add_size_options, check_output_path, seed_arg
-from .errors import ScenarioError
-from .io import write_atomic
-from .scenario import load_scenario
+from ..errors import InputError
+from ..io import check_output_path, write_atomic
+from ..scenario import load_scenario
+from .options import add_size_options, seed_arg
 
 MAX_REPS = 10_000
 MAX_WORKERS = 1024
@@ -42,9 +42,9 @@ def _whole(text: str, option: str, low: int, high: int) -> int:
     try:
         value = int(str(text).strip())
     except ValueError:
-        raise ScenarioError(option, "", f"must be a whole number, got {text!r}") from None
+        raise InputError(option, "", f"must be a whole number, got {text!r}") from None
     if not low <= value <= high:
-        raise ScenarioError(option, "", f"must be between {low} and {high}, got {value}")
+        raise InputError(option, "", f"must be between {low} and {high}, got {value}")
     return value
 
 
@@ -129,15 +129,15 @@ class _Setup:
         self.args = args
         self._executor = self._make_executor()  # a bad --executor or --scheduler fails before any work
         if args.no_store and args.store:
-            raise ScenarioError("--store", "", "cannot be combined with --no-store")
+            raise InputError("--store", "", "cannot be combined with --no-store")
         if not args.no_store:
-            from .store import ResultStore
+            from ..store import ResultStore
 
             ResultStore(args.store).check_path()  # only looks: the store is created once the scheduler answers
 
     def note_csv_sizes(self, scenarios) -> None:
         """Say on stderr where ``--accounts`` cannot apply (a portfolio read from CSV), as ``run`` does."""
-        from .cli_run import csv_size_note
+        from .options import csv_size_note
 
         for scenario in scenarios:
             note = csv_size_note(scenario, self.args.accounts)
@@ -145,14 +145,14 @@ class _Setup:
                 print(note, file=sys.stderr)
 
     def _make_executor(self):
-        from .executors import make_executor
+        from ..executors import make_executor
 
         return make_executor(self.args.executor, workers=self.workers, scheduler=self.args.scheduler)
 
     def store(self):
         if self.args.no_store:
             return None
-        from .store import ResultStore
+        from ..store import ResultStore
 
         return ResultStore(self.args.store).ensure()
 
@@ -210,7 +210,7 @@ def _write_atomic(path: str, write, option: str = "--csv") -> None:
 def _write_rows(path: str, rows: list[dict]) -> None:
     """Rows as CSV, atomically: every column any row has (blank where a row has none), text made
     spreadsheet-safe (:mod:`sim.export_safety`)."""
-    from .export_safety import csv_text, fieldnames_of
+    from ..export_safety import csv_text, fieldnames_of
 
     text = csv_text(rows, fieldnames_of(rows) or ["kind"])
     _write_atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
@@ -218,7 +218,7 @@ def _write_rows(path: str, rows: list[dict]) -> None:
 
 def _print_json(payload: dict) -> None:
     """The whole document is built before anything is printed: an error never leaves half of it."""
-    from .export_safety import json_data
+    from ..export_safety import json_data
 
     text = json.dumps(json_data(payload), indent=2, allow_nan=False)
     sys.stdout.write(text + "\n")
@@ -274,7 +274,7 @@ def _footer(comparison, store) -> str:
 
 
 def format_comparison(comparison, store=None, kpis=TABLE_KPIS) -> str:
-    from .plots import KPI_TITLES
+    from ..plots import KPI_TITLES
 
     labels = comparison.labels
     lines = [_ci_line(comparison), ""]
@@ -291,7 +291,7 @@ def format_comparison(comparison, store=None, kpis=TABLE_KPIS) -> str:
 
 
 def format_sweep(sweep, kpi: str, x: str, store=None) -> str:
-    from .plots import KPI_TITLES
+    from ..plots import KPI_TITLES
 
     comparison = sweep.comparison
     base = comparison.labels[0]
@@ -309,7 +309,7 @@ def format_sweep(sweep, kpi: str, x: str, store=None) -> str:
 
 
 def format_sensitivity(result, store=None) -> str:
-    from .plots import KPI_TITLES
+    from ..plots import KPI_TITLES
 
     kpi = result.kpi
     comparison = result.comparison
@@ -347,11 +347,11 @@ def _emit(args: argparse.Namespace, payload, table: str, *, rows=None, plot=None
         try:
             plot(args.plot)
         except OSError as err:
-            raise ScenarioError(args.plot, "--plot", f"cannot be written ({err.strerror or err})") from None
+            raise InputError(args.plot, "--plot", f"cannot be written ({err.strerror or err})") from None
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .experiment import distinct_labels, run_experiment
+    from ..experiment import distinct_labels, run_experiment
 
     setup = _Setup(args)
     scenarios = [load_scenario(path, setup.overrides) for path in args.scenarios]
@@ -361,7 +361,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     setup.note_csv_sizes(scenarios)  # after the runs: the CSV has loaded, so it is not a bad file
 
     def plot(path: str) -> None:
-        from .plots import comparison_report
+        from ..plots import comparison_report
 
         comparison_report(comparison, path=path)
 
@@ -371,10 +371,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _check_kpi(kpi: str, option: str) -> None:
-    from .metrics import SCALAR_KPIS
+    from ..metrics import SCALAR_KPIS
 
     if kpi not in SCALAR_KPIS:
-        raise ScenarioError(option, "", f"unknown KPI {kpi!r}; allowed: {', '.join(SCALAR_KPIS)}")
+        raise InputError(option, "", f"unknown KPI {kpi!r}; allowed: {', '.join(SCALAR_KPIS)}")
 
 
 def sweep_rows(sweep, kpi: str) -> list[dict]:
@@ -398,14 +398,14 @@ def sweep_rows(sweep, kpi: str) -> list[dict]:
 def cmd_sweep(args: argparse.Namespace) -> int:
     if args.sensitivity:
         if args.set:
-            raise ScenarioError("--set", "", "not used with --sensitivity; give --param PATH:STEP")
+            raise InputError("--set", "", "not used with --sensitivity; give --param PATH:STEP")
         return cmd_sensitivity(args)
-    from .sweep import build_grid, parse_set, run_sweep
+    from ..sweep import build_grid, parse_set, run_sweep
 
     if args.param:
-        raise ScenarioError("--param", "", "only used with --sensitivity; a sweep takes --set PATH=V1,V2")
+        raise InputError("--param", "", "only used with --sensitivity; a sweep takes --set PATH=V1,V2")
     if not args.set:
-        raise ScenarioError("--set", "", "give at least one --set PATH=V1,V2")
+        raise InputError("--set", "", "give at least one --set PATH=V1,V2")
     _check_kpi(args.kpi, "--kpi")
     _check_kpi(args.x, "--x")
     setup = _Setup(args)
@@ -422,7 +422,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return out
 
     def plot(path: str) -> None:
-        from .plots import sweep_tradeoff
+        from ..plots import sweep_tradeoff
 
         sweep_tradeoff(sweep, x=args.x, y=args.kpi, path=path)
 
@@ -432,10 +432,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from .sweep import parse_param, run_sensitivity, sensitivity_variants
+    from ..sweep import parse_param, run_sensitivity, sensitivity_variants
 
     if not args.param:
-        raise ScenarioError("--param", "", "give at least one --param PATH:STEP")
+        raise InputError("--param", "", "give at least one --param PATH:STEP")
     _check_kpi(args.kpi, "--kpi")
     setup = _Setup(args)
     params = [parse_param(text) for text in args.param]
@@ -451,7 +451,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
                  "high_ci_high": s.high.ci_high, "swing": s.width} for s in result.swings]
 
     def plot(path: str) -> None:
-        from .plots import tornado
+        from ..plots import tornado
 
         tornado(result, path=path)
 
@@ -460,7 +460,7 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from .store import ResultStore
+    from ..store import ResultStore
 
     store = ResultStore(args.store).check_path(writing=False)
     experiments = store.experiments()
@@ -485,18 +485,18 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .store import ResultStore
+    from ..store import ResultStore
 
     target = args.csv or args.parquet
     option = "--csv" if args.csv else "--parquet"
     check_output_path(target, option)
     store = ResultStore(args.store).check_path(writing=False)
     if not store.path.is_file():
-        raise ScenarioError(store.path, "--store", "no results store here (run an experiment first)")
+        raise InputError(store.path, "--store", "no results store here (run an experiment first)")
     experiment = store.find_experiment(args.experiment)
     frame = store.experiment_series(experiment["id"]) if args.series else store.experiment_kpis(experiment["id"])
     if args.csv:
-        from .export_safety import safe_frame
+        from ..export_safety import safe_frame
 
         safe = safe_frame(frame)  # labels are the user's text; a spreadsheet must not run them
         _write_atomic(target, lambda tmp: safe.to_csv(tmp, index=False))

@@ -28,9 +28,6 @@ import numpy as np
 import simpy
 
 from .behavior import (
-    DISPUTE,
-    PLAN,
-    PROMISE,
     complaint_probability,
     conversation_outcome,
     fatigue_factor,
@@ -38,31 +35,49 @@ from .behavior import (
     repayment_day,
 )
 from .compliance import ContactCalendar, ContactRules
-from .contact_log import CHANNEL_CODE, ContactLogBuilder
-from .ledger import AccountLedger
-from .portfolio import (
+from .contact_log import ContactLogBuilder
+from .domain import (
     ACTIVE,
+    ALL_CHANNELS,
     CHARGED_OFF,
     CURED,
+    DISPUTE,
     IN_LEGAL,
     LEGAL_CLOSED,
+    MINUTES_PER_DAY,
+    NO_AGENT,
+    NO_ANSWER,
+    NO_OUTCOME,
     PAID_OFF,
-    Portfolio,
+    PLAN,
+    PROMISE,
+    RIGHT_PARTY,
+    ROLL_STATES,
+    TEAM_KIND_OF_CHANNEL,
+    WEEKDAYS,
+    WRONG_PARTY,
+    Channel,
+    RollState,
     bucket_of,
+    fatigue,
+    hour_of,
+    priority_key,
 )
+from .ledger import AccountLedger
+from .portfolio import Portfolio
 from .scenario import Scenario, Step, TeamSection, parse_clock
 from .streams import AccountDraws, RandomStreams, UniformPool
 
-DAY = 1440
+DAY = MINUTES_PER_DAY
 NEVER = -(10**6)
 SERVICE_LEVEL_SECONDS = 20.0
-CALL_CODE = CHANNEL_CODE["call"]
-INBOUND_CODE = CHANNEL_CODE["inbound_call"]
-VISIT_CODE = CHANNEL_CODE["field_visit"]
-NO_ANSWER, WRONG_PARTY, RIGHT_PARTY = 0, 1, 2
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SERIES_CHANNELS = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
-ROLL_STATES = ("current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180", "charged_off", "legal")
+CALL_CODE = int(Channel.CALL)
+INBOUND_CODE = int(Channel.INBOUND_CALL)
+VISIT_CODE = int(Channel.FIELD_VISIT)
+LEGAL_CODE = int(Channel.LEGAL)
+LEGAL_FILING_MINUTE = 9 * 60  # a filing is logged at 09:00 of its day
+SERIES_CHANNELS = ALL_CHANNELS  # the columns of the daily contacts series
+__all__ = ["DAY", "ROLL_STATES", "SERIES_CHANNELS", "WEEKDAYS", "Engine", "Tally"]
 
 
 @dataclass
@@ -248,6 +263,7 @@ class Engine:
         self.call_teams: list[_Team] = []
         self.field_teams: list[_Team] = []
         self.legal_teams: list[_Team] = []
+        self._teams_of_kind = {"call": self.call_teams, "field": self.field_teams, "legal": self.legal_teams}
         self.agent_names: list[str] = []
         for name, spec in self.scenario.teams.items():
             ids = []
@@ -256,7 +272,7 @@ class Engine:
                 ids.append(len(self.agent_names))
                 self.agent_names.append(f"{name}-{k + 1}")
             team = _Team(name=name, spec=spec, agent_ids=ids, shifts=spec.shift_minutes)
-            {"call": self.call_teams, "field": self.field_teams, "legal": self.legal_teams}[spec.kind].append(team)
+            self._teams_of_kind[spec.kind].append(team)
         self.agent_free_at = [0.0] * len(self.agent_names)
         self.inbound_queue: deque[tuple[float, int, float]] = deque()
         self.idle_agents: deque[simpy.Event] = deque()
@@ -331,7 +347,7 @@ class Engine:
         if self._today_failed:
             idx = np.fromiter(self._today_failed.keys(), dtype=np.int64, count=len(self._today_failed))
             self.failed[idx] += np.fromiter(self._today_failed.values(), dtype=np.int32, count=len(idx))
-        self.tally.contacts[day, 2] += sum(self._outcomes_today)
+        self.tally.contacts[day, Channel.CALL] += sum(self._outcomes_today)
         self.tally.call_outcomes[day] += self._outcomes_today
         self.tally.refusals[day] += self._refusals_today
         self.tally.agent_busy[day] += self._busy_today
@@ -343,7 +359,7 @@ class Engine:
     def _team_for(self, step: Step) -> _Team | None:
         if step.team is not None:
             return self.team_by_name[step.team]
-        pool = {"call": self.call_teams, "field_visit": self.field_teams, "legal": self.legal_teams}[step.channel]
+        pool = self._teams_of_kind[TEAM_KIND_OF_CHANNEL[step.channel]]
         return pool[0] if pool else None
 
     def _works_today(self, team: _Team, day: int) -> bool:
@@ -448,7 +464,7 @@ class Engine:
             return
         channel = step.channel
         self.last_step_day[s, idx] = day
-        self.tally.contacts[day, SERIES_CHANNELS.index(channel)] += idx.size
+        self.tally.contacts[day, Channel[channel.upper()]] += idx.size
         self.tally.add_cost(day, channel, getattr(self.costs, channel) * idx.size)
         if self.ledger is not None:
             self.ledger.charge(channel, idx, getattr(self.costs, channel))
@@ -528,14 +544,8 @@ class Engine:
                 self.env.process(self._agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
 
     def _priority_key(self, idx: np.ndarray) -> np.ndarray:
-        rule = self.scenario.strategy.priority
-        if rule == "balance":
-            return -self.balance[idx]
-        if rule == "days_past_due":
-            return -self.dpd[idx].astype(np.float64)
-        if rule == "expected_value":
-            return -(self.balance[idx] * self.intensity[idx])
-        return self.portfolio.account_id[idx].astype(np.float64)
+        return priority_key(self.scenario.strategy.priority, balance=self.balance[idx], days_past_due=self.dpd[idx],
+                            intensity=self.intensity[idx], account_id=self.portfolio.account_id[idx])
 
     def _order_positions(self, idx: np.ndarray) -> np.ndarray:
         # ``idx`` is ascending, so a stable sort breaks ties by account position.
@@ -579,7 +589,7 @@ class Engine:
         attempts, contacts, connects = self._today_attempts, self._today_contacts, self._today_connects
         failed, steps_today, outcomes = self._today_failed, self._today_steps, self._outcomes_today
         log = self.log if self.log.enabled else None
-        lift_attempt, fatigue = self._lift_attempt, self.behavior.fatigue
+        lift_attempt, fatigue_rate = self._lift_attempt, self.behavior.fatigue
         pending_lift, contacts_7d = self.pending_lift, self.contacts_7d
         step_attempts, redial_minutes = self._step_attempts, self._redial_minutes
         refused_later_today, record_conversation = self._refused_later_today, self._record_conversation
@@ -632,7 +642,7 @@ class Engine:
                 else:
                     u, v = dial_draws(i)  # the account's own next dial
                     unit_length = -math.log(1.0 - v)
-                p_right = rpc_by_hour[int(minute_of_day // 60)]
+                p_right = rpc_by_hour[hour_of(minute_of_day)]
                 if u < p_right:
                     outcome = RIGHT_PARTY
                 elif u < p_right + wrong_party_rate:
@@ -660,7 +670,7 @@ class Engine:
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:
                     recent = int(contacts_7d[i]) + contacts.get(i, 0)
-                    pending_lift[i] += lift_attempt * (1.0 / (1.0 + fatigue * recent))
+                    pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent)
                 if outcome == RIGHT_PARTY:
                     self._conversation(i, day, "right_party_contact")
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
@@ -789,7 +799,7 @@ class Engine:
         if wait <= SERVICE_LEVEL_SECONDS / 60.0:
             self.tally.inbound_within_target[arrival_day] += 1
         day = min(int(now // DAY), self.days - 1)
-        self.tally.contacts[day, 3] += 1
+        self.tally.contacts[day, Channel.INBOUND_CALL] += 1
         self.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
         # A borrower-initiated call is still a telephone conversation for Reg F.
         self._record_conversation(i, day)
@@ -853,7 +863,7 @@ class Engine:
             duration, found = self._visit_draws(pool, spec, i)
             self.last_step_day[s, i] = day
             self.visit_days[i].append(day)
-            self.tally.contacts[day, 5] += 1
+            self.tally.contacts[day, Channel.FIELD_VISIT] += 1
             self.tally.add_cost(day, "field_visit", self.costs.field_visit)
             if self.ledger is not None:
                 self.ledger.charge("field_visit", i, self.costs.field_visit)
@@ -888,12 +898,12 @@ class Engine:
                 self._filed.add(i)
                 self.in_plan[i] = False
                 filed += 1
-                self.tally.contacts[day, 6] += 1
+                self.tally.contacts[day, Channel.LEGAL] += 1
                 self.tally.add_cost(day, "legal_filing", self.costs.legal_filing)
                 if self.ledger is not None:
                     self.ledger.charge("legal_filing", i, self.costs.legal_filing)
                     self.ledger.file(team.name, i, day)
-                self.log.add(i, day * DAY + 9 * 60, CHANNEL_CODE["legal"], -1, -1, 0.0)
+                self.log.add(i, day * DAY + LEGAL_FILING_MINUTE, LEGAL_CODE, NO_OUTCOME, NO_AGENT, 0.0)
                 self.legal_resolutions[day + team.spec.filing_delay_days].append((i, team.spec))
         for i, spec in self.legal_resolutions.pop(day, []):
             recovered = 0.0
@@ -1077,11 +1087,11 @@ class Engine:
             self.status[charged] = CHARGED_OFF
 
     def roll_state(self) -> np.ndarray:
-        """Each account's state for roll rates: its bucket, charged off (7) or in legal (8)."""
+        """Each account's state for roll rates (:class:`~sim.domain.RollState`): its bucket, charged off or in legal."""
         state = bucket_of(self.dpd)
-        state[self.status != ACTIVE] = 0
-        state[self.status == CHARGED_OFF] = 7
-        state[self.status >= IN_LEGAL] = 8
+        state[self.status != ACTIVE] = RollState.CURRENT
+        state[self.status == CHARGED_OFF] = RollState.CHARGED_OFF
+        state[self.status >= IN_LEGAL] = RollState.LEGAL
         return state
 
     def _record_day(self, day: int) -> None:
@@ -1103,10 +1113,10 @@ class Engine:
         out = np.zeros(len(ROLL_STATES))
         owed = self.balance * (self.status == ACTIVE)
         by_dpd = np.bincount(self.dpd, weights=owed)
-        np.add.at(out, np.minimum((np.arange(by_dpd.size) + 29) // 30, 6), by_dpd)
+        np.add.at(out, bucket_of(np.arange(by_dpd.size)), by_dpd)
         in_legal = self._in_legal_accounts()
-        out[8] = float(self.balance[in_legal].sum()) if in_legal.size else 0.0
-        out[0] += float(self.balance.sum()) - float(owed.sum()) - out[8]
+        out[RollState.LEGAL] = float(self.balance[in_legal].sum()) if in_legal.size else 0.0
+        out[RollState.CURRENT] += float(self.balance.sum()) - float(owed.sum()) - out[RollState.LEGAL]
         return out
 
     def _in_legal_accounts(self) -> np.ndarray:

@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from .contact_log import ContactLog
-from .engine import ROLL_STATES, SERIES_CHANNELS, Engine
+from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, PAID_OFF, ROLL_STATES
+from .engine import Engine
 from .ledger import AccountLedger
-from .portfolio import ACTIVE, CHARGED_OFF, CURED, PAID_OFF
 
 SCALAR_KPIS = (
     "initial_balance",
@@ -169,7 +169,7 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "complaints_per_1000": 1000.0 * float(tally.complaints.sum()) / n,
         "agent_utilization": _ratio(float(tally.agent_busy.sum()), float(tally.agent_paid.sum())),
         "inbound_service_level": _ratio(float(tally.inbound_within_target.sum()), arrivals, empty=1.0),
-        "contacts": {ch: int(tally.contacts[:, k].sum()) for k, ch in enumerate(SERIES_CHANNELS)},
+        "contacts": {ch: int(tally.contacts[:, k].sum()) for k, ch in enumerate(ALL_CHANNELS)},
         "compliance_refusals": int(tally.refusals.sum()),
         "conservation_error": abs(initial + interest - collected - written_off - outstanding),
         "roll_rates": {"states": list(ROLL_STATES), "matrix": roll_rates.tolist()},

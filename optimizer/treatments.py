@@ -22,10 +22,10 @@ import math
 from dataclasses import dataclass, field
 
 from sim.compliance import ContactRules
-from sim.domain import AUTOMATED_CHANNELS, TEAM_KIND_OF_CHANNEL, hour_of
+from sim.domain import AUTOMATED_CHANNELS, STRATEGY_CHANNELS, TEAM_KIND_OF_CHANNEL, hour_of
 from sim.scenario import MAX_DAYS, Scenario, Step, TeamSection, parse_clock, parse_shift
 
-CHANNEL_ORDER = ("sms", "email", "letter", "call", "field_visit", "legal")
+CHANNEL_ORDER = STRATEGY_CHANNELS  # the one channel order of sim.domain
 
 
 @dataclass(frozen=True)

@@ -89,7 +89,8 @@ from .objective import HorizonBook, horizon_value
 from .segments import Segments
 from .treatments import CHANNEL_ORDER, Treatment, minutes_per_attempt, team_for, visit_minutes
 
-SMS, EMAIL, LETTER, CALL, FIELD, LEGAL = range(6)
+# Channel rows of the value model's arrays, in CHANNEL_ORDER.
+SMS, EMAIL, CALL, LETTER, FIELD, LEGAL = (CHANNEL_ORDER.index(c) for c in ("sms", "email", "call", "letter", "field_visit", "legal"))
 CURRENT_STATE, LEGAL_STATE = ROLL_STATES.index("current"), ROLL_STATES.index("legal")
 NEVER = -(10**6)
 # Failed-attempt counts are tracked as a distribution over 0 … MAX_FAILED (the

@@ -32,7 +32,7 @@ import numpy as np
 
 from .contact_log import ContactLog
 from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, PAID_OFF, ROLL_STATES
-from .engine import Engine
+from .engine.tally import RunOutcome
 from .ledger import AccountLedger
 
 SCALAR_KPIS = (
@@ -132,20 +132,21 @@ def _ratio(numerator: float, denominator: float, empty: float = 0.0) -> float:
     return float(numerator / denominator) if denominator > 0 else empty
 
 
-def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
-    tally = engine.tally
-    n = engine.n
-    scenario = engine.scenario
-    initial = engine.initial_balance
-    collected = engine.collected_total
-    written_off = engine.written_off_total
-    interest = engine.interest_and_fees_total
-    outstanding = float(engine.balance.sum())
+def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
+    """The KPIs, series and contact log of a finished run (:meth:`sim.engine.Engine.outcome`)."""
+    tally = run.tally
+    n = run.accounts
+    scenario = run.scenario
+    initial = run.initial_balance
+    collected = run.collected
+    written_off = run.written_off
+    interest = run.interest_and_fees
+    outstanding = float(run.balance.sum())
     cost = float(tally.cost.sum())
-    days = engine.days
+    days = run.days
     discount = (1.0 + scenario.simulation.discount_rate) ** (-(np.arange(days) + 1) / 365.0)
-    delinquent = engine.portfolio.days_past_due > 0
-    ended_cured = np.isin(engine.status, (CURED, PAID_OFF)) & delinquent
+    delinquent = run.portfolio.days_past_due > 0
+    ended_cured = np.isin(run.status, (CURED, PAID_OFF)) & delinquent
     attempts = float(tally.call_outcomes.sum())
     kept, broken = float(tally.promises_kept.sum()), float(tally.promises_broken.sum())
     arrivals = float(tally.inbound_arrivals.sum())
@@ -160,7 +161,7 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "interest_and_fees": interest,
         "recovery_rate": _ratio(collected, initial),
         "cure_rate": _ratio(float(ended_cured.sum()), float(delinquent.sum())),
-        "charge_off_rate": _ratio(float((engine.status == CHARGED_OFF).sum()), n),
+        "charge_off_rate": _ratio(float((run.status == CHARGED_OFF).sum()), n),
         "cost": cost,
         "net_recovery": collected - cost,
         "npv_collected": float(np.dot(tally.collected, discount)),
@@ -175,7 +176,7 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "roll_rates": {"states": list(ROLL_STATES), "matrix": roll_rates.tolist()},
         # Further detail a manager asks about.
         "accounts": n,
-        "active_accounts": int((engine.status == ACTIVE).sum()),
+        "active_accounts": int((run.status == ACTIVE).sum()),
         "promises_made": int(tally.promises_made.sum()),
         "plans_started": int(tally.plans_started.sum()),
         "complaints": int(tally.complaints.sum()),
@@ -209,8 +210,8 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "payments": tally.payments,
     }
     log = None
-    if engine.log.enabled:
-        log = engine.log.build(engine.portfolio.account_id, engine.agent_names, scenario.simulation.start_date)
+    if run.log.enabled:
+        log = run.log.build(run.portfolio.account_id, list(run.agent_names), scenario.simulation.start_date)
     return RunResult(
         scenario_name=scenario_name,
         scenario_hash=scenario_hash,
@@ -223,5 +224,5 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         roll_rates=roll_rates,
         contact_log=log,
         versions=versions(),
-        ledger=engine.close_ledger(),
+        ledger=run.ledger,
     )

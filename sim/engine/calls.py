@@ -306,10 +306,10 @@ class CallCentre:
         tally.inbound_wait[arrival_day] += wait
         if wait > 1e-9:
             tally.inbound_waited[arrival_day] += 1
-        if wait <= SERVICE_LEVEL_SECONDS / 60.0:
+        if wait <= SERVICE_LEVEL_SECONDS / 60.0:  # seconds → minutes, the clock's unit
             tally.inbound_within_target[arrival_day] += 1
         day = min(int(now // DAY), ctx.days - 1)
-        tally.contacts[day, Channel.INBOUND_CALL] += 1
+        tally.contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
         ctx.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
         # A borrower-initiated call is still a telephone conversation for Reg F.
         self.counters.record_conversation(i, day)

@@ -101,7 +101,7 @@ class FieldTeams:
             duration, found = self._visit_draws(team.spec, i)
             counters.last_step_day[s, i] = day
             self.visit_days[i].append(day)
-            ctx.tally.contacts[day, Channel.FIELD_VISIT] += 1
+            ctx.tally.contacts[day, VISIT_CODE] += 1  # the series' column is the channel's code
             ctx.charge(day, "field_visit", i, ctx.costs.field_visit)
             ctx.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
             counters.today_contacts[i] = counters.today_contacts.get(i, 0) + 1

@@ -60,7 +60,7 @@ class Legal:
             book.filed.add(i)
             book.in_plan[i] = False
             filed += 1
-            ctx.tally.contacts[day, Channel.LEGAL] += 1
+            ctx.tally.contacts[day, LEGAL_CODE] += 1  # the series' column is the channel's code
             ctx.charge(day, "legal_filing", i, ctx.costs.legal_filing)
             if ctx.ledger is not None:
                 ctx.ledger.file(name, i, day)

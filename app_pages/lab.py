@@ -31,8 +31,9 @@ from app_support.lab import (
 from app_support.runs import sensitivity, single_run, sweep
 from app_support.text import error_text, plain
 from sim import plots
+from sim.domain import STRATEGY_CHANNELS as CHANNELS
 from sim.errors import ScenarioError
-from sim.scenario import CHANNELS, PRESETS, Scenario, load_scenario
+from sim.scenario import PRESETS, Scenario, load_scenario
 from sim.sweep import parse_param, parse_set
 
 st.title("Scenario lab")

@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
+from sim.domain import MINUTES_PER_HOUR  # noqa: E402
+
 
 def debt_balances(result, currency: str = "") -> Figure:
     """Each debt's balance after each month's payment under one plan, and the total."""
@@ -46,7 +48,7 @@ def capacity_use(plan) -> Figure:
         available = [plan.capacity[(team, w)] for w in weeks]
         used = [plan.capacity_used.get((team, w), 0.0) for w in weeks]
         unit = plan.units.get(team, "minutes")
-        scale, label = (1.0, "filings") if unit == "filings" else (1 / 60, "agent hours")
+        scale, label = (1.0, "filings") if unit == "filings" else (1 / MINUTES_PER_HOUR, "agent hours")
         ax.bar(weeks, [scale * a for a in available], color="lightgray", label="available")
         ax.bar(weeks, [scale * u for u in used], color="tab:blue", width=0.55, label="used")
         ax.set_title(team, fontsize=10)

@@ -62,7 +62,6 @@ def timed_engine_run(scenario: Scenario, seed: int, *, contact_log: bool = False
         streams = RandomStreams(seed)
         portfolio = build_portfolio(scenario, streams["portfolio"])
         engine = Engine(scenario, portfolio, streams, record_contacts=contact_log)
-        engine.prepare()
         array = Stopwatch()
         for name in ARRAY_METHODS:
             method = getattr(engine, name, None)
@@ -71,7 +70,7 @@ def timed_engine_run(scenario: Scenario, seed: int, *, contact_log: bool = False
             setattr(engine, name, _timed(method, array))
         with Stopwatch() as total:
             tally = engine.run()
-        result = build_result(engine, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
+        result = build_result(engine.outcome(), scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
                               seed=describe_seed(streams.seed_sequence))
     channels = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
     contacts = tally.contacts.sum(axis=0)

@@ -36,7 +36,7 @@ import numpy as np
 import pulp
 
 from sim.compliance import ContactCalendar, ContactRules
-from sim.engine import WEEKDAYS
+from sim.domain import MINUTES_PER_HOUR, WEEKDAYS, minutes_to_hours
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, Step
 
@@ -345,7 +345,8 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
             continue
         added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
         out[name] = AgentValue(team=name, per_agent=max(plan.objective - base.objective, 0.0),
-                               agent_hours=added / 60.0, cost_per_agent_hour=60.0 * scenario.costs.agent_minute)
+                               agent_hours=minutes_to_hours(added),
+                               cost_per_agent_hour=MINUTES_PER_HOUR * scenario.costs.agent_minute)
     return out
 
 
@@ -413,13 +414,13 @@ class Plan:
     def hour_value(self, team: str) -> float:
         """Value of one more agent hour of a team in its most constrained week (per filing for legal)."""
         prices = [p for (name, _), p in self.capacity_prices.items() if name == team]
-        scale = 1.0 if self.units.get(team) == "filings" else 60.0
+        scale = 1.0 if self.units.get(team) == "filings" else MINUTES_PER_HOUR  # per minute → per hour
         return max(prices, default=0.0) * scale
 
     def shadow_prices(self) -> dict[str, float]:
         out: dict[str, float] = {}
         for (team, week), price in self.capacity_prices.items():
-            scale = 1.0 if self.units.get(team) == "filings" else 60.0
+            scale = 1.0 if self.units.get(team) == "filings" else MINUTES_PER_HOUR
             out[f"{team}/{week}"] = price * scale
         if self.budget_price is not None:
             out["budget"] = self.budget_price

@@ -14,7 +14,7 @@ it is 0, and the count is reported as the provision view.
 
 One definition serves every valuation: the analytic value model and the
 simulated one both give the balance at the horizon by roll state
-(:data:`sim.engine.ROLL_STATES`), the balance written off and the accounts
+(:data:`sim.domain.ROLL_STATES`), the balance written off and the accounts
 rolled past 30; a simulator run gives the same from its KPIs and series.
 """
 
@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.engine import ROLL_STATES
+from sim.domain import ROLL_STATES
 from sim.scenario import Scenario
 
 CURRENT, LEGAL = ROLL_STATES.index("current"), ROLL_STATES.index("legal")

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.engine import ROLL_STATES
+from sim.domain import ROLL_STATES
 from sim.scenario import Scenario
 
 from .allocation import Plan, team_capacity

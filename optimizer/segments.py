@@ -17,9 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.domain import BUCKETS
 from sim.errors import ScenarioError
 from sim.portfolio import Portfolio, bucket_of, build_portfolio
-from sim.scenario import BUCKETS, Scenario
+from sim.scenario import Scenario
 from sim.streams import RandomStreams
 
 DEFAULT_BALANCE_BANDS = (0.0, 1000.0, 5000.0)

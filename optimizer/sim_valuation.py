@@ -46,7 +46,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.compliance import ContactCalendar, ContactRules
-from sim.engine import ROLL_STATES, WEEKDAYS
+from sim.domain import ROLL_STATES, WEEKDAYS
 from sim.errors import ScenarioError
 from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step

@@ -22,10 +22,10 @@ import math
 from dataclasses import dataclass, field
 
 from sim.compliance import ContactRules
+from sim.domain import AUTOMATED_CHANNELS, STRATEGY_CHANNELS, TEAM_KIND_OF_CHANNEL, hour_of
 from sim.scenario import MAX_DAYS, Scenario, Step, TeamSection, parse_clock, parse_shift
 
-CHANNEL_ORDER = ("sms", "email", "letter", "call", "field_visit", "legal")
-TEAM_KIND = {"call": "call", "field_visit": "field", "legal": "legal"}
+CHANNEL_ORDER = STRATEGY_CHANNELS  # the one channel order of sim.domain
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ class Treatment:
 
 def team_for(scenario: Scenario, channel: str) -> str | None:
     """The team that does a channel (the first team of its kind with capacity), or None."""
-    kind = TEAM_KIND.get(channel)
+    kind = TEAM_KIND_OF_CHANNEL.get(channel)
     if kind is None:
         return None
     for name, team in scenario.teams.items():
@@ -120,7 +120,7 @@ def right_party_rate(scenario: Scenario, team: TeamSection) -> float:
     for start, end in team.shift_minutes:
         lo, hi = max(start, rules.window_start), min(end, rules.window_end)
         for minute in range(lo, hi):
-            weights[minute // 60] += 1.0
+            weights[hour_of(minute)] += 1.0
     total = sum(weights)
     hourly = scenario.behavior.right_party_by_hour
     if total == 0:
@@ -161,7 +161,7 @@ def _nominal(scenario: Scenario, contacts: tuple[Contact, ...]) -> tuple[dict[st
     for c in contacts:
         per_week = 7.0 / c.every_days
         team_name = team_for(scenario, c.channel)
-        if c.channel in ("sms", "email", "letter"):
+        if c.channel in AUTOMATED_CHANNELS:
             money += getattr(costs, c.channel) * per_week
         elif c.channel == "call" and team_name:
             mean, p_right = minutes_per_attempt(scenario, scenario.teams[team_name])
@@ -230,7 +230,7 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
     pairings (SMS + e-mail, SMS + calls, calls + letter, field visit + calls).
     """
     rules = ContactRules.from_section(scenario.compliance)
-    has = {ch: (ch in ("sms", "email", "letter")) or team_for(scenario, ch) is not None for ch in CHANNEL_ORDER}
+    has = {ch: (ch in AUTOMATED_CHANNELS) or team_for(scenario, ch) is not None for ch in CHANNEL_ORDER}
     if not (rules.window_start <= parse_clock("10:00") < rules.window_end):
         has["sms"] = has["email"] = False  # reminders are sent at 10:00; refused outside the window
     field_every = field_cadence(scenario) or 30
@@ -283,7 +283,7 @@ def ladder_treatment(world: Scenario, steps, label: str) -> Treatment:
     """A hand-written ladder as a treatment of ``world`` (steps of channels it cannot do are dropped)."""
     kept = []
     for step in steps:
-        if step.channel in TEAM_KIND and team_for(world, step.channel) is None:
+        if step.channel in TEAM_KIND_OF_CHANNEL and team_for(world, step.channel) is None:
             continue
         kept.append(step.model_copy(update={"team": None}))
     return Treatment((), ladder=tuple(kept), label=label)
@@ -294,7 +294,7 @@ def ladder_treatments(world: Scenario, strategies: list[tuple[str, list[Step]]])
     out: list[Treatment] = []
     for name, steps in strategies:
         whole = ladder_treatment(world, steps, f"ladder:{name}")
-        automated = ladder_treatment(world, [s for s in steps if s.channel in ("sms", "email", "letter")],
+        automated = ladder_treatment(world, [s for s in steps if s.channel in AUTOMATED_CHANNELS],
                                      f"ladder:{name}/automated")
         for t in (whole, automated):
             if t.ladder and t not in out:

@@ -73,16 +73,24 @@ import numpy as np
 
 from sim.behavior import complaint_probability
 from sim.compliance import ContactCalendar, ContactRules
-from sim.engine import ROLL_STATES, WEEKDAYS
+from sim.domain import (
+    DELINQUENT_BUCKETS,
+    ROLL_STATES,
+    WEEKDAYS,
+    bucket_of,
+    fatigue,
+    hour_of,
+    priority_key,
+)
 from sim.errors import ScenarioError
-from sim.portfolio import bucket_of
-from sim.scenario import DELINQUENT_BUCKETS, Scenario, Step, parse_clock
+from sim.scenario import Scenario, Step, parse_clock
 
 from .objective import HorizonBook, horizon_value
 from .segments import Segments
 from .treatments import CHANNEL_ORDER, Treatment, minutes_per_attempt, team_for, visit_minutes
 
-SMS, EMAIL, LETTER, CALL, FIELD, LEGAL = range(6)
+# Channel rows of the value model's arrays, in CHANNEL_ORDER.
+SMS, EMAIL, CALL, LETTER, FIELD, LEGAL = (CHANNEL_ORDER.index(c) for c in ("sms", "email", "call", "letter", "field_visit", "legal"))
 CURRENT_STATE, LEGAL_STATE = ROLL_STATES.index("current"), ROLL_STATES.index("legal")
 NEVER = -(10**6)
 # Failed-attempt counts are tracked as a distribution over 0 … MAX_FAILED (the
@@ -138,15 +146,9 @@ def _check_model(scenario: Scenario) -> None:
 
 
 def _priority(scenario: Scenario, balance: np.ndarray, dpd: np.ndarray, intensity: np.ndarray) -> np.ndarray:
-    """The engine's call-list order (ascending key first), as in ``Engine._priority_key``."""
-    rule = scenario.strategy.priority
-    if rule == "balance":
-        return -balance
-    if rule == "days_past_due":
-        return -dpd.astype(float)
-    if rule == "expected_value":
-        return -(balance * intensity)
-    return np.arange(balance.size, dtype=float)
+    """The engine's call-list order (:func:`sim.domain.priority_key`); the sample's positions stand for account ids."""
+    return priority_key(scenario.strategy.priority, balance=balance, days_past_due=dpd, intensity=intensity,
+                        account_id=np.arange(balance.size))
 
 
 def _served(demand: np.ndarray, limit: float, key: np.ndarray) -> np.ndarray:
@@ -279,7 +281,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         # the engine's agents work the call list from the start of the first
         # shift, so a list that takes them m minutes is dialled at the rate of
         # the first m minutes, not at the average of the shifts.
-        rate_by_minute = [b.right_party_by_hour[minute // 60] for start, end in call_team.shift_minutes
+        rate_by_minute = [b.right_party_by_hour[hour_of(minute)] for start, end in call_team.shift_minutes
                           for minute in range(max(start, rules.window_start), min(end, rules.window_end))]
         mean_rate_first = np.cumsum(rate_by_minute) / np.arange(1, len(rate_by_minute) + 1) \
             if rate_by_minute else np.zeros(1)
@@ -318,8 +320,9 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
         covered = sum(max(0, min(e, end) - max(s_, start)) for s_, e in team.shift_minutes)
         return covered / (end - start)
 
-    def fatigue(extra: np.ndarray | float = 0.0) -> np.ndarray:
-        return 1.0 / (1.0 + b.fatigue * (contact_ring.sum(axis=0) + extra))
+    def listens(extra: np.ndarray | float = 0.0) -> np.ndarray:
+        """Contact fatigue (:func:`sim.domain.fatigue`) of every account at its 7-day contacts (+ ``extra``)."""
+        return fatigue(b.fatigue, contact_ring.sum(axis=0) + extra)
 
     def at_least(g: np.ndarray) -> np.ndarray:
         """P(failed ≥ g) per account (g = 0: 1)."""
@@ -406,13 +409,13 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
                 recent[ch].append((day, np.where(gated[ch], who, 0.0)))
             last[ch][(who > 0) & ~gated[ch]] = day
             cost += A * who * getattr(costs, name)
-            lift += who * b.lift[name] * fatigue()
+            lift += who * b.lift[name] * listens()
             contact_ring[slot] += who
             p_cb = b.callback_probability.get(name, 0.0) * answered(day, ch)
             if p_cb > 0 and inbound_team is not None:
                 conversation += who * p_cb
                 telephone += who * p_cb
-                lift += who * p_cb * b.lift["inbound_call"] * fatigue()
+                lift += who * p_cb * b.lift["inbound_call"] * listens()
                 inbound_today += A * who * p_cb * scenario.teams[inbound_team].handle_minutes.inbound
         if inbound_team is not None:
             minutes[inbound_team][week] += inbound_today
@@ -479,8 +482,8 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             minutes[teams["call"]][week] += A * tries * day_mean
             attempt_ring[slot] += tries
             contact_ring[slot] += tries
-            lift += tries * b.lift["call_attempt"] * fatigue()
-            lift += reached * b.lift["right_party_contact"] * fatigue()
+            lift += tries * b.lift["call_attempt"] * listens()
+            lift += reached * b.lift["right_party_contact"] * listens()
             conversation += reached
             telephone += reached
             if quiet_days:
@@ -533,7 +536,7 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
             cost += A * who * costs.field_visit
             contact_ring[slot] += who
             found = who * field_team.visit_success
-            lift += found * b.lift["field_visit"] * fatigue()
+            lift += found * b.lift["field_visit"] * listens()
             conversation += found
             # Visited mass comes from the gated tail (or the whole distribution):
             # found → 0 failed, not found → one more.

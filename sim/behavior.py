@@ -24,11 +24,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import DELINQUENT_BUCKETS, BehaviorSection
-
-# Conversation outcomes.
-PROMISE, PLAN, DISPUTE, REFUSAL = range(4)
-OUTCOME_NAMES = ("promise_to_pay", "instalment_plan", "dispute", "refusal")
+# Conversation outcomes are sim.domain's; re-exported for the modules that import them from here.
+from .domain import DELINQUENT_BUCKETS, DISPUTE, PLAN, PROMISE, REFUSAL, fatigue
+from .scenario import BehaviorSection
 
 
 @dataclass(frozen=True)
@@ -151,7 +149,7 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
 
 def fatigue_factor(behavior: BehaviorSection, recent_contacts: int | np.ndarray):
     """How much a borrower contacted this often in 7 days still listens (1 = fully)."""
-    return 1.0 / (1.0 + behavior.fatigue * recent_contacts)
+    return fatigue(behavior.fatigue, recent_contacts)
 
 
 def complaint_probability(behavior: BehaviorSection, recent_contacts: int | np.ndarray):

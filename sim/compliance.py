@@ -127,9 +127,6 @@ class Violation:
         return f"account {self.account_id} at minute {self.minute:.1f} ({self.channel}): {self.rule}"
 
 
-CONVERSATION_CHANNELS = ("call", "inbound_call")
-
-
 def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation]:
     """Replay a contact log against the rules; every collector-initiated contact is checked.
 

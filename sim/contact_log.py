@@ -13,13 +13,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .domain import ALL_CHANNELS, CALL_OUTCOMES, NO_AGENT, NO_OUTCOME
+from .domain import CHANNEL_CODE as CHANNEL_CODE
 from .export_safety import safe_cell
 from .io import write_atomic
 
-LOG_CHANNELS = ("sms", "email", "call", "inbound_call", "letter", "field_visit", "legal")
-CALL_OUTCOMES = ("no_answer", "wrong_party", "right_party")
-CHANNEL_CODE = {name: i for i, name in enumerate(LOG_CHANNELS)}
-NO_OUTCOME, NO_AGENT = -1, -1
+LOG_CHANNELS = ALL_CHANNELS  # channel codes are sim.domain.Channel values
 
 
 class ContactLogBuilder:

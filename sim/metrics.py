@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 
 from .contact_log import ContactLog
-from .engine import ROLL_STATES, SERIES_CHANNELS, Engine
+from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, PAID_OFF, ROLL_STATES
+from .engine.tally import RunOutcome
 from .ledger import AccountLedger
-from .portfolio import ACTIVE, CHARGED_OFF, CURED, PAID_OFF
 
 SCALAR_KPIS = (
     "initial_balance",
@@ -132,20 +132,21 @@ def _ratio(numerator: float, denominator: float, empty: float = 0.0) -> float:
     return float(numerator / denominator) if denominator > 0 else empty
 
 
-def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
-    tally = engine.tally
-    n = engine.n
-    scenario = engine.scenario
-    initial = engine.initial_balance
-    collected = engine.collected_total
-    written_off = engine.written_off_total
-    interest = engine.interest_and_fees_total
-    outstanding = float(engine.balance.sum())
+def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
+    """The KPIs, series and contact log of a finished run (:meth:`sim.engine.Engine.outcome`)."""
+    tally = run.tally
+    n = run.accounts
+    scenario = run.scenario
+    initial = run.initial_balance
+    collected = run.collected
+    written_off = run.written_off
+    interest = run.interest_and_fees
+    outstanding = float(run.balance.sum())
     cost = float(tally.cost.sum())
-    days = engine.days
+    days = run.days
     discount = (1.0 + scenario.simulation.discount_rate) ** (-(np.arange(days) + 1) / 365.0)
-    delinquent = engine.portfolio.days_past_due > 0
-    ended_cured = np.isin(engine.status, (CURED, PAID_OFF)) & delinquent
+    delinquent = run.portfolio.days_past_due > 0
+    ended_cured = np.isin(run.status, (CURED, PAID_OFF)) & delinquent
     attempts = float(tally.call_outcomes.sum())
     kept, broken = float(tally.promises_kept.sum()), float(tally.promises_broken.sum())
     arrivals = float(tally.inbound_arrivals.sum())
@@ -160,7 +161,7 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "interest_and_fees": interest,
         "recovery_rate": _ratio(collected, initial),
         "cure_rate": _ratio(float(ended_cured.sum()), float(delinquent.sum())),
-        "charge_off_rate": _ratio(float((engine.status == CHARGED_OFF).sum()), n),
+        "charge_off_rate": _ratio(float((run.status == CHARGED_OFF).sum()), n),
         "cost": cost,
         "net_recovery": collected - cost,
         "npv_collected": float(np.dot(tally.collected, discount)),
@@ -169,13 +170,13 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "complaints_per_1000": 1000.0 * float(tally.complaints.sum()) / n,
         "agent_utilization": _ratio(float(tally.agent_busy.sum()), float(tally.agent_paid.sum())),
         "inbound_service_level": _ratio(float(tally.inbound_within_target.sum()), arrivals, empty=1.0),
-        "contacts": {ch: int(tally.contacts[:, k].sum()) for k, ch in enumerate(SERIES_CHANNELS)},
+        "contacts": {ch: int(tally.contacts[:, k].sum()) for k, ch in enumerate(ALL_CHANNELS)},
         "compliance_refusals": int(tally.refusals.sum()),
         "conservation_error": abs(initial + interest - collected - written_off - outstanding),
         "roll_rates": {"states": list(ROLL_STATES), "matrix": roll_rates.tolist()},
         # Further detail a manager asks about.
         "accounts": n,
-        "active_accounts": int((engine.status == ACTIVE).sum()),
+        "active_accounts": int((run.status == ACTIVE).sum()),
         "promises_made": int(tally.promises_made.sum()),
         "plans_started": int(tally.plans_started.sum()),
         "complaints": int(tally.complaints.sum()),
@@ -209,8 +210,8 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         "payments": tally.payments,
     }
     log = None
-    if engine.log.enabled:
-        log = engine.log.build(engine.portfolio.account_id, engine.agent_names, scenario.simulation.start_date)
+    if run.log.enabled:
+        log = run.log.build(run.portfolio.account_id, list(run.agent_names), scenario.simulation.start_date)
     return RunResult(
         scenario_name=scenario_name,
         scenario_hash=scenario_hash,
@@ -223,5 +224,5 @@ def build_result(engine: Engine, *, scenario_name: str, scenario_hash: str, seed
         roll_rates=roll_rates,
         contact_log=log,
         versions=versions(),
-        ledger=engine.close_ledger(),
+        ledger=run.ledger,
     )

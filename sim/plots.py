@@ -132,7 +132,7 @@ def cost_vs_recovery(comparison, *, ax=None, path=None) -> Figure:
 def roll_rate_heatmap(matrix, states: Sequence[str] | None = None, *, title: str = "Monthly roll rates",
                       ax=None, path=None) -> Figure:
     """Share of accounts moving from each state (row) to each state (column) in a month."""
-    from .engine import ROLL_STATES
+    from .domain import ROLL_STATES
 
     states = list(states or ROLL_STATES)
     matrix = np.asarray(matrix, dtype=float)

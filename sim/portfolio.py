@@ -18,9 +18,18 @@ from pathlib import Path
 
 import numpy as np
 
+# Account statuses and buckets are sim.domain's; re-exported here, where they were first written.
+from .domain import ACTIVE as ACTIVE
+from .domain import CHARGED_OFF as CHARGED_OFF
+from .domain import CURED as CURED
+from .domain import DELINQUENT_BUCKETS
+from .domain import IN_LEGAL as IN_LEGAL
+from .domain import LEGAL_CLOSED as LEGAL_CLOSED
+from .domain import PAID_OFF as PAID_OFF
+from .domain import bucket_of as bucket_of
 from .errors import ScenarioError
 from .io import read_bounded
-from .scenario import DELINQUENT_BUCKETS, MAX_ACCOUNTS, MAX_BALANCE, Scenario
+from .scenario import MAX_ACCOUNTS, MAX_BALANCE, Scenario
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
 OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known")
@@ -33,14 +42,7 @@ _WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
 _NUMBER_RULE = "ASCII digits with an optional sign, decimal point and exponent, e.g. 1200.50"
 _WHOLE_RULE = "ASCII digits with an optional sign, e.g. 42"
 
-# Account status codes.
-ACTIVE, CURED, PAID_OFF, CHARGED_OFF, IN_LEGAL, LEGAL_CLOSED = range(6)
 STATUS_NAMES = ("active", "cured", "paid_off", "charged_off", "in_legal", "legal_closed")
-
-def bucket_of(days_past_due: np.ndarray) -> np.ndarray:
-    """Bucket index: 0 current, 1 for 1-30, … 6 for 151-180 and beyond."""
-    dpd = np.asarray(days_past_due, dtype=np.int32)
-    return np.minimum((dpd + 29) // 30, 6).astype(np.int8)
 
 
 @dataclass

@@ -26,14 +26,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .domain import (
+    AUTOMATED_CHANNELS,
+    DELINQUENT_BUCKETS,
+    STRATEGY_CHANNELS,
+    TEAM_KIND_OF_CHANNEL,
+    TEAM_KINDS,
+    WEEKDAYS,
+)
 from .errors import ScenarioError
 from .io import is_regular_file, read_bounded
 from .presets import PRESET_RULES
 
-CHANNELS = ("sms", "email", "call", "letter", "field_visit", "legal")
-AUTOMATED_CHANNELS = ("sms", "email", "letter")
-BUCKETS = ("current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180")
-DELINQUENT_BUCKETS = BUCKETS[1:]
+CHANNELS = STRATEGY_CHANNELS  # the ladder's channels, in the one order of sim.domain
 PRESETS = ("us_reg_f", "us_massachusetts", "cn_2025", "none")
 MAX_ACCOUNTS = 20_000_000
 MAX_DAYS = 3650
@@ -49,7 +54,7 @@ MAX_EXTENDS_DEPTH = 32
 # initial balance inf).
 MAX_BALANCE = 1e9
 
-Channel = Literal["sms", "email", "call", "letter", "field_visit", "legal"]
+Channel = Literal[STRATEGY_CHANNELS]  # type: ignore[valid-type]  # the same tuple, as a pydantic choice
 
 
 class _Section(BaseModel):
@@ -365,10 +370,10 @@ class HandleMinutes(_Section):
 
 
 class TeamSection(_Section):
-    kind: Literal["call", "field", "legal"] = "call"
+    kind: Literal[TEAM_KINDS] = "call"  # type: ignore[valid-type]
     agents: int = Field(10, ge=0, le=100_000)
     shifts: list[str] = Field(default_factory=lambda: ["09:00-17:00"])
-    work_days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field(
+    work_days: list[Literal[WEEKDAYS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
     )
     handle_minutes: HandleMinutes = HandleMinutes()
@@ -535,7 +540,7 @@ class Scenario(_Section):
                         f"strategy.steps.{i}.team",
                         f"unknown team {step.team!r}; teams: {', '.join(self.teams) or 'none'}",
                     )
-                want = {"call": "call", "field_visit": "field", "legal": "legal"}.get(step.channel)
+                want = TEAM_KIND_OF_CHANNEL.get(step.channel)
                 if want is None or self.teams[step.team].kind != want:
                     raise _FieldError(
                         f"strategy.steps.{i}.team",

@@ -47,7 +47,6 @@ def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None
         portfolio = build_portfolio(scenario, streams["portfolio"])
     engine = Engine(scenario, portfolio, streams, record_contacts=contact_log, progress=progress,
                     step_accounts=step_accounts, ledger=ledger, paired_draws=paired_draws)
-    engine.prepare()
     engine.run()
-    return build_result(engine, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
+    return build_result(engine.outcome(), scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
                         seed=describe_seed(streams.seed_sequence))

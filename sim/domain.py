@@ -1,0 +1,189 @@
+"""The domain's vocabulary, written once: channels, states, buckets, days, teams, outcomes.
+
+Every other module imports these facts from here instead of restating them
+(the engine, the contact log, the metrics, the scenario schema, the
+optimizer, the app). This module imports nothing from the project, so
+anything may import it.
+
+* **Channels** in one order (:class:`Channel`): the contact log's channel
+  codes and the columns of the daily ``contacts`` series are these values.
+  A strategy's ladder uses every channel but ``inbound_call`` (which the
+  borrower starts).
+* **Roll states** (:class:`RollState`): the days-past-due buckets, then
+  charged off and in legal; the rows and columns of the roll-rate matrix and
+  of the outstanding-by-bucket series.
+* **Account statuses**, **call outcomes** and **conversation outcomes**.
+* **Team kinds** and which kind of team does each channel.
+* :func:`fatigue` and :func:`priority_key`, the two rules of contact the
+  engine and the optimizer's value model both apply.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+import numpy as np
+
+# ----------------------------------------------------------------------------- time
+
+MINUTES_PER_HOUR = 60
+MINUTES_PER_DAY = 24 * MINUTES_PER_HOUR  # the engine's clock is minutes from the start; day = minute // 1440
+DAYS_PER_WEEK = 7
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # index = datetime.date.weekday()
+
+
+def minutes_to_hours(minutes):
+    """Minutes as hours (agent minutes as agent hours; a per-minute price times 60 is per hour)."""
+    return minutes / 60.0
+
+
+def hours_to_minutes(hours):
+    return hours * 60.0
+
+
+def hour_of(minute_of_day: float) -> int:
+    """The hour of the day (0-23) a minute after midnight falls in."""
+    return int(minute_of_day // MINUTES_PER_HOUR)
+
+
+def weekday_name(date) -> str:
+    """``"mon"`` … ``"sun"`` for a date: how teams' ``work_days`` name days."""
+    return WEEKDAYS[date.weekday()]
+
+
+# ----------------------------------------------------------------------------- channels
+
+
+class Channel(IntEnum):
+    """Every way of contact, in the one order of the contact log and the daily series."""
+
+    SMS = 0
+    EMAIL = 1
+    CALL = 2
+    INBOUND_CALL = 3
+    LETTER = 4
+    FIELD_VISIT = 5
+    LEGAL = 6
+
+    @property
+    def label(self) -> str:
+        """The name scenarios, logs and KPIs use (``"field_visit"``)."""
+        return self.name.lower()
+
+
+ALL_CHANNELS = tuple(c.label for c in Channel)  # the contact log's and the series' columns
+# What a strategy's ladder may use (the borrower starts inbound calls), in the same order.
+STRATEGY_CHANNELS = tuple(c.label for c in Channel if c is not Channel.INBOUND_CALL)
+AUTOMATED_CHANNELS = ("sms", "email", "letter")  # sent in batches, no agent
+CHANNEL_CODE = {c.label: int(c) for c in Channel}
+
+# ----------------------------------------------------------------------------- teams
+
+TEAM_KINDS = ("call", "field", "legal")
+# Which kind of team does a channel that needs people (automated channels need none).
+TEAM_KIND_OF_CHANNEL = {"call": "call", "field_visit": "field", "legal": "legal"}
+CHANNEL_OF_TEAM_KIND = {kind: channel for channel, kind in TEAM_KIND_OF_CHANNEL.items()}
+
+# ----------------------------------------------------------------------------- books and states
+
+BUCKETS = ("current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180")
+DELINQUENT_BUCKETS = BUCKETS[1:]
+BUCKET_DAYS = 30  # a bucket and a statement cycle are 30 days
+LAST_BUCKET = len(BUCKETS) - 1
+
+
+def bucket_of(days_past_due: np.ndarray) -> np.ndarray:
+    """Bucket index: 0 current, 1 for 1-30, … 6 for 151-180 and beyond."""
+    dpd = np.asarray(days_past_due, dtype=np.int32)
+    return np.minimum((dpd + 29) // 30, 6).astype(np.int8)
+
+
+class RollState(IntEnum):
+    """An account's state for roll rates: its bucket, or charged off, or in legal."""
+
+    CURRENT = 0
+    DPD_1_30 = 1
+    DPD_31_60 = 2
+    DPD_61_90 = 3
+    DPD_91_120 = 4
+    DPD_121_150 = 5
+    DPD_151_180 = 6
+    CHARGED_OFF = 7
+    LEGAL = 8
+
+
+ROLL_STATES = (*BUCKETS, "charged_off", "legal")
+
+
+class Status(IntEnum):
+    """Where an account is in its life (``Portfolio`` and the engine's ``status`` array)."""
+
+    ACTIVE = 0
+    CURED = 1
+    PAID_OFF = 2
+    CHARGED_OFF = 3
+    IN_LEGAL = 4
+    LEGAL_CLOSED = 5
+
+
+ACTIVE, CURED, PAID_OFF, CHARGED_OFF, IN_LEGAL, LEGAL_CLOSED = (int(s) for s in Status)
+
+# ----------------------------------------------------------------------------- outcomes
+
+
+class CallOutcome(IntEnum):
+    """How a dial (or a visit) ends; the contact log's ``outcome`` column (−1: none)."""
+
+    NO_ANSWER = 0
+    WRONG_PARTY = 1
+    RIGHT_PARTY = 2
+
+
+NO_ANSWER, WRONG_PARTY, RIGHT_PARTY = (int(o) for o in CallOutcome)
+CALL_OUTCOMES = tuple(o.name.lower() for o in CallOutcome)
+NO_OUTCOME, NO_AGENT = -1, -1  # contact log rows without an outcome or an agent
+
+
+class ConversationOutcome(IntEnum):
+    """How a right-party conversation ends."""
+
+    PROMISE = 0
+    PLAN = 1
+    DISPUTE = 2
+    REFUSAL = 3
+
+
+PROMISE, PLAN, DISPUTE, REFUSAL = (int(o) for o in ConversationOutcome)
+OUTCOME_NAMES = ("promise_to_pay", "instalment_plan", "dispute", "refusal")
+
+# ----------------------------------------------------------------------------- rules of contact
+
+
+def fatigue(rate: float, recent_contacts):
+    """How much a borrower contacted ``recent_contacts`` times in 7 days still listens (1 = fully).
+
+    A treatment's lift is multiplied by this; ``rate`` is ``behavior.fatigue``.
+    Works on a number or an array of counts.
+    """
+    return 1.0 / (1.0 + rate * recent_contacts)
+
+
+PRIORITY_RULES = ("balance", "days_past_due", "expected_value", "account_id")
+
+
+def priority_key(rule: str, *, balance: np.ndarray, days_past_due: np.ndarray, intensity: np.ndarray,
+                 account_id: np.ndarray) -> np.ndarray:
+    """The call list's order: ascending key first, ties broken by position (sort stably).
+
+    ``balance`` highest first, ``days_past_due`` most overdue first,
+    ``expected_value`` highest balance × repayment intensity first, and
+    ``account_id`` lowest identifier first (a model without identifiers
+    passes the accounts' positions).
+    """
+    if rule == "balance":
+        return -balance
+    if rule == "days_past_due":
+        return -days_past_due.astype(np.float64)
+    if rule == "expected_value":
+        return -(balance * intensity)
+    return account_id.astype(np.float64)

@@ -1,0 +1,321 @@
+"""The book: every account's state as arrays, and the evening that advances all of it at once.
+
+At 24:00 the book simulates the day's repayments for every active account
+(:func:`sim.behavior.repayment_day`), then promises and instalments falling
+due, adds the day's treatment lifts to the intensity, closes paid-off
+accounts, accrues interest, ages the accounts (late fees at each missed
+cycle, intensity floors moved across buckets), charges off at
+``charge_off_dpd`` and records the day. Money moves only through
+:meth:`Book.collect` and :meth:`Book.write_off`, which keep the totals the
+conservation check reads. Imports :mod:`sim.domain`, the behaviour and the
+run's :class:`~sim.engine.context.Context`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from ..behavior import floor_intensity, repayment_day
+from ..domain import (
+    ACTIVE,
+    CHARGED_OFF,
+    CURED,
+    IN_LEGAL,
+    PAID_OFF,
+    ROLL_STATES,
+    RollState,
+    bucket_of,
+    priority_key,
+)
+from ..portfolio import Portfolio
+from ..streams import RandomStreams
+from .context import Context
+
+NEVER = -(10**6)
+PAID_OFF_BELOW = 0.005  # a balance under half a cent is paid off
+
+
+class Book:
+    """Account arrays indexed by position, the run's money totals, and the evening's steps."""
+
+    def __init__(self, ctx: Context, portfolio: Portfolio, streams: RandomStreams):
+        self.ctx = ctx
+        self.portfolio = portfolio
+        self.behavior = behavior = ctx.behavior
+        self.payment_rng = streams["payments"]
+        self.followup_rng = streams["payment_followups"]
+        self.promise_rng = streams["promises"]
+        p = portfolio
+        n = len(p)
+        self.n = n
+        self.balance = p.balance.astype(np.float64, copy=True)
+        self.past_due = p.past_due.astype(np.float64, copy=True)
+        self.dpd = p.days_past_due.astype(np.int32, copy=True)
+        self.segment = p.segment
+        self.status = np.where(self.balance > 0, ACTIVE, PAID_OFF).astype(np.int8)
+        self.status[(self.dpd == 0) & (self.status == ACTIVE)] = CURED
+        self.floor = floor_intensity(behavior, bucket_of(self.dpd), self.segment, p.segment_names)
+        self.intensity = np.full(n, behavior.lambda0) if behavior.model == "cgw" else self.floor.copy()
+        self.pending_lift = np.zeros(n)  # treatments' lifts of the day, added to the intensity at 24:00
+        self.in_plan = np.zeros(n, dtype=bool)
+        self.plan_amount = np.zeros(n)
+        self.plan_left = np.zeros(n, dtype=np.int32)
+        self.plan_missed = np.zeros(n, dtype=np.int8)
+        self.plan_next_day = np.full(n, NEVER, dtype=np.int32)
+        self.promise_amount = np.zeros(n)
+        self.promise_day = np.full(n, NEVER, dtype=np.int32)
+        self.paused_until = np.zeros(n, dtype=np.int32)  # collection paused by a dispute until this day
+        self.any_paused = False
+        self.legal_queued = np.zeros(n, dtype=bool)
+        self.filed: set[int] = set()  # accounts in legal, filed and awaiting their outcome
+        self.promises_due: dict[int, list[int]] = defaultdict(list)
+        self.plans_due: dict[int, list[int]] = defaultdict(list)
+        self._paid_today: list[np.ndarray] = []  # accounts that paid something today
+        self.cured_ever = np.zeros(n, dtype=bool)
+        self.initial_balance = float(self.balance.sum())
+        self.interest_and_fees_total = 0.0
+        self.collected_total = 0.0
+        self.written_off_total = 0.0
+        self.month_start_state = self.roll_state()
+
+    # ------------------------------------------------------------------------- money
+
+    def collect(self, i, amount, day: int) -> None:
+        self.balance[i] -= amount
+        self._paid_today.append(np.atleast_1d(i))
+        total = float(np.sum(amount))
+        self.collected_total += total
+        self.ctx.tally.collected[day] += total
+        if self.ctx.ledger is not None:
+            self.ctx.ledger.collect(i, amount)
+
+    def write_off(self, i, day: int) -> None:
+        amount = float(np.sum(self.balance[i]))
+        self.written_off_total += amount
+        self.ctx.tally.written_off[day] += amount
+        if self.ctx.ledger is not None:
+            self.ctx.ledger.write_off(i, self.balance[i])
+        self.balance[i] = 0.0
+
+    # ------------------------------------------------------------------------- the morning's view
+
+    def workable(self, day: int) -> np.ndarray:
+        """Accounts a ladder step may act on today: active, not on a plan, not referred to legal, not paused."""
+        workable = self.status == ACTIVE
+        workable &= ~self.in_plan
+        workable &= ~self.legal_queued
+        if self.any_paused:
+            workable &= self.paused_until <= day
+        return workable
+
+    def call_order(self, idx: np.ndarray) -> np.ndarray:
+        """Positions of ``idx`` (ascending) in the strategy's priority order; ties by account position."""
+        return np.argsort(self.priority_key(idx), kind="stable")
+
+    def priority_key(self, idx: np.ndarray) -> np.ndarray:
+        return priority_key(self.ctx.scenario.strategy.priority, balance=self.balance[idx],
+                            days_past_due=self.dpd[idx], intensity=self.intensity[idx],
+                            account_id=self.portfolio.account_id[idx])
+
+    # ------------------------------------------------------------------------- the evening
+
+    def evening(self, day: int) -> None:
+        """24:00: repayments, promises and instalments due, lifts, paid-off accounts, interest, ageing, the day's record."""
+        draws = self.ctx.draws
+        # Borrowers on an instalment plan may still pay more than the instalment.
+        payable = self.status == ACTIVE
+        result = repayment_day(self.intensity, self.floor, self.balance, self.behavior, self.payment_rng, payable,
+                               followup_rng=self.followup_rng,
+                               followup_draws=draws.followup.draw if draws is not None else None)
+        self.intensity = result.intensity_end
+        payers = result.payers
+        if payers.size:
+            self.collect(payers, result.paid, day)
+            self.ctx.tally.payments[day] += int(result.payments.sum())
+            self._apply_payment(payers, result.paid)
+        self._promises_due(day)
+        self._plans_due(day)
+        # Treatments of the day raise the intensity from the end of the day on.
+        lifted = np.flatnonzero(self.pending_lift)
+        if lifted.size:
+            self.intensity[lifted] += self.pending_lift[lifted]
+            self.pending_lift[lifted] = 0.0
+        self._close_paid_off(day)
+        self._interest_and_ageing(day)
+        self._record_day(day)
+
+    def _close_paid_off(self, day: int) -> None:
+        """Paid-off accounts leave the book; sub-cent residue counts as collected.
+
+        Only an account that paid today can have reached zero.
+        """
+        paid_today = np.unique(np.concatenate(self._paid_today)) if self._paid_today else np.zeros(0, np.int64)
+        self._paid_today = []
+        done = paid_today[(self.status[paid_today] == ACTIVE) & (self.balance[paid_today] < PAID_OFF_BELOW)]
+        if done.size:
+            self.collect(done, self.balance[done].copy(), day)
+            self.status[done] = PAID_OFF
+            self.in_plan[done] = False
+
+    def _apply_payment(self, who: np.ndarray, paid: np.ndarray) -> None:
+        if self.behavior.model == "cgw":
+            return  # the pure process has no notion of curing
+        self.past_due[who] = np.maximum(self.past_due[who] - paid, 0.0)
+        cured = who[(self.past_due[who] <= PAID_OFF_BELOW) & (self.status[who] == ACTIVE)]
+        if cured.size:
+            self.status[cured] = CURED
+            self.dpd[cured] = 0
+            self.in_plan[cured] = False
+            self.cured_ever[cured] = True
+
+    def _promises_due(self, day: int) -> None:
+        due = self.promises_due.pop(day, [])
+        if not due:
+            return
+        idx = np.unique(np.array(due, dtype=np.int64))
+        # A newer promise replaces an older one.
+        idx = idx[(self.status[idx] == ACTIVE) & ~self.in_plan[idx] & (self.promise_day[idx] == day)]
+        if idx.size == 0:
+            return
+        tally = self.ctx.tally
+        kept = self._keep_draws(idx, "promise_keep") < self.behavior.promise_keep_rate
+        tally.promises_kept[day] += int(kept.sum())
+        tally.promises_broken[day] += int((~kept).sum())
+        who = idx[kept]
+        if who.size:
+            amount = np.minimum(self.promise_amount[who], self.balance[who])
+            share = np.divide(amount, self.balance[who], out=np.ones_like(amount), where=self.balance[who] > 0)
+            self.collect(who, amount, day)
+            tally.payments[day] += who.size
+            # A kept promise is a repayment: it excites the intensity like one.
+            self.intensity[who] += self.behavior.delta10 + self.behavior.delta11 * share
+            self._apply_payment(who, amount)
+
+    def _keep_draws(self, idx: np.ndarray, purpose: str) -> np.ndarray:
+        """One uniform per promise or instalment due (accounts ``idx``, ascending) that decides if it is kept."""
+        if self.ctx.draws is None:
+            return self.promise_rng.random(idx.size)
+        return getattr(self.ctx.draws, purpose).draw(idx)[:, 0]
+
+    def _plans_due(self, day: int) -> None:
+        due = self.plans_due.pop(day, [])
+        if not due:
+            return
+        idx = np.unique(np.array(due, dtype=np.int64))
+        idx = idx[(self.status[idx] == ACTIVE) & self.in_plan[idx] & (self.plan_next_day[idx] == day)]
+        if idx.size == 0:
+            return
+        kept = self._keep_draws(idx, "instalment_keep") < self.behavior.plan_keep_rate
+        payers = idx[kept]
+        if payers.size:
+            last = self.plan_left[payers] <= 1
+            amount = np.where(last, self.balance[payers], np.minimum(self.plan_amount[payers], self.balance[payers]))
+            self.collect(payers, amount, day)
+            self.ctx.tally.payments[day] += payers.size
+            self.plan_left[payers] -= 1
+            self.plan_missed[payers] = 0
+            self.past_due[payers] = np.maximum(self.past_due[payers] - amount, 0.0)
+        missed = idx[~kept]
+        if missed.size:
+            self.plan_missed[missed] += 1
+        # Two missed instalments in a row break the plan; collection resumes.
+        broken = missed[self.plan_missed[missed] >= 2]
+        self.in_plan[broken] = False
+        continuing = idx[self.in_plan[idx] & (self.plan_left[idx] > 0) & (self.balance[idx] >= PAID_OFF_BELOW)]
+        self.plan_next_day[continuing] = day + 30
+        self.plans_due[day + 30].extend(continuing.tolist())
+
+    def _interest_and_ageing(self, day: int) -> None:
+        portfolio = self.ctx.scenario.portfolio
+        tally = self.ctx.tally
+        active = self.status == ACTIVE
+        if portfolio.apr > 0:
+            interest = self.balance * (portfolio.apr / 365.0)
+            interest *= active
+            self.balance += interest
+            added = float(interest.sum())
+            self.interest_and_fees_total += added
+            tally.interest_and_fees[day] += added
+        # Accounts on a plan that is being kept do not age.
+        ageing_mask = active
+        ageing_mask &= ~self.in_plan
+        np.add(self.dpd, ageing_mask, out=self.dpd, casting="unsafe")
+        phase = self.dpd % 30
+        # Select on the (small) candidate sets first, then keep the ageing ones.
+        new_cycle = np.flatnonzero(phase == 0)
+        new_cycle = new_cycle[ageing_mask[new_cycle]]
+        if new_cycle.size:
+            self._new_cycle(new_cycle, day)
+        crossed = np.flatnonzero(phase == 1)
+        crossed = crossed[ageing_mask[crossed]]
+        # Reaching 31 days past due: bureau reporting and IFRS 9 stage 2 begin (the provision view).
+        past_30 = crossed[self.dpd[crossed] == 31]
+        if past_30.size:
+            tally.rolled_past_30[day] += past_30.size
+            if self.ctx.ledger is not None:
+                np.add.at(self.ctx.ledger.rolled_past_30, past_30, 1)
+        if self.behavior.model == "hawkes" and crossed.size:
+            self._move_floors(crossed)
+        charged = np.flatnonzero(self.dpd >= portfolio.charge_off_dpd)
+        charged = charged[ageing_mask[charged]]
+        if charged.size:
+            self.write_off(charged, day)
+            self.status[charged] = CHARGED_OFF
+
+    def _new_cycle(self, accounts: np.ndarray, day: int) -> None:
+        """A missed statement cycle: the late fee, and the new minimum due added to what is past due."""
+        portfolio = self.ctx.scenario.portfolio
+        fee = portfolio.late_fee
+        if fee > 0:
+            self.balance[accounts] += fee
+            self.interest_and_fees_total += fee * accounts.size
+            self.ctx.tally.interest_and_fees[day] += fee * accounts.size
+        self.past_due[accounts] += portfolio.min_due_rate * self.balance[accounts] + fee
+        self.past_due[accounts] = np.minimum(self.past_due[accounts], self.balance[accounts])
+
+    def _move_floors(self, crossed: np.ndarray) -> None:
+        """Accounts that entered a new bucket: keep the excitation, move the floor."""
+        new_floor = floor_intensity(self.behavior, bucket_of(self.dpd[crossed]), self.segment[crossed],
+                                    self.portfolio.segment_names)
+        self.intensity[crossed] += new_floor - self.floor[crossed]
+        self.intensity[crossed] = np.maximum(self.intensity[crossed], new_floor)
+        self.floor[crossed] = new_floor
+
+    # ------------------------------------------------------------------------- states
+
+    def roll_state(self) -> np.ndarray:
+        """Each account's state for roll rates (:class:`~sim.domain.RollState`): its bucket, charged off or in legal."""
+        state = bucket_of(self.dpd)
+        state[self.status != ACTIVE] = RollState.CURRENT
+        state[self.status == CHARGED_OFF] = RollState.CHARGED_OFF
+        state[self.status >= IN_LEGAL] = RollState.LEGAL
+        return state
+
+    def _record_day(self, day: int) -> None:
+        tally = self.ctx.tally
+        tally.outstanding_by_bucket[day] = self._outstanding_by_state()
+        if (day + 1) % 30 == 0:
+            states = len(ROLL_STATES)
+            state = self.roll_state()
+            pairs = self.month_start_state.astype(np.int64) * states + state
+            tally.roll_counts += np.bincount(pairs, minlength=states**2).reshape(states, states)
+            self.month_start_state = state
+
+    def _outstanding_by_state(self) -> np.ndarray:
+        """Outstanding balance by roll state, from a histogram over days past due.
+
+        Only active, cured and in-legal accounts still owe anything (charged-off,
+        paid-off and settled accounts are at zero), so: active balances by their
+        bucket, legal from the legal queue, and the rest is current.
+        """
+        out = np.zeros(len(ROLL_STATES))
+        owed = self.balance * (self.status == ACTIVE)
+        by_dpd = np.bincount(self.dpd, weights=owed)
+        np.add.at(out, bucket_of(np.arange(by_dpd.size)), by_dpd)
+        filed = self.filed
+        in_legal = np.fromiter(filed, dtype=np.int64, count=len(filed)) if filed else np.zeros(0, np.int64)
+        out[RollState.LEGAL] = float(self.balance[in_legal].sum()) if in_legal.size else 0.0
+        out[RollState.CURRENT] += float(self.balance.sum()) - float(owed.sum()) - out[RollState.LEGAL]
+        return out

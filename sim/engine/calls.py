@@ -1,0 +1,324 @@
+"""The call centre: each call team's list for the day, the agents working it, and the inbound line.
+
+Every morning each call team's list is built in the strategy's priority order
+(cut to what its agents could possibly dial, and without the accounts this
+morning's 7-day caps or quiet period already forbid), and one SimPy process
+starts per agent and shift (:meth:`CallCentre.agent_shift`, the engine's hot
+loop). Callers (callbacks to automated channels) arrive at their drawn
+times and queue FIFO for the same agents; an agent taking a caller whose
+patience has run out counts an abandonment. Imports :mod:`sim.domain`, the
+book, the contact counters, the teams and the conversation.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+import simpy
+
+from ..domain import (
+    MINUTES_PER_DAY,
+    MINUTES_PER_HOUR,
+    NO_ANSWER,
+    RIGHT_PARTY,
+    WRONG_PARTY,
+    Channel,
+    fatigue,
+)
+from ..streams import AccountDraws, UniformPool
+from .book import Book
+from .contacts import ContactCounters
+from .context import Context
+from .conversation import Conversation
+from .teams import Team, Teams
+
+DAY = MINUTES_PER_DAY
+SERVICE_LEVEL_SECONDS = 20.0
+CALL_CODE = int(Channel.CALL)
+INBOUND_CODE = int(Channel.INBOUND_CALL)
+
+
+class CallCentre:
+    """The call teams' days: lists, agents, redials and the inbound queue."""
+
+    def __init__(self, ctx: Context, book: Book, counters: ContactCounters, teams: Teams,
+                 conversation: Conversation, call_pool: UniformPool, inbound_pool: UniformPool):
+        self.ctx = ctx
+        self.book = book
+        self.counters = counters
+        self.teams = teams
+        self.conversation = conversation
+        self.call_pool = call_pool
+        self.inbound_pool = inbound_pool
+        self.agent_free_at = [0.0] * len(teams.agent_names)
+        self.inbound_queue: deque[tuple[float, int, float]] = deque()
+        self.idle_agents: deque[simpy.Event] = deque()
+        self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in teams.call)
+        behavior, strategy = ctx.behavior, ctx.scenario.strategy
+        # Plain-Python copies of what every call reads.
+        self.rpc_by_hour = list(behavior.right_party_by_hour)
+        self.wrong_party_rate = behavior.wrong_party_rate
+        self.lift_attempt = behavior.lift["call_attempt"]
+        self.step_attempts = [step.attempts_per_day for step in strategy.steps]
+        self.redial_minutes = strategy.redial_minutes
+        for team in teams.call:
+            handle = team.spec.handle_minutes
+            team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
+
+    # ------------------------------------------------------------------------- the morning
+
+    def plan_day(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
+        """Build the team's call list (accounts and their ladder steps) and start its agents' shifts."""
+        team.redial = []
+        team.idle = deque()
+        team.watching = False
+        team.cursor = 0
+        team.queue_list, team.queue_step_list, team.queue_size = [], [], 0
+        if not self.teams.works_today(team, day) or not team.agent_ids:
+            return
+        if lists:
+            idx, steps = self._call_list(team, lists, day)
+            team.queue_list = idx.tolist()
+            team.queue_step_list = steps.tolist() if steps is not None else [lists[0][1]] * idx.size
+        team.queue_size = len(team.queue_list)
+        env = self.ctx.env
+        for agent in team.agent_ids:
+            for start, end in team.shifts:
+                env.process(self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
+
+    def _call_list(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int):
+        """Today's accounts for the team in call order, and each one's ladder step (None: all the one step)."""
+        if len(lists) == 1:
+            idx, steps = lists[0][0], None
+        else:
+            idx = np.concatenate([a for a, _ in lists])
+            steps = np.concatenate([np.full(a.size, s) for a, s in lists])
+            idx, first = np.unique(idx, return_index=True)
+            steps = steps[first]
+        # Rules that already forbid a call today (as of this morning) refuse it now.
+        refused = self.counters.refused_this_morning(idx, day)
+        if refused.any():
+            self.ctx.tally.refusals[day] += int(refused.sum())
+            keep = ~refused
+            idx = idx[keep]
+            steps = steps[keep] if steps is not None else None
+        minutes = sum(end - start for start, end in team.shifts) * len(team.agent_ids)
+        handle = team.spec.handle_minutes
+        shortest = min(handle.no_answer, handle.wrong_party, handle.right_party)
+        # More than agents could ever dial today is never reached: keep the best.
+        reach = int(2 * minutes / shortest) + 100
+        if idx.size > reach:
+            key = self.book.priority_key(idx)
+            keep = np.sort(np.argpartition(key, reach)[:reach])
+            idx = idx[keep]
+            steps = steps[keep] if steps is not None else None
+        order = self.book.call_order(idx)
+        return idx[order], (steps[order] if steps is not None else None)
+
+    # ------------------------------------------------------------------------- the agents
+
+    # The hot path: one pass of this loop per call. It is kept whole, with
+    # everything it reads bound to locals once per shift, because splitting it
+    # into methods costs an attribute lookup and a call per dial (measured by
+    # benchmarks/limits.py); hence the complexity exemption.
+    def agent_shift(self, team: Team, agent: int, start: float, end: float, day: int):  # noqa: C901, PLR0912, PLR0915
+        """An agent works one shift: inbound callers first, then the call list, until the shift ends.
+
+        An outbound call is the engine's innermost loop, so it is written out
+        here with everything it reads bound to locals: the rules that can change
+        during the day (the clock, today's own attempts and conversations) are
+        checked at the dial — the 7-day caps and the quiet period as of this
+        morning were applied when the list was built (``_call_list``) — then
+        one uniform picks the outcome by the hour, one exponential the length,
+        and the call is one SimPy timeout.
+        """
+        ctx = self.ctx
+        env = ctx.env
+        # An agent still on a call from the previous shift starts when it ends.
+        start = max(start, self.agent_free_at[agent])
+        if start >= end:
+            return
+        if start > env.now:
+            yield env.timeout(start - env.now)
+        tally = ctx.tally
+        tally.agent_paid[day] += end - start
+        tally.add_cost(day, "agent_time", (end - start) * ctx.costs.agent_minute)
+        handle = team.spec.handle_minutes
+        exponential = team.spec.handle_distribution == "exponential"
+        pool = self.call_pool
+        draw_call = pool.uniform_and_exponential
+        draws = ctx.draws
+        dial_draws = draws.dial.draw if draws is not None else None
+        answers_inbound = team.spec.inbound
+        inbound_queue = self.inbound_queue
+        free_at = self.agent_free_at
+        timeout = env.timeout
+        means = team.means
+        day_start = day * DAY
+        counters = self.counters
+        window_start, window_end = counters.window
+        rpc_by_hour = self.rpc_by_hour
+        wrong_party_rate = self.wrong_party_rate
+        blocked, conversed = counters.blocked_today, counters.conversed_today
+        attempts, contacts, connects = counters.today_attempts, counters.today_contacts, counters.today_connects
+        failed, steps_today, outcomes = counters.today_failed, counters.today_steps, counters.outcomes_today
+        log = ctx.log if ctx.log.enabled else None
+        lift_attempt, fatigue_rate = self.lift_attempt, ctx.behavior.fatigue
+        pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
+        step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
+        refused_later_today, record_conversation = counters.refused_later_today, counters.record_conversation
+        conversation = self.conversation
+        heappush = heapq.heappush
+        per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
+        shift_over = None
+        while env.now < end:
+            now = env.now
+            if answers_inbound and inbound_queue:
+                arrival, account, patience = inbound_queue.popleft()
+                if now - arrival > patience:
+                    tally.inbound_abandoned[int(arrival // DAY)] += 1
+                    continue
+                if not exponential:
+                    duration = handle.inbound
+                elif draws is None:
+                    duration = pool.exponential(handle.inbound)
+                else:
+                    duration = AccountDraws.exponential(handle.inbound, draws.inbound_length.draw(account)[0])
+                self._answer_inbound(account, arrival, now, agent, duration)
+                counters.busy_today += duration
+                free_at[agent] = now + duration
+                yield timeout(duration)
+                conversation(account, int(env.now // DAY), "inbound_call")
+                continue
+            redial = team.redial
+            if redial and redial[0][0] <= now:
+                _, _, i, s = heapq.heappop(redial)
+                if redial and redial[0][0] <= now:
+                    wake_one(team.idle)  # more redials are due: let a colleague help
+            elif team.cursor < team.queue_size:
+                k = team.cursor
+                team.cursor = k + 1
+                i, s = team.queue_list[k], team.queue_step_list[k]
+            else:
+                i = -1
+            if i >= 0:
+                # ---- the dial: may the call be made now?
+                if i in blocked:
+                    continue  # took a plan or disputed earlier today
+                minute_of_day = now - day_start
+                tried = attempts.get(i, 0)
+                if not (window_start <= minute_of_day < window_end) or (
+                    (tried or i in conversed) and refused_later_today(i, tried, day)
+                ):
+                    counters.refusals_today += 1
+                    continue
+                # The outcome's uniform and a unit exponential for the length, in one draw.
+                if dial_draws is None:
+                    u, unit_length = draw_call(1.0)
+                else:
+                    u, v = dial_draws(i)  # the account's own next dial
+                    unit_length = -math.log(1.0 - v)
+                p_right = rpc_by_hour[int(minute_of_day // per_hour)]
+                if u < p_right:
+                    outcome = RIGHT_PARTY
+                elif u < p_right + wrong_party_rate:
+                    outcome = WRONG_PARTY
+                else:
+                    outcome = NO_ANSWER
+                mean = means[outcome]
+                duration = mean * unit_length if exponential else mean
+                attempts[i] = tried + 1
+                contacts[i] = contacts.get(i, 0) + 1
+                if not tried:
+                    steps_today += (s, i)
+                outcomes[outcome] += 1
+                if log is not None:
+                    log.add(i, now, CALL_CODE, outcome, agent, duration)
+                if outcome == RIGHT_PARTY:
+                    record_conversation(i, day)
+                    connects[i] = connects.get(i, 0) + 1
+                else:
+                    failed[i] = failed.get(i, 0) + 1
+                counters.busy_today += duration
+                free_at[agent] = now + duration
+                # ---- the call
+                yield timeout(duration)
+                # ---- after the call: the attempt's lift, the conversation or a redial
+                if lift_attempt:
+                    recent = int(contacts_7d[i]) + contacts.get(i, 0)
+                    pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent)
+                if outcome == RIGHT_PARTY:
+                    conversation(i, day, "right_party_contact")
+                elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
+                    heappush(team.redial, (env.now + redial_minutes, i, i, s))
+                continue
+            # Nothing to do now. One agent of the team watches the redial timer;
+            # the others sleep until a caller or a colleague wakes them.
+            watch = bool(team.redial) and not team.watching and team.redial[0][0] < end
+            if not answers_inbound and not watch and not team.redial:
+                return
+            if shift_over is None:
+                shift_over = timeout(end - now)
+            wake = env.event()
+            if answers_inbound:
+                self.idle_agents.append(wake)
+            if watch:
+                team.watching = True
+                yield wake | shift_over | timeout(team.redial[0][0] - now)
+                team.watching = False
+            else:
+                team.idle.append(wake)
+                yield wake | shift_over
+            if not wake.triggered:
+                wake.succeed()  # retire it so that nobody else tries to wake it
+
+    # ------------------------------------------------------------------------- inbound
+
+    def start_callers(self, accounts: np.ndarray, times: np.ndarray, day: int) -> None:
+        """Callbacks of one batch: they arrive at ``times`` (ascending) and queue for the agents."""
+        self.ctx.env.process(self._callers(accounts, times, day))
+
+    def _callers(self, accounts: np.ndarray, times: np.ndarray, day: int):
+        ctx = self.ctx
+        env = ctx.env
+        pool = self.inbound_pool
+        patience_mean = ctx.behavior.patience_minutes
+        for account, at in zip(accounts.tolist(), times.tolist(), strict=True):
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            ctx.tally.inbound_arrivals[min(int(at // DAY), ctx.days - 1)] += 1
+            if ctx.draws is None:
+                patience = pool.exponential(patience_mean)
+            else:
+                patience = AccountDraws.exponential(patience_mean, ctx.draws.patience.draw(account)[0])
+            self.inbound_queue.append((at, account, patience))
+            wake_one(self.idle_agents)
+
+    def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> None:
+        ctx = self.ctx
+        tally = ctx.tally
+        arrival_day = min(int(arrival // DAY), ctx.days - 1)
+        wait = now - arrival
+        tally.inbound_answered[arrival_day] += 1
+        tally.inbound_wait[arrival_day] += wait
+        if wait > 1e-9:
+            tally.inbound_waited[arrival_day] += 1
+        if wait <= SERVICE_LEVEL_SECONDS / 60.0:  # seconds → minutes, the clock's unit
+            tally.inbound_within_target[arrival_day] += 1
+        day = min(int(now // DAY), ctx.days - 1)
+        tally.contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
+        ctx.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
+        # A borrower-initiated call is still a telephone conversation for Reg F.
+        self.counters.record_conversation(i, day)
+
+
+def wake_one(idle: deque) -> None:
+    """Wake the first agent still asleep on ``idle``."""
+    while idle:
+        event = idle.popleft()
+        if not event.triggered:
+            event.succeed()
+            return

@@ -1,0 +1,89 @@
+"""A right-party conversation (an outbound call, a callback or a visit) and how it ends.
+
+The treatment's lift, damped by contact fatigue; perhaps a complaint; then a
+promise to pay, an instalment plan, a dispute (collection pauses while the
+debt is verified) or a refusal, each written into the book. Imports
+:mod:`sim.domain`, the behaviour, the book and the contact counters.
+"""
+
+from __future__ import annotations
+
+from ..behavior import complaint_probability, conversation_outcome, fatigue_factor
+from ..domain import ACTIVE, DISPUTE, PLAN, PROMISE
+from ..streams import UniformPool
+from .book import Book
+from .contacts import ContactCounters
+from .context import Context
+
+DISPUTE_PAUSE_DAYS = 30  # FDCPA §809(b): collection pauses while the debt is verified
+FIRST_INSTALMENT_DAYS = 7
+
+
+class Conversation:
+    """Called as ``conversation(i, day, lift_key)`` by the agents, the inbound line and the field agents."""
+
+    def __init__(self, ctx: Context, book: Book, counters: ContactCounters, pool: UniformPool):
+        self.ctx = ctx
+        self.book = book
+        self.counters = counters
+        self.pool = pool
+
+    def _uniforms(self, i: int):
+        """The conversation's four uniforms (complaint, outcome, due day, share), drawn as they are used."""
+        if self.ctx.draws is None:
+            pool = self.pool
+            return pool.next, pool.next, pool.next, pool.next
+        # All four, used or not: the account's next conversation then always gets the same ones.
+        return tuple((lambda u=u: u) for u in self.ctx.draws.conversation.draw(i))
+
+    def __call__(self, i: int, day: int, lift_key: str) -> None:
+        book = self.book
+        if book.status[i] != ACTIVE:
+            return
+        ctx = self.ctx
+        behavior = ctx.behavior
+        complaint_u, outcome_u, due_u, share_u = self._uniforms(i)
+        recent = self.counters.recent_contacts(i)
+        book.pending_lift[i] += behavior.lift[lift_key] * fatigue_factor(behavior, recent)
+        day = min(day, ctx.days - 1)
+        if complaint_u() < complaint_probability(behavior, recent):
+            ctx.tally.complaints[day] += 1
+            if ctx.ledger is not None:
+                ctx.ledger.complaint(i)
+            # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
+            ctx.charge(day, "complaint", i, ctx.costs.complaint)
+        if book.in_plan[i]:
+            return
+        outcome = conversation_outcome(behavior, outcome_u())
+        if outcome == PROMISE:
+            self._promise(i, day, due_u(), share_u())
+        elif outcome == PLAN:
+            self._plan(i, day)
+        elif outcome == DISPUTE:
+            book.paused_until[i] = day + DISPUTE_PAUSE_DAYS
+            book.any_paused = True
+            self.counters.blocked_today.add(i)
+            ctx.tally.disputes[day] += 1
+
+    def _promise(self, i: int, day: int, due_u: float, share_u: float) -> None:
+        book, behavior = self.book, self.ctx.behavior
+        due = day + 1 + int(due_u * behavior.promise_days)
+        # What is promised is drawn like a repayment (a share r of the balance),
+        # and never less than what is past due: a promise brings a payment forward.
+        share = behavior.r_min + (1.0 - behavior.r_min) * share_u
+        book.promise_amount[i] = min(book.balance[i], max(book.past_due[i], share * book.balance[i]))
+        book.promise_day[i] = due
+        book.promises_due[due].append(i)
+        self.ctx.tally.promises_made[day] += 1
+
+    def _plan(self, i: int, day: int) -> None:
+        book, behavior = self.book, self.ctx.behavior
+        book.in_plan[i] = True
+        self.counters.blocked_today.add(i)
+        book.plan_left[i] = behavior.plan_instalments
+        book.plan_amount[i] = round(book.balance[i] / behavior.plan_instalments, 2)
+        book.plan_missed[i] = 0
+        first = day + FIRST_INSTALMENT_DAYS
+        book.plan_next_day[i] = first
+        book.plans_due[first].append(i)
+        self.ctx.tally.plans_started[day] += 1

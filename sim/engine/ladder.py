@@ -1,0 +1,137 @@
+"""The morning's ladder: which accounts each step acts on today, and the automated channels sent in batches.
+
+Each step's reach is a whole-array mask (days past due, cadence, balance,
+failed attempts, plus what never changes: segments, known contact points and
+the accounts given the step). SMS, e-mail and letters go out as one batch per
+step, unless the day is quiet or the send time is outside the contact
+window (then every message is a refusal), and the callbacks they cause are
+handed to the call centre. Imports :mod:`sim.domain`, the book, the contact
+counters and the scenario.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from ..behavior import fatigue_factor
+from ..domain import MINUTES_PER_DAY, Channel
+from ..scenario import Step, parse_clock
+from .book import Book
+from .contacts import ContactCounters
+from .context import Context
+
+DAY = MINUTES_PER_DAY
+
+
+class Ladder:
+    """The strategy's steps evaluated on the book; ``start_callers(accounts, times, day)`` queues callbacks."""
+
+    def __init__(self, ctx: Context, book: Book, counters: ContactCounters,
+                 step_accounts: Sequence[np.ndarray | None] | None,
+                 start_callers: Callable[[np.ndarray, np.ndarray, int], None], callbacks_answered: bool,
+                 automated_rng: np.random.Generator):
+        self.ctx = ctx
+        self.book = book
+        self.counters = counters
+        self.steps = ctx.scenario.strategy.steps
+        self.step_accounts = _check_step_accounts(step_accounts, len(self.steps), book.n)
+        self.static_masks = self._static_step_masks()
+        self.start_callers = start_callers
+        self.callbacks_answered = callbacks_answered
+        self.automated_rng = automated_rng
+
+    def _static_step_masks(self) -> list[np.ndarray | None]:
+        """What never changes about a step's reach: segments, known contact points, the accounts given it."""
+        portfolio = self.book.portfolio
+        masks: list[np.ndarray | None] = []
+        for s, step in enumerate(self.steps):
+            mask = None
+            if step.segments is not None:
+                codes = [portfolio.segment_names.index(name) for name in step.segments]
+                mask = np.isin(portfolio.segment, codes)
+            contact = {"sms": portfolio.phone_known, "call": portfolio.phone_known,
+                       "email": portfolio.email_known}.get(step.channel)
+            if contact is not None:
+                mask = contact.copy() if mask is None else mask & contact
+            chosen = self.step_accounts[s] if self.step_accounts is not None else None
+            if chosen is not None:
+                mask = chosen.copy() if mask is None else mask & chosen
+            masks.append(mask)
+        return masks
+
+    def eligible(self, step: Step, s: int, workable: np.ndarray, day: int) -> np.ndarray:
+        """Accounts this ladder step acts on today (whole-array masks: no gathers)."""
+        book = self.book
+        mask = book.dpd >= step.from_dpd
+        mask &= workable
+        mask &= book.dpd <= step.to_dpd
+        mask &= self.counters.last_step_day[s] <= day - step.every_days
+        static = self.static_masks[s]
+        if static is not None:
+            mask &= static
+        if step.min_balance > 0:
+            mask &= book.balance >= step.min_balance
+        if step.max_balance is not None:
+            mask &= book.balance < step.max_balance
+        if step.after_failed > 0:
+            mask &= self.counters.failed >= step.after_failed
+        return np.flatnonzero(mask)
+
+    def send_automated(self, step: Step, s: int, idx: np.ndarray, day: int) -> None:
+        """One batch of SMS, e-mail or letters to accounts ``idx``, or as many refusals."""
+        ctx = self.ctx
+        send_minute = parse_clock(step.send_time)
+        channel = step.channel
+        if ctx.calendar.is_quiet(day) or (channel != "letter" and not ctx.rules.in_window(send_minute)):
+            ctx.tally.refusals[day] += idx.size
+            return
+        counters = self.counters
+        counters.last_step_day[s, idx] = day
+        ctx.tally.contacts[day, Channel[channel.upper()]] += idx.size
+        ctx.charge(day, channel, idx, getattr(ctx.costs, channel), idx.size)
+        ctx.log.add_batch(idx, day * DAY + send_minute, channel)
+        lift = ctx.behavior.lift[channel]
+        if lift:
+            self.book.pending_lift[idx] += lift * fatigue_factor(ctx.behavior, counters.contacts_7d[idx])
+        counters.count_contacts(idx, day)
+        p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
+        if p_callback > 0 and self.callbacks_answered:
+            self._callbacks(channel, idx, p_callback, send_minute, day)
+
+    def _callbacks(self, channel: str, idx: np.ndarray, p_callback: float, send_minute: int, day: int) -> None:
+        """Who calls back after a batch, and when: uniformly from the send time to the end of the window."""
+        rules = self.ctx.rules
+        start = max(send_minute, rules.window_start) if channel != "letter" else rules.window_start
+        end = rules.window_end
+        draws = self.ctx.draws
+        if draws is None:
+            callers = idx[self.automated_rng.random(idx.size) < p_callback]
+            when = None
+        else:
+            u = draws.callback.draw(idx)
+            calls_back = u[:, 0] < p_callback
+            callers, when = idx[calls_back], u[calls_back, 1]
+        if callers.size and end > start:
+            if when is None:
+                times = day * DAY + self.automated_rng.uniform(start, end, callers.size)
+            else:
+                times = day * DAY + start + (end - start) * when
+            order = np.argsort(times, kind="stable")
+            self.start_callers(callers[order], times[order], day)
+
+
+def _check_step_accounts(step_accounts, steps: int, accounts: int) -> list[np.ndarray | None] | None:
+    if step_accounts is None:
+        return None
+    if len(step_accounts) != steps:
+        raise ValueError(f"step_accounts has {len(step_accounts)} entries for {steps} ladder steps")
+    out = []
+    for mask in step_accounts:
+        if mask is not None:
+            mask = np.asarray(mask, dtype=bool)
+            if mask.shape != (accounts,):
+                raise ValueError(f"a step's account mask must have shape ({accounts},), not {mask.shape}")
+        out.append(mask)
+    return out

@@ -1,0 +1,97 @@
+"""What a run counts, by day, and the outcome the metrics read at the end.
+
+:class:`Tally` holds the daily series every part adds to (money, contacts by
+channel, call outcomes, refusals, the inbound queue, agent minutes, promises,
+plans, disputes, complaints, roll counts). :class:`RunOutcome` is everything
+:func:`sim.metrics.build_result` needs once the run is over, as one explicit
+object instead of the engine's attributes. Imports only :mod:`sim.domain`
+(and the types it names).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..contact_log import ContactLogBuilder
+from ..domain import ALL_CHANNELS, CALL_OUTCOMES, ROLL_STATES
+from ..ledger import AccountLedger
+from ..portfolio import Portfolio
+from ..scenario import Scenario
+
+
+@dataclass
+class Tally:
+    """Everything a run counts; turned into KPIs and series by ``metrics``."""
+
+    days: int
+    collected: np.ndarray = field(init=False)
+    interest_and_fees: np.ndarray = field(init=False)
+    written_off: np.ndarray = field(init=False)
+    cost: np.ndarray = field(init=False)
+    outstanding_by_bucket: np.ndarray = field(init=False)
+    contacts: np.ndarray = field(init=False)  # (days, channels): columns are sim.domain.Channel values
+    call_outcomes: np.ndarray = field(init=False)  # (days, 3): columns are sim.domain.CallOutcome values
+    refusals: np.ndarray = field(init=False)
+    inbound_arrivals: np.ndarray = field(init=False)
+    inbound_answered: np.ndarray = field(init=False)
+    inbound_within_target: np.ndarray = field(init=False)
+    inbound_abandoned: np.ndarray = field(init=False)
+    inbound_waited: np.ndarray = field(init=False)
+    inbound_wait: np.ndarray = field(init=False)
+    agent_busy: np.ndarray = field(init=False)
+    agent_paid: np.ndarray = field(init=False)
+    promises_made: np.ndarray = field(init=False)
+    promises_kept: np.ndarray = field(init=False)
+    promises_broken: np.ndarray = field(init=False)
+    plans_started: np.ndarray = field(init=False)
+    disputes: np.ndarray = field(init=False)
+    complaints: np.ndarray = field(init=False)
+    payments: np.ndarray = field(init=False)
+    rolled_past_30: np.ndarray = field(init=False)
+    cost_by_item: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    roll_counts: np.ndarray = field(init=False)  # (states, states): sim.domain.RollState at month start → end
+
+    def __post_init__(self) -> None:
+        d = self.days
+        for name in ("collected", "interest_and_fees", "written_off", "cost", "inbound_wait",
+                     "agent_busy", "agent_paid"):
+            setattr(self, name, np.zeros(d))
+        for name in ("refusals", "inbound_arrivals", "inbound_answered", "inbound_within_target",
+                     "inbound_abandoned", "inbound_waited", "promises_made", "promises_kept", "promises_broken",
+                     "plans_started", "disputes", "complaints", "payments", "rolled_past_30"):
+            setattr(self, name, np.zeros(d, dtype=np.int64))
+        self.outstanding_by_bucket = np.zeros((d, len(ROLL_STATES)))
+        self.contacts = np.zeros((d, len(ALL_CHANNELS)), dtype=np.int64)
+        self.call_outcomes = np.zeros((d, len(CALL_OUTCOMES)), dtype=np.int64)
+        self.roll_counts = np.zeros((len(ROLL_STATES), len(ROLL_STATES)), dtype=np.int64)
+
+    def add_cost(self, day: int, item: str, amount: float) -> None:
+        if amount:
+            self.cost[min(day, self.days - 1)] += amount
+            self.cost_by_item[item] += amount
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """A finished run as the metrics read it: the tally, the money totals and the book at the horizon."""
+
+    scenario: Scenario
+    portfolio: Portfolio  # the book at the start
+    days: int
+    tally: Tally
+    initial_balance: float
+    collected: float
+    written_off: float
+    interest_and_fees: float
+    balance: np.ndarray  # each account's balance at the horizon
+    status: np.ndarray  # each account's sim.domain.Status at the horizon
+    log: ContactLogBuilder
+    agent_names: tuple[str, ...]
+    ledger: AccountLedger | None
+
+    @property
+    def accounts(self) -> int:
+        return int(self.balance.size)

@@ -1,0 +1,70 @@
+"""The scenario's teams as the engine staffs them: agents, shifts, working days, which team does a step.
+
+A :class:`Team` also carries its day's working state (the call list and
+where the agents are in it, the redial heap, idle agents), which the call
+centre resets every morning. Imports :mod:`sim.domain` and the scenario.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from ..compliance import ContactCalendar
+from ..domain import TEAM_KIND_OF_CHANNEL, WEEKDAYS
+from ..scenario import Scenario, Step, TeamSection
+
+
+@dataclass
+class Team:
+    name: str
+    spec: TeamSection
+    agent_ids: list[int]
+    shifts: list[tuple[int, int]]
+    cursor: int = 0
+    redial: list[tuple[float, int, int, int]] = field(default_factory=list)
+    queue_list: list = field(default_factory=list)
+    queue_step_list: list = field(default_factory=list)
+    queue_size: int = 0
+    means: tuple = (1.0, 1.0, 1.0)
+    idle: deque = field(default_factory=deque)
+    watching: bool = False
+
+
+class Teams:
+    """Every team by kind, the agents' names (an agent's id is its position) and the calendar of working days."""
+
+    def __init__(self, scenario: Scenario, calendar: ContactCalendar):
+        self.calendar = calendar
+        self.call: list[Team] = []
+        self.field: list[Team] = []
+        self.legal: list[Team] = []
+        self.of_kind = {"call": self.call, "field": self.field, "legal": self.legal}
+        self.agent_names: list[str] = []
+        for name, spec in scenario.teams.items():
+            ids = []
+            count = spec.agents if spec.kind != "legal" else 0
+            for k in range(count):
+                ids.append(len(self.agent_names))
+                self.agent_names.append(f"{name}-{k + 1}")
+            self.of_kind[spec.kind].append(Team(name=name, spec=spec, agent_ids=ids, shifts=spec.shift_minutes))
+        self.by_name = {t.name: t for t in (*self.call, *self.field, *self.legal)}
+
+    def team_for(self, step: Step) -> Team | None:
+        """The team that does a ladder step: the one it names, else the first of its kind (None: no such team)."""
+        if step.team is not None:
+            return self.by_name[step.team]
+        pool = self.of_kind[TEAM_KIND_OF_CHANNEL[step.channel]]
+        return pool[0] if pool else None
+
+    def works_today(self, team: Team, day: int) -> bool:
+        weekday = WEEKDAYS[self.calendar.date(day).weekday()]
+        return weekday in team.spec.work_days and not self.calendar.is_quiet(day)
+
+    def team_of_agent(self) -> list[str]:
+        """Each agent's team name, by agent id (legal teams have no agents)."""
+        out = [""] * len(self.agent_names)
+        for team in (*self.call, *self.field):
+            for agent in team.agent_ids:
+                out[agent] = team.name
+        return out

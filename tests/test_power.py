@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import re
+import shlex
 import subprocess
 import sys
 
@@ -174,3 +176,31 @@ def test_bad_input_is_one_line_and_exit_2(args, where):
 def test_the_unknown_kpi_error_lists_the_rates_of_accounts():
     with pytest.raises(InputError, match="cure_rate, charge_off_rate"):
         rate_test_size("right_party_contact_rate", 0.2, lift=0.01)
+
+
+def _readme_power_examples() -> list[tuple[str, list[str]]]:
+    """``(command, printed lines)`` of every ``python -m sim power`` example in the README."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Champion/challenger test size", 1)[1].split("**A report for management.**", 1)[0]
+    examples = []
+    for block in re.findall(r"```console\n(.*?)```", section, re.S):
+        command, printed = None, []
+        for line in block.splitlines():
+            if line.startswith("$ "):
+                if command:
+                    examples.append((command, printed))
+                command, printed = line[2:], []
+            else:
+                printed.append(line)
+        examples.append((command, printed))
+    return examples
+
+
+@pytest.mark.parametrize(("command", "printed"), _readme_power_examples(), ids=lambda x: str(x)[:40])
+def test_the_readme_power_examples_are_what_the_command_prints(command, printed):
+    args = shlex.split(command)
+    assert args[:4] == ["python", "-m", "sim", "power"]
+    done = run(*args[4:])
+    assert done.returncode == 0, done.stderr
+    shown = printed[:printed.index("...")] if "..." in printed else printed
+    assert done.stdout.splitlines()[:len(shown)] == shown

@@ -82,7 +82,7 @@ def _cured(scenario, accounts: int, seed) -> float:
     return result.kpis["cure_rate"]
 
 
-def engine_check(args) -> tuple[list[object], float]:
+def engine_check(args) -> tuple[list[object] | None, str]:
     from sim.scenario import load_scenario
 
     sizes = {"simulation.days": args.days}
@@ -95,8 +95,12 @@ def engine_check(args) -> tuple[list[object], float]:
     for _ in range(2):
         p0 = float(np.mean([_cured(champion, n0, s) for s in pilot]))
         p1 = float(np.mean([_cured(challenger, n1, s) for s in pilot]))
+        if abs(p1 - p0) < 1e-3:
+            return None, f"no lift in the pilot ({p0:.4f} vs {p1:.4f}): nothing to detect"
         size = rate_test_size("cure_rate", p0, lift=p1 - p0, share=0.5, alpha=args.alpha, power=args.power)
         n0, n1 = size.accounts_champion, size.accounts_challenger
+        if n0 + n1 > args.max_accounts:
+            return None, f"the lift {p1 - p0:+.4f} needs {n0 + n1:,} accounts, over --max-accounts"
     seeds = np.random.SeedSequence(args.seed).spawn(2 * args.engine_trials)
     r0 = np.array([_cured(champion, n0, seeds[2 * k]) for k in range(args.engine_trials)])
     r1 = np.array([_cured(challenger, n1, seeds[2 * k + 1]) for k in range(args.engine_trials)])
@@ -106,7 +110,7 @@ def engine_check(args) -> tuple[list[object], float]:
     se = math.sqrt(hit * (1 - hit) / args.engine_trials)
     row = [f"engine {args.champion} vs {args.challenger} (pilot {p0:.3f}, {p1:.3f})", n0, n1, args.power,
            rate_power(q0, q1 - q0, n0, n1, args.alpha), hit, f"±{1.96 * se:.3f}", q0, q1, effect[0], effect[1]]
-    return row, hit
+    return row, f"the engine: {hit:.3f} at {n0:,} + {n1:,} accounts"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,6 +126,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=positive_int, default=30)
     parser.add_argument("--pilot-accounts", type=positive_int, default=10_000)
     parser.add_argument("--pilot-reps", type=positive_int, default=5)
+    parser.add_argument("--max-accounts", type=positive_int, default=200_000,
+                        help="skip the engine check if the test needs more accounts than this")
     args = parser.parse_args(argv)
     print_machine()
     print(f"\nBernoulli books, {args.trials:,} trials per design; two-sided z-test at α {args.alpha:g}")
@@ -135,11 +141,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\nThe engine: {args.champion} and {args.challenger}, {args.days} days, each on its own book, "
               f"{args.engine_trials} trials; lift from a pilot of {args.pilot_reps} × {args.pilot_accounts:,} "
               "accounts")
-        row, hit = engine_check(args)
-        print_table(["design", "champion n", "challenger n", "target", "formula power at trial rates",
-                     "empirical power", "95 % noise", "champion rate", "challenger rate",
-                     "design effect champion", "design effect challenger"], [row])
-        headline += f"; the engine: {hit:.3f} at {row[1]:,} + {row[2]:,} accounts"
+        row, verdict = engine_check(args)
+        if row is not None:
+            print_table(["design", "champion n", "challenger n", "target", "formula power at trial rates",
+                         "empirical power", "95 % noise", "champion rate", "challenger rate",
+                         "design effect champion", "design effect challenger"], [row])
+        headline += f"; {verdict}"
     print(headline)
     return 0
 

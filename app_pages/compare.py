@@ -17,12 +17,12 @@ from app_support.common import (
     uploaded_scenario,
 )
 from app_support.kpis import comparison_table, fmt, styled
-from app_support.runs import compare
+from app_support.runs import compare, report
 from app_support.text import error_text, plain
 from sim import plots
 from sim.errors import ScenarioError
 from sim.export_safety import csv_text
-from sim.store import resolve_store_path
+from sim.store import ResultStore, resolve_store_path
 
 st.title("Compare strategies")
 st.caption("Each replication runs every strategy on the same accounts with the same random streams, "
@@ -139,3 +139,17 @@ for i, (column, (source, text)) in enumerate(zip(rest, request["scenarios"], str
     name = source if source.endswith(".toml") else f"{source}.toml"
     column.download_button(plain(name), text, file_name=name, mime="application/toml", on_click="ignore",
                            key=f"compare_toml_{i}")
+
+if request["store"]:
+    try:
+        stored = ResultStore(request["store"], lock_timeout=5.0).find_experiment(comparison.experiment_id)
+        page = report(request["store"], comparison.experiment_id, stored["updated_at"])
+    except ScenarioError as err:
+        st.error(error_text(err))
+    else:
+        st.download_button("Download report (HTML)", page, file_name=f"report-{comparison.experiment_id}.html",
+                           mime="text/html", on_click="ignore", key="compare_report",
+                           help="One self-contained HTML file for management: headline, KPIs with intervals, "
+                                "charts and assumptions; it prints well.")
+else:
+    st.caption("Tick \"Keep the runs in the results store\" and run again to download a report for management.")

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support.kpis import HEADLINE, fmt
+from app_support.runs import report
 from app_support.text import error_text, plain
 from sim.errors import ScenarioError
 from sim.plots import KPI_TITLES
@@ -93,3 +94,13 @@ else:  # a single run stores its KPIs only
     show_run(summary, experiment["scenarios"][0] if experiment["scenarios"] else "run")
 st.markdown("**Every replication**")
 st.dataframe(per_run, hide_index=True, key="history_runs")
+
+try:
+    page = report(str(path), chosen, experiment["updated_at"])
+except ScenarioError as err:
+    st.caption(f"No report: {plain(str(err))}")
+else:
+    st.download_button("Download report (HTML)", page, file_name=f"report-{chosen}.html", mime="text/html",
+                       on_click="ignore", key="history_report",
+                       help="One self-contained HTML file for management: headline, KPIs with intervals, "
+                            "charts and assumptions; it prints well.")

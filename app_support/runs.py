@@ -89,6 +89,19 @@ def sensitivity(text: str, source: str, params: tuple[tuple[str, float], ...], k
                                progress=_progress_bar("sensitivity"))
 
 
+@st.cache_data(show_spinner=False, max_entries=8)
+def report(store_path: str, experiment_id: str, updated_at: str) -> str:
+    """The management report (:func:`sim.report.report_html`) of a stored experiment, as HTML text.
+
+    ``updated_at`` (the experiment's last change in the store) is part of the
+    cache key, so a resumed experiment gets a new report.
+    """
+    from sim.report import report_html
+    from sim.store import ResultStore
+
+    return report_html(ResultStore(store_path, lock_timeout=5.0), experiment_id)
+
+
 def cache_key(*parts) -> str:
     """A compact, stable description of a request (kept in session state)."""
     return json.dumps(parts, sort_keys=True, default=str)

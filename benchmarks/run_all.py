@@ -26,6 +26,7 @@ SCRIPTS = (
     ("scaling.py", ["--sizes", "10000", "100000", "--days", "60"]),
     ("bench_allocation.py", []),
     ("experiments.py", ["--reps", "2", "--accounts", "5000", "--days", "60"]),
+    ("power_check.py", ["--trials", "5000", "--engine", "--engine-trials", "50"]),
 )
 
 

@@ -351,6 +351,35 @@ class ResultStore:
                               [experiment_id]).fetchone()
         return json.loads(row[0]) if row and row[0] else None
 
+    def experiment_details(self, experiment_id: str) -> dict[str, Any]:
+        """What set an experiment up: its spec, dates, and each scenario's label, hash, name, content,
+        start date and size (read-only; for the report)."""
+        with self._connect(read_only=True) as con:
+            row = con.execute("SELECT spec_json, created_at, updated_at FROM experiments WHERE experiment_id = ?",
+                              [experiment_id]).fetchone()
+            scenarios = con.execute(
+                """
+                SELECT s.scenario_index, s.label, s.scenario_hash, c.name, c.content_json,
+                       (SELECT min(r.start_date) FROM experiment_runs l JOIN runs r USING (run_id)
+                         WHERE l.experiment_id = s.experiment_id AND l.scenario_index = s.scenario_index),
+                       (SELECT max(r.accounts) FROM experiment_runs l JOIN runs r USING (run_id)
+                         WHERE l.experiment_id = s.experiment_id AND l.scenario_index = s.scenario_index),
+                       (SELECT max(r.days) FROM experiment_runs l JOIN runs r USING (run_id)
+                         WHERE l.experiment_id = s.experiment_id AND l.scenario_index = s.scenario_index)
+                FROM experiment_scenarios s LEFT JOIN scenarios c USING (scenario_hash)
+                WHERE s.experiment_id = ? ORDER BY s.scenario_index
+                """, [experiment_id]).fetchall()
+        if row is None:
+            raise InputError(self.path, "experiment", f"no stored experiment {experiment_id!r}")
+        spec, created, updated = row
+        return {"spec": json.loads(spec) if spec else {}, "created_at": created.isoformat(sep=" "),
+                "updated_at": updated.isoformat(sep=" "),
+                "scenarios": [{"index": i, "label": label, "scenario_hash": digest, "name": name,
+                               "content": json.loads(content) if content else {},
+                               "start_date": start.isoformat() if start is not None else None,
+                               "accounts": accounts, "days": days}
+                              for i, label, digest, name, content, start, accounts, days in scenarios]}
+
     def experiment_kpis(self, experiment_id: str):
         """One row per replication of the experiment, one column per scalar KPI (pandas)."""
         with self._connect(read_only=True) as con:

@@ -257,3 +257,52 @@ def test_history_opens_right_after_a_single_run(tmp_path):
     shown = dict(zip(kpis["KPI"], kpis["baseline"], strict=True))
     assert shown["net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
     assert len(at.dataframe[2].value) == 1  # the one replication
+
+
+@pytest.fixture
+def downloads(monkeypatch):
+    """What each download button serves, by its media URL (AppTest keeps no media after a run)."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    served: dict[str, bytes] = {}
+    load = MemoryMediaFileStorage.load_and_get_id
+
+    def keep(self, path_or_data, mimetype, kind, filename=None):
+        file_id = load(self, path_or_data, mimetype, kind, filename)
+        served[self.get_url(file_id)] = path_or_data if isinstance(path_or_data, bytes) else path_or_data.encode()
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
+    return served
+
+
+def test_compare_and_history_offer_the_management_report(downloads):
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(200)
+    at.number_input(key="compare_days").set_value(14)
+    at.number_input(key="compare_reps").set_value(2)
+    at.number_input(key="compare_seed").set_value(13)
+    at.checkbox(key="compare_store").check()
+    at.button(key="compare_run").click().run()
+    assert not at.exception, at.exception
+    page = downloads[at.download_button(key="compare_report").proto.url].decode("utf-8")
+    assert page.startswith("<!DOCTYPE html>")
+    assert 'id="repaylab-data"' in page and page.count("<svg") >= 6
+
+    at.switch_page("app_pages/history.py").run()
+    assert not at.exception, at.exception
+    again = downloads[at.download_button(key="history_report").proto.url].decode("utf-8")
+    assert again.startswith("<!DOCTYPE html>")
+    assert re.search(r'"id": "(e[0-9a-f]+)"', again).group(1) == re.search(r'"id": "(e[0-9a-f]+)"', page).group(1)
+
+
+def test_compare_without_the_store_says_how_to_get_a_report():
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(200)
+    at.number_input(key="compare_days").set_value(14)
+    at.number_input(key="compare_reps").set_value(1)
+    at.button(key="compare_run").click().run()
+    assert not at.exception, at.exception
+    assert any("download a report" in c.value for c in at.caption)
+    with pytest.raises(KeyError):
+        at.download_button(key="compare_report")

@@ -16,6 +16,9 @@ CASES = {
     "limits": ["--accounts", "500", "--days", "10", "--agents", "5"],
     "scaling": ["--sizes", "300", "600", "--days", "5", "--agents", "5"],
     "experiments": ["--reps", "1", "--accounts", "200", "--days", "5"],
+    "power_check": ["--trials", "200", "--engine", "--engine-trials", "3", "--pilot-reps", "1",
+                    "--pilot-accounts", "400", "--days", "10", "--challenger", "sms_gentle",
+                    "--max-accounts", "20000"],
     "profile_engine": ["--accounts", "300", "--days", "5", "--agents", "5", "--cprofile", "--top", "5"],
 }
 

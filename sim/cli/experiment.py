@@ -11,11 +11,11 @@ import argparse
 import contextlib
 import io
 import json
-import math
 import sys
 from pathlib import Path
 
 from ..errors import InputError
+from ..formats import MONEY, RATES, SIGNIFICANT, TABLE_KPIS, fmt_estimate, fmt_value  # noqa: F401 - shared
 from ..io import check_output_path, write_atomic
 from ..scenario import load_scenario
 from .options import add_size_options, seed_arg
@@ -23,16 +23,6 @@ from .options import add_size_options, seed_arg
 MAX_REPS = 10_000
 MAX_WORKERS = 1024
 
-TABLE_KPIS = (
-    "recovery_rate", "collected", "cost", "net_recovery", "npv_collected", "cure_rate", "charge_off_rate",
-    "written_off", "right_party_contact_rate", "promise_kept_rate", "complaints_per_1000", "agent_utilization",
-    "inbound_service_level", "compliance_refusals",
-)
-MONEY = {"initial_balance", "collected", "outstanding", "written_off", "interest_and_fees", "cost",
-         "net_recovery", "npv_collected"}
-RATES = {"recovery_rate", "cure_rate", "charge_off_rate", "right_party_contact_rate", "promise_kept_rate",
-         "agent_utilization", "inbound_service_level"}
-SIGNIFICANT = "*"
 
 
 # ----------------------------------------------------------------------------- options
@@ -225,31 +215,6 @@ def _print_json(payload: dict) -> None:
 
 
 # ----------------------------------------------------------------------------- formatting
-
-
-def fmt_value(kpi: str, value: float, *, signed: bool = False) -> str:
-    if not math.isfinite(value):
-        return "n/a"
-    sign = "+" if signed else ""
-    if kpi in MONEY or kpi == "compliance_refusals":
-        return f"{value:{sign},.0f}"
-    if kpi in RATES:
-        # A difference of two rates is in percentage points.
-        return f"{100 * value:{sign}.2f} {'pp' if signed else '%'}"
-    if kpi == "conservation_error":
-        return f"{value:{sign}.1e}"
-    return f"{value:{sign}.2f}"
-
-
-def fmt_estimate(kpi: str, est, *, signed: bool = False, mark: bool = False) -> str:
-    text = fmt_value(kpi, est.mean, signed=signed)
-    if math.isfinite(est.ci_low):
-        text += f" [{fmt_value(kpi, est.ci_low, signed=signed)}, {fmt_value(kpi, est.ci_high, signed=signed)}]"
-    else:
-        text += " [no CI]"
-    if mark:
-        text += f" {SIGNIFICANT}" if est.significant else "  "
-    return text
 
 
 def _grid(header: list[str], rows: list[list[str]]) -> list[str]:

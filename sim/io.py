@@ -27,6 +27,18 @@ _CHUNK = 1 << 20
 _NAME_MAX = 255
 
 
+def _umask() -> int:
+    # Read once at import: os.umask can only be read by setting it.
+    current = os.umask(0)
+    os.umask(current)
+    return current
+
+
+# An output file gets the permissions a plain open() would give it (mkstemp makes 0600):
+# a report or CSV meant to be shared stays readable by others, as the user's umask says.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def _article(noun: str) -> str:
     return "an" if noun[:1].lower() in "aeiou" else "a"
 
@@ -223,6 +235,7 @@ def write_atomic(path: str | os.PathLike, content: bytes | str | Callable[[str],
                 handle.write(content)
         if callable(content):
             content(tmp)
+        os.chmod(tmp, _FILE_MODE)
         os.replace(tmp, target)
     except OSError as err:
         raise InputError(os.fspath(path), option, f"cannot be written ({err.strerror or err})") from None

@@ -39,3 +39,11 @@ def test_a_missing_directory_is_one_line(tmp_path):
         write_atomic(tmp_path / "nope" / "out.csv", b"x", option="--csv")
     assert "cannot be written" in str(err.value)
     assert os.listdir(tmp_path) == []
+
+
+def test_an_output_gets_the_permissions_the_umask_gives_not_owner_only(tmp_path):
+    old = os.umask(0o022)
+    os.umask(old)
+    target = tmp_path / "report.html"
+    write_atomic(target, "<!DOCTYPE html>")
+    assert target.stat().st_mode & 0o777 == 0o666 & ~old

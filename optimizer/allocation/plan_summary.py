@@ -25,7 +25,7 @@ import numpy as np
 from sim.domain import ROLL_STATES
 from sim.scenario import Scenario
 
-from .allocation import Plan, team_capacity
+from .search import Plan, team_capacity
 from .segments import BUCKET_DPD
 from .value_model import Valuation
 

@@ -4,7 +4,7 @@ The linear programme (build, solve and report are separate steps):
 
 * variables ``x[s, t]`` — the share of segment s given treatment t (0-1);
 * maximise Σ value[s, t]·x[s, t], the expected net recovery over the horizon
-  from :mod:`optimizer.value_model`;
+  from :mod:`optimizer.allocation.value_model`;
 * ``assign_{s}``: Σ_t x[s, t] = 1 — every account gets exactly one treatment;
 * ``capacity_{team}_{week}``: Σ minutes[s, t, week]·x[s, t] ≤ the team's
   minutes that week (agents × shift minutes × working days — the same paid
@@ -40,7 +40,7 @@ from sim.domain import MINUTES_PER_HOUR, WEEKDAYS, minutes_to_hours
 from sim.errors import ScenarioError
 from sim.scenario import Scenario, Step
 
-from . import solvers
+from .. import solvers
 from .segments import BUCKET_DPD, Segments
 from .treatments import CHANNEL_ORDER, Treatment, team_for
 from .value_model import Valuation
@@ -384,7 +384,7 @@ class Plan:
     note: str = ""
     # What one more agent is worth to the LP over the horizon, by team (:func:`agent_values`).
     agent_value: dict[str, AgentValue] = field(default_factory=dict)
-    # The plan as a manager reads it (:func:`optimizer.plan_summary.plan_summary`).
+    # The plan as a manager reads it (:func:`optimizer.allocation.plan_summary.plan_summary`).
     summary: dict[str, Any] = field(default_factory=dict)
     # Per segment × treatment, the segment's value the LP read and, when the
     # valuation measured one (by simulation), its standard error.
@@ -697,8 +697,8 @@ VALUATIONS = ("analytic", "simulate")
 def valuers(valuation: str):
     """(value every treatment, value a whole ladder) for a valuation method.
 
-    ``analytic``: the mean-field model of :mod:`optimizer.value_model`;
-    ``simulate``: the engine itself (:mod:`optimizer.sim_valuation`).
+    ``analytic``: the mean-field model of :mod:`optimizer.allocation.value_model`;
+    ``simulate``: the engine itself (:mod:`optimizer.allocation.sim_valuation`).
     """
     if valuation == "analytic":
         from .value_model import value_ladder, value_treatments
@@ -721,7 +721,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     treatments, the scenario's own ladder and each of ``ladders`` (and their
     automated parts), so every hand-written strategy restricted to a segment
     is a candidate; each treatment that calls but never visits also comes with
-    monthly field visits on top (:func:`optimizer.treatments.with_field_visits`).
+    monthly field visits on top (:func:`optimizer.allocation.treatments.with_field_visits`).
     The first pass values a treatment as given while the account stays in its
     starting bucket and the scenario's own ladder after;
     each further pass uses the previous plan as what accounts get once they

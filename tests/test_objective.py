@@ -65,10 +65,11 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
     assert value.per_agent_hour == pytest.approx(value.per_agent / value.agent_hours)
     assert value.cost_per_agent_hour == pytest.approx(60 * s.costs.agent_minute)
     more = s.with_overrides({"teams.callers.agents": 2})
-    base = solve(result.model)
-    plus = solve(build_allocation_model(result.valuation, one_more_agent(s, "callers", days), units=result.model.units))
+    own = result.plan.fallback
+    base = solve(result.model, fallback=own)
+    plus = solve(build_allocation_model(result.valuation, one_more_agent(s, "callers", days), units=result.model.units),
+                 fallback=own)
     assert plus.objective - base.objective == pytest.approx(value.per_agent)
-    base.fallback = plus.fallback = result.plan.fallback
     ladders = base.to_strategy(s), plus.to_strategy(more)
 
     def worth(run) -> float:

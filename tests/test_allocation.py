@@ -90,6 +90,27 @@ def test_infeasible_is_a_status(solver):
         plan.to_strategy(load_scenario(SCENARIOS / "baseline.toml"))
 
 
+def test_when_highs_fails_cbc_answers_and_the_duals_keep_their_sign(monkeypatch):
+    # HiGHS reports a maximisation's row duals negated, CBC as they are: the sign
+    # must follow the solver that answered, or the shadow prices would come out
+    # as 0 (clipped) instead of 0.1 and 2.0 after a fallback.
+    import pulp
+
+    from optimizer.allocation import ArrayHiGHS
+
+    def broken(self, lp, **kwargs):
+        raise pulp.PulpSolverError("highspy crashed")
+
+    monkeypatch.setattr(ArrayHiGHS, "actualSolve", broken)
+    v = valuation([[0.0, 10.0]], [[0.0, 100.0]], spend=[[0.0, 5.0]])
+    plan = solve(build_allocation_model(v, {("callers", 0): 40.0}, budget=1.0), "highs")
+    assert plan.status == "optimal" and plan.solver == "cbc"
+    assert plan.objective == pytest.approx(2.0)  # the budget binds: 1.0 buys a fifth of the segment
+    assert plan.budget_price == pytest.approx(2.0)
+    plan = solve(build_allocation_model(v, {("callers", 0): 40.0}), "highs")
+    assert plan.solver == "cbc" and plan.capacity_prices[("callers", 0)] == pytest.approx(0.1)
+
+
 def random_valuation(seed, S=6, T=4, W=3):
     rng = np.random.default_rng(seed)
     value = rng.uniform(0, 100, (S, T))

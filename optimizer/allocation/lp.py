@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -237,23 +237,6 @@ class ArrayHiGHS(pulp.HiGHS):
         return code
 
 
-def solver_for(name: str, time_limit: float | None, model: AllocationModel | None = None):
-    if name == "highs":
-        if model is not None and model.matrix is not None:
-            return ArrayHiGHS(model, msg=False, timeLimit=time_limit, mip=False)
-        return pulp.HiGHS(msg=False, timeLimit=time_limit, mip=False)
-    if name == "cbc":
-        coin = pulp.COIN_CMD(msg=False, timeLimit=time_limit)
-        if coin.available():
-            return coin
-        # The CBC binary bundled with PuLP; PuLP 3.3 flags the class as going away in 4.0.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            return pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit)
-    raise ValueError(f"unknown solver {name!r}; use highs or cbc")
-
-
-
 _STATUS = {
     pulp.LpStatusOptimal: "optimal",
     pulp.LpStatusInfeasible: "infeasible",
@@ -267,63 +250,82 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
           fallback: int = 0) -> Plan:
     """Solve the model; infeasible, unbounded or out of time is a status in the Plan, never an exception.
 
-    ``fallback`` is the treatment the plan's ladder gives cells no segment
-    starts in (:attr:`Plan.fallback`: the scenario's own ladder).
+    The solver comes from :func:`optimizer.solvers.get_solver` (HiGHS, handed
+    the prebuilt matrix by :class:`ArrayHiGHS`; CBC if HiGHS is missing or
+    fails), and :attr:`Plan.solver` names the one that answered: the duals'
+    sign follows it. ``fallback`` is the treatment the plan's ladder gives
+    cells no segment starts in (:attr:`Plan.fallback`: the scenario's own ladder).
     """
-    problem = model.problem
     started = time.perf_counter()
-    try:
-        code = solvers.solve(problem, solver_for(solver, time_limit, model))
-        status = _STATUS.get(code, "undefined")
-        if status == "optimal" and problem.sol_status != pulp.LpSolutionOptimal:
-            status = "time_limit"
-    except pulp.PulpSolverError as err:
-        status = f"solver_error: {err}".splitlines()[0]
+    status, ran = _run(model, solver, time_limit)
     elapsed = time.perf_counter() - started
     valuation = model.valuation
-    S, T = valuation.value.shape
     segments = valuation.segments
-    feasible = status in ("optimal", "time_limit")
-    shares = counts = None
+    shares = counts = objective = budget_used = budget_price = None
     used: dict[tuple[str, int], float] = {}
     prices: dict[tuple[str, int], float] = {}
-    budget_used = budget_price = None
-    objective = None
-    if feasible:
-        shares = np.zeros((S, T))
-        if model.column_of is not None:
-            got = np.array([v.varValue if v.varValue is not None else 0.0 for v in model.columns], dtype=float)
-            mask = model.column_of >= 0
-            shares[mask] = np.clip(got[model.column_of[mask]], 0.0, 1.0)
-        else:
-            for s in range(S):
-                for t in range(T):
-                    v = model.x[s][t]
-                    if v is not None and v.varValue is not None:
-                        shares[s, t] = min(max(v.varValue, 0.0), 1.0)
+    if status in ("optimal", "time_limit"):
+        shares = _shares(model)
         counts = largest_remainder_rows(shares, segments.accounts)
-        objective = float(pulp.value(problem.objective) or 0.0)
-        # Sign: PuLP reports duals of the maximisation as the solver gives them;
-        # the value of relaxing a ≤ row is reported as a non-negative number.
-        sign = _dual_sign(solver)
-        for (team, week), _cap in model.capacity.items():
+        objective = float(pulp.value(model.problem.objective) or 0.0)
+        sign = _dual_sign(ran)
+        for (team, week) in model.capacity:
             cube = valuation.minutes.get(team)
             used[(team, week)] = float((cube[:, :, week] * shares).sum()) if cube is not None and week < cube.shape[2] else 0.0
-            con = problem.get_constraint_by_name(f"capacity_{team}_{week}")
-            prices[(team, week)] = max(0.0, sign * (con.pi or 0.0)) if con is not None and con.pi is not None else 0.0
+            prices[(team, week)] = _price(model.problem, f"capacity_{team}_{week}", sign)
         if model.budget is not None:
             budget_used = float((valuation.spend * shares).sum())
-            con = problem.get_constraint_by_name("budget")
-            budget_price = max(0.0, sign * (con.pi or 0.0)) if con is not None and con.pi is not None else 0.0
+            budget_price = _price(model.problem, "budget", sign)
     return Plan(status=status, objective=objective, shares=shares, counts=counts, segments=segments,
                 treatments=valuation.treatments, capacity=model.capacity, capacity_used=used,
                 capacity_prices=prices, budget=model.budget, budget_used=budget_used, budget_price=budget_price,
-                units=model.units, solver=solver, solve_seconds=elapsed, days=valuation.days, fallback=fallback,
+                units=model.units, solver=ran, solve_seconds=elapsed, days=valuation.days, fallback=fallback,
                 value=valuation.value, value_std_error=getattr(valuation, "value_std_error", None))
 
 
-def _dual_sign(solver: str) -> float:
-    # HiGHS solves the negated (minimisation) objective PuLP passes it, so its
-    # row duals of a maximisation come out negated; CBC reports them as is.
-    return -1.0 if solver == "highs" else 1.0
+def _run(model: AllocationModel, solver: str, time_limit: float | None) -> tuple[str, str]:
+    """Solve ``model.problem``: (its status, the name of the solver that answered)."""
+    problem = model.problem
+    highs = partial(ArrayHiGHS, model) if model.matrix is not None else pulp.HiGHS
+    chosen = solvers.get_solver(solver, mip=False, time_limit=time_limit, highs=highs)
+    try:
+        code = solvers.solve(problem, chosen)
+    except pulp.PulpSolverError as err:
+        return f"solver_error: {err}".splitlines()[0], solver
+    status = _STATUS.get(code, "undefined")
+    if status == "optimal" and problem.sol_status != pulp.LpSolutionOptimal:
+        status = "time_limit"
+    return status, solvers.solver_name(problem.solver)
 
+
+def _shares(model: AllocationModel) -> np.ndarray:
+    """The solution's share of each segment per treatment, (S, T), 0 where a treatment is not allowed."""
+    S, T = model.valuation.value.shape
+    shares = np.zeros((S, T))
+    if model.column_of is not None:
+        got = np.array([v.varValue if v.varValue is not None else 0.0 for v in model.columns], dtype=float)
+        mask = model.column_of >= 0
+        shares[mask] = np.clip(got[model.column_of[mask]], 0.0, 1.0)
+        return shares
+    for s in range(S):
+        for t in range(T):
+            v = model.x[s][t]
+            if v is not None and v.varValue is not None:
+                shares[s, t] = min(max(v.varValue, 0.0), 1.0)
+    return shares
+
+
+def _price(problem: pulp.LpProblem, row: str, sign: float) -> float:
+    """The value of relaxing a ≤ row by one unit, as a non-negative number (0 for a missing row or dual)."""
+    con = problem.get_constraint_by_name(row)
+    return max(0.0, sign * (con.pi or 0.0)) if con is not None and con.pi is not None else 0.0
+
+
+def _dual_sign(solver: str) -> float:
+    """The sign that turns the row duals ``solver`` reports for a maximisation into values of relaxing a row.
+
+    HiGHS solves the negated (minimisation) objective PuLP passes it, so its
+    row duals of a maximisation come out negated; CBC reports them as is.
+    ``solver`` must be the solver that answered, not the one asked for.
+    """
+    return -1.0 if solver == "highs" else 1.0

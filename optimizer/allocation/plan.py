@@ -299,29 +299,33 @@ def plan_steps(segments: Segments, treatments: tuple[Treatment, ...], table: np.
             steps = _merge(steps, name)
         if len(steps) == before:
             break
-    out = []
-    for st in sorted(steps, key=lambda st: (st["dpd"][0], CHANNEL_ORDER.index(st["channel"]), st["balance"][0])):
-        step: dict[str, Any] = {"channel": st["channel"], "from_dpd": st["dpd"][0], "to_dpd": st["dpd"][1],
-                                "every_days": st["every_days"]}
-        if st["channel"] == "call" and st["attempts"] > 1:
-            step["attempts_per_day"] = st["attempts"]
-        if set(st["risks"]) != set(risks):
-            step["segments"] = sorted(st["risks"], key=risks.index)
-        if st["balance"][0] > 0:
-            step["min_balance"] = st["balance"][0]
-        if st["balance"][1] is not None:
-            step["max_balance"] = st["balance"][1]
-        if st["after_failed"]:
-            step["after_failed"] = st["after_failed"]
-        if st["send_time"] != "10:00":
-            step["send_time"] = st["send_time"]
-        if st["team"] is not None:
-            step["team"] = st["team"]
-        Step.model_validate(step)
-        out.append(step)
+    out = [_written_step(st, risks)
+           for st in sorted(steps, key=lambda st: (st["dpd"][0], CHANNEL_ORDER.index(st["channel"]), st["balance"][0]))]
     if len(out) > 64:
         raise ValueError(f"the plan needs {len(out)} ladder steps; a strategy allows 64 (use fewer balance bands)")
     return out
+
+
+def _written_step(st: dict[str, Any], risks: tuple[str, ...]) -> dict[str, Any]:
+    """One merged cell step as the strategy section writes it (defaults left out), validated."""
+    step: dict[str, Any] = {"channel": st["channel"], "from_dpd": st["dpd"][0], "to_dpd": st["dpd"][1],
+                            "every_days": st["every_days"]}
+    if st["channel"] == "call" and st["attempts"] > 1:
+        step["attempts_per_day"] = st["attempts"]
+    if set(st["risks"]) != set(risks):
+        step["segments"] = sorted(st["risks"], key=risks.index)
+    if st["balance"][0] > 0:
+        step["min_balance"] = st["balance"][0]
+    if st["balance"][1] is not None:
+        step["max_balance"] = st["balance"][1]
+    if st["after_failed"]:
+        step["after_failed"] = st["after_failed"]
+    if st["send_time"] != "10:00":
+        step["send_time"] = st["send_time"]
+    if st["team"] is not None:
+        step["team"] = st["team"]
+    Step.model_validate(step)
+    return step
 
 
 

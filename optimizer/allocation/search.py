@@ -125,115 +125,161 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     value model's expectation) or ``"simulate"`` (the engine run on the
     sample, one paired run per treatment; whole ladders run on the whole book).
     """
-    from .segments import DEFAULT_BALANCE_BANDS, build_segments
-    from .treatments import (
-        ladder_treatment,
-        ladder_treatments,
-        scenario_treatments,
-        with_field_visits,
-    )
-    value_treatments, value_ladder = valuers(valuation)
-    days = 7 * weeks if weeks is not None else scenario.simulation.days
-    segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
-    # Each reference ladder as it runs in this world: its whole strategy section
-    # (steps, call-list priority, redial gap) with this scenario's book and teams.
-    worlds = {scenario.strategy.name: scenario}
-    for other in ladders or []:
-        worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
-    references = [(name, list(world.strategy.steps)) for name, world in worlds.items()]
-    treatments = scenario_treatments(scenario)
-    treatments += [t for t in ladder_treatments(scenario, references) if t not in treatments]
-    treatments = with_field_visits(scenario, treatments)
-    own = next((k for k, t in enumerate(treatments) if t.label == f"ladder:{scenario.strategy.name}"), 0)
-    capacity = team_capacity(scenario, days)
-    units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
-    n_risk = len(segments.portfolio.segment_names)
-    continuation = np.full((7, n_risk, len(segments.band_edges)), own, dtype=np.int64)
-    timings = {"value": 0.0, "build": 0.0}
+    search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
+                     min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
+                     per_segment=per_segment, ladders=ladders or [], valuation=valuation)
+    best, retried = search.passes(passes)
+    return search.finish(best, retried)
 
-    def value_and_solve(continuation):
-        """Value every treatment, build the LP and solve it (timed: the report shows where time goes)."""
-        started = time.perf_counter()
-        valuation = value_treatments(scenario, segments, treatments, days, continuation=continuation,
-                                     per_segment=per_segment)
-        timings["value"] += time.perf_counter() - started
-        started = time.perf_counter()
-        model = build_allocation_model(valuation, capacity, budget=budget, min_service=min_service, units=units)
-        timings["build"] += time.perf_counter() - started
-        plan = solve(model, solver, time_limit, fallback=own)
-        return valuation, model, plan
 
-    best = None
-    seen: list[np.ndarray] = []
-    retried = ""
-    for k in range(max(1, passes)):
-        valuation, model, plan = value_and_solve(continuation)
-        if plan.status == "infeasible" and k == 0 and continuation is not None:
-            # Accounts that age out of their bucket get the scenario's own ladder,
-            # whatever their first treatment: where that ladder alone asks for more
-            # minutes in some week than the team has (the value model does not cut
-            # it to capacity here), no allocation is feasible. Value each treatment
-            # as kept for the whole horizon instead ('none' then needs no minutes).
-            continuation = None
-            valuation, model, plan = value_and_solve(None)
-            retried = ("first pass valued treatments as kept for the whole horizon: with the own ladder after "
-                       "the bucket the LP was infeasible")
-        if not plan.ok:
-            best = best or (model, plan, valuation, None)
-            break
+@dataclass
+class _Pass:
+    """One value-and-solve pass: the valuation, the LP built from it, its plan and the plan's worth as a ladder."""
+
+    valuation: Valuation
+    model: AllocationModel
+    plan: Plan
+    worth: float | None = None
+
+
+class _Search:
+    """What every pass of :func:`allocate` shares: the scenario's segments, treatments and reference
+    ladders, the LP's options, and the time spent valuing and building (the report shows where time goes)."""
+
+    def __init__(self, scenario: Scenario, *, days: int, budget: float | None, min_service: bool, solver: str,
+                 time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
+                 valuation: str):
+        from .segments import DEFAULT_BALANCE_BANDS, build_segments
+        from .treatments import ladder_treatments, scenario_treatments, with_field_visits
+
+        self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
+        self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
+        self.value_treatments, self.value_ladder = valuers(valuation)
+        self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
+        # Each reference ladder as it runs in this world: its whole strategy section
+        # (steps, call-list priority, redial gap) with this scenario's book and teams.
+        self.worlds = {scenario.strategy.name: scenario}
+        for other in ladders:
+            self.worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
+        self.references = [(name, list(world.strategy.steps)) for name, world in self.worlds.items()]
+        treatments = scenario_treatments(scenario)
+        treatments += [t for t in ladder_treatments(scenario, self.references) if t not in treatments]
+        self.treatments = with_field_visits(scenario, treatments)
+        self.own = next((k for k, t in enumerate(self.treatments)
+                         if t.label == f"ladder:{scenario.strategy.name}"), 0)
+        self.capacity = team_capacity(scenario, days)
+        self.units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
+        self.timings = {"value": 0.0, "build": 0.0}
+
+    def value_and_solve(self, continuation: np.ndarray | None) -> _Pass:
+        """Value every treatment, build the LP and solve it."""
         started = time.perf_counter()
-        try:
-            ladder = plan.to_strategy(scenario)
-        except ValueError as err:
-            if best is None:
-                # The user's options gave a plan no strategy can hold: one line, not a traceback.
-                raise ScenarioError(scenario.source or "<scenario>", "--bands", str(err)) from None
-            # A later pass's plan too fragmented to be written as a ladder (more
-            # than 64 steps): keep the best plan so far and say so.
-            retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
-            break
-        worth = ladder_worth(scenario, value_ladder(ladder, segments, ladder.strategy.steps, days,
-                                                    per_segment=per_segment))
-        timings["value"] += time.perf_counter() - started
-        if best is None or best[3] is None or worth > best[3]:
-            best = (model, plan, valuation, worth)
-        new = continuation_table(segments, plan.dominant_treatment(), own)
-        if any(np.array_equal(new, old) for old in seen):
-            break
-        seen.append(new)
-        continuation = new
-    model, plan, valuation, worth = best
-    agents = agent_values(scenario, model, days, solver=solver, time_limit=time_limit) if plan.ok else {}
-    values: dict[str, float] = {}
-    reference_values: dict[str, float] = {}
-    if worth is not None:
+        valuation = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
+                                          continuation=continuation, per_segment=self.per_segment)
+        self.timings["value"] += time.perf_counter() - started
         started = time.perf_counter()
-        outcomes = {name: value_ladder(world, segments, world.strategy.steps, days, per_segment=per_segment)
-                    for name, world in worlds.items()}
-        timings["value"] += time.perf_counter() - started
-        values = {name: ladder_worth(scenario, r) for name, r in outcomes.items()}
-        reference_values = dict(values)
+        model = build_allocation_model(valuation, self.capacity, budget=self.budget, min_service=self.min_service,
+                                       units=self.units)
+        self.timings["build"] += time.perf_counter() - started
+        return _Pass(valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+
+    def plan_worth(self, plan: Plan) -> float:
+        """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it)."""
+        started = time.perf_counter()
+        ladder = plan.to_strategy(self.scenario)
+        worth = ladder_worth(self.scenario, self.value_ladder(ladder, self.segments, ladder.strategy.steps, self.days,
+                                                              per_segment=self.per_segment))
+        self.timings["value"] += time.perf_counter() - started
+        return worth
+
+    def passes(self, passes: int) -> tuple[_Pass, str]:
+        """The best of up to ``passes`` passes, each with the last plan as the continuation, and a note."""
+        n_risk = len(self.segments.portfolio.segment_names)
+        continuation = np.full((7, n_risk, len(self.segments.band_edges)), self.own, dtype=np.int64)
+        best: _Pass | None = None
+        seen: list[np.ndarray] = []
+        retried = ""
+        for k in range(max(1, passes)):
+            step = self.value_and_solve(continuation)
+            if step.plan.status == "infeasible" and k == 0 and continuation is not None:
+                # Accounts that age out of their bucket get the scenario's own ladder,
+                # whatever their first treatment: where that ladder alone asks for more
+                # minutes in some week than the team has (the value model does not cut
+                # it to capacity here), no allocation is feasible. Value each treatment
+                # as kept for the whole horizon instead ('none' then needs no minutes).
+                continuation = None
+                step = self.value_and_solve(None)
+                retried = ("first pass valued treatments as kept for the whole horizon: with the own ladder after "
+                           "the bucket the LP was infeasible")
+            if not step.plan.ok:
+                best = best or step
+                break
+            try:
+                step.worth = self.plan_worth(step.plan)
+            except ValueError as err:
+                if best is None:
+                    # The user's options gave a plan no strategy can hold: one line, not a traceback.
+                    raise ScenarioError(self.scenario.source or "<scenario>", "--bands", str(err)) from None
+                # A later pass's plan too fragmented to be written as a ladder (more
+                # than 64 steps): keep the best plan so far and say so.
+                retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
+                break
+            if best is None or best.worth is None or step.worth > best.worth:
+                best = step
+            new = continuation_table(self.segments, step.plan.dominant_treatment(), self.own)
+            if any(np.array_equal(new, old) for old in seen):
+                break
+            seen.append(new)
+            continuation = new
+        return best, retried
+
+    def reference_outcomes(self) -> dict[str, object]:
+        """Every reference ladder valued on the whole book (the same sample as the plan)."""
+        started = time.perf_counter()
+        outcomes = {name: self.value_ladder(world, self.segments, world.strategy.steps, self.days,
+                                            per_segment=self.per_segment)
+                    for name, world in self.worlds.items()}
+        self.timings["value"] += time.perf_counter() - started
+        return outcomes
+
+    def adopt_best_reference(self, plan: Plan, worth: float, values: dict[str, float], outcomes) -> Plan:
+        """The best reference ladder within the budget in place of the plan, if it rates at least as well."""
+        from .treatments import ladder_treatment
+
         # A reference ladder may replace the plan only within the budget the plan was given:
         # every returned plan satisfies the budget and capacity it was asked to meet.
         eligible = {name: v for name, v in values.items()
-                    if within_budget(float(outcomes[name].cost.sum()), budget)}
+                    if within_budget(float(outcomes[name].cost.sum()), self.budget)}
         top = max(eligible, key=eligible.get) if eligible else None
-        if top is not None and eligible[top] >= worth:
-            steps = dict(references)[top]
-            own_ladder = ladder_treatment(scenario, steps, f"ladder:{top}")
-            index = treatments.index(own_ladder) if own_ladder in treatments else own
-            plan = adopt_reference(plan, top, worlds[top], index, outcomes[top], worth)
-        values["plan"] = plan.model_value if plan.reference is not None else worth
-    summary = {}
-    if plan.ok:
-        from .plan_summary import plan_summary
+        if top is None or eligible[top] < worth:
+            return plan
+        steps = dict(self.references)[top]
+        own_ladder = ladder_treatment(self.scenario, steps, f"ladder:{top}")
+        index = self.treatments.index(own_ladder) if own_ladder in self.treatments else self.own
+        return adopt_reference(plan, top, self.worlds[top], index, outcomes[top], worth)
 
-        summary = plan_summary(plan, valuation, scenario, own)
-    model_value = plan.model_value if plan.reference is not None else worth
-    plan = replace(plan, agent_value=agents, model_value=model_value, lp_value=worth, reference_values=reference_values,
-                   note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
-    return Allocation(model=model, plan=plan, valuation=valuation, build_seconds=timings["build"],
-                      value_seconds=timings["value"], ladder_values=values)
+    def finish(self, best: _Pass, retried: str) -> Allocation:
+        """The plan returned, built complete: agent values, reference ladders, note and summary."""
+        plan, worth = best.plan, best.worth
+        agents = (agent_values(self.scenario, best.model, self.days, solver=self.solver, time_limit=self.time_limit)
+                  if plan.ok else {})
+        values: dict[str, float] = {}
+        reference_values: dict[str, float] = {}
+        if worth is not None:
+            outcomes = self.reference_outcomes()
+            reference_values = {name: ladder_worth(self.scenario, r) for name, r in outcomes.items()}
+            plan = self.adopt_best_reference(plan, worth, reference_values, outcomes)
+            values = {**reference_values, "plan": plan.model_value if plan.reference is not None else worth}
+        summary = {}
+        if plan.ok:
+            from .plan_summary import plan_summary
+
+            summary = plan_summary(plan, best.valuation, self.scenario, self.own)
+        plan = replace(plan, agent_value=agents, model_value=plan.model_value if plan.reference is not None else worth,
+                       lp_value=worth, reference_values=reference_values,
+                       note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
+        return Allocation(model=best.model, plan=plan, valuation=best.valuation, build_seconds=self.timings["build"],
+                          value_seconds=self.timings["value"], ladder_values=values)
 
 
 def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome, lp_worth: float) -> Plan:

@@ -23,10 +23,18 @@ import difflib
 import math
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from sim.card_terms import (
+    CN_DAILY_RATE,
+    DAYS_PER_YEAR,
+    US_MINIMUM_FLOOR,
+    US_MINIMUM_PERCENT,
+    Convention,
+    default_minimum,
+)
 from sim.errors import InputError
 from sim.scenario import read_toml_file
 
@@ -37,12 +45,6 @@ MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never"
 FIRST_START_YEAR = 1900
 LAST_START_YEAR = 2200
 MAX_DEBTS = 50
-CN_DAILY_RATE = 0.0005  # 0.05 % a day, the Chinese card rate (DOMAIN.md)
-CN_MINIMUM_PERCENT = 0.10
-US_MINIMUM_PERCENT = 0.01
-US_MINIMUM_FLOOR = 25.0
-
-Convention = Literal["monthly", "daily", "cn"]
 
 
 class _Table(BaseModel):
@@ -145,7 +147,7 @@ class Debt(_Table):
         if self.hardship is not None:
             return self.hardship.apr
         if self.convention == "cn":
-            return (self.daily_rate or CN_DAILY_RATE) * 365
+            return (self.daily_rate or CN_DAILY_RATE) * DAYS_PER_YEAR
         return float(self.apr or 0.0)
 
     @property
@@ -153,9 +155,7 @@ class Debt(_Table):
         if self.minimum is not None:
             return self.minimum
         if self.convention == "cn":
-            # 10 % plus interest and fees; a floor of 10 closes small balances
-            # instead of shrinking them by 10 % forever.
-            return Minimum(percent=CN_MINIMUM_PERCENT, floor=10.0)
+            return Minimum(**default_minimum("cn"))  # 10 % plus interest and fees, a floor of 10
         return Minimum()
 
     def apr_in_month(self, month: int) -> float:

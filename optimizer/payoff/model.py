@@ -35,7 +35,7 @@ from sim.card_terms import (
     Convention,
     default_minimum,
 )
-from sim.errors import InputError
+from sim.errors import FieldError, InputError
 from sim.scenario import read_toml_file
 
 MAX_MONEY = 1e9  # any amount of money (balance, budget, fee, extra): no household owes a billion
@@ -226,15 +226,15 @@ class DebtFile(_Table):
         names = [d.name for d in self.debts]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise _FieldError(f"debts.{i}.name", f"duplicate debt name {name!r}")
+                raise FieldError(f"debts.{i}.name", f"duplicate debt name {name!r}")
         for i, name in enumerate(self.custom_order or []):
             if name not in names:
-                raise _FieldError(f"custom_order.{i}", f"unknown debt {name!r}; debts: {', '.join(names)}")
+                raise FieldError(f"custom_order.{i}", f"unknown debt {name!r}; debts: {', '.join(names)}")
             if name in (self.custom_order or [])[:i]:
-                raise _FieldError(f"custom_order.{i}", f"{name!r} is listed twice")
+                raise FieldError(f"custom_order.{i}", f"{name!r} is listed twice")
         months = [c.month for c in self.budget_changes]
         if len(set(months)) != len(months):
-            raise _FieldError("budget_changes", "two budget changes in the same month")
+            raise FieldError("budget_changes", "two budget changes in the same month")
         return self
 
     # -- schedule ----------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class DebtFile(_Table):
             return cls.model_validate({**data, "source": source})
         except ValidationError as err:
             raise _as_error(err, source) from None
-        except _FieldError as err:
+        except FieldError as err:
             raise InputError(source, err.field, err.message) from None
 
     def with_budget(self, budget: float) -> DebtFile:
@@ -301,13 +301,6 @@ class DebtFile(_Table):
         return DebtFile.from_dict(data, source=self.source)
 
 
-class _FieldError(ValueError):
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(message)
-
-
 def _as_error(err: ValidationError, source: str) -> InputError:
     """The first validation problem as one line naming the field (e.g. ``debts.0.apr``).
 
@@ -317,7 +310,7 @@ def _as_error(err: ValidationError, source: str) -> InputError:
     errors = err.errors()
     first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, _FieldError):
+    if isinstance(cause, FieldError):
         return InputError(source, cause.field, cause.message)
     loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")

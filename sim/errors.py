@@ -27,6 +27,19 @@ class InputError(ValueError):
         return self.line()
 
 
+class FieldError(ValueError):
+    """Raised inside a schema's validator to name the field at fault (``debts.0.name``, ``teams.a``).
+
+    The loaders turn it into an :class:`InputError` with that field instead of
+    the field pydantic was validating when it was raised.
+    """
+
+    def __init__(self, field: str, message: str):
+        self.field = field
+        self.message = message
+        super().__init__(message)
+
+
 ScenarioError = InputError
 """The former name of :class:`InputError`, kept as an alias for one release (0.2 removes it).
 

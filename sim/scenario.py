@@ -34,7 +34,7 @@ from .domain import (
     TEAM_KINDS,
     WEEKDAYS,
 )
-from .errors import ScenarioError
+from .errors import FieldError, ScenarioError
 from .io import is_regular_file, read_bounded
 from .presets import PRESET_RULES
 
@@ -227,6 +227,19 @@ def _default_right_party_by_hour() -> list[float]:
     return day
 
 
+def _over_defaults(defaults: dict[str, float], value: dict[str, float], allowed: tuple[str, ...], kind: str,
+                   invalid: str) -> dict[str, float]:
+    """``defaults`` with ``value``'s entries over them: keys from ``allowed`` only, each a finite number ≥ 0."""
+    for key, number in value.items():
+        if key not in allowed:
+            raise ValueError(f"unknown {kind} {key!r}; allowed: {', '.join(allowed)}")
+        if not (math.isfinite(number) and number >= 0):
+            raise ValueError(invalid.format(key=repr(key)))
+        defaults[key] = float(number)
+    return defaults
+
+
+
 class BehaviorSection(_Section):
     model: Literal["hawkes", "cgw"] = "hawkes"
     # Self-exciting repayment intensity (Chehrazi & Weber 2015; Chehrazi, Glynn &
@@ -258,26 +271,13 @@ class BehaviorSection(_Section):
     @field_validator("lift")
     @classmethod
     def _lift(cls, value: dict[str, float]) -> dict[str, float]:
-        merged = _default_lift()
-        for key, lift in value.items():
-            if key not in LIFT_KEYS:
-                raise ValueError(f"unknown lift {key!r}; allowed: {', '.join(LIFT_KEYS)}")
-            if not (math.isfinite(lift) and lift >= 0):
-                raise ValueError(f"lift {key!r} must be a number ≥ 0")
-            merged[key] = float(lift)
-        return merged
+        return _over_defaults(_default_lift(), value, LIFT_KEYS, "lift", "lift {key} must be a number ≥ 0")
 
     @field_validator("base_intensity")
     @classmethod
     def _base(cls, value: dict[str, float]) -> dict[str, float]:
-        merged = _default_base_intensity()
-        for key, rate in value.items():
-            if key not in DELINQUENT_BUCKETS:
-                raise ValueError(f"unknown bucket {key!r}; allowed: {', '.join(DELINQUENT_BUCKETS)}")
-            if not (math.isfinite(rate) and rate >= 0):
-                raise ValueError(f"base intensity for {key!r} must be a number ≥ 0")
-            merged[key] = float(rate)
-        return merged
+        return _over_defaults(_default_base_intensity(), value, DELINQUENT_BUCKETS, "bucket",
+                              "base intensity for {key} must be a number ≥ 0")
 
     @field_validator("segment_multiplier", "callback_probability")
     @classmethod
@@ -428,7 +428,7 @@ class ComplianceSection(_Section):
         end = parse_clock(self.window_end or preset["window_end"])
         if start >= end:
             field = "compliance.window_end" if self.window_end is not None else "compliance.window_start"
-            raise _FieldError(
+            raise FieldError(
                 field,
                 f"the contact window {minutes_to_clock(start)}-{minutes_to_clock(end)} closes before it "
                 "opens; window_start must be before window_end",
@@ -530,31 +530,31 @@ class Scenario(_Section):
         for i, step in enumerate(self.strategy.steps):
             for seg in step.segments or []:
                 if seg not in segments:
-                    raise _FieldError(
+                    raise FieldError(
                         f"strategy.steps.{i}.segments",
                         f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}",
                     )
             if step.team is not None:
                 if step.team not in self.teams:
-                    raise _FieldError(
+                    raise FieldError(
                         f"strategy.steps.{i}.team",
                         f"unknown team {step.team!r}; teams: {', '.join(self.teams) or 'none'}",
                     )
                 want = TEAM_KIND_OF_CHANNEL.get(step.channel)
                 if want is None or self.teams[step.team].kind != want:
-                    raise _FieldError(
+                    raise FieldError(
                         f"strategy.steps.{i}.team",
                         f"team {step.team!r} cannot do {step.channel}",
                     )
         for key in self.behavior.segment_multiplier:
             if key not in segments:
-                raise _FieldError(
+                raise FieldError(
                     f"behavior.segment_multiplier.{key}",
                     f"unknown segment {key!r}; the portfolio has: {', '.join(sorted(segments))}",
                 )
         for name in self.teams:
             if not name.replace("_", "").replace("-", "").isalnum():
-                raise _FieldError(f"teams.{name}", "team names use letters, digits, - and _")
+                raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
         return self
 
     # -- provenance ---------------------------------------------------------------------------
@@ -605,7 +605,7 @@ class Scenario(_Section):
             return cls.model_validate({**data, "source": source, "base_dir": base_dir})
         except ValidationError as err:
             raise _as_scenario_error(err, source) from None
-        except _FieldError as err:
+        except FieldError as err:
             raise ScenarioError(source, err.field, err.message) from None
 
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
@@ -614,13 +614,6 @@ class Scenario(_Section):
         for path, value in overrides.items():
             set_path(data, path, value, source=self.source)
         return Scenario.from_dict(data, source=self.source, base_dir=self.base_dir)
-
-
-class _FieldError(ValueError):
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(message)
 
 
 def _as_scenario_error(err: ValidationError, source: str) -> ScenarioError:
@@ -635,7 +628,7 @@ def _as_scenario_error(err: ValidationError, source: str) -> ScenarioError:
     if first.get("type") in {"finite_number"}:
         message = f"must be a finite number, got {ctx_input}"
     cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, _FieldError):
+    if isinstance(cause, FieldError):
         return ScenarioError(source, cause.field, cause.message)
     return ScenarioError(source, loc, message)
 

@@ -16,9 +16,9 @@ from optimizer.allocation import (
     solve,
     team_capacity,
 )
-from optimizer.segments import Segments
-from optimizer.treatments import Contact, Treatment, scenario_treatments
-from optimizer.value_model import Valuation
+from optimizer.allocation.segments import Segments
+from optimizer.allocation.treatments import Contact, Treatment, scenario_treatments
+from optimizer.allocation.value_model import Valuation
 from sim.portfolio import Portfolio
 from sim.scenario import load_scenario
 from sim.simulation import simulate
@@ -88,6 +88,27 @@ def test_infeasible_is_a_status(solver):
     assert json.loads(plan.to_json())["status"] == "infeasible"
     with pytest.raises(ValueError):
         plan.to_strategy(load_scenario(SCENARIOS / "baseline.toml"))
+
+
+def test_when_highs_fails_cbc_answers_and_the_duals_keep_their_sign(monkeypatch):
+    # HiGHS reports a maximisation's row duals negated, CBC as they are: the sign
+    # must follow the solver that answered, or the shadow prices would come out
+    # as 0 (clipped) instead of 0.1 and 2.0 after a fallback.
+    import pulp
+
+    from optimizer.allocation import ArrayHiGHS
+
+    def broken(self, lp, **kwargs):
+        raise pulp.PulpSolverError("highspy crashed")
+
+    monkeypatch.setattr(ArrayHiGHS, "actualSolve", broken)
+    v = valuation([[0.0, 10.0]], [[0.0, 100.0]], spend=[[0.0, 5.0]])
+    plan = solve(build_allocation_model(v, {("callers", 0): 40.0}, budget=1.0), "highs")
+    assert plan.status == "optimal" and plan.solver == "cbc"
+    assert plan.objective == pytest.approx(2.0)  # the budget binds: 1.0 buys a fifth of the segment
+    assert plan.budget_price == pytest.approx(2.0)
+    plan = solve(build_allocation_model(v, {("callers", 0): 40.0}), "highs")
+    assert plan.solver == "cbc" and plan.capacity_prices[("callers", 0)] == pytest.approx(0.1)
 
 
 def random_valuation(seed, S=6, T=4, W=3):
@@ -212,8 +233,8 @@ def test_plan_of_one_ladder_everywhere_is_that_ladder():
     # Every cell given the scenario's own ladder: cutting it per cell and merging
     # the pieces back must give the hand-written steps again.
     from optimizer.allocation import plan_steps
-    from optimizer.segments import build_segments
-    from optimizer.treatments import ladder_treatments
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.treatments import ladder_treatments
 
     s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500})
     segments = build_segments(s)
@@ -230,8 +251,8 @@ def test_plan_of_one_ladder_everywhere_is_that_ladder():
 def test_after_failed_steps_are_reached_in_the_value_model():
     # Baseline: field visits only after 6 failed attempts. The mean failed count
     # stays low, but a share of accounts has 6 or more: visits must happen.
-    from optimizer.segments import build_segments
-    from optimizer.value_model import value_ladder
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.value_model import value_ladder
 
     s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1500, "simulation.days": 120})
     segments = build_segments(s)
@@ -248,7 +269,7 @@ def test_plan_never_rates_below_a_shipped_ladder():
     # worth at least every hand-written ladder it was given; if the LP's own plan
     # is worth less, the plan is that ladder, said so in the note and the JSON.
     from optimizer.allocation import ladder_worth, with_strategy
-    from optimizer.value_model import value_ladder
+    from optimizer.allocation.value_model import value_ladder
 
     overrides = {"simulation.accounts": 600, "simulation.days": 35}
     world = load_scenario(SCENARIOS / "baseline.toml", overrides)
@@ -297,7 +318,7 @@ def test_verify_pairs_runs_through_run_experiment(small):
 def test_plan_outcomes_by_hand():
     # Two instalments kept half the time, three due dates: paid 0.5 + (0.25 + 0.25) + (0.125 + 0.125);
     # breaks (two misses in a row) on the second date with none paid (0.25) and on the third with one (0.125).
-    from optimizer.value_model import plan_outcomes
+    from optimizer.allocation.value_model import plan_outcomes
 
     paid, breaks = plan_outcomes(2, 0.5, 3)
     assert paid == pytest.approx(1.25)
@@ -308,7 +329,7 @@ def test_plan_outcomes_by_hand():
 def test_plan_outcomes_with_cure_by_hand():
     # A borrower's own repayment that cures ends the plan: one instalment, half
     # the accounts pay 60 % of the balance on their own before it is due.
-    from optimizer.value_model import plan_outcomes_with_cure
+    from optimizer.allocation.value_model import plan_outcomes_with_cure
 
     one, zero = np.ones(1), np.zeros(1)
     paid, self_paid, breaks = plan_outcomes_with_cure(1, 1.0, [0.5 * one, one], (one, 0.6 * one), (one, one))
@@ -323,7 +344,7 @@ def test_field_visits_are_offered_on_top_of_calls():
     # Every treatment that calls but never visits also comes with monthly field
     # visits (plain and hand-written ladders alike); without a field team, or
     # where the rules allow no visits, none is offered.
-    from optimizer.treatments import ladder_treatments, with_field_visits
+    from optimizer.allocation.treatments import ladder_treatments, with_field_visits
 
     s = load_scenario(SCENARIOS / "baseline.toml")
     base = scenario_treatments(s) + ladder_treatments(s, [("call_heavy", list(
@@ -349,9 +370,9 @@ def test_field_minutes_spread_over_the_visit_cadence_without_daily_capacity():
     # engine's field team works that list off over the following days, so
     # without the day's capacity cut the value model spreads each visit's
     # minutes over the weeks of its cadence, and loses none of them.
-    from optimizer.segments import build_segments
-    from optimizer.treatments import Contact, contact_step, visit_minutes
-    from optimizer.value_model import value_ladder
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.treatments import Contact, contact_step, visit_minutes
+    from optimizer.allocation.value_model import value_ladder
 
     # Complaints free, so the spend is the visits' fees alone and counts them.
     s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 63,
@@ -371,9 +392,9 @@ def test_a_field_visit_does_not_start_the_quiet_days_after_a_telephone_conversat
     # on calls and callbacks, not on a field visit. With conversations that change
     # nothing (no promise, plan or dispute, no lifts, no fatigue), visiting every
     # account must leave the day-by-day calls of a daily-call ladder as they were.
-    from optimizer.segments import build_segments
-    from optimizer.treatments import Contact, contact_step
-    from optimizer.value_model import ladder_schedule, mean_field
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.treatments import Contact, contact_step
+    from optimizer.allocation.value_model import ladder_schedule, mean_field
 
     inert = {"behavior.promise_probability": 0.0, "behavior.plan_uptake": 0.0, "behavior.dispute_probability": 0.0,
              "behavior.fatigue": 0.0, "behavior.lift": {k: 0.0 for k in ("sms", "email", "letter", "call_attempt",
@@ -399,9 +420,9 @@ def test_a_field_visit_does_not_start_the_quiet_days_after_a_telephone_conversat
 def test_field_minutes_are_never_booked_into_a_week_the_team_does_not_work():
     # cn_2025: no collection on weekends and public holidays, so the Spring
     # Festival week has no field capacity; visits spread over their cadence skip it.
-    from optimizer.segments import build_segments
-    from optimizer.treatments import Contact, contact_step
-    from optimizer.value_model import value_ladder
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.treatments import Contact, contact_step
+    from optimizer.allocation.value_model import value_ladder
 
     s = load_scenario(SCENARIOS / "cn_2025.toml", {"simulation.accounts": 600, "simulation.days": 70})
     idle = [w for (team, w), cap in team_capacity(s, 70).items() if team == "field" and cap == 0]
@@ -416,8 +437,8 @@ def test_value_sample_stands_for_each_segment_and_its_balances():
     # The value model follows a sample of each segment; stratified by balance it
     # stands for the segment's accounts exactly and for its skewed balances
     # closely (drawn at random, 40 accounts put a cn_2025 segment 24 % off).
-    from optimizer.segments import build_segments
-    from optimizer.value_model import sample_accounts
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.value_model import sample_accounts
 
     s = load_scenario(SCENARIOS / "cn_2025.toml", {"simulation.accounts": 5000})
     segments = build_segments(s)
@@ -437,7 +458,7 @@ def test_value_model_day_of_repayments_matches_the_engine_with_same_day_follow_u
     # of the value model for an account that always cures against the engine's
     # own repayment process on 200,000 such accounts: strong jumps make 27 % of
     # payers pay twice; leaving the second repayment out was 11 % low.
-    from optimizer.value_model import ladder_schedule, mean_field
+    from optimizer.allocation.value_model import ladder_schedule, mean_field
     from sim.behavior import floor_intensity, repayment_day
     from sim.portfolio import bucket_of
 
@@ -465,8 +486,8 @@ def test_a_short_call_list_is_dialled_at_the_right_party_rate_of_the_first_hours
     # value of that ladder 1.2 % high). Mornings at 0.10, evenings at 0.40: the
     # shifts average 0.25; the value model with the day's capacity and the
     # simulator on the same book both dial at 0.10.
-    from optimizer.segments import build_segments
-    from optimizer.value_model import ladder_schedule, mean_field, sample_accounts
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.value_model import ladder_schedule, mean_field, sample_accounts
 
     hours = [0.10] * 12 + [0.40] * 12
     s = load_scenario(SCENARIOS / "baseline.toml", {
@@ -495,8 +516,8 @@ def test_calls_refused_in_the_quiet_days_are_made_the_day_they_end():
     # call a conversation, a call every 2 days becomes one every 7 (the value
     # model waited for its clock's next turn, one every 8, and blocked the 7th
     # day too). No repayments and no lifts: the simulator's calls are exact.
-    from optimizer.segments import build_segments
-    from optimizer.value_model import ladder_schedule, mean_field
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.value_model import ladder_schedule, mean_field
 
     s = load_scenario(SCENARIOS / "baseline.toml", {
         "simulation.accounts": 400, "simulation.days": 56, "behavior.right_party_by_hour": [1.0] * 24,

@@ -218,6 +218,7 @@ def test_the_code_version_digests_the_simulator_but_not_its_command_lines():
     from sim.experiment import simulation_sources
 
     names = {"/".join(p.parts[-2:]) for p in simulation_sources()}
-    assert {"engine/__init__.py", "engine/calls.py", "sim/behavior.py", "sim/metrics.py", "sim/domain.py"} <= names
+    assert {"engine/__init__.py", "engine/calls.py", "sim/behavior.py", "sim/metrics.py", "sim/domain.py",
+            "sim/card_terms.py"} <= names
     assert not any(p.parent.name == "cli" or p.stem in ("experiment", "store", "executors")
                    for p in simulation_sources())

@@ -26,8 +26,8 @@ def test_complaints_are_a_cost_item_of_the_run_and_so_in_net_recovery():
 
 
 def test_the_value_model_charges_expected_complaints_at_their_price():
-    from optimizer.segments import build_segments
-    from optimizer.value_model import value_ladder
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.value_model import value_ladder
 
     costs = {}
     for price in (0.0, 100.0, 200.0):
@@ -52,7 +52,7 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
     # run worth its cash and its book at the horizon (the LP's objective);
     # agent pay left out of both sides, as the LP counts it a fixed cost.
     from optimizer.allocation import allocate, build_allocation_model, one_more_agent, solve
-    from optimizer.objective import horizon_value, run_book
+    from optimizer.allocation.objective import horizon_value, run_book
     from sim.experiment import estimate
 
     days = 56
@@ -65,10 +65,11 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
     assert value.per_agent_hour == pytest.approx(value.per_agent / value.agent_hours)
     assert value.cost_per_agent_hour == pytest.approx(60 * s.costs.agent_minute)
     more = s.with_overrides({"teams.callers.agents": 2})
-    base = solve(result.model)
-    plus = solve(build_allocation_model(result.valuation, one_more_agent(s, "callers", days), units=result.model.units))
+    own = result.plan.fallback
+    base = solve(result.model, fallback=own)
+    plus = solve(build_allocation_model(result.valuation, one_more_agent(s, "callers", days), units=result.model.units),
+                 fallback=own)
     assert plus.objective - base.objective == pytest.approx(value.per_agent)
-    base.fallback = plus.fallback = result.plan.fallback
     ladders = base.to_strategy(s), plus.to_strategy(more)
 
     def worth(run) -> float:
@@ -85,9 +86,9 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
 def test_the_value_model_leaves_the_book_at_the_horizon_the_simulator_leaves():
     # The horizon's book (balance by state, written off, accounts reaching 31
     # days past due) of the baseline ladder, value model against the engine.
-    from optimizer.objective import horizon_value, run_book
-    from optimizer.segments import build_segments
-    from optimizer.value_model import value_ladder
+    from optimizer.allocation.objective import horizon_value, run_book
+    from optimizer.allocation.segments import build_segments
+    from optimizer.allocation.value_model import value_ladder
     from sim.engine import ROLL_STATES
 
     s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 3000, "simulation.days": 60})
@@ -103,7 +104,7 @@ def test_the_value_model_leaves_the_book_at_the_horizon_the_simulator_leaves():
 
 
 def test_horizon_value_weighs_each_state_and_counts_a_write_off_once():
-    from optimizer.objective import HorizonBook, horizon_value
+    from optimizer.allocation.objective import HorizonBook, horizon_value
 
     s = load_scenario(SCENARIOS / "baseline.toml", {"objective.roll_past_30": 10.0})
     weights = s.objective.balance_value
@@ -119,9 +120,9 @@ def test_horizon_value_weighs_each_state_and_counts_a_write_off_once():
 
 def test_the_plan_as_a_manager_reads_it():
     from optimizer.allocation import allocate
+    from optimizer.allocation.plan_summary import contacts_per_month
+    from optimizer.allocation.treatments import Contact, Treatment
     from optimizer.cli.allocate import format_plan
-    from optimizer.plan_summary import contacts_per_month
-    from optimizer.treatments import Contact, Treatment
 
     assert contacts_per_month(Treatment((Contact("call", 2, 2), Contact("sms", 5))), 1) == {"call": 30.0, "sms": 6.0}
     s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from optimizer.allocation import allocate
-from optimizer.segments import build_segments
-from optimizer.sim_valuation import (
+from optimizer.allocation.segments import build_segments
+from optimizer.allocation.sim_valuation import (
     run_treatment,
     sample_book,
     shrink_collections,
@@ -20,7 +20,7 @@ from optimizer.sim_valuation import (
     simulate_treatments,
     treatment_steps,
 )
-from optimizer.treatments import ladder_treatments, scenario_treatments
+from optimizer.allocation.treatments import ladder_treatments, scenario_treatments
 from sim.engine import ROLL_STATES
 from sim.scenario import load_scenario
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import re
 import shlex
 import subprocess
 import sys
@@ -549,5 +550,24 @@ def test_largest_load_allowed_is_sized_at_once():
     assert done.returncode == 0, done.stderr
     row = json.loads(done.stdout)["intervals"][0]
     assert row["load"] == 100_000 and row["met"]
-    with pytest.raises(ValueError, match="above the 100,000"):
+    with pytest.raises(ValueError, match="at most 100,000"):
         agents_needed(1e9, 360)
+
+
+@pytest.mark.parametrize(
+    "option, value, fragment",
+    [
+        ("--service-level", "1.5", "--service-level: must be a fraction strictly between 0 and 1"),
+        ("--shrinkage", "1", "--shrinkage: must be a fraction in [0, 1)"),
+        ("--max-abandon", "0.1", "--max-abandon: needs model 'erlang_a'"),
+        ("--model", "erlang_x", "--model: must be one of erlang_c, erlang_a"),
+    ],
+)
+def test_the_settings_are_checked_once_by_the_library_and_named_by_option(option, value, fragment, capsys):
+    # agents_needed's check is the only one: the command line names the option it came from.
+    with pytest.raises(ValueError, match=re.escape(fragment.split(": ", 1)[1])):
+        agents_needed(100, 180, **{option.removeprefix("--").replace("-", "_"): value if option == "--model"
+                                   else float(value)})
+    assert cli.main(["staff", "--calls-per-hour", "5", "--handle-minutes", "6", option, value]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and fragment in err

@@ -10,8 +10,8 @@ from sim.errors import InputError
 from sim.io import check_output_path, write_atomic
 from sim.scenario import MAX_ACCOUNTS, load_scenario
 
-from ..plan_summary import format_summary
-from ..segments import DEFAULT_BALANCE_BANDS, check_bands
+from ..allocation.plan_summary import format_summary
+from ..allocation.segments import DEFAULT_BALANCE_BANDS, check_bands
 
 
 def _non_negative(text: str) -> float:

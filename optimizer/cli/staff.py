@@ -167,13 +167,6 @@ def _number(
     return value
 
 
-def _whole(text: str, field: str, *, low: int = 1) -> int:
-    value = _number(text, field, low=low)
-    if value != int(value):
-        raise InputError(CMDLINE, field, f"must be a whole number, got {text!r}")
-    return int(value)
-
-
 def parse_profile(text: str, source: str = CMDLINE, field: str = "--profile") -> dict[int, float]:
     """``"08:30=80,09:00=120"`` → {510: 80.0, 540: 120.0}: start minute → calls per hour.
 
@@ -367,62 +360,72 @@ def _profile(args: argparse.Namespace) -> tuple[dict[int, float], str]:
     return read_hours_file(args.hours), "calls_per_hour"
 
 
-def _check_load(profile: dict[int, float], handle: float, args: argparse.Namespace, field: str):
-    """Refuse, in one line, an interval whose load is beyond what is sized."""
-    for start, rate in profile.items():
-        load = rate * handle / 3600.0
-        if load > staffing.MAX_LOAD:
-            source = args.hours if field == "calls_per_hour" else CMDLINE
-            where = f"{field}.{clock(start)}" if field == "calls_per_hour" else field
-            at = "" if args.calls_per_hour is not None else f"{clock(start)}: "
-            raise InputError(
-                source,
-                where,
-                f"{at}{rate:g} calls per hour × {handle / 60:g} min handle is {load:.3g} "
-                f"Erlangs; at most {staffing.MAX_LOAD:,.0f} (calls per hour × handle minutes / 60)",
-            )
+# The staffing library's settings by the options that give them: the library checks
+# their ranges (one check, :class:`~optimizer.staffing.requirements.TargetError`), and
+# this module names the option in the one-line error.
+OPTION_OF = {
+    "service_level": "--service-level",
+    "shrinkage": "--shrinkage",
+    "max_occupancy": "--max-occupancy",
+    "max_abandon": "--max-abandon",
+    "model": "--model",
+    "patience": "--patience-minutes",
+}
+
+
+def _fraction(text: str | None, field: str) -> float | None:
+    """A setting the library checks the range of: here only read as a finite number."""
+    return None if text is None else _number(text, field, low=-math.inf)
 
 
 def _line_settings(args: argparse.Namespace) -> dict:
-    """The line's settings, checked; durations in seconds."""
+    """The line's settings as numbers; durations in seconds (the library checks the targets)."""
     handle = _number(args.handle_minutes, "--handle-minutes", low_open=True, high=MAX_MINUTES)
-    settings = {
-        "handle": handle * 60.0,
-        "service_level": _number(
-            args.service_level, "--service-level", low_open=True, high=1.0, high_open=True
-        ),
-        "answer_within": _number(args.answer_seconds, "--answer-seconds", high=86_400.0),
-        "shrinkage": _number(args.shrinkage, "--shrinkage", high=1.0, high_open=True),
-        "max_occupancy": None
-        if args.max_occupancy is None
-        else _number(args.max_occupancy, "--max-occupancy", low_open=True, high=1.0),
-    }
-    model = args.model or ("erlang_c" if args.patience_minutes is None else "erlang_a")
-    if model not in staffing.MODELS:
-        raise InputError(CMDLINE, "--model", f"must be erlang_c or erlang_a, got {model!r}")
     patience = None
     if args.patience_minutes is not None:
         patience = 60.0 * _number(
             args.patience_minutes, "--patience-minutes", low_open=True, high=MAX_MINUTES
         )
-    if model == "erlang_a" and patience is None:
-        raise InputError(
-            CMDLINE, "--patience-minutes", "erlang_a needs the callers' mean patience"
+    return {
+        "handle": handle * 60.0,
+        "service_level": _fraction(args.service_level, "--service-level"),
+        "answer_within": _number(args.answer_seconds, "--answer-seconds", high=86_400.0),
+        "shrinkage": _fraction(args.shrinkage, "--shrinkage"),
+        "max_occupancy": _fraction(args.max_occupancy, "--max-occupancy"),
+        "model": args.model or ("erlang_c" if args.patience_minutes is None else "erlang_a"),
+        "patience": patience,
+        "max_abandon": _fraction(args.max_abandon, "--max-abandon"),
+    }
+
+
+def _needs(profile: dict[int, float], line: dict, args: argparse.Namespace, field: str) -> dict:
+    """Agents per interval by the library, whose check of the settings is the only one."""
+    try:
+        return staffing.requirements_by_interval(
+            profile,
+            line["handle"],
+            service_level=line["service_level"],
+            answer_within=line["answer_within"],
+            shrinkage=line["shrinkage"],
+            model=line["model"],
+            patience=line["patience"],
+            max_abandon=line["max_abandon"],
+            max_occupancy=line["max_occupancy"],
         )
-    max_abandon = None
-    if args.max_abandon is not None:
-        max_abandon = _number(args.max_abandon, "--max-abandon", high=1.0)
-        if model != "erlang_a":
-            raise InputError(
-                CMDLINE, "--max-abandon", "needs erlang_a (give --patience-minutes)"
-            )
-    return {**settings, "model": model, "patience": patience, "max_abandon": max_abandon}
+    except staffing.TargetError as err:
+        if err.parameter in OPTION_OF:
+            raise InputError(CMDLINE, OPTION_OF[err.parameter], err.reason) from None
+        # A load beyond what is sized, in one interval: name it where it was given.
+        start = err.index or 0
+        if field == "calls_per_hour":
+            raise InputError(args.hours, f"{field}.{clock(start)}", f"{clock(start)}: {err.reason}") from None
+        at = "" if args.calls_per_hour is not None else f"{clock(start)}: "
+        raise InputError(CMDLINE, field, f"{at}{err.reason}") from None
 
 
 def run(args: argparse.Namespace) -> int:
     profile, field = _profile(args)
     line = _line_settings(args)
-    _check_load(profile, line["handle"], args, field)
     _check_roster_options(args)
     if args.solver not in ("highs", "cbc"):
         raise InputError(CMDLINE, "--solver", f"must be highs or cbc, got {args.solver!r}")
@@ -432,17 +435,7 @@ def run(args: argparse.Namespace) -> int:
     breaks = None if lengths is None else _break_after(args, lengths)
 
     step = 30 if any(start % 60 for start in profile) else 60
-    needs = staffing.requirements_by_interval(
-        profile,
-        line["handle"],
-        service_level=line["service_level"],
-        answer_within=line["answer_within"],
-        shrinkage=line["shrinkage"],
-        model=line["model"],
-        patience=line["patience"],
-        max_abandon=line["max_abandon"],
-        max_occupancy=line["max_occupancy"],
-    )
+    needs = _needs(profile, line, args, field)
     roster = _roster(needs, step, explicit, lengths, breaks, args.solver, time_limit)
     settings = {
         "model": line["model"],

@@ -16,6 +16,9 @@ one's own debts"):
    (Reg Z §1026.53: above the minimum, highest APR first for avalanche);
 5. a minimum not met costs the late fee and switches on the penalty APR.
 
+The card terms themselves (the conventions, the minimum-due rule, the late-fee
+cap, the penalty's cure) are :mod:`sim.card_terms`'s; this module books them.
+
 Money is held in integer cents; interest is computed exactly (balance x rate,
 a fraction) and rounded once, half up, to the cent, so start balance +
 interest + fees = paid + remaining holds exactly.
@@ -25,27 +28,27 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, Decimal
 from fractions import Fraction
 
-from .model import CN_DAILY_RATE, MAX_MONTHS, Debt, DebtFile
+from sim.card_terms import (
+    CN_DAILY_RATE,
+    MONTHS_PER_YEAR,
+    PENALTY_CURE_MONTHS,
+    cycle_rate,
+    late_fee_due,
+    minimum_due,
+    round_half_up,
+    to_cents,
+    waives_interest_when_paid_in_full,
+)
+
+from .model import MAX_MONTHS, Debt, DebtFile
 
 STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal", "snowball_rerank")
 # Compared by "all"; snowball_rerank is a variant asked for by name (DOMAIN.md: it can be very costly).
 STANDARD_STRATEGIES = ("avalanche", "snowball", "custom", "minimum", "optimal")
-PENALTY_CURE_MONTHS = 6  # on-time payments that end a penalty APR (CARD Act §1026.59 review)
 STALL_MONTHS = 24  # a balance that has not fallen for this long, with nothing left to change, never will
-
-
-def to_cents(amount: float) -> int:
-    return int(Decimal(str(amount)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP))
-
-
-def _round_half_up(amount: Decimal | Fraction) -> int:
-    """Round an exact amount of cents to a whole cent, halves away from zero (as lenders do)."""
-    exact = Fraction(amount)
-    cents = (abs(exact.numerator) * 2 + exact.denominator) // (exact.denominator * 2)
-    return cents if exact >= 0 else -cents
 
 
 def amortising_payment_cents(balance_cents: int, apr: float, months: int) -> int:
@@ -54,7 +57,7 @@ def amortising_payment_cents(balance_cents: int, apr: float, months: int) -> int
     Same as ``-numpy_financial.pmt(apr/12, months, balance)``, rounded up so the
     last payment is the smaller one and the term is not exceeded.
     """
-    rate = Decimal(str(apr)) / 12
+    rate = Decimal(str(apr)) / MONTHS_PER_YEAR
     principal = Decimal(balance_cents)
     if rate == 0:
         payment = principal / months
@@ -228,52 +231,39 @@ class _Statement:
 
 
 def monthly_rate(debt: Debt, apr: float, days: Fraction | float) -> Fraction:
-    """The fraction of the balance charged as interest for one cycle, exactly.
+    """The fraction of the balance charged as interest for one cycle of ``debt`` at ``apr``, exactly.
 
-    Exact, so that interest is rounded once: 0.19 / 12 as a 28-digit decimal
-    made 2,082.00 x 0.19 / 12 = 32.965 come out as 32.96 instead of 32.97.
+    The conventions are :func:`sim.card_terms.cycle_rate`'s; a hardship plan
+    is charged monthly, and a ``cn`` card's own daily rate applies while it is
+    on its base rate (not on a penalty APR).
     """
-    if debt.hardship is not None or debt.convention == "monthly":
-        return Fraction(str(apr)) / 12
-    if debt.convention == "cn" and apr == debt.base_apr:
-        daily = Fraction(str(debt.daily_rate or CN_DAILY_RATE))
-    else:  # "daily", or a cn card on its penalty rate
-        daily = Fraction(str(apr)) / 365
-    return daily * Fraction(days)
+    convention = "monthly" if debt.hardship is not None else debt.convention
+    own = (debt.daily_rate or CN_DAILY_RATE) if convention == "cn" and apr == debt.base_apr else None
+    return cycle_rate(convention, apr, days, cn_daily_rate=own)
 
 
 def minimum_payment(debt: Debt, balance: int, interest: int, fees: int, owed: int,
                     hardship_payment: int | None) -> int:
-    """The minimum due on a statement (cents), never more than ``owed``."""
+    """The minimum due on a statement (cents), never more than ``owed``: a hardship plan's payment,
+    else the card's rule (:func:`sim.card_terms.minimum_due`)."""
     if hardship_payment is not None:
         return min(hardship_payment, owed)
-    rule = debt.minimum_rule
-    if rule.fixed is not None:
-        due = to_cents(rule.fixed)
-    elif rule.plus_interest:
-        due = _round_half_up(Decimal(str(rule.percent)) * balance) + interest
-        due += fees if rule.plus_fees else 0
-        due = max(due, to_cents(rule.floor))
-    else:
-        due = _round_half_up(Decimal(str(rule.percent)) * owed)
-        due = max(due, to_cents(rule.floor))
-    # A positive balance always asks for at least a cent, so it cannot linger.
-    return min(max(due, 1), owed)
+    return minimum_due(debt.minimum_rule, balance, interest, fees, owed)
 
 
 def _statement(account: _Account, month: int, days: float) -> _Statement:
     debt = account.debt
     fees = 0
     if month == 1 and debt.balance_transfer_fee > 0:
-        fees += _round_half_up(Decimal(str(debt.balance_transfer_fee)) * account.balance)
+        fees += round_half_up(Decimal(str(debt.balance_transfer_fee)) * account.balance)
     if debt.annual_fee > 0 and month % 12 == 0 and debt.hardship is None:
         fees += to_cents(debt.annual_fee)
     apr = account.apr(month)
-    interest = _round_half_up(monthly_rate(debt, apr, days) * account.balance)
+    interest = round_half_up(monthly_rate(debt, apr, days) * account.balance)
     owed = account.balance + fees + interest
     # Chinese cards: paying the whole statement by the due date keeps the grace
     # period, so the cycle's interest is not charged.
-    payoff = account.balance + fees if debt.convention == "cn" else owed
+    payoff = account.balance + fees if waives_interest_when_paid_in_full(debt.convention) else owed
     minimum = minimum_payment(debt, account.balance, interest, fees, owed, account.hardship_payment)
     return _Statement(account, apr, fees, interest, min(minimum, payoff), payoff)
 
@@ -450,14 +440,14 @@ def _settle(s: _Statement, payment: int, month: int) -> tuple[ScheduleRow, Misse
     interest, fees = s.interest, s.fees
     if payment >= s.payoff:
         payment = s.payoff
-        if debt.convention == "cn":
+        if waives_interest_when_paid_in_full(debt.convention):
             interest = 0
         account.balance = 0
     else:
         account.balance += fees + interest - payment
     miss = None
     if payment < s.minimum:
-        late = min(to_cents(debt.late_fee), s.minimum)  # Reg Z caps a late fee at the minimum due
+        late = late_fee_due(to_cents(debt.late_fee), s.minimum)
         fees += late
         account.balance += late
         account.penalty = debt.penalty_apr is not None

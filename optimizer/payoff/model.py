@@ -23,11 +23,19 @@ import difflib
 import math
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from sim.errors import InputError
+from sim.card_terms import (
+    CN_DAILY_RATE,
+    DAYS_PER_YEAR,
+    US_MINIMUM_FLOOR,
+    US_MINIMUM_PERCENT,
+    Convention,
+    default_minimum,
+)
+from sim.errors import FieldError, InputError
 from sim.scenario import read_toml_file
 
 MAX_MONEY = 1e9  # any amount of money (balance, budget, fee, extra): no household owes a billion
@@ -37,12 +45,6 @@ MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never"
 FIRST_START_YEAR = 1900
 LAST_START_YEAR = 2200
 MAX_DEBTS = 50
-CN_DAILY_RATE = 0.0005  # 0.05 % a day, the Chinese card rate (DOMAIN.md)
-CN_MINIMUM_PERCENT = 0.10
-US_MINIMUM_PERCENT = 0.01
-US_MINIMUM_FLOOR = 25.0
-
-Convention = Literal["monthly", "daily", "cn"]
 
 
 class _Table(BaseModel):
@@ -145,7 +147,7 @@ class Debt(_Table):
         if self.hardship is not None:
             return self.hardship.apr
         if self.convention == "cn":
-            return (self.daily_rate or CN_DAILY_RATE) * 365
+            return (self.daily_rate or CN_DAILY_RATE) * DAYS_PER_YEAR
         return float(self.apr or 0.0)
 
     @property
@@ -153,9 +155,7 @@ class Debt(_Table):
         if self.minimum is not None:
             return self.minimum
         if self.convention == "cn":
-            # 10 % plus interest and fees; a floor of 10 closes small balances
-            # instead of shrinking them by 10 % forever.
-            return Minimum(percent=CN_MINIMUM_PERCENT, floor=10.0)
+            return Minimum(**default_minimum("cn"))  # 10 % plus interest and fees, a floor of 10
         return Minimum()
 
     def apr_in_month(self, month: int) -> float:
@@ -226,15 +226,15 @@ class DebtFile(_Table):
         names = [d.name for d in self.debts]
         for i, name in enumerate(names):
             if name in names[:i]:
-                raise _FieldError(f"debts.{i}.name", f"duplicate debt name {name!r}")
+                raise FieldError(f"debts.{i}.name", f"duplicate debt name {name!r}")
         for i, name in enumerate(self.custom_order or []):
             if name not in names:
-                raise _FieldError(f"custom_order.{i}", f"unknown debt {name!r}; debts: {', '.join(names)}")
+                raise FieldError(f"custom_order.{i}", f"unknown debt {name!r}; debts: {', '.join(names)}")
             if name in (self.custom_order or [])[:i]:
-                raise _FieldError(f"custom_order.{i}", f"{name!r} is listed twice")
+                raise FieldError(f"custom_order.{i}", f"{name!r} is listed twice")
         months = [c.month for c in self.budget_changes]
         if len(set(months)) != len(months):
-            raise _FieldError("budget_changes", "two budget changes in the same month")
+            raise FieldError("budget_changes", "two budget changes in the same month")
         return self
 
     # -- schedule ----------------------------------------------------------------------------
@@ -289,7 +289,7 @@ class DebtFile(_Table):
             return cls.model_validate({**data, "source": source})
         except ValidationError as err:
             raise _as_error(err, source) from None
-        except _FieldError as err:
+        except FieldError as err:
             raise InputError(source, err.field, err.message) from None
 
     def with_budget(self, budget: float) -> DebtFile:
@@ -301,13 +301,6 @@ class DebtFile(_Table):
         return DebtFile.from_dict(data, source=self.source)
 
 
-class _FieldError(ValueError):
-    def __init__(self, field: str, message: str):
-        self.field = field
-        self.message = message
-        super().__init__(message)
-
-
 def _as_error(err: ValidationError, source: str) -> InputError:
     """The first validation problem as one line naming the field (e.g. ``debts.0.apr``).
 
@@ -317,7 +310,7 @@ def _as_error(err: ValidationError, source: str) -> InputError:
     errors = err.errors()
     first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     cause = (first.get("ctx") or {}).get("error")
-    if isinstance(cause, _FieldError):
+    if isinstance(cause, FieldError):
         return InputError(source, cause.field, cause.message)
     loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")

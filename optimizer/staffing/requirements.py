@@ -41,6 +41,7 @@ __all__ = [
     "Roster",
     "ShiftPattern",
     "StaffingRequirement",
+    "TargetError",
     "agents_needed",
     "erlang_a",
     "erlang_b",
@@ -118,25 +119,44 @@ def _meets(
     return max_abandon is None or m.p_abandon <= max_abandon
 
 
+class TargetError(ValueError):
+    """A staffing setting out of range, naming it: ``parameter`` (``"service_level"``, …) and ``reason``.
+
+    The one check of the settings: the command line turns it into a one-line
+    error naming its option instead of checking the ranges again.
+    """
+
+    def __init__(self, parameter: str, reason: str, *, index: int | None = None):
+        super().__init__(f"{parameter} {reason}")
+        self.parameter = parameter
+        self.reason = reason
+        self.index = index  # the interval, for a setting of one interval (its arrivals)
+
+
 def _check_targets(
     service_level: float,
     shrinkage: float,
     model: str,
     max_abandon: float | None,
     max_occupancy: float | None,
+    patience: float | None = None,
 ) -> None:
     if not (0.0 < float(service_level) < 1.0):
-        raise ValueError(
-            f"service_level must be a fraction strictly between 0 and 1, got {service_level!r}"
+        raise TargetError(
+            "service_level", f"must be a fraction strictly between 0 and 1, got {service_level!r}"
         )
     if not (0.0 <= float(shrinkage) < 1.0):
-        raise ValueError(f"shrinkage must be a fraction in [0, 1), got {shrinkage!r}")
+        raise TargetError("shrinkage", f"must be a fraction in [0, 1), got {shrinkage!r}")
+    if model not in MODELS:
+        raise TargetError("model", f"must be one of {', '.join(MODELS)}, got {model!r}")
+    if model == "erlang_a" and patience is None:
+        raise TargetError("patience", "is needed by model 'erlang_a' (mean seconds before hanging up)")
     if max_abandon is not None and not (0.0 <= float(max_abandon) <= 1.0):
-        raise ValueError(f"max_abandon must be a fraction in [0, 1], got {max_abandon!r}")
+        raise TargetError("max_abandon", f"must be a fraction in [0, 1], got {max_abandon!r}")
     if max_abandon is not None and model != "erlang_a":
-        raise ValueError("max_abandon needs model 'erlang_a' (Erlang C has no abandonment)")
+        raise TargetError("max_abandon", "needs model 'erlang_a' (Erlang C has no abandonment)")
     if max_occupancy is not None and not (0.0 < float(max_occupancy) <= 1.0):
-        raise ValueError(f"max_occupancy must be a fraction in (0, 1], got {max_occupancy!r}")
+        raise TargetError("max_occupancy", f"must be a fraction in (0, 1], got {max_occupancy!r}")
 
 
 def agents_needed(
@@ -175,14 +195,16 @@ def agents_needed(
     abandonment rate improve with every extra agent, so the answer is found by
     bisection from the load upward: a few dozen evaluations, each in constant
     time, whatever the size of the line. A load above :data:`MAX_LOAD` Erlangs
-    is refused (ValueError) rather than searched.
+    is refused rather than searched. Settings out of range raise :class:`TargetError`
+    (a ValueError naming the setting).
     """
-    _check_targets(service_level, shrinkage, model, max_abandon, max_occupancy)
+    _check_targets(service_level, shrinkage, model, max_abandon, max_occupancy, patience)
     load = offered_load(arrival_rate, mean_handle)
     if load > MAX_LOAD:
-        raise ValueError(
-            f"offered load {load:.4g} Erlangs is above the {MAX_LOAD:,.0f} this model sizes "
-            "(calls per hour × handle seconds / 3600)"
+        raise TargetError(
+            "arrival_rate",
+            f"{arrival_rate:g} calls per hour × {mean_handle / 60:g} min handle is {load:.3g} "
+            f"Erlangs; at most {MAX_LOAD:,.0f} (calls per hour × handle minutes / 60)",
         )
 
     def measure(n: int) -> QueueMetrics:
@@ -266,20 +288,24 @@ def requirements_by_interval(
     for index, _ in items:
         if index < 0:
             raise ValueError(f"intervals are counted from 0, got {index}")
-    return {
-        index: agents_needed(
-            rate,
-            mean_handle,
-            service_level=service_level,
-            answer_within=answer_within,
-            shrinkage=shrinkage,
-            model=model,
-            patience=patience,
-            max_abandon=max_abandon,
-            max_occupancy=max_occupancy,
-        )
-        for index, rate in items
-    }
+    _check_targets(service_level, shrinkage, model, max_abandon, max_occupancy, patience)
+    out = {}
+    for index, rate in items:
+        try:
+            out[index] = agents_needed(
+                rate,
+                mean_handle,
+                service_level=service_level,
+                answer_within=answer_within,
+                shrinkage=shrinkage,
+                model=model,
+                patience=patience,
+                max_abandon=max_abandon,
+                max_occupancy=max_occupancy,
+            )
+        except TargetError as err:  # a load beyond what is sized, in this interval
+            raise TargetError(err.parameter, err.reason, index=index) from None
+    return out
 
 
 def requirements_by_hour(

@@ -18,6 +18,7 @@ from collections import defaultdict
 import numpy as np
 
 from ..behavior import floor_intensity, repayment_day
+from ..card_terms import DAYS_PER_YEAR
 from ..domain import (
     ACTIVE,
     CHARGED_OFF,
@@ -232,7 +233,7 @@ class Book:
         tally = self.ctx.tally
         active = self.status == ACTIVE
         if portfolio.apr > 0:
-            interest = self.balance * (portfolio.apr / 365.0)
+            interest = self.balance * (portfolio.apr / DAYS_PER_YEAR)  # the daily convention
             interest *= active
             self.balance += interest
             added = float(interest.sum())

@@ -125,7 +125,7 @@ class MeanFieldResult:
     cost: np.ndarray
     minutes: dict[str, np.ndarray]  # team -> (weeks, accounts); legal teams count filings
     open_at_end: np.ndarray
-    # The book at the horizon (:class:`optimizer.objective.HorizonBook`): balance by
+    # The book at the horizon (:class:`optimizer.allocation.objective.HorizonBook`): balance by
     # roll state (accounts, states), balance written off, accounts reaching 31 dpd.
     balance_end: np.ndarray | None = None
     written_off: np.ndarray | None = None
@@ -862,7 +862,7 @@ class Valuation:
     collected: np.ndarray  # (S, T)
     spend: np.ndarray  # (S, T) money
     minutes: dict[str, np.ndarray]  # team -> (S, T, weeks)
-    # The value of the book left at the horizon (:mod:`optimizer.objective`), (S, T)
+    # The value of the book left at the horizon (:mod:`optimizer.allocation.objective`), (S, T)
     # money, and the book itself: balance by roll state (S, T, states), written
     # off (S, T), accounts reaching 31 days past due (S, T).
     horizon: np.ndarray | None = None

@@ -25,7 +25,8 @@ import numpy as np
 from sim.domain import ROLL_STATES
 from sim.scenario import Scenario
 
-from .allocation import Plan, team_capacity
+from .lp import team_capacity
+from .plan import Plan
 from .segments import BUCKET_DPD
 from .value_model import Valuation
 

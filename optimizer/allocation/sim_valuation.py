@@ -4,7 +4,7 @@ For every segment × treatment the allocation LP needs the net value over the
 horizon, the agent minutes by team and week, the variable spend, the
 complaints and the book left at the horizon. Here they are measured by
 running the engine on a stratified sample of each segment's accounts
-(:func:`optimizer.value_model.sample_accounts`, each account weighted to its
+(:func:`optimizer.allocation.value_model.sample_accounts`, each account weighted to its
 balance stratum):
 
 * one engine run per treatment over all segments' samples at once. An account

@@ -1,0 +1,123 @@
+"""Card terms, written once: how interest accrues under each convention, and what the minimum due is.
+
+The simulator's book and the borrower's payoff advisor (``optimizer.payoff``)
+both read these; neither restates them (DOMAIN.md, "Repaying one's own debts").
+
+Interest conventions (the rate charged for one statement cycle):
+
+* ``monthly`` — APR / 12, whatever the cycle's length;
+* ``daily`` — APR / 365 × the days in the cycle (actual days);
+* ``cn`` — a Chinese card: a daily rate (0.05 % a day unless the card says
+  otherwise) × the days, charged on the whole statement unless it is paid in
+  full by the due date (全额计息: paying in full keeps the grace period, so
+  the cycle's interest is waived); on any other rate (a penalty APR) the card
+  accrues APR / 365 × days.
+
+The minimum due on a statement is either a fixed amount (a loan instalment)
+or the greater of a floor and a percent of the balance, plus the cycle's
+interest and fees where the rule says so (a percent of everything owed where
+it does not); never more than is owed, and at least a cent while anything is
+owed. Defaults: 1 % plus interest and fees with a floor of 25 (US cards),
+10 % plus interest and fees with a floor of 10 (Chinese cards). A missed
+minimum costs the late fee, capped at the minimum due (Reg Z §1026.52(b)),
+and a penalty APR ends after six on-time payments (the CARD Act review,
+§1026.59).
+
+Money here is integer cents and rates are exact fractions, so interest is
+rounded once, half up, to the cent. This module imports nothing from the
+project.
+"""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+from typing import Literal, Protocol
+
+CONVENTIONS = ("monthly", "daily", "cn")
+Convention = Literal["monthly", "daily", "cn"]
+
+DAYS_PER_YEAR = 365  # the daily rate is APR / 365 (the simulator's book accrues daily too)
+MONTHS_PER_YEAR = 12
+CN_DAILY_RATE = 0.0005  # 0.05 % a day, the Chinese card rate (DOMAIN.md)
+CN_MINIMUM_PERCENT = 0.10
+# With 10 % plus interest and fees, a floor of 10 closes small balances instead
+# of shrinking them by 10 % forever.
+CN_MINIMUM_FLOOR = 10.0
+US_MINIMUM_PERCENT = 0.01
+US_MINIMUM_FLOOR = 25.0
+PENALTY_CURE_MONTHS = 6  # on-time payments that end a penalty APR (CARD Act §1026.59 review)
+
+
+def to_cents(amount: float) -> int:
+    """An amount of money as whole cents, halves rounded away from zero."""
+    return int(Decimal(str(amount)).scaleb(2).quantize(Decimal(1), ROUND_HALF_UP))
+
+
+def round_half_up(amount: Decimal | Fraction) -> int:
+    """Round an exact amount of cents to a whole cent, halves away from zero (as lenders do)."""
+    exact = Fraction(amount)
+    cents = (abs(exact.numerator) * 2 + exact.denominator) // (exact.denominator * 2)
+    return cents if exact >= 0 else -cents
+
+
+def cycle_rate(convention: Convention, apr: float, days: Fraction | float, *,
+               cn_daily_rate: float | None = None) -> Fraction:
+    """The fraction of the balance charged as interest for one cycle of ``days`` days, exactly.
+
+    ``cn_daily_rate`` is a ``cn`` card's own daily rate, given while the card
+    is on it (without it, a ``cn`` card accrues ``apr`` / 365 a day: its
+    penalty rate). Exact, so that interest is rounded once: 0.19 / 12 as a
+    28-digit decimal made 2,082.00 × 0.19 / 12 = 32.965 come out as 32.96
+    instead of 32.97.
+    """
+    if convention == "monthly":
+        return Fraction(str(apr)) / MONTHS_PER_YEAR
+    if convention == "cn" and cn_daily_rate is not None:
+        daily = Fraction(str(cn_daily_rate))
+    else:
+        daily = Fraction(str(apr)) / DAYS_PER_YEAR
+    return daily * Fraction(days)
+
+
+def waives_interest_when_paid_in_full(convention: Convention) -> bool:
+    """Whether paying the whole statement by the due date waives the cycle's interest (全额计息: ``cn``)."""
+    return convention == "cn"
+
+
+class MinimumRule(Protocol):
+    """What a minimum-payment rule says (the payoff advisor's ``Minimum`` table is one)."""
+
+    percent: float
+    plus_interest: bool
+    plus_fees: bool
+    floor: float
+    fixed: float | None
+
+
+def default_minimum(convention: Convention) -> dict[str, float]:
+    """The minimum rule's percent and floor a card of ``convention`` has unless its terms say otherwise."""
+    if convention == "cn":
+        return {"percent": CN_MINIMUM_PERCENT, "floor": CN_MINIMUM_FLOOR}
+    return {"percent": US_MINIMUM_PERCENT, "floor": US_MINIMUM_FLOOR}
+
+
+def minimum_due(rule: MinimumRule, balance: int, interest: int, fees: int, owed: int) -> int:
+    """The minimum due on a statement (cents): ``balance`` before the cycle, its ``interest`` and ``fees``,
+    ``owed`` in all; never more than ``owed``, and at least a cent of a positive balance."""
+    if rule.fixed is not None:
+        due = to_cents(rule.fixed)
+    elif rule.plus_interest:
+        due = round_half_up(Decimal(str(rule.percent)) * balance) + interest
+        due += fees if rule.plus_fees else 0
+        due = max(due, to_cents(rule.floor))
+    else:
+        due = round_half_up(Decimal(str(rule.percent)) * owed)
+        due = max(due, to_cents(rule.floor))
+    # A positive balance always asks for at least a cent, so it cannot linger.
+    return min(max(due, 1), owed)
+
+
+def late_fee_due(late_fee: int, minimum: int) -> int:
+    """The late fee charged for a missed minimum (cents): Reg Z caps it at the minimum due."""
+    return min(late_fee, minimum)

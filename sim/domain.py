@@ -12,7 +12,8 @@ anything may import it.
 * **Roll states** (:class:`RollState`): the days-past-due buckets, then
   charged off and in legal; the rows and columns of the roll-rate matrix and
   of the outstanding-by-bucket series.
-* **Account statuses**, **call outcomes** and **conversation outcomes**.
+* **Account statuses**, **call outcomes**, **conversation outcomes** and the
+  **kinds of cash receipt** (:class:`PaymentKind`).
 * **Team kinds** and which kind of team does each channel.
 * :func:`fatigue` and :func:`priority_key`, the two rules of contact the
   engine and the optimizer's value model both apply.
@@ -155,6 +156,29 @@ class ConversationOutcome(IntEnum):
 
 PROMISE, PLAN, DISPUTE, REFUSAL = (int(o) for o in ConversationOutcome)
 OUTCOME_NAMES = ("promise_to_pay", "instalment_plan", "dispute", "refusal")
+
+# ----------------------------------------------------------------------------- cash receipts
+
+
+class PaymentKind(IntEnum):
+    """What a cash receipt of ``--payments-out`` was (its ``kind`` column).
+
+    ``payment``: the borrower's own repayment (the self-exciting process);
+    ``instalment``: a kept promise to pay or a plan's instalment; ``legal``: what
+    a legal action recovered. Agency placement and debt sale come with the
+    post-charge-off lifecycle (issue 15).
+    """
+
+    PAYMENT = 0
+    INSTALMENT = 1
+    LEGAL = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+PAYMENT_KINDS = tuple(k.label for k in PaymentKind)
 
 # ----------------------------------------------------------------------------- rules of contact
 

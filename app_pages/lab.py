@@ -208,8 +208,9 @@ with sweep_tab:
 with tornado_tab:
     content_now = scenario.content()
     suggested = [p for p in ("behavior.promise_keep_rate",) if p in paths]
-    call_team = next((f"teams.{n}.agents" for n, t in content_now.get("teams", {}).items()
-                      if t.get("kind") == "call"), None)
+    # A team given per 1,000 accounts is written as its ratio: vary that.
+    call_team = next((f"teams.{n}.{'agents_per_1000' if 'agents_per_1000' in t else 'agents'}"
+                      for n, t in content_now.get("teams", {}).items() if t.get("kind") == "call"), None)
     call_step = next((f"strategy.steps.{i}.every_days" for i, s in enumerate(content_now["strategy"]["steps"])
                       if s["channel"] == "call"), None)
     suggested = [p for p in (call_team, call_step, *suggested) if p]

@@ -76,7 +76,8 @@ def _first_event_time(excess, floor, kappa, target, horizon):
 def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                   behavior: BehaviorSection, rng: np.random.Generator,
                   payable: np.ndarray | None = None,
-                  followup_rng: np.random.Generator | None = None, followup_draws=None) -> RepaymentDay:
+                  followup_rng: np.random.Generator | None = None, followup_draws=None,
+                  events: list | None = None) -> RepaymentDay:
     """Simulate one day (length 1) of the self-exciting repayment process exactly.
 
     By the time-change theorem, the first repayment after time s happens at the
@@ -97,6 +98,10 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         Instead of ``followup_rng``: called with the positions of the accounts
         that may repay again, returns two uniforms each (the time, the share),
         so that each account's later repayments draw from its own sequence.
+    events
+        A list to append each repayment to, as ``(positions, time in the day, amount)``
+        arrays, one tuple per round of the loop (a run's payment history, kept only when
+        asked: ``None`` costs nothing and draws nothing).
     """
     kappa, d10, d11, r_min = behavior.kappa, behavior.delta10, behavior.delta11, behavior.r_min
     n = balance.size
@@ -133,6 +138,8 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         # Intensity just after the repayment: decayed excess plus the jump.
         h_excess[live] = h_excess[live] * np.exp(-kappa * tau) + d10 + d11 * r
         t[live] += tau
+        if events is not None:
+            events.append((hit[live], t[live], amount))
         rest = 1.0 - t[live]
         if followup_draws is None:
             target = followup_rng.standard_exponential(live.size)

@@ -139,19 +139,19 @@ def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation
     account = log.account
     minute = log.minute
     channel = log.channel_names()
-    outcome = log.outcome_names()
+    reached = log.right_party()  # right_party, or a conversation's result
     day = (minute // MINUTES_PER_DAY).astype(np.int64)
     violations += _clock_violations(account, minute, channel, day, rules, calendar)
 
     order = np.lexsort((minute, account))
     calls = channel == "call"
-    conversation = (calls & (outcome == "right_party")) | (channel == "inbound_call")
+    conversation = (calls & reached) | (channel == "inbound_call")
     visits = channel == "field_visit"
     boundaries = np.flatnonzero(np.diff(account[order])) + 1
     for group in np.split(order, boundaries):
         acc = int(account[group[0]])
         conv_minutes = minute[group[conversation[group]]]
-        violations += _call_violations(acc, group[calls[group]], minute, day, outcome, conv_minutes, rules)
+        violations += _call_violations(acc, group[calls[group]], minute, day, reached, conv_minutes, rules)
         if rules.max_field_visits_30d is not None:
             g_visits = group[visits[group]]
             visit_days = day[g_visits]
@@ -176,12 +176,12 @@ def _clock_violations(account, minute, channel, day, rules: ContactRules,
     return violations
 
 
-def _call_violations(acc: int, g_calls, minute, day, outcome, conv_minutes,
+def _call_violations(acc: int, g_calls, minute, day, reached, conv_minutes,
                      rules: ContactRules) -> list[Violation]:
     """One account's calls (in time order) against the attempt, quiet-period and conversation caps."""
     violations = []
     call_days = day[g_calls]
-    rpc = g_calls[outcome[g_calls] == "right_party"]
+    rpc = g_calls[reached[g_calls]]
     rpc_minutes, rpc_days = minute[rpc], day[rpc]
     for k, i in enumerate(g_calls):
         d, m = day[i], minute[i]
@@ -195,7 +195,7 @@ def _call_violations(acc: int, g_calls, minute, day, outcome, conv_minutes,
         if rules.max_attempts_per_day is not None:
             if np.count_nonzero(call_days[: k + 1] == d) > rules.max_attempts_per_day:
                 violations.append(Violation(acc, float(m), "call", "more than the allowed dial attempts in a day"))
-        if outcome[i] == "right_party":
+        if reached[i]:
             upto = rpc_minutes <= m
             if rules.max_connected_calls_per_day is not None:
                 if np.count_nonzero(upto & (rpc_days == d)) > rules.max_connected_calls_per_day:

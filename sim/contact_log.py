@@ -3,6 +3,8 @@
 Kept as columns (NumPy arrays) appended in chunks during a run: automated
 channels add whole batches at once, agents add one row per call or visit.
 It is what the compliance audit replays and what ``--contacts-out`` writes.
+A conversation's row carries its result (promise, plan, dispute, refusal or
+complaint; :class:`~sim.domain.LogOutcome`) instead of ``right_party``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .domain import ALL_CHANNELS, CALL_OUTCOMES, NO_AGENT, NO_OUTCOME
+from .domain import ALL_CHANNELS, LOG_OUTCOMES, NO_AGENT, NO_OUTCOME, reached_right_party
 from .domain import CHANNEL_CODE as CHANNEL_CODE
 from .export_safety import safe_cell
 from .io import write_atomic
@@ -42,9 +44,22 @@ class ContactLogBuilder:
             np.zeros(n, dtype=np.float64),
         ))
 
-    def add(self, account: int, minute: float, channel: int, outcome: int, agent: int, duration: float) -> None:
-        if self.enabled:
-            self._rows.append((account, minute, channel, outcome, agent, duration))
+    def add(self, account: int, minute: float, channel: int, outcome: int, agent: int, duration: float) -> int:
+        """One contact an agent made or took; returns its row (−1 when the log is off) for :meth:`conclude`."""
+        if not self.enabled:
+            return -1
+        self._rows.append((account, minute, channel, outcome, agent, duration))
+        return len(self._rows) - 1
+
+    def conclude(self, row: int, outcome: int | None) -> None:
+        """A conversation's result (a :class:`~sim.domain.LogOutcome`) replaces ``right_party`` on its row.
+
+        The row is written when the contact starts (so rows keep the order of
+        events) and the result is known only when the conversation ends.
+        """
+        if row >= 0 and outcome is not None:
+            account, minute, channel, _, agent, duration = self._rows[row]
+            self._rows[row] = (account, minute, channel, outcome, agent, duration)
 
     def agent_rows(self) -> np.ndarray:
         """The contacts agents made or took so far (calls, callbacks, visits): account, minute, agent, duration."""
@@ -103,8 +118,12 @@ class ContactLog:
         return np.array(LOG_CHANNELS, dtype=object)[self.channel] if len(self) else np.array([], dtype=object)
 
     def outcome_names(self) -> np.ndarray:
-        names = np.array(("",) + CALL_OUTCOMES, dtype=object)
+        names = np.array(("",) + LOG_OUTCOMES, dtype=object)
         return names[self.outcome + 1] if len(self) else np.array([], dtype=object)
+
+    def right_party(self) -> np.ndarray:
+        """Rows that reached the borrower: ``right_party`` or any conversation result."""
+        return reached_right_party(self.outcome)
 
     def timestamps(self) -> list[str]:
         """ISO 8601 local times (seconds)."""

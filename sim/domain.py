@@ -12,7 +12,9 @@ anything may import it.
 * **Roll states** (:class:`RollState`): the days-past-due buckets, then
   charged off and in legal; the rows and columns of the roll-rate matrix and
   of the outstanding-by-bucket series.
-* **Account statuses**, **call outcomes** and **conversation outcomes**.
+* **Account statuses**, **call outcomes**, **conversation outcomes**, the
+  contact log's outcomes (:class:`LogOutcome`) and the
+  **kinds of cash receipt** (:class:`PaymentKind`).
 * **Team kinds** and which kind of team does each channel.
 * :func:`fatigue` and :func:`priority_key`, the two rules of contact the
   engine and the optimizer's value model both apply.
@@ -132,7 +134,8 @@ ACTIVE, CURED, PAID_OFF, CHARGED_OFF, IN_LEGAL, LEGAL_CLOSED = (int(s) for s in 
 
 
 class CallOutcome(IntEnum):
-    """How a dial (or a visit) ends; the contact log's ``outcome`` column (−1: none)."""
+    """How a dial (or a visit) ends: the daily ``call_outcomes`` series' columns (the contact log's
+    ``outcome`` is :class:`LogOutcome`, −1 for none)."""
 
     NO_ANSWER = 0
     WRONG_PARTY = 1
@@ -155,6 +158,65 @@ class ConversationOutcome(IntEnum):
 
 PROMISE, PLAN, DISPUTE, REFUSAL = (int(o) for o in ConversationOutcome)
 OUTCOME_NAMES = ("promise_to_pay", "instalment_plan", "dispute", "refusal")
+
+
+class LogOutcome(IntEnum):
+    """The contact log's ``outcome`` column: how a dial or visit ended, and how a conversation did.
+
+    The first three are :class:`CallOutcome`'s. A right-party contact whose
+    conversation reached a result carries it instead of ``right_party``: the
+    :class:`ConversationOutcome` (``promise`` … ``refusal``), or ``complaint``,
+    which wins over it (an audit must see every complaint; the engine draws
+    the complaint and the result independently, so the results' shares read
+    from the conversations without a complaint are those of all of them).
+    Every value from ``right_party`` on is a right-party contact.
+    """
+
+    NO_ANSWER = 0
+    WRONG_PARTY = 1
+    RIGHT_PARTY = 2
+    PROMISE = 3
+    PLAN = 4
+    DISPUTE = 5
+    REFUSAL = 6
+    COMPLAINT = 7
+
+
+LOG_OUTCOMES = tuple(o.name.lower() for o in LogOutcome)
+COMPLAINT_LOGGED = int(LogOutcome.COMPLAINT)
+
+
+def logged_conversation(outcome: int) -> int:
+    """The contact log's code for a conversation that ended in ``outcome`` (a :class:`ConversationOutcome`)."""
+    return int(LogOutcome.PROMISE) + outcome
+
+
+def reached_right_party(log_outcomes: np.ndarray) -> np.ndarray:
+    """Which contact-log rows are right-party contacts (a conversation, whatever its result)."""
+    return np.asarray(log_outcomes) >= RIGHT_PARTY
+
+# ----------------------------------------------------------------------------- cash receipts
+
+
+class PaymentKind(IntEnum):
+    """What a cash receipt of ``--payments-out`` was (its ``kind`` column).
+
+    ``payment``: the borrower's own repayment (the self-exciting process);
+    ``instalment``: a kept promise to pay or a plan's instalment; ``legal``: what
+    a legal action recovered. Agency placement and debt sale come with the
+    post-charge-off lifecycle (issue 15).
+    """
+
+    PAYMENT = 0
+    INSTALMENT = 1
+    LEGAL = 2
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+
+PAYMENT_KINDS = tuple(k.label for k in PaymentKind)
 
 # ----------------------------------------------------------------------------- rules of contact
 

@@ -33,6 +33,7 @@ import numpy as np
 from .contact_log import ContactLog
 from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, PAID_OFF, ROLL_STATES
 from .engine.tally import RunOutcome
+from .history import RunHistory
 from .ledger import AccountLedger
 
 SCALAR_KPIS = (
@@ -89,6 +90,7 @@ class RunResult:
     contact_log: ContactLog | None = None
     versions: dict[str, str] = field(default_factory=dict)
     ledger: AccountLedger | None = None  # per-account totals, when the run was asked to keep them
+    history: RunHistory | None = None  # receipts and accounts as a lender exports them, when asked for
 
     def scalar_kpis(self) -> dict[str, float]:
         return {k: float(self.kpis[k]) for k in SCALAR_KPIS}
@@ -212,6 +214,13 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
     log = None
     if run.log.enabled:
         log = run.log.build(run.portfolio.account_id, list(run.agent_names), scenario.simulation.start_date)
+    history = None
+    if run.receipts is not None:
+        start = scenario.simulation.start_date
+        # The book is closed: every account is in it from the start date.
+        entered_on = np.full(run.accounts, np.datetime64(start, "D"))
+        history = RunHistory(portfolio=run.portfolio, entered_on=entered_on,
+                             payments=run.receipts.build(run.portfolio.account_id, start))
     return RunResult(
         scenario_name=scenario_name,
         scenario_hash=scenario_hash,
@@ -225,4 +234,5 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
         contact_log=log,
         versions=versions(),
         ledger=run.ledger,
+        history=history,
     )

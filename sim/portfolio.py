@@ -10,6 +10,7 @@ are dropped on import and never stored.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import math
 import re
@@ -28,17 +29,19 @@ from .domain import LEGAL_CLOSED as LEGAL_CLOSED
 from .domain import PAID_OFF as PAID_OFF
 from .domain import bucket_of as bucket_of
 from .errors import ScenarioError
+from .export_safety import ESCAPE, safe_cell
 from .io import read_bounded
 from .scenario import MAX_ACCOUNTS, MAX_BALANCE, Scenario
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
-OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known")
+OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on")
 MAX_CSV_BYTES = 2_000_000_000
 # A number in a CSV cell is plain ASCII: digits, an optional sign, a decimal
 # point and an exponent. Python's float() and int() would also take "1_000",
 # "١٢" (Arabic-Indic digits) or "infinity", which no accounting export means.
 _DECIMAL = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?", re.ASCII)
 _WHOLE = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", re.ASCII)
 _NUMBER_RULE = "ASCII digits with an optional sign, decimal point and exponent, e.g. 1200.50"
 _WHOLE_RULE = "ASCII digits with an optional sign, e.g. 42"
 
@@ -120,7 +123,10 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     Required columns: ``account_id``, ``balance``, ``days_past_due``. Optional:
     ``segment`` (one of the scenario's segments; the first if absent),
     ``past_due`` (else derived from the minimum-due rate), ``phone_known``,
-    ``email_known`` (0/1, true/false; else true).
+    ``email_known`` (0/1, true/false; else true), ``entered_on`` (the ISO date
+    the account entered the book, on or before ``simulation.start_date``: the
+    book is closed, so an account entering later is an error; blank: from the
+    start).
     """
     source = str(path)
     # Read with a limit, never trusting st_size: a device or FIFO named as the
@@ -215,9 +221,12 @@ def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario
     segment = 0
     if "segment" in cell:
         segments = tuple(scenario.portfolio.segments)
-        if cell["segment"] not in segments:
+        name = _unescaped(cell["segment"], segments)
+        if name not in segments:
             raise ScenarioError(source, f"{where}: segment", f"unknown segment {cell['segment']!r}; the scenario has: {', '.join(segments)}")
-        segment = segments.index(cell["segment"])
+        segment = segments.index(name)
+    if cell.get("entered_on"):
+        _check_entered_on(cell["entered_on"], scenario, source, f"{where}: entered_on")
     if cell.get("past_due"):
         past_due = _number(cell["past_due"], source, f"{where}: past_due")
         if not 0 <= past_due <= balance + 1e-9:
@@ -231,6 +240,27 @@ def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario
             raise ScenarioError(source, f"{where}: {column}", "must be 0/1 or true/false")
         flags.append(flag)
     return (account_id, balance, round(past_due, 2), dpd, segment, *flags)
+
+
+def _unescaped(name: str, segments: tuple[str, ...]) -> str:
+    """A segment name as written by a repaylab export: a formula-like name carries a leading ``'``."""
+    if name not in segments and name.startswith(ESCAPE) and safe_cell(name[1:]) == name:
+        return name[1:]
+    return name
+
+
+def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) -> None:
+    """``entered_on`` is an ISO date no later than the start: today's book is closed (no arrivals)."""
+    try:
+        entered = dt.date.fromisoformat(text) if _DATE.fullmatch(text) else None
+    except ValueError:  # e.g. 2026-02-30
+        entered = None
+    if entered is None:
+        raise ScenarioError(source, field, f"must be a date written as YYYY-MM-DD, got {text[:40]!r}")
+    start = scenario.simulation.start_date
+    if entered > start:
+        raise ScenarioError(source, field, f"{entered} is after the start date {start}; the book is closed "
+                                           "(every account is in it from the start), so no account enters later")
 
 
 def _number(text: str, source: str, field: str) -> float:

@@ -24,7 +24,15 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from .domain import (
     AUTOMATED_CHANNELS,
@@ -369,9 +377,30 @@ class HandleMinutes(_Section):
     field_visit: float = Field(60.0, gt=0, le=1440)
 
 
+MAX_AGENTS = 100_000  # one team's agents
+
+
+def scaled_agents(per_1000: float, accounts: int) -> int:
+    """Agents for ``per_1000`` per 1,000 accounts: rounded half up, at least one if ``per_1000`` > 0."""
+    if per_1000 <= 0:
+        return 0
+    return max(1, math.floor(per_1000 * accounts / 1000 + 0.5))
+
+
 class TeamSection(_Section):
+    """One team. Its size is ``agents``, or ``agents_per_1000`` accounts in the book at the start.
+
+    With ``agents_per_1000`` the scenario sets ``agents`` from
+    ``simulation.accounts`` when it is validated (:func:`scaled_agents`), so
+    everything that reads ``agents`` sees the team the run has; the team's
+    content (TOML, hash) keeps the ratio, not the count. To resize a scaled team
+    in code, use ``Scenario.with_overrides({"teams.NAME.agents": n})``, which
+    replaces the ratio.
+    """
+
     kind: Literal[TEAM_KINDS] = "call"  # type: ignore[valid-type]
-    agents: int = Field(10, ge=0, le=100_000)
+    agents: int = Field(10, ge=0, le=MAX_AGENTS)
+    agents_per_1000: float | None = Field(None, ge=0, le=1000)
     shifts: list[str] = Field(default_factory=lambda: ["09:00-17:00"])
     work_days: list[Literal[WEEKDAYS]] = Field(  # type: ignore[valid-type]
         default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"]
@@ -398,6 +427,20 @@ class TeamSection(_Section):
     @property
     def shift_minutes(self) -> list[tuple[int, int]]:
         return sorted(parse_shift(s) for s in self.shifts)
+
+    @model_validator(mode="after")
+    def _one_size(self) -> TeamSection:
+        if self.agents_per_1000 is not None and "agents" in self.model_fields_set:
+            raise ValueError("give agents or agents_per_1000, not both")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler):
+        # A scaled team is written as its ratio: the count follows from simulation.accounts.
+        data = handler(self)
+        if self.agents_per_1000 is not None:
+            data.pop("agents", None)
+        return data
 
 
 class ComplianceSection(_Section):
@@ -555,7 +598,25 @@ class Scenario(_Section):
         for name in self.teams:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
+        self._staff_scaled_teams()
         return self
+
+    def _staff_scaled_teams(self) -> None:
+        """Teams given per 1,000 accounts get their agents for this book's size (``simulation.accounts``)."""
+        accounts = self.simulation.accounts
+        for name, team in self.teams.items():
+            if team.agents_per_1000 is None:
+                continue
+            field = f"teams.{name}.agents_per_1000"
+            if self.portfolio.csv:
+                raise FieldError(field, "needs a generated book (simulation.accounts); with portfolio.csv the "
+                                         "book's size is the CSV's, known only once it is read: give agents")
+            agents = scaled_agents(team.agents_per_1000, accounts)
+            if agents > MAX_AGENTS:
+                raise FieldError(field, f"{team.agents_per_1000:g} per 1,000 of {accounts:,} accounts is "
+                                         f"{agents:,} agents; a team has at most {MAX_AGENTS:,}")
+            # The frozen team is replaced in the (mutable) table, once, while the scenario is built.
+            self.teams[name] = team.model_copy(update={"agents": agents})
 
     # -- provenance ---------------------------------------------------------------------------
 
@@ -636,10 +697,20 @@ def _as_scenario_error(err: ValidationError, source: str) -> ScenarioError:
 # ----------------------------------------------------------------------------- loading
 
 
+# Keys that say the same thing two ways: setting one (in a nearer file, or as an
+# override) drops the other, so a variant can switch a team to a ratio.
+ALTERNATIVE_KEYS = {"agents": "agents_per_1000", "agents_per_1000": "agents"}
+
+
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Tables merge key by key; anything else (numbers, strings, arrays) is replaced."""
+    """Tables merge key by key; anything else (numbers, strings, arrays) is replaced.
+
+    A key of :data:`ALTERNATIVE_KEYS` replaces its alternative too.
+    """
     merged = copy.deepcopy(base)
     for key, value in override.items():
+        if key in ALTERNATIVE_KEYS:
+            merged.pop(ALTERNATIVE_KEYS[key], None)
         if isinstance(value, dict) and isinstance(merged.get(key), dict):
             merged[key] = deep_merge(merged[key], value)
         else:
@@ -662,6 +733,8 @@ def set_path(data: dict[str, Any], path: str, value: Any, *, source: str = "<ove
                 node = node[int(part)]
         elif isinstance(node, dict):
             if last:
+                if part in ALTERNATIVE_KEYS:
+                    node.pop(ALTERNATIVE_KEYS[part], None)
                 node[part] = value
             else:
                 node = node.setdefault(part, {})

@@ -11,7 +11,7 @@ from .streams import RandomStreams, describe_seed
 
 def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None,
              contact_log: bool = True, progress=None, step_accounts=None, ledger: bool = False,
-             paired_draws: bool = False) -> RunResult:
+             paired_draws: bool = False, history: bool = False) -> RunResult:
     """Run the scenario once.
 
     Parameters
@@ -41,12 +41,17 @@ def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None
         rather than from streams shared in the order of events: two runs of the
         same seed and book then pair account by account. Another set of
         numbers than the default mode's, as deterministic.
+    history
+        Keep the run's history as a lender exports it in ``RunResult.history``
+        (:class:`sim.history.RunHistory`): every cash receipt and every account
+        the run saw, what ``--payments-out`` and ``--portfolio-out`` write.
     """
     streams = RandomStreams(scenario.simulation.seed if rng is None else rng)
     if portfolio is None:
         portfolio = build_portfolio(scenario, streams["portfolio"])
     engine = Engine(scenario, portfolio, streams, record_contacts=contact_log, progress=progress,
-                    step_accounts=step_accounts, ledger=ledger, paired_draws=paired_draws)
+                    step_accounts=step_accounts, ledger=ledger, paired_draws=paired_draws,
+                    record_payments=history)
     engine.run()
     return build_result(engine.outcome(), scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
                         seed=describe_seed(streams.seed_sequence))

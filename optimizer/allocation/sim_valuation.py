@@ -166,10 +166,10 @@ def roomy_world(scenario: Scenario, book: SampleBook, steps: Sequence[Step], day
         if team.kind == "call":
             shift = sum(end - start for start, end in team.shift_minutes) or 1
             agents = math.ceil(HEADROOM * _peak_call_minutes(scenario, team, book, steps) / shift)
-            teams[name] = team.model_copy(update={"agents": max(team.agents, agents, 1) if team.agents else 0})
+            teams[name] = team.model_copy(update={"agents": max(team.agents, agents, 1) if team.agents else 0, "agents_per_1000": None})
         elif team.kind == "field":
             agents = math.ceil(HEADROOM * n / max(team.visits_per_day, 1))
-            teams[name] = team.model_copy(update={"agents": max(team.agents, agents) if team.agents else 0})
+            teams[name] = team.model_copy(update={"agents": max(team.agents, agents) if team.agents else 0, "agents_per_1000": None})
         else:
             teams[name] = team.model_copy(update={"filings_per_day": max(team.filings_per_day, n)
                                                   if team.filings_per_day else 0})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -20,6 +21,10 @@ def register(subparsers) -> None:
     add_size_options(run)
     run.add_argument("--json", action="store_true", help="print only JSON on stdout")
     run.add_argument("--contacts-out", metavar="FILE.csv", help="write the contact log as CSV")
+    run.add_argument("--payments-out", metavar="FILE.csv",
+                     help="write every cash receipt as CSV (account_id,timestamp,amount,kind)")
+    run.add_argument("--portfolio-out", metavar="FILE.csv",
+                     help="write every account the run saw as a portfolio CSV (with entered_on)")
     run.add_argument("--quiet", action="store_true", help="no progress bar")
     run.add_argument("--store", metavar="PATH",
                      help="results database the run is saved to (default: $REPAYLAB_STORE or runs.duckdb)")
@@ -50,6 +55,34 @@ def _write_contacts(log, path: str) -> None:
         raise InputError(path, "--contacts-out", f"cannot be written ({err.strerror or err})") from None
 
 
+HISTORY_OUTPUTS = (("contacts_out", "--contacts-out"), ("payments_out", "--payments-out"),
+                   ("portfolio_out", "--portfolio-out"))
+
+
+def _check_history_outputs(args: argparse.Namespace) -> None:
+    """The run's history files: each path writable, and no two the same file."""
+    seen: dict[str, str] = {}
+    for attr, option in HISTORY_OUTPUTS:
+        path = getattr(args, attr)
+        check_output_path(path, option)
+        if path is None:
+            continue
+        real = os.path.realpath(path)
+        if real in seen:
+            raise InputError(path, option, f"is also given to {seen[real]}; each output needs its own file")
+        seen[real] = option
+
+
+def _write_history(result, args: argparse.Namespace) -> None:
+    """The contact log, the cash receipts and the accounts asked for, each atomically."""
+    if args.contacts_out:
+        _write_contacts(result.contact_log, args.contacts_out)
+    if args.payments_out:
+        result.history.payments.write_csv(args.payments_out)
+    if args.portfolio_out:
+        result.history.write_portfolio_csv(args.portfolio_out)
+
+
 def _store_path(option: str | None) -> Path:
     from ..store import ResultStore, resolve_store_path
 
@@ -74,8 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ..simulation import simulate
 
     # Every output is checked before the work; a new store is only created once
-    # the contact log is written, so a failed run leaves no stored run behind.
-    check_output_path(args.contacts_out, "--contacts-out")
+    # the history files are written, so a failed run leaves no stored run behind.
+    _check_history_outputs(args)
     if args.no_store and args.store:
         raise InputError("--store", "", "cannot be combined with --no-store")
     store_path = None if args.no_store else _store_path(args.store)
@@ -92,9 +125,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     days = scenario.simulation.days
     with progress_bar(days, printable(scenario.display_name), args.quiet or not sys.stderr.isatty()) as bar:
         result = simulate(scenario, contact_log=args.contacts_out is not None,
+                          history=args.payments_out is not None or args.portfolio_out is not None,
                           progress=lambda day, total: bar.update(1))
-    if args.contacts_out:
-        _write_contacts(result.contact_log, args.contacts_out)
+    _write_history(result, args)
     if store_path is not None:
         from ..experiment import record_run
 

@@ -32,6 +32,7 @@ import simpy
 from ..compliance import ContactCalendar, ContactRules
 from ..contact_log import ContactLogBuilder
 from ..domain import ALL_CHANNELS, AUTOMATED_CHANNELS, MINUTES_PER_DAY, ROLL_STATES, WEEKDAYS
+from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..portfolio import Portfolio
 from ..scenario import Scenario
@@ -59,12 +60,13 @@ class Engine:
     def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
                  *, record_contacts: bool = True, progress=None,
                  step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
-                 paired_draws: bool = False):
+                 paired_draws: bool = False, record_payments: bool = False):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
         :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
         ``paired_draws``: draw each account's outcomes from its own numbered sequence
-        (:class:`~sim.streams.AccountDraws`) instead of the shared streams."""
+        (:class:`~sim.streams.AccountDraws`) instead of the shared streams; ``record_payments``:
+        keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
@@ -83,7 +85,8 @@ class Engine:
         self.ctx = ctx = Context(
             scenario=scenario, env=self.env, days=days, behavior=scenario.behavior, costs=scenario.costs,
             rules=rules, calendar=ContactCalendar(rules, scenario.simulation.start_date, days), tally=self.tally,
-            log=self.log, ledger=self.ledger, draws=draws)
+            log=self.log, ledger=self.ledger, draws=draws,
+            receipts=PaymentLogBuilder() if record_payments else None)
         self.book = book = Book(ctx, portfolio, streams)
         self.counters = counters = ContactCounters(rules, n, len(scenario.strategy.steps), self.tally)
         self.teams = teams = Teams(scenario, ctx.calendar)
@@ -154,7 +157,7 @@ class Engine:
             initial_balance=book.initial_balance, collected=book.collected_total,
             written_off=book.written_off_total, interest_and_fees=book.interest_and_fees_total,
             balance=book.balance, status=book.status, log=self.log, agent_names=tuple(self.teams.agent_names),
-            ledger=self._close_ledger())
+            ledger=self._close_ledger(), receipts=self.ctx.receipts)
 
     def _close_ledger(self) -> AccountLedger | None:
         """The ledger at the horizon: each account's balance and roll state, the agents' work from the log."""

@@ -26,10 +26,12 @@ from ..domain import (
     IN_LEGAL,
     PAID_OFF,
     ROLL_STATES,
+    PaymentKind,
     RollState,
     bucket_of,
     priority_key,
 )
+from ..history import RESIDUE, evening_minute
 from ..portfolio import Portfolio
 from ..streams import RandomStreams
 from .context import Context
@@ -83,7 +85,12 @@ class Book:
 
     # ------------------------------------------------------------------------- money
 
-    def collect(self, i, amount, day: int) -> None:
+    def collect(self, i, amount, day: int, kind: int | None = None, minute: float | None = None) -> None:
+        """Cash in from accounts ``i``; a run keeping its receipts records them as ``kind``
+        (a :class:`~sim.domain.PaymentKind`, or ``RESIDUE``) at ``minute`` (default: the evening of ``day``)."""
+        receipts = self.ctx.receipts
+        if receipts is not None and kind is not None:
+            receipts.add(i, amount, evening_minute(day) if minute is None else minute, kind)
         self.balance[i] -= amount
         self._paid_today.append(np.atleast_1d(i))
         total = float(np.sum(amount))
@@ -127,11 +134,15 @@ class Book:
         draws = self.ctx.draws
         # Borrowers on an instalment plan may still pay more than the instalment.
         payable = self.status == ACTIVE
+        receipts = self.ctx.receipts
+        events = [] if receipts is not None else None
         result = repayment_day(self.intensity, self.floor, self.balance, self.behavior, self.payment_rng, payable,
                                followup_rng=self.followup_rng,
-                               followup_draws=draws.followup.draw if draws is not None else None)
+                               followup_draws=draws.followup.draw if draws is not None else None, events=events)
         self.intensity = result.intensity_end
         payers = result.payers
+        if events:
+            receipts.add_repayments(events, day, PaymentKind.PAYMENT)
         if payers.size:
             self.collect(payers, result.paid, day)
             self.ctx.tally.payments[day] += int(result.payments.sum())
@@ -156,7 +167,7 @@ class Book:
         self._paid_today = []
         done = paid_today[(self.status[paid_today] == ACTIVE) & (self.balance[paid_today] < PAID_OFF_BELOW)]
         if done.size:
-            self.collect(done, self.balance[done].copy(), day)
+            self.collect(done, self.balance[done].copy(), day, RESIDUE)
             self.status[done] = PAID_OFF
             self.in_plan[done] = False
 
@@ -188,7 +199,7 @@ class Book:
         if who.size:
             amount = np.minimum(self.promise_amount[who], self.balance[who])
             share = np.divide(amount, self.balance[who], out=np.ones_like(amount), where=self.balance[who] > 0)
-            self.collect(who, amount, day)
+            self.collect(who, amount, day, PaymentKind.INSTALMENT)
             tally.payments[day] += who.size
             # A kept promise is a repayment: it excites the intensity like one.
             self.intensity[who] += self.behavior.delta10 + self.behavior.delta11 * share
@@ -213,7 +224,7 @@ class Book:
         if payers.size:
             last = self.plan_left[payers] <= 1
             amount = np.where(last, self.balance[payers], np.minimum(self.plan_amount[payers], self.balance[payers]))
-            self.collect(payers, amount, day)
+            self.collect(payers, amount, day, PaymentKind.INSTALMENT)
             self.ctx.tally.payments[day] += payers.size
             self.plan_left[payers] -= 1
             self.plan_missed[payers] = 0

@@ -187,11 +187,11 @@ class CallCentre:
                     duration = pool.exponential(handle.inbound)
                 else:
                     duration = AccountDraws.exponential(handle.inbound, draws.inbound_length.draw(account)[0])
-                self._answer_inbound(account, arrival, now, agent, duration)
+                row = self._answer_inbound(account, arrival, now, agent, duration)
                 counters.busy_today += duration
                 free_at[agent] = now + duration
                 yield timeout(duration)
-                conversation(account, int(env.now // DAY), "inbound_call")
+                ctx.log.conclude(row, conversation(account, int(env.now // DAY), "inbound_call"))
                 continue
             redial = team.redial
             if redial and redial[0][0] <= now:
@@ -236,7 +236,7 @@ class CallCentre:
                     steps_today += (s, i)
                 outcomes[outcome] += 1
                 if log is not None:
-                    log.add(i, now, CALL_CODE, outcome, agent, duration)
+                    row = log.add(i, now, CALL_CODE, outcome, agent, duration)
                 if outcome == RIGHT_PARTY:
                     record_conversation(i, day)
                     connects[i] = connects.get(i, 0) + 1
@@ -251,7 +251,9 @@ class CallCentre:
                     recent = int(contacts_7d[i]) + contacts.get(i, 0)
                     pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent)
                 if outcome == RIGHT_PARTY:
-                    conversation(i, day, "right_party_contact")
+                    ended = conversation(i, day, "right_party_contact")
+                    if log is not None:
+                        log.conclude(row, ended)  # the row carries the conversation's result
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
                     heappush(team.redial, (env.now + redial_minutes, i, i, s))
                 continue
@@ -297,7 +299,8 @@ class CallCentre:
             self.inbound_queue.append((at, account, patience))
             wake_one(self.idle_agents)
 
-    def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> None:
+    def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
+        """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""
         ctx = self.ctx
         tally = ctx.tally
         arrival_day = min(int(arrival // DAY), ctx.days - 1)
@@ -310,9 +313,10 @@ class CallCentre:
             tally.inbound_within_target[arrival_day] += 1
         day = min(int(now // DAY), ctx.days - 1)
         tally.contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
-        ctx.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
+        row = ctx.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
         # A borrower-initiated call is still a telephone conversation for Reg F.
         self.counters.record_conversation(i, day)
+        return row
 
 
 def wake_one(idle: deque) -> None:

@@ -1,4 +1,4 @@
-"""What every part of one run shares: the scenario's sections, the clock, the tally, the log, the ledger.
+"""What every part of one run shares: the scenario's sections, the clock, the tally, the logs, the ledger.
 
 Built once by :class:`~sim.engine.Engine` and handed to each part, so that a
 part's constructor says what else it needs (the book, the contact counters,
@@ -13,6 +13,7 @@ import simpy
 
 from ..compliance import ContactCalendar, ContactRules
 from ..contact_log import ContactLogBuilder
+from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..scenario import BehaviorSection, CostsSection, Scenario
 from ..streams import AccountDraws
@@ -21,7 +22,8 @@ from .tally import Tally
 
 @dataclass
 class Context:
-    """One run's shared state; ``draws`` is set when accounts draw from their own sequences (paired mode)."""
+    """One run's shared state; ``draws`` is set when accounts draw from their own sequences (paired mode),
+    ``receipts`` when the run keeps its cash receipts (``--payments-out``)."""
 
     scenario: Scenario
     env: simpy.Environment
@@ -34,6 +36,7 @@ class Context:
     log: ContactLogBuilder
     ledger: AccountLedger | None
     draws: AccountDraws | None
+    receipts: PaymentLogBuilder | None = None
 
     def charge(self, day: int, item: str, accounts, unit_cost: float, count: int = 1) -> None:
         """A cost item of the run (in the tally by day) and, with a ledger, per account."""

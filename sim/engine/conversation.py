@@ -9,7 +9,7 @@ debt is verified) or a refusal, each written into the book. Imports
 from __future__ import annotations
 
 from ..behavior import complaint_probability, conversation_outcome, fatigue_factor
-from ..domain import ACTIVE, DISPUTE, PLAN, PROMISE
+from ..domain import ACTIVE, COMPLAINT_LOGGED, DISPUTE, PLAN, PROMISE, logged_conversation
 from ..streams import UniformPool
 from .book import Book
 from .contacts import ContactCounters
@@ -20,7 +20,13 @@ FIRST_INSTALMENT_DAYS = 7
 
 
 class Conversation:
-    """Called as ``conversation(i, day, lift_key)`` by the agents, the inbound line and the field agents."""
+    """Called as ``conversation(i, day, lift_key)`` by the agents, the inbound line and the field agents.
+
+    Returns the result for the contact log's row (a :class:`~sim.domain.LogOutcome`:
+    the conversation's outcome, or ``complaint``, which wins), or None when the
+    conversation decided nothing (the account no longer active, or on a plan
+    without complaining): the row then stays ``right_party``.
+    """
 
     def __init__(self, ctx: Context, book: Book, counters: ContactCounters, pool: UniformPool):
         self.ctx = ctx
@@ -36,24 +42,26 @@ class Conversation:
         # All four, used or not: the account's next conversation then always gets the same ones.
         return tuple((lambda u=u: u) for u in self.ctx.draws.conversation.draw(i))
 
-    def __call__(self, i: int, day: int, lift_key: str) -> None:
+    def __call__(self, i: int, day: int, lift_key: str) -> int | None:
         book = self.book
         if book.status[i] != ACTIVE:
-            return
+            return None
         ctx = self.ctx
         behavior = ctx.behavior
         complaint_u, outcome_u, due_u, share_u = self._uniforms(i)
         recent = self.counters.recent_contacts(i)
         book.pending_lift[i] += behavior.lift[lift_key] * fatigue_factor(behavior, recent)
         day = min(day, ctx.days - 1)
+        logged = None
         if complaint_u() < complaint_probability(behavior, recent):
+            logged = COMPLAINT_LOGGED
             ctx.tally.complaints[day] += 1
             if ctx.ledger is not None:
                 ctx.ledger.complaint(i)
             # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
             ctx.charge(day, "complaint", i, ctx.costs.complaint)
         if book.in_plan[i]:
-            return
+            return logged
         outcome = conversation_outcome(behavior, outcome_u())
         if outcome == PROMISE:
             self._promise(i, day, due_u(), share_u())
@@ -64,6 +72,7 @@ class Conversation:
             book.any_paused = True
             self.counters.blocked_today.add(i)
             ctx.tally.disputes[day] += 1
+        return logged_conversation(outcome) if logged is None else logged
 
     def _promise(self, i: int, day: int, due_u: float, share_u: float) -> None:
         book, behavior = self.book, self.ctx.behavior

@@ -103,12 +103,12 @@ class FieldTeams:
             self.visit_days[i].append(day)
             ctx.tally.contacts[day, VISIT_CODE] += 1  # the series' column is the channel's code
             ctx.charge(day, "field_visit", i, ctx.costs.field_visit)
-            ctx.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
+            row = ctx.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
             counters.today_contacts[i] = counters.today_contacts.get(i, 0) + 1
             yield env.timeout(duration)
             if found:
                 counters.today_failed[i] = 0
                 counters.failed_reset_today.add(i)
-                self.conversation(i, day, "field_visit")
+                ctx.log.conclude(row, self.conversation(i, day, "field_visit"))
             else:
                 counters.today_failed[i] = counters.today_failed.get(i, 0) + 1

@@ -12,7 +12,16 @@ from collections import defaultdict, deque
 
 import numpy as np
 
-from ..domain import ACTIVE, IN_LEGAL, LEGAL_CLOSED, MINUTES_PER_DAY, NO_AGENT, NO_OUTCOME, Channel
+from ..domain import (
+    ACTIVE,
+    IN_LEGAL,
+    LEGAL_CLOSED,
+    MINUTES_PER_DAY,
+    NO_AGENT,
+    NO_OUTCOME,
+    Channel,
+    PaymentKind,
+)
 from ..scenario import TeamSection
 from .book import Book
 from .context import Context
@@ -73,7 +82,7 @@ class Legal:
         u = self.rng.random() if ctx.draws is None else ctx.draws.legal.draw(i)[0]
         if u < spec.legal_success:
             recovered = round(book.balance[i] * spec.recovery_share, 2)
-        book.collect(i, recovered, day)
+        book.collect(i, recovered, day, PaymentKind.LEGAL, minute=ctx.env.now)
         ctx.charge(day, "agency_commission", i, recovered * ctx.costs.agency_commission)
         book.write_off(i, day)
         book.status[i] = LEGAL_CLOSED

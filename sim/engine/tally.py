@@ -17,6 +17,7 @@ import numpy as np
 
 from ..contact_log import ContactLogBuilder
 from ..domain import ALL_CHANNELS, CALL_OUTCOMES, ROLL_STATES
+from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..portfolio import Portfolio
 from ..scenario import Scenario
@@ -91,6 +92,7 @@ class RunOutcome:
     log: ContactLogBuilder
     agent_names: tuple[str, ...]
     ledger: AccountLedger | None
+    receipts: PaymentLogBuilder | None = None  # the cash receipts, when the run keeps its history
 
     @property
     def accounts(self) -> int:

@@ -1,0 +1,29 @@
+"""Numbers the docs state about the defaults and the shipped files are the code's (issue 15 found them drifted)."""
+
+from __future__ import annotations
+
+import re
+
+from sim.scenario import BehaviorSection, load_scenario
+
+from simhelpers import SCENARIOS
+
+README = (SCENARIOS / "README.md").read_text(encoding="utf-8")
+
+
+def test_the_base_intensity_the_readme_states_is_the_default():
+    text = README[README.index("* `base_intensity`"):README.index("`segment_multiplier` scales")]
+    stated = dict((bucket.replace("–", "-"), float(rate))
+                  for rate, bucket in re.findall(r"([0-9.]+) in\s+([0-9]+–[0-9]+)", text))
+    assert stated == BehaviorSection().base_intensity
+
+
+def test_the_baseline_row_states_its_staff():
+    row = next(line for line in README.splitlines() if line.startswith("| `baseline.toml`"))
+    baseline = load_scenario(SCENARIOS / "baseline.toml")
+    callers = int(re.search(r"([0-9]+) callers", row)[1])
+    field = int(re.search(r"([0-9]+) field agents", row)[1])
+    accounts = int(re.search(r"for ([0-9,]+) accounts", row)[1].replace(",", ""))
+    assert (callers, field, accounts) == (baseline.teams["callers"].agents, baseline.teams["field"].agents,
+                                          baseline.simulation.accounts)
+    assert f"filing {baseline.teams['legal'].filings_per_day} cases a day" in row

@@ -1,0 +1,82 @@
+"""Teams that scale: ``agents_per_1000`` keeps the staffing ratio whatever the book's size."""
+
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from sim.cli import main
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, load_scenario, scaled_agents
+from sim.simulation import simulate
+
+from simhelpers import SCENARIOS
+
+pytestmark = pytest.mark.usefixtures("private_store")
+
+
+def _scaled(tmp_path, per_1000=0.4, extra=""):
+    path = tmp_path / "scaled.toml"
+    path.write_text(f'extends = "{SCENARIOS / "baseline.toml"}"\n'
+                    f"[teams.callers]\nagents_per_1000 = {per_1000}\n{extra}")
+    return path
+
+
+def test_the_ratio_is_kept_under_accounts(tmp_path):
+    path = _scaled(tmp_path)  # baseline's 8 callers for its 20,000 accounts, as a ratio
+    assert load_scenario(path).teams["callers"].agents == 8
+    for accounts, agents in ((5_000, 2), (2_500, 1), (1_000, 1), (100_000, 40), (21_250, 9)):
+        scenario = load_scenario(path, {"simulation.accounts": accounts})
+        assert scenario.teams["callers"].agents == agents, accounts
+    # The run staffs what the scenario says.
+    result = simulate(load_scenario(path, {"simulation.accounts": 5_000, "simulation.days": 1}))
+    assert [a for a in result.contact_log.agent_names if a.startswith("callers")] == ["callers-1", "callers-2"]
+
+
+def test_rounding_is_half_up_and_never_below_one():
+    assert scaled_agents(0.5, 1_000) == 1 and scaled_agents(2.5, 1_000) == 3 and scaled_agents(1.49, 1_000) == 1
+    assert scaled_agents(0.01, 10) == 1 and scaled_agents(0.0, 50_000) == 0
+
+
+def test_a_scaled_team_is_written_as_its_ratio_and_reads_back(tmp_path):
+    scenario = load_scenario(_scaled(tmp_path, 1.25), {"simulation.accounts": 4_000})
+    team = scenario.content()["teams"]["callers"]
+    assert team["agents_per_1000"] == 1.25 and "agents" not in team
+    again = Scenario.from_dict(tomllib.loads(scenario.to_toml()))
+    assert again.teams["callers"].agents == 5 and again.content_hash == scenario.content_hash
+
+
+def test_setting_agents_replaces_the_ratio(tmp_path):
+    scenario = load_scenario(_scaled(tmp_path))
+    fixed = scenario.with_overrides({"teams.callers.agents": 12})
+    assert fixed.teams["callers"].agents == 12 and fixed.teams["callers"].agents_per_1000 is None
+    # and a ratio replaces a count inherited from the file a variant extends (baseline's agents = 8)
+    assert load_scenario(SCENARIOS / "baseline.toml",
+                         {"teams.callers.agents_per_1000": 1.0}).teams["callers"].agents == 20
+
+
+@pytest.mark.parametrize(("team", "says"), [
+    ({"agents": 5, "agents_per_1000": 1.0}, "teams.callers: give agents or agents_per_1000, not both"),
+    ({"agents_per_1000": -1}, "teams.callers.agents_per_1000: Input should be greater than or equal to 0"),
+    ({"agents_per_1000": "many"}, "teams.callers.agents_per_1000"),
+    ({"agents_per_1000": 900.0}, "is 9,000,000 agents; a team has at most 100,000"),
+])
+def test_validation_errors_are_one_line(team, says):
+    data = {"simulation": {"accounts": 10_000_000}, "teams": {"callers": team}}
+    with pytest.raises(ScenarioError) as err:
+        Scenario.from_dict(data, source="s.toml")
+    assert says in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_csv_book_needs_a_count(tmp_path):
+    with pytest.raises(ScenarioError, match="teams.callers.agents_per_1000: needs a generated book"):
+        Scenario.from_dict({"portfolio": {"csv": "accounts.csv"}, "teams": {"callers": {"agents_per_1000": 1}}})
+
+
+def test_both_in_one_file_is_one_line_on_the_command_line(tmp_path, capsys):
+    path = tmp_path / "both.toml"
+    path.write_text("[teams.callers]\nagents = 4\nagents_per_1000 = 0.5\n")
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {path}: teams.callers: give agents or agents_per_1000, not both"

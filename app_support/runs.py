@@ -20,6 +20,7 @@ from .common import scenario_from_text
 if TYPE_CHECKING:
     from sim.executors import LocalExecutor
     from sim.experiment import Comparison
+    from sim.fidelity import Report
     from sim.metrics import RunResult
     from sim.sweep import SensitivityResult, SweepResult
 
@@ -63,6 +64,14 @@ def single_run(text: str, source: str, seed: int) -> RunResult:
     from sim.simulation import simulate
 
     return simulate(scenario_from_text(text, source), seed, contact_log=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def fidelity(text: str, source: str, reps: int, seed: int) -> Report:
+    """The fidelity report of a scenario: ``reps`` runs and a no-contact holdout on the same seeds."""
+    from sim.fidelity import fidelity as measure
+
+    return measure(scenario_from_text(text, source), reps, seed)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -325,11 +325,16 @@ def _range(c: Check) -> str:
     return f"{c.low:g}–{c.high:g}"
 
 
+def table_rows(report: Report) -> list[tuple[str, str, str, str]]:
+    """Each check as the table shows it: name, value, range, ✓ or ✗ (the command line and the app)."""
+    return [(c.name, _shown(c.value, c.unit), _range(c), "✓" if c.in_range else "✗") for c in report.checks]
+
+
 def format_report(report: Report) -> str:
     """The table a manager reads: measure, value, range, ✓/✗, then the sources."""
     from .errors import printable
 
-    rows = [(c.name, _shown(c.value, c.unit), _range(c), "✓" if c.in_range else "✗") for c in report.checks]
+    rows = table_rows(report)
     width = max(len(r[0]) for r in rows)
     head = (f"{printable(report.scenario)}: fidelity over {report.reps} × {report.accounts:,} accounts × "
             f"{report.days} days, against a no-contact holdout on the same seeds")

@@ -306,3 +306,20 @@ def test_compare_without_the_store_says_how_to_get_a_report():
     assert any("download a report" in c.value for c in at.caption)
     with pytest.raises(KeyError):
         at.download_button(key="compare_report")
+
+
+def test_lab_fidelity_shows_the_reports_table():
+    from sim.fidelity import fidelity, table_rows
+
+    at = open_page("app_pages/lab.py")
+    at.number_input(key="lab_accounts").set_value(300)
+    at.number_input(key="lab_days").set_value(60)
+    at.number_input(key="lab_fidelity_reps").set_value(1)
+    at.button(key="lab_fidelity_run").click().run()
+    assert not at.exception, at.exception
+    assert not errors(at)
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 60})
+    expected = table_rows(fidelity(scenario, 1, scenario.simulation.seed))
+    table = next(d.value for d in at.dataframe if "in range" in d.value.columns)
+    assert [tuple(row) for row in table[["check", "value", "range", "in range"]].itertuples(index=False)] == expected

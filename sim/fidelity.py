@@ -53,7 +53,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .domain import BUCKET_DAYS, BUCKETS, CHARGED_OFF, PAID_OFF, RIGHT_PARTY, PaymentKind, RollState
+from .domain import BUCKET_DAYS, BUCKETS, PAID_OFF, RIGHT_PARTY, PaymentKind, RollState
 from .engine import Engine
 from .experiment import replication_seeds
 from .history import PaymentLog
@@ -188,7 +188,7 @@ def observe(scenario: Scenario, seed) -> Observation:
     return Observation(
         transitions=month_end_transitions(snapshots), payments=result.history.payments,
         paid_off=portfolio.account_id[status == PAID_OFF], accounts=result.accounts, days=result.days,
-        charge_off_rate=float(np.mean(status == CHARGED_OFF)) if status.size else 0.0,
+        charge_off_rate=float(result.kpis["charge_off_rate"]),
         call_attempts=int(outcomes.sum()), right_party=int(outcomes[:, RIGHT_PARTY].sum()),
         complaints=int(result.kpis["complaints"]), contacts=int(sum(result.kpis["contacts"].values())))
 
@@ -248,6 +248,8 @@ def _share(numerator: float, denominator: float) -> float | None:
 
 @dataclass(frozen=True)
 class Report:
+    """Every check of one scenario, with the size it was measured at."""
+
     scenario: str
     reps: int
     accounts: int
@@ -269,20 +271,13 @@ def holdout(scenario: Scenario) -> Scenario:
 
 
 def fidelity(scenario: Scenario, reps: int = 3, seed=None) -> Report:
-    """Run the scenario and its holdout ``reps`` times on common seeds; every check of :data:`RANGES`."""
+    """Run the scenario and its holdout ``reps`` times on common seeds; every check of :data:`RANGES`, in order."""
     _, seeds = replication_seeds(scenario.simulation.seed if seed is None else seed, reps)
     quiet = holdout(scenario)
     runs = [observe(scenario, s) for s in seeds]
     held = [observe(quiet, s) for s in seeds]
-    checks = [*_flow_checks(runs), *_payment_checks(runs, scenario.behavior.model)]
-    effect = np.mean([h.charge_off_rate for h in held]) - np.mean([r.charge_off_rate for r in runs])
-    checks.insert(len(FLOWS) + 1, check("holdout effect on charge-off", effect))
-    checks.append(check("right-party contacts per call attempt",
-                        _share(sum(r.right_party for r in runs), sum(r.call_attempts for r in runs)),
-                        note="" if any(r.call_attempts for r in runs) else "no call attempts"))
-    checks.append(check("complaints per 1,000 accounts a year",
-                        complaints_a_year(sum(r.complaints for r in runs), sum(r.accounts for r in runs),
-                                          runs[0].days)))
+    checks = [*_flow_checks(runs), _holdout_check(runs, held), *_payment_checks(runs, scenario.behavior.model),
+              _contact_check(runs), _complaints_check(runs)]
     return Report(scenario.display_name, reps, runs[0].accounts, runs[0].days, checks,
                   holdout_contacts=sum(h.contacts for h in held))
 
@@ -293,6 +288,23 @@ def _flow_checks(runs: list[Observation]) -> list[Check]:
     checks = [check(flow_name(frm, to), flow_rate(transitions, frm, to), short) for frm, to in FLOWS]
     checks.append(check("cure from 91+ a month", cure_from_late(transitions), short))
     return checks
+
+
+def _holdout_check(runs: list[Observation], held: list[Observation]) -> Check:
+    effect = np.mean([h.charge_off_rate for h in held]) - np.mean([r.charge_off_rate for r in runs])
+    return check("holdout effect on charge-off", effect)
+
+
+def _contact_check(runs: list[Observation]) -> Check:
+    attempts = sum(r.call_attempts for r in runs)
+    return check("right-party contacts per call attempt", _share(sum(r.right_party for r in runs), attempts),
+                 "" if attempts else "no call attempts")
+
+
+def _complaints_check(runs: list[Observation]) -> Check:
+    complaints = sum(r.complaints for r in runs)
+    return check("complaints per 1,000 accounts a year",
+                 complaints_a_year(complaints, sum(r.accounts for r in runs), runs[0].days))
 
 
 def _payment_checks(runs: list[Observation], model: str) -> list[Check]:

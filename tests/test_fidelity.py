@@ -111,7 +111,7 @@ def test_snapshots_agree_with_the_engines_roll_rate_matrix(small):
 
 def test_the_holdout_has_no_contact_at_all(small):
     quiet = fid.holdout(small)
-    assert quiet.strategy.steps == () or len(quiet.strategy.steps) == 0
+    assert len(quiet.strategy.steps) == 0
     result = simulate(quiet, 3, contact_log=False)
     assert sum(result.kpis["contacts"].values()) == 0
     assert fid.fidelity(small, reps=1, seed=3).holdout_contacts == 0
@@ -124,6 +124,13 @@ def test_the_report_has_every_check_once_in_order(small):
     minimum = report.checks[names.index("payments of the minimum or past-due")]
     assert minimum.value is None and "model = hawkes" in minimum.note
     assert "✗" in format_report(report) and "sources:" in format_report(report)
+
+
+def test_a_run_shorter_than_a_month_has_no_flows_and_says_why(small):
+    report = fid.fidelity(small.with_overrides({"simulation.days": 20}), reps=1, seed=3)
+    flows = [c for c in report.checks if c.name.startswith("flow") or c.name.startswith("cure")]
+    assert len(flows) == len(fid.FLOWS) + 1
+    assert all(c.value is None and not c.in_range and "at least 30 days" in c.note for c in flows)
 
 
 # ----------------------------------------------------------------------------- the command line

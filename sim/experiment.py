@@ -418,6 +418,43 @@ def _check_returned(result: RunResult, worker_version: str, version: str, scenar
         raise RuntimeError(f"scenario {label!r} changed on its way to the worker")
 
 
+def _units_by_run(hashes: Sequence[str], seeds: Sequence[dict], version: str) -> dict[str, list[tuple[int, int]]]:
+    """The (scenario, replication) units of each run id: units that share one (a variant identical
+    to the base) are simulated once."""
+    units_by_run: dict[str, list[tuple[int, int]]] = {}
+    for i, digest in enumerate(hashes):
+        for k in range(len(seeds)):
+            units_by_run.setdefault(run_key(digest, seeds[k], version), []).append((i, k))
+    return units_by_run
+
+
+def _run_units(executor, payloads: list[dict], keep: Callable[[int, RunResult, str], int], done: int, total: int,
+               progress: Callable[[int, int], None] | None, store, experiment_id: str) -> None:
+    """Run the payloads, handing each finished run to ``keep`` (which returns the units it filled).
+
+    Without an executor a local process pool runs them and is closed at the
+    end; an interrupted run marks the stored experiment ``interrupted``.
+    """
+    from .executors import LocalExecutor
+
+    own_executor = executor is None
+    executor = LocalExecutor() if own_executor else executor
+    try:
+        with contextlib.closing(executor.map_unordered(run_unit, payloads)) as finished:
+            for position, (result, worker_version) in finished:
+                done += keep(position, result, worker_version)
+                if progress is not None:
+                    progress(done, total)
+    except BaseException:
+        if store is not None:
+            with contextlib.suppress(Exception):
+                store.finish_experiment(experiment_id, "interrupted")
+        raise
+    finally:
+        if own_executor:
+            executor.close()
+
+
 def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=None, store=None,
                    progress: Callable[[int, int], None] | None = None, *, labels: Sequence[str] | None = None,
                    kind: str = "compare", spec: dict | None = None,
@@ -447,8 +484,6 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
         What launched the experiment (``compare``, ``sweep``, ``sensitivity``)
         and its settings, recorded in the store.
     """
-    from .executors import LocalExecutor
-
     scenarios, reps, labels = _checked(scenarios, reps, labels)
     seed, children = replication_seeds(scenarios[0].simulation.seed if rng is None else rng, reps)
     seeds = [{"entropy": _plain(c.entropy), "spawn_key": list(c.spawn_key)} for c in children]
@@ -456,11 +491,7 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
     hashes = [s.content_hash for s in scenarios]
     experiment_id = experiment_key(kind, labels, hashes, reps, seed, version)
 
-    # Units that share a run id (a variant identical to the base) are simulated once.
-    units_by_run: dict[str, list[tuple[int, int]]] = {}
-    for i, digest in enumerate(hashes):
-        for k in range(reps):
-            units_by_run.setdefault(run_key(digest, seeds[k], version), []).append((i, k))
+    units_by_run = _units_by_run(hashes, seeds, version)
     total = len(scenarios) * reps
     slots: dict[tuple[int, int], Replication] = {}
     reused = 0
@@ -472,39 +503,26 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
                        for lab, h, s in zip(labels, hashes, scenarios, strict=True)],
         )
         reused = _reuse_stored(store, experiment_id, units_by_run, slots)
-    done = reused
     if progress is not None:
-        progress(done, total)
+        progress(reused, total)
 
     todo = [run_id for run_id in units_by_run if units_by_run[run_id][0] not in slots]
     payloads = [_payload(scenarios[i], seeds[k]) for i, k in (units_by_run[run_id][0] for run_id in todo)]
 
-    own_executor = executor is None
-    executor = LocalExecutor() if own_executor else executor
-    try:
-        with contextlib.closing(executor.map_unordered(run_unit, payloads)) as finished:
-            for position, (result, worker_version) in finished:
-                run_id = todo[position]
-                units = units_by_run[run_id]
-                _check_returned(result, worker_version, version, hashes[units[0][0]], labels[units[0][0]])
-                if store is not None:
-                    store.save_run(result, run_id=run_id, code_version=version, seed_key=seed_key(result.seed),
-                                   links=[(experiment_id, i, k) for i, k in units])
-                replication = Replication.from_result(run_id, result)
-                for unit in units:
-                    slots[unit] = replication
-                done += len(units)
-                if progress is not None:
-                    progress(done, total)
-    except BaseException:
+    def keep(position: int, result: RunResult, worker_version: str) -> int:
+        """Check a finished run, save it and fill its units; returns how many."""
+        run_id = todo[position]
+        units = units_by_run[run_id]
+        _check_returned(result, worker_version, version, hashes[units[0][0]], labels[units[0][0]])
         if store is not None:
-            with contextlib.suppress(Exception):
-                store.finish_experiment(experiment_id, "interrupted")
-        raise
-    finally:
-        if own_executor:
-            executor.close()
+            store.save_run(result, run_id=run_id, code_version=version, seed_key=seed_key(result.seed),
+                           links=[(experiment_id, i, k) for i, k in units])
+        replication = Replication.from_result(run_id, result)
+        for unit in units:
+            slots[unit] = replication
+        return len(units)
 
+    _run_units(executor, payloads, keep, reused, total, progress, store, experiment_id)
     replications = [[slots[(i, k)] for k in range(reps)] for i in range(len(scenarios))]
     summaries, differences = summarize(labels, [s.display_name for s in scenarios], hashes, replications,
                                        confidence)

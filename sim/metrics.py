@@ -134,8 +134,15 @@ def _ratio(numerator: float, denominator: float, empty: float = 0.0) -> float:
     return float(numerator / denominator) if denominator > 0 else empty
 
 
-def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
-    """The KPIs, series and contact log of a finished run (:meth:`sim.engine.Engine.outcome`)."""
+def _roll_rates(tally) -> np.ndarray:
+    """The roll-rate matrix: each row the shares of a roll state's accounts by the state they moved to."""
+    roll = tally.roll_counts.astype(np.float64)
+    rows = roll.sum(axis=1, keepdims=True)
+    return np.divide(roll, rows, out=np.zeros_like(roll), where=rows > 0)
+
+
+def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
+    """The run's headline figures (money, contacts, promises, the inbound line) and the detail a manager asks about."""
     tally = run.tally
     n = run.accounts
     scenario = run.scenario
@@ -152,10 +159,7 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
     attempts = float(tally.call_outcomes.sum())
     kept, broken = float(tally.promises_kept.sum()), float(tally.promises_broken.sum())
     arrivals = float(tally.inbound_arrivals.sum())
-    roll = tally.roll_counts.astype(np.float64)
-    rows = roll.sum(axis=1, keepdims=True)
-    roll_rates = np.divide(roll, rows, out=np.zeros_like(roll), where=rows > 0)
-    kpis: dict[str, Any] = {
+    return {
         "initial_balance": initial,
         "collected": collected,
         "outstanding": outstanding,
@@ -191,7 +195,11 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
         "mean_inbound_wait_minutes": _ratio(float(tally.inbound_wait.sum()), float(tally.inbound_answered.sum())),
         "cost_by_item": {k: float(v) for k, v in sorted(tally.cost_by_item.items())},
     }
-    series = {
+
+
+def _series(tally) -> dict[str, np.ndarray]:
+    """The daily series of a run, by name."""
+    return {
         "collected": tally.collected,
         "interest_and_fees": tally.interest_and_fees,
         "written_off": tally.written_off,
@@ -211,6 +219,14 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
         "complaints": tally.complaints,
         "payments": tally.payments,
     }
+
+
+def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
+    """The KPIs, series and contact log of a finished run (:meth:`sim.engine.Engine.outcome`)."""
+    scenario = run.scenario
+    roll_rates = _roll_rates(run.tally)
+    kpis = _kpis(run, roll_rates)
+    series = _series(run.tally)
     log = None
     if run.log.enabled:
         log = run.log.build(run.portfolio.account_id, list(run.agent_names), scenario.simulation.start_date)
@@ -225,8 +241,8 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
         scenario_name=scenario_name,
         scenario_hash=scenario_hash,
         seed=seed,
-        accounts=n,
-        days=days,
+        accounts=run.accounts,
+        days=run.days,
         start_date=scenario.simulation.start_date,
         kpis=kpis,
         series=series,

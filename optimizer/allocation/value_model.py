@@ -67,7 +67,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -83,7 +83,7 @@ from sim.domain import (
     priority_key,
 )
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, Step, parse_clock
+from sim.scenario import Scenario, Step, TeamSection, parse_clock
 
 from .objective import HorizonBook, horizon_value
 from .segments import Segments
@@ -196,6 +196,674 @@ def _shift(F: np.ndarray, add: np.ndarray) -> np.ndarray:
     return out
 
 
+@dataclass
+class _Setup:
+    """What the recursion reads and never changes: the scenario's rates, rules, calendar and teams."""
+
+    scenario: Scenario
+    days: int
+    n: int
+    weeks: int
+    weight: np.ndarray
+    capacity: bool
+    rules: ContactRules
+    calendar: ContactCalendar
+    base: np.ndarray  # repayment floor by bucket (index 0: current)
+    seg_mult: np.ndarray  # the floor's multiplier by risk segment
+    teams: dict[str, str | None]  # channel -> team name
+    call_team: TeamSection | None
+    inbound_team: str | None
+    field_team: TeamSection | None
+    legal_team: TeamSection | None
+    known: dict[int, np.ndarray]  # channel -> accounts with a known address
+    send_ok: bool
+    decay: float
+    ramp: float
+    mean_r: float
+    quiet_days: int
+    hold_span: int
+    # The call team's figures (None without a call team): mean minutes and
+    # right-party, wrong-party and no-answer rates of an attempt over its shifts,
+    # its shift minutes a day and the running mean right-party rate of its day.
+    call_mean: float | None = None
+    p_right: float | None = None
+    p_wrong: float | None = None
+    p_no: float | None = None
+    call_shift: int = 0
+    mean_rate_first: np.ndarray | None = None
+    field_days: np.ndarray | None = None  # the field team's working days in each week
+    call_day: dict = field(default_factory=dict)  # (attempts, right-party rate) -> _call_day_failures
+
+    @property
+    def b(self):
+        return self.scenario.behavior
+
+    @classmethod
+    def build(cls, scenario: Scenario, days: int, n: int, weight: np.ndarray | None, capacity: bool) -> _Setup:
+        b = scenario.behavior
+        spec = scenario.portfolio
+        rules = ContactRules.from_section(scenario.compliance)
+        teams = {ch: team_for(scenario, ch) for ch in ("call", "field_visit", "legal")}
+        quiet_days = rules.quiet_days_after_conversation or 0
+        decay = math.exp(-b.kappa)
+        setup = cls(
+            scenario=scenario, days=days, n=n, weeks=math.ceil(days / 7),
+            weight=np.ones(n) if weight is None else np.asarray(weight, dtype=float), capacity=capacity,
+            rules=rules, calendar=ContactCalendar(rules, scenario.simulation.start_date, days),
+            base=np.array([0.0] + [b.base_intensity[k] for k in DELINQUENT_BUCKETS]),
+            seg_mult=np.array([b.segment_multiplier.get(s, 1.0) for s in spec.segments]), teams=teams,
+            call_team=scenario.teams[teams["call"]] if teams["call"] else None,
+            inbound_team=next((name for name, t in scenario.teams.items()
+                               if t.kind == "call" and t.inbound and t.agents > 0), None),
+            field_team=scenario.teams[teams["field_visit"]] if teams["field_visit"] else None,
+            legal_team=scenario.teams[teams["legal"]] if teams["legal"] else None,
+            known={}, send_ok=rules.in_window(parse_clock("10:00")), decay=decay,
+            ramp=(1 - decay) / b.kappa if b.kappa > 0 else 1.0, mean_r=(1 + b.r_min) / 2,
+            quiet_days=quiet_days, hold_span=2 * quiet_days + 1)
+        if setup.call_team is not None:
+            setup._call_rates()
+        setup.field_days = np.array([sum(setup.works(setup.field_team, d) for d in range(7 * w, min(days, 7 * w + 7)))
+                                     for w in range(setup.weeks)], dtype=float)
+        return setup
+
+    def _call_rates(self) -> None:
+        b, call_team, rules = self.b, self.call_team, self.rules
+        self.call_mean, self.p_right = minutes_per_attempt(self.scenario, call_team)
+        self.p_wrong = min(b.wrong_party_rate, 1.0 - self.p_right)
+        self.p_no = max(0.0, 1.0 - self.p_right - self.p_wrong)
+        self.call_shift = sum(end - start for start, end in call_team.shift_minutes)
+        # The right-party rate of each minute of an agent's working day (shifts
+        # one after the other, inside the contact window) and its running mean:
+        # the engine's agents work the call list from the start of the first
+        # shift, so a list that takes them m minutes is dialled at the rate of
+        # the first m minutes, not at the average of the shifts.
+        rate_by_minute = [b.right_party_by_hour[hour_of(minute)] for start, end in call_team.shift_minutes
+                          for minute in range(max(start, rules.window_start), min(end, rules.window_end))]
+        self.mean_rate_first = np.cumsum(rate_by_minute) / np.arange(1, len(rate_by_minute) + 1) \
+            if rate_by_minute else np.zeros(1)
+
+    def works(self, team, day: int) -> bool:
+        return (team is not None and WEEKDAYS[self.calendar.date(day).weekday()] in team.work_days
+                and not self.calendar.is_quiet(day))
+
+    def answered(self, day: int, ch: int) -> float:
+        """Share of callbacks that reach an agent: they arrive uniformly from the send time
+        (window start for letters) to the end of the window and wait only briefly, so only
+        those arriving while the inbound team is on shift are answered."""
+        if self.inbound_team is None:
+            return 0.0
+        team = self.scenario.teams[self.inbound_team]
+        if not self.works(team, day):
+            return 0.0
+        start = self.rules.window_start if ch == LETTER else max(parse_clock("10:00"), self.rules.window_start)
+        end = self.rules.window_end
+        if end <= start:
+            return 0.0
+        covered = sum(max(0, min(e, end) - max(s_, start)) for s_, e in team.shift_minutes)
+        return covered / (end - start)
+
+
+@dataclass
+class _Book:
+    """The book in expectation: per account, conditional on being open unless said otherwise."""
+
+    A: np.ndarray  # probability that the account is open and workable
+    B: np.ndarray  # balance
+    pd_: np.ndarray  # past due
+    dpd: np.ndarray  # days past due
+    risk: np.ndarray
+    band: np.ndarray
+    start_bucket: np.ndarray
+    floor: np.ndarray  # repayment intensity floor λ∞ of the bucket and risk segment
+    exc: np.ndarray  # excitation above the floor
+    F: np.ndarray  # failed-count distribution, conditional on open
+    collected: np.ndarray
+    cost: np.ndarray
+    # The book at the horizon: balance by roll state (open accounts are added at
+    # the end), written off, reaching 31 days past due.
+    book_end: np.ndarray
+    written_off: np.ndarray
+    rolled_past_30: np.ndarray
+    last: np.ndarray  # (channel, account) last contact day
+    last_key: np.ndarray  # (channel, account) the ladder step behind the cadence
+    recent: dict[int, list[tuple[int, np.ndarray]]]  # gated contacts given
+    contact_ring: np.ndarray  # contacts of the last 7 days
+    attempt_ring: np.ndarray  # call attempts of the last 7 days
+    # Reg F's quiet days, as the engine keeps them: a telephone conversation on
+    # day d refuses calls until day d + quiet_days, and an account refused while
+    # its step's cadence was due is not dialled, so its clock does not restart:
+    # it is called on the first day the quiet days are over, not a cadence later.
+    # held[X % hold_span]: the share of an account's open mass not callable before
+    # day X; waiting[X % hold_span]: the part of it that was due meanwhile and is
+    # dialled on day X (then held a cadence, the rest of the account keeping
+    # its own clock).
+    held: np.ndarray | None
+    waiting: np.ndarray | None
+    promises_due: dict[int, np.ndarray]
+    promise_amount_due: dict[int, np.ndarray]
+    # A dispute pauses collection for 30 days (the account still pays on its
+    # own): the share of open accounts paused, by the day the pause started.
+    pause_ring: np.ndarray
+    minutes: dict[str, np.ndarray]  # team -> (weeks, accounts)
+    returning: dict[int, tuple[np.ndarray, np.ndarray]]  # day -> (mass back from broken plans, its balance)
+
+    @classmethod
+    def start(cls, setup: _Setup, balance: np.ndarray, past_due: np.ndarray, days_past_due: np.ndarray,
+              risk: np.ndarray, band: np.ndarray) -> _Book:
+        n = setup.n
+        B = balance.astype(float).copy()
+        dpd = days_past_due.astype(np.int64).copy()
+        start_bucket = bucket_of(dpd).astype(np.int64)
+        F = np.zeros((MAX_FAILED + 1, n))
+        F[0] = 1.0
+        hold = np.zeros((setup.hold_span, n)) if setup.quiet_days else None
+        return cls(
+            A=(B > 0).astype(float) * (dpd > 0), B=B, pd_=past_due.astype(float).copy(), dpd=dpd, risk=risk,
+            band=band, start_bucket=start_bucket, floor=setup.base[start_bucket] * setup.seg_mult[risk],
+            exc=np.zeros(n), F=F, collected=np.zeros(n), cost=np.zeros(n),
+            book_end=np.zeros((n, len(ROLL_STATES))), written_off=np.zeros(n), rolled_past_30=np.zeros(n),
+            last=np.full((6, n), NEVER, dtype=np.int64), last_key=np.full((6, n), -1, dtype=np.int64),
+            recent={ch: [] for ch in range(6)}, contact_ring=np.zeros((7, n)), attempt_ring=np.zeros((7, n)),
+            held=hold, waiting=None if hold is None else np.zeros((setup.hold_span, n)),
+            promises_due={}, promise_amount_due={}, pause_ring=np.zeros((30, n)),
+            minutes={name: np.zeros((setup.weeks, n)) for name in setup.scenario.teams}, returning={})
+
+    def listens(self, setup: _Setup, extra: np.ndarray | float = 0.0) -> np.ndarray:
+        """Contact fatigue (:func:`sim.domain.fatigue`) of every account at its 7-day contacts (+ ``extra``)."""
+        return fatigue(setup.b.fatigue, self.contact_ring.sum(axis=0) + extra)
+
+    def at_least(self, g: np.ndarray) -> np.ndarray:
+        """P(failed ≥ g) per account (g = 0: 1)."""
+        # The tail P(failed ≥ j) accumulated from the top row down, each
+        # account's taken as it passes its own g: the same additions in the same
+        # order as a reversed cumsum, without building the whole table (this
+        # runs every day for every gated channel).
+        F = self.F
+        g = np.minimum(g, MAX_FAILED)
+        tail = F[MAX_FAILED].copy()
+        out = np.where(g == MAX_FAILED, tail, 0.0)
+        highest = int(g.max(initial=0))
+        for j in range(MAX_FAILED - 1, int(g.min(initial=0)) - 1, -1):
+            tail += F[j]
+            if j <= highest:
+                picked = g == j
+                out[picked] = tail[picked]
+        return out
+
+    def priority(self, setup: _Setup) -> np.ndarray:
+        return _priority(setup.scenario, self.B, self.dpd, self.floor + self.exc)
+
+
+@dataclass
+class _Today:
+    """One day's schedule and what its contacts have done so far (per account, conditional on open)."""
+
+    day: int
+    week: int
+    slot: int  # the day's row of the 7-day rings
+    every: np.ndarray
+    attempts: np.ndarray
+    gate: np.ndarray
+    scheduled: np.ndarray
+    gated: np.ndarray
+    due: np.ndarray
+    workable: np.ndarray
+    released: np.ndarray  # the share whose quiet days end today, dialled today if due meanwhile
+    quiet: bool
+    lift: np.ndarray
+    conversation: np.ndarray  # probability of a right-party conversation today (conditional)
+    # Of which on the telephone (outbound or a callback): only those start the
+    # quiet days after a conversation; a field visit does not (as in the engine).
+    telephone: np.ndarray
+    inbound_today: np.ndarray
+
+
+def _rejoin_broken_plans(s: _Setup, k: _Book, day: int) -> None:
+    """Broken plans rejoin the open accounts: balance and failed-count
+    distribution become the mixture of both (back with none failed)."""
+    if day not in k.returning:
+        return
+    mass, owed = k.returning.pop(day)
+    alive = k.dpd < s.scenario.portfolio.charge_off_dpd
+    mass, owed = np.where(alive, mass, 0.0), np.where(alive, owed, 0.0)
+    total = k.A + mass
+    has = total > 1e-15
+    k.B = np.where(has, (k.A * k.B + owed) / np.where(has, total, 1.0), k.B)
+    k.F = np.where(has[None, :], k.F * (k.A / np.where(has, total, 1.0))[None, :], k.F)
+    k.F[0] += np.where(has, mass / np.where(has, total, 1.0), 0.0)
+    k.A = total
+
+
+def _morning(s: _Setup, k: _Book, day: int, schedule: Schedule) -> _Today:
+    """The morning: the rings move on, holds end, and the schedule says who is due on which channel."""
+    n = s.n
+    slot = day % 7
+    k.contact_ring[slot] = 0.0
+    k.attempt_ring[slot] = 0.0
+    released = np.zeros(n)
+    if s.quiet_days:
+        # Holds that end today: callable again, and dialled today if due meanwhile.
+        released = k.waiting[day % s.hold_span].copy()
+        k.held[day % s.hold_span] = 0.0
+        k.waiting[day % s.hold_span] = 0.0
+    state = BookState(k.dpd, k.B, k.start_bucket, k.risk, k.band)
+    every, attempts, key, gate = schedule(day, state)
+    changed = key != k.last_key
+    k.last[changed] = NEVER
+    k.last_key = key
+    scheduled = (every > 0) & (k.A[None, :] > 0)
+    for ch, mask in s.known.items():
+        scheduled[ch] &= mask
+    due = (scheduled & (day - k.last >= every)).astype(float)
+    k.pause_ring[day % 30] = 0.0
+    workable = np.clip(1.0 - k.pause_ring.sum(axis=0), 0.0, 1.0)
+    gated = scheduled & (gate > 0)
+    if gated.any():
+        # A gated step reaches the accounts with enough failed attempts that
+        # it has not reached within its cadence (the engine's per-step clock).
+        for ch in np.flatnonzero(gated.any(axis=1)):
+            rows = gated[ch]
+            k.recent[ch] = [(d, w) for d, w in k.recent[ch] if day - d < int(every[ch][rows].max())]
+            given = sum((w for _, w in k.recent[ch]), np.zeros(n))
+            share = np.maximum(k.at_least(gate[ch]) - given, 0.0)
+            due[ch] = np.where(rows, share, due[ch])
+    due *= workable[None, :]
+    return _Today(day=day, week=day // 7, slot=slot, every=every, attempts=attempts, gate=gate, scheduled=scheduled,
+                  gated=gated, due=due, workable=workable, released=released, quiet=s.calendar.is_quiet(day),
+                  lift=np.zeros(n), conversation=np.zeros(n), telephone=np.zeros(n), inbound_today=np.zeros(n))
+
+
+def _automated_contacts(s: _Setup, k: _Book, t: _Today) -> None:
+    """Automated channels: no agent, a unit cost, a lift and some callbacks."""
+    b, day = s.b, t.day
+    for ch, name in ((SMS, "sms"), (EMAIL, "email"), (LETTER, "letter")):
+        if t.quiet or (ch != LETTER and not s.send_ok) or not t.due[ch].any():
+            continue
+        who = t.due[ch]
+        if t.gated[ch].any():
+            k.recent[ch].append((day, np.where(t.gated[ch], who, 0.0)))
+        k.last[ch][(who > 0) & ~t.gated[ch]] = day
+        k.cost += k.A * who * getattr(s.scenario.costs, name)
+        t.lift += who * b.lift[name] * k.listens(s)
+        k.contact_ring[t.slot] += who
+        p_cb = b.callback_probability.get(name, 0.0) * s.answered(day, ch)
+        if p_cb > 0 and s.inbound_team is not None:
+            t.conversation += who * p_cb
+            t.telephone += who * p_cb
+            t.lift += who * p_cb * b.lift["inbound_call"] * k.listens(s)
+            t.inbound_today += k.A * who * p_cb * s.scenario.teams[s.inbound_team].handle_minutes.inbound
+    if s.inbound_team is not None:
+        k.minutes[s.inbound_team][t.week] += t.inbound_today
+
+
+def _calls(s: _Setup, k: _Book, t: _Today, trace: dict[str, np.ndarray] | None) -> None:
+    """Calls: dial attempts with redials on no answer, within the rules and the agents' day."""
+    day = t.day
+    if s.quiet_days:
+        # Released shares of accounts no longer on a call step lapse.
+        t.released = t.released * (t.scheduled[CALL] & (t.gate[CALL] == 0)) * t.workable
+        if s.call_team is None or not s.works(s.call_team, day):
+            k.waiting[(day + 1) % s.hold_span] += t.released  # dialled on the next working day
+            t.released = np.zeros(s.n)
+    if not (s.call_team is not None and s.works(s.call_team, day) and (t.due[CALL].any() or t.released.any())):
+        return
+    clock = t.due[CALL]
+    if s.quiet_days:
+        blocked = np.minimum(k.held.sum(axis=0), 1.0)
+        # The cadence falls due for the held share too: it waits for its hold to end.
+        np.maximum(k.waiting, k.held * clock[None, :], out=k.waiting)
+        who = np.where(clock > 0, clock * (1.0 - blocked), np.minimum(t.released, 1.0))
+    else:
+        who = clock
+    allowed = t.attempts.astype(float)
+    if s.rules.max_call_attempts_7d is not None:
+        allowed = np.minimum(allowed, np.maximum(s.rules.max_call_attempts_7d - k.attempt_ring.sum(axis=0), 0.0))
+    if s.rules.max_attempts_per_day is not None:
+        allowed = np.minimum(allowed, s.rules.max_attempts_per_day)
+    whole = np.floor(allowed)
+    tries = _dials_per_account(s.p_no, allowed, whole) * who
+    if s.capacity:
+        tries, served, day_right, day_wrong, day_mean = _calls_within_capacity(s, k, t, who, allowed, whole, tries)
+        tries = tries * served
+        if s.quiet_days:
+            # A released share the agents did not reach stays on tomorrow's list.
+            k.waiting[(day + 1) % s.hold_span] += np.where(clock > 0, 0.0, who * (1.0 - served))
+        who = who * served
+        # Accounts the agents did not reach stay on tomorrow's list (their clock did not start).
+        k.last[CALL][(clock > 0) & (served >= 0.5) & ~t.gated[CALL]] = day
+    else:
+        day_right, day_wrong, day_mean = s.p_right, s.p_wrong, s.call_mean
+        k.last[CALL][(clock > 0) & ~t.gated[CALL]] = day
+    if t.gated[CALL].any():
+        k.recent[CALL].append((day, np.where(t.gated[CALL], who, 0.0)))
+    reached = _record_calls(s, k, t, tries, day_right, day_mean, trace)
+    if s.quiet_days:
+        # A released share dialled today keeps a clock of its own: held for a
+        # cadence (what it reached is held for the quiet days, below).
+        own = np.where(clock > 0, 0.0, np.maximum(who - reached, 0.0))
+        for gap in np.unique(t.every[CALL][own > 0]).tolist():
+            k.held[(day + min(int(gap), s.hold_span - 1)) % s.hold_span] += np.where(t.every[CALL] == gap, own, 0.0)
+    _failed_after_calls(s, k, who, whole, day_right, day_wrong)
+
+
+def _calls_within_capacity(s: _Setup, k: _Book, t: _Today, who: np.ndarray, allowed: np.ndarray,
+                           whole: np.ndarray, tries: np.ndarray):
+    """The day's dials cut to the call team's minutes in priority order, at the rate of the minutes they fill.
+
+    Returns the dials per account (before the cut), the share served and the
+    day's right-party rate, wrong-party rate and mean minutes of an attempt.
+    """
+    b, weight, handle = s.b, s.weight, s.call_team.handle_minutes
+    limit = s.call_team.agents * s.call_shift - float((t.inbound_today * weight).sum())
+    served = _served(k.A * tries * s.call_mean * weight, max(limit, 0.0), k.priority(s))
+    # The day's list (and the callbacks answered first) keeps the agents
+    # busy for its minutes over their number: the dials fall in those
+    # first minutes of the shifts, at their right-party rate (twice, as
+    # the list's minutes depend on the rate: right-party calls are longer).
+    day_mean = s.call_mean
+    for _ in range(2):
+        busy = (float((k.A * tries * served * day_mean * weight).sum())
+                + float((t.inbound_today * weight).sum())) / max(s.call_team.agents, 1)
+        day_right = float(s.mean_rate_first[min(max(int(busy), 1), s.mean_rate_first.size) - 1])
+        day_wrong = min(b.wrong_party_rate, 1.0 - day_right)
+        day_no = max(0.0, 1.0 - day_right - day_wrong)
+        day_mean = (day_right * handle.right_party + day_wrong * handle.wrong_party
+                    + day_no * handle.no_answer)
+        tries = _dials_per_account(day_no, allowed, whole) * who
+        served = _served(k.A * tries * day_mean * weight, max(limit, 0.0), k.priority(s))
+    return tries, served, day_right, day_wrong, day_mean
+
+
+def _record_calls(s: _Setup, k: _Book, t: _Today, tries: np.ndarray, day_right: float, day_mean: float,
+                  trace: dict[str, np.ndarray] | None) -> np.ndarray:
+    """The day's dials: minutes, the 7-day rings, lifts and conversations; returns the right-party share."""
+    b = s.b
+    reached = np.minimum(tries * day_right, 1.0)
+    if trace is not None:
+        trace["calls"][t.day] += float((k.A * tries * s.weight).sum())
+        trace["right_party"][t.day] += float((k.A * reached * s.weight).sum())
+    k.minutes[s.teams["call"]][t.week] += k.A * tries * day_mean
+    k.attempt_ring[t.slot] += tries
+    k.contact_ring[t.slot] += tries
+    t.lift += tries * b.lift["call_attempt"] * k.listens(s)
+    t.lift += reached * b.lift["right_party_contact"] * k.listens(s)
+    t.conversation += reached
+    t.telephone += reached
+    return reached
+
+
+def _failed_after_calls(s: _Setup, k: _Book, who: np.ndarray, whole: np.ndarray, day_right: float,
+                        day_wrong: float) -> None:
+    """The failed-count distribution: a day of k dials ends in a conversation
+    (reset) or adds its failures; accounts not called keep theirs."""
+    F = k.F
+    called = np.minimum(who, 1.0)
+    mixed = np.zeros_like(F)
+    for dials in np.unique(whole[called > 0]).astype(int):
+        if dials < 1:
+            continue
+        if (dials, day_right) not in s.call_day:
+            s.call_day[(dials, day_right)] = _call_day_failures(day_right, day_wrong, dials)
+        reset, add = s.call_day[(dials, day_right)]
+        rows = (whole == dials) & (called > 0)
+        moved = _shift(F[:, rows], add)
+        moved[0] += reset * F[:, rows].sum(axis=0)
+        mixed[:, rows] = moved
+    k.F = np.where(called[None, :] > 0, (1 - called) * F + called * mixed, F)
+
+
+def _field_visits(s: _Setup, k: _Book, t: _Today) -> None:
+    """Field visits: an agent's share of the day, a fee, a conversation if found."""
+    team, day = s.field_team, t.day
+    if not (team is not None and s.works(team, day) and t.due[FIELD].any()):
+        return
+    who = t.due[FIELD]
+    if s.capacity:
+        who = who * _served(k.A * who * s.weight, float(team.visits_per_day * team.agents), k.priority(s))
+    k.last[FIELD][(who > 0) & ~t.gated[FIELD]] = day
+    if t.gated[FIELD].any():
+        k.recent[FIELD].append((day, np.where(t.gated[FIELD], who, 0.0)))
+    visit_time = k.A * who * visit_minutes(team)
+    if s.capacity:
+        k.minutes[s.teams["field_visit"]][t.week] += visit_time
+    else:
+        _book_field_minutes(s, k, t, visit_time)
+    k.cost += k.A * who * s.scenario.costs.field_visit
+    k.contact_ring[t.slot] += who
+    found = who * team.visit_success
+    t.lift += found * s.b.lift["field_visit"] * k.listens(s)
+    t.conversation += found
+    # Visited mass comes from the gated tail (or the whole distribution):
+    # found → 0 failed, not found → one more.
+    F = k.F
+    g = np.where(t.gated[FIELD], t.gate[FIELD], 0)
+    tail = np.arange(MAX_FAILED + 1)[:, None] >= g[None, :]
+    pool = F * tail
+    pool_mass = pool.sum(axis=0)
+    phi = np.where(pool_mass > 0, np.minimum(who / np.maximum(pool_mass, 1e-12), 1.0), 0.0)
+    taken = pool * phi
+    k.F = F - taken + _shift(taken, np.array([0.0, 1 - team.visit_success]))
+    k.F[0] += taken.sum(axis=0) * team.visit_success
+
+
+def _book_field_minutes(s: _Setup, k: _Book, t: _Today, visit_time: np.ndarray) -> None:
+    """Field minutes without the day's cut.
+
+    Every account a treatment starts on is due for a visit at once; the
+    engine's field team works a list it cannot finish on the following days,
+    so a visit's minutes are booked evenly over the weeks of its cadence (what
+    is left at the horizon in the last week), not all in the week it falls
+    due. Weeks weigh by the team's working days (none on a holiday week).
+    """
+    week = t.week
+    span = np.maximum(-(-t.every[FIELD] // 7), 1)
+    for width in np.unique(span[visit_time > 0]).tolist():
+        ahead = s.field_days[week:week + width]
+        share = np.where(span == width, visit_time, 0.0) / max(float(ahead.sum()), 1.0)
+        for j, worked in enumerate(ahead.tolist()):
+            if worked:
+                k.minutes[s.teams["field_visit"]][week + j] += share * worked
+
+
+def _legal(s: _Setup, k: _Book, t: _Today) -> None:
+    """Legal: the account leaves collection; recovery after the filing delay."""
+    team, day, days, costs = s.legal_team, t.day, s.days, s.scenario.costs
+    if team is None or not t.due[LEGAL].any():
+        return
+    filed_day = day
+    while filed_day < days and not s.works(team, filed_day):
+        filed_day += 1
+    share = np.minimum(t.due[LEGAL], 1.0)
+    mass = k.A * share
+    k.last[LEGAL][(share > 0) & ~t.gated[LEGAL]] = day
+    if t.gated[LEGAL].any():
+        k.recent[LEGAL].append((day, np.where(t.gated[LEGAL], share, 0.0)))
+        # The referred accounts are the ones with enough failures: the
+        # rest keep their distribution, renormalised.
+        g = np.where(t.gated[LEGAL], t.gate[LEGAL], 0)
+        tail = np.arange(MAX_FAILED + 1)[:, None] >= g[None, :]
+        pool_mass = (k.F * tail).sum(axis=0)
+        phi = np.where(pool_mass > 0, np.minimum(share / np.maximum(pool_mass, 1e-12), 1.0), 0.0)
+        k.F = k.F - k.F * tail * phi
+        k.F = k.F / np.maximum(k.F.sum(axis=0), 1e-12)
+    k.A = k.A - mass
+    if filed_day < days:
+        k.minutes[s.teams["legal"]][filed_day // 7] += mass
+        k.cost += mass * costs.legal_filing
+        resolve = filed_day + team.filing_delay_days
+        if resolve < days:
+            recovered = mass * team.legal_success * team.recovery_share * k.B
+            k.collected += recovered
+            k.cost += recovered * costs.agency_commission
+            k.written_off += mass * k.B - recovered  # what the case did not recover is written off
+        else:
+            k.book_end[:, LEGAL_STATE] += mass * k.B
+
+
+def _conversations(s: _Setup, k: _Book, t: _Today, trace: dict[str, np.ndarray] | None) -> None:
+    """How conversations end: complaints, promises (kept ones cure), instalment plans, disputes."""
+    b = s.b
+    conversation = np.minimum(t.conversation, 1.0)
+    if conversation.any():
+        # Each conversation may bring a complaint, likelier under contact pressure
+        # (:func:`sim.behavior.complaint_probability`), handled at a cost.
+        k.cost += k.A * conversation * complaint_probability(b, k.contact_ring.sum(axis=0)) * s.scenario.costs.complaint
+        _promises(s, k, t, conversation, trace)
+        _plans(s, k, t, conversation)
+        k.pause_ring[t.day % 30] = conversation * b.dispute_probability
+    if s.quiet_days:
+        k.held[(t.day + s.quiet_days) % s.hold_span] += np.minimum(t.telephone, 1.0)
+
+
+def _promises(s: _Setup, k: _Book, t: _Today, conversation: np.ndarray,
+              trace: dict[str, np.ndarray] | None) -> None:
+    """Promises to pay made today, due a few days on."""
+    b, B, day = s.b, k.B, t.day
+    promise = conversation * b.promise_probability
+    # A newer promise replaces an older one (the engine keeps only the
+    # latest due day), so pending promises lapse with today's new ones.
+    for due_day in k.promises_due:
+        k.promises_due[due_day] = k.promises_due[due_day] * (1.0 - promise)
+    promised = k.A * promise
+    if trace is not None:
+        trace["promises"][day] += float((promised * s.weight).sum())
+    due_day = day + 1 + (b.promise_days - 1) / 2
+    due_day = int(round(due_day))
+    # The promised amount is drawn like a repayment, a share r of the
+    # balance, and is never less than what is past due: E[max(past due, r·B)].
+    x = np.clip(k.pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
+    span = max(1.0 - b.r_min, 1e-9)
+    amount = np.minimum(B, B * (x * (x - b.r_min) + (1.0 - x * x) / 2) / span)
+    k.promises_due[due_day] = k.promises_due.get(due_day, 0.0) + promised
+    k.promise_amount_due[due_day] = amount
+
+
+def _plans(s: _Setup, k: _Book, t: _Today, conversation: np.ndarray) -> None:
+    """Instalment plans taken up today: what they collect, what they leave at the horizon, who comes back.
+
+    Instalments fall due 7 days after the plan and every 30 days after
+    that; two missed in a row break the plan and the account comes back
+    to collection with what it still owes.
+    """
+    b, B, day, days = s.b, k.B, t.day, s.days
+    planned = k.A * conversation * b.plan_uptake
+    slots = 0
+    while day + 7 + 30 * slots < days:
+        slots += 1
+    stay = _plan_stays(s, k, t, slots)
+    instalment = B / b.plan_instalments
+    x_first = np.clip(k.pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
+    x_later = np.clip(np.maximum(k.pd_ - instalment, 0.0) / np.maximum(B, 1e-9), b.r_min, 1.0)
+    span = max(1.0 - b.r_min, 1e-9)
+    cure_first, cure_later = (1 - x_first) / span, (1 - x_later) / span
+    paid, self_paid, breaks = plan_outcomes_with_cure(
+        b.plan_instalments, b.plan_keep_rate, stay,
+        (cure_first, (1 + x_first) / 2), (cure_later, (1 + x_later) / 2))
+    k.collected += planned * B * (paid / b.plan_instalments + self_paid)
+    k.A = k.A - planned
+    # A plan freezes the days past due: what it still owes at the horizon
+    # (less what broken plans take back to collection) stays in this bucket.
+    in_plan = planned * B * (1 - paid / b.plan_instalments - self_paid)
+    for p_break, paid_before in breaks:
+        in_plan = in_plan - planned * p_break * B * (1 - paid_before / b.plan_instalments)
+    np.add.at(k.book_end, (np.arange(s.n), bucket_of(k.dpd)), np.maximum(in_plan, 0.0))
+    for j, (p_break, paid_before) in enumerate(breaks):
+        if np.any(p_break > 0):
+            back = day + 7 + 30 * j + 1
+            mass, owed = k.returning.get(back, (0.0, 0.0))
+            left = planned * p_break
+            growth = (1 + s.scenario.portfolio.apr / 365.0) ** (back - day)  # interest accrues on a plan
+            k.returning[back] = (mass + left, owed + left * B * (1 - paid_before / b.plan_instalments) * growth)
+
+
+def _plan_stays(s: _Setup, k: _Book, t: _Today, slots: int) -> list[np.ndarray]:
+    """The probability of no repayment of the account's own before each due date and after the last.
+
+    The engine lets an account on a plan keep paying on its own (its
+    intensity decays to the floor of its frozen bucket), and a repayment
+    that clears what is past due cures it: the plan ends and the rest of
+    the balance is no longer collected. Each interval before a due date
+    (and the tail to the horizon) has the compensator of that stretch.
+    """
+    b = s.b
+    exc_now = k.exc + t.lift
+    edges = [0] + [7 + 30 * j for j in range(slots)] + [s.days - t.day]
+    stay = []
+    for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        span_exc = exc_now * (math.exp(-b.kappa * lo) - math.exp(-b.kappa * hi)) / b.kappa if b.kappa > 0 \
+            else exc_now * (hi - lo)
+        stay.append(np.exp(-(k.floor * (hi - lo) + span_exc)))
+    return stay
+
+
+def _repayments(s: _Setup, k: _Book) -> None:
+    """End of day: repayments from the self-exciting intensity."""
+    b = s.b
+    compensator = k.floor + k.exc * s.ramp
+    p_pay = -np.expm1(-compensator)
+    pay = k.A * p_pay
+    k.collected += pay * s.mean_r * k.B
+    x = np.clip(k.pd_ / np.maximum(k.B, 1e-9), b.r_min, 1.0)
+    cure_share = np.clip((1 - x) / max(1 - b.r_min, 1e-9), 0, 1)
+    # The day goes on after a repayment that cures: its jump δ10 + δ11·r
+    # raises the intensity and the engine lets the borrower pay again the
+    # same day (the cure is recorded at the end of the day). With the first
+    # repayment at a uniform time of the day, another follows with
+    # probability 1 − (1 − e^{−c})/c, c the intensity after the jump, and
+    # pays a share r of what is left, (1 − x)/2 of the balance on average.
+    r_cure = (1 + x) / 2
+    jumped = k.floor + k.exc * s.ramp + b.delta10 + b.delta11 * r_cure
+    again = 1.0 + np.expm1(-jumped) / np.maximum(jumped, 1e-12)
+    k.collected += pay * cure_share * again * s.mean_r * (1 - r_cure) * k.B
+    k.book_end[:, CURRENT_STATE] += pay * cure_share * (1 - r_cure) * (1 - again * s.mean_r) * k.B  # cured
+    # A repayment that does not cure (r below the past-due share) lowers
+    # the balance and the past due by r·B and excites the intensity.
+    partial = p_pay * (1 - cure_share)
+    stay = (1 - p_pay) + partial
+    r_low = (b.r_min + x) / 2
+    k.B = k.B * ((1 - p_pay) + partial * (1 - r_low)) / np.maximum(stay, 1e-12)
+    k.pd_ = np.maximum(k.pd_ - k.B * partial * r_low / np.maximum(stay, 1e-12), 0.0)
+    k.exc = k.exc + partial * (b.delta10 + b.delta11 * r_low) / np.maximum(stay, 1e-12) / max(s.decay, 1e-12)
+    k.A = k.A - pay * cure_share
+
+
+def _promises_kept(s: _Setup, k: _Book, day: int) -> None:
+    """Promises due today: the kept ones pay the promised amount, which cures the account."""
+    if day not in k.promises_due:
+        return
+    kept = np.minimum(k.promises_due.pop(day) * s.b.promise_keep_rate, k.A)
+    promised_amount = k.promise_amount_due.pop(day)
+    k.collected += kept * promised_amount
+    k.book_end[:, CURRENT_STATE] += kept * np.maximum(k.B - promised_amount, 0.0)  # a kept promise cures
+    k.A = k.A - kept
+
+
+def _age(s: _Setup, k: _Book, t: _Today) -> None:
+    """The night: the excitation decays and takes the day's lift; interest, fees, ageing and charge-off."""
+    spec = s.scenario.portfolio
+    k.exc = k.exc * s.decay + t.lift
+    k.B = k.B * (1 + spec.apr / 365.0)
+    k.dpd = k.dpd + 1
+    new_cycle = k.dpd % 30 == 0
+    if new_cycle.any():
+        k.B = k.B + spec.late_fee * new_cycle
+        k.pd_ = np.where(new_cycle, np.minimum(k.pd_ + spec.min_due_rate * k.B + spec.late_fee, k.B), k.pd_)
+    crossed = (k.dpd - 1) % 30 == 0
+    if crossed.any():
+        k.floor = np.where(crossed, s.base[bucket_of(k.dpd)] * s.seg_mult[k.risk], k.floor)
+    k.rolled_past_30 += k.A * (k.dpd == 31)
+    charged = k.dpd >= spec.charge_off_dpd
+    k.written_off += np.where(charged, k.A * k.B, 0.0)
+    k.A = np.where(charged, 0.0, k.A)
+
+
+def _horizon(k: _Book) -> MeanFieldResult:
+    """The book at the horizon: accounts still open are added in their bucket."""
+    np.add.at(k.book_end, (np.arange(k.A.size), bucket_of(k.dpd)), k.A * k.B)  # still open, in its bucket
+    return MeanFieldResult(collected=k.collected, cost=k.cost, minutes=k.minutes, open_at_end=k.A,
+                           balance_end=k.book_end, written_off=k.written_off, rolled_past_30=k.rolled_past_30)
+
+
 def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray, days_past_due: np.ndarray,
                risk: np.ndarray, band: np.ndarray, phone: np.ndarray, email: np.ndarray,
                schedule: Schedule, days: int, weight: np.ndarray | None = None,
@@ -212,493 +880,36 @@ def mean_field(scenario: Scenario, *, balance: np.ndarray, past_due: np.ndarray,
     (weighted): ``calls`` (dial attempts), ``right_party``, ``promises`` and
     ``collected`` — the simulator's ``call_outcomes``, ``promises_made`` and
     ``collected`` to compare against.
+
+    Each day runs the engine's phases in its order: broken plans rejoin the
+    book, the morning's schedule, automated contacts, calls within the rules
+    (and the day's capacity), field visits, legal referrals, how the
+    conversations end, then the evening's repayments, kept promises, interest,
+    ageing and charge-off.
     """
     _check_model(scenario)
-    b = scenario.behavior
-    costs = scenario.costs
-    spec = scenario.portfolio
-    rules = ContactRules.from_section(scenario.compliance)
-    calendar = ContactCalendar(rules, scenario.simulation.start_date, days)
-    n = balance.size
-    weeks = math.ceil(days / 7)
-    weight = np.ones(n) if weight is None else np.asarray(weight, dtype=float)
-
-    B = balance.astype(float).copy()
-    pd_ = past_due.astype(float).copy()
-    dpd = days_past_due.astype(np.int64).copy()
-    A = (B > 0).astype(float) * (dpd > 0)
-    start_bucket = bucket_of(dpd).astype(np.int64)
-    seg_mult = np.array([b.segment_multiplier.get(s, 1.0) for s in spec.segments])
-    base = np.array([0.0] + [b.base_intensity[k] for k in DELINQUENT_BUCKETS])
-    floor = base[start_bucket] * seg_mult[risk]
-    exc = np.zeros(n)
-    F = np.zeros((MAX_FAILED + 1, n))  # failed-count distribution, conditional on open
-    F[0] = 1.0
-    collected = np.zeros(n)
-    cost = np.zeros(n)
-    # The book at the horizon: balance by roll state (open accounts are added at
-    # the end), written off, reaching 31 days past due.
-    book_end = np.zeros((n, len(ROLL_STATES)))
-    written_off = np.zeros(n)
-    rolled_past_30 = np.zeros(n)
-    last = np.full((6, n), NEVER, dtype=np.int64)
-    last_key = np.full((6, n), -1, dtype=np.int64)
-    recent: dict[int, list[tuple[int, np.ndarray]]] = {ch: [] for ch in range(6)}  # gated contacts given
-    ring = 7
-    contact_ring = np.zeros((ring, n))
-    attempt_ring = np.zeros((ring, n))
-    quiet_days = rules.quiet_days_after_conversation or 0
-    # Reg F's quiet days, as the engine keeps them: a telephone conversation on
-    # day d refuses calls until day d + quiet_days, and an account refused while
-    # its step's cadence was due is not dialled, so its clock does not restart:
-    # it is called on the first day the quiet days are over, not a cadence later.
-    # held[X % hold_span]: the share of an account's open mass not callable before
-    # day X; waiting[X % hold_span]: the part of it that was due meanwhile and is
-    # dialled on day X (then held a cadence, the rest of the account keeping
-    # its own clock).
-    hold_span = 2 * quiet_days + 1
-    held = np.zeros((hold_span, n)) if quiet_days else None
-    waiting = np.zeros((hold_span, n)) if quiet_days else None
-    promises_due: dict[int, np.ndarray] = {}
-    promise_amount_due: dict[int, np.ndarray] = {}
-    # A dispute pauses collection for 30 days (the account still pays on its
-    # own): the share of open accounts paused, by the day the pause started.
-    pause_ring = np.zeros((30, n))
-
-    teams = {ch: team_for(scenario, ch) for ch in ("call", "field_visit", "legal")}
-    minutes: dict[str, np.ndarray] = {}
-    for name in scenario.teams:
-        minutes[name] = np.zeros((weeks, n))
-    call_team = scenario.teams[teams["call"]] if teams["call"] else None
-    if call_team is not None:
-        call_mean, p_right = minutes_per_attempt(scenario, call_team)
-        p_wrong = min(b.wrong_party_rate, 1.0 - p_right)
-        p_no = max(0.0, 1.0 - p_right - p_wrong)
-        call_day = {}
-        call_shift = sum(end - start for start, end in call_team.shift_minutes)
-        # The right-party rate of each minute of an agent's working day (shifts
-        # one after the other, inside the contact window) and its running mean:
-        # the engine's agents work the call list from the start of the first
-        # shift, so a list that takes them m minutes is dialled at the rate of
-        # the first m minutes, not at the average of the shifts.
-        rate_by_minute = [b.right_party_by_hour[hour_of(minute)] for start, end in call_team.shift_minutes
-                          for minute in range(max(start, rules.window_start), min(end, rules.window_end))]
-        mean_rate_first = np.cumsum(rate_by_minute) / np.arange(1, len(rate_by_minute) + 1) \
-            if rate_by_minute else np.zeros(1)
-        handle = call_team.handle_minutes
-    inbound_team = next((name for name, t in scenario.teams.items()
-                         if t.kind == "call" and t.inbound and t.agents > 0), None)
-    field_team = scenario.teams[teams["field_visit"]] if teams["field_visit"] else None
-    legal_team = scenario.teams[teams["legal"]] if teams["legal"] else None
-    known = {SMS: phone, EMAIL: email, CALL: phone}
-    send_ok = rules.in_window(parse_clock("10:00"))
-    decay = math.exp(-b.kappa)
-    ramp = (1 - decay) / b.kappa if b.kappa > 0 else 1.0
-    mean_r = (1 + b.r_min) / 2
-
-    def works(team, day: int) -> bool:
-        return (team is not None and WEEKDAYS[calendar.date(day).weekday()] in team.work_days
-                and not calendar.is_quiet(day))
-
-    # The field team's working days in each week (field minutes are spread over them).
-    field_days = np.array([sum(works(field_team, d) for d in range(7 * w, min(days, 7 * w + 7)))
-                           for w in range(weeks)], dtype=float)
-
-    def answered(day: int, ch: int) -> float:
-        """Share of callbacks that reach an agent: they arrive uniformly from the send time
-        (window start for letters) to the end of the window and wait only briefly, so only
-        those arriving while the inbound team is on shift are answered."""
-        if inbound_team is None:
-            return 0.0
-        team = scenario.teams[inbound_team]
-        if not works(team, day):
-            return 0.0
-        start = rules.window_start if ch == LETTER else max(parse_clock("10:00"), rules.window_start)
-        end = rules.window_end
-        if end <= start:
-            return 0.0
-        covered = sum(max(0, min(e, end) - max(s_, start)) for s_, e in team.shift_minutes)
-        return covered / (end - start)
-
-    def listens(extra: np.ndarray | float = 0.0) -> np.ndarray:
-        """Contact fatigue (:func:`sim.domain.fatigue`) of every account at its 7-day contacts (+ ``extra``)."""
-        return fatigue(b.fatigue, contact_ring.sum(axis=0) + extra)
-
-    def at_least(g: np.ndarray) -> np.ndarray:
-        """P(failed ≥ g) per account (g = 0: 1)."""
-        # The tail P(failed ≥ j) accumulated from the top row down, each
-        # account's taken as it passes its own g: the same additions in the same
-        # order as a reversed cumsum, without building the whole table (this
-        # runs every day for every gated channel).
-        g = np.minimum(g, MAX_FAILED)
-        tail = F[MAX_FAILED].copy()
-        out = np.where(g == MAX_FAILED, tail, 0.0)
-        highest = int(g.max(initial=0))
-        for j in range(MAX_FAILED - 1, int(g.min(initial=0)) - 1, -1):
-            tail += F[j]
-            if j <= highest:
-                picked = g == j
-                out[picked] = tail[picked]
-        return out
-
-    returning: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # day -> (mass back from broken plans, its balance)
-
+    s = _Setup.build(scenario, days, balance.size, weight, capacity)
+    s.known = {SMS: phone, EMAIL: email, CALL: phone}
+    k = _Book.start(s, balance, past_due, days_past_due, risk, band)
     if trace is not None:
         for name in ("calls", "right_party", "promises", "collected"):
             trace[name] = np.zeros(days)
     for day in range(days):
-        week = day // 7
-        slot = day % ring
         if trace is not None:
-            collected_before = float((collected * weight).sum())
-        if day in returning:
-            # Broken plans rejoin the open accounts: balance and failed-count
-            # distribution become the mixture of both (back with none failed).
-            mass, owed = returning.pop(day)
-            alive = dpd < spec.charge_off_dpd
-            mass, owed = np.where(alive, mass, 0.0), np.where(alive, owed, 0.0)
-            total = A + mass
-            has = total > 1e-15
-            B = np.where(has, (A * B + owed) / np.where(has, total, 1.0), B)
-            F = np.where(has[None, :], F * (A / np.where(has, total, 1.0))[None, :], F)
-            F[0] += np.where(has, mass / np.where(has, total, 1.0), 0.0)
-            A = total
-        contact_ring[slot] = 0.0
-        attempt_ring[slot] = 0.0
-        released = np.zeros(n)
-        if quiet_days:
-            # Holds that end today: callable again, and dialled today if due meanwhile.
-            released = waiting[day % hold_span].copy()
-            held[day % hold_span] = 0.0
-            waiting[day % hold_span] = 0.0
-        state = BookState(dpd, B, start_bucket, risk, band)
-        every, attempts, key, gate = schedule(day, state)
-        changed = key != last_key
-        last[changed] = NEVER
-        last_key = key
-        scheduled = (every > 0) & (A[None, :] > 0)
-        for ch, mask in known.items():
-            scheduled[ch] &= mask
-        due = (scheduled & (day - last >= every)).astype(float)
-        pause_ring[day % 30] = 0.0
-        workable = np.clip(1.0 - pause_ring.sum(axis=0), 0.0, 1.0)
-        gated = scheduled & (gate > 0)
-        if gated.any():
-            # A gated step reaches the accounts with enough failed attempts that
-            # it has not reached within its cadence (the engine's per-step clock).
-            for ch in np.flatnonzero(gated.any(axis=1)):
-                rows = gated[ch]
-                recent[ch] = [(d, w) for d, w in recent[ch] if day - d < int(every[ch][rows].max())]
-                given = sum((w for _, w in recent[ch]), np.zeros(n))
-                share = np.maximum(at_least(gate[ch]) - given, 0.0)
-                due[ch] = np.where(rows, share, due[ch])
-        due *= workable[None, :]
-        lift = np.zeros(n)
-        conversation = np.zeros(n)  # probability of a right-party conversation today (conditional)
-        # Of which on the telephone (outbound or a callback): only those start the
-        # quiet days after a conversation; a field visit does not (as in the engine).
-        telephone = np.zeros(n)
-        quiet = calendar.is_quiet(day)
-        inbound_today = np.zeros(n)
-        # Automated channels: no agent, a unit cost, a lift and some callbacks.
-        for ch, name in ((SMS, "sms"), (EMAIL, "email"), (LETTER, "letter")):
-            if quiet or (ch != LETTER and not send_ok) or not due[ch].any():
-                continue
-            who = due[ch]
-            if gated[ch].any():
-                recent[ch].append((day, np.where(gated[ch], who, 0.0)))
-            last[ch][(who > 0) & ~gated[ch]] = day
-            cost += A * who * getattr(costs, name)
-            lift += who * b.lift[name] * listens()
-            contact_ring[slot] += who
-            p_cb = b.callback_probability.get(name, 0.0) * answered(day, ch)
-            if p_cb > 0 and inbound_team is not None:
-                conversation += who * p_cb
-                telephone += who * p_cb
-                lift += who * p_cb * b.lift["inbound_call"] * listens()
-                inbound_today += A * who * p_cb * scenario.teams[inbound_team].handle_minutes.inbound
-        if inbound_team is not None:
-            minutes[inbound_team][week] += inbound_today
-        # Calls: dial attempts with redials on no answer, within the rules and the agents' day.
-        if quiet_days:
-            # Released shares of accounts no longer on a call step lapse.
-            released = released * (scheduled[CALL] & (gate[CALL] == 0)) * workable
-            if call_team is None or not works(call_team, day):
-                waiting[(day + 1) % hold_span] += released  # dialled on the next working day
-                released = np.zeros(n)
-        if call_team is not None and works(call_team, day) and (due[CALL].any() or released.any()):
-            clock = due[CALL]
-            if quiet_days:
-                blocked = np.minimum(held.sum(axis=0), 1.0)
-                # The cadence falls due for the held share too: it waits for its hold to end.
-                np.maximum(waiting, held * clock[None, :], out=waiting)
-                who = np.where(clock > 0, clock * (1.0 - blocked), np.minimum(released, 1.0))
-            else:
-                who = clock
-            callable_ = 1.0
-            allowed = attempts.astype(float)
-            if rules.max_call_attempts_7d is not None:
-                allowed = np.minimum(allowed, np.maximum(rules.max_call_attempts_7d - attempt_ring.sum(axis=0), 0.0))
-            if rules.max_attempts_per_day is not None:
-                allowed = np.minimum(allowed, rules.max_attempts_per_day)
-            whole = np.floor(allowed)
-            tries = _dials_per_account(p_no, allowed, whole) * who * callable_
-            if capacity:
-                limit = call_team.agents * call_shift - float((inbound_today * weight).sum())
-                served = _served(A * tries * call_mean * weight, max(limit, 0.0),
-                                 _priority(scenario, B, dpd, floor + exc))
-                # The day's list (and the callbacks answered first) keeps the agents
-                # busy for its minutes over their number: the dials fall in those
-                # first minutes of the shifts, at their right-party rate (twice, as
-                # the list's minutes depend on the rate: right-party calls are longer).
-                day_mean = call_mean
-                for _ in range(2):
-                    busy = (float((A * tries * served * day_mean * weight).sum())
-                            + float((inbound_today * weight).sum())) / max(call_team.agents, 1)
-                    day_right = float(mean_rate_first[min(max(int(busy), 1), mean_rate_first.size) - 1])
-                    day_wrong = min(b.wrong_party_rate, 1.0 - day_right)
-                    day_no = max(0.0, 1.0 - day_right - day_wrong)
-                    day_mean = (day_right * handle.right_party + day_wrong * handle.wrong_party
-                                + day_no * handle.no_answer)
-                    tries = _dials_per_account(day_no, allowed, whole) * who * callable_
-                    served = _served(A * tries * day_mean * weight, max(limit, 0.0),
-                                     _priority(scenario, B, dpd, floor + exc))
-                tries = tries * served
-                if quiet_days:
-                    # A released share the agents did not reach stays on tomorrow's list.
-                    waiting[(day + 1) % hold_span] += np.where(clock > 0, 0.0, who * (1.0 - served))
-                who = who * served
-                # Accounts the agents did not reach stay on tomorrow's list (their clock did not start).
-                last[CALL][(clock > 0) & (served >= 0.5) & ~gated[CALL]] = day
-            else:
-                day_right, day_wrong, day_mean = p_right, p_wrong, call_mean
-                last[CALL][(clock > 0) & ~gated[CALL]] = day
-            if gated[CALL].any():
-                recent[CALL].append((day, np.where(gated[CALL], who, 0.0)))
-            reached = np.minimum(tries * day_right, 1.0)
-            if trace is not None:
-                trace["calls"][day] += float((A * tries * weight).sum())
-                trace["right_party"][day] += float((A * reached * weight).sum())
-            minutes[teams["call"]][week] += A * tries * day_mean
-            attempt_ring[slot] += tries
-            contact_ring[slot] += tries
-            lift += tries * b.lift["call_attempt"] * listens()
-            lift += reached * b.lift["right_party_contact"] * listens()
-            conversation += reached
-            telephone += reached
-            if quiet_days:
-                # A released share dialled today keeps a clock of its own: held for a
-                # cadence (what it reached is held for the quiet days, below).
-                own = np.where(clock > 0, 0.0, np.maximum(who - reached, 0.0))
-                for gap in np.unique(every[CALL][own > 0]).tolist():
-                    held[(day + min(int(gap), hold_span - 1)) % hold_span] += np.where(every[CALL] == gap, own, 0.0)
-            # The failed-count distribution: a day of k dials ends in a conversation
-            # (reset) or adds its failures; accounts not called keep theirs.
-            called = np.minimum(who * callable_, 1.0)
-            mixed = np.zeros_like(F)
-            for k in np.unique(whole[called > 0]).astype(int):
-                if k < 1:
-                    continue
-                if (k, day_right) not in call_day:
-                    call_day[(k, day_right)] = _call_day_failures(day_right, day_wrong, k)
-                reset, add = call_day[(k, day_right)]
-                rows = (whole == k) & (called > 0)
-                moved = _shift(F[:, rows], add)
-                moved[0] += reset * F[:, rows].sum(axis=0)
-                mixed[:, rows] = moved
-            F = np.where(called[None, :] > 0, (1 - called) * F + called * mixed, F)
-        # Field visits: an agent's share of the day, a fee, a conversation if found.
-        if field_team is not None and works(field_team, day) and due[FIELD].any():
-            who = due[FIELD]
-            if capacity:
-                who = who * _served(A * who * weight, float(field_team.visits_per_day * field_team.agents),
-                                    _priority(scenario, B, dpd, floor + exc))
-            last[FIELD][(who > 0) & ~gated[FIELD]] = day
-            if gated[FIELD].any():
-                recent[FIELD].append((day, np.where(gated[FIELD], who, 0.0)))
-            visit_time = A * who * visit_minutes(field_team)
-            if capacity:
-                minutes[teams["field_visit"]][week] += visit_time
-            else:
-                # Without the day's cut, every account a treatment starts on is due
-                # for a visit at once; the engine's field team works a list it cannot
-                # finish on the following days, so a visit's minutes are booked
-                # evenly over the weeks of its cadence (what is left at the horizon
-                # in the last week), not all in the week it falls due.
-                # Weeks weigh by the team's working days (none on a holiday week).
-                span = np.maximum(-(-every[FIELD] // 7), 1)
-                for width in np.unique(span[visit_time > 0]).tolist():
-                    ahead = field_days[week:week + width]
-                    share = np.where(span == width, visit_time, 0.0) / max(float(ahead.sum()), 1.0)
-                    for k, worked in enumerate(ahead.tolist()):
-                        if worked:
-                            minutes[teams["field_visit"]][week + k] += share * worked
-            cost += A * who * costs.field_visit
-            contact_ring[slot] += who
-            found = who * field_team.visit_success
-            lift += found * b.lift["field_visit"] * listens()
-            conversation += found
-            # Visited mass comes from the gated tail (or the whole distribution):
-            # found → 0 failed, not found → one more.
-            g = np.where(gated[FIELD], gate[FIELD], 0)
-            tail = np.arange(MAX_FAILED + 1)[:, None] >= g[None, :]
-            pool = F * tail
-            pool_mass = pool.sum(axis=0)
-            phi = np.where(pool_mass > 0, np.minimum(who / np.maximum(pool_mass, 1e-12), 1.0), 0.0)
-            taken = pool * phi
-            F = F - taken + _shift(taken, np.array([0.0, 1 - field_team.visit_success]))
-            F[0] += taken.sum(axis=0) * field_team.visit_success
-        # Legal: the account leaves collection; recovery after the filing delay.
-        if legal_team is not None and due[LEGAL].any():
-            filed_day = day
-            while filed_day < days and not works(legal_team, filed_day):
-                filed_day += 1
-            share = np.minimum(due[LEGAL], 1.0)
-            mass = A * share
-            last[LEGAL][(share > 0) & ~gated[LEGAL]] = day
-            if gated[LEGAL].any():
-                recent[LEGAL].append((day, np.where(gated[LEGAL], share, 0.0)))
-                # The referred accounts are the ones with enough failures: the
-                # rest keep their distribution, renormalised.
-                g = np.where(gated[LEGAL], gate[LEGAL], 0)
-                tail = np.arange(MAX_FAILED + 1)[:, None] >= g[None, :]
-                pool_mass = (F * tail).sum(axis=0)
-                phi = np.where(pool_mass > 0, np.minimum(share / np.maximum(pool_mass, 1e-12), 1.0), 0.0)
-                F = F - F * tail * phi
-                F = F / np.maximum(F.sum(axis=0), 1e-12)
-            A = A - mass
-            if filed_day < days:
-                minutes[teams["legal"]][filed_day // 7] += mass
-                cost += mass * costs.legal_filing
-                resolve = filed_day + legal_team.filing_delay_days
-                if resolve < days:
-                    recovered = mass * legal_team.legal_success * legal_team.recovery_share * B
-                    collected += recovered
-                    cost += recovered * costs.agency_commission
-                    written_off += mass * B - recovered  # what the case did not recover is written off
-                else:
-                    book_end[:, LEGAL_STATE] += mass * B
-        # How conversations end: promises (kept ones cure), instalment plans.
-        conversation = np.minimum(conversation, 1.0)
-        if conversation.any():
-            # Each conversation may bring a complaint, likelier under contact pressure
-            # (:func:`sim.behavior.complaint_probability`), handled at a cost.
-            cost += A * conversation * complaint_probability(b, contact_ring.sum(axis=0)) * costs.complaint
-            promise = conversation * b.promise_probability
-            # A newer promise replaces an older one (the engine keeps only the
-            # latest due day), so pending promises lapse with today's new ones.
-            for due_day in promises_due:
-                promises_due[due_day] = promises_due[due_day] * (1.0 - promise)
-            promised = A * promise
-            if trace is not None:
-                trace["promises"][day] += float((promised * weight).sum())
-            due_day = day + 1 + (b.promise_days - 1) / 2
-            due_day = int(round(due_day))
-            # The promised amount is drawn like a repayment, a share r of the
-            # balance, and is never less than what is past due: E[max(past due, r·B)].
-            x = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
-            span = max(1.0 - b.r_min, 1e-9)
-            amount = np.minimum(B, B * (x * (x - b.r_min) + (1.0 - x * x) / 2) / span)
-            promises_due[due_day] = promises_due.get(due_day, 0.0) + promised
-            promise_amount_due[due_day] = amount
-            planned = A * conversation * b.plan_uptake
-            # Instalments fall due 7 days after the plan and every 30 days after
-            # that; two missed in a row break the plan and the account comes back
-            # to collection with what it still owes.
-            slots = 0
-            while day + 7 + 30 * slots < days:
-                slots += 1
-            # The engine lets an account on a plan keep paying on its own (its
-            # intensity decays to the floor of its frozen bucket), and a repayment
-            # that clears what is past due cures it: the plan ends and the rest of
-            # the balance is no longer collected. Each interval before a due date
-            # (and the tail to the horizon) has the compensator of that stretch.
-            exc_now = exc + lift
-            edges = [0] + [7 + 30 * j for j in range(slots)] + [days - day]
-            stay = []
-            for lo, hi in zip(edges[:-1], edges[1:], strict=True):
-                span_exc = exc_now * (math.exp(-b.kappa * lo) - math.exp(-b.kappa * hi)) / b.kappa if b.kappa > 0 \
-                    else exc_now * (hi - lo)
-                stay.append(np.exp(-(floor * (hi - lo) + span_exc)))
-            instalment = B / b.plan_instalments
-            x_first = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
-            x_later = np.clip(np.maximum(pd_ - instalment, 0.0) / np.maximum(B, 1e-9), b.r_min, 1.0)
-            span = max(1.0 - b.r_min, 1e-9)
-            cure_first, cure_later = (1 - x_first) / span, (1 - x_later) / span
-            paid, self_paid, breaks = plan_outcomes_with_cure(
-                b.plan_instalments, b.plan_keep_rate, stay,
-                (cure_first, (1 + x_first) / 2), (cure_later, (1 + x_later) / 2))
-            collected += planned * B * (paid / b.plan_instalments + self_paid)
-            A = A - planned
-            # A plan freezes the days past due: what it still owes at the horizon
-            # (less what broken plans take back to collection) stays in this bucket.
-            in_plan = planned * B * (1 - paid / b.plan_instalments - self_paid)
-            for p_break, paid_before in breaks:
-                in_plan = in_plan - planned * p_break * B * (1 - paid_before / b.plan_instalments)
-            np.add.at(book_end, (np.arange(n), bucket_of(dpd)), np.maximum(in_plan, 0.0))
-            for j, (p_break, paid_before) in enumerate(breaks):
-                if np.any(p_break > 0):
-                    back = day + 7 + 30 * j + 1
-                    mass, owed = returning.get(back, (0.0, 0.0))
-                    left = planned * p_break
-                    growth = (1 + spec.apr / 365.0) ** (back - day)  # interest accrues on a plan
-                    returning[back] = (mass + left, owed + left * B * (1 - paid_before / b.plan_instalments) * growth)
-            pause_ring[day % 30] = conversation * b.dispute_probability
-        if quiet_days:
-            held[(day + quiet_days) % hold_span] += np.minimum(telephone, 1.0)
-        # End of day: repayments from the self-exciting intensity.
-        compensator = floor + exc * ramp
-        p_pay = -np.expm1(-compensator)
-        pay = A * p_pay
-        collected += pay * mean_r * B
-        x = np.clip(pd_ / np.maximum(B, 1e-9), b.r_min, 1.0)
-        cure_share = np.clip((1 - x) / max(1 - b.r_min, 1e-9), 0, 1)
-        # The day goes on after a repayment that cures: its jump δ10 + δ11·r
-        # raises the intensity and the engine lets the borrower pay again the
-        # same day (the cure is recorded at the end of the day). With the first
-        # repayment at a uniform time of the day, another follows with
-        # probability 1 − (1 − e^{−c})/c, c the intensity after the jump, and
-        # pays a share r of what is left, (1 − x)/2 of the balance on average.
-        r_cure = (1 + x) / 2
-        jumped = floor + exc * ramp + b.delta10 + b.delta11 * r_cure
-        again = 1.0 + np.expm1(-jumped) / np.maximum(jumped, 1e-12)
-        collected += pay * cure_share * again * mean_r * (1 - r_cure) * B
-        book_end[:, CURRENT_STATE] += pay * cure_share * (1 - r_cure) * (1 - again * mean_r) * B  # cured
-        # A repayment that does not cure (r below the past-due share) lowers
-        # the balance and the past due by r·B and excites the intensity.
-        partial = p_pay * (1 - cure_share)
-        stay = (1 - p_pay) + partial
-        r_low = (b.r_min + x) / 2
-        B = B * ((1 - p_pay) + partial * (1 - r_low)) / np.maximum(stay, 1e-12)
-        pd_ = np.maximum(pd_ - B * partial * r_low / np.maximum(stay, 1e-12), 0.0)
-        exc = exc + partial * (b.delta10 + b.delta11 * r_low) / np.maximum(stay, 1e-12) / max(decay, 1e-12)
-        A = A - pay * cure_share
-        if day in promises_due:
-            kept = np.minimum(promises_due.pop(day) * b.promise_keep_rate, A)
-            promised_amount = promise_amount_due.pop(day)
-            collected += kept * promised_amount
-            book_end[:, CURRENT_STATE] += kept * np.maximum(B - promised_amount, 0.0)  # a kept promise cures
-            A = A - kept
-        exc = exc * decay + lift
-        # Interest, fees, ageing and charge-off.
-        B = B * (1 + spec.apr / 365.0)
-        dpd = dpd + 1
-        new_cycle = dpd % 30 == 0
-        if new_cycle.any():
-            B = B + spec.late_fee * new_cycle
-            pd_ = np.where(new_cycle, np.minimum(pd_ + spec.min_due_rate * B + spec.late_fee, B), pd_)
-        crossed = (dpd - 1) % 30 == 0
-        if crossed.any():
-            floor = np.where(crossed, base[bucket_of(dpd)] * seg_mult[risk], floor)
-        rolled_past_30 += A * (dpd == 31)
-        charged = dpd >= spec.charge_off_dpd
-        written_off += np.where(charged, A * B, 0.0)
-        A = np.where(charged, 0.0, A)
+            collected_before = float((k.collected * s.weight).sum())
+        _rejoin_broken_plans(s, k, day)
+        t = _morning(s, k, day, schedule)
+        _automated_contacts(s, k, t)
+        _calls(s, k, t, trace)
+        _field_visits(s, k, t)
+        _legal(s, k, t)
+        _conversations(s, k, t, trace)
+        _repayments(s, k)
+        _promises_kept(s, k, day)
+        _age(s, k, t)
         if trace is not None:
-            trace["collected"][day] = float((collected * weight).sum()) - collected_before
-    np.add.at(book_end, (np.arange(n), bucket_of(dpd)), A * B)  # still open, in its bucket
-    return MeanFieldResult(collected=collected, cost=cost, minutes=minutes, open_at_end=A, balance_end=book_end,
-                           written_off=written_off, rolled_past_30=rolled_past_30)
+            trace["collected"][day] = float((k.collected * s.weight).sum()) - collected_before
+    return _horizon(k)
 
 
 def plan_outcomes(instalments: int, keep_rate: float, slots: int) -> tuple[float, list[tuple[float, float]]]:

@@ -60,6 +60,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     # Numbers are parsed by this module (not argparse) so that errors are one line.
+    _add_calls_options(parser)
+    _add_line_options(parser)
+    _add_roster_options(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
+    parser.set_defaults(func=run)
+
+
+def _add_calls_options(parser: argparse.ArgumentParser) -> None:
+    """The calls to staff for: one interval's, a profile or a file."""
     calls = parser.add_argument_group("calls, per hour (give one)")
     calls.add_argument("--calls-per-hour", metavar="N", help="calls per hour in a single interval")
     calls.add_argument(
@@ -70,6 +79,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     calls.add_argument(
         "--hours", metavar="FILE.toml", help="TOML file with a [calls_per_hour] table"
     )
+
+
+def _add_line_options(parser: argparse.ArgumentParser) -> None:
+    """The line: handle time, service level, shrinkage, occupancy and the queueing model."""
     line = parser.add_argument_group("the line")
     line.add_argument(
         "--handle-minutes",
@@ -110,6 +123,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     line.add_argument(
         "--max-abandon", metavar="FRAC", help="cap on the share of callers hanging up (erlang_a)"
     )
+
+
+def _add_roster_options(parser: argparse.ArgumentParser) -> None:
+    """The optional roster: shift patterns or lengths, breaks and the MIP solver."""
     roster = parser.add_argument_group("roster (optional)")
     roster.add_argument(
         "--shifts", metavar="PATTERNS", help='shift patterns, e.g. "08:00-16:00,12:00-16:00"'
@@ -134,8 +151,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     roster.add_argument(
         "--time-limit", metavar="SEC", default="30", help="solver time limit (default 30)"
     )
-    parser.add_argument("--json", action="store_true", help="print JSON instead of tables")
-    parser.set_defaults(func=run)
 
 
 # ----------------------------------------------------------------------------- parsing

@@ -353,6 +353,14 @@ def erlang_a(
     # Time in units of the mean patience: θ = 1.
     a = agents * patience / mean_handle  # nμ/θ
     y = load * patience / mean_handle  # λ/θ
+    p_wait, p_abandon, log_a = _erlang_a_waiting(load, agents, a, y)
+    p_still_waiting, abandoned_by_t = _erlang_a_at_threshold(a, y, answer_within / patience, p_wait, p_abandon,
+                                                             log_a)
+    return result(p_wait, p_abandon, 1.0 - p_still_waiting - abandoned_by_t)
+
+
+def _erlang_a_waiting(load: float, agents: int, a: float, y: float) -> tuple[float, float, float]:
+    """Erlang A's P(W > 0) and P(hang up), with log A(a, y) (θ = 1; see :func:`erlang_a`)."""
     rho = load / agents
     log_a = _log_a_function(a, y)
     blocking = erlang_b(load, agents)
@@ -361,8 +369,12 @@ def erlang_a(
     a_value = math.exp(min(log_a, 700.0))
     p_abandon_given_wait = 1.0 / (rho * a_value) + 1.0 - 1.0 / rho
     p_abandon = min(p_wait, max(0.0, p_abandon_given_wait * p_wait))
+    return p_wait, p_abandon, log_a
 
-    t = answer_within / patience  # θ t
+
+def _erlang_a_at_threshold(a: float, y: float, t: float, p_wait: float, p_abandon: float,
+                           log_a: float) -> tuple[float, float]:
+    """Erlang A at the service-level threshold θt = ``t``: P(still waiting), P(hung up by then)."""
     x = math.exp(-t)
     log_a_t = _log_a_function(a, y * x)
     p_still_waiting = p_wait * math.exp(log_a_t - log_a + y * (1.0 - x) - a * t - t)
@@ -376,7 +388,7 @@ def erlang_a(
     else:  # y ≪ a: hardly anyone waits long enough to hang up; integrate directly
         abandoned_by_t = _abandoned_by_quadrature(a, y, t, p_wait, log_a)
     abandoned_by_t = min(p_abandon, max(0.0, abandoned_by_t))
-    return result(p_wait, p_abandon, 1.0 - p_still_waiting - abandoned_by_t)
+    return p_still_waiting, abandoned_by_t
 
 
 def _abandoned_by_quadrature(a: float, y: float, t: float, p_wait: float, log_a: float) -> float:

@@ -293,3 +293,14 @@ def test_run_json_and_text_carry_the_readout(capsys):
     assert main(["run", path, "--accounts", "400", "--days", "20", "--no-store", "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "baseline (champion)" in text and "sms_gentle − baseline on this run's accounts" in text
+
+
+def test_allocate_optimises_the_champions_world_and_says_so():
+    from optimizer.allocation import allocate
+
+    s = scenario(two_arms(), base={"simulation": {"accounts": 400}})
+    plan = allocate(s, weeks=2, per_segment=5, passes=1).plan
+    assert plan.note.startswith("champion/challenger file: optimised the champion's world (champ's ladder")
+    assert "the challengers (chall)" in plan.to_dict()["note"]
+    alone = allocate(s.champion_world(), weeks=2, per_segment=5, passes=1).plan
+    assert np.array_equal(plan.counts, alone.counts) and plan.objective == alone.objective

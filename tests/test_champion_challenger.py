@@ -304,3 +304,14 @@ def test_allocate_optimises_the_champions_world_and_says_so():
     assert "the challengers (chall)" in plan.to_dict()["note"]
     alone = allocate(s.champion_world(), weeks=2, per_segment=5, passes=1).plan
     assert np.array_equal(plan.counts, alone.counts) and plan.objective == alone.objective
+
+
+def test_the_readmes_example_is_what_run_prints(capsys):
+    from simhelpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ python -m sim run scenarios/champion_challenger.toml --no-store\n"
+    start = readme.index(command) + len(command)
+    shown = readme[start:readme.index("\n$ python -m sim run", start)]
+    assert main(["run", str(SCENARIOS / "champion_challenger.toml"), "--no-store", "--quiet"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == shown

@@ -315,3 +315,39 @@ def test_the_readmes_example_is_what_run_prints(capsys):
     shown = readme[start:readme.index("\n$ python -m sim run", start)]
     assert main(["run", str(SCENARIOS / "champion_challenger.toml"), "--no-store", "--quiet"]) == 0
     assert capsys.readouterr().out.rstrip("\n") == shown
+
+
+def test_compare_on_a_champion_challenger_file_pairs_the_strategies_by_replication(capsys):
+    from sim.arms_compare import compare_arms
+    from sim.experiment import replication_seeds
+
+    s = scenario(two_arms(), base={"simulation": {"accounts": 300, "days": 15}})
+    comparison = compare_arms(s, 3, 9)
+    _, seeds = replication_seeds(9, 3)
+    runs = [simulate(s, child, contact_log=False).kpis_by_strategy for child in seeds]
+    gaps = [run["chall"]["cash_per_account"] - run["champ"]["cash_per_account"] for run in runs]
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(gaps), scale=stats.sem(gaps))
+    got = comparison.differences["chall"]["cash_per_account"]
+    assert (got.mean, got.ci_low, got.ci_high) == pytest.approx((np.mean(gaps), low, high), rel=1e-9)
+    assert "agent_time_share" not in comparison.differences["chall"]
+
+    path = str(SCENARIOS / "champion_challenger.toml")
+    args = ["compare", path, "--reps", "2", "--accounts", "300", "--days", "15", "--no-store", "--quiet"]
+    assert main([*args, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["kind"] == "champion_challenger" and payload["champion"] == "baseline"
+    assert set(payload["differences"]["sms_gentle"]["cure_rate"]) == {"mean", "ci_low", "ci_high", "significant"}
+    assert main(args) == 0
+    assert "sms_gentle − baseline" in capsys.readouterr().out
+
+
+def test_the_readmes_compare_example_is_what_compare_prints(capsys):
+    from simhelpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ python -m sim compare scenarios/champion_challenger.toml --reps 5 --no-store\n"
+    start = readme.index(command) + len(command)
+    shown = readme[start:readme.index("\n```", start)]
+    path = str(SCENARIOS / "champion_challenger.toml")
+    assert main(["compare", path, "--reps", "5", "--no-store", "--quiet"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == shown

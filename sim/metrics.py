@@ -91,6 +91,10 @@ class RunResult:
     versions: dict[str, str] = field(default_factory=dict)
     ledger: AccountLedger | None = None  # per-account totals, when the run was asked to keep them
     history: RunHistory | None = None  # receipts and accounts as a lender exports them, when asked for
+    # Champion/challenger runs (sim.arms): each account's strategy, the KPIs by strategy, the within-run tests.
+    arms: Any = None
+    kpis_by_strategy: dict[str, dict[str, Any]] | None = None
+    strategy_tests: dict[str, dict[str, dict[str, float]]] | None = None
 
     def scalar_kpis(self) -> dict[str, float]:
         return {k: float(self.kpis[k]) for k in SCALAR_KPIS}

@@ -42,7 +42,7 @@ from .domain import (
     TEAM_KINDS,
     WEEKDAYS,
 )
-from .errors import FieldError, ScenarioError
+from .errors import FieldError, ScenarioError, printable
 from .io import is_regular_file, read_bounded
 from .presets import PRESET_RULES
 
@@ -369,6 +369,35 @@ class StrategySection(_Section):
         return value
 
 
+# At most this many strategies share one book; each is an arm of the test.
+MAX_STRATEGIES = 10
+# Every arm's steps run as one ladder (the engine keeps per-step counters for
+# every account), so the combined ladder keeps the one-strategy limit.
+MAX_COMBINED_STEPS = 64
+SHARE_TOLERANCE = 1e-9
+
+
+class ArmSection(StrategySection):
+    """One strategy of a champion/challenger book (``[[strategies]]``): a ladder and its share of the accounts.
+
+    ``from = "file.toml"`` (resolved when the scenario is loaded) takes another
+    scenario's ladder. All arms share one call list, so only the champion may
+    set ``priority`` and ``redial_minutes``.
+    """
+
+    name: str = Field(min_length=1, max_length=64)
+    share: float = Field(gt=0, le=1)
+    champion: bool = False
+    # Unset (None) unless the champion gives them: a challenger's would never apply.
+    priority: Literal["balance", "days_past_due", "expected_value", "account_id"] | None = None
+    redial_minutes: int | None = Field(None, ge=1, le=1440)
+
+    def as_strategy(self) -> StrategySection:
+        """The arm as a one-strategy section (the call-list settings the strategy defaults if unset)."""
+        settings = {key: getattr(self, key) for key in ("priority", "redial_minutes") if getattr(self, key) is not None}
+        return StrategySection(name=self.name, steps=list(self.steps), **settings)
+
+
 class HandleMinutes(_Section):
     no_answer: float = Field(1.0, gt=0, le=600)
     wrong_party: float = Field(2.0, gt=0, le=600)
@@ -559,6 +588,9 @@ class Scenario(_Section):
     portfolio: PortfolioSection = PortfolioSection()
     behavior: BehaviorSection = BehaviorSection()
     strategy: StrategySection = StrategySection()
+    # Champion/challenger in one book: several strategies instead of one; then
+    # ``strategy`` is the champion's (what allocate optimises) and is not content.
+    strategies: list[ArmSection] | None = None
     teams: dict[str, TeamSection] = Field(default_factory=_default_teams)
     compliance: ComplianceSection = ComplianceSection()
     costs: CostsSection = CostsSection()
@@ -570,25 +602,9 @@ class Scenario(_Section):
     @model_validator(mode="after")
     def _cross_checks(self) -> Scenario:
         segments = set(self.portfolio.segments)
-        for i, step in enumerate(self.strategy.steps):
-            for seg in step.segments or []:
-                if seg not in segments:
-                    raise FieldError(
-                        f"strategy.steps.{i}.segments",
-                        f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}",
-                    )
-            if step.team is not None:
-                if step.team not in self.teams:
-                    raise FieldError(
-                        f"strategy.steps.{i}.team",
-                        f"unknown team {step.team!r}; teams: {', '.join(self.teams) or 'none'}",
-                    )
-                want = TEAM_KIND_OF_CHANNEL.get(step.channel)
-                if want is None or self.teams[step.team].kind != want:
-                    raise FieldError(
-                        f"strategy.steps.{i}.team",
-                        f"team {step.team!r} cannot do {step.channel}",
-                    )
+        self._check_strategies()
+        for prefix, steps in self._ladders():
+            self._check_steps(prefix, steps, segments)
         for key in self.behavior.segment_multiplier:
             if key not in segments:
                 raise FieldError(
@@ -600,6 +616,59 @@ class Scenario(_Section):
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
         self._staff_scaled_teams()
         return self
+
+    def _ladders(self) -> list[tuple[str, list[Step]]]:
+        """Every ladder of the scenario with the field its steps are under."""
+        if self.strategies is None:
+            return [("strategy.steps", self.strategy.steps)]
+        return [(f"strategies.{i}.steps", arm.steps) for i, arm in enumerate(self.strategies)]
+
+    def _check_steps(self, prefix: str, steps: list[Step], segments: set[str]) -> None:
+        for i, step in enumerate(steps):
+            for seg in step.segments or []:
+                if seg not in segments:
+                    raise FieldError(
+                        f"{prefix}.{i}.segments",
+                        f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}",
+                    )
+            if step.team is not None:
+                if step.team not in self.teams:
+                    raise FieldError(
+                        f"{prefix}.{i}.team",
+                        f"unknown team {step.team!r}; teams: {', '.join(self.teams) or 'none'}",
+                    )
+                want = TEAM_KIND_OF_CHANNEL.get(step.channel)
+                if want is None or self.teams[step.team].kind != want:
+                    raise FieldError(
+                        f"{prefix}.{i}.team",
+                        f"team {step.team!r} cannot do {step.channel}",
+                    )
+
+    def _check_strategies(self) -> None:
+        """Several strategies: two or more, distinct names, one champion, shares adding up to 1.
+
+        The champion's strategy becomes ``strategy``, so that whatever reads one
+        strategy (the call list's priority, allocate) reads the champion's.
+        """
+        arms = self.strategies
+        if arms is None:
+            return
+        if "strategy" in self.model_fields_set:
+            raise FieldError("strategies", "give one [strategy] or several [[strategies]], not both")
+        if not 2 <= len(arms) <= MAX_STRATEGIES:
+            raise FieldError("strategies", f"champion/challenger needs 2 to {MAX_STRATEGIES} strategies, "
+                                           f"got {len(arms)} (one strategy is [strategy])")
+        _check_arm_names(arms)
+        champion = _the_champion(arms)
+        total = math.fsum(arm.share for arm in arms)
+        if abs(total - 1.0) > SHARE_TOLERANCE:
+            raise FieldError("strategies", f"shares must add up to 1 (they add up to {total:.12g})")
+        steps = sum(len(arm.steps) for arm in arms)
+        if steps > MAX_COMBINED_STEPS:
+            raise FieldError("strategies", f"the strategies have {steps} steps together; they run as one ladder "
+                                           f"of at most {MAX_COMBINED_STEPS}")
+        # Set once while the (frozen) scenario is built, like the scaled teams.
+        object.__setattr__(self, "strategy", champion.as_strategy())
 
     def _staff_scaled_teams(self) -> None:
         """Teams given per 1,000 accounts get their agents for this book's size (``simulation.accounts``)."""
@@ -626,7 +695,26 @@ class Scenario(_Section):
 
     def content(self) -> dict[str, Any]:
         """The scenario as plain data (what the hash covers), TOML-ready."""
-        return self.model_dump(mode="json", exclude_none=True)
+        data = self.model_dump(mode="json", exclude_none=True)
+        if self.strategies is not None:
+            data.pop("strategy")  # the champion's, already in strategies
+        return data
+
+    @property
+    def champion(self) -> ArmSection | None:
+        """The champion of a champion/challenger scenario (None with one strategy)."""
+        if self.strategies is None:
+            return None
+        return next(arm for arm in self.strategies if arm.champion)
+
+    def champion_world(self) -> Scenario:
+        """The scenario with the champion's strategy alone, as if it had the whole book."""
+        if self.strategies is None:
+            return self
+        data = self.content()
+        data.pop("strategies")
+        data["strategy"] = self.strategy.model_dump(mode="json", exclude_none=True)
+        return Scenario.from_dict(data, source=self.source, base_dir=self.base_dir)
 
     @property
     def content_hash(self) -> str:
@@ -662,6 +750,7 @@ class Scenario(_Section):
             raise ScenarioError(source, "", "a scenario is a TOML table")
         data = dict(data)
         data.pop("extends", None)
+        data = _take_strategy_files(data, source, base_dir)
         try:
             return cls.model_validate({**data, "source": source, "base_dir": base_dir})
         except ValidationError as err:
@@ -675,6 +764,30 @@ class Scenario(_Section):
         for path, value in overrides.items():
             set_path(data, path, value, source=self.source)
         return Scenario.from_dict(data, source=self.source, base_dir=self.base_dir)
+
+
+def _check_arm_names(arms: list[ArmSection]) -> None:
+    seen: set[str] = set()
+    for i, arm in enumerate(arms):
+        if arm.name in seen:
+            raise FieldError(f"strategies.{i}.name", f"duplicate strategy name {arm.name!r}; each needs its own")
+        seen.add(arm.name)
+        if not arm.champion:
+            for key in ("priority", "redial_minutes"):
+                if getattr(arm, key) is not None:
+                    raise FieldError(f"strategies.{i}.{key}", "the strategies share one call list; "
+                                                              "set it on the champion only")
+
+
+def _the_champion(arms: list[ArmSection]) -> ArmSection:
+    champions = [i for i, arm in enumerate(arms) if arm.champion]
+    if not champions:
+        raise FieldError("strategies", "exactly one strategy needs champion = true; none has it")
+    if len(champions) > 1:
+        names = " and ".join(repr(arms[i].name) for i in champions[:2])
+        raise FieldError(f"strategies.{champions[1]}.champion",
+                         f"exactly one strategy is the champion; {names} both are")
+    return arms[champions[0]]
 
 
 def _as_scenario_error(err: ValidationError, source: str) -> ScenarioError:
@@ -699,7 +812,8 @@ def _as_scenario_error(err: ValidationError, source: str) -> ScenarioError:
 
 # Keys that say the same thing two ways: setting one (in a nearer file, or as an
 # override) drops the other, so a variant can switch a team to a ratio.
-ALTERNATIVE_KEYS = {"agents": "agents_per_1000", "agents_per_1000": "agents"}
+ALTERNATIVE_KEYS = {"agents": "agents_per_1000", "agents_per_1000": "agents",
+                    "strategy": "strategies", "strategies": "strategy"}
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -816,7 +930,7 @@ def _resolve(path: Path) -> dict[str, Any]:
     missing, unreadable or special ``extends`` target is blamed on the file
     whose ``extends`` names it; a fault inside a target names the target.
     """
-    layers = [read_toml_file(path, str(path))]
+    layers = [_one_kind_of_strategy(read_toml_file(path, str(path)), str(path))]
     chain = [Path(os.path.realpath(path))]
     current = path
     while (parent := layers[-1].pop("extends", None)) is not None:
@@ -840,13 +954,67 @@ def _resolve(path: Path) -> dict[str, Any]:
             raise ScenarioError(source, "extends", f"cycle of extends: {cycle}")
         text = decode_small_file(raw, str(parent_path), kind="scenario", needs="at least [strategy]",
                                  max_bytes=MAX_SCENARIO_BYTES)
-        layers.append(parse_toml(text, str(parent_path)))
+        layers.append(_one_kind_of_strategy(parse_toml(text, str(parent_path)), str(parent_path)))
         chain.append(real)
         current = parent_path
     merged: dict[str, Any] = {}
     for layer in reversed(layers):
         merged = deep_merge(merged, layer)
     return merged
+
+
+def _one_kind_of_strategy(layer: dict[str, Any], source: str) -> dict[str, Any]:
+    """A file's table, refused if it gives both ``[strategy]`` and ``[[strategies]]``.
+
+    Checked file by file: once merged, the nearer file's kind replaces the
+    other (:data:`ALTERNATIVE_KEYS`), so a champion/challenger file can extend
+    a one-strategy scenario.
+    """
+    if "strategy" in layer and "strategies" in layer:
+        raise ScenarioError(source, "strategies", "give one [strategy] or several [[strategies]], not both")
+    return layer
+
+
+def _take_strategy_files(data: dict[str, Any], source: str, base_dir: str) -> dict[str, Any]:
+    """``data`` with each ``[[strategies]]`` entry's ``from = "file.toml"`` replaced by that file's ladder."""
+    arms = data.get("strategies")
+    if not isinstance(arms, list) or not any(isinstance(arm, dict) and "from" in arm for arm in arms):
+        return data
+    taken = [_strategy_from_file(dict(arm), i, source, base_dir) if isinstance(arm, dict) and "from" in arm
+             else arm for i, arm in enumerate(arms)]
+    return {**data, "strategies": taken}
+
+
+def _strategy_from_file(arm: dict[str, Any], i: int, source: str, base_dir: str) -> dict[str, Any]:
+    """One arm with another scenario's strategy: its steps (and, for the champion, its call-list settings).
+
+    The other file is read with its ``extends`` but must hold one ``[strategy]``:
+    a champion/challenger file there would be a test inside a test (and could
+    name this file back).
+    """
+    field = f"strategies.{i}.from"
+    target = arm.pop("from")
+    if not isinstance(target, str) or not target:
+        raise ScenarioError(source, field, "must be the path of another scenario file")
+    if "steps" in arm:
+        raise ScenarioError(source, field, "give steps or from, not both")
+    path = Path(target) if Path(target).is_absolute() else Path(base_dir) / target
+    try:
+        other = _resolve(path)
+    except ScenarioError as err:
+        if err.source == printable(str(path)) and not err.field:  # the file itself is missing or unreadable
+            raise ScenarioError(source, field, f"{target!r}: {err.message}") from None
+        raise
+    if "strategies" in other:
+        raise ScenarioError(source, field, f"{target!r} has [[strategies]]; from takes a scenario with one "
+                                           "[strategy]")
+    strategy = Scenario.from_dict(other, source=str(path), base_dir=str(path.parent)).strategy
+    arm.setdefault("name", strategy.name)
+    arm["steps"] = [step.model_dump(mode="json", exclude_none=True) for step in strategy.steps]
+    if arm.get("champion") is True:
+        arm.setdefault("priority", strategy.priority)
+        arm.setdefault("redial_minutes", strategy.redial_minutes)
+    return arm
 
 
 def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None) -> Scenario:
@@ -871,4 +1039,7 @@ def load_scenario_text(text: str, *, source: str = "<upload>", base_dir: str = "
     data = parse_toml(text, source)
     if "extends" in data:
         raise ScenarioError(source, "extends", "not allowed here; upload the merged scenario")
+    for i, arm in enumerate(data.get("strategies") or []):
+        if isinstance(arm, dict) and "from" in arm:
+            raise ScenarioError(source, f"strategies.{i}.from", "not allowed here; give the strategy's steps")
     return Scenario.from_dict(data, source=source, base_dir=base_dir)

@@ -45,10 +45,19 @@ def simulate(scenario: Scenario, rng=None, *, portfolio: Portfolio | None = None
         Keep the run's history as a lender exports it in ``RunResult.history``
         (:class:`sim.history.RunHistory`): every cash receipt and every account
         the run saw, what ``--payments-out`` and ``--portfolio-out`` write.
+
+    A champion/challenger scenario (``[[strategies]]``) runs as one book with
+    its accounts assigned to the strategies (:func:`sim.arms.simulate_arms`);
+    its result carries ``arms``, ``kpis_by_strategy`` and ``strategy_tests``.
     """
     streams = RandomStreams(scenario.simulation.seed if rng is None else rng)
     if portfolio is None:
         portfolio = build_portfolio(scenario, streams["portfolio"])
+    if scenario.strategies is not None:
+        from .arms import simulate_arms
+
+        return simulate_arms(scenario, portfolio, streams, contact_log=contact_log, progress=progress,
+                             step_accounts=step_accounts, ledger=ledger, paired_draws=paired_draws, history=history)
     engine = Engine(scenario, portfolio, streams, record_contacts=contact_log, progress=progress,
                     step_accounts=step_accounts, ledger=ledger, paired_draws=paired_draws,
                     record_payments=history)

@@ -121,15 +121,34 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     defaults (40 accounts, 2 passes) keep a 5,000-account book near 15 s on
     two cores; a third pass rarely changed the plan in measurements.
 
+    A champion/challenger scenario (``[[strategies]]``) is optimised as the
+    champion's world (:meth:`sim.scenario.Scenario.champion_world`), and the
+    plan's ``note`` says so.
+
     ``valuation`` says where the values come from: ``"analytic"`` (the
     value model's expectation) or ``"simulate"`` (the engine run on the
     sample, one paired run per treatment; whole ladders run on the whole book).
     """
+    champion = champion_note(scenario)
+    scenario = scenario.champion_world()
     search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
                      per_segment=per_segment, ladders=ladders or [], valuation=valuation)
     best, retried = search.passes(passes)
-    return search.finish(best, retried)
+    allocation = search.finish(best, retried)
+    if champion:
+        note = "; ".join(x for x in (champion, allocation.plan.note) if x)
+        allocation = replace(allocation, plan=replace(allocation.plan, note=note))
+    return allocation
+
+
+def champion_note(scenario: Scenario) -> str:
+    """What ``allocate`` says of a champion/challenger scenario: it optimises the champion's world ('' otherwise)."""
+    if scenario.strategies is None:
+        return ""
+    others = ", ".join(arm.name for arm in scenario.strategies if not arm.champion)
+    return (f"champion/challenger file: optimised the champion's world ({scenario.strategy.name}'s ladder on the "
+            f"whole book); the challengers ({others}) are not part of it")
 
 
 @dataclass

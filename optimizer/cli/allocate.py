@@ -66,6 +66,7 @@ def register(subparsers) -> None:
 
 def cmd_allocate(args: argparse.Namespace) -> int:
     from ..allocation import allocate, verify
+    from ..allocation.search import champion_note
 
     for path, option in ((args.mps, "--mps"), (args.strategy_out, "--strategy-out")):
         check_output_path(path, option)
@@ -74,9 +75,11 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         overrides["simulation.accounts"] = args.accounts
     if args.seed is not None:
         overrides["simulation.seed"] = args.seed
-    scenario = load_scenario(args.scenario, overrides)
-    others = [load_scenario(path, overrides) for path in args.against]
-    result = allocate(scenario, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
+    loaded = load_scenario(args.scenario, overrides)
+    champion = champion_note(loaded)  # allocate puts it in the plan's note too
+    scenario = loaded.champion_world()  # the plan's ladder and --verify compare against the champion's
+    others = [load_scenario(path, overrides).champion_world() for path in args.against]
+    result = allocate(loaded, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
                       solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others,
                       per_segment=args.sample, passes=args.passes, valuation=args.valuation)
     plan = result.plan
@@ -100,6 +103,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
             out["verification"] = verification.to_dict(strategy.display_name)
         print(json.dumps(out, indent=2))
     else:
+        if champion:
+            print(champion)
         print(format_plan(plan, result))
         if verification is not None:
             print(format_verification(verification, strategy.display_name))

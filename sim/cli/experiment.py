@@ -320,6 +320,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     setup = _Setup(args)
     scenarios = [load_scenario(path, setup.overrides) for path in args.scenarios]
+    if len(scenarios) == 1 and scenarios[0].strategies is not None:
+        return _compare_arms(args, setup, scenarios[0])
     labels = distinct_labels(scenarios)
     _warn_unpaired(scenarios, labels)
     comparison, store = setup.run(lambda **kw: run_experiment(scenarios, labels=labels, **kw))
@@ -332,6 +334,18 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     _emit(args, comparison.to_json, "" if args.json else format_comparison(comparison, store),
           rows=comparison.to_rows, plot=plot)
+    return 0
+
+
+def _compare_arms(args: argparse.Namespace, setup: _Setup, scenario) -> int:
+    """One champion/challenger file: each challenger against the champion over paired replications."""
+    from ..arms_compare import compare_arms, format_arms_comparison
+
+    for option in ("plot", "csv"):
+        if getattr(args, option):
+            raise InputError(f"--{option}", "", "not available for a champion/challenger file yet")
+    comparison = compare_arms(scenario, setup.reps, args.seed)
+    _emit(args, comparison.to_json, "" if args.json else format_arms_comparison(comparison))
     return 0
 
 

@@ -141,10 +141,19 @@ def cmd_run(args: argparse.Namespace) -> int:
             "scenario_hash": result.scenario_hash,
             "kpis": result.to_dict()["kpis"],
         }
+        if result.kpis_by_strategy is not None:
+            from ..arms import readout_json
+
+            payload.update(readout_json(result))
         json.dump(payload, sys.stdout, indent=2)
         sys.stdout.write("\n")
     else:
         print(format_kpis(result, scenario.simulation.seed))
+        if result.kpis_by_strategy is not None:
+            from ..arms import format_readout
+
+            print()
+            print(format_readout(result))
     return 0
 
 

@@ -8,6 +8,7 @@ significant, and the charts of :mod:`sim.plots`.
 
 import streamlit as st
 
+from app_support.champion import champion_challenger, size_calculator
 from app_support.common import (
     DEFAULT_ACCOUNTS,
     DEFAULT_DAYS,
@@ -27,6 +28,17 @@ from sim.store import ResultStore, resolve_store_path
 st.title("Compare strategies")
 st.caption("Each replication runs every strategy on the same accounts with the same random streams, "
            "so the differences are paired and the shared noise cancels. Intervals are 95 % Student-t.")
+
+with st.expander("How many accounts does a test need?"):
+    size_calculator()
+
+BOOKS = "Whole books, one strategy each"
+ONE_BOOK = "One book, champion/challenger"
+if st.radio("Mode", [BOOKS, ONE_BOOK], horizontal=True, key="compare_mode") == ONE_BOOK:
+    st.caption("One live book, its accounts assigned at random to the strategies of a [[strategies]] scenario, "
+               "run once and read out by strategy, as a bank runs a test.")
+    champion_challenger()
+    st.stop()
 
 shipped = shipped_scenarios()
 default = [s for s in ("baseline", "sms_gentle") if s in shipped]

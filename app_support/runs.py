@@ -184,3 +184,11 @@ def staffing(arrivals: tuple[tuple[int, float], ...], handle_seconds: float, ser
     shifts = [ShiftPattern.parse(p) for p in patterns]
     roster = schedule_shifts({h: r.rostered for h, r in needs.items()}, shifts, days=1)
     return needs, roster
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def champion_run(source: str, text: str, seed: int) -> RunResult:
+    """One run of a champion/challenger scenario (``[[strategies]]``): its KPIs by strategy and within-run tests."""
+    from sim.simulation import simulate
+
+    return simulate(scenario_from_text(text, source), seed, contact_log=False)

@@ -77,7 +77,7 @@ def _show_size(size: power.TestSize) -> None:
         d1, d2 = st.columns(2)
         d1.metric("Detectable lift", _pp(size.detectable_lift))
         d2.metric("Detectable fall", _pp(None if size.detectable_drop is None else -size.detectable_drop))
-    st.caption(f"Method: {size.method}. Assumes {size.assumption}.")
+    st.caption(plain(f"Method: {size.method}. Assumes {size.assumption}."))
 
 
 def size_calculator() -> None:

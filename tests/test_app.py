@@ -323,3 +323,73 @@ def test_lab_fidelity_shows_the_reports_table():
     expected = table_rows(fidelity(scenario, 1, scenario.simulation.seed))
     table = next(d.value for d in at.dataframe if "in range" in d.value.columns)
     assert [tuple(row) for row in table[["check", "value", "range", "in range"]].itertuples(index=False)] == expected
+
+
+# ----------------------------------------------------------------------------- champion/challenger (issue 17)
+
+
+def test_compare_test_size_calculator_shows_the_librarys_figures():
+    from sim.power import rate_test_size
+
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="power_base").set_value(0.30)
+    at.number_input(key="power_lift").set_value(2.0)
+    at.number_input(key="power_share").set_value(0.5)
+    at.number_input(key="power_inflow").set_value(3000).run()
+    assert not at.exception, at.exception
+    size = rate_test_size("cure_rate", 0.30, lift=0.02, share=0.5, alpha=0.05, power=0.8, inflow=3000)
+    assert (size.accounts_champion, size.accounts_challenger, size.accounts_total) == (8394, 8394, 16788)
+    assert metric(at, "Champion accounts") == "8,394"
+    assert metric(at, "Challenger accounts") == "8,394"
+    assert metric(at, "Total accounts") == "16,788"
+    assert metric(at, "Months of inflow") == f"{size.months:,}"
+    assert any(size.method in shown(c.value) for c in at.caption)
+
+    at.radio(key="power_find").set_value("Lift the accounts can detect").run()
+    at.number_input(key="power_accounts").set_value(10_000).run()
+    detect = rate_test_size("cure_rate", 0.30, accounts=10_000, share=0.5)
+    assert metric(at, "Detectable lift") == f"{100 * detect.detectable_lift:+.2f} pp"
+    assert metric(at, "Detectable fall") == f"{-100 * detect.detectable_drop:+.2f} pp"
+
+
+def test_compare_test_size_calculator_shows_the_librarys_error():
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="power_base").set_value(0.99)
+    at.number_input(key="power_lift").set_value(5.0).run()
+    assert not at.exception, at.exception
+    assert len(errors(at)) == 1 and "--lift" in errors(at)[0] and "outside (0, 1)" in errors(at)[0]
+
+
+def test_compare_champion_challenger_shows_simulates_readout():
+    at = open_page("app_pages/compare.py")
+    at.radio(key="compare_mode").set_value("One book, champion/challenger").run()
+    assert at.selectbox(key="cc_scenario").value == "champion_challenger"
+    at.number_input(key="cc_accounts").set_value(500)
+    at.number_input(key="cc_days").set_value(30)
+    at.number_input(key="cc_seed").set_value(5)
+    at.button(key="cc_run").click().run()
+    assert not at.exception, at.exception
+    assert not errors(at)
+
+    sizes = {"simulation.accounts": 500, "simulation.days": 30}
+    direct = simulate(load_scenario(SCENARIOS / "champion_challenger.toml", sizes), 5, contact_log=False)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["KPI", "baseline (champion)", "sms_gentle"]
+    cure = table.set_index("KPI").loc["cure rate"]
+    for column, name in (("baseline (champion)", "baseline"), ("sms_gentle", "sms_gentle")):
+        assert cure[column] == f"{100 * direct.kpis_by_strategy[name]['cure_rate']:.1f} %"
+    tests = at.dataframe[1].value.set_index("KPI")
+    expected = direct.strategy_tests["sms_gentle"]["cure_rate"]
+    assert tests.loc["cure rate", "difference"] == f"{100 * expected['difference']:+,.2f} pp"
+    assert tests.loc["cure rate", "95 % interval"] == \
+        f"{100 * expected['ci_low']:+,.2f} … {100 * expected['ci_high']:+,.2f} pp"
+    assert tests.loc["cure rate", "p-value"] == f"{expected['p_value']:.3g}"
+
+
+def test_compare_champion_challenger_says_when_there_is_no_challenger():
+    at = open_page("app_pages/compare.py")
+    at.radio(key="compare_mode").set_value("One book, champion/challenger").run()
+    at.selectbox(key="cc_scenario").set_value("baseline").run()
+    assert not at.exception, at.exception
+    assert any("has one strategy" in shown(i.value) for i in at.info)
+    assert not at.get("button") or all(b.key != "cc_run" for b in at.button)

@@ -486,3 +486,12 @@ def test_history_shows_the_store_path_as_text(tmp_path, monkeypatch):
     at.switch_page("app_pages/history.py").run()
     assert not at.exception, at.exception
     _assert_plain(at, folder.name)
+
+
+def test_compare_champion_challenger_shows_an_uploads_name_as_text(tmp_path, monkeypatch):
+    at = _app(tmp_path, monkeypatch)
+    at.radio(key="compare_mode").set_value("One book, champion/challenger").run()
+    bad = b'[strategy]\nname = "x"\n[[strategy.steps]]\nchannel = "whatsapp"\nfrom_dpd = 1\nto_dpd = 5\n'
+    at.file_uploader(key="cc_upload").set_value((UPLOAD_NAME, bad, "application/toml")).run()
+    assert not at.exception
+    _assert_plain(at, UPLOAD_NAME.removesuffix(".toml"))

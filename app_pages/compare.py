@@ -13,6 +13,7 @@ from app_support.common import (
     DEFAULT_ACCOUNTS,
     DEFAULT_DAYS,
     DEFAULT_REPS,
+    UPLOAD_LIMIT_MB,
     shipped_scenario_text,
     shipped_scenarios,
     uploaded_scenario,
@@ -45,7 +46,7 @@ default = [s for s in ("baseline", "sms_gentle") if s in shipped]
 left, right = st.columns([3, 2])
 chosen = left.multiselect("Shipped strategies", list(shipped), default=default, key="compare_scenarios")
 uploads = right.file_uploader("Or upload scenarios (TOML)", type=["toml"], accept_multiple_files=True,
-                              key="compare_upload")
+                              max_upload_size=UPLOAD_LIMIT_MB, key="compare_upload")
 
 c1, c2, c3, c4, c5 = st.columns(5)
 accounts = c1.number_input("Accounts", 100, 200_000, DEFAULT_ACCOUNTS, step=500, key="compare_accounts")

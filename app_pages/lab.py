@@ -14,6 +14,7 @@ from app_support.common import (
     DEFAULT_ACCOUNTS,
     DEFAULT_DAYS,
     SCENARIO_DIR,
+    UPLOAD_LIMIT_MB,
     shipped_scenarios,
     uploaded_scenario,
 )
@@ -45,7 +46,8 @@ shipped = shipped_scenarios()
 left, right = st.columns([2, 3])
 stem = left.selectbox("Start from", list(shipped), key="lab_base",
                       index=list(shipped).index("baseline") if "baseline" in shipped else 0)
-upload = right.file_uploader("Or upload a scenario (TOML)", type=["toml"], key="lab_upload")
+upload = right.file_uploader("Or upload a scenario (TOML)", type=["toml"], max_upload_size=UPLOAD_LIMIT_MB,
+                             key="lab_upload")
 
 base: Scenario = load_scenario(shipped[stem])
 source = shipped[stem].name

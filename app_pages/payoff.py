@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support.charts import debt_balances
-from app_support.common import money, shipped_debt_files
+from app_support.common import UPLOAD_LIMIT_MB, money, shipped_debt_files
 from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, table_rows
 from app_support.runs import debts_json, payoff_advice
 from app_support.text import error_text, plain
@@ -27,7 +27,7 @@ left, right = st.columns([2, 3])
 example = left.selectbox("Example debts", list(examples), key="payoff_example",
                          index=list(examples).index("household") if "household" in examples else 0)
 upload = right.file_uploader("Or upload a debt file (TOML) or a debt table (CSV: " + ", ".join(COLUMNS) + ")",
-                             type=["toml", "csv"], key="payoff_upload")
+                             type=["toml", "csv"], max_upload_size=UPLOAD_LIMIT_MB, key="payoff_upload")
 
 base = load_debts(examples[example])
 source = examples[example].name

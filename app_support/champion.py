@@ -20,6 +20,7 @@ from sim.errors import ScenarioError
 
 from .common import (
     DEFAULT_DAYS,
+    UPLOAD_LIMIT_MB,
     scenario_from_text,
     shipped_scenario_text,
     shipped_scenarios,
@@ -132,7 +133,8 @@ def _cc_source() -> tuple[str, str] | None:
     left, right = st.columns([3, 2])
     stem = left.selectbox("Shipped scenario", shipped, key="cc_scenario",
                           index=shipped.index(CC_DEFAULT) if CC_DEFAULT in shipped else 0)
-    upload = right.file_uploader("Or upload one (TOML)", type=["toml"], key="cc_upload")
+    upload = right.file_uploader("Or upload one (TOML)", type=["toml"], max_upload_size=UPLOAD_LIMIT_MB,
+                                 key="cc_upload")
     c1, c2, c3 = st.columns(3)
     accounts = c1.number_input("Accounts", 100, 200_000, CC_ACCOUNTS, step=500, key="cc_accounts")
     days = c2.number_input("Days", 7, 730, DEFAULT_DAYS, step=30, key="cc_days")

@@ -21,7 +21,8 @@ from sim.scenario import Scenario, decode_small_file, load_scenario, load_scenar
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_DIR = ROOT / "scenarios"
-MAX_UPLOAD_BYTES = 1_000_000  # scenario and debt files are a few kilobytes
+UPLOAD_LIMIT_MB = 1  # what every uploader states ("Limit 1MB per file") and the server accepts
+MAX_UPLOAD_BYTES = 1_000_000  # what the app checks: scenario and debt files are a few kilobytes
 MAX_CSV_ROWS = 50  # a debt table; DebtFile allows 50 debts
 
 # Sizes that keep a page answering in seconds on two cores.

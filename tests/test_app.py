@@ -393,3 +393,20 @@ def test_compare_champion_challenger_says_when_there_is_no_challenger():
     assert not at.exception, at.exception
     assert any("has one strategy" in shown(i.value) for i in at.info)
     assert not at.get("button") or all(b.key != "cc_run" for b in at.button)
+
+
+@pytest.mark.parametrize("page, mode", [("app_pages/compare.py", None), ("app_pages/compare.py", "one book"),
+                                        ("app_pages/lab.py", None), ("app_pages/payoff.py", None)])
+def test_every_uploader_states_the_limit_the_app_enforces(page, mode):
+    from app_support.common import MAX_UPLOAD_BYTES
+
+    at = open_page(page)
+    if mode:
+        at.radio(key="compare_mode").set_value("One book, champion/challenger").run()
+        assert not at.exception, at.exception
+    uploaders = at.get("file_uploader")
+    assert uploaders
+    for uploader in uploaders:
+        # The browser shows "Limit {max_upload_size_mb}MB per file"; the app refuses more than MAX_UPLOAD_BYTES.
+        assert uploader.proto.max_upload_size_mb == 1
+        assert MAX_UPLOAD_BYTES <= uploader.proto.max_upload_size_mb * 1_000_000

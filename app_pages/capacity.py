@@ -14,6 +14,7 @@ from app_support.charts import capacity_use, objective_by_agents, staffing_cover
 from app_support.common import (
     DEFAULT_ACCOUNTS,
     DEFAULT_DAYS,
+    DEFAULT_REPS,
     number,
     scenario_from_text,
     shipped_scenario_text,
@@ -108,7 +109,7 @@ with tab_plan:
             st.markdown("**Verify by simulation**: run the plan's ladder and the scenario's own ladder on the "
                         "same accounts and random streams, with the same teams.")
             v1, v2 = st.columns([1, 3])
-            reps = v1.number_input("Replications", 1, 20, 3, key="cap_verify_reps")
+            reps = v1.number_input("Replications", 1, 20, DEFAULT_REPS, key="cap_verify_reps")
             if v2.button("Verify by simulation", key="cap_verify"):
                 st.session_state["cap_verify_request"] = (*solved, int(reps))
             checked = st.session_state.get("cap_verify_request")

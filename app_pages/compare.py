@@ -18,7 +18,7 @@ from app_support.common import (
     shipped_scenarios,
     uploaded_scenario,
 )
-from app_support.kpis import comparison_table, fmt, styled
+from app_support.kpis import comparison_table, fmt, styled, too_wide_warning
 from app_support.runs import compare, report
 from app_support.text import error_text, plain
 from sim import plots
@@ -105,6 +105,8 @@ with st.status(f"Running {len(request['scenarios'])} strategies × {request['rep
                         f"(experiment {comparison.experiment_id})", state="complete")
 
 champion_label = comparison.champion
+if (warning := too_wide_warning(comparison)) is not None:
+    st.warning(plain(warning))
 st.subheader("Net recovery")
 columns = st.columns(len(comparison.scenarios))
 for column, summary in zip(columns, comparison.scenarios, strict=True):

@@ -13,12 +13,13 @@ import streamlit as st
 from app_support.common import (
     DEFAULT_ACCOUNTS,
     DEFAULT_DAYS,
+    DEFAULT_REPS,
     SCENARIO_DIR,
     UPLOAD_LIMIT_MB,
     shipped_scenarios,
     uploaded_scenario,
 )
-from app_support.kpis import HEADLINE, fmt, fmt_estimate, verdict
+from app_support.kpis import HEADLINE, fmt, fmt_estimate, too_wide_warning, verdict
 from app_support.lab import (
     STEP_COLUMNS,
     TEAM_COLUMNS,
@@ -179,7 +180,7 @@ with sweep_tab:
     values = c2.text_input(f"Values (now {plain(current)})", key="lab_sweep_values",
                            value=",".join(str(v) for v in ([1, 3, 7] if path.endswith("every_days") else
                                                            [current])))
-    reps = c3.number_input("Replications", 1, 20, 2, key="lab_sweep_reps")
+    reps = c3.number_input("Replications", 1, 20, DEFAULT_REPS, key="lab_sweep_reps")
     if st.button("Run the sweep", key="lab_sweep_run"):
         try:
             parsed = parse_set(f"{path}={values}")
@@ -205,6 +206,8 @@ with sweep_tab:
                     row["net recovery vs base"] = fmt_estimate("net_recovery", d, signed=True)
                     row["significant"] = verdict("net_recovery", d) or "no"
                 rows.append(row)
+            if (warning := too_wide_warning(comparison)) is not None:
+                st.warning(plain(warning))
             st.dataframe(pd.DataFrame(rows), hide_index=True, key="lab_sweep_table")
             st.pyplot(plots.sweep_tradeoff(result))
 
@@ -225,7 +228,7 @@ with tornado_tab:
     )
     c1, c2 = st.columns(2)
     kpi = c1.selectbox("KPI", HEADLINE, key="lab_sens_kpi", format_func=lambda k: plots.KPI_TITLES[k])
-    reps = c2.number_input("Replications", 1, 20, 2, key="lab_sens_reps")
+    reps = c2.number_input("Replications", 1, 20, DEFAULT_REPS, key="lab_sens_reps")
     if st.button("Run the sensitivity", key="lab_sens_run"):
         try:
             chosen = tuple(parse_param(f"{row['field']}:{row['step']}") for row in params.to_dict("records")
@@ -242,6 +245,8 @@ with tornado_tab:
         except ScenarioError as err:
             st.error(error_text(err))
         else:
+            if (warning := too_wide_warning(result.comparison)) is not None:
+                st.warning(plain(warning))
             st.pyplot(plots.tornado(result))
             st.dataframe(pd.DataFrame([{
                 "field": s.path, "base": s.base_value, "low": s.low_value, "high": s.high_value,
@@ -255,7 +260,7 @@ with st.expander("Fidelity: against a real credit-card book"):
                "right-party contacts and complaints, each next to the range a real card book falls in and its "
                "source (python -m sim fidelity). A measure the model cannot produce shows n/a and counts as out "
                "of range; today most checks are out of range, until issue 15's card model.")
-    reps = st.number_input("Replications", 1, 10, 2, key="lab_fidelity_reps")
+    reps = st.number_input("Replications", 1, 10, DEFAULT_REPS, key="lab_fidelity_reps")
     if st.button("Measure fidelity", key="lab_fidelity_run"):
         st.session_state["lab_fidelity_request"] = (text, source, int(reps), int(seed))
     request = st.session_state.get("lab_fidelity_request")

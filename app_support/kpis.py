@@ -26,6 +26,9 @@ HEADLINE = ("net_recovery", "collected", "recovery_rate", "cost", "complaints_pe
             "inbound_service_level", "npv_collected", "written_off", "outstanding", "interest_and_fees",
             "compliance_refusals", "initial_balance", "conservation_error")
 
+# An interval too wide to decide anything: net recovery's 95 % half-width above this share of its mean.
+TOO_WIDE = 0.10
+
 GOOD = "background-color: #c8e6c9"
 BAD = "background-color: #ffcdd2"
 NEUTRAL = "background-color: #fff3c4"
@@ -60,6 +63,36 @@ def verdict(kpi: str, e: Estimate) -> str:
     if kpi in LOWER_IS_BETTER:
         return "better" if e.mean < 0 else "worse"
     return "different"
+
+
+def too_wide(e: Estimate) -> bool:
+    """No interval (one replication), or a half-width above :data:`TOO_WIDE` of the mean's size."""
+    if not (math.isfinite(e.ci_low) and math.isfinite(e.ci_high)):
+        return True
+    return (e.ci_high - e.ci_low) / 2 > TOO_WIDE * abs(e.mean)
+
+
+def too_wide_warning(comparison: Comparison) -> str | None:
+    """The warning for the strategies whose net-recovery interval is too wide to decide on, or None.
+
+    The text holds the strategies' names: show it through :func:`~app_support.text.plain`.
+
+    The rule: a strategy's 95 % interval of net recovery is too wide when its
+    half-width exceeds 10 % of its mean (or there is no interval, with one
+    replication). A difference smaller than that noise cannot be told apart.
+    """
+    wide = []
+    for summary in comparison.scenarios:
+        e = summary.kpis["net_recovery"]
+        if too_wide(e):
+            half = (e.ci_high - e.ci_low) / 2
+            share = f" (± {half / abs(e.mean):.0%} of its mean)" if math.isfinite(half) and e.mean else ""
+            wide.append(summary.label + share)
+    if not wide:
+        return None
+    return (f"Too uncertain to decide anything: the net-recovery interval of {', '.join(wide)} is wider than "
+            f"± {TOO_WIDE:.0%} of its mean over {comparison.reps:d} replications. Run more replications or "
+            "more accounts before reading the differences.")
 
 
 def comparison_table(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:

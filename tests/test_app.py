@@ -410,3 +410,52 @@ def test_every_uploader_states_the_limit_the_app_enforces(page, mode):
         # The browser shows "Limit {max_upload_size_mb}MB per file"; the app refuses more than MAX_UPLOAD_BYTES.
         assert uploader.proto.max_upload_size_mb == 1
         assert MAX_UPLOAD_BYTES <= uploader.proto.max_upload_size_mb * 1_000_000
+
+
+def test_every_page_defaults_to_at_least_five_replications():
+    replications = {"app_pages/compare.py": ["compare_reps"],
+                    "app_pages/lab.py": ["lab_sweep_reps", "lab_sens_reps", "lab_fidelity_reps"]}
+    for page, keys in replications.items():
+        at = open_page(page)
+        for key in keys:
+            assert at.number_input(key=key).value >= 5, key
+    at = open_page("app_pages/capacity.py")
+    at.number_input(key="cap_accounts").set_value(300)
+    at.number_input(key="cap_days").set_value(14)
+    at.button(key="cap_solve").click().run()
+    assert not at.exception, at.exception
+    assert at.number_input(key="cap_verify_reps").value >= 5
+
+
+def test_too_wide_is_a_half_width_above_ten_percent_of_the_mean():
+    from app_support.kpis import too_wide
+    from sim.experiment import Estimate
+
+    assert not too_wide(Estimate(100.0, 90.5, 109.5, 5))  # ± 9.5 %
+    assert too_wide(Estimate(100.0, 89.0, 111.0, 5))  # ± 11 %
+    assert too_wide(Estimate(-100.0, -111.0, -89.0, 5))  # the mean's size, whatever its sign
+    assert too_wide(Estimate(100.0, float("nan"), float("nan"), 1))  # one replication: no interval
+
+
+def test_compare_warns_when_the_interval_is_too_wide_to_decide():
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(300)
+    at.number_input(key="compare_days").set_value(20)
+    at.number_input(key="compare_reps").set_value(2)
+    at.button(key="compare_run").click().run()
+    assert not at.exception, at.exception
+    warnings = [shown(w.value) for w in at.warning]
+    assert any(w.startswith("Too uncertain to decide anything: the net-recovery interval of baseline")
+               and "over 2 replications" in w for w in warnings), warnings
+
+
+def test_lab_sweep_warns_when_the_interval_is_too_wide():
+    at = open_page("app_pages/lab.py")
+    at.number_input(key="lab_accounts").set_value(300)
+    at.number_input(key="lab_days").set_value(20)
+    at.run()
+    at.number_input(key="lab_sweep_reps").set_value(1)
+    at.text_input(key="lab_sweep_values").set_value("3")
+    at.button(key="lab_sweep_run").click().run()
+    assert not at.exception, at.exception
+    assert any("Too uncertain to decide anything" in shown(w.value) for w in at.warning)

@@ -106,6 +106,12 @@ with tab_plan:
             if curve:
                 st.markdown("**What agents are worth: the optimal objective against the call team's head count**")
                 st.pyplot(objective_by_agents(curve, team, now))
+                st.dataframe(pd.DataFrame([
+                    {"agents": agents, "optimal objective": "infeasible" if value is None else number(value)}
+                    for agents, value in curve]), hide_index=True, key="cap_agents_curve")
+                if any(value is None for _, value in curve):
+                    st.caption("Infeasible: with that head count no allocation meets the constraints (the "
+                               "capacity, the budget, every account's minimum service).")
             st.markdown("**Verify by simulation**: run the plan's ladder and the scenario's own ladder on the "
                         "same accounts and random streams, with the same teams.")
             v1, v2 = st.columns([1, 3])

@@ -60,12 +60,24 @@ def capacity_use(plan) -> Figure:
 
 
 def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int) -> Figure:
-    """Expected net recovery of the optimal allocation against the number of agents of one team."""
+    """Expected net recovery of the optimal allocation against the number of agents of one team.
+
+    A head count whose LP is infeasible (objective ``None``) is a red cross marked "infeasible".
+    """
     fig = Figure(figsize=(6.5, 3.8), layout="constrained")
     ax = fig.subplots()
     xs = [a for a, v in points if v is not None]
     ys = [v for _, v in points if v is not None]
-    ax.plot(xs, ys, marker="o")
+    ax.plot(xs, ys, marker="o", label="optimal objective")
+    # Head counts where the LP has no plan are drawn on the lowest objective shown, not left out.
+    infeasible = [a for a, v in points if v is None]
+    if infeasible:
+        floor = min(ys, default=0.0)
+        ax.scatter(infeasible, [floor] * len(infeasible), marker="x", s=70, color="tab:red", zorder=3,
+                   label="infeasible: no plan")
+        for agents in infeasible:
+            ax.annotate("infeasible", (agents, floor), textcoords="offset points", xytext=(0, 8), ha="center",
+                        fontsize=8, color="tab:red")
     ax.axvline(current, color="gray", ls=":", label=f"now: {current}")
     ax.set_xlabel(f"agents on team {team}")
     ax.set_ylabel("expected net recovery")

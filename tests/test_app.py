@@ -459,3 +459,25 @@ def test_lab_sweep_warns_when_the_interval_is_too_wide():
     at.button(key="lab_sweep_run").click().run()
     assert not at.exception, at.exception
     assert any("Too uncertain to decide anything" in shown(w.value) for w in at.warning)
+
+
+def test_capacity_shows_infeasible_head_counts_instead_of_dropping_them():
+    from app_support.charts import objective_by_agents
+
+    at = open_page("app_pages/capacity.py")
+    at.number_input(key="cap_accounts").set_value(300)
+    at.number_input(key="cap_days").set_value(14)
+    at.button(key="cap_solve").click().run()
+    assert not at.exception, at.exception
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 14})
+    now = scenario.teams["callers"].agents
+    table = next(d.value for d in at.dataframe if "optimal objective" in d.value.columns)
+    rows = dict(zip(table["agents"], table["optimal objective"], strict=True))
+    assert rows[0] == "infeasible"  # no call agent: the LP has no plan
+    assert rows[now] == number(allocate(scenario).plan.objective)
+    assert len(rows) == len({max(0, round(now * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)})
+
+    figure = objective_by_agents([(0, None), (2, 5.0), (4, 6.0)], "callers", 4)
+    labels = figure.axes[0].get_legend_handles_labels()[1]
+    assert "infeasible: no plan" in labels
+    assert [t.get_text() for t in figure.axes[0].texts] == ["infeasible"]

@@ -24,9 +24,10 @@ from app_support.lab import (
     STEP_COLUMNS,
     TEAM_COLUMNS,
     apply_tables,
-    default_step,
     numeric_paths,
+    sensitivity_params,
     step_rows,
+    suggested_steps,
     team_rows,
     value_at,
 )
@@ -37,7 +38,7 @@ from sim.domain import STRATEGY_CHANNELS as CHANNELS
 from sim.errors import ScenarioError
 from sim.fidelity import table_rows
 from sim.scenario import PRESETS, Scenario, load_scenario
-from sim.sweep import parse_param, parse_set
+from sim.sweep import parse_set
 
 st.title("Scenario lab")
 st.caption("Change the ladder, the teams, the rules and the costs; the scenario is checked as you type. "
@@ -220,8 +221,9 @@ with tornado_tab:
     call_step = next((f"strategy.steps.{i}.every_days" for i, s in enumerate(content_now["strategy"]["steps"])
                       if s["channel"] == "call"), None)
     suggested = [p for p in (call_team, call_step, *suggested) if p]
+    suggested = suggested_steps(scenario, suggested)
     params = st.data_editor(
-        pd.DataFrame({"field": suggested, "step": [default_step(value_at(content_now, p)) for p in suggested]}),
+        pd.DataFrame({"field": [p for p, _ in suggested], "step": [step for _, step in suggested]}),
         num_rows="dynamic", hide_index=True, key="lab_sens_params",
         column_config={"field": st.column_config.SelectboxColumn("field", options=paths, required=True),
                        "step": st.column_config.NumberColumn("± step", required=True)},
@@ -230,11 +232,9 @@ with tornado_tab:
     kpi = c1.selectbox("KPI", HEADLINE, key="lab_sens_kpi", format_func=lambda k: plots.KPI_TITLES[k])
     reps = c2.number_input("Replications", 1, 20, DEFAULT_REPS, key="lab_sens_reps")
     if st.button("Run the sensitivity", key="lab_sens_run"):
+        st.session_state.pop("lab_sens_request", None)  # a refused table shows no earlier result
         try:
-            chosen = tuple(parse_param(f"{row['field']}:{row['step']}") for row in params.to_dict("records")
-                           if isinstance(row["field"], str) and not pd.isna(row["step"]))
-            if not chosen:
-                raise ScenarioError("sensitivity", "field", "add at least one field and its step")
+            chosen = sensitivity_params(scenario, params.to_dict("records"))
             st.session_state["lab_sens_request"] = (text, source, chosen, kpi, int(reps), int(seed))
         except ScenarioError as err:
             st.error(error_text(err))

@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sim.scenario import Step
+from sim.errors import ScenarioError
+from sim.scenario import Scenario, Step
 
 # Every field of a ladder step is a column (a step has no identity beyond its row, so a
 # field left out of the table would be lost): the usual ones first, any others after.
@@ -132,3 +133,72 @@ def value_at(content: dict[str, Any], path: str) -> Any:
     for part in path.split("."):
         node = node[int(part)] if isinstance(node, list) else node[part]
     return node
+
+
+def field_words(content: dict[str, Any], path: str) -> str:
+    """A dotted path as the lab names it: ``strategy.steps.2.every_days`` is "every days of ladder step 3 (call)"."""
+    parts = path.split(".")
+    if len(parts) == 4 and parts[:2] == ["strategy", "steps"] and parts[2].isdigit():
+        steps = content.get("strategy", {}).get("steps", [])
+        index = int(parts[2])
+        channel = steps[index].get("channel", "") if index < len(steps) else ""
+        return f"{parts[3].replace('_', ' ')} of ladder step {index + 1}" + (f" ({channel})" if channel else "")
+    return path
+
+
+def _step_problem(scenario: Scenario, content: dict[str, Any], path: str, step: float) -> str | None:
+    """Why ``path`` cannot move by ± ``step`` (in the lab's words), or None when both sides are valid scenarios."""
+    value = value_at(content, path)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{field_words(content, path)} is not a number; only numbers can move by a step"
+    if isinstance(value, int) and not float(step).is_integer():
+        return f"{field_words(content, path)} is a whole number ({value}); give a whole step"
+    cast = int if isinstance(value, int) else float
+    for side, moved in (("−", cast(value - step)), ("+", cast(value + step))):
+        try:
+            scenario.with_overrides({path: moved})
+        except ScenarioError as err:
+            fix = ("no whole step can move it down from there: remove the row or change the field first"
+                   if side == "−" and isinstance(value, int) and step <= 1 else
+                   f"choose a {'smaller' if side == '−' else 'different'} step or remove the row")
+            return (f"{field_words(content, path)} is {value:g}; {value:g} {side} {step:g} = {moved:g} is not "
+                    f"allowed ({err.message}): {fix}")
+    return None
+
+
+def sensitivity_params(scenario: Scenario, rows: list[dict[str, Any]]) -> tuple[tuple[str, float], ...]:
+    """The tornado table's rows as ``(field, step)``, every step checked before anything runs.
+
+    A mistake is a :class:`~sim.errors.ScenarioError` naming the table's row,
+    the field as the lab names it, the step and what to change, so nothing
+    starts (no progress bar) until every row can run.
+    """
+    content = scenario.content()
+    chosen: dict[str, float] = {}
+    for number, row in enumerate(rows, start=1):
+        path, step = row.get("field"), row.get("step")
+        if _blank(path) and _blank(step):
+            continue
+        where = f"row {number}"
+        if _blank(path) or _blank(step):
+            raise ScenarioError("Sensitivity", where, "give both a field and its ± step")
+        step = float(step)
+        if not math.isfinite(step) or step <= 0:
+            raise ScenarioError("Sensitivity", where, f"the ± step of {field_words(content, path)} must be a "
+                                                      f"number above 0, not {step:g}")
+        if path in chosen:
+            raise ScenarioError("Sensitivity", where, f"{field_words(content, path)} is already in the table once")
+        problem = _step_problem(scenario, content, path, step)
+        if problem is not None:
+            raise ScenarioError("Sensitivity", where, problem)
+        chosen[path] = int(step) if isinstance(value_at(content, path), int) else step
+    if not chosen:
+        raise ScenarioError("Sensitivity", "field", "add at least one field and its ± step")
+    return tuple(chosen.items())
+
+
+def suggested_steps(scenario: Scenario, paths: list[str]) -> list[tuple[str, float]]:
+    """The tornado's starting rows: each field with :func:`default_step`, left out when that step cannot run."""
+    content = scenario.content()
+    rows = [(p, default_step(value_at(content, p))) for p in paths]
+    return [(p, step) for p, step in rows if _step_problem(scenario, content, p, step) is None]

@@ -10,7 +10,6 @@ cache hit too, while a bar made outside it could not be replayed.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import streamlit as st
@@ -28,13 +27,26 @@ if TYPE_CHECKING:
 # it is used, so that the pages built on the optimizer alone do not need it.
 
 
-def _progress_bar(what: str) -> Callable[[int, int], None]:
-    bar = st.progress(0.0, text=what)
+class _ProgressBar:
+    """A progress bar that goes away when its run fails, so an error never leaves an empty bar behind."""
 
-    def update(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"{what}: {done} of {total} runs")
+    def __init__(self, what: str):
+        self.what = what
+        self.bar = st.progress(0.0, text=what)
 
-    return update
+    def __call__(self, done: int, total: int) -> None:
+        self.bar.progress(done / max(total, 1), text=f"{self.what}: {done} of {total} runs")
+
+    def __enter__(self) -> _ProgressBar:
+        return self
+
+    def __exit__(self, kind, error, trace) -> None:
+        if error is not None:
+            self.bar.empty()
+
+
+def _progress_bar(what: str) -> _ProgressBar:
+    return _ProgressBar(what)
 
 
 def _executor(workers: int) -> LocalExecutor:
@@ -53,9 +65,8 @@ def compare(scenarios: tuple[tuple[str, str], ...], reps: int, seed: int, worker
 
     built = [scenario_from_text(text, source) for source, text in scenarios]
     store = ResultStore(store_path).ensure() if store_path else None
-    with _executor(workers) as executor:
-        return run_experiment(built, reps, rng=seed, executor=executor, store=store,
-                              progress=_progress_bar("comparison"))
+    with _executor(workers) as executor, _progress_bar("comparison") as progress:
+        return run_experiment(built, reps, rng=seed, executor=executor, store=store, progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -81,9 +92,8 @@ def sweep(text: str, source: str, path: str, values: tuple, reps: int, seed: int
     from sim.sweep import run_sweep
 
     base = scenario_from_text(text, source)
-    with _executor(workers) as executor:
-        return run_sweep(base, [(path, list(values))], reps, rng=seed, executor=executor,
-                         progress=_progress_bar("sweep"))
+    with _executor(workers) as executor, _progress_bar("sweep") as progress:
+        return run_sweep(base, [(path, list(values))], reps, rng=seed, executor=executor, progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -93,9 +103,9 @@ def sensitivity(text: str, source: str, params: tuple[tuple[str, float], ...], k
     from sim.sweep import run_sensitivity
 
     base = scenario_from_text(text, source)
-    with _executor(workers) as executor:
+    with _executor(workers) as executor, _progress_bar("sensitivity") as progress:
         return run_sensitivity(base, list(params), reps, kpi=kpi, rng=seed, executor=executor,
-                               progress=_progress_bar("sensitivity"))
+                               progress=progress)
 
 
 @st.cache_data(show_spinner=False, max_entries=8)

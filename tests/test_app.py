@@ -481,3 +481,47 @@ def test_capacity_shows_infeasible_head_counts_instead_of_dropping_them():
     labels = figure.axes[0].get_legend_handles_labels()[1]
     assert "infeasible: no plan" in labels
     assert [t.get_text() for t in figure.axes[0].texts] == ["infeasible"]
+
+
+def _lab_small(stem: str = "baseline") -> AppTest:
+    at = open_page("app_pages/lab.py")
+    if stem != "baseline":
+        at.selectbox(key="lab_base").set_value(stem).run()
+    at.number_input(key="lab_accounts").set_value(300)
+    at.number_input(key="lab_days").set_value(20)
+    at.run()
+    assert not errors(at), errors(at)
+    return at
+
+
+def test_lab_tornado_runs_with_its_own_default_steps():
+    # call_heavy's call step comes every day: the old default step (1) took it to 0 and the run failed.
+    at = _lab_small("call_heavy")
+    at.number_input(key="lab_sens_reps").set_value(2)
+    at.button(key="lab_sens_run").click().run()
+    assert not at.exception, at.exception
+    assert not errors(at), errors(at)
+    assert not at.get("progress") or all(p.proto.value == 100 for p in at.get("progress"))
+    assert any("Too uncertain to decide anything" in shown(w.value) for w in at.warning)  # 2 replications
+    table = next(d.value for d in at.dataframe if "swing" in d.value.columns)
+    assert "teams.callers.agents" in set(table["field"])
+
+
+def test_lab_tornado_checks_the_steps_before_running_in_the_labs_words():
+    at = _lab_small()
+    # The legal step (ladder step 6) comes every day: a ± 1 step would take it to 0.
+    at.session_state["lab_sens_params"] = {
+        "edited_rows": {}, "deleted_rows": [],
+        "added_rows": [{"field": "strategy.steps.5.every_days", "step": 1}]}
+    at.run()
+    at.button(key="lab_sens_run").click().run()
+    assert not at.exception, at.exception
+    shown_errors = errors(at)
+    assert len(shown_errors) == 1, shown_errors
+    message = shown_errors[0]
+    assert message.startswith("Sensitivity: row 4: every days of ladder step 6 (legal) is 1; 1 − 1 = 0 is not "
+                              "allowed ("), message
+    assert "remove the row" in message
+    assert "--param" not in message
+    assert not at.get("progress")  # nothing started
+    assert not [d for d in at.dataframe if "swing" in d.value.columns]

@@ -308,30 +308,7 @@ def requirements_by_interval(
     return out
 
 
-def requirements_by_hour(
-    hourly_arrivals: Mapping[int, float] | Sequence[float],
-    mean_handle: float,
-    service_level: float = 0.8,
-    answer_within: float = 20.0,
-    shrinkage: float = 0.3,
-    model: Model = "erlang_c",
-    patience: float | None = None,
-    max_abandon: float | None = None,
-    *,
-    max_occupancy: float | None = None,
-) -> dict[int, StaffingRequirement]:
-    """:func:`requirements_by_interval` on whole hours (0-23 for a day, 0-167 for a week).
+# On whole hours (0-23 for a day, 0-167 for a week) an interval's calls are its calls per
+# hour, so the hourly form is the same function under the name callers used first.
+requirements_by_hour = requirements_by_interval
 
-    ``hourly_arrivals`` maps hour to calls in that hour (= calls per hour).
-    """
-    return requirements_by_interval(
-        hourly_arrivals,
-        mean_handle,
-        service_level,
-        answer_within,
-        shrinkage,
-        model,
-        patience,
-        max_abandon,
-        max_occupancy=max_occupancy,
-    )

@@ -16,6 +16,9 @@ discretised: their lift applies from the end of the day they happen.
 and starting intensity ``lambda0``. ``model = "hawkes"`` (the full borrower
 model) makes the floor depend on the days-past-due bucket and risk segment and
 adds promises, plans, disputes, complaints and contact fatigue.
+``model = "card"`` keeps hawkes' timing but pays against the statement (the
+minimum, the past-due amount, part of a minimum or the balance:
+:mod:`sim.card_behavior`, through ``repayment_day``'s ``amount_rule``).
 """
 
 from __future__ import annotations
@@ -77,7 +80,7 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                   behavior: BehaviorSection, rng: np.random.Generator,
                   payable: np.ndarray | None = None,
                   followup_rng: np.random.Generator | None = None, followup_draws=None,
-                  events: list | None = None) -> RepaymentDay:
+                  events: list | None = None, amount_rule=None) -> RepaymentDay:
     """Simulate one day (length 1) of the self-exciting repayment process exactly.
 
     By the time-change theorem, the first repayment after time s happens at the
@@ -98,6 +101,11 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         Instead of ``followup_rng``: called with the positions of the accounts
         that may repay again, returns two uniforms each (the time, the share),
         so that each account's later repayments draw from its own sequence.
+    amount_rule
+        What a repayment pays when it is not a share of the balance (``model = "card"``): called with the
+        payers' positions, one uniform each, their balance left and what they already paid today, it
+        returns the amounts; the jump then takes r = amount / balance. ``None``: r ~ U[r_min, 1] of the
+        balance (the CGW process, exactly).
     events
         A list to append each repayment to, as ``(positions, time in the day, amount)``
         arrays, one tuple per round of the loop (a run's payment history, kept only when
@@ -130,8 +138,12 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
     uniform = shares[hit]
     while live.size:
         tau = _first_event_time(h_excess[live], h_floor[live], kappa, target, 1.0 - t[live])
-        r = r_min + (1.0 - r_min) * uniform
-        amount = r * h_bal[live]
+        if amount_rule is None:
+            r = r_min + (1.0 - r_min) * uniform
+            amount = r * h_bal[live]
+        else:
+            amount = amount_rule(hit[live], uniform, h_bal[live], h_paid[live])
+            r = np.divide(amount, h_bal[live], out=np.ones_like(amount), where=h_bal[live] > 0)
         h_bal[live] -= amount
         h_paid[live] += amount
         h_count[live] += 1

@@ -34,7 +34,8 @@ from .io import read_bounded
 from .scenario import MAX_ACCOUNTS, MAX_BALANCE, Scenario
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
-OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on")
+OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on", "statement_day")
+NO_STATEMENT_DAY = -1  # a CSV row without one: the card model derives or draws it (build_portfolio)
 MAX_CSV_BYTES = 2_000_000_000
 # A number in a CSV cell is plain ASCII: digits, an optional sign, a decimal
 # point and an exponent. Python's float() and int() would also take "1_000",
@@ -60,6 +61,9 @@ class Portfolio:
     phone_known: np.ndarray  # bool
     email_known: np.ndarray  # bool
     segment_names: tuple[str, ...]
+    # model = "card": each account's statement day, 0-29 in the 30-day cycle counted from the start date
+    # (sim.engine.statements); None under the other models.
+    statement_day: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.balance.size)
@@ -96,7 +100,10 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
     email = rng.random(n) < spec.email_known
     cycles = np.ceil(dpd / 30.0)
     past_due = np.round(np.minimum(balance, cycles * spec.min_due_rate * balance), 2)
-    return Portfolio(
+    # Every synthetic account is delinquent, so its statement day follows from its days past due
+    # (a missed due date started the count): spread uniformly over the cycle like the days past due.
+    statement_day = (-dpd.astype(np.int64)) % 30 if scenario.behavior.model == "card" else None
+    return Portfolio(statement_day=statement_day,
         account_id=np.arange(n, dtype=np.int64),
         balance=balance.astype(np.float64),
         past_due=past_due,
@@ -123,7 +130,9 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     Required columns: ``account_id``, ``balance``, ``days_past_due``. Optional:
     ``segment`` (one of the scenario's segments; the first if absent),
     ``past_due`` (else derived from the minimum-due rate), ``phone_known``,
-    ``email_known`` (0/1, true/false; else true), ``entered_on`` (the ISO date
+    ``email_known`` (0/1, true/false; else true), ``statement_day`` (the day of
+    the month, 1-31, the account's statement falls due; read by ``model = "card"``, which cycles every
+    30 days from ``simulation.start_date``), ``entered_on`` (the ISO date
     the account entered the book, on or before ``simulation.start_date``: the
     book is closed, so an account entering later is an error; blank: from the
     start).
@@ -154,7 +163,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
     header, index = _read_header(reader, source)
     segments = tuple(scenario.portfolio.segments)
     columns: dict[str, list] = {name: [] for name in ("ids", "balances", "past_dues", "dpds", "segs",
-                                                      "phones", "emails")}
+                                                      "phones", "emails", "statement_days")}
     seen: set[int] = set()
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -179,6 +188,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
         phone_known=np.array(columns["phones"], dtype=bool),
         email_known=np.array(columns["emails"], dtype=bool),
         segment_names=segments,
+        statement_day=np.array(columns["statement_days"], dtype=np.int64),
     )
 
 
@@ -239,7 +249,18 @@ def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario
         if flag is None:
             raise ScenarioError(source, f"{where}: {column}", "must be 0/1 or true/false")
         flags.append(flag)
-    return (account_id, balance, round(past_due, 2), dpd, segment, *flags)
+    return (account_id, balance, round(past_due, 2), dpd, segment, *flags,
+            _statement_day(cell.get("statement_day", ""), scenario, source, f"{where}: statement_day"))
+
+
+def _statement_day(text: str, scenario: Scenario, source: str, field: str) -> int:
+    """A day of the month (1-31) as the day of the simulator's 30-day cycle counted from the start date."""
+    if not text:
+        return NO_STATEMENT_DAY
+    day = _whole(text, source, field)
+    if not 1 <= day <= 31:
+        raise ScenarioError(source, field, f"must be a day of the month between 1 and 31, got {text[:40]}")
+    return (day - scenario.simulation.start_date.day) % 30
 
 
 def _unescaped(name: str, segments: tuple[str, ...]) -> str:
@@ -283,6 +304,19 @@ def _whole(text: str, source: str, field: str) -> int:
 
 def build_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
     """The scenario's accounts: imported from its CSV, or generated."""
-    if scenario.portfolio.csv:
-        return read_portfolio_csv(scenario.csv_path, scenario)  # type: ignore[arg-type]
-    return generate_portfolio(scenario, rng)
+    if not scenario.portfolio.csv:
+        return generate_portfolio(scenario, rng)
+    portfolio = read_portfolio_csv(scenario.csv_path, scenario)  # type: ignore[arg-type]
+    if scenario.behavior.model != "card":
+        portfolio.statement_day = None
+        return portfolio
+    # The card model needs every account's statement day: a delinquent account's follows from its days
+    # past due; a current account without one gets a day drawn uniformly over the cycle.
+    day = portfolio.statement_day
+    unset = day == NO_STATEMENT_DAY
+    late = unset & (portfolio.days_past_due > 0)
+    day[late] = (-portfolio.days_past_due[late].astype(np.int64)) % 30
+    current = np.flatnonzero(unset & (portfolio.days_past_due == 0))
+    if current.size:
+        day[current] = rng.integers(0, 30, current.size)
+    return portfolio

@@ -235,6 +235,37 @@ def _default_right_party_by_hour() -> list[float]:
     return day
 
 
+PAYMENT_CHOICES = ("minimum", "past_due", "partial", "full")  # what a card-model repayment pays (sim.card_behavior)
+
+
+def _default_payment_choice() -> dict[str, list[float]]:
+    # Weights of each kind of repayment by bucket (1-30 … 151-180), under model = "card". An assumption
+    # tuned to DOMAIN.md ("mostly the minimum due or the past-due amount, some partial amounts, rarely the
+    # whole balance"; issue 15: at least half the payments the minimum or the past-due amount, at most 15 %
+    # the whole balance); later buckets pay the whole past-due amount less often.
+    return {
+        "minimum": [0.45, 0.45, 0.42, 0.40, 0.38, 0.36],
+        "past_due": [0.25, 0.18, 0.14, 0.11, 0.09, 0.08],
+        "partial": [0.24, 0.33, 0.40, 0.46, 0.50, 0.53],
+        "full": [0.06, 0.04, 0.04, 0.03, 0.03, 0.03],
+    }
+
+
+def _default_cure_multiplier() -> dict[str, float]:
+    # Assumption: lower-risk borrowers pay the whole past-due amount (or the balance) more often.
+    return {"low": 1.3, "medium": 1.0, "high": 0.7}
+
+
+def _default_redefault_rate() -> dict[str, float]:
+    # Monthly hazard that a cured account misses its next minimum again. DOMAIN.md: "a real share of cures
+    # roll again within months" (practitioners, weak): an assumption of 2-8 % a month (about 20-60 % within
+    # a year), to be fitted from a lender's data.
+    return {"low": 0.02, "medium": 0.04, "high": 0.08}
+
+
+REDEFAULT_UNNAMED = 0.04  # the monthly re-default rate of a segment the table does not name (the medium rate)
+
+
 def _over_defaults(defaults: dict[str, float], value: dict[str, float], allowed: tuple[str, ...], kind: str,
                    invalid: str) -> dict[str, float]:
     """``defaults`` with ``value``'s entries over them: keys from ``allowed`` only, each a finite number ≥ 0."""
@@ -249,7 +280,7 @@ def _over_defaults(defaults: dict[str, float], value: dict[str, float], allowed:
 
 
 class BehaviorSection(_Section):
-    model: Literal["hawkes", "cgw"] = "hawkes"
+    model: Literal["hawkes", "cgw", "card"] = "hawkes"
     # Self-exciting repayment intensity (Chehrazi & Weber 2015; Chehrazi, Glynn &
     # Weber 2019), all per day.
     lambda0: float = Field(0.02, ge=0, le=100)
@@ -275,6 +306,44 @@ class BehaviorSection(_Section):
     right_party_by_hour: list[float] = Field(default_factory=_default_right_party_by_hour)
     wrong_party_rate: float = Field(0.05, ge=0, le=1)
     patience_minutes: float = Field(3.0, gt=0, le=1e7)
+    # model = "card": statements, what a repayment pays, re-default (sim.card_behavior, sim.engine.statements).
+    # The minimum due is sim.card_terms' rule: the greater of minimum_floor and minimum_percent of the balance
+    # plus the cycle's interest and fees (defaults: card_terms' US card, 1 % + interest + fees, floor 25).
+    minimum_percent: float = Field(0.01, ge=0, le=1)
+    minimum_floor: float = Field(25.0, ge=0, le=1e6)
+    payment_choice: dict[str, list[float]] = Field(default_factory=_default_payment_choice)
+    partial_min: float = Field(0.25, ge=0, le=1)  # a partial payment is U[partial_min, 1) × one cycle's minimum
+    cure_multiplier: dict[str, float] = Field(default_factory=_default_cure_multiplier)
+    contact_cure_multiplier: float = Field(1.5, ge=0, le=100)  # past-due weight after a recent treatment
+    promise_cure_multiplier: float = Field(2.0, ge=0, le=100)  # past-due weight while a promise is open
+    contact_memory_days: int = Field(7, ge=0, le=365)
+    redefault_rate: dict[str, float] = Field(default_factory=_default_redefault_rate)
+
+    @field_validator("payment_choice")
+    @classmethod
+    def _payment_choice(cls, value: dict[str, list[float]]) -> dict[str, list[float]]:
+        weights = _default_payment_choice()
+        for key, row in value.items():
+            if key not in PAYMENT_CHOICES:
+                raise ValueError(f"unknown kind of payment {key!r}; allowed: {', '.join(PAYMENT_CHOICES)}")
+            if len(row) != len(DELINQUENT_BUCKETS) or not all(math.isfinite(w) and w >= 0 for w in row):
+                raise ValueError(f"{key} needs {len(DELINQUENT_BUCKETS)} weights ≥ 0, one per bucket "
+                                 f"({', '.join(DELINQUENT_BUCKETS)})")
+            weights[key] = [float(w) for w in row]
+        for b, bucket in enumerate(DELINQUENT_BUCKETS):
+            if sum(weights[k][b] for k in PAYMENT_CHOICES) <= 0:
+                raise ValueError(f"the weights of bucket {bucket} add up to 0; at least one must be > 0")
+        return weights
+
+    @field_validator("cure_multiplier", "redefault_rate")
+    @classmethod
+    def _by_segment(cls, value: dict[str, float], info) -> dict[str, float]:
+        for key, number in value.items():
+            if not (math.isfinite(number) and number >= 0):
+                raise ValueError(f"value for {key!r} must be a number ≥ 0")
+            if info.field_name == "redefault_rate" and number > 1:
+                raise ValueError(f"re-default rate for {key!r} is a monthly probability, between 0 and 1")
+        return value
 
     @field_validator("lift")
     @classmethod
@@ -611,6 +680,14 @@ class Scenario(_Section):
                     f"behavior.segment_multiplier.{key}",
                     f"unknown segment {key!r}; the portfolio has: {', '.join(sorted(segments))}",
                 )
+        # The card model's tables by segment are checked where a scenario gives them (their defaults
+        # name low, medium and high; a segment a table does not name gets the table's fallback).
+        for table in ("cure_multiplier", "redefault_rate"):
+            given = getattr(self.behavior, table) if table in self.behavior.model_fields_set else {}
+            for key in given:
+                if key not in segments:
+                    raise FieldError(f"behavior.{table}.{key}",
+                                     f"unknown segment {key!r}; the portfolio has: {', '.join(sorted(segments))}")
         for name in self.teams:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")

@@ -35,6 +35,7 @@ from ..history import RESIDUE, evening_minute
 from ..portfolio import Portfolio
 from ..streams import RandomStreams
 from .context import Context
+from .statements import Statements
 
 NEVER = -(10**6)
 PAID_OFF_BELOW = 0.005  # a balance under half a cent is paid off
@@ -81,6 +82,8 @@ class Book:
         self.interest_and_fees_total = 0.0
         self.collected_total = 0.0
         self.written_off_total = 0.0
+        # model = "card": statements, minimums and past-due amounts by age, re-default (statements.py).
+        self.statements = Statements(self, streams["redefault"]) if behavior.model == "card" else None
         self.month_start_state = self.roll_state()
 
     # ------------------------------------------------------------------------- money
@@ -136,9 +139,11 @@ class Book:
         payable = self.status == ACTIVE
         receipts = self.ctx.receipts
         events = [] if receipts is not None else None
+        statements = self.statements
         result = repayment_day(self.intensity, self.floor, self.balance, self.behavior, self.payment_rng, payable,
                                followup_rng=self.followup_rng,
-                               followup_draws=draws.followup.draw if draws is not None else None, events=events)
+                               followup_draws=draws.followup.draw if draws is not None else None, events=events,
+                               amount_rule=statements.amounts(day) if statements is not None else None)
         self.intensity = result.intensity_end
         payers = result.payers
         if events:
@@ -146,7 +151,7 @@ class Book:
         if payers.size:
             self.collect(payers, result.paid, day)
             self.ctx.tally.payments[day] += int(result.payments.sum())
-            self._apply_payment(payers, result.paid)
+            self._apply_payment(payers, result.paid, day)
         self._promises_due(day)
         self._plans_due(day)
         # Treatments of the day raise the intensity from the end of the day on.
@@ -154,6 +159,8 @@ class Book:
         if lifted.size:
             self.intensity[lifted] += self.pending_lift[lifted]
             self.pending_lift[lifted] = 0.0
+            if statements is not None:
+                statements.reached(lifted, day)
         self._close_paid_off(day)
         self._interest_and_ageing(day)
         self._record_day(day)
@@ -171,9 +178,12 @@ class Book:
             self.status[done] = PAID_OFF
             self.in_plan[done] = False
 
-    def _apply_payment(self, who: np.ndarray, paid: np.ndarray) -> None:
+    def _apply_payment(self, who: np.ndarray, paid: np.ndarray, day: int) -> None:
         if self.behavior.model == "cgw":
             return  # the pure process has no notion of curing
+        if self.statements is not None:
+            self._apply_card_payment(who, paid, day)
+            return
         self.past_due[who] = np.maximum(self.past_due[who] - paid, 0.0)
         cured = who[(self.past_due[who] <= PAID_OFF_BELOW) & (self.status[who] == ACTIVE)]
         if cured.size:
@@ -181,6 +191,32 @@ class Book:
             self.dpd[cured] = 0
             self.in_plan[cured] = False
             self.cured_ever[cured] = True
+
+    def _apply_card_payment(self, who: np.ndarray, paid: np.ndarray, day: int) -> None:
+        """Against the statement: the oldest past due first; the whole past due cures, an older cycle cleared
+        rolls the account back a bucket (its intensity floor moves with it)."""
+        self.statements.pay(who, paid)
+        cured, rolled = self.statements.after_payment(who, day)
+        done = cured[self.balance[cured] < PAID_OFF_BELOW]
+        if done.size:  # the whole balance paid: the account leaves the book paid off, not cured
+            self.collect(done, self.balance[done].copy(), day, RESIDUE)
+            self.status[done] = PAID_OFF
+            self.in_plan[done] = False
+            cured = cured[self.status[cured] == ACTIVE]
+        if cured.size:
+            self.status[cured] = CURED
+            self.dpd[cured] = 0
+            self.in_plan[cured] = False
+            self.cured_ever[cured] = True
+        if rolled.size:
+            self._move_floors(rolled)
+
+    def charge_fees(self, who: np.ndarray, fees: np.ndarray, day: int) -> None:
+        """Fees added to balances (the card model's late fees): counted with interest and fees."""
+        self.balance[who] += fees
+        added = float(np.sum(fees))
+        self.interest_and_fees_total += added
+        self.ctx.tally.interest_and_fees[day] += added
 
     def _promises_due(self, day: int) -> None:
         due = self.promises_due.pop(day, [])
@@ -203,7 +239,7 @@ class Book:
             tally.payments[day] += who.size
             # A kept promise is a repayment: it excites the intensity like one.
             self.intensity[who] += self.behavior.delta10 + self.behavior.delta11 * share
-            self._apply_payment(who, amount)
+            self._apply_payment(who, amount, day)
 
     def _keep_draws(self, idx: np.ndarray, purpose: str) -> np.ndarray:
         """One uniform per promise or instalment due (accounts ``idx``, ascending) that decides if it is kept."""
@@ -228,7 +264,10 @@ class Book:
             self.ctx.tally.payments[day] += payers.size
             self.plan_left[payers] -= 1
             self.plan_missed[payers] = 0
-            self.past_due[payers] = np.maximum(self.past_due[payers] - amount, 0.0)
+            if self.statements is not None:
+                self.statements.pay(payers, amount)  # against the oldest past due; a plan does not cure
+            else:
+                self.past_due[payers] = np.maximum(self.past_due[payers] - amount, 0.0)
         missed = idx[~kept]
         if missed.size:
             self.plan_missed[missed] += 1
@@ -247,6 +286,8 @@ class Book:
             interest = self.balance * (portfolio.apr / DAYS_PER_YEAR)  # the daily convention
             interest *= active
             self.balance += interest
+            if self.statements is not None:
+                self.statements.cycle_interest += interest
             added = float(interest.sum())
             self.interest_and_fees_total += added
             tally.interest_and_fees[day] += added
@@ -255,11 +296,14 @@ class Book:
         ageing_mask &= ~self.in_plan
         np.add(self.dpd, ageing_mask, out=self.dpd, casting="unsafe")
         phase = self.dpd % 30
-        # Select on the (small) candidate sets first, then keep the ageing ones.
-        new_cycle = np.flatnonzero(phase == 0)
-        new_cycle = new_cycle[ageing_mask[new_cycle]]
-        if new_cycle.size:
-            self._new_cycle(new_cycle, day)
+        if self.statements is not None:
+            self.statements.cycle_evening(ageing_mask, day)  # each account on its own statement day
+        else:
+            # Select on the (small) candidate sets first, then keep the ageing ones.
+            new_cycle = np.flatnonzero(phase == 0)
+            new_cycle = new_cycle[ageing_mask[new_cycle]]
+            if new_cycle.size:
+                self._new_cycle(new_cycle, day)
         crossed = np.flatnonzero(phase == 1)
         crossed = crossed[ageing_mask[crossed]]
         # Reaching 31 days past due: bureau reporting and IFRS 9 stage 2 begin (the provision view).
@@ -268,7 +312,7 @@ class Book:
             tally.rolled_past_30[day] += past_30.size
             if self.ctx.ledger is not None:
                 np.add.at(self.ctx.ledger.rolled_past_30, past_30, 1)
-        if self.behavior.model == "hawkes" and crossed.size:
+        if self.behavior.model != "cgw" and crossed.size:
             self._move_floors(crossed)
         charged = np.flatnonzero(self.dpd >= portfolio.charge_off_dpd)
         charged = charged[ageing_mask[charged]]

@@ -35,10 +35,13 @@ over the replications, on the same seeds): how much the whole ladder saves.
 **Payment mix.** Over the borrowers' own receipts (kinds ``payment`` and
 ``instalment`` of :mod:`sim.history`; legal recoveries are not payments).
 *Full balance*: a receipt that paid the account off (its last receipt, when
-the account ended paid off). *Minimum or past-due*: today's engine draws a
-repayment as a share of the whole balance and keeps no statement, so no
-receipt can be matched to a minimum due; the check reports ``None`` (not
-measurable) until the card model of issue 15 brings statements.
+the account ended paid off). *Minimum or past-due*: under ``model = "card"``
+the book records the kind of every repayment the borrower chose
+(:class:`sim.card_behavior.PaymentChoice`): the repayments that paid one
+minimum or the whole past-due amount, over all the borrowers' receipts (kept
+promises and plan instalments count in the denominator, not the numerator).
+The other models draw a repayment as a share of the whole balance and keep
+no statement, so the check reports ``None`` (not measurable) there.
 
 **Right-party contact rate.** Right-party outcomes per outbound call
 attempt, as the KPI of the same name.
@@ -53,6 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .card_behavior import PaymentChoice
 from .domain import BUCKET_DAYS, BUCKETS, PAID_OFF, RIGHT_PARTY, PaymentKind, RollState
 from .engine import Engine
 from .experiment import replication_seeds
@@ -160,6 +164,7 @@ class Observation:
     right_party: int
     complaints: int
     contacts: int  # every contact of every channel (the holdout has none)
+    choices: np.ndarray | None = None  # repayments by PaymentChoice (model = "card"), else None
 
 
 def observe(scenario: Scenario, seed) -> Observation:
@@ -182,6 +187,7 @@ def observe(scenario: Scenario, seed) -> Observation:
     month_end(0, scenario.simulation.days)
     engine.run()
     status = engine.book.status.copy()
+    statements = engine.book.statements
     result = build_result(engine.outcome(), scenario_name=scenario.display_name,
                           scenario_hash=scenario.content_hash, seed=describe_seed(streams.seed_sequence))
     outcomes = result.series["call_outcomes"]
@@ -190,7 +196,8 @@ def observe(scenario: Scenario, seed) -> Observation:
         paid_off=portfolio.account_id[status == PAID_OFF], accounts=result.accounts, days=result.days,
         charge_off_rate=float(result.kpis["charge_off_rate"]),
         call_attempts=int(outcomes.sum()), right_party=int(outcomes[:, RIGHT_PARTY].sum()),
-        complaints=int(result.kpis["complaints"]), contacts=int(sum(result.kpis["contacts"].values())))
+        complaints=int(result.kpis["complaints"]), contacts=int(sum(result.kpis["contacts"].values())),
+        choices=None if statements is None else statements.mix.copy())
 
 
 # ----------------------------------------------------------------------------- the measures
@@ -310,11 +317,13 @@ def _complaints_check(runs: list[Observation]) -> Check:
 def _payment_checks(runs: list[Observation], model: str) -> list[Check]:
     paid = sum(int(borrower_payments(r.payments).sum()) for r in runs)
     full = sum(full_balance_payments(r.payments, r.paid_off) for r in runs)
-    return [
-        check("payments of the minimum or past-due", None,
-              f"not measurable with model = {model}: no statements, a repayment is a share of the balance"),
-        check("payments of the full balance", _share(full, paid), "" if paid else "no payments"),
-    ]
+    if all(r.choices is not None for r in runs):
+        due = sum(int(r.choices[PaymentChoice.MINIMUM] + r.choices[PaymentChoice.PAST_DUE]) for r in runs)
+        minimum = check("payments of the minimum or past-due", _share(due, paid), "" if paid else "no payments")
+    else:
+        minimum = check("payments of the minimum or past-due", None,
+                        f"not measurable with model = {model}: no statements, a repayment is a share of the balance")
+    return [minimum, check("payments of the full balance", _share(full, paid), "" if paid else "no payments")]
 
 
 # ----------------------------------------------------------------------------- the table

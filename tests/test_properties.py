@@ -1,4 +1,4 @@
-"""Properties over random scenarios: money conserved, no negative balance,
+"""Properties over random scenarios (hawkes and card borrowers): money conserved, no negative balance,
 rules never broken (by an independent audit of the contact log), agents never
 double-booked, and metamorphic relations between runs."""
 
@@ -48,7 +48,7 @@ def scenarios(draw):
                        "start_date": draw(st.sampled_from(["2026-01-01", "2026-02-14", "2026-12-20"]))},
         "portfolio": {"apr": draw(st.sampled_from([0.0, 0.24, 0.36])), "late_fee": draw(st.sampled_from([0.0, 25.0])),
                       "charge_off_dpd": draw(st.sampled_from([60, 120, 180]))},
-        "behavior": {"fatigue": draw(st.sampled_from([0.0, 0.5])),
+        "behavior": {"model": draw(st.sampled_from(["hawkes", "card"])), "fatigue": draw(st.sampled_from([0.0, 0.5])),
                      "callback_probability": {"sms": draw(st.sampled_from([0.0, 0.2]))}},
         "strategy": {"priority": draw(st.sampled_from(["balance", "days_past_due", "expected_value", "account_id"])),
                      "redial_minutes": draw(st.sampled_from([5, 60])),

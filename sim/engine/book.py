@@ -234,6 +234,10 @@ class Book:
         who = idx[kept]
         if who.size:
             amount = np.minimum(self.promise_amount[who], self.balance[who])
+            if self.statements is not None:
+                # Under the card model a promise is to bring the account current: the past-due amount when
+                # it falls due (what a collector asks for), not a share of the balance.
+                amount = self.statements.promised(who)
             share = np.divide(amount, self.balance[who], out=np.ones_like(amount), where=self.balance[who] > 0)
             self.collect(who, amount, day, PaymentKind.INSTALMENT)
             tally.payments[day] += who.size

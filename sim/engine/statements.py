@@ -69,7 +69,8 @@ class Statements:
         self.cycle_interest = np.zeros(n)
         self.cycle_fees = np.zeros(n)
         self.last_reached = np.full(n, NEVER, dtype=np.int32)  # the last day a treatment reached the borrower
-        self.mix = np.zeros(len(PaymentChoice), dtype=np.int64)  # repayments by kind (the fidelity report)
+        # Repayments by kind, kept promises as past_due (the fidelity report's payment mix).
+        self.mix = np.zeros(len(PaymentChoice), dtype=np.int64)
         self.redefaults = 0
         self._open(portfolio)
 
@@ -91,8 +92,12 @@ class Statements:
         balance = book.balance
         interest = cents(balance * estimate)
         self.minimum[:] = minimum_due_cents(self.rule, cents(balance), interest, 0, cents(balance) + interest) / 100
+        # A synthetic book (or an imported account without a past-due amount) owes one card minimum per
+        # missed cycle; an imported past-due amount is kept and spread evenly over its cycles.
         past_due = book.past_due[late]
         missing = past_due < HALF_CENT
+        if not book.ctx.scenario.portfolio.csv:
+            missing[:] = True
         past_due[missing] = cycles[missing] * self.minimum[late][missing]
         past_due = np.minimum(past_due, balance[late])
         share = past_due / cycles
@@ -120,6 +125,13 @@ class Statements:
             return choice.amounts(kind, within, self.minimum[who], past_due, balance_left)
 
         return rule
+
+    def promised(self, who: np.ndarray) -> np.ndarray:
+        """What kept promises pay: the past-due amount (one minimum if none is past due), counted as ``past_due``."""
+        book = self.book
+        amount = np.where(book.past_due[who] >= HALF_CENT, book.past_due[who], self.minimum[who])
+        self.mix[PaymentChoice.PAST_DUE] += who.size
+        return np.minimum(np.round(amount, 2), book.balance[who])
 
     def reached(self, who: np.ndarray, day: int) -> None:
         self.last_reached[who] = day

@@ -129,8 +129,7 @@ def test_paying_one_minimum_clears_the_oldest_cycle_and_rolls_back_a_bucket():
 
 
 def test_the_default_payment_mix_is_mostly_the_minimum_or_the_past_due_amount():
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 2000, "simulation.days": 60,
-                                                    "behavior.model": "card"})
+    s = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 2000, "simulation.days": 60})
     report = fidelity(s, reps=1)
     checks = {c.name: c for c in report.checks}
     minimum_or_past_due = checks["payments of the minimum or past-due"]
@@ -189,7 +188,7 @@ def test_no_re_default_at_a_zero_rate():
 
 @pytest.mark.parametrize("name", ["baseline", "call_heavy"])
 def test_money_is_conserved_under_the_card_model(name):
-    s = load_scenario(SCENARIOS / f"{name}.toml", {"simulation.accounts": 1500, "simulation.days": 75,
+    s = load_scenario(SCENARIOS / f"{name}.toml", {"simulation.accounts": 1500, "simulation.days": 180,
                                                    "behavior.model": "card"})
     result = simulate(s, 5)
     assert abs(result.kpis["conservation_error"]) < 1e-6 * result.kpis["initial_balance"]
@@ -197,8 +196,7 @@ def test_money_is_conserved_under_the_card_model(name):
 
 
 def test_same_seed_same_run_under_the_card_model():
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 45,
-                                                    "behavior.model": "card"})
+    s = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 800, "simulation.days": 45})
     a, b, c = simulate(s, 11), simulate(s, 11), simulate(s, 12)
     dump = [json.dumps(_jsonable(r.kpis), sort_keys=True) for r in (a, b, c)]
     assert dump[0] == dump[1] != dump[2]

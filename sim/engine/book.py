@@ -228,16 +228,19 @@ class Book:
         if idx.size == 0:
             return
         tally = self.ctx.tally
-        kept = self._keep_draws(idx, "promise_keep") < self.behavior.promise_keep_rate
+        keep_rate = self.behavior.promise_keep_rate
+        u = self._keep_draws(idx, "promise_keep")
+        kept = u < keep_rate
         tally.promises_kept[day] += int(kept.sum())
         tally.promises_broken[day] += int((~kept).sum())
         who = idx[kept]
         if who.size:
             amount = np.minimum(self.promise_amount[who], self.balance[who])
             if self.statements is not None:
-                # Under the card model a promise is to bring the account current: the past-due amount when
-                # it falls due (what a collector asks for), not a share of the balance.
-                amount = self.statements.promised(who)
+                # Under the card model a kept promise pays against the statement, chosen like a repayment
+                # (the promise shifts it toward the past-due amount); below the keep rate, u / rate is
+                # itself a uniform, so the choice needs no draw of its own.
+                amount = self.statements.promised(who, u[kept] / keep_rate, day)
             share = np.divide(amount, self.balance[who], out=np.ones_like(amount), where=self.balance[who] > 0)
             self.collect(who, amount, day, PaymentKind.INSTALMENT)
             tally.payments[day] += who.size

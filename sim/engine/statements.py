@@ -69,7 +69,7 @@ class Statements:
         self.cycle_interest = np.zeros(n)
         self.cycle_fees = np.zeros(n)
         self.last_reached = np.full(n, NEVER, dtype=np.int32)  # the last day a treatment reached the borrower
-        # Repayments by kind, kept promises as past_due (the fidelity report's payment mix).
+        # Repayments and kept promises by kind (the fidelity report's payment mix).
         self.mix = np.zeros(len(PaymentChoice), dtype=np.int64)
         self.redefaults = 0
         self._open(portfolio)
@@ -82,7 +82,7 @@ class Statements:
         dpd = book.dpd
         given = portfolio.statement_day
         derived = (-dpd.astype(np.int64)) % BUCKET_DAYS
-        self.cycle_day = (derived if given is None else np.where(given >= 0, given, derived)).astype(np.int8)
+        self.cycle_day = (derived if given is None else np.where(given >= 0, given, derived)).astype(np.int32)
         late = np.flatnonzero(dpd > 0)
         cycles = (dpd[late] + BUCKET_DAYS - 1) // BUCKET_DAYS
         # The bucket is kept; the days within it follow from the statement day (the evening before day 0).
@@ -126,12 +126,16 @@ class Statements:
 
         return rule
 
-    def promised(self, who: np.ndarray) -> np.ndarray:
-        """What kept promises pay: the past-due amount (one minimum if none is past due), counted as ``past_due``."""
-        book = self.book
-        amount = np.where(book.past_due[who] >= HALF_CENT, book.past_due[who], self.minimum[who])
-        self.mix[PaymentChoice.PAST_DUE] += who.size
-        return np.minimum(np.round(amount, 2), book.balance[who])
+    def promised(self, who: np.ndarray, u: np.ndarray, day: int) -> np.ndarray:
+        """What kept promises pay: a repayment chosen like any other (one uniform ``u`` each), with the
+        promise shifting the choice toward the past-due amount (``promise_cure_multiplier``)."""
+        book, choice = self.book, self.choice
+        reached = (day - self.last_reached[who]) <= self.memory
+        probabilities = choice.probabilities(bucket_of(book.dpd[who]), book.segment[who], reached,
+                                             np.ones(who.size, dtype=bool))
+        kind, within = choice.choose(probabilities, u)
+        self.mix += np.bincount(kind, minlength=len(PaymentChoice))
+        return choice.amounts(kind, within, self.minimum[who], book.past_due[who], book.balance[who])
 
     def reached(self, who: np.ndarray, day: int) -> None:
         self.last_reached[who] = day

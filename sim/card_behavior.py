@@ -32,6 +32,8 @@ from enum import IntEnum
 
 import numpy as np
 
+from .card_terms import cycle_rate, minimum_due_cents
+from .domain import BUCKET_DAYS
 from .scenario import PAYMENT_CHOICES, REDEFAULT_UNNAMED, BehaviorSection
 
 
@@ -60,6 +62,14 @@ class MinimumRule:
 
 def minimum_rule(behavior: BehaviorSection) -> MinimumRule:
     return MinimumRule(percent=behavior.minimum_percent, floor=behavior.minimum_floor)
+
+
+def first_minimum(behavior: BehaviorSection, apr: float, balance: np.ndarray) -> np.ndarray:
+    """The minimum due of a statement on ``balance`` with a whole cycle's interest (the book at the start,
+    whose cycles the run has not seen): the card rule of :mod:`sim.card_terms`, in the currency unit."""
+    cents = np.rint(np.asarray(balance, dtype=np.float64) * 100.0).astype(np.int64)
+    interest = np.rint(cents * float(cycle_rate("daily", apr, BUCKET_DAYS))).astype(np.int64)
+    return minimum_due_cents(minimum_rule(behavior), cents, interest, 0, cents + interest) / 100
 
 
 def _by_segment(table: dict[str, float], segment_names: tuple[str, ...], unnamed: float) -> np.ndarray:

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 # Account statuses and buckets are sim.domain's; re-exported here, where they were first written.
+from .card_behavior import first_minimum
 from .domain import ACTIVE as ACTIVE
 from .domain import CHARGED_OFF as CHARGED_OFF
 from .domain import CURED as CURED
@@ -99,10 +100,15 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
     phone = rng.random(n) < spec.phone_known
     email = rng.random(n) < spec.email_known
     cycles = np.ceil(dpd / 30.0)
-    past_due = np.round(np.minimum(balance, cycles * spec.min_due_rate * balance), 2)
-    # Every synthetic account is delinquent, so its statement day follows from its days past due
-    # (a missed due date started the count): spread uniformly over the cycle like the days past due.
-    statement_day = (-dpd.astype(np.int64)) % 30 if scenario.behavior.model == "card" else None
+    statement_day = None
+    if scenario.behavior.model == "card":
+        # One card minimum (sim.card_terms' rule) per missed cycle. Every synthetic account is delinquent,
+        # so its statement day follows from its days past due (a missed due date started the count):
+        # spread uniformly over the cycle like the days past due.
+        past_due = np.round(np.minimum(balance, cycles * first_minimum(scenario.behavior, spec.apr, balance)), 2)
+        statement_day = (-dpd.astype(np.int64)) % 30
+    else:
+        past_due = np.round(np.minimum(balance, cycles * spec.min_due_rate * balance), 2)
     return Portfolio(statement_day=statement_day,
         account_id=np.arange(n, dtype=np.int64),
         balance=balance.astype(np.float64),

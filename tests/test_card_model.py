@@ -221,6 +221,16 @@ def test_a_synthetic_card_book_gets_statement_days_from_its_days_past_due():
                            ).statement_day is None
 
 
+def test_a_card_runs_portfolio_out_reads_back_as_the_same_book(tmp_path):
+    base = SCENARIOS / "card_baseline.toml"
+    original = simulate(load_scenario(base, {"simulation.accounts": 300, "simulation.days": 40}), history=True)
+    original.history.write_portfolio_csv(tmp_path / "accounts.csv")  # what --portfolio-out writes
+    variant = tmp_path / "book.toml"
+    variant.write_text(f'extends = "{base}"\n[portfolio]\ncsv = "accounts.csv"\n')
+    again = simulate(load_scenario(variant, {"simulation.days": 40}))
+    assert again.kpis == original.kpis
+
+
 # ----------------------------------------------------------------------------- input
 
 
@@ -249,3 +259,15 @@ def test_bad_card_parameters_are_one_line_errors(behavior, message):
     with pytest.raises(InputError, match=message) as err:
         scenario({"behavior": behavior})
     assert "\n" not in str(err.value)
+
+
+def test_the_payment_weights_the_scenarios_readme_states_are_the_defaults():
+    import re
+
+    from sim.scenario import BehaviorSection
+
+    text = (SCENARIOS / "README.md").read_text(encoding="utf-8")
+    text = text[text.index("* `payment_choice`"):text.index("* `cure_multiplier`")]
+    stated = {kind: [float(w) for w in re.findall(r"[0-9]\.[0-9]+", weights)]
+              for kind, weights in re.findall(r"`(minimum|past_due|partial|full)` \([^:]*:([^)]*)\)", text)}
+    assert stated == BehaviorSection().payment_choice

@@ -34,8 +34,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..behavior import floor_intensity
-from ..card_behavior import CardChoice, PaymentChoice, minimum_rule
-from ..card_terms import cycle_rate, late_fees_due, minimum_due_cents, to_cents
+from ..card_behavior import CardChoice, PaymentChoice, first_minimum, minimum_rule
+from ..card_terms import late_fees_due, minimum_due_cents, to_cents
 from ..domain import ACTIVE, BUCKET_DAYS, CURED, bucket_of
 
 AGES = 6  # past-due amounts kept by cycle: 1-30 … 151-180 (and older, in the last)
@@ -87,17 +87,12 @@ class Statements:
         cycles = (dpd[late] + BUCKET_DAYS - 1) // BUCKET_DAYS
         # The bucket is kept; the days within it follow from the statement day (the evening before day 0).
         dpd[late] = delinquent_dpd(cycles, self.cycle_day[late], -1)
-        apr = book.ctx.scenario.portfolio.apr
-        estimate = float(cycle_rate("daily", apr, BUCKET_DAYS))  # a cycle's interest, for the first minimum
         balance = book.balance
-        interest = cents(balance * estimate)
-        self.minimum[:] = minimum_due_cents(self.rule, cents(balance), interest, 0, cents(balance) + interest) / 100
-        # A synthetic book (or an imported account without a past-due amount) owes one card minimum per
-        # missed cycle; an imported past-due amount is kept and spread evenly over its cycles.
+        self.minimum[:] = first_minimum(book.behavior, book.ctx.scenario.portfolio.apr, balance)
+        # The book's past-due amount (the synthetic book's is one card minimum per missed cycle) is spread
+        # evenly over its cycles; a delinquent account without one owes a minimum per cycle.
         past_due = book.past_due[late]
         missing = past_due < HALF_CENT
-        if not book.ctx.scenario.portfolio.csv:
-            missing[:] = True
         past_due[missing] = cycles[missing] * self.minimum[late][missing]
         past_due = np.minimum(past_due, balance[late])
         share = past_due / cycles

@@ -271,3 +271,32 @@ def test_the_payment_weights_the_scenarios_readme_states_are_the_defaults():
     stated = {kind: [float(w) for w in re.findall(r"[0-9]\.[0-9]+", weights)]
               for kind, weights in re.findall(r"`(minimum|past_due|partial|full)` \([^:]*:([^)]*)\)", text)}
     assert stated == BehaviorSection().payment_choice
+
+
+def test_a_broken_plan_resumes_ageing_from_what_is_unpaid():
+    # Plans taken at every conversation, instalments never kept: each plan breaks after two missed
+    # instalments, and the account is delinquent again at the place in the cycle its statement day says.
+    s = card({"behavior": {"promise_probability": 0.0, "plan_uptake": 1.0, "dispute_probability": 0.0,
+                           "plan_keep_rate": 0.0, "right_party_by_hour": [0.9] * 24, "wrong_party_rate": 0.0},
+              "portfolio": {"apr": 0.0},
+              "strategy": {"steps": [{"channel": "call", "from_dpd": 1, "to_dpd": 179}]},
+              "teams": {"callers": {"agents": 2, "shifts": ["09:00-17:00"],
+                                    "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]}}},
+             accounts=20, days=120)
+    broke = []
+    was = np.zeros(20, bool)
+
+    def evening(day, _days):
+        b = engine.book
+        now = b.in_plan.copy()
+        for i in np.flatnonzero(was & ~now & (b.status == 0)).tolist():
+            broke.append((day - 1, int(b.dpd[i]), int(b.statements.cycle_day[i])))
+        was[:] = now
+
+    engine = Engine(s, book([1000.0] * 20, 40), RandomStreams(0), record_contacts=False, progress=evening)
+    engine.run()
+    assert len(broke) >= 10
+    for day, dpd, cycle_day in broke:
+        cycles = -(-dpd // 30)
+        # 30 (k − 1) + the days since the statement day + 1, after the evening's ageing.
+        assert dpd == 30 * (cycles - 1) + (day - cycle_day) % 30 + 1

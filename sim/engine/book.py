@@ -203,13 +203,17 @@ class Book:
             self.status[done] = PAID_OFF
             self.in_plan[done] = False
             cured = cured[self.status[cured] == ACTIVE]
+        self._cure(cured)
+        if rolled.size:
+            self._move_floors(rolled)
+
+    def _cure(self, cured: np.ndarray) -> None:
+        """Accounts with nothing past due any more are current: out of collection (and off any plan)."""
         if cured.size:
             self.status[cured] = CURED
             self.dpd[cured] = 0
             self.in_plan[cured] = False
             self.cured_ever[cured] = True
-        if rolled.size:
-            self._move_floors(rolled)
 
     def charge_fees(self, who: np.ndarray, fees: np.ndarray, day: int) -> None:
         """Fees added to balances (the card model's late fees): counted with interest and fees."""
@@ -281,6 +285,8 @@ class Book:
         # Two missed instalments in a row break the plan; collection resumes.
         broken = missed[self.plan_missed[missed] >= 2]
         self.in_plan[broken] = False
+        if broken.size and self.statements is not None:
+            self._cure(self.statements.resume(broken, day))
         continuing = idx[self.in_plan[idx] & (self.plan_left[idx] > 0) & (self.balance[idx] >= PAID_OFF_BELOW)]
         self.plan_next_day[continuing] = day + 30
         self.plans_due[day + 30].extend(continuing.tolist())

@@ -157,16 +157,30 @@ class Statements:
             self.past_due_by_age[cured] = 0.0
             book.past_due[cured] = 0.0
         late = who[book.past_due[who] >= HALF_CENT]
-        by_age = self.past_due_by_age[late]
-        # Cycles still behind: the oldest column with something left (the last column holds older ones too,
-        # so an account still owing it keeps its days past due).
-        cycles = AGES - np.argmax(by_age[:, ::-1] > 0, axis=1)
+        cycles = self._cycles_behind(late)
         # This evening's ageing is still to come: the days past due as of this morning.
         dpd = delinquent_dpd(cycles, self.cycle_day[late], day - 1)
         back = (dpd < book.dpd[late]) & (cycles < AGES)
         rolled = late[back]
         book.dpd[rolled] = dpd[back]
         return cured, rolled
+
+    def _cycles_behind(self, late: np.ndarray) -> np.ndarray:
+        """Cycles still behind: the oldest column with something left (the last column holds the older
+        cycles too, so an account still owing it keeps its days past due)."""
+        return AGES - np.argmax(self.past_due_by_age[late][:, ::-1] > 0, axis=1)
+
+    def resume(self, who: np.ndarray, day: int) -> np.ndarray:
+        """Accounts whose plan broke, before this evening's ageing: their days past due, which stood still
+        on the plan, follow again from what is unpaid and their statement day. Returns those with nothing
+        past due (the instalments paid it): they are current."""
+        book = self.book
+        cured = who[book.past_due[who] < HALF_CENT]
+        late = who[book.past_due[who] >= HALF_CENT]
+        cycles = self._cycles_behind(late)
+        keep = cycles < AGES
+        book.dpd[late[keep]] = delinquent_dpd(cycles[keep], self.cycle_day[late[keep]], day - 1)
+        return cured
 
     # ------------------------------------------------------------------------- the statement day
 

@@ -19,7 +19,8 @@ counts accounts too, so both read the same. An account referred to legal or
 cured in between counts in the denominator and not as rolled.
 
 Why day 0 is a snapshot: today's book is closed (every account is in it
-from day 0, and a cure is forever), so from day 30 on the early buckets hold
+from day 0, and a cure is forever except under ``model = "card"``, where
+cured accounts re-default), so from day 30 on the early buckets hold
 almost nobody (only accounts on a plan, which do not age): measured from day
 30, the 1-30 flow rests on a few hundred plan accounts in a book of 20,000
 and says nothing about the model. Once issue 15's open book simulates a

@@ -7,8 +7,12 @@ accounts, accrues interest, ages the accounts (late fees at each missed
 cycle, intensity floors moved across buckets), charges off at
 ``charge_off_dpd`` and records the day. Money moves only through
 :meth:`Book.collect` and :meth:`Book.write_off`, which keep the totals the
-conservation check reads. Imports :mod:`sim.domain`, the behaviour and the
-run's :class:`~sim.engine.context.Context`.
+conservation check reads. Under ``model = "card"`` the book's statements
+(:mod:`.statements`: statement days, past due by age, the minimum, late fees,
+re-default) replace the 30-day cycles of days past due, repayments pay
+against them, and a payment cures or rolls back from what is left unpaid.
+Imports :mod:`sim.domain`, the behaviour, the statements and the run's
+:class:`~sim.engine.context.Context`.
 """
 
 from __future__ import annotations

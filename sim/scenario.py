@@ -265,6 +265,9 @@ def _default_redefault_rate() -> dict[str, float]:
     return {"low": 0.02, "medium": 0.04, "high": 0.08}
 
 
+# [behavior] keys read by model = "card" only (sim.card_behavior, sim.engine.statements).
+CARD_ONLY_FIELDS = ("minimum_percent", "minimum_floor", "payment_choice", "partial_min", "cure_multiplier",
+                    "contact_cure_multiplier", "promise_cure_multiplier", "contact_memory_days", "redefault_rate")
 REDEFAULT_UNNAMED = 0.04  # the monthly re-default rate of a segment the table does not name (the medium rate)
 
 
@@ -320,6 +323,16 @@ class BehaviorSection(_Section):
     promise_cure_multiplier: float = Field(2.0, ge=0, le=100)  # past-due weight while a promise is open
     contact_memory_days: int = Field(7, ge=0, le=365)
     redefault_rate: dict[str, float] = Field(default_factory=_default_redefault_rate)
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler):
+        # The card model's parameters change nothing under the other models: left out of their content,
+        # so a hawkes or cgw scenario keeps its content hash (and its TOML) from before they existed.
+        data = handler(self)
+        if self.model != "card":
+            for key in CARD_ONLY_FIELDS:
+                data.pop(key, None)
+        return data
 
     @field_validator("payment_choice")
     @classmethod

@@ -300,3 +300,12 @@ def test_a_broken_plan_resumes_ageing_from_what_is_unpaid():
         cycles = -(-dpd // 30)
         # 30 (k − 1) + the days since the statement day + 1, after the evening's ageing.
         assert dpd == 30 * (cycles - 1) + (day - cycle_day) % 30 + 1
+
+
+def test_card_parameters_are_content_only_under_the_card_model():
+    # They change nothing under hawkes or cgw, so those scenarios keep the content hash they had before.
+    base = load_scenario(SCENARIOS / "baseline.toml")
+    assert base.with_overrides({"behavior.redefault_rate": {"low": 0.5}}).content_hash == base.content_hash
+    assert "payment_choice" not in base.content()["behavior"]
+    as_card = base.with_overrides({"behavior.model": "card"})
+    assert as_card.with_overrides({"behavior.redefault_rate": {"low": 0.5}}).content_hash != as_card.content_hash

@@ -248,15 +248,17 @@ def stop_violations(log) -> list[Violation]:
                                         "contact with an account excluded from collection"))
     if not np.isin(names, ["opt_out", "cease_request"]).any():
         return violations
-    # Each account's first request of each kind, then every row after it that the request forbids.
+    # Each account's first request of each kind, then every row after it that the request forbids. A request
+    # made in a conversation is made by its end (a message's row lasts no time).
     _, who = np.unique(log.account, return_inverse=True)
+    made = log.minute + log.duration
     for request, rows_barred, rule in (
         (names == "cease_request", initiated, "contact after a cease-communication request"),
         ((names == "opt_out") & (channel == "sms"), channel == "sms", "sms after an opt-out of sms"),
         ((names == "opt_out") & (channel == "email"), channel == "email", "email after an opt-out of email"),
     ):
         first = np.full(who.max() + 1, np.inf)
-        np.minimum.at(first, who[request], log.minute[request])
+        np.minimum.at(first, who[request], made[request])
         for i in np.flatnonzero(rows_barred & (log.minute > first[who])):
             violations.append(Violation(int(log.account[i]), float(log.minute[i]), str(channel[i]), rule))
     return violations

@@ -565,9 +565,10 @@ STATE_CODE = re.compile(r"[A-Z]{2}")
 
 def _default_right_party_by_bucket() -> dict[str, float]:
     # Multipliers on right_party_by_hour. An assumption: early-stage accounts still answer (working numbers,
-    # engaged cardholders) and reach falls with delinquency; tuned so that the baseline's right-party
-    # contacts per attempt land in TransUnion's 2-4 attempts per right-party contact (25-50 %, DOMAIN.md).
-    return {"1-30": 1.7, "31-60": 1.5, "61-90": 1.3, "91-120": 1.15, "121-150": 1.05, "151-180": 1.0}
+    # engaged cardholders) and reach falls with delinquency; tuned so that the US scenarios' right-party
+    # contacts per attempt (17 % with the flat curve) land inside TransUnion's 2-4 attempts per right-party
+    # contact (25-50 %, DOMAIN.md) under the default pressure.
+    return {"1-30": 2.2, "31-60": 2.0, "61-90": 1.8, "91-120": 1.6, "121-150": 1.5, "151-180": 1.4}
 
 
 def _default_opt_out() -> dict[str, float]:
@@ -585,9 +586,9 @@ class ContactSection(_Section):
 
     right_party_by_bucket: dict[str, float] = Field(default_factory=_default_right_party_by_bucket)
     right_party_by_segment: dict[str, float] = Field(default_factory=dict)  # absent segment: 1
-    # Each dial attempt in the 7-day ring divides the right-party chance by (1 + pressure) more:
-    # a number dialled often stops being answered (an assumption).
-    pressure: float = Field(0.1, ge=0, le=100)
+    # Contact pressure on the right-party chance: it is multiplied by sim.domain.fatigue(pressure, dial
+    # attempts in the last 7 days, hardening): a number dialled often stops being answered (an assumption).
+    pressure: float = Field(0.05, ge=0, le=100)
     # Fatigue hardens: sim.domain.contact_pressure's exponent 1 + hardening (0: the original linear one).
     hardening: float = Field(0.5, ge=0, le=10)
     opt_out: dict[str, float] = Field(default_factory=_default_opt_out)

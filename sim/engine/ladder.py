@@ -87,7 +87,12 @@ class Ladder:
         return np.flatnonzero(mask)
 
     def send_automated(self, step: Step, s: int, idx: np.ndarray, day: int) -> None:
-        """One batch of SMS, e-mail or letters to accounts ``idx``, or as many refusals."""
+        """One batch of SMS, e-mail or letters to accounts ``idx``, or as many refusals.
+
+        With rules by account the batch goes out at the send time in each
+        consumer's local time, one delivery per book minute, each checked again
+        when it goes (a request to stop made since the morning is honoured).
+        """
         ctx = self.ctx
         send_minute = parse_clock(step.send_time)
         channel = step.channel
@@ -96,11 +101,32 @@ class Ladder:
                                           and not ctx.rules.in_window(send_minute)):
             ctx.tally.refusals[day] += idx.size
             return
-        minutes = day * DAY + send_minute
-        if standing is not None:  # at the send time in each consumer's local time
-            idx, minutes = standing.local_send(idx, channel, send_minute, day)
-            if idx.size == 0:
-                return
+        if standing is None:
+            self._deliver(step, s, idx, day * DAY + send_minute, day)
+            return
+        idx, minutes = standing.local_send(idx, channel, send_minute, day)
+        for minute in np.unique(minutes).tolist():
+            at = minutes == minute
+            ctx.env.process(self._deliver_at(step, s, idx[at], minutes[at], day))
+
+    def _deliver_at(self, step: Step, s: int, idx: np.ndarray, minutes: np.ndarray, day: int):
+        """Wait for the send time, then deliver to whoever may still be contacted on the channel."""
+        env = self.ctx.env
+        if minutes[0] > env.now:
+            yield env.timeout(minutes[0] - env.now)
+        still = self.standing.allowed(step.channel)[idx]
+        if not still.all():
+            self.ctx.tally.refusals[day] += int((~still).sum())
+            idx, minutes = idx[still], minutes[still]
+        if idx.size:
+            self._deliver(step, s, idx, minutes, day)
+
+    def _deliver(self, step: Step, s: int, idx: np.ndarray, minutes, day: int) -> None:
+        """The batch goes out: counted, charged, logged (with the requests to stop it brings), its lift and
+        its callbacks."""
+        ctx = self.ctx
+        channel = step.channel
+        standing = self.standing
         counters = self.counters
         counters.last_step_day[s, idx] = day
         ctx.tally.contacts[day, Channel[channel.upper()]] += idx.size
@@ -115,7 +141,7 @@ class Ladder:
         p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.callbacks_answered:
             if standing is None:
-                self._callbacks(channel, idx, p_callback, send_minute, day)
+                self._callbacks(channel, idx, p_callback, parse_clock(step.send_time), day)
             else:
                 self._local_callbacks(idx, p_callback, minutes, day)
 

@@ -77,6 +77,7 @@ class Standing:
         self.pool = UniformPool(child_generator(seed, CONVERSATION_REACTIONS_KEY))
         self.opt_outs = 0
         self.cease_requests = 0
+        self.blocked_today: set[int] = set()  # the contact counters' set of accounts not to call again today
 
     @classmethod
     def attach(cls, ctx: Context, book: Book, portfolio: Portfolio, rules: ContactRules,
@@ -87,6 +88,8 @@ class Standing:
         standing = cls(ctx, book, facts, rules, seed)
         for part in parts:
             part.standing = standing
+            if hasattr(part, "blocked_today"):
+                standing.blocked_today = part.blocked_today  # the counters' set, cleared in place each day
         ctx.log.facts = facts
         ctx.tally.extra_kpis = standing.kpis
         return standing
@@ -147,6 +150,7 @@ class Standing:
             self.opt_outs += int(opt_out.sum())
         cease = u[:, 1] < np.minimum(1.0, contact.cease_after_message * pressure)
         self.ceased[idx[cease]] = True
+        self.blocked_today.update(idx[cease].tolist())  # no more calls today either
         outcome[cease] = CEASE_LOGGED  # wins: it forbids more than the opt-out
         self.cease_requests += int(cease.sum())
         return outcome

@@ -247,6 +247,9 @@ class CallCentre:
                 tried = attempts.get(i, 0)
                 if reach is not None:
                     window_start, window_end = lows[k], highs[k]  # the consumer's local window
+                    if minute_of_day < window_start:  # not yet open where they live: back when it opens
+                        heappush(team.redial, (day_start + window_start, i, k, s))
+                        continue
                 if not (window_start <= minute_of_day < window_end) or (
                     (tried or i in conversed) and refused_later_today(i, tried, day)
                 ):

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_properties import scenarios as random_scenarios
 
 from sim import load_scenario, simulate
 from sim.compliance import ContactCalendar, ContactRules, audit
@@ -352,3 +355,35 @@ def test_bad_contact_settings_name_the_field(over, field):
     with pytest.raises(InputError) as err:
         load_scenario(SCENARIOS / "baseline.toml", over)
     assert field in str(err.value)
+
+
+# ----------------------------------------------------------------------------- properties
+
+ZONES = ["America/Chicago", "America/Los_Angeles", "Pacific/Honolulu", "Asia/Shanghai", "Europe/London"]
+
+
+@st.composite
+def reacting_scenarios(draw):
+    """The property tests' random scenarios, with contact that reacts and perhaps rules that switch."""
+    base = draw(random_scenarios())
+    zones = draw(st.lists(st.sampled_from(ZONES), max_size=3, unique=True))
+    over = {"contact": {
+        "pressure": draw(st.sampled_from([0.0, 0.3])), "hardening": draw(st.sampled_from([0.0, 1.0])),
+        "opt_out": {"sms": draw(st.sampled_from([0.0, 0.2])), "email": draw(st.sampled_from([0.0, 0.2]))},
+        "cease_request": draw(st.sampled_from([0.0, 0.3])), "cease_after_message": draw(st.sampled_from([0.0, 0.05])),
+        "exclusions": {"bankruptcy": draw(st.sampled_from([0.0, 0.2]))},
+        "time_zones": {z: 0.2 for z in zones}, "states": {"MA": draw(st.sampled_from([0.0, 0.5]))},
+        "right_party_by_bucket": {"1-30": 1.0}, "book_time_zone": draw(st.sampled_from(["America/New_York", "UTC"])),
+    }}
+    if draw(st.booleans()):
+        over["compliance.lender_preset"] = draw(st.sampled_from(["us_first_party", "us_reg_f", "none"]))
+        over["compliance.placement_dpd"] = draw(st.integers(1, 150))
+    return base.with_overrides(over)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(s=reacting_scenarios(), seed=st.integers(0, 2**32))
+def test_contact_that_reacts_never_breaks_a_rule_and_conserves_money(s, seed):
+    result = simulate(s, seed)
+    assert _audit(s, result) == []
+    assert result.kpis["conservation_error"] <= 1e-6 * max(result.kpis["initial_balance"], 1.0)

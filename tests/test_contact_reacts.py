@@ -329,6 +329,15 @@ def test_shipped_us_scenarios_with_everything_on_break_no_rule(name):
     assert result.kpis["conservation_error"] < 1e-6 * result.kpis["initial_balance"]
 
 
+def test_cn_2025_with_contact_that_reacts_breaks_no_rule():
+    s = load_scenario(SCENARIOS / "cn_2025.toml", {
+        "simulation.accounts": 1200, "simulation.days": 45,
+        "contact": {"book_time_zone": "Asia/Shanghai", "cease_request": 0.02, "exclusions": {"deceased": 0.01}}})
+    result = simulate(s, 4)
+    assert _audit(s, result) == []
+    assert result.kpis["cease_requests"] > 0
+
+
 def test_same_seed_same_run_with_contact_that_reacts():
     s = load_scenario(SCENARIOS / "baseline.toml", {
         "simulation.accounts": 800, "simulation.days": 30,

@@ -137,6 +137,22 @@ def test_daily_messages_bring_more_opt_outs_per_message_than_weekly_ones():
     assert opt_out_share(1) > 1.5 * opt_out_share(7)
 
 
+def test_harassment_stops_paying_when_contact_reacts():
+    # Issue 15: daily SMS and five dials a day with the rules off beat the baseline ladder on net recovery
+    # when nobody reacts; with fatigue that hardens, opt-outs and cease requests it no longer does.
+    harassment = {"compliance.preset": "none", "strategy.steps": [
+        {"channel": "sms", "from_dpd": 1, "to_dpd": 179, "every_days": 1},
+        {"channel": "call", "from_dpd": 1, "to_dpd": 179, "every_days": 1, "attempts_per_day": 5}]}
+    gain = {False: 0.0, True: 0.0}
+    for seed in (1, 2, 3):
+        for reacts in (False, True):
+            size = {"simulation.accounts": 2000, "simulation.days": 60, **({"contact": {}} if reacts else {})}
+            base = simulate(load_scenario(SCENARIOS / "baseline.toml", size), seed).kpis["net_recovery"]
+            harsh = simulate(load_scenario(SCENARIOS / "baseline.toml", {**size, **harassment}), seed)
+            gain[reacts] += harsh.kpis["net_recovery"] - base
+    assert gain[False] > 0 > gain[True]
+
+
 # ----------------------------------------------------------------------------- requests to stop
 
 
@@ -396,3 +412,14 @@ def test_contact_that_reacts_never_breaks_a_rule_and_conserves_money(s, seed):
     result = simulate(s, seed)
     assert _audit(s, result) == []
     assert result.kpis["conservation_error"] <= 1e-6 * max(result.kpis["initial_balance"], 1.0)
+
+
+def test_a_scenario_with_contact_and_placement_round_trips_through_toml():
+    from sim.scenario import load_scenario_text
+
+    s = load_scenario(SCENARIOS / "baseline.toml", {
+        "compliance.lender_preset": "us_first_party", "compliance.placement_dpd": 90,
+        "contact": {"time_zones": {"America/Denver": 0.07}, "states": {"MA": 0.021}, "exclusions": {"scra": 0.004}}})
+    again = load_scenario_text(s.to_toml())
+    assert again.content_hash == s.content_hash and again.contact == s.contact
+    assert again.compliance.lender_preset == "us_first_party" and again.compliance.placement_dpd == 90

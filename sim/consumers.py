@@ -33,7 +33,7 @@ from .scenario import EXCLUSIONS, Scenario, time_zone
 
 # Child streams of the run's SeedSequence that no other part uses (sim.streams' paired draws use 1000+).
 FACTS_KEY = 2_000
-REACTIONS_KEY = 2_001
+REACTIONS_KEY = 2_001  # and 2_002: conversations' cease requests; 2_003-2_004: the same, numbered by account
 NOT_PLACED = 10**9  # placed_on of an account still with the lender (or with no switch of rules)
 
 
@@ -61,9 +61,13 @@ class ConsumerFacts:
         return order[np.searchsorted(self.account_id, account_ids, sorter=order)]
 
 
+def child_seed(seed: np.random.SeedSequence, key: int) -> np.random.SeedSequence:
+    """A child of the run's SeedSequence that no other part uses (``key`` ≥ 2000)."""
+    return np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))
+
+
 def child_generator(seed: np.random.SeedSequence, key: int) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(
-        np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, key))))
+    return np.random.Generator(np.random.PCG64(child_seed(seed, key)))
 
 
 def consumer_facts(scenario: Scenario, portfolio: Portfolio, seed: np.random.SeedSequence) -> ConsumerFacts:

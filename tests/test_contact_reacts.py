@@ -423,3 +423,28 @@ def test_a_scenario_with_contact_and_placement_round_trips_through_toml():
     again = load_scenario_text(s.to_toml())
     assert again.content_hash == s.content_hash and again.contact == s.contact
     assert again.compliance.lender_preset == "us_first_party" and again.compliance.placement_dpd == 90
+
+
+def test_with_paired_draws_an_account_two_strategies_treat_alike_asks_to_stop_alike():
+    from test_paired_draws import roomy_baseline
+
+    contact = scenario({"contact": {"cease_request": 0.05, "opt_out": {"sms": 0.03, "email": 0.03},
+                                    "time_zones": {"America/Chicago": 0.5}}}).contact
+    plain = roomy_baseline().model_copy(update={"contact": contact})
+    sms, call = (next(s for s in plain.strategy.steps if s.channel == c) for c in ("sms", "call"))
+    more = roomy_baseline([sms.model_copy(update={"every_days": 2, "segments": ["high"]}),
+                           call.model_copy(update={"every_days": 1, "from_dpd": 1, "segments": ["high"]})])
+    more = more.model_copy(update={"contact": contact})
+    book = build_portfolio(plain, RandomStreams(3)["portfolio"])
+    alike = book.segment != book.segment_names.index("high")
+
+    def requests(s):
+        log = simulate(s, 3, portfolio=book, paired_draws=True).contact_log
+        stops = np.isin(log.outcome_names(), ["opt_out", "cease_request"])
+        # Who asked to stop, how, and by which channel (the agents' queue may call them at other minutes).
+        return sorted((int(a), int(c), int(o)) for a, c, o in zip(log.account[stops], log.channel[stops],
+                                                                    log.outcome[stops], strict=True)
+                      if alike[int(a)])
+
+    first = requests(plain)
+    assert len(first) > 20 and first == requests(more)

@@ -25,16 +25,24 @@ from __future__ import annotations
 import numpy as np
 
 from ..compliance import ContactRules, rule_set_of
-from ..consumers import NOT_PLACED, REACTIONS_KEY, ConsumerFacts, child_generator, consumer_facts
+from ..consumers import (
+    NOT_PLACED,
+    REACTIONS_KEY,
+    ConsumerFacts,
+    child_generator,
+    child_seed,
+    consumer_facts,
+)
 from ..domain import CEASE_LOGGED, MINUTES_PER_DAY, NO_OUTCOME, OPT_OUT_LOGGED, contact_pressure
 from ..portfolio import Portfolio
 from ..scenario import Scenario
-from ..streams import UniformPool
+from ..streams import AccountUniformArrays, AccountUniforms, UniformPool
 from .book import Book
 from .context import Context
 
 NO_CAP = 10**9
 CONVERSATION_REACTIONS_KEY = REACTIONS_KEY + 1
+PAIRED_MESSAGE_KEY, PAIRED_CONVERSATION_KEY = REACTIONS_KEY + 2, REACTIONS_KEY + 3
 
 
 def _cap(value: int | None) -> int:
@@ -75,6 +83,12 @@ class Standing:
         self.opted_out = {"sms": np.zeros(n, dtype=bool), "email": np.zeros(n, dtype=bool)}
         self.rng = child_generator(seed, REACTIONS_KEY)
         self.pool = UniformPool(child_generator(seed, CONVERSATION_REACTIONS_KEY))
+        # Paired mode (common random numbers account by account): each account's k-th message and k-th
+        # conversation draw their own numbered uniforms, whatever other accounts did.
+        self.paired = ctx.draws is not None
+        if self.paired:
+            self.message_draws = AccountUniformArrays(child_seed(seed, PAIRED_MESSAGE_KEY), n, 2)
+            self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1)
         self.opt_outs = 0
         self.cease_requests = 0
         self.blocked_today: set[int] = set()  # the contact counters' set of accounts not to call again today
@@ -141,7 +155,7 @@ class Standing:
         if contact is None or idx.size == 0:
             return None
         pressure = contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
-        u = self.rng.random((idx.size, 2))
+        u = self.message_draws.draw(idx) if self.paired else self.rng.random((idx.size, 2))
         outcome = np.full(idx.size, NO_OUTCOME, dtype=np.int8)
         opt_out = u[:, 0] < np.minimum(1.0, contact.opt_out.get(channel, 0.0) * pressure)
         if channel in self.opted_out:
@@ -163,7 +177,8 @@ class Standing:
         if contact is None or not contact.cease_request:
             return False
         p = contact.cease_request * contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
-        if self.pool.next() < p:
+        u = self.cease_draws.draw(i)[0] if self.paired else self.pool.next()
+        if u < p:
             self.ceased[i] = True
             self.cease_requests += 1
             return True

@@ -7,8 +7,11 @@
   (FDCPA §809(b)). Never contacted; counted and audited.
 * **Time zones** — the contact window is the consumer's local time
   (12 CFR 1006.6(b)(1)(i)); agents work in the book's time. Each account
-  carries its offset from the book's time in minutes (at the start date:
-  offsets are fixed for the run; US zones change to summer time together).
+  carries its offset from the book's time in minutes, taken at the start
+  date and fixed for the run: most US zones change to summer time together,
+  but Arizona and Hawaii do not, so a run across a change of clocks is an
+  hour off for them (a bound the audit shares, since it reads the same
+  offsets). No-contact days are the book's dates.
 * **States** — Massachusetts' rules (940 CMR 7.04, 209 CMR 18) follow the
   resident: an account with ``state = MA`` gets them whatever the preset.
 * **Placement** — the day an account reached ``[compliance] placement_dpd``

@@ -186,7 +186,7 @@ def _per_account_contacts(result, portfolio: Portfolio) -> tuple[np.ndarray, np.
     """From the contact log: each row's account position and channel, and each account's right-party contacts."""
     log = result.contact_log
     where = _positions(portfolio, log.account)
-    right_party = np.bincount(where[reached_right_party(log.outcome)], minlength=len(portfolio))
+    right_party = np.bincount(where[reached_right_party(log.outcome, log.channel)], minlength=len(portfolio))
     return where, log.channel.astype(np.int64), right_party
 
 

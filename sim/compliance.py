@@ -11,7 +11,26 @@ Presets follow DOMAIN.md:
   18.17(6)).
 * ``cn_2025`` — no collection 22:00-08:00; at most 3 connected calls and 6 dial
   attempts per debtor per day (2025 national standard on post-loan collection).
+* ``us_first_party`` — a lender collecting its own debt: Regulation F binds
+  third-party collectors only; the TCPA's calling hours 08:00-21:00 and a
+  house cap of 3 dial attempts a day (``sim/presets.py`` says what it allows).
 * ``none`` — no limits (for validation against theory).
+
+Rules follow the consumer, not only the book:
+
+* **At placement** (``[compliance] lender_preset`` and ``placement_dpd``)
+  the rules switch: before it the lender's preset, from the day an account
+  reaches ``placement_dpd`` days past due the agency's (``preset``).
+* **Massachusetts residents** (``state = MA``) get at most 2 telephone
+  communications in 7 days and 1 field visit in 30 whatever the preset
+  (940 CMR 7.04(1)(f) binds creditors, 209 CMR 18 collectors).
+* **The window is the consumer's local time** (their time zone's offset).
+* **Requests to stop** end contact: after an opt-out no message of that
+  channel (12 CFR 1006.6(e)); after a cease-communication request nothing
+  the collector starts but a legal filing (FDCPA §805(c), 12 CFR 1006.6(c):
+  what remains allowed is notice of a remedy the collector invokes).
+* **Excluded accounts** (bankruptcy, deceased, SCRA, attorney, a dispute
+  pending validation; :mod:`sim.consumers`) are never contacted.
 
 Rules are separate from the strategy and always win: the engine asks
 :meth:`ContactRules` before every contact and counts a refusal. :func:`audit`
@@ -22,7 +41,7 @@ engine scheduled it.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -30,6 +49,14 @@ from .presets import PRESET_RULES
 from .scenario import ComplianceSection, parse_clock
 
 MINUTES_PER_DAY = 1440
+MA_CONVERSATIONS_7D = 2  # 940 CMR 7.04(1)(f)
+MA_FIELD_VISITS_30D = 1  # 209 CMR 18.17(6)
+
+
+def rule_set_of(massachusetts, with_lender, placed) -> np.ndarray:
+    """Which of :meth:`ContactRules.rule_sets` each account is under (arrays or scalars alike)."""
+    lender = np.logical_and(with_lender, np.logical_not(placed))
+    return 2 * lender.astype(np.int8) + np.asarray(massachusetts, dtype=np.int8)
 
 RULE_FIELDS = (
     "window_start",
@@ -59,6 +86,9 @@ class ContactRules:
     no_contact_on_weekend: bool = False
     no_contact_on_holiday: bool = False
     holiday_country: str = "US"
+    # Rules that switch at placement: the lender's before ``placement_dpd`` days past due (these are the agency's).
+    lender: ContactRules | None = None
+    placement_dpd: int | None = None
 
     @classmethod
     def from_section(cls, section: ComplianceSection) -> ContactRules:
@@ -67,10 +97,18 @@ class ContactRules:
             override = getattr(section, name)
             if override is not None:
                 values[name] = override
+        rules = cls._resolved(section.preset, values, section)
+        if section.lender_preset is not None:
+            lender = cls._resolved(section.lender_preset, dict(PRESET_RULES[section.lender_preset]), section)
+            rules = replace(rules, lender=lender, placement_dpd=section.placement_dpd)
+        return rules
+
+    @classmethod
+    def _resolved(cls, preset: str, values: dict, section: ComplianceSection) -> ContactRules:
         start = parse_clock(str(values.pop("window_start")))
         end = parse_clock(str(values.pop("window_end")))
         return cls(
-            preset=section.preset,
+            preset=preset,
             window_start=start,
             window_end=end,
             quiet_days_after_conversation=int(values.pop("quiet_days_after_conversation", 0) or 0),
@@ -79,6 +117,22 @@ class ContactRules:
             holiday_country=section.holiday_country,
             **values,  # type: ignore[arg-type]
         )
+
+    def for_massachusetts(self) -> ContactRules:
+        """These rules for a Massachusetts resident: at most 2 telephone communications in 7 days and
+        1 field visit in 30 on top (940 CMR 7.04(1)(f); 209 CMR 18.16, 18.17(6))."""
+        return replace(self, lender=None, placement_dpd=None,
+                       max_conversations_7d=min(self.max_conversations_7d or MA_CONVERSATIONS_7D, MA_CONVERSATIONS_7D),
+                       max_field_visits_30d=min(self.max_field_visits_30d or MA_FIELD_VISITS_30D, MA_FIELD_VISITS_30D))
+
+    def rule_sets(self) -> tuple[ContactRules, ...]:
+        """The rule sets an account can be under, numbered as :func:`rule_set_of` numbers them:
+        the agency's (or the only) rules, the same for a Massachusetts resident, then the lender's two."""
+        agency = replace(self, lender=None, placement_dpd=None)
+        sets = [agency, agency.for_massachusetts()]
+        if self.lender is not None:
+            sets += [self.lender, self.lender.for_massachusetts()]
+        return tuple(sets)
 
     def in_window(self, minute_of_day: float) -> bool:
         return self.window_start <= minute_of_day < self.window_end
@@ -127,11 +181,21 @@ class Violation:
         return f"account {self.account_id} at minute {self.minute:.1f} ({self.channel}): {self.rule}"
 
 
+INITIATED = ("sms", "email", "call", "field_visit", "letter")  # contacts the collector starts
+TIMED = ("sms", "email", "call", "field_visit")  # contacts the window applies to (a letter is posted)
+
+
 def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation]:
     """Replay a contact log against the rules; every collector-initiated contact is checked.
 
     Written independently of the engine's bookkeeping (rolling rings of counters):
-    here every check is recomputed from the full per-account history.
+    here every check is recomputed from the full per-account history. When the
+    log carries the consumers' facts (``log.facts``, :class:`~sim.consumers.ConsumerFacts`),
+    each contact is checked against the rules of the consumer it reached: the
+    window in their local time, Massachusetts' caps for a resident, the lender's
+    or the agency's rules by the day of placement; and no contact may reach an
+    excluded account, no message a channel the consumer opted out of, nothing
+    the collector starts a consumer who asked it to cease.
     """
     violations: list[Violation] = []
     if len(log) == 0:
@@ -141,7 +205,9 @@ def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation
     channel = log.channel_names()
     reached = log.right_party()  # right_party, or a conversation's result
     day = (minute // MINUTES_PER_DAY).astype(np.int64)
-    violations += _clock_violations(account, minute, channel, day, rules, calendar)
+    sets = rules.rule_sets()
+    rule_set, offset = _consumer_rules(log, rules, day)
+    violations += _clock_violations(account, minute, channel, day, sets, rule_set, offset, calendar)
 
     order = np.lexsort((minute, account))
     calls = channel == "call"
@@ -151,24 +217,64 @@ def audit(log, rules: ContactRules, calendar: ContactCalendar) -> list[Violation
     for group in np.split(order, boundaries):
         acc = int(account[group[0]])
         conv_minutes = minute[group[conversation[group]]]
-        violations += _call_violations(acc, group[calls[group]], minute, day, reached, conv_minutes, rules)
-        if rules.max_field_visits_30d is not None:
-            g_visits = group[visits[group]]
-            visit_days = day[g_visits]
-            for k, d in enumerate(visit_days):
-                if np.count_nonzero(visit_days[: k + 1] > d - 30) > rules.max_field_visits_30d:
-                    violations.append(Violation(acc, float(minute[g_visits[k]]), "field_visit", "more than the allowed field visits in 30 days"))
+        violations += _call_violations(acc, group[calls[group]], minute, day, reached, conv_minutes, sets, rule_set)
+        violations += _visit_violations(acc, group[visits[group]], minute, day, sets, rule_set)
+    violations += stop_violations(log)
     return violations
 
 
-def _clock_violations(account, minute, channel, day, rules: ContactRules,
+def _consumer_rules(log, rules: ContactRules, day: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's rule set (:meth:`ContactRules.rule_sets`) and its consumer's offset from the book's time."""
+    facts = getattr(log, "facts", None)
+    if facts is None:
+        return np.zeros(len(log), dtype=np.int8), np.zeros(len(log), dtype=np.int64)
+    pos = facts.positions(log.account)
+    placed = day >= facts.placed_on[pos]
+    return rule_set_of(facts.massachusetts[pos], rules.lender is not None, placed), facts.offset[pos].astype(np.int64)
+
+
+def stop_violations(log) -> list[Violation]:
+    """Contacts the consumer's standing or their own requests forbid: an excluded account contacted,
+    a message after an opt-out of its channel, anything the collector starts after a cease request."""
+    violations: list[Violation] = []
+    channel = log.channel_names()
+    names = log.outcome_names()
+    initiated = np.isin(channel, INITIATED)
+    facts = getattr(log, "facts", None)
+    if facts is not None:
+        excluded = facts.excluded[facts.positions(log.account)]
+        for i in np.flatnonzero(excluded & (initiated | (channel == "legal"))):
+            violations.append(Violation(int(log.account[i]), float(log.minute[i]), str(channel[i]),
+                                        "contact with an account excluded from collection"))
+    if not np.isin(names, ["opt_out", "cease_request"]).any():
+        return violations
+    # Each account's first request of each kind, then every row after it that the request forbids. A request
+    # made in a conversation is made by its end (a message's row lasts no time).
+    _, who = np.unique(log.account, return_inverse=True)
+    made = log.minute + log.duration
+    for request, rows_barred, rule in (
+        (names == "cease_request", initiated, "contact after a cease-communication request"),
+        ((names == "opt_out") & (channel == "sms"), channel == "sms", "sms after an opt-out of sms"),
+        ((names == "opt_out") & (channel == "email"), channel == "email", "email after an opt-out of email"),
+    ):
+        first = np.full(who.max() + 1, np.inf)
+        np.minimum.at(first, who[request], made[request])
+        for i in np.flatnonzero(rows_barred & (log.minute > first[who])):
+            violations.append(Violation(int(log.account[i]), float(log.minute[i]), str(channel[i]), rule))
+    return violations
+
+
+def _clock_violations(account, minute, channel, day, sets, rule_set, offset,
                       calendar: ContactCalendar) -> list[Violation]:
-    """Contacts outside the contact window, then collector-initiated contacts on no-contact days."""
+    """Contacts outside the contact window (the consumer's local time), then collector-initiated contacts
+    on no-contact days."""
     violations = []
-    minute_of_day = minute - day * MINUTES_PER_DAY
-    initiated = np.isin(channel, ["sms", "email", "call", "field_visit", "letter"])
-    timed = np.isin(channel, ["sms", "email", "call", "field_visit"])
-    for i in np.flatnonzero(timed & ~((minute_of_day >= rules.window_start) & (minute_of_day < rules.window_end))):
+    local = np.mod(minute - day * MINUTES_PER_DAY + offset, MINUTES_PER_DAY)
+    start = np.array([r.window_start for r in sets])[rule_set]
+    end = np.array([r.window_end for r in sets])[rule_set]
+    initiated = np.isin(channel, INITIATED)
+    timed = np.isin(channel, TIMED)
+    for i in np.flatnonzero(timed & ~((local >= start) & (local < end))):
         violations.append(Violation(int(account[i]), float(minute[i]), str(channel[i]), "outside the contact window"))
     quiet_hit = initiated & calendar.quiet[np.minimum(day, len(calendar.quiet) - 1)]
     for i in np.flatnonzero(quiet_hit):
@@ -176,15 +282,28 @@ def _clock_violations(account, minute, channel, day, rules: ContactRules,
     return violations
 
 
-def _call_violations(acc: int, g_calls, minute, day, reached, conv_minutes,
-                     rules: ContactRules) -> list[Violation]:
-    """One account's calls (in time order) against the attempt, quiet-period and conversation caps."""
+def _visit_violations(acc: int, g_visits, minute, day, sets, rule_set) -> list[Violation]:
+    """One account's field visits (in time order) against the 30-day visit cap of the rules at each visit."""
+    violations = []
+    visit_days = day[g_visits]
+    for k, d in enumerate(visit_days):
+        cap = sets[rule_set[g_visits[k]]].max_field_visits_30d
+        if cap is not None and np.count_nonzero(visit_days[: k + 1] > d - 30) > cap:
+            violations.append(Violation(acc, float(minute[g_visits[k]]), "field_visit",
+                                        "more than the allowed field visits in 30 days"))
+    return violations
+
+
+def _call_violations(acc: int, g_calls, minute, day, reached, conv_minutes, sets, rule_set) -> list[Violation]:
+    """One account's calls (in time order) against the attempt, quiet-period and conversation caps
+    of the rules the account was under at each call."""
     violations = []
     call_days = day[g_calls]
     rpc = g_calls[reached[g_calls]]
     rpc_minutes, rpc_days = minute[rpc], day[rpc]
     for k, i in enumerate(g_calls):
         d, m = day[i], minute[i]
+        rules = sets[rule_set[i]]
         if rules.max_call_attempts_7d is not None:
             if np.count_nonzero(call_days[: k + 1] > d - 7) > rules.max_call_attempts_7d:
                 violations.append(Violation(acc, float(m), "call", "more than the allowed call attempts in 7 days"))

@@ -28,18 +28,23 @@ class ContactLogBuilder:
 
     def __init__(self, enabled: bool = True):
         self.enabled = enabled
+        # The consumers' facts (sim.consumers.ConsumerFacts), set by a run with [contact] or rules that
+        # follow the consumer; the built log carries them for the audit.
+        self.facts = None
         self._chunks: list[tuple[np.ndarray, ...]] = []
         self._rows: list[tuple[int, float, int, int, int, float]] = []
 
-    def add_batch(self, accounts: np.ndarray, minute: float, channel: str) -> None:
+    def add_batch(self, accounts: np.ndarray, minute, channel: str, outcomes: np.ndarray | None = None) -> None:
+        """A batch of messages: ``minute`` one for all or one each; ``outcomes`` (opt-outs, cease requests)
+        one each, or none."""
         if not self.enabled or accounts.size == 0:
             return
         n = accounts.size
         self._chunks.append((
             accounts.astype(np.int64, copy=True),
-            np.full(n, minute, dtype=np.float64),
+            np.broadcast_to(np.asarray(minute, dtype=np.float64), (n,)).copy(),
             np.full(n, CHANNEL_CODE[channel], dtype=np.int8),
-            np.full(n, NO_OUTCOME, dtype=np.int8),
+            np.full(n, NO_OUTCOME, dtype=np.int8) if outcomes is None else outcomes.astype(np.int8),
             np.full(n, NO_AGENT, dtype=np.int32),
             np.zeros(n, dtype=np.float64),
         ))
@@ -86,7 +91,7 @@ class ContactLogBuilder:
             channel, outcome = np.zeros(0, np.int8), np.zeros(0, np.int8)
             agent = np.zeros(0, np.int32)
         order = np.lexsort((index, minute))
-        return ContactLog(
+        log = ContactLog(
             account=account_ids[index[order]],
             minute=minute[order],
             channel=channel[order],
@@ -96,6 +101,8 @@ class ContactLogBuilder:
             agent_names=tuple(agent_names),
             start_date=start_date,
         )
+        log.facts = self.facts
+        return log
 
 
 class ContactLog:
@@ -110,6 +117,7 @@ class ContactLog:
         self.duration = duration
         self.agent_names = agent_names
         self.start_date = start_date
+        self.facts = None  # the consumers' facts the audit checks against (sim.consumers), when the run had them
 
     def __len__(self) -> int:
         return int(self.account.size)
@@ -122,8 +130,9 @@ class ContactLog:
         return names[self.outcome + 1] if len(self) else np.array([], dtype=object)
 
     def right_party(self) -> np.ndarray:
-        """Rows that reached the borrower: ``right_party`` or any conversation result."""
-        return reached_right_party(self.outcome)
+        """Rows that reached the borrower: ``right_party`` or any conversation result (a request to stop
+        that answered a message is not one)."""
+        return reached_right_party(self.outcome, self.channel)
 
     def timestamps(self) -> list[str]:
         """ISO 8601 local times (seconds)."""

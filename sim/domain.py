@@ -169,7 +169,12 @@ class LogOutcome(IntEnum):
     which wins over it (an audit must see every complaint; the engine draws
     the complaint and the result independently, so the results' shares read
     from the conversations without a complaint are those of all of them).
-    Every value from ``right_party`` on is a right-party contact.
+    ``opt_out`` (on an SMS or e-mail row: no more of that channel) and
+    ``cease_request`` (on a message or a conversation: no more contact) are
+    the consumer's requests to stop, and win over everything else, for the
+    same reason. Every value from ``right_party`` on is a right-party contact
+    on a call, callback or visit; on a message's row an opt-out or a cease
+    request is not one (:func:`reached_right_party` with ``channels``).
     """
 
     NO_ANSWER = 0
@@ -180,10 +185,16 @@ class LogOutcome(IntEnum):
     DISPUTE = 5
     REFUSAL = 6
     COMPLAINT = 7
+    OPT_OUT = 8
+    CEASE_REQUEST = 9
 
 
 LOG_OUTCOMES = tuple(o.name.lower() for o in LogOutcome)
 COMPLAINT_LOGGED = int(LogOutcome.COMPLAINT)
+# The consumer's requests to stop (Regulation F 12 CFR 1006.6(e), 1006.6(c); FDCPA §805(c)): an opt-out
+# of the channel a message came by (SMS, e-mail), and a cease-communication request (any contact).
+OPT_OUT_LOGGED = int(LogOutcome.OPT_OUT)
+CEASE_LOGGED = int(LogOutcome.CEASE_REQUEST)
 
 
 def logged_conversation(outcome: int) -> int:
@@ -191,9 +202,22 @@ def logged_conversation(outcome: int) -> int:
     return int(LogOutcome.PROMISE) + outcome
 
 
-def reached_right_party(log_outcomes: np.ndarray) -> np.ndarray:
-    """Which contact-log rows are right-party contacts (a conversation, whatever its result)."""
-    return np.asarray(log_outcomes) >= RIGHT_PARTY
+MESSAGE_CODES = (int(Channel.SMS), int(Channel.EMAIL), int(Channel.LETTER))  # a message has no conversation
+
+
+def reached_right_party(log_outcomes: np.ndarray, channels: np.ndarray | None = None) -> np.ndarray:
+    """Which contact-log rows are right-party contacts (a conversation, whatever its result).
+
+    An opt-out is never one (it answers a message). With ``channels`` (the
+    log's channel codes), a cease request on a message's row is not one
+    either; without them, every ``cease_request`` row counts, which is
+    exact whenever the scenario's messages cannot lead to one.
+    """
+    outcomes = np.asarray(log_outcomes)
+    reached = (outcomes >= RIGHT_PARTY) & (outcomes != OPT_OUT_LOGGED)
+    if channels is not None:
+        reached &= ~np.isin(np.asarray(channels), MESSAGE_CODES)
+    return reached
 
 # ----------------------------------------------------------------------------- cash receipts
 
@@ -221,13 +245,31 @@ PAYMENT_KINDS = tuple(k.label for k in PaymentKind)
 # ----------------------------------------------------------------------------- rules of contact
 
 
-def fatigue(rate: float, recent_contacts):
+def fatigue(rate: float, recent_contacts, hardening: float = 0.0):
     """How much a borrower contacted ``recent_contacts`` times in 7 days still listens (1 = fully).
 
     A treatment's lift is multiplied by this; ``rate`` is ``behavior.fatigue``.
-    Works on a number or an array of counts.
+    Works on a number or an array of counts. It is ``1 / contact_pressure``:
+    with ``hardening`` h > 0 (``[contact] hardening``) fatigue hardens, each
+    further contact costing more than the last (see :func:`contact_pressure`).
     """
-    return 1.0 / (1.0 + rate * recent_contacts)
+    if hardening == 0.0:
+        return 1.0 / (1.0 + rate * recent_contacts)
+    return 1.0 / contact_pressure(rate, recent_contacts, hardening)
+
+
+def contact_pressure(rate: float, recent_contacts, hardening: float = 0.0):
+    """How hard ``recent_contacts`` contacts in 7 days press on a borrower: ``(1 + rate·n)^(1 + h)``.
+
+    The one formula of contact fatigue: a lift is divided by it
+    (:func:`fatigue`), and the chances of a complaint, an opt-out and a
+    cease-communication request are multiplied by it (capped at 1 by the
+    caller). ``h = 0`` is the linear pressure of the original model; ``h > 0``
+    makes it harden (convex in the contacts), so that the tenth contact in a
+    week adds more annoyance, and takes away more lift, than the second.
+    """
+    base = 1.0 + rate * recent_contacts
+    return base if hardening == 0.0 else base ** (1.0 + hardening)
 
 
 PRIORITY_RULES = ("balance", "days_past_due", "expected_value", "account_id")

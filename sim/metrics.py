@@ -198,6 +198,8 @@ def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
         "inbound_waited_share": _ratio(float(tally.inbound_waited.sum()), float(tally.inbound_answered.sum())),
         "mean_inbound_wait_minutes": _ratio(float(tally.inbound_wait.sum()), float(tally.inbound_answered.sum())),
         "cost_by_item": {k: float(v) for k, v in sorted(tally.cost_by_item.items())},
+        # Only runs with rules by account have these (accounts excluded, opt-outs, cease requests).
+        **(tally.extra_kpis() if tally.extra_kpis is not None else {}),
     }
 
 

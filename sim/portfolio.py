@@ -29,14 +29,16 @@ from .domain import IN_LEGAL as IN_LEGAL
 from .domain import LEGAL_CLOSED as LEGAL_CLOSED
 from .domain import PAID_OFF as PAID_OFF
 from .domain import bucket_of as bucket_of
-from .errors import ScenarioError
+from .errors import ScenarioError, printable
 from .export_safety import ESCAPE, safe_cell
 from .io import read_bounded
-from .scenario import MAX_ACCOUNTS, MAX_BALANCE, Scenario
+from .scenario import EXCLUSIONS, MAX_ACCOUNTS, MAX_BALANCE, STATE_CODE, Scenario, time_zone
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
-OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on", "statement_day")
+OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on", "statement_day",
+                    "exclusion", "time_zone", "state")
 NO_STATEMENT_DAY = -1  # a CSV row without one: the card model derives or draws it (build_portfolio)
+STANDING_COLUMNS = ("exclusion", "time_zone", "state")  # who may be contacted, and when (sim.consumers)
 MAX_CSV_BYTES = 2_000_000_000
 # A number in a CSV cell is plain ASCII: digits, an optional sign, a decimal
 # point and an exponent. Python's float() and int() would also take "1_000",
@@ -65,6 +67,13 @@ class Portfolio:
     # model = "card": each account's statement day, 0-29 in the 30-day cycle counted from the start date
     # (sim.engine.statements); None under the other models.
     statement_day: np.ndarray | None = None
+    # Optional columns of an imported book (None when the CSV has no such column; sim.consumers reads them):
+    # exclusion code (0 none, k: EXCLUSIONS[k - 1]), time zone and state codes (0 blank, k: names[k - 1]).
+    exclusion: np.ndarray | None = None
+    time_zone: np.ndarray | None = None
+    time_zone_names: tuple[str, ...] = ()
+    state: np.ndarray | None = None
+    state_names: tuple[str, ...] = ()
 
     def __len__(self) -> int:
         return int(self.balance.size)
@@ -169,7 +178,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
     header, index = _read_header(reader, source)
     segments = tuple(scenario.portfolio.segments)
     columns: dict[str, list] = {name: [] for name in ("ids", "balances", "past_dues", "dpds", "segs",
-                                                      "phones", "emails", "statement_days")}
+                                                      "phones", "emails", "statement_days", *STANDING_COLUMNS)}
     seen: set[int] = set()
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -185,6 +194,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
             columns[name].append(value)
     if not columns["ids"]:
         raise ScenarioError(source, "line 2", "no accounts in the CSV")
+    standing = _standing_columns(columns, index)
     return Portfolio(
         account_id=np.array(columns["ids"], dtype=np.int64),
         balance=np.array(columns["balances"], dtype=np.float64),
@@ -195,7 +205,23 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
         email_known=np.array(columns["emails"], dtype=bool),
         segment_names=segments,
         statement_day=np.array(columns["statement_days"], dtype=np.int64),
+        **standing,
     )
+
+
+def _standing_columns(columns: dict[str, list], index: dict[str, int]) -> dict:
+    """The optional ``exclusion``, ``time_zone`` and ``state`` columns as codes (absent column: None)."""
+    out: dict = {}
+    if "exclusion" in index:
+        out["exclusion"] = np.array([0 if not x else EXCLUSIONS.index(x) + 1 for x in columns["exclusion"]],
+                                    dtype=np.int8)
+    for column, names_field in (("time_zone", "time_zone_names"), ("state", "state_names")):
+        if column in index:
+            names = tuple(sorted({x for x in columns[column] if x}))
+            code = {name: k + 1 for k, name in enumerate(names)}
+            out[column] = np.array([code.get(x, 0) for x in columns[column]], dtype=np.int16)
+            out[names_field] = names
+    return out
 
 
 def _read_header(reader, source: str) -> tuple[list[str], dict[str, int]]:
@@ -256,7 +282,8 @@ def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario
             raise ScenarioError(source, f"{where}: {column}", "must be 0/1 or true/false")
         flags.append(flag)
     return (account_id, balance, round(past_due, 2), dpd, segment, *flags,
-            _statement_day(cell.get("statement_day", ""), scenario, source, f"{where}: statement_day"))
+            _statement_day(cell.get("statement_day", ""), scenario, source, f"{where}: statement_day"),
+            *_standing(cell, source, where))
 
 
 def _statement_day(text: str, scenario: Scenario, source: str, field: str) -> int:
@@ -267,6 +294,25 @@ def _statement_day(text: str, scenario: Scenario, source: str, field: str) -> in
     if not 1 <= day <= 31:
         raise ScenarioError(source, field, f"must be a day of the month between 1 and 31, got {text[:40]}")
     return (day - scenario.simulation.start_date.day) % 30
+
+
+def _standing(cell: dict[str, str], source: str, where: str) -> tuple[str, str, str]:
+    """``exclusion``, ``time_zone`` and ``state`` of one row, checked (blank: none, the book's zone, unknown)."""
+    exclusion = cell.get("exclusion", "").lower()
+    if exclusion and exclusion not in EXCLUSIONS:
+        raise ScenarioError(source, f"{where}: exclusion", f"unknown exclusion {cell['exclusion'][:40]!r}; "
+                                                           f"allowed: {', '.join(EXCLUSIONS)} or blank")
+    zone = cell.get("time_zone", "")
+    if zone:
+        try:
+            time_zone(zone)
+        except ValueError as err:
+            raise ScenarioError(source, f"{where}: time_zone", printable(str(err))) from None
+    state = cell.get("state", "").upper()
+    if state and not STATE_CODE.fullmatch(state):
+        raise ScenarioError(source, f"{where}: state", f"a state is a two-letter code such as MA, "
+                                                       f"got {cell['state'][:40]!r}")
+    return exclusion, zone, state
 
 
 def _unescaped(name: str, segments: tuple[str, ...]) -> str:

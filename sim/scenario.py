@@ -47,7 +47,7 @@ from .io import is_regular_file, read_bounded
 from .presets import PRESET_RULES
 
 CHANNELS = STRATEGY_CHANNELS  # the ladder's channels, in the one order of sim.domain
-PRESETS = ("us_reg_f", "us_massachusetts", "cn_2025", "none")
+PRESETS = ("us_reg_f", "us_massachusetts", "cn_2025", "us_first_party", "none")
 MAX_ACCOUNTS = 20_000_000
 MAX_DAYS = 3650
 FIRST_START = dt.date(1900, 1, 1)
@@ -556,8 +556,15 @@ class TeamSection(_Section):
         return data
 
 
+Preset = Literal[PRESETS]  # type: ignore[valid-type]
+
+
 class ComplianceSection(_Section):
-    preset: Literal["us_reg_f", "us_massachusetts", "cn_2025", "none"] = "us_reg_f"
+    preset: Preset = "us_reg_f"
+    # Rules that switch at placement: before ``placement_dpd`` days past due the lender collects its own
+    # debt under ``lender_preset``; from then on the agency collects under ``preset`` (and its overrides).
+    lender_preset: Preset | None = None
+    placement_dpd: int | None = Field(None, ge=1, le=MAX_DAYS + 400)
     window_start: str | None = None
     window_end: str | None = None
     max_call_attempts_7d: int | None = Field(None, ge=0, le=1000)
@@ -589,6 +596,10 @@ class ComplianceSection(_Section):
                 f"the contact window {minutes_to_clock(start)}-{minutes_to_clock(end)} closes before it "
                 "opens; window_start must be before window_end",
             )
+        if (self.lender_preset is None) != (self.placement_dpd is None):
+            field = "compliance.placement_dpd" if self.placement_dpd is None else "compliance.lender_preset"
+            raise FieldError(field, "rules that switch at placement need both lender_preset (before) and "
+                                    "placement_dpd (the days past due at which the agency's preset starts)")
         return self
 
     @field_validator("holiday_country")
@@ -630,6 +641,109 @@ class CostsSection(_Section):
     agency_commission: float = Field(0.139, ge=0, le=1)
     # Money per complaint (handling it); an assumption, see scenarios/README.md.
     complaint: float = Field(100.0, ge=0, le=1e6)
+
+
+EXCLUSIONS = ("bankruptcy", "deceased", "scra", "attorney", "dispute")  # why an account may not be collected
+STATE_CODE = re.compile(r"[A-Z]{2}")
+
+
+def _default_right_party_by_bucket() -> dict[str, float]:
+    # Multipliers on right_party_by_hour. An assumption: early-stage accounts still answer (working numbers,
+    # engaged cardholders) and reach falls with delinquency; tuned so that the US scenarios' right-party
+    # contacts per attempt (17 % with the flat curve) land inside TransUnion's 2-4 attempts per right-party
+    # contact (25-50 %, DOMAIN.md) under the default pressure.
+    return {"1-30": 2.2, "31-60": 2.0, "61-90": 1.8, "91-120": 1.6, "121-150": 1.5, "151-180": 1.4}
+
+
+def _default_opt_out() -> dict[str, float]:
+    # Chance that one message leads to an opt-out of its channel, before fatigue: marketing SMS opt-outs run
+    # about half a per cent a message and e-mail unsubscribes about a quarter (vendors' benchmarks, weak).
+    return {"sms": 0.005, "email": 0.0025}
+
+
+class ContactSection(_Section):
+    """Contact that reacts (``[contact]``, opt-in): who answers, who asks to stop, who may not be contacted.
+
+    Absent, a run is the original model: one right-party curve by hour, no
+    opt-outs or cease requests, every account in the book's time zone.
+    """
+
+    right_party_by_bucket: dict[str, float] = Field(default_factory=_default_right_party_by_bucket)
+    right_party_by_segment: dict[str, float] = Field(default_factory=dict)  # absent segment: 1
+    # Contact pressure on the right-party chance: it is multiplied by sim.domain.fatigue(pressure, dial
+    # attempts in the last 7 days, hardening): a number dialled often stops being answered (an assumption).
+    pressure: float = Field(0.05, ge=0, le=100)
+    # Fatigue hardens: sim.domain.contact_pressure's exponent 1 + hardening (0: the original linear one).
+    hardening: float = Field(0.5, ge=0, le=10)
+    opt_out: dict[str, float] = Field(default_factory=_default_opt_out)
+    # Chance that a conversation, and that a message, ends in a cease-communication request (FDCPA §805(c)),
+    # before fatigue (assumptions: no public rate found).
+    cease_request: float = Field(0.003, ge=0, le=1)
+    cease_after_message: float = Field(0.0002, ge=0, le=1)
+    # Shares of the generated book excluded from collection (a CSV gives its own ``exclusion`` column).
+    exclusions: dict[str, float] = Field(default_factory=dict)
+    # The consumers' time zones (IANA names) as shares of the generated book; the rest live in the book's.
+    time_zones: dict[str, float] = Field(default_factory=dict)
+    book_time_zone: str = "America/New_York"
+    # US states (two-letter codes) as shares of the generated book; MA residents get Massachusetts' caps.
+    states: dict[str, float] = Field(default_factory=dict)
+
+    @field_validator("right_party_by_bucket")
+    @classmethod
+    def _by_bucket(cls, value: dict[str, float]) -> dict[str, float]:
+        return _over_defaults(_default_right_party_by_bucket(), value, DELINQUENT_BUCKETS, "bucket",
+                              "the right-party multiplier for {key} must be a number ≥ 0")
+
+    @field_validator("opt_out")
+    @classmethod
+    def _opt_out(cls, value: dict[str, float]) -> dict[str, float]:
+        merged = _over_defaults(_default_opt_out(), value, ("sms", "email"), "channel",
+                                "the opt-out chance for {key} must be between 0 and 1")
+        if any(p > 1 for p in merged.values()):
+            raise ValueError("an opt-out chance is between 0 and 1")
+        return merged
+
+    @field_validator("right_party_by_segment")
+    @classmethod
+    def _by_segment(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, number in value.items():
+            if not (math.isfinite(number) and number >= 0):
+                raise ValueError(f"the right-party multiplier for {key!r} must be a number ≥ 0")
+        return value
+
+    @field_validator("exclusions", "time_zones", "states")
+    @classmethod
+    def _shares(cls, value: dict[str, float], info) -> dict[str, float]:
+        allowed = EXCLUSIONS if info.field_name == "exclusions" else None
+        for key, share in value.items():
+            if allowed is not None and key not in allowed:
+                raise ValueError(f"unknown exclusion {key!r}; allowed: {', '.join(allowed)}")
+            if info.field_name == "states" and not STATE_CODE.fullmatch(key):
+                raise ValueError(f"a state is a two-letter code such as MA, got {key!r}")
+            if not (math.isfinite(share) and 0 <= share <= 1):
+                raise ValueError(f"the share of {key!r} must be between 0 and 1")
+        if math.fsum(value.values()) > 1 + 1e-9:
+            raise ValueError("the shares add up to more than 1")
+        if info.field_name == "time_zones":
+            for name in value:
+                time_zone(name)
+        return value
+
+    @field_validator("book_time_zone")
+    @classmethod
+    def _book_zone(cls, value: str) -> str:
+        time_zone(value)
+        return value
+
+
+def time_zone(name: str):
+    """The IANA time zone ``name`` (``America/Chicago``), or a ValueError saying what is allowed."""
+    import zoneinfo
+
+    try:
+        return zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r}; use an IANA name such as America/Chicago") from None
 
 
 # Expected collections per unit of balance over the next 180 days, by the
@@ -678,6 +792,8 @@ class Scenario(_Section):
     teams: dict[str, TeamSection] = Field(default_factory=_default_teams)
     compliance: ComplianceSection = ComplianceSection()
     costs: CostsSection = CostsSection()
+    # Contact that reacts (issue 15); None: the original contact model (and the same content hash).
+    contact: ContactSection | None = None
     objective: ObjectiveSection = ObjectiveSection()
     # Where the scenario came from; not part of its content hash.
     source: str = Field("<memory>", exclude=True)
@@ -707,7 +823,24 @@ class Scenario(_Section):
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
         self._staff_scaled_teams()
+        self._check_contact()
         return self
+
+    def _check_contact(self) -> None:
+        """``[contact]``'s segments exist, and no hour's right-party chance can pass 1 − wrong_party_rate."""
+        contact = self.contact
+        if contact is None:
+            return
+        for key in contact.right_party_by_segment:
+            if key not in self.portfolio.segments:
+                raise FieldError(f"contact.right_party_by_segment.{key}",
+                                 f"unknown segment {key!r}; the portfolio has: {', '.join(self.portfolio.segments)}")
+        highest = (max(self.behavior.right_party_by_hour) * max(contact.right_party_by_bucket.values())
+                   * max([1.0, *contact.right_party_by_segment.values()]))
+        if highest + self.behavior.wrong_party_rate > 1 + 1e-12:
+            raise FieldError("contact.right_party_by_bucket",
+                             f"the best hour × bucket × segment gives a right-party chance of {highest:.3g}, "
+                             "which with behavior.wrong_party_rate passes 1; lower the multipliers")
 
     def _ladders(self) -> list[tuple[str, list[Step]]]:
         """Every ladder of the scenario with the field its steps are under."""

@@ -73,8 +73,7 @@ def test_the_audit_still_sees_every_conversation():
     assert any("quiet period" in v.rule for v in audit(log, rules, calendar))
 
 
-@pytest.mark.parametrize("name", ["no_answer", "wrong_party", "right_party", "promise", "plan", "dispute",
-                                  "refusal", "complaint"])
+@pytest.mark.parametrize("name", LOG_OUTCOMES)
 def test_every_outcome_is_documented(name):
     from simhelpers import ROOT
 

@@ -181,6 +181,9 @@ def format_kpis(result, seed: int) -> str:
         ("compliance refusals", f"{k['compliance_refusals']:,}"),
         ("conservation error", f"{k['conservation_error']:.2e}"),
     ]
+    # Runs with contact that reacts or rules by account ([contact], a switch at placement) count these too.
+    rows += [(label, f"{k[key]:,}") for key, label in (("accounts_excluded", "accounts excluded"),
+             ("opt_outs", "opt-outs"), ("cease_requests", "cease requests")) if key in k]
     contacts = ", ".join(f"{ch} {n:,}" for ch, n in k["contacts"].items() if n)
     width = max(len(r[0]) for r in rows)
     head = (f"{printable(result.scenario_name)}: {result.accounts:,} accounts × {result.days} days, seed {seed} "

@@ -45,6 +45,7 @@ from .conversation import Conversation
 from .field import FieldTeams
 from .ladder import Ladder
 from .legal import Legal
+from .standing import Standing, needs_standing
 from .tally import RunOutcome, Tally
 from .teams import Teams
 
@@ -97,6 +98,10 @@ class Engine:
         self.legal = Legal(ctx, book, teams, streams["legal"])
         self.ladder = Ladder(ctx, book, counters, step_accounts, self.calls.start_callers,
                              self.calls.inbound_enabled, streams["automated"])
+        self.standing = None
+        if needs_standing(scenario, portfolio, rules):
+            self.standing = Standing.attach(ctx, book, portfolio, rules, streams.seed_sequence,
+                                            (counters, self.calls, conversation, self.ladder, self.field))
 
     # ------------------------------------------------------------------------- run
 
@@ -116,6 +121,8 @@ class Engine:
     def _start_of_day(self, day: int) -> None:
         """00:00: roll the 7-day rings, evaluate the ladder, send batches, plan calls, visits and filings."""
         self.counters.roll_forward(day)
+        if self.standing is not None:
+            self.standing.morning(day)
         workable = self.book.workable(day)
         call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)

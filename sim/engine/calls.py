@@ -20,12 +20,15 @@ import numpy as np
 import simpy
 
 from ..domain import (
+    BUCKETS,
+    DELINQUENT_BUCKETS,
     MINUTES_PER_DAY,
     MINUTES_PER_HOUR,
     NO_ANSWER,
     RIGHT_PARTY,
     WRONG_PARTY,
     Channel,
+    bucket_of,
     fatigue,
 )
 from ..streams import AccountDraws, UniformPool
@@ -64,6 +67,16 @@ class CallCentre:
         self.lift_attempt = behavior.lift["call_attempt"]
         self.step_attempts = [step.attempts_per_day for step in strategy.steps]
         self.redial_minutes = strategy.redial_minutes
+        # Rules by account and contact that reacts (sim.engine.standing; set by the engine when the run has them).
+        self.standing = None
+        contact = ctx.scenario.contact
+        self.pressure = contact.pressure if contact is not None else 0.0
+        self.hardening = contact.hardening if contact is not None else 0.0
+        self.rpc_by_bucket = np.array([1.0] + [contact.right_party_by_bucket[b] for b in DELINQUENT_BUCKETS]
+                                      if contact is not None else [1.0] * len(BUCKETS))
+        segments = book.portfolio.segment_names
+        self.rpc_by_segment = np.array([contact.right_party_by_segment.get(g, 1.0) if contact is not None else 1.0
+                                        for g in segments])
         for team in teams.call:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
@@ -77,12 +90,15 @@ class CallCentre:
         team.watching = False
         team.cursor = 0
         team.queue_list, team.queue_step_list, team.queue_size = [], [], 0
+        team.queue_reach = None
         if not self.teams.works_today(team, day) or not team.agent_ids:
             return
         if lists:
             idx, steps = self._call_list(team, lists, day)
             team.queue_list = idx.tolist()
             team.queue_step_list = steps.tolist() if steps is not None else [lists[0][1]] * idx.size
+            if self.standing is not None:
+                team.queue_reach = self._reach(idx)
         team.queue_size = len(team.queue_list)
         env = self.ctx.env
         for agent in team.agent_ids:
@@ -117,6 +133,16 @@ class CallCentre:
             steps = steps[keep] if steps is not None else None
         order = self.book.call_order(idx)
         return idx[order], (steps[order] if steps is not None else None)
+
+    def _reach(self, idx: np.ndarray) -> tuple[list, list, list, list, list]:
+        """What each listed account's dial reads, computed in arrays once a morning: its contact window in
+        the book's minutes, its offset from the book's time (for its local hour), its right-party
+        multiplier by bucket and segment, and its dial attempts of the last 7 days (contact pressure)."""
+        book = self.book
+        lo, hi = self.standing.local_window(idx)
+        factor = self.rpc_by_bucket[bucket_of(book.dpd[idx])] * self.rpc_by_segment[book.segment[idx]]
+        return (lo.tolist(), hi.tolist(), self.standing.offset[idx].tolist(), factor.tolist(),
+                self.counters.attempts_7d[idx].tolist())
 
     # ------------------------------------------------------------------------- the agents
 
@@ -173,6 +199,13 @@ class CallCentre:
         conversation = self.conversation
         heappush = heapq.heappush
         per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
+        # Rules by account and contact that reacts: each listed account's window, offset, right-party
+        # multiplier and 7-day attempts (CallCentre._reach), read by the list position k.
+        reach = team.queue_reach
+        if reach is not None:
+            lows, highs, shifts, factors, attempts_before = reach
+        pressure, hardening = self.pressure, self.hardening
+        queue_list, queue_step_list = team.queue_list, team.queue_step_list
         shift_over = None
         while env.now < end:
             now = env.now
@@ -195,13 +228,15 @@ class CallCentre:
                 continue
             redial = team.redial
             if redial and redial[0][0] <= now:
-                _, _, i, s = heapq.heappop(redial)
+                _, i, k, s = heapq.heappop(redial)
                 if redial and redial[0][0] <= now:
                     wake_one(team.idle)  # more redials are due: let a colleague help
+                if reach is not None and (k >= team.queue_size or queue_list[k] != i):
+                    continue  # pushed by a call that ended after midnight: yesterday's list, not today's
             elif team.cursor < team.queue_size:
                 k = team.cursor
                 team.cursor = k + 1
-                i, s = team.queue_list[k], team.queue_step_list[k]
+                i, s = queue_list[k], queue_step_list[k]
             else:
                 i = -1
             if i >= 0:
@@ -210,6 +245,11 @@ class CallCentre:
                     continue  # took a plan or disputed earlier today
                 minute_of_day = now - day_start
                 tried = attempts.get(i, 0)
+                if reach is not None:
+                    window_start, window_end = lows[k], highs[k]  # the consumer's local window
+                    if minute_of_day < window_start:  # not yet open where they live: back when it opens
+                        heappush(team.redial, (day_start + window_start, i, k, s))
+                        continue
                 if not (window_start <= minute_of_day < window_end) or (
                     (tried or i in conversed) and refused_later_today(i, tried, day)
                 ):
@@ -221,7 +261,11 @@ class CallCentre:
                 else:
                     u, v = dial_draws(i)  # the account's own next dial
                     unit_length = -math.log(1.0 - v)
-                p_right = rpc_by_hour[int(minute_of_day // per_hour)]
+                if reach is None:
+                    p_right = rpc_by_hour[int(minute_of_day // per_hour)]
+                else:  # by the consumer's local hour, bucket and segment, lower under contact pressure
+                    p_right = (rpc_by_hour[int((minute_of_day + shifts[k]) // per_hour) % 24] * factors[k]
+                               * fatigue(pressure, attempts_before[k] + tried, hardening))
                 if u < p_right:
                     outcome = RIGHT_PARTY
                 elif u < p_right + wrong_party_rate:
@@ -249,13 +293,13 @@ class CallCentre:
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:
                     recent = int(contacts_7d[i]) + contacts.get(i, 0)
-                    pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent)
+                    pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent, hardening)
                 if outcome == RIGHT_PARTY:
                     ended = conversation(i, day, "right_party_contact")
                     if log is not None:
                         log.conclude(row, ended)  # the row carries the conversation's result
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
-                    heappush(team.redial, (env.now + redial_minutes, i, i, s))
+                    heappush(team.redial, (env.now + redial_minutes, i, k, s))
                 continue
             # Nothing to do now. One agent of the team watches the redial timer;
             # the others sleep until a caller or a colleague wakes them.

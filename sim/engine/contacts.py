@@ -57,6 +57,9 @@ class ContactCounters:
         self.conversed_today: set[int] = set()
         self.blocked_today: set[int] = set()  # took a plan or disputed today: no more calls
         self.outcomes_today = [0, 0, 0]
+        # Rules by account (sim.engine.standing), when the run has them: then the checks below read each
+        # account's rule set instead of the one set of scalars.
+        self.standing = None
         self.reset_today()
 
     def reset_today(self) -> None:
@@ -114,6 +117,8 @@ class ContactCounters:
 
     def refused_this_morning(self, idx: np.ndarray, day: int) -> np.ndarray:
         """Which of these accounts the 7-day caps and the quiet period, as of this morning, forbid to call today."""
+        if self.standing is not None:
+            return self._refused_by_account(idx, day)
         refused = np.zeros(idx.size, dtype=bool)
         if self.quiet_days:
             refused |= (day - self.last_conversation[idx]) < self.quiet_days
@@ -125,9 +130,29 @@ class ContactCounters:
             refused[:] = True
         return refused
 
+    def _refused_by_account(self, idx: np.ndarray, day: int) -> np.ndarray:
+        """:meth:`refused_this_morning` with each account's own rule set (sim.engine.standing)."""
+        st = self.standing
+        sets = st.rule_set[idx]
+        refused = (day - self.last_conversation[idx]) < st.quiet_days[sets]
+        refused |= self.attempts_7d[idx] >= st.cap_attempts_7d[sets]
+        refused |= self.connects_7d[idx] >= st.cap_conversations_7d[sets]
+        refused |= (st.cap_attempts_day[sets] <= 0) | (st.cap_connects_day[sets] <= 0)
+        return refused
+
     def refused_later_today(self, i: int, tried: int, day: int) -> bool:
         """Rules that today's earlier attempts or conversations may now break."""
         connected = self.today_connects.get(i, 0)
+        st = self.standing
+        if st is not None:
+            r = st.rule_set[i]
+            return bool(
+                tried >= st.cap_attempts_day[r]
+                or connected >= st.cap_connects_day[r]
+                or (st.quiet_days[r] > 0 and i in self.conversed_today)
+                or int(self.attempts_7d[i]) + tried >= st.cap_attempts_7d[r]
+                or int(self.connects_7d[i]) + connected >= st.cap_conversations_7d[r]
+            )
         return (
             tried >= self.cap_attempts_day
             or connected >= self.cap_connects_day

@@ -1,15 +1,28 @@
 """A right-party conversation (an outbound call, a callback or a visit) and how it ends.
 
-The treatment's lift, damped by contact fatigue; perhaps a complaint; then a
-promise to pay, an instalment plan, a dispute (collection pauses while the
-debt is verified) or a refusal, each written into the book. Imports
+The treatment's lift, damped by contact fatigue; perhaps a complaint; with
+``[contact]``, perhaps a cease-communication request, which ends it (no
+further contact, :mod:`.standing`); then a promise to pay, an instalment
+plan, a dispute (collection pauses while the debt is verified) or a refusal,
+each written into the book. Fatigue hardens with ``[contact] hardening``
+(:func:`sim.domain.contact_pressure`): less lift, more complaints. Imports
 :mod:`sim.domain`, the behaviour, the book and the contact counters.
 """
 
 from __future__ import annotations
 
-from ..behavior import complaint_probability, conversation_outcome, fatigue_factor
-from ..domain import ACTIVE, COMPLAINT_LOGGED, DISPUTE, PLAN, PROMISE, logged_conversation
+from ..behavior import complaint_probability, conversation_outcome
+from ..domain import (
+    ACTIVE,
+    CEASE_LOGGED,
+    COMPLAINT_LOGGED,
+    DISPUTE,
+    PLAN,
+    PROMISE,
+    contact_pressure,
+    fatigue,
+    logged_conversation,
+)
 from ..streams import UniformPool
 from .book import Book
 from .contacts import ContactCounters
@@ -33,6 +46,9 @@ class Conversation:
         self.book = book
         self.counters = counters
         self.pool = pool
+        self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
+        contact = ctx.scenario.contact
+        self.hardening = contact.hardening if contact is not None else 0.0
 
     def _uniforms(self, i: int):
         """The conversation's four uniforms (complaint, outcome, due day, share), drawn as they are used."""
@@ -50,16 +66,19 @@ class Conversation:
         behavior = ctx.behavior
         complaint_u, outcome_u, due_u, share_u = self._uniforms(i)
         recent = self.counters.recent_contacts(i)
-        book.pending_lift[i] += behavior.lift[lift_key] * fatigue_factor(behavior, recent)
+        book.pending_lift[i] += behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
         day = min(day, ctx.days - 1)
         logged = None
-        if complaint_u() < complaint_probability(behavior, recent):
+        if complaint_u() < self._complaint_probability(recent):
             logged = COMPLAINT_LOGGED
             ctx.tally.complaints[day] += 1
             if ctx.ledger is not None:
                 ctx.ledger.complaint(i)
             # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
             ctx.charge(day, "complaint", i, ctx.costs.complaint)
+        if self.standing is not None and self.standing.asks_to_cease(i, recent):
+            self.counters.blocked_today.add(i)
+            return CEASE_LOGGED  # wins: the audit must see every request to stop
         if book.in_plan[i]:
             return logged
         outcome = conversation_outcome(behavior, outcome_u())
@@ -73,6 +92,13 @@ class Conversation:
             self.counters.blocked_today.add(i)
             ctx.tally.disputes[day] += 1
         return logged_conversation(outcome) if logged is None else logged
+
+    def _complaint_probability(self, recent: int) -> float:
+        """Complaints rise with contact pressure, harder when fatigue hardens (``[contact] hardening``)."""
+        behavior = self.ctx.behavior
+        if self.hardening == 0.0:
+            return complaint_probability(behavior, recent)
+        return min(1.0, behavior.complaint_probability * contact_pressure(behavior.fatigue, recent, self.hardening))
 
     def _promise(self, i: int, day: int, due_u: float, share_u: float) -> None:
         book, behavior = self.book, self.ctx.behavior

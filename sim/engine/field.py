@@ -41,6 +41,7 @@ class FieldTeams:
         self.conversation = conversation
         self.pool = pool
         self.visit_days: dict[int, deque[int]] = defaultdict(deque)
+        self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
 
     def plan_day(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
         """Choose the team's visits for today and start one process per agent with visits."""
@@ -53,8 +54,11 @@ class FieldTeams:
         order = self.book.call_order(idx)
         idx, steps = idx[order], steps[order]
         cap = self.ctx.rules.max_field_visits_30d
-        if cap is not None:
-            ok = np.array([self._visits_in_30d(int(i), day) < cap for i in idx], dtype=bool)
+        st = self.standing
+        if cap is not None or (st is not None and any(c is not None for c in st.cap_visits_30d)):
+            caps = [cap] * idx.size if st is None else [st.cap_visits_30d[r] for r in st.rule_set[idx].tolist()]
+            ok = np.array([c is None or self._visits_in_30d(int(i), day) < c
+                           for i, c in zip(idx.tolist(), caps, strict=True)], dtype=bool)
             self.ctx.tally.refusals[day] += int((~ok).sum())
             idx, steps = idx[ok], steps[ok]
         per_agent = team.spec.visits_per_day
@@ -64,6 +68,18 @@ class FieldTeams:
             mine = idx[k * per_agent:(k + 1) * per_agent]
             if mine.size:
                 self.ctx.env.process(self._agent(team, agent, mine, steps[k * per_agent:(k + 1) * per_agent], day))
+
+    def _refused_now(self, i: int, minute_of_day: float, day: int) -> bool:
+        """A visit the consumer's standing forbids now: a cease request since the morning, or outside their
+        local window (counted as a refusal)."""
+        st = self.standing
+        if st.ceased[i] or st.excluded[i]:
+            return True
+        low, high = st.local_window(np.array([i]))
+        if low[0] <= minute_of_day < high[0]:
+            return False
+        self.ctx.tally.refusals[day] += 1
+        return True
 
     def _visits_in_30d(self, i: int, day: int) -> int:
         visits = self.visit_days.get(i)
@@ -97,6 +113,8 @@ class FieldTeams:
             if env.now >= end:
                 break
             if self.book.status[i] != ACTIVE:
+                continue
+            if self.standing is not None and self._refused_now(i, env.now - day * DAY, day):
                 continue
             duration, found = self._visit_draws(team.spec, i)
             counters.last_step_day[s, i] = day

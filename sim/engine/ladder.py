@@ -5,8 +5,11 @@ failed attempts, plus what never changes: segments, known contact points and
 the accounts given the step). SMS, e-mail and letters go out as one batch per
 step, unless the day is quiet or the send time is outside the contact
 window (then every message is a refusal), and the callbacks they cause are
-handed to the call centre. Imports :mod:`sim.domain`, the book, the contact
-counters and the scenario.
+handed to the call centre. With rules by account (:mod:`.standing`) a step
+leaves out the accounts excluded, ceased or opted out of its channel, a
+message goes out at its send time in each consumer's local time, and each
+message may bring an opt-out or a cease request (the log's outcomes).
+Imports :mod:`sim.domain`, the book, the contact counters and the scenario.
 """
 
 from __future__ import annotations
@@ -15,8 +18,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..behavior import fatigue_factor
-from ..domain import MINUTES_PER_DAY, Channel
+from ..domain import MINUTES_PER_DAY, Channel, fatigue
 from ..scenario import Step, parse_clock
 from .book import Book
 from .contacts import ContactCounters
@@ -41,6 +43,9 @@ class Ladder:
         self.start_callers = start_callers
         self.callbacks_answered = callbacks_answered
         self.automated_rng = automated_rng
+        self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
+        contact = ctx.scenario.contact
+        self.hardening = contact.hardening if contact is not None else 0.0
 
     def _static_step_masks(self) -> list[np.ndarray | None]:
         """What never changes about a step's reach: segments, known contact points, the accounts given it."""
@@ -77,28 +82,68 @@ class Ladder:
             mask &= book.balance < step.max_balance
         if step.after_failed > 0:
             mask &= self.counters.failed >= step.after_failed
+        if self.standing is not None:
+            mask &= self.standing.allowed(step.channel)
         return np.flatnonzero(mask)
 
     def send_automated(self, step: Step, s: int, idx: np.ndarray, day: int) -> None:
-        """One batch of SMS, e-mail or letters to accounts ``idx``, or as many refusals."""
+        """One batch of SMS, e-mail or letters to accounts ``idx``, or as many refusals.
+
+        With rules by account the batch goes out at the send time in each
+        consumer's local time, one delivery per book minute, each checked again
+        when it goes (a request to stop made since the morning is honoured).
+        """
         ctx = self.ctx
         send_minute = parse_clock(step.send_time)
         channel = step.channel
-        if ctx.calendar.is_quiet(day) or (channel != "letter" and not ctx.rules.in_window(send_minute)):
+        standing = self.standing
+        if ctx.calendar.is_quiet(day) or (standing is None and channel != "letter"
+                                          and not ctx.rules.in_window(send_minute)):
             ctx.tally.refusals[day] += idx.size
             return
+        if standing is None:
+            self._deliver(step, s, idx, day * DAY + send_minute, day)
+            return
+        idx, minutes = standing.local_send(idx, channel, send_minute, day)
+        for minute in np.unique(minutes).tolist():
+            at = minutes == minute
+            ctx.env.process(self._deliver_at(step, s, idx[at], minutes[at], day))
+
+    def _deliver_at(self, step: Step, s: int, idx: np.ndarray, minutes: np.ndarray, day: int):
+        """Wait for the send time, then deliver to whoever may still be contacted on the channel."""
+        env = self.ctx.env
+        if minutes[0] > env.now:
+            yield env.timeout(minutes[0] - env.now)
+        still = self.standing.allowed(step.channel)[idx]
+        if not still.all():
+            self.ctx.tally.refusals[day] += int((~still).sum())
+            idx, minutes = idx[still], minutes[still]
+        if idx.size:
+            self._deliver(step, s, idx, minutes, day)
+
+    def _deliver(self, step: Step, s: int, idx: np.ndarray, minutes, day: int) -> None:
+        """The batch goes out: counted, charged, logged (with the requests to stop it brings), its lift and
+        its callbacks."""
+        ctx = self.ctx
+        channel = step.channel
+        standing = self.standing
         counters = self.counters
         counters.last_step_day[s, idx] = day
         ctx.tally.contacts[day, Channel[channel.upper()]] += idx.size
         ctx.charge(day, channel, idx, getattr(ctx.costs, channel), idx.size)
-        ctx.log.add_batch(idx, day * DAY + send_minute, channel)
+        recent = counters.contacts_7d[idx]
+        outcomes = standing.react_to_messages(channel, idx, recent) if standing is not None else None
+        ctx.log.add_batch(idx, minutes, channel, outcomes)
         lift = ctx.behavior.lift[channel]
         if lift:
-            self.book.pending_lift[idx] += lift * fatigue_factor(ctx.behavior, counters.contacts_7d[idx])
+            self.book.pending_lift[idx] += lift * fatigue(ctx.behavior.fatigue, recent, self.hardening)
         counters.count_contacts(idx, day)
         p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.callbacks_answered:
-            self._callbacks(channel, idx, p_callback, send_minute, day)
+            if standing is None:
+                self._callbacks(channel, idx, p_callback, parse_clock(step.send_time), day)
+            else:
+                self._local_callbacks(idx, p_callback, minutes, day)
 
     def _callbacks(self, channel: str, idx: np.ndarray, p_callback: float, send_minute: int, day: int) -> None:
         """Who calls back after a batch, and when: uniformly from the send time to the end of the window."""
@@ -118,6 +163,23 @@ class Ladder:
                 times = day * DAY + self.automated_rng.uniform(start, end, callers.size)
             else:
                 times = day * DAY + start + (end - start) * when
+            order = np.argsort(times, kind="stable")
+            self.start_callers(callers[order], times[order], day)
+
+    def _local_callbacks(self, idx: np.ndarray, p_callback: float, minutes: np.ndarray, day: int) -> None:
+        """Callbacks when consumers live in their own time zones: from each one's send time (a letter: the
+        opening of their window) to the close of their local window, in the book's minutes."""
+        low, high = self.standing.local_window(idx)
+        start = np.maximum(minutes - day * DAY, low)
+        end = np.minimum(high, DAY).astype(np.float64)
+        if self.ctx.draws is None:
+            u = self.automated_rng.random((idx.size, 2))
+        else:
+            u = self.ctx.draws.callback.draw(idx)
+        calls_back = (u[:, 0] < p_callback) & (end > start)
+        times = day * DAY + start + (end - start) * u[:, 1]
+        callers, times = idx[calls_back], times[calls_back]
+        if callers.size:
             order = np.argsort(times, kind="stable")
             self.start_callers(callers[order], times[order], day)
 

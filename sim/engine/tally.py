@@ -54,6 +54,8 @@ class Tally:
     rolled_past_30: np.ndarray = field(init=False)
     cost_by_item: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     roll_counts: np.ndarray = field(init=False)  # (states, states): sim.domain.RollState at month start → end
+    # Further KPIs of an optional part, read at the end (sim.engine.standing: accounts excluded, opt-outs…).
+    extra_kpis: object = None
 
     def __post_init__(self) -> None:
         d = self.days

@@ -1,0 +1,190 @@
+"""Who may be contacted, when, and under whose rules: exclusions, requests to stop, local time, placement.
+
+Built only when a run needs it (a ``[contact]`` section, rules that switch at
+placement, or a book with ``exclusion``/``time_zone``/``state`` columns);
+without it the engine runs the original single rule set in the book's time.
+
+* Excluded accounts (:mod:`sim.consumers`) are taken out of every ladder step.
+* Requests to stop: each SMS or e-mail may end in an opt-out of its channel,
+  each message or conversation in a cease-communication request, with chances
+  that rise with contact pressure (:func:`sim.domain.contact_pressure`). An
+  opt-out takes the account out of that channel's steps, a cease request out
+  of every step but legal, from the moment it is made (calls later the same
+  day are blocked).
+* Each account is under one of :meth:`~sim.compliance.ContactRules.rule_sets`
+  (agency or lender, Massachusetts or not): its caps, quiet period and window,
+  the window shifted to the book's time by the consumer's offset.
+* Placement: every morning the accounts that reached ``placement_dpd`` pass
+  to the agency's rules, for good (``ConsumerFacts.placed_on``).
+
+Imports :mod:`sim.domain`, the rules, the consumers and the book.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..compliance import ContactRules, rule_set_of
+from ..consumers import (
+    NOT_PLACED,
+    REACTIONS_KEY,
+    ConsumerFacts,
+    child_generator,
+    child_seed,
+    consumer_facts,
+)
+from ..domain import CEASE_LOGGED, MINUTES_PER_DAY, NO_OUTCOME, OPT_OUT_LOGGED, contact_pressure
+from ..portfolio import Portfolio
+from ..scenario import Scenario
+from ..streams import AccountUniformArrays, AccountUniforms, UniformPool
+from .book import Book
+from .context import Context
+
+NO_CAP = 10**9
+CONVERSATION_REACTIONS_KEY = REACTIONS_KEY + 1
+PAIRED_MESSAGE_KEY, PAIRED_CONVERSATION_KEY = REACTIONS_KEY + 2, REACTIONS_KEY + 3
+
+
+def _cap(value: int | None) -> int:
+    return value if value is not None else NO_CAP
+
+
+def needs_standing(scenario: Scenario, portfolio: Portfolio, rules: ContactRules) -> bool:
+    """Whether a run needs rules by account: ``[contact]``, a switch at placement, or the book's own columns."""
+    return (scenario.contact is not None or rules.lender is not None
+            or any(col is not None for col in (portfolio.exclusion, portfolio.time_zone, portfolio.state)))
+
+
+class Standing:
+    """Each account's standing for contact, kept as arrays; the rule sets' limits as small arrays by set."""
+
+    def __init__(self, ctx: Context, book: Book, facts: ConsumerFacts, rules: ContactRules,
+                 seed: np.random.SeedSequence):
+        n = book.n
+        self.ctx = ctx
+        self.book = book
+        self.facts = facts
+        self.contact = ctx.scenario.contact
+        self.hardening = self.contact.hardening if self.contact is not None else 0.0
+        sets = rules.rule_sets()
+        self.placement_dpd = rules.placement_dpd
+        self.window_start = np.array([r.window_start for r in sets], dtype=np.int64)
+        self.window_end = np.array([r.window_end for r in sets], dtype=np.int64)
+        self.quiet_days = np.array([r.quiet_days_after_conversation for r in sets], dtype=np.int64)
+        self.cap_attempts_7d = np.array([_cap(r.max_call_attempts_7d) for r in sets], dtype=np.int64)
+        self.cap_conversations_7d = np.array([_cap(r.max_conversations_7d) for r in sets], dtype=np.int64)
+        self.cap_attempts_day = np.array([_cap(r.max_attempts_per_day) for r in sets], dtype=np.int64)
+        self.cap_connects_day = np.array([_cap(r.max_connected_calls_per_day) for r in sets], dtype=np.int64)
+        self.cap_visits_30d = [r.max_field_visits_30d for r in sets]
+        self.rule_set = rule_set_of(facts.massachusetts, rules.lender is not None, np.zeros(n, dtype=bool))
+        self.offset = facts.offset.astype(np.int64)
+        self.excluded = facts.excluded
+        self.ceased = np.zeros(n, dtype=bool)
+        self.opted_out = {"sms": np.zeros(n, dtype=bool), "email": np.zeros(n, dtype=bool)}
+        self.rng = child_generator(seed, REACTIONS_KEY)
+        self.pool = UniformPool(child_generator(seed, CONVERSATION_REACTIONS_KEY))
+        # Paired mode (common random numbers account by account): each account's k-th message and k-th
+        # conversation draw their own numbered uniforms, whatever other accounts did.
+        self.paired = ctx.draws is not None
+        if self.paired:
+            self.message_draws = AccountUniformArrays(child_seed(seed, PAIRED_MESSAGE_KEY), n, 2)
+            self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1)
+        self.opt_outs = 0
+        self.cease_requests = 0
+        self.blocked_today: set[int] = set()  # the contact counters' set of accounts not to call again today
+
+    @classmethod
+    def attach(cls, ctx: Context, book: Book, portfolio: Portfolio, rules: ContactRules,
+               seed: np.random.SeedSequence, parts) -> Standing:
+        """Build the run's standing and hand it to the parts that check it (each has a ``standing``); the
+        contact log carries the consumers' facts for the audit, the tally the KPIs."""
+        facts = consumer_facts(ctx.scenario, portfolio, seed)
+        standing = cls(ctx, book, facts, rules, seed)
+        for part in parts:
+            part.standing = standing
+            if hasattr(part, "blocked_today"):
+                standing.blocked_today = part.blocked_today  # the counters' set, cleared in place each day
+        ctx.log.facts = facts
+        ctx.tally.extra_kpis = standing.kpis
+        return standing
+
+    # ------------------------------------------------------------------------- the morning
+
+    def morning(self, day: int) -> None:
+        """Accounts that reached ``placement_dpd`` pass to the agency's rules today, for good."""
+        if self.placement_dpd is None:
+            return
+        facts = self.facts
+        newly = (self.book.dpd >= self.placement_dpd) & (facts.placed_on == NOT_PLACED)
+        if newly.any():
+            facts.placed_on[newly] = day
+            self.rule_set[newly] = self.rule_set[newly] % 2  # the agency's set, Massachusetts kept
+
+    def allowed(self, channel: str) -> np.ndarray:
+        """Accounts a step of ``channel`` may act on: not excluded, not ceased (legal aside), not opted out."""
+        if channel == "legal":
+            return ~self.excluded  # a cease request leaves the collector its remedies (FDCPA §805(c)(3))
+        allowed = ~(self.excluded | self.ceased)
+        opted = self.opted_out.get(channel)
+        return allowed if opted is None else allowed & ~opted
+
+    def local_window(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Each account's contact window in the book's minutes of the day (its local window, shifted)."""
+        sets = self.rule_set[idx]
+        shift = self.offset[idx]
+        return self.window_start[sets] - shift, self.window_end[sets] - shift
+
+    # ------------------------------------------------------------------------- messages
+
+    def local_send(self, idx: np.ndarray, channel: str, send_minute: int, day: int):
+        """A batch sent at ``send_minute`` in each consumer's local time: the accounts it may reach and the
+        book's minute of each; refused when the local time is outside its window or falls on another book day."""
+        book_minute = send_minute - self.offset[idx]
+        ok = (book_minute >= 0) & (book_minute < MINUTES_PER_DAY)
+        if channel != "letter":
+            sets = self.rule_set[idx]
+            ok &= (self.window_start[sets] <= send_minute) & (send_minute < self.window_end[sets])
+        refused = int(idx.size - ok.sum())
+        if refused:
+            self.ctx.tally.refusals[day] += refused
+        return idx[ok], day * MINUTES_PER_DAY + book_minute[ok]
+
+    def react_to_messages(self, channel: str, idx: np.ndarray, recent: np.ndarray) -> np.ndarray | None:
+        """Who answers this batch with an opt-out of its channel or a cease request (the log's outcomes)."""
+        contact = self.contact
+        if contact is None or idx.size == 0:
+            return None
+        pressure = contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
+        u = self.message_draws.draw(idx) if self.paired else self.rng.random((idx.size, 2))
+        outcome = np.full(idx.size, NO_OUTCOME, dtype=np.int8)
+        opt_out = u[:, 0] < np.minimum(1.0, contact.opt_out.get(channel, 0.0) * pressure)
+        if channel in self.opted_out:
+            self.opted_out[channel][idx[opt_out]] = True
+            outcome[opt_out] = OPT_OUT_LOGGED
+            self.opt_outs += int(opt_out.sum())
+        cease = u[:, 1] < np.minimum(1.0, contact.cease_after_message * pressure)
+        self.ceased[idx[cease]] = True
+        self.blocked_today.update(idx[cease].tolist())  # no more calls today either
+        outcome[cease] = CEASE_LOGGED  # wins: it forbids more than the opt-out
+        self.cease_requests += int(cease.sum())
+        return outcome
+
+    # ------------------------------------------------------------------------- conversations
+
+    def asks_to_cease(self, i: int, recent: int) -> bool:
+        """Whether a conversation ends in a cease-communication request (and then records it)."""
+        contact = self.contact
+        if contact is None or not contact.cease_request:
+            return False
+        p = contact.cease_request * contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
+        u = self.cease_draws.draw(i)[0] if self.paired else self.pool.next()
+        if u < p:
+            self.ceased[i] = True
+            self.cease_requests += 1
+            return True
+        return False
+
+    def kpis(self) -> dict[str, int]:
+        """What a manager reads about standing: accounts excluded, opt-outs and cease requests."""
+        return {"accounts_excluded": int(self.excluded.sum()), "opt_outs": self.opt_outs,
+                "cease_requests": self.cease_requests}

@@ -87,8 +87,10 @@ def test_compare_shows_the_experiment_numbers():
         assert metric(at, f"net recovery · {summary.label}") == fmt("net_recovery", summary.kpis["net_recovery"].mean)
 
     table = at.dataframe[0].value
-    assert list(table.columns) == ["KPI", "baseline", "sms_gentle", "sms_gentle − baseline"]
-    assert "complaints per 1000 accounts" in set(table["KPI"])
+    assert list(table.columns) == ["KPI", "Unit", "baseline", "sms_gentle"]
+    assert "Complaints per 1000 accounts" in set(table["KPI"])
+    differences = at.dataframe[1].value
+    assert list(differences.columns) == ["KPI", "Unit", "sms_gentle − baseline"]
     assert len(at.get("image")) >= 5  # curves, cost, complaints, utilisation, roll rates, bars
     assert at.download_button(key="compare_csv") is not None
 
@@ -109,7 +111,7 @@ def test_compare_rejects_an_upload_that_names_a_server_file():
     text = b'[portfolio]\ncsv = "/etc/passwd"\n[strategy]\nname = "x"\n'
     at.file_uploader(key="compare_upload").set_value(("peek.toml", text, "application/toml")).run()
     assert errors(at) == ["peek.toml: portfolio.csv: an uploaded scenario cannot name a file on the server; "
-                          "use a generated portfolio"]
+                          "use a generated portfolio or upload the accounts as a portfolio CSV"]
 
 
 def test_lab_validates_as_you_type_and_runs_the_variant():

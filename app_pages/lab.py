@@ -10,20 +10,25 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from app_support.charts import readable
 from app_support.common import (
     DEFAULT_ACCOUNTS,
     DEFAULT_DAYS,
     DEFAULT_REPS,
     SCENARIO_DIR,
     UPLOAD_LIMIT_MB,
+    scenario_from_text,
     shipped_scenarios,
     uploaded_scenario,
 )
-from app_support.kpis import HEADLINE, fmt, fmt_estimate, too_wide_warning, verdict
+from app_support.glossary import GLOSSARY_HELP
+from app_support.kpis import HEADLINE, fmt, fmt_estimate, title, too_wide_warning, unit, verdict
 from app_support.lab import (
     STEP_COLUMNS,
     TEAM_COLUMNS,
     apply_tables,
+    cost_label,
+    field_words,
     numeric_paths,
     sensitivity_params,
     step_rows,
@@ -32,6 +37,7 @@ from app_support.lab import (
     value_at,
 )
 from app_support.runs import fidelity, sensitivity, single_run, sweep
+from app_support.state import forget, recall, remember, settings_line, show_settings, stale_banner
 from app_support.text import error_text, plain
 from sim import plots
 from sim.domain import STRATEGY_CHANNELS as CHANNELS
@@ -40,10 +46,28 @@ from sim.fidelity import table_rows
 from sim.scenario import PRESETS, Scenario, load_scenario
 from sim.sweep import parse_set
 
+TABS = ("lab_run", "lab_sweep", "lab_sens", "lab_fidelity")
+# KPIs whose meaning the glossary explains, shown as help on their metric.
+GLOSSARY_TERM = {"net_recovery": "net recovery", "cure_rate": "cure rate",
+                 "right_party_contact_rate": "right-party contact"}
+
+
+def widgets_now() -> dict:
+    """The lab's simple inputs (not its tables) as they are: what a reload puts back."""
+    return {k: v for k, v in st.session_state.items()
+            if str(k).startswith("lab_") and not str(k).endswith("_request")
+            and k not in ("lab_upload", "lab_steps", "lab_teams", "lab_sens_params")
+            and not str(k).startswith(("lab_run", "lab_sweep_run", "lab_sens_run", "lab_fidelity_run",
+                                       "lab_download"))}
+
+
 st.title("Scenario lab")
 st.caption("Change the ladder, the teams, the rules and the costs; the scenario is checked as you type. "
            "Run it once, sweep one field, see which assumptions matter, and save the variant as TOML.")
 
+# Before the widgets: a reload finds each tab's last request in the address and puts its inputs back
+# (the ladder and team tables cannot be put back; results of an edited table then show as stale).
+requests = {tab: recall(tab) for tab in TABS}
 shipped = shipped_scenarios()
 left, right = st.columns([2, 3])
 stem = left.selectbox("Start from", list(shipped), key="lab_base",
@@ -63,7 +87,8 @@ if upload is not None:
 
 # A new starting point resets the editors to its values.
 if st.session_state.get("lab_loaded") != source:
-    for key in [k for k in st.session_state if str(k).startswith("lab_") and k not in ("lab_base", "lab_upload")]:
+    for key in [k for k in st.session_state if str(k).startswith("lab_") and k not in ("lab_base", "lab_upload")
+                and not str(k).endswith("_request")]:
         del st.session_state[key]
     st.session_state["lab_loaded"] = source
 
@@ -124,9 +149,14 @@ no_contact = c2.multiselect("No contact on", ["weekend", "holiday"], default=com
 costs = dict(content.get("costs", {}))
 cost_columns = st.columns(len(costs))
 for column, (name, value) in zip(cost_columns, costs.items(), strict=True):
-    step = 0.01 if name == "agency_commission" or value < 1 else 1.0
-    costs[name] = column.number_input(name.replace("_", " "), min_value=0.0, value=float(value), step=step,
-                                      format="%.3f" if step < 1 else "%.2f", key=f"lab_cost_{name}")
+    if name == "agency_commission":  # a share, typed in % (rounded back so an untouched value stays exact)
+        share = column.number_input(cost_label(name, base.currency), 0.0, 100.0, round(100 * float(value), 6),
+                                    step=1.0, format="%.1f", key=f"lab_cost_{name}")
+        costs[name] = round(share / 100, 10)
+        continue
+    step = 0.01 if value < 1 else 1.0
+    costs[name] = column.number_input(cost_label(name, base.currency), min_value=0.0, value=float(value),
+                                      step=step, format="%.3f" if step < 1 else "%.2f", key=f"lab_cost_{name}")
 
 data = apply_tables(content, steps.to_dict("records"), teams.to_dict("records"))
 data["strategy"]["priority"] = priority
@@ -140,11 +170,13 @@ except ScenarioError as err:
     scenario = None
     st.error(error_text(err))
 else:
-    st.success(f"Valid scenario {plain(scenario.display_name)} (content hash {plain(scenario.content_hash)})")
+    st.success(f"Valid scenario {plain(scenario.display_name)} (content hash {plain(scenario.content_hash)}, "
+               f"amounts in {plain(scenario.currency)})")
 
 if scenario is None:
     st.stop()
 text = scenario.to_toml()
+currency = scenario.currency
 name = f"{scenario.display_name}-variant.toml"
 st.download_button("Save the variant (TOML)", text, file_name=name, mime="application/toml", on_click="ignore",
                    key="lab_download")
@@ -153,23 +185,24 @@ run_tab, sweep_tab, tornado_tab = st.tabs(["Run once", "Sweep one field", "Sensi
 
 with run_tab:
     if st.button("Run the scenario", type="primary", key="lab_run"):
-        st.session_state["lab_run_request"] = (text, source, int(seed))
+        remember("lab_run", (text, source, int(seed)), widgets_now())
     request = st.session_state.get("lab_run_request")
     if request is not None:
         with st.spinner("Simulating…"):
             result = single_run(*request)
+        stale_banner(request[0], text, "Run the scenario")
+        show_settings(settings_line([scenario_from_text(request[0], request[1])], seed=request[2]))
         kpis = result.scalar_kpis()
         shown = ("net_recovery", "collected", "recovery_rate", "cost", "complaints_per_1000", "cure_rate",
                  "agent_utilization", "right_party_contact_rate")
         for row in (shown[:4], shown[4:]):
             for column, kpi in zip(st.columns(4), row, strict=True):
-                column.metric(plain(plots.KPI_TITLES[kpi]), fmt(kpi, kpis[kpi]))
+                column.metric(plain(plots.KPI_TITLES[kpi]), fmt(kpi, kpis[kpi], currency=currency),
+                              help=GLOSSARY_HELP.get(GLOSSARY_TERM.get(kpi, ""), None))
         curve = pd.DataFrame({"collected, % of initial balance": 100 * result.recovery_curve()},
                              index=pd.RangeIndex(1, result.days + 1, name="day"))
         st.line_chart(curve, x_label="day", y_label="% collected")
         st.bar_chart(pd.Series(result.kpis["contacts"], name="contacts"), x_label="channel", y_label="contacts")
-        if request[0] != text:
-            st.caption("These results are for the scenario as it was when you pressed Run.")
 
 paths = numeric_paths(scenario.content())
 
@@ -185,8 +218,7 @@ with sweep_tab:
     if st.button("Run the sweep", key="lab_sweep_run"):
         try:
             parsed = parse_set(f"{path}={values}")
-            st.session_state["lab_sweep_request"] = (text, source, parsed[0], tuple(parsed[1]), int(reps),
-                                                     int(seed))
+            remember("lab_sweep", (text, source, parsed[0], tuple(parsed[1]), int(reps), int(seed)), widgets_now())
         except ScenarioError as err:
             st.error(error_text(err))
     request = st.session_state.get("lab_sweep_request")
@@ -197,20 +229,29 @@ with sweep_tab:
             st.error(error_text(err))
         else:
             comparison = result.comparison
+            stale_banner(request[0], text, "Run the sweep")
+            show_settings(settings_line([scenario_from_text(request[0], request[1])], reps=request[4],
+                                        seed=request[5], extra=f"{request[2]} = {', '.join(map(str, request[3]))}"))
             rows = []
             for summary in comparison.scenarios:
-                row = {"variant": summary.label}
+                row = {"Variant": summary.label}
                 for kpi in HEADLINE[:6]:
-                    row[plots.KPI_TITLES[kpi]] = fmt_estimate(kpi, summary.kpis[kpi])
+                    row[f"{title(kpi)} ({unit(kpi, currency)})"] = fmt_estimate(kpi, summary.kpis[kpi])
                 if summary.label != comparison.champion:
                     d = comparison.difference(summary.label, "net_recovery").estimate
-                    row["net recovery vs base"] = fmt_estimate("net_recovery", d, signed=True)
-                    row["significant"] = verdict("net_recovery", d) or "no"
+                    row[f"Net recovery vs base ({currency})"] = fmt_estimate("net_recovery", d, signed=True)
+                    row["Significant"] = verdict("net_recovery", d) or "no"
+                else:
+                    row[f"Net recovery vs base ({currency})"] = "base"
+                    row["Significant"] = "–"
                 rows.append(row)
             if (warning := too_wide_warning(comparison)) is not None:
                 st.warning(plain(warning))
-            st.dataframe(pd.DataFrame(rows), hide_index=True, key="lab_sweep_table")
-            st.pyplot(plots.sweep_tradeoff(result))
+            st.dataframe(pd.DataFrame(rows), hide_index=True, key="lab_sweep_table",
+                         column_config={"Variant": st.column_config.TextColumn("Variant", pinned=True)})
+            st.caption(plain(f"Significant: whether the variant's net recovery differs from the base's beyond "
+                             f"the noise. {GLOSSARY_HELP['not significant']}"))
+            st.pyplot(readable(plots.sweep_tradeoff(result), currency))
 
 with tornado_tab:
     content_now = scenario.content()
@@ -232,10 +273,10 @@ with tornado_tab:
     kpi = c1.selectbox("KPI", HEADLINE, key="lab_sens_kpi", format_func=lambda k: plots.KPI_TITLES[k])
     reps = c2.number_input("Replications", 1, 20, DEFAULT_REPS, key="lab_sens_reps")
     if st.button("Run the sensitivity", key="lab_sens_run"):
-        st.session_state.pop("lab_sens_request", None)  # a refused table shows no earlier result
+        forget("lab_sens")  # a refused table shows no earlier result
         try:
             chosen = sensitivity_params(scenario, params.to_dict("records"))
-            st.session_state["lab_sens_request"] = (text, source, chosen, kpi, int(reps), int(seed))
+            remember("lab_sens", (text, source, chosen, kpi, int(reps), int(seed)), widgets_now())
         except ScenarioError as err:
             st.error(error_text(err))
     request = st.session_state.get("lab_sens_request")
@@ -245,14 +286,19 @@ with tornado_tab:
         except ScenarioError as err:
             st.error(error_text(err))
         else:
+            stale_banner(request[0], text, "Run the sensitivity")
+            show_settings(settings_line([scenario_from_text(request[0], request[1])], reps=request[4],
+                                        seed=request[5]))
             if (warning := too_wide_warning(result.comparison)) is not None:
                 st.warning(plain(warning))
-            st.pyplot(plots.tornado(result))
+            st.pyplot(readable(plots.tornado(result), currency))
+            shift = unit(result.kpi, currency, difference=True)
             st.dataframe(pd.DataFrame([{
-                "field": s.path, "base": s.base_value, "low": s.low_value, "high": s.high_value,
-                "Δ at low": fmt_estimate(result.kpi, s.low, signed=True),
-                "Δ at high": fmt_estimate(result.kpi, s.high, signed=True),
-                "swing": fmt(result.kpi, float(np.abs(s.high.mean - s.low.mean))),
+                "Field": field_words(scenario.content(), s.path), "Base": s.base_value, "Low": s.low_value,
+                "High": s.high_value,
+                f"Δ at low ({shift})": fmt_estimate(result.kpi, s.low, signed=True),
+                f"Δ at high ({shift})": fmt_estimate(result.kpi, s.high, signed=True),
+                f"Swing ({shift})": fmt(result.kpi, float(np.abs(s.high.mean - s.low.mean))),
             } for s in result.swings]), hide_index=True, key="lab_sens_table")
 
 with st.expander("Fidelity: against a real credit-card book"):
@@ -262,18 +308,17 @@ with st.expander("Fidelity: against a real credit-card book"):
                "of range; today most checks are out of range, until issue 15's card model.")
     reps = st.number_input("Replications", 1, 10, DEFAULT_REPS, key="lab_fidelity_reps")
     if st.button("Measure fidelity", key="lab_fidelity_run"):
-        st.session_state["lab_fidelity_request"] = (text, source, int(reps), int(seed))
+        remember("lab_fidelity", (text, source, int(reps), int(seed)), widgets_now())
     request = st.session_state.get("lab_fidelity_request")
     if request is not None:
         with st.spinner("Simulating the scenario and its holdout…"):
             report = fidelity(*request)
+        stale_banner(request[0], text, "Measure fidelity")
         rows = zip(table_rows(report), report.checks, strict=True)
         st.dataframe(pd.DataFrame([{"check": name, "value": value, "range": rng, "in range": mark,
                                     "source": c.source, "note": c.note}
                                    for (name, value, rng, mark), c in rows]),
                      hide_index=True, key="lab_fidelity_table")
         inside = sum(c.in_range for c in report.checks)
-        st.caption(f"{inside:d} of {len(report.checks):d} checks in range over {report.reps:d} × "
-                   f"{report.accounts:,} accounts × {report.days:d} days.")
-        if request[0] != text:
-            st.caption("These results are for the scenario as it was when you pressed Measure.")
+        st.caption(f"{inside:d} of {len(report.checks):d} checks in range.")
+        show_settings(settings_line([scenario_from_text(request[0], request[1])], reps=request[2], seed=request[3]))

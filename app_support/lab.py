@@ -202,3 +202,15 @@ def suggested_steps(scenario: Scenario, paths: list[str]) -> list[tuple[str, flo
     content = scenario.content()
     rows = [(p, default_step(value_at(content, p))) for p in paths]
     return [(p, step) for p, step in rows if _step_problem(scenario, content, p, step) is None]
+
+
+# What each cost in [costs] is paid for; agency_commission is a share of what the agency collects.
+COST_UNITS = {"sms": "per SMS", "email": "per e-mail", "letter": "per letter", "agent_minute": "per agent minute",
+              "field_visit": "per visit", "legal_filing": "per filing", "complaint": "per complaint"}
+
+
+def cost_label(name: str, currency: str) -> str:
+    """A cost's input label with its unit: "sms (USD per SMS)", "agency commission (% of collections)"."""
+    if name == "agency_commission":
+        return "agency commission (% of what it collects)"
+    return f"{name.replace('_', ' ')} ({currency} {COST_UNITS.get(name, 'each')})"

@@ -41,13 +41,18 @@ def _digest(page: str, request: Any) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def remember(page: str, request: Any, widgets: dict[str, Any] | None = None) -> None:
+def remember(page: str, request: Any, widgets: dict[str, Any] | None = None, *, restore: bool = False) -> None:
     """Keep ``request`` as the page's last one: in the session, on the server, and in the address.
 
     ``widgets`` are the widget values (by key) that produced the request; a
     reload puts them back so that the inputs on screen are the results' inputs.
+    ``restore`` puts them back now: for a request made on another page (History
+    reopening a comparison), whose widgets are not on the screen yet.
     """
     st.session_state[f"{page}_request"] = request
+    if restore:
+        for widget, value in (widgets or {}).items():
+            st.session_state[widget] = value
     digest = _digest(page, request)
     kept = _kept()
     kept[digest] = {"request": request, "widgets": dict(widgets or {})}

@@ -84,7 +84,8 @@ def test_compare_shows_the_experiment_numbers():
     scenarios = [load_scenario(SCENARIOS / f"{n}.toml", sizes) for n in ("baseline", "sms_gentle")]
     direct = run_experiment(scenarios, 2, rng=7, executor=LocalExecutor(1))
     for summary in direct.scenarios:
-        assert metric(at, f"net recovery · {summary.label}") == fmt("net_recovery", summary.kpis["net_recovery"].mean)
+        assert metric(at, f"net recovery · {summary.label}") == fmt("net_recovery", summary.kpis["net_recovery"].mean,
+                                                                          currency="USD")
 
     table = at.dataframe[0].value
     assert list(table.columns) == ["KPI", "Unit", "baseline", "sms_gentle"]
@@ -137,8 +138,8 @@ def test_lab_validates_as_you_type_and_runs_the_variant():
     variant = load_scenario(SCENARIOS / "baseline.toml", {
         "simulation.accounts": 300, "simulation.days": 20, "strategy.steps.0.every_days": 3, "costs.sms": 0.5})
     kpis = simulate(variant, variant.simulation.seed, contact_log=False).scalar_kpis()
-    assert metric(at, "net recovery") == fmt("net_recovery", kpis["net_recovery"])
-    assert metric(at, "cost") == fmt("cost", kpis["cost"])
+    assert metric(at, "net recovery") == fmt("net_recovery", kpis["net_recovery"], currency="USD")
+    assert metric(at, "cost") == fmt("cost", kpis["cost"], currency="USD")
 
 
 def test_lab_bad_shift_is_one_line():
@@ -222,10 +223,33 @@ def test_history_lists_a_stored_comparison():
     at.switch_page("app_pages/history.py").run()
     assert not at.exception, at.exception
     listing = at.dataframe[0].value
-    assert list(listing["scenarios"]) == ["baseline, sms_gentle"]
-    assert list(listing["runs"]) == ["4 of 4"]
+    assert list(listing["Scenarios"]) == ["baseline, sms_gentle"]
+    assert list(listing["Runs stored"]) == ["4 of 4"]
     kpis = at.dataframe[1].value
-    assert list(kpis.columns) == ["KPI", "baseline", "sms_gentle"]
+    assert list(kpis.columns) == ["KPI", "Unit", "baseline", "sms_gentle"]
+    runs = at.dataframe[-1].value
+    assert "run_id" not in runs.columns and "seed_spawn_key" not in runs.columns
+    assert "Net recovery (USD)" in runs.columns and len(runs) == 4
+
+
+def test_history_reopens_a_stored_comparison_in_compare_from_the_store():
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(200)
+    at.number_input(key="compare_days").set_value(14)
+    at.number_input(key="compare_reps").set_value(2)
+    at.number_input(key="compare_seed").set_value(19)
+    at.checkbox(key="compare_store").check()
+    at.button(key="compare_run").click().run()
+    first = at.dataframe[0].value
+
+    again = open_page("app_pages/history.py")  # another session, as a user coming back later
+    again.button(key="history_open").click().run()
+    assert not again.exception, again.exception
+    assert again.title[0].value == "Compare strategies"
+    assert again.dataframe[0].value.equals(first)
+    assert not [w for w in again.warning if shown(w.value).startswith("Stale")]
+    line = next(shown(c.value) for c in again.caption if shown(c.value).startswith("Computed from"))
+    assert "200 accounts × 14 days × 2 replications × seed 19" in line
 
 
 @pytest.mark.parametrize("stem", ["baseline", "sms_gentle", "call_heavy", "early_field", "cn_2025"])
@@ -253,11 +277,11 @@ def test_history_opens_right_after_a_single_run(tmp_path):
 
     at = open_page("app_pages/history.py")
     assert not errors(at)
-    assert list(at.dataframe[0].value["kind"]) == ["run"]
+    assert list(at.dataframe[0].value["Kind"]) == ["run"]
     kpis = at.dataframe[1].value
-    assert list(kpis.columns) == ["KPI", "baseline"]
+    assert list(kpis.columns) == ["KPI", "Unit", "baseline"]
     shown = dict(zip(kpis["KPI"], kpis["baseline"], strict=True))
-    assert shown["net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
+    assert shown["Net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
     assert len(at.dataframe[2].value) == 1  # the one replication
 
 
@@ -505,8 +529,8 @@ def test_lab_tornado_runs_with_its_own_default_steps():
     assert not errors(at), errors(at)
     assert not at.get("progress") or all(p.proto.value == 100 for p in at.get("progress"))
     assert any("Too uncertain to decide anything" in shown(w.value) for w in at.warning)  # 2 replications
-    table = next(d.value for d in at.dataframe if "swing" in d.value.columns)
-    assert "teams.callers.agents" in set(table["field"])
+    table = next(d.value for d in at.dataframe if any(str(c).startswith("Swing") for c in d.value.columns))
+    assert "teams.callers.agents" in set(table["Field"])
 
 
 def test_lab_tornado_checks_the_steps_before_running_in_the_labs_words():

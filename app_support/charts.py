@@ -111,7 +111,8 @@ def capacity_use(plan) -> Figure:
     return fig
 
 
-def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int) -> Figure:
+def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int, currency: str = ""
+                        ) -> Figure:
     """Expected net recovery of the optimal allocation against the number of agents of one team.
 
     A head count whose LP is infeasible (objective ``None``) is a red cross marked "infeasible".
@@ -132,7 +133,7 @@ def objective_by_agents(points: list[tuple[int, float | None]], team: str, curre
                         fontsize=8, color="tab:red")
     ax.axvline(current, color="gray", ls=":", label=f"now: {current}")
     ax.set_xlabel(f"agents on team {team}")
-    ax.set_ylabel("expected net recovery")
+    ax.set_ylabel(f"expected net recovery ({currency})" if currency else "expected net recovery")
     ax.yaxis.set_major_formatter(FuncFormatter(compact))
     ax.set_title("Optimal objective against agents")
     ax.grid(alpha=0.3)

@@ -197,8 +197,8 @@ def test_capacity_plan_and_staffing_are_the_optimizers():
     assert not at.exception, at.exception
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500, "simulation.days": 21})
     plan = allocate(scenario).plan
-    assert metric(at, "objective: net + book at the horizon") == number(plan.objective)
-    assert metric(at, "one more agent · callers") == number(plan.agent_value["callers"].per_agent)
+    assert metric(at, "objective: net + book at the horizon") == f"{number(plan.objective)} USD"
+    assert metric(at, "one more agent · callers") == f"{number(plan.agent_value['callers'].per_agent)} USD"
 
     at.button(key="staff_run").click().run()
     assert not at.exception, at.exception
@@ -497,8 +497,8 @@ def test_capacity_shows_infeasible_head_counts_instead_of_dropping_them():
     assert not at.exception, at.exception
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 14})
     now = scenario.teams["callers"].agents
-    table = next(d.value for d in at.dataframe if "optimal objective" in d.value.columns)
-    rows = dict(zip(table["agents"], table["optimal objective"], strict=True))
+    table = next(d.value for d in at.dataframe if "Optimal objective (USD)" in d.value.columns)
+    rows = dict(zip(table["Agents"], table["Optimal objective (USD)"], strict=True))
     assert rows[0] == "infeasible"  # no call agent: the LP has no plan
     assert rows[now] == number(allocate(scenario).plan.objective)
     assert len(rows) == len({max(0, round(now * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)})

@@ -19,7 +19,7 @@ from simhelpers import ROOT, SCENARIOS
 APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("private_store")
 UNIT_WORDS = ("USD", "CNY", "%", "pp", "per 1,000", "refused", "hours", "minutes", "accounts", "agents", "calls",
-              "filings", "days", "seconds")
+              "filings", "days", "seconds", "contacts", "per account")
 
 
 def shown(text: str) -> str:
@@ -78,7 +78,8 @@ def has_units(frame) -> bool:
         header = str(column)
         cells = " ".join(str(v) for v in frame[column].head(3))
         numeric = frame[column].dtype.kind in "if" or bool(re.search(r"\d", cells))
-        if numeric and not any(w in header or w in cells for w in UNIT_WORDS) and header.lower() not in (
+        said = (header + " " + cells).lower()
+        if numeric and not any(w.lower() in said for w in UNIT_WORDS) and header.lower() not in (
                 "week", "hour", "month", "rep", "replication", "agents", "accounts", "shift"):
             return False
     return True

@@ -29,6 +29,7 @@ from app_support.lab import (
     apply_tables,
     cost_label,
     field_words,
+    kind_columns_shown,
     numeric_paths,
     sensitivity_params,
     step_rows,
@@ -36,6 +37,7 @@ from app_support.lab import (
     team_rows,
     value_at,
 )
+from app_support.real_data import portfolio_file
 from app_support.runs import fidelity, sensitivity, single_run, sweep
 from app_support.state import forget, recall, remember, settings_line, show_settings, stale_banner
 from app_support.text import error_text, plain
@@ -56,7 +58,7 @@ def widgets_now() -> dict:
     """The lab's simple inputs (not its tables) as they are: what a reload puts back."""
     return {k: v for k, v in st.session_state.items()
             if str(k).startswith("lab_") and not str(k).endswith("_request")
-            and k not in ("lab_upload", "lab_steps", "lab_teams", "lab_sens_params")
+            and k not in ("lab_upload", "lab_portfolio", "lab_steps", "lab_teams", "lab_sens_params")
             and not str(k).startswith(("lab_run", "lab_sweep_run", "lab_sens_run", "lab_fidelity_run",
                                        "lab_download"))}
 
@@ -87,7 +89,8 @@ if upload is not None:
 
 # A new starting point resets the editors to its values.
 if st.session_state.get("lab_loaded") != source:
-    for key in [k for k in st.session_state if str(k).startswith("lab_") and k not in ("lab_base", "lab_upload")
+    for key in [k for k in st.session_state if str(k).startswith("lab_")
+                and k not in ("lab_base", "lab_upload", "lab_portfolio")
                 and not str(k).endswith("_request")]:
         del st.session_state[key]
     st.session_state["lab_loaded"] = source
@@ -95,9 +98,20 @@ if st.session_state.get("lab_loaded") != source:
 content = base.content()
 
 st.subheader("Size")
+accounts_csv = st.file_uploader("The lender's own accounts (portfolio CSV, optional)", type=["csv"],
+                                max_upload_size=UPLOAD_LIMIT_MB, key="lab_portfolio",
+                                help="Columns account_id, balance, days_past_due and optionally segment, past_due, "
+                                     "phone_known, email_known, entered_on. The scenario then works these accounts.")
+portfolio_path = None
+if accounts_csv is not None:
+    try:
+        portfolio_path = portfolio_file(accounts_csv.name, accounts_csv.getvalue(), [base])
+    except ScenarioError as err:
+        st.error(error_text(err))
 c1, c2, c3 = st.columns(3)
 accounts = c1.number_input("Accounts", 100, 200_000, min(DEFAULT_ACCOUNTS, base.simulation.accounts), step=500,
-                           key="lab_accounts")
+                           key="lab_accounts", disabled=portfolio_path is not None,
+                           help="With a portfolio CSV, the CSV's accounts.")
 days = c2.number_input("Days", 7, 730, min(DEFAULT_DAYS, base.simulation.days), step=30, key="lab_days")
 seed = c3.number_input("Seed", 0, 2**31 - 1, int(base.simulation.seed), key="lab_seed")
 
@@ -134,8 +148,9 @@ teams = st.data_editor(
         "agents": st.column_config.NumberColumn("agents", step=1),
         "shifts": st.column_config.TextColumn("shifts (09:00-13:00, 14:00-18:00)"),
         "work_days": st.column_config.TextColumn("work days (mon, tue, …)"),
-        "visits_per_day": st.column_config.NumberColumn("visits/day", step=1),
-        "filings_per_day": st.column_config.NumberColumn("filings/day", step=1),
+        # A column no team of the scenario uses is hidden; a cell that does not apply to its team is blank.
+        **{column: None if label is None else st.column_config.NumberColumn(label, step=1)
+           for column, label in kind_columns_shown(content).items()},
     },
 )
 
@@ -164,6 +179,8 @@ data["compliance"] = {**compliance, "preset": preset, "no_contact_on": no_contac
 data["costs"] = costs
 data["simulation"] = {**content.get("simulation", {}), "accounts": int(accounts), "days": int(days),
                       "seed": int(seed)}
+if portfolio_path is not None:
+    data["portfolio"] = {**data.get("portfolio", {}), "csv": str(portfolio_path)}
 try:
     scenario = Scenario.from_dict(data, source=source, base_dir=str(SCENARIO_DIR))
 except ScenarioError as err:
@@ -315,8 +332,8 @@ with st.expander("Fidelity: against a real credit-card book"):
             report = fidelity(*request)
         stale_banner(request[0], text, "Measure fidelity")
         rows = zip(table_rows(report), report.checks, strict=True)
-        st.dataframe(pd.DataFrame([{"check": name, "value": value, "range": rng, "in range": mark,
-                                    "source": c.source, "note": c.note}
+        st.dataframe(pd.DataFrame([{"Check": name, "Value": value, "Range": rng, "In range": mark,
+                                    "Source": c.source, "Note": c.note or ""}
                                    for (name, value, rng, mark), c in rows]),
                      hide_index=True, key="lab_fidelity_table")
         inside = sum(c.in_range for c in report.checks)

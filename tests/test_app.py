@@ -347,8 +347,8 @@ def test_lab_fidelity_shows_the_reports_table():
 
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 60})
     expected = table_rows(fidelity(scenario, 1, scenario.simulation.seed))
-    table = next(d.value for d in at.dataframe if "in range" in d.value.columns)
-    assert [tuple(row) for row in table[["check", "value", "range", "in range"]].itertuples(index=False)] == expected
+    table = next(d.value for d in at.dataframe if "In range" in d.value.columns)
+    assert [tuple(row) for row in table[["Check", "Value", "Range", "In range"]].itertuples(index=False)] == expected
 
 
 # ----------------------------------------------------------------------------- champion/challenger (issue 17)

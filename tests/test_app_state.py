@@ -6,6 +6,7 @@ Driven headless with AppTest at tiny sizes, like ``tests/test_app.py``.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -242,3 +243,31 @@ def test_the_glossary_explains_what_the_pages_leave_unsaid():
     for term in ("right-party contact", "cure rate", "roll rate", "shadow price", "\"none\" treatment",
                  "three values", "not significant"):
         assert term in text, term
+
+
+def test_lab_runs_on_an_uploaded_portfolio_csv_and_hides_team_columns_it_has_no_team_for():
+    at = open_page("app_pages/lab.py")
+    at.file_uploader(key="lab_portfolio").set_value(("book.csv", PORTFOLIO, "text/csv")).run()
+    assert not at.error, [e.value for e in at.error]
+    assert at.number_input(key="lab_accounts").disabled
+    at.number_input(key="lab_days").set_value(20).run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception, at.exception
+    assert settings(at)[0].startswith("Computed from: accounts from CSV × 20 days")
+
+    teams = next(d for d in at.dataframe if "visits_per_day" in d.value.columns)
+    rows = teams.value.set_index("name")
+    # A call team has no visits or filings: blank cells, not the unused defaults (6 visits/day).
+    assert rows.loc["callers", ["visits_per_day", "filings_per_day"]].isna().all()
+    baseline = load_scenario(SCENARIOS / "baseline.toml")
+    assert rows.loc["field", "visits_per_day"] == baseline.teams["field"].visits_per_day
+    assert rows.loc["legal", "filings_per_day"] == baseline.teams["legal"].filings_per_day
+    assert json.loads(teams.proto.columns)["visits_per_day"]["label"] == "visits/day"
+
+
+def test_lab_hides_a_team_column_no_team_uses():
+    from app_support.lab import kind_columns_shown
+
+    calls_only = {"teams": {"callers": {"kind": "call"}}}
+    assert kind_columns_shown(calls_only) == {"visits_per_day": None, "filings_per_day": None}
+    assert kind_columns_shown({"teams": {"f": {"kind": "field"}}})["visits_per_day"] == "visits/day"

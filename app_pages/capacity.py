@@ -19,10 +19,9 @@ from app_support.common import (
     DEFAULT_REPS,
     number,
     scenario_from_text,
-    shipped_scenario_text,
-    shipped_scenarios,
 )
 from app_support.glossary import GLOSSARY_HELP
+from app_support.library import choices, chosen_scenario
 from app_support.runs import allocation, staffing, verify_plan
 from app_support.state import recall, remember, settings_line, show_settings, stale_banner
 from app_support.text import error_text, plain
@@ -48,22 +47,23 @@ tab_plan, tab_staff = st.tabs(["Allocation", "Inbound staffing"])
 
 def gather_plan_inputs() -> tuple | None:
     """The allocation's request from its inputs (scenario text, source, budget, minimum service), or None."""
-    shipped = shipped_scenarios()
+    options = choices()
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
-    stem = c1.selectbox("Scenario", list(shipped), key="cap_scenario",
-                        index=list(shipped).index("baseline") if "baseline" in shipped else 0)
+    choice = c1.selectbox("Scenario", options, key="cap_scenario", help="A shipped scenario or one saved in the "
+                          "library (Scenario lab).", index=options.index("baseline") if "baseline" in options else 0)
     accounts = c2.number_input("Accounts", 100, 200_000, DEFAULT_ACCOUNTS, step=500, key="cap_accounts")
     days = c3.number_input("Horizon (days)", 7, 365, DEFAULT_DAYS, step=7, key="cap_days")
     try:
-        text = shipped_scenario_text(stem, {"simulation.accounts": int(accounts), "simulation.days": int(days)})
+        source, scenario = chosen_scenario(choice, {"simulation.accounts": int(accounts),
+                                                    "simulation.days": int(days)})
     except ScenarioError as err:
         st.error(error_text(err))
         return None
-    currency = scenario_from_text(text, shipped[stem].name).currency
+    text, currency = scenario.to_toml(), scenario.currency
     budget = c4.number_input(f"Budget ({currency}, variable spend)", min_value=0.0, value=None, step=1000.0,
                              key="cap_budget", placeholder="no limit")
     min_service = c5.checkbox("Every account gets at least a reminder", key="cap_min_service")
-    return text, shipped[stem].name, None if budget is None else float(budget), bool(min_service)
+    return text, source, None if budget is None else float(budget), bool(min_service)
 
 
 def show_plan(plan, team, now, curve, currency: str) -> None:

@@ -27,6 +27,7 @@ from app_support.kpis import (
     styled,
     too_wide_warning,
 )
+from app_support.library import saved_scenarios
 from app_support.real_data import gather_candidates
 from app_support.runs import compare, report
 from app_support.state import recall, remember, settings_line, show_settings, stale_banner
@@ -38,7 +39,7 @@ from sim.store import ResultStore, resolve_store_path
 
 # The widgets whose values a reload puts back (uploads cannot be put back: their results show as stale).
 REMEMBERED = ("compare_scenarios", "compare_accounts", "compare_days", "compare_reps", "compare_seed",
-              "compare_workers", "compare_store", "compare_champion")
+              "compare_workers", "compare_store", "compare_champion", "compare_saved")
 
 st.title("Compare strategies")
 st.caption("Each replication runs every strategy on the same accounts with the same random streams, "
@@ -60,6 +61,8 @@ shipped = shipped_scenarios()
 default = [s for s in ("baseline", "sms_gentle") if s in shipped]
 left, right = st.columns([3, 2])
 chosen = left.multiselect("Shipped strategies", list(shipped), default=default, key="compare_scenarios")
+library = list(saved_scenarios())
+saved = left.multiselect("Saved in the library (Scenario lab)", library, key="compare_saved") if library else []
 uploads = right.file_uploader("Or upload scenarios (TOML)", type=["toml"], accept_multiple_files=True,
                               max_upload_size=UPLOAD_LIMIT_MB, key="compare_upload",
                               help='A file may start with extends = "baseline.toml" (a shipped scenario or '
@@ -81,7 +84,7 @@ workers = c5.number_input("Worker processes", 1, 8, 1, key="compare_workers",
 keep = st.checkbox(f"Keep the runs in the results store ({plain(resolve_store_path())})", key="compare_store",
                    help="Stored runs are reused by later experiments and listed on the History page.")
 
-candidates, problems = gather_candidates(chosen, uploads or [], accounts_csv, int(accounts), int(days))
+candidates, problems = gather_candidates(chosen, uploads or [], accounts_csv, int(accounts), int(days), saved)
 for problem in problems:
     st.error(plain(problem))
 

@@ -18,7 +18,6 @@ from app_support.common import (
     SCENARIO_DIR,
     UPLOAD_LIMIT_MB,
     scenario_from_text,
-    shipped_scenarios,
     uploaded_scenario,
 )
 from app_support.glossary import GLOSSARY_HELP
@@ -37,6 +36,8 @@ from app_support.lab import (
     team_rows,
     value_at,
 )
+from app_support.library import choices, chosen_scenario
+from app_support.library_panel import library_panel
 from app_support.real_data import portfolio_file
 from app_support.runs import fidelity, sensitivity, single_run, sweep
 from app_support.state import forget, recall, remember, settings_line, show_settings, stale_banner
@@ -45,7 +46,7 @@ from sim import plots
 from sim.domain import STRATEGY_CHANNELS as CHANNELS
 from sim.errors import ScenarioError
 from sim.fidelity import table_rows
-from sim.scenario import PRESETS, Scenario, load_scenario
+from sim.scenario import PRESETS, Scenario
 from sim.sweep import parse_set
 
 TABS = ("lab_run", "lab_sweep", "lab_sens", "lab_fidelity")
@@ -70,15 +71,14 @@ st.caption("Change the ladder, the teams, the rules and the costs; the scenario 
 # Before the widgets: a reload finds each tab's last request in the address and puts its inputs back
 # (the ladder and team tables cannot be put back; results of an edited table then show as stale).
 requests = {tab: recall(tab) for tab in TABS}
-shipped = shipped_scenarios()
+options = choices()
 left, right = st.columns([2, 3])
-stem = left.selectbox("Start from", list(shipped), key="lab_base",
-                      index=list(shipped).index("baseline") if "baseline" in shipped else 0)
+stem = left.selectbox("Start from", options, key="lab_base", help="A shipped scenario, or one saved in the library.",
+                      index=options.index("baseline") if "baseline" in options else 0)
 upload = right.file_uploader("Or upload a scenario (TOML)", type=["toml"], max_upload_size=UPLOAD_LIMIT_MB,
                              key="lab_upload")
 
-base: Scenario = load_scenario(shipped[stem])
-source = shipped[stem].name
+source, base = chosen_scenario(stem)
 if upload is not None:
     try:
         base, _ = uploaded_scenario(upload.name, upload.getvalue())
@@ -197,6 +197,9 @@ currency = scenario.currency
 name = f"{scenario.display_name}-variant.toml"
 st.download_button("Save the variant (TOML)", text, file_name=name, mime="application/toml", on_click="ignore",
                    key="lab_download")
+
+with st.expander("Scenario library: save this variant for Compare and Capacity"):
+    library_panel(scenario)
 
 run_tab, sweep_tab, tornado_tab = st.tabs(["Run once", "Sweep one field", "Sensitivity (tornado)"])
 

@@ -24,6 +24,7 @@ from sim.io import write_atomic
 from sim.scenario import Scenario, deep_merge, load_scenario, parse_toml
 
 from .common import SCENARIO_DIR, shipped_scenarios, upload_text, uploaded_scenario
+from .library import PREFIX, chosen_scenario
 
 MAX_EXTENDS = 8  # as many files as the loader lets extend one another
 PORTFOLIO_DIR = Path(tempfile.gettempdir()) / "repaylab-portfolios"
@@ -110,11 +111,11 @@ def with_portfolio(scenario: Scenario, path: Path | None) -> Scenario:
     return scenario.with_overrides({"portfolio.csv": str(path)})
 
 
-def gather_candidates(stems: list[str], uploads: list, portfolio, accounts: int, days: int
-                      ) -> tuple[list[tuple[str, str]], list[str]]:
+def gather_candidates(stems: list[str], uploads: list, portfolio, accounts: int, days: int,
+                      saved: list[str] = ()) -> tuple[list[tuple[str, str]], list[str]]:
     """The scenarios a page runs, as ``(source, TOML text)`` at the page's sizes, and the one-line problems.
 
-    ``stems`` are shipped scenarios, ``uploads`` Streamlit's uploaded files
+    ``stems`` are shipped scenarios, ``saved`` scenarios of the library, ``uploads`` Streamlit's uploaded files
     (each may extend another of them), ``portfolio`` an uploaded portfolio CSV
     or None; with it, every scenario works those accounts (and ``accounts`` is
     the CSV's).
@@ -128,6 +129,11 @@ def gather_candidates(stems: list[str], uploads: list, portfolio, accounts: int,
     for stem in stems:
         try:
             found.append((f"{stem}.toml", load_scenario(shipped[stem], sizes)))
+        except ScenarioError as err:
+            problems.append(str(err))
+    for name in saved:
+        try:
+            found.append(chosen_scenario(PREFIX + name, sizes))
         except ScenarioError as err:
             problems.append(str(err))
     others = {upload.name: upload.getvalue() for upload in uploads}

@@ -271,3 +271,55 @@ def test_lab_hides_a_team_column_no_team_uses():
     calls_only = {"teams": {"callers": {"kind": "call"}}}
     assert kind_columns_shown(calls_only) == {"visits_per_day": None, "filings_per_day": None}
     assert kind_columns_shown({"teams": {"f": {"kind": "field"}}})["visits_per_day"] == "visits/day"
+
+
+# ----------------------------------------------------------------------------- the scenario library
+
+
+@pytest.fixture
+def library(tmp_path, monkeypatch):
+    folder = tmp_path / "library"
+    monkeypatch.setenv("REPAYLAB_LIBRARY", str(folder))
+    return folder
+
+
+def test_a_lab_variant_saved_in_the_library_is_compared_and_planned(library):
+    lab = open_page("app_pages/lab.py")
+    lab.number_input(key="lab_cost_sms").set_value(0.5).run()
+    lab.text_input(key="lab_library_name").set_value("dear-sms").run()
+    lab.button(key="lab_library_save").click().run()
+    assert not lab.exception and not lab.error, [e.value for e in lab.error]
+    assert (library / "dear-sms.toml").is_file()
+
+    compare = open_page("app_pages/compare.py")
+    compare.multiselect(key="compare_scenarios").set_value(["baseline"])
+    compare.multiselect(key="compare_saved").set_value(["dear-sms"])
+    run_small_comparison(compare, reps=1)
+    assert not compare.error, [e.value for e in compare.error]
+    line = settings(compare)[0]
+    expected = load_scenario(library / "dear-sms.toml", {"simulation.accounts": 300, "simulation.days": 20})
+    assert expected.costs.sms == 0.5 and f"hash {expected.content_hash}" in line
+
+    capacity = open_page("app_pages/capacity.py")
+    assert "saved: dear-sms" in capacity.selectbox(key="cap_scenario").options
+
+    # Saving again under the same name is refused in one line, unless "replace" is ticked.
+    lab.button(key="lab_library_save").click().run()
+    assert [shown(e.value) for e in lab.error] == [
+        "Scenario library: name: 'dear-sms' is already in the library; tick \"replace\" or choose another name"]
+
+
+def test_saved_scenarios_are_renamed_and_deleted_and_names_are_never_paths(library):
+    from app_support import library as lib
+    from sim.errors import ScenarioError
+
+    scenario = load_scenario(SCENARIOS / "sms_gentle.toml")
+    lib.save("gentle", scenario)
+    lib.rename("gentle", "gentle-2")
+    assert list(lib.saved_scenarios()) == ["gentle-2"]
+    assert lib.load_saved("gentle-2").content_hash == scenario.content_hash
+    lib.delete("gentle-2")
+    assert lib.saved_scenarios() == {}
+    for bad in ("../evil", "a/b", "", ".hidden", "x" * 61):
+        with pytest.raises(ScenarioError, match="not a library name"):
+            lib.save(bad, scenario)

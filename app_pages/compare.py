@@ -29,7 +29,7 @@ from app_support.kpis import (
 )
 from app_support.library import saved_scenarios
 from app_support.real_data import gather_candidates
-from app_support.runs import compare, report
+from app_support.runs import cache_key, chart_png, compare, report
 from app_support.state import recall, remember, settings_line, show_settings, stale_banner
 from app_support.text import error_text, plain
 from sim import plots
@@ -146,24 +146,28 @@ if len(comparison.scenarios) > 1:
                "champion; red: significantly worse; yellow: significantly different where neither direction is "
                "better; no colour: not significant, the interval holds 0.")
 
+# The pictures are cached with the results (same request, same pictures): a reload shows them at once.
+drawn = cache_key(request["scenarios"], request["reps"], request["seed"], currency)
 tabs = st.tabs(["Recovery curves", "Cost against collections", "Complaints", "Agent utilisation",
                 "Roll rates", "KPI bars"])
 with tabs[0]:
-    st.pyplot(readable(plots.recovery_curves(comparison), currency))
+    st.image(chart_png(drawn + "curves", lambda: readable(plots.recovery_curves(comparison), currency)))
 with tabs[1]:
-    st.pyplot(readable(plots.cost_vs_recovery(comparison), currency))
+    st.image(chart_png(drawn + "cost", lambda: readable(plots.cost_vs_recovery(comparison), currency)))
 with tabs[2]:
-    st.pyplot(readable(plots.kpi_bars(comparison, ("complaints_per_1000", "compliance_refusals")), currency))
+    st.image(chart_png(drawn + "complaints", lambda: readable(
+        plots.kpi_bars(comparison, ("complaints_per_1000", "compliance_refusals")), currency)))
 with tabs[3]:
-    st.pyplot(readable(plots.kpi_bars(comparison, ("agent_utilization", "right_party_contact_rate",
-                                                   "inbound_service_level")), currency))
+    st.image(chart_png(drawn + "agents", lambda: readable(
+        plots.kpi_bars(comparison, ("agent_utilization", "right_party_contact_rate", "inbound_service_level")),
+        currency)))
 with tabs[4]:
     st.caption(plain(GLOSSARY_HELP["roll rate"]))
     label = st.selectbox("Strategy", comparison.labels, key="compare_roll_scenario")
-    summary = comparison.summary(label)
-    st.pyplot(plots.roll_rate_heatmap(summary.roll_rates, title=f"Monthly roll rates, {label}"))
+    st.image(chart_png(drawn + "roll" + cache_key(label), lambda: plots.roll_rate_heatmap(
+        comparison.summary(label).roll_rates, title=f"Monthly roll rates, {label}")))
 with tabs[5]:
-    st.pyplot(readable(plots.kpi_bars(comparison), currency))
+    st.image(chart_png(drawn + "bars", lambda: readable(plots.kpi_bars(comparison), currency)))
 
 st.subheader("Downloads")
 rows = comparison.to_rows()

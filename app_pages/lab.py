@@ -311,7 +311,10 @@ with tornado_tab:
                                         seed=request[5]))
             if (warning := too_wide_warning(result.comparison)) is not None:
                 st.warning(plain(warning))
-            st.pyplot(readable(plots.tornado(result), currency))
+            fields = scenario.content()
+            # A tick reads "strategy.steps.2.every_days = 3": the field in the lab's words, then its base value.
+            st.pyplot(readable(plots.tornado(result), currency, words=lambda tick: " = ".join(
+                [field_words(fields, tick.split(" = ")[0]), *tick.split(" = ")[1:]])))
             shift = unit(result.kpi, currency, difference=True)
             st.dataframe(pd.DataFrame([{
                 "Field": field_words(scenario.content(), s.path), "Base": s.base_value, "Low": s.low_value,

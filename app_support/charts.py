@@ -41,20 +41,42 @@ def _words_of(label: str) -> str:
     return label.split(" (")[0].strip().lower()
 
 
-def readable(fig: Figure, currency: str) -> Figure:
+def _named(axis) -> bool:
+    """Whether an axis's ticks are names (set with labels), not numbers a formatter writes."""
+    texts = [label.get_text() for label in axis.get_ticklabels()]
+    for text in texts:
+        try:
+            float(text.replace("−", "-").replace(",", ""))
+        except ValueError:
+            if text:
+                return True
+    return False
+
+
+def _relabel(ax, words) -> None:
+    """Categorical y labels (a tornado's fields) rewritten by ``words``."""
+    ticks = ax.get_yticks()
+    labels = [words(label.get_text()) for label in ax.get_yticklabels()]
+    ax.set_yticks(ticks, labels, fontsize=8)
+
+
+def readable(fig: Figure, currency: str, words=None) -> Figure:
     """A library figure as the app shows it: money with its currency and no "1e6", rates in %.
 
     The figures of :mod:`sim.plots` are shared with the command line, which
     writes raw numbers; here every axis gets a compact formatter, a panel or
     axis that is a rate (agent utilisation, …) reads in %, and a money axis
-    names the currency.
+    names the currency. An axis of named categories (a tornado's fields) keeps
+    its names, rewritten by ``words`` when given.
     """
     for ax in fig.axes:
+        if _named(ax.yaxis) and words is not None:
+            _relabel(ax, words)
         panel = _KPI_BY_TITLE.get(_words_of(ax.get_title()))
         for axis, label in ((ax.yaxis, ax.get_ylabel()), (ax.xaxis, ax.get_xlabel())):
             kpi = _KPI_BY_TITLE.get(_words_of(label)) if label else panel
-            if axis is ax.xaxis and not label:
-                continue  # a bar chart's strategies
+            if (axis is ax.xaxis and not label) or _named(axis):
+                continue  # named categories: a bar chart's strategies, a tornado's fields
             if kpi in RATES:
                 axis.set_major_formatter(FuncFormatter(_percent))
                 continue

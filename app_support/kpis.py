@@ -34,7 +34,7 @@ UNITS = {"complaints_per_1000": "per 1,000 accounts", "compliance_refusals": "co
 
 # A wide table scrolls sideways with its first column (the KPI's name) and its unit in view.
 PINNED_KPI = {"KPI": st.column_config.TextColumn("KPI", pinned=True),
-              "Unit": st.column_config.TextColumn("Unit", pinned=True)}
+              "Unit": st.column_config.TextColumn("Unit", pinned=True, width="small")}
 
 # An interval too wide to decide anything: net recovery's 95 % half-width above this share of its mean.
 TOO_WIDE = 0.10

@@ -400,16 +400,18 @@ def test_compare_champion_challenger_shows_simulates_readout():
     sizes = {"simulation.accounts": 500, "simulation.days": 30}
     direct = simulate(load_scenario(SCENARIOS / "champion_challenger.toml", sizes), 5, contact_log=False)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["KPI", "baseline (champion)", "sms_gentle"]
-    cure = table.set_index("KPI").loc["cure rate"]
+    assert list(table.columns) == ["KPI", "Unit", "baseline (champion)", "sms_gentle"]
+    cure = table.set_index("KPI").loc["Cure rate"]
     for column, name in (("baseline (champion)", "baseline"), ("sms_gentle", "sms_gentle")):
         assert cure[column] == f"{100 * direct.kpis_by_strategy[name]['cure_rate']:.1f} %"
     tests = at.dataframe[1].value.set_index("KPI")
     expected = direct.strategy_tests["sms_gentle"]["cure_rate"]
-    assert tests.loc["cure rate", "difference"] == f"{100 * expected['difference']:+,.2f} pp"
-    assert tests.loc["cure rate", "95 % interval"] == \
+    assert tests.loc["Cure rate", "Difference"] == f"{100 * expected['difference']:+,.2f} pp"
+    assert tests.loc["Cure rate", "95 % interval"] == \
         f"{100 * expected['ci_low']:+,.2f} … {100 * expected['ci_high']:+,.2f} pp"
-    assert tests.loc["cure rate", "p-value"] == f"{expected['p_value']:.3g}"
+    assert tests.loc["Cure rate", "p-value"] == f"{expected['p_value']:.3g}"
+    assert table.set_index("KPI").loc["Cash per account", "Unit"] == "USD per account"
+    assert tests.loc["Cure rate", "Unit"] == "pp"
 
 
 def test_compare_champion_challenger_says_when_there_is_no_challenger():

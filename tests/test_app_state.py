@@ -323,3 +323,30 @@ def test_saved_scenarios_are_renamed_and_deleted_and_names_are_never_paths(libra
     for bad in ("../evil", "a/b", "", ".hidden", "x" * 61):
         with pytest.raises(ScenarioError, match="not a library name"):
             lib.save(bad, scenario)
+
+
+def test_the_one_book_readout_says_units_and_goes_stale():
+    at = open_page("app_pages/compare.py")
+    at.radio(key="compare_mode").set_value("One book, champion/challenger").run()
+    at.number_input(key="cc_accounts").set_value(400)
+    at.number_input(key="cc_days").set_value(20)
+    at.button(key="cc_run").click().run()
+    assert not at.exception, at.exception
+    assert not stale(at) and settings(at)[0].startswith("Computed from: 400 accounts × 20 days × seed 42")
+    for frame in (d.value for d in at.dataframe):
+        assert has_units(frame), frame
+    at.number_input(key="cc_seed").set_value(43).run()
+    assert stale(at)
+
+
+def test_the_lab_sweep_table_says_units():
+    at = open_page("app_pages/lab.py")
+    at.number_input(key="lab_accounts").set_value(300)
+    at.number_input(key="lab_days").set_value(20)
+    at.number_input(key="lab_sweep_reps").set_value(2)
+    at.run()
+    at.button(key="lab_sweep_run").click().run()
+    assert not at.exception, at.exception
+    table = next(d.value for d in at.dataframe if "Variant" in d.value.columns)
+    assert has_units(table) and "Net recovery (USD)" in table.columns
+    assert "None" not in table.astype(str).to_numpy().ravel().tolist()

@@ -23,7 +23,14 @@ from app_support.common import (
 from app_support.glossary import GLOSSARY_HELP
 from app_support.library import choices, chosen_scenario
 from app_support.runs import allocation, staffing, verify_plan
-from app_support.state import recall, remember, settings_line, show_settings, stale_banner
+from app_support.state import (
+    keep_options,
+    recall,
+    remember,
+    settings_line,
+    show_settings,
+    stale_banner,
+)
 from app_support.text import error_text, plain
 from sim.errors import ScenarioError
 
@@ -48,6 +55,7 @@ tab_plan, tab_staff = st.tabs(["Allocation", "Inbound staffing"])
 def gather_plan_inputs() -> tuple | None:
     """The allocation's request from its inputs (scenario text, source, budget, minimum service), or None."""
     options = choices()
+    keep_options("cap_scenario", options)
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
     choice = c1.selectbox("Scenario", options, key="cap_scenario", help="A shipped scenario or one saved in the "
                           "library (Scenario lab).", index=options.index("baseline") if "baseline" in options else 0)

@@ -30,7 +30,14 @@ from app_support.kpis import (
 from app_support.library import saved_scenarios
 from app_support.real_data import gather_candidates
 from app_support.runs import cache_key, chart_png, compare, report
-from app_support.state import recall, remember, settings_line, show_settings, stale_banner
+from app_support.state import (
+    keep_options,
+    recall,
+    remember,
+    settings_line,
+    show_settings,
+    stale_banner,
+)
 from app_support.text import error_text, plain
 from sim import plots
 from sim.errors import ScenarioError
@@ -60,8 +67,10 @@ request = recall("compare")  # before the widgets: a reload puts the request's i
 shipped = shipped_scenarios()
 default = [s for s in ("baseline", "sms_gentle") if s in shipped]
 left, right = st.columns([3, 2])
-chosen = left.multiselect("Shipped strategies", list(shipped), default=default, key="compare_scenarios")
 library = list(saved_scenarios())
+keep_options("compare_scenarios", list(shipped))
+keep_options("compare_saved", library)
+chosen = left.multiselect("Shipped strategies", list(shipped), default=default, key="compare_scenarios")
 saved = left.multiselect("Saved in the library (Scenario lab)", library, key="compare_saved") if library else []
 uploads = right.file_uploader("Or upload scenarios (TOML)", type=["toml"], accept_multiple_files=True,
                               max_upload_size=UPLOAD_LIMIT_MB, key="compare_upload",

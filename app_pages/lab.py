@@ -40,7 +40,15 @@ from app_support.library import choices, chosen_scenario
 from app_support.library_panel import library_panel
 from app_support.real_data import portfolio_file
 from app_support.runs import fidelity, sensitivity, single_run, sweep
-from app_support.state import forget, recall, remember, settings_line, show_settings, stale_banner
+from app_support.state import (
+    forget,
+    keep_options,
+    recall,
+    remember,
+    settings_line,
+    show_settings,
+    stale_banner,
+)
 from app_support.text import error_text, plain
 from sim import plots
 from sim.domain import STRATEGY_CHANNELS as CHANNELS
@@ -72,6 +80,7 @@ st.caption("Change the ladder, the teams, the rules and the costs; the scenario 
 # (the ladder and team tables cannot be put back; results of an edited table then show as stale).
 requests = {tab: recall(tab) for tab in TABS}
 options = choices()
+keep_options("lab_base", options)
 left, right = st.columns([2, 3])
 stem = left.selectbox("Start from", options, key="lab_base", help="A shipped scenario, or one saved in the library.",
                       index=options.index("baseline") if "baseline" in options else 0)

@@ -119,3 +119,14 @@ def settings_line(scenarios, *, reps: int | None = None, seed: int | None = None
 
 def show_settings(line: str) -> None:
     st.caption("Computed from: " + plain(line))
+
+
+def keep_options(key: str, options: list) -> None:
+    """Drop a restored widget value that is no longer among the widget's options (a deleted saved scenario)."""
+    if key not in st.session_state:
+        return
+    value = st.session_state[key]
+    if isinstance(value, list):
+        st.session_state[key] = [v for v in value if v in options]
+    elif value not in options:
+        del st.session_state[key]

@@ -302,8 +302,21 @@ def test_a_lab_variant_saved_in_the_library_is_compared_and_planned(library):
 
     capacity = open_page("app_pages/capacity.py")
     assert "saved: dear-sms" in capacity.selectbox(key="cap_scenario").options
+    capacity.selectbox(key="cap_scenario").set_value("saved: dear-sms").run()
+    assert not capacity.exception and not capacity.error
+
+    # Deleted from the library meanwhile: the pages carry on, the comparison now stale.
+    from app_support.library import delete
+
+    delete("dear-sms")
+    compare.run()
+    capacity.run()
+    assert not compare.exception and not capacity.exception, (compare.exception, capacity.exception)
+    assert stale(compare)
+    lab.button(key="lab_library_save").click().run()  # saved again from the Lab, where it still is
 
     # Saving again under the same name is refused in one line, unless "replace" is ticked.
+    lab.run()
     lab.button(key="lab_library_save").click().run()
     assert [shown(e.value) for e in lab.error] == [
         "Scenario library: name: 'dear-sms' is already in the library; tick \"replace\" or choose another name"]

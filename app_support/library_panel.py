@@ -22,7 +22,7 @@ def _suggested(scenario: Scenario) -> str:
 
 
 def library_panel(scenario: Scenario) -> None:
-    st.caption(f"Saved scenarios are listed as \"{PREFIX}name\" in Start from, Compare and Capacity. "
+    st.caption(f"Saved scenarios are listed as \"{plain(PREFIX)}name\" in Start from, Compare and Capacity. "
                f"Folder: {plain(library_dir())}")
     c1, c2, c3 = st.columns([3, 1, 1])
     name = c1.text_input(f"Name ({NAME_RULE})", _suggested(scenario), key="lab_library_name")

@@ -22,7 +22,7 @@ from app_support.common import (
 )
 from app_support.glossary import GLOSSARY_HELP
 from app_support.library import choices, chosen_scenario
-from app_support.runs import allocation, staffing, verify_plan
+from app_support.runs import allocation, cache_key, chart_png, staffing, verify_plan
 from app_support.state import (
     keep_options,
     recall,
@@ -74,7 +74,8 @@ def gather_plan_inputs() -> tuple | None:
     return text, source, None if budget is None else float(budget), bool(min_service)
 
 
-def show_plan(plan, team, now, curve, currency: str) -> None:
+def show_plan(plan, team, now, curve, currency: str, drawn: str) -> None:
+    """The plan's figures and tables; ``drawn`` keys its pictures in the cache (the request's digest)."""
     m1, m2, m3 = st.columns(3)
     m1.metric("objective: net + book at the horizon", f"{number(plan.objective)} {currency}")
     m2.metric("status", plan.status)
@@ -92,11 +93,11 @@ def show_plan(plan, team, now, curve, currency: str) -> None:
     st.dataframe(tables.allocation(plan), hide_index=True, key="cap_allocation", column_config=PINNED)
     st.caption("Segment: days-past-due bucket | risk | balance band. \"none\": left without contact by the plan.")
     st.markdown("**Capacity used against available, by team and week**", help=GLOSSARY_HELP["shadow price"])
-    st.pyplot(capacity_use(plan))
+    st.image(chart_png(drawn + "capacity", lambda: capacity_use(plan)))
     st.dataframe(tables.capacity(plan, currency), hide_index=True, key="cap_capacity")
     if curve:
         st.markdown("**What agents are worth: the optimal objective against the call team's head count**")
-        st.pyplot(objective_by_agents(curve, team, now, currency))
+        st.image(chart_png(drawn + "agents", lambda: objective_by_agents(curve, team, now, currency)))
         st.dataframe(tables.agents_curve(curve, currency), hide_index=True, key="cap_agents_curve")
         if any(value is None for _, value in curve):
             st.caption("Infeasible: with that head count no allocation meets the constraints (the "
@@ -141,7 +142,7 @@ with tab_plan:
         if not plan.ok:
             st.error(f"No allocation: the LP is {plain(plan.status)}.")
         else:
-            show_plan(plan, team, now, curve, scenario.currency)
+            show_plan(plan, team, now, curve, scenario.currency, cache_key(*solved))
             show_verification(solved, scenario.currency)
 
 

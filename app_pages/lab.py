@@ -39,7 +39,7 @@ from app_support.lab import (
 from app_support.library import choices, chosen_scenario
 from app_support.library_panel import library_panel
 from app_support.real_data import portfolio_file
-from app_support.runs import fidelity, sensitivity, single_run, sweep
+from app_support.runs import cache_key, chart_png, fidelity, sensitivity, single_run, sweep
 from app_support.state import (
     forget,
     keep_options,
@@ -63,13 +63,15 @@ GLOSSARY_TERM = {"net_recovery": "net recovery", "cure_rate": "cure rate",
                  "right_party_contact_rate": "right-party contact"}
 
 
+# The lab's simple inputs a reload puts back (buttons, uploads and the tables cannot be put back).
+RESTORED = ("lab_base", "lab_loaded", "lab_accounts", "lab_days", "lab_seed", "lab_priority", "lab_preset",
+            "lab_no_contact", "lab_sweep_path", "lab_sweep_values", "lab_sweep_reps", "lab_sens_kpi", "lab_sens_reps",
+            "lab_fidelity_reps")
+
+
 def widgets_now() -> dict:
-    """The lab's simple inputs (not its tables) as they are: what a reload puts back."""
-    return {k: v for k, v in st.session_state.items()
-            if str(k).startswith("lab_") and not str(k).endswith("_request")
-            and k not in ("lab_upload", "lab_portfolio", "lab_steps", "lab_teams", "lab_sens_params")
-            and not str(k).startswith(("lab_run", "lab_sweep_run", "lab_sens_run", "lab_fidelity_run",
-                                       "lab_download"))}
+    """The lab's simple inputs as they are: what a reload puts back."""
+    return {k: v for k, v in st.session_state.items() if k in RESTORED or str(k).startswith("lab_cost_")}
 
 
 st.title("Scenario lab")
@@ -280,7 +282,8 @@ with sweep_tab:
                          column_config={"Variant": st.column_config.TextColumn("Variant", pinned=True)})
             st.caption(plain(f"Significant: whether the variant's net recovery differs from the base's beyond "
                              f"the noise. {GLOSSARY_HELP['not significant']}"))
-            st.pyplot(readable(plots.sweep_tradeoff(result), currency))
+            st.image(chart_png(cache_key("sweep", request, currency),
+                               lambda: readable(plots.sweep_tradeoff(result), currency)))
 
 with tornado_tab:
     content_now = scenario.content()
@@ -316,17 +319,22 @@ with tornado_tab:
             st.error(error_text(err))
         else:
             stale_banner(request[0], text, "Run the sensitivity")
-            show_settings(settings_line([scenario_from_text(request[0], request[1])], reps=request[4],
-                                        seed=request[5]))
+            computed = scenario_from_text(request[0], request[1])
+            show_settings(settings_line([computed], reps=request[4], seed=request[5]))
             if (warning := too_wide_warning(result.comparison)) is not None:
                 st.warning(plain(warning))
-            fields = scenario.content()
-            # A tick reads "strategy.steps.2.every_days = 3": the field in the lab's words, then its base value.
-            st.pyplot(readable(plots.tornado(result), currency, words=lambda tick: " = ".join(
-                [field_words(fields, tick.split(" = ")[0]), *tick.split(" = ")[1:]])))
+            fields = computed.content()
+
+            def field_tick(tick: str) -> str:
+                """"strategy.steps.2.every_days = 3" as the lab names the field, then its base value."""
+                path, _, base_value = tick.partition(" = ")
+                return f"{field_words(fields, path)} = {base_value}" if base_value else field_words(fields, path)
+
+            st.image(chart_png(cache_key("tornado", request, currency),
+                               lambda: readable(plots.tornado(result), currency, words=field_tick)))
             shift = unit(result.kpi, currency, difference=True)
             st.dataframe(pd.DataFrame([{
-                "Field": field_words(scenario.content(), s.path), "Base": s.base_value, "Low": s.low_value,
+                "Field": field_words(fields, s.path), "Base": s.base_value, "Low": s.low_value,
                 "High": s.high_value,
                 f"Δ at low ({shift})": fmt_estimate(result.kpi, s.low, signed=True),
                 f"Δ at high ({shift})": fmt_estimate(result.kpi, s.high, signed=True),

@@ -363,3 +363,24 @@ def test_the_lab_sweep_table_says_units():
     table = next(d.value for d in at.dataframe if "Variant" in d.value.columns)
     assert has_units(table) and "Net recovery (USD)" in table.columns
     assert "None" not in table.astype(str).to_numpy().ravel().tolist()
+
+
+def test_a_reload_brings_back_the_labs_run_and_the_capacity_plan():
+    lab = open_page("app_pages/lab.py")
+    lab.number_input(key="lab_accounts").set_value(300)
+    lab.number_input(key="lab_days").set_value(20)
+    lab.run()
+    lab.button(key="lab_run").click().run()
+    digest = lab.query_params["lab_run"]
+    again = open_page("app_pages/lab.py", {"lab_run": digest[0] if isinstance(digest, list) else digest})
+    assert settings(again) == settings(lab) and not stale(again)
+    assert [m.value for m in again.metric] == [m.value for m in lab.metric]
+
+    capacity = open_page("app_pages/capacity.py")
+    capacity.number_input(key="cap_accounts").set_value(400)
+    capacity.number_input(key="cap_days").set_value(14)
+    capacity.button(key="cap_solve").click().run()
+    digest = capacity.query_params["cap"]
+    back = open_page("app_pages/capacity.py", {"cap": digest[0] if isinstance(digest, list) else digest})
+    assert settings(back) == settings(capacity) and not stale(back)
+    assert back.number_input(key="cap_days").value == 14

@@ -142,7 +142,8 @@ for column, summary in zip(columns, comparison.scenarios, strict=True):
     column.metric(f"net recovery · {plain(summary.label)}",
                   fmt("net_recovery", summary.kpis["net_recovery"].mean, currency=currency), delta=delta)
 
-st.subheader("KPIs")
+st.subheader("KPIs", help="Each strategy's mean over the replications with its 95 % interval. "
+             + GLOSSARY_HELP["right-party contact"] + " " + GLOSSARY_HELP["cure rate"])
 st.dataframe(comparison_table(comparison, currency), hide_index=True, key="compare_kpis",
              column_config=PINNED_KPI)
 st.caption(f"Mean (95 % interval) over {comparison.reps:d} replications.")

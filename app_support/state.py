@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import OrderedDict
 from typing import Any
 
@@ -31,9 +32,9 @@ STALE = ("Stale: the inputs above have changed since these results were computed
 
 
 @st.cache_resource(show_spinner=False)
-def _kept() -> OrderedDict[str, dict[str, Any]]:
-    """The server's requests by digest (one table for the process; a request holds no personal data)."""
-    return OrderedDict()
+def _kept() -> tuple[OrderedDict[str, dict[str, Any]], threading.Lock]:
+    """The server's requests by digest and the lock its sessions (threads) share (one table for the process)."""
+    return OrderedDict(), threading.Lock()
 
 
 def _digest(page: str, request: Any) -> str:
@@ -54,11 +55,12 @@ def remember(page: str, request: Any, widgets: dict[str, Any] | None = None, *, 
         for widget, value in (widgets or {}).items():
             st.session_state[widget] = value
     digest = _digest(page, request)
-    kept = _kept()
-    kept[digest] = {"request": request, "widgets": dict(widgets or {})}
-    kept.move_to_end(digest)
-    while len(kept) > KEPT_REQUESTS:
-        kept.popitem(last=False)
+    kept, lock = _kept()
+    with lock:
+        kept[digest] = {"request": request, "widgets": dict(widgets or {})}
+        kept.move_to_end(digest)
+        while len(kept) > KEPT_REQUESTS:
+            kept.popitem(last=False)
     st.query_params[page] = digest
 
 
@@ -78,7 +80,9 @@ def recall(page: str) -> Any:
     if key in st.session_state:
         return st.session_state[key]
     digest = st.query_params.get(page)
-    found = _kept().get(digest) if digest else None
+    kept, lock = _kept()
+    with lock:
+        found = kept.get(digest) if digest else None
     if found is None:
         return None
     for widget, value in found["widgets"].items():

@@ -15,6 +15,7 @@ from app_support.history import (
     compare_request,
     experiment_rows,
     kpi_rows,
+    partial_note,
     provenance,
     replication_table,
     significant_rows,
@@ -56,6 +57,8 @@ except ScenarioError as err:
     st.stop()
 line, currency = provenance(experiment, details)
 show_settings(line)
+if (note := partial_note(experiment)) is not None:
+    st.warning(plain(note))
 
 if summary is None:
     st.warning("This experiment did not finish; its stored runs are below.")

@@ -28,7 +28,7 @@ def _currency(content: dict[str, Any]) -> str:
 def experiment_rows(experiments: list[dict]) -> list[dict]:
     return [{"Experiment": e["id"], "Kind": e["kind"], "Status": e["status"], "Scenarios": ", ".join(e["scenarios"]),
              "Replications": e["reps"], "Runs stored": f"{e['runs']} of {e['runs_expected']}",
-             "Updated (UTC)": e["updated_at"], "Code version": e["code_version"]} for e in experiments]
+             "Updated": e["updated_at"], "Code version": e["code_version"]} for e in experiments]
 
 
 def provenance(experiment: dict, details: dict) -> tuple[str, str]:
@@ -128,3 +128,13 @@ def compare_request(experiment: dict, details: dict, store_path: str) -> tuple[d
                "compare_accounts": min(max(first.simulation.accounts, 100), 200_000),
                "compare_scenarios": stems if len(stems) == len(scenarios) else []}
     return request, widgets
+
+
+def partial_note(experiment: dict) -> str | None:
+    """What to say over an experiment whose runs are not all stored (running, or interrupted), else None."""
+    if experiment["runs"] >= experiment["runs_expected"]:
+        return None
+    state = {"running": "still running", "interrupted": "interrupted"}.get(experiment["status"],
+                                                                            experiment["status"])
+    return (f"Partial: {experiment['runs']} of {experiment['runs_expected']} runs stored ({state}). The tables "
+            "below cover only the stored runs; reload the page to see runs stored since.")

@@ -384,3 +384,11 @@ def test_a_reload_brings_back_the_labs_run_and_the_capacity_plan():
     back = open_page("app_pages/capacity.py", {"cap": digest[0] if isinstance(digest, list) else digest})
     assert settings(back) == settings(capacity) and not stale(back)
     assert back.number_input(key="cap_days").value == 14
+
+
+def test_history_says_when_an_experiment_is_partial():
+    from app_support.history import partial_note
+
+    assert partial_note({"runs": 4, "runs_expected": 4, "status": "complete"}) is None
+    note = partial_note({"runs": 3, "runs_expected": 10, "status": "interrupted"})
+    assert note.startswith("Partial: 3 of 10 runs stored (interrupted).")

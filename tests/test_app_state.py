@@ -392,3 +392,24 @@ def test_history_says_when_an_experiment_is_partial():
     assert partial_note({"runs": 4, "runs_expected": 4, "status": "complete"}) is None
     note = partial_note({"runs": 3, "runs_expected": 10, "status": "interrupted"})
     assert note.startswith("Partial: 3 of 10 runs stored (interrupted).")
+
+
+def test_charts_write_money_without_offsets_and_rates_in_percent():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from app_support.charts import readable
+
+    fig = Figure()
+    money, rate = fig.subplots(1, 2)
+    money.bar(["a", "b"], [2_400_000.0, 2_450_000.0])
+    money.set_title("net recovery")
+    rate.bar(["a", "b"], [0.104, 0.046])
+    rate.set_title("agent utilization")
+    readable(fig, "CNY")
+    FigureCanvasAgg(fig).draw()
+    assert money.get_title() == "net recovery (CNY)" and rate.get_title() == "agent utilization (%)"
+    assert money.yaxis.get_offset_text().get_text() == ""  # no "1e6" over the axis
+    assert [t.get_text() for t in money.get_yticklabels()] == ["0", "500k", "1M", "1.5M", "2M", "2.5M", "3M"]
+    assert all(t.get_text().endswith("%") for t in rate.get_yticklabels())
+    assert [t.get_text() for t in money.get_xticklabels()] == ["a", "b"]  # the strategies' names stay

@@ -26,6 +26,7 @@ from .common import (
     shipped_scenarios,
     uploaded_scenario,
 )
+from .state import settings_line, show_settings, stale_banner
 from .text import error_text, plain
 
 KPI_LABELS = {"cure_rate": "cure rate", "charge_off_rate": "charge-off rate"}
@@ -95,13 +96,25 @@ def size_calculator() -> None:
 # ----------------------------------------------------------------------------- one book, champion/challenger
 
 
-def readout_table(result) -> pd.DataFrame:
-    """One row per KPI, one column per strategy (the champion marked), in the units of ``run``'s readout."""
+# The unit of each readout row (by its key in sim.arms.READOUT_ROWS); "{currency}" is the scenario's.
+READOUT_UNITS = {"share": "%", "accounts": "accounts", "cure_rate": "%", "roll_past_30_rate": "%",
+                 "cash_per_account": "{currency} per account", "cost_per_account": "{currency} per account",
+                 "complaints_per_1000": "per 1,000 accounts",
+                 "right_party_contacts_per_account": "contacts per account", "agent_minutes": "minutes",
+                 "agent_time_share": "%"}
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def readout_table(result, currency: str = "USD") -> pd.DataFrame:
+    """One row per KPI with its unit, one column per strategy (the champion marked), as ``run``'s readout."""
     names = result.arms.names
     heads = [name + (" (champion)" if k == result.arms.champion else "") for k, name in enumerate(names)]
     rows = []
     for label, key, show in arms_readout.READOUT_ROWS:
-        row = {"KPI": label}
+        row = {"KPI": _capital(label), "Unit": READOUT_UNITS.get(key, "").format(currency=currency)}
         row.update({head: show(result.kpis_by_strategy[name][key]) for head, name in zip(heads, names, strict=True)})
         rows.append(row)
     return pd.DataFrame(rows)
@@ -115,14 +128,15 @@ def _interval(test: dict, scale: float, unit: str) -> tuple[str, str, str]:
             f"{test['p_value']:.3g}")
 
 
-def tests_table(result) -> pd.DataFrame:
+def tests_table(result, currency: str = "USD") -> pd.DataFrame:
     """Each challenger − champion on the run's accounts: difference, 95 % interval, p-value (rates in pp)."""
     rows = []
     for name, tests in result.strategy_tests.items():
         for label, key, scale, unit in arms_readout.TEST_ROWS:
             unit = " pp" if unit.strip() == "pts" else unit
             difference, interval, p_value = _interval(tests[key], scale, unit)
-            rows.append({"challenger": name, "KPI": label, "difference": difference,
+            rows.append({"Challenger": name, "KPI": _capital(label),
+                         "Unit": unit.strip() or f"{currency} per account", "Difference": difference,
                          f"{100 * arms_readout.CONFIDENCE:.0f} % interval": interval, "p-value": p_value})
     return pd.DataFrame(rows)
 
@@ -150,14 +164,14 @@ def _cc_source() -> tuple[str, str] | None:
         return None
 
 
-def _show_readout(result, source: str) -> None:
+def _show_readout(result, source: str, currency: str) -> None:
     champion = result.arms.names[result.arms.champion]
     st.subheader("By strategy")
-    st.dataframe(readout_table(result), hide_index=True, key="cc_kpis")
+    st.dataframe(readout_table(result, currency), hide_index=True, key="cc_kpis")
     st.caption(f"One run of {plain(source)}: one book, the teams shared, the call list in the champion's "
                f"({plain(champion)}) priority.")
     st.subheader("Each challenger against the champion, on this run's accounts")
-    st.dataframe(tests_table(result), hide_index=True, key="cc_tests")
+    st.dataframe(tests_table(result, currency), hide_index=True, key="cc_tests")
     st.caption("Two-proportion z test for rates (differences in percentage points, no continuity correction), "
                "Welch's t for cash per account; two-sided p-values.")
 
@@ -170,14 +184,15 @@ def champion_challenger() -> None:
     if chosen is None:
         return
     source, text = chosen
-    if scenario_from_text(text, source).strategies is None:
+    scenario = scenario_from_text(text, source)
+    if scenario.strategies is None:
         st.info(f"{plain(source)} has one strategy: there is no challenger to test. Choose a scenario with "
                 "several [[strategies]] (champion_challenger.toml is one), or compare whole books above.")
         return
     if st.button("Run the book", type="primary", key="cc_run"):
         st.session_state["cc_request"] = (source, text, st.session_state["cc_seed_value"])
     request = st.session_state.get("cc_request")
-    if request != (source, text, st.session_state["cc_seed_value"]):
+    if request is None:
         st.info("Choose a champion/challenger scenario and sizes, then run the book.")
         return
     try:
@@ -185,4 +200,6 @@ def champion_challenger() -> None:
     except ScenarioError as err:
         st.error(error_text(err))
         return
-    _show_readout(result, source)
+    stale_banner(request, (source, text, st.session_state["cc_seed_value"]), "Run the book")
+    show_settings(settings_line([scenario], seed=request[2]))
+    _show_readout(result, source, scenario.currency)

@@ -7,13 +7,87 @@ global figure state, so safe in the server's threads).
 from __future__ import annotations
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
+from sim.domain import MINUTES_PER_HOUR
+from sim.plots import KPI_TITLES
+
+from .kpis import MONEY, RATES
+
+# Figures are built without pyplot; no import above picks a backend, so this still comes first.
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+_KPI_BY_TITLE = {words: kpi for kpi, words in KPI_TITLES.items()}
+_MONEY_WORDS = {KPI_TITLES[k] for k in MONEY} | {"cost", "collected", "expected net recovery"}
 
-from sim.domain import MINUTES_PER_HOUR  # noqa: E402
+
+def compact(value: float, _position=None) -> str:
+    """An axis number without an offset or an exponent: 1,250 · 350k · 1.2M · 3B."""
+    size = abs(value)
+    for limit, scale, suffix in ((1e9, 1e9, "B"), (1e6, 1e6, "M"), (1e4, 1e3, "k")):
+        if size >= limit:
+            return f"{value / scale:,.{0 if size >= 10 * scale else 1}f}{suffix}".replace(".0" + suffix, suffix)
+    return f"{value:,.0f}" if size >= 10 or value == int(value) else f"{value:,.2g}"
+
+
+def _percent(value: float, _position=None) -> str:
+    return f"{100 * value:,.0f} %"
+
+
+def _words_of(label: str) -> str:
+    """An axis label or a panel title without its note: "collected" of "collected (USD)"."""
+    return label.split(" (")[0].strip().lower()
+
+
+def _named(axis) -> bool:
+    """Whether an axis's ticks are names (set with labels), not numbers a formatter writes."""
+    texts = [label.get_text() for label in axis.get_ticklabels()]
+    for text in texts:
+        try:
+            float(text.replace("−", "-").replace(",", ""))
+        except ValueError:
+            if text:
+                return True
+    return False
+
+
+def _relabel(ax, words) -> None:
+    """Categorical y labels (a tornado's fields) rewritten by ``words``."""
+    ticks = ax.get_yticks()
+    labels = [words(label.get_text()) for label in ax.get_yticklabels()]
+    ax.set_yticks(ticks, labels, fontsize=8)
+
+
+def readable(fig: Figure, currency: str, words=None) -> Figure:
+    """A library figure as the app shows it: money with its currency and no "1e6", rates in %.
+
+    The figures of :mod:`sim.plots` are shared with the command line, which
+    writes raw numbers; here every axis gets a compact formatter, a panel or
+    axis that is a rate (agent utilisation, …) reads in %, and a money axis
+    names the currency. An axis of named categories (a tornado's fields) keeps
+    its names, rewritten by ``words`` when given.
+    """
+    for ax in fig.axes:
+        if _named(ax.yaxis) and words is not None:
+            _relabel(ax, words)
+        panel = _KPI_BY_TITLE.get(_words_of(ax.get_title()))
+        for axis, label in ((ax.yaxis, ax.get_ylabel()), (ax.xaxis, ax.get_xlabel())):
+            kpi = _KPI_BY_TITLE.get(_words_of(label)) if label else panel
+            if (axis is ax.xaxis and not label) or _named(axis):
+                continue  # named categories: a bar chart's strategies, a tornado's fields
+            if kpi in RATES:
+                axis.set_major_formatter(FuncFormatter(_percent))
+                continue
+            axis.set_major_formatter(FuncFormatter(compact))
+            if label and _words_of(label) in _MONEY_WORDS and currency not in label:
+                axis.set_label_text(f"{label} ({currency})")
+        if panel in MONEY and currency not in ax.get_title():
+            ax.set_title(f"{ax.get_title()} ({currency})", fontsize=ax.title.get_fontsize())
+        elif panel in RATES and "%" not in ax.get_title():
+            ax.set_title(f"{ax.get_title()} (%)", fontsize=ax.title.get_fontsize())
+    return fig
 
 
 def debt_balances(result, currency: str = "") -> Figure:
@@ -59,7 +133,8 @@ def capacity_use(plan) -> Figure:
     return fig
 
 
-def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int) -> Figure:
+def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int, currency: str = ""
+                        ) -> Figure:
     """Expected net recovery of the optimal allocation against the number of agents of one team.
 
     A head count whose LP is infeasible (objective ``None``) is a red cross marked "infeasible".
@@ -80,7 +155,8 @@ def objective_by_agents(points: list[tuple[int, float | None]], team: str, curre
                         fontsize=8, color="tab:red")
     ax.axvline(current, color="gray", ls=":", label=f"now: {current}")
     ax.set_xlabel(f"agents on team {team}")
-    ax.set_ylabel("expected net recovery")
+    ax.set_ylabel(f"expected net recovery ({currency})" if currency else "expected net recovery")
+    ax.yaxis.set_major_formatter(FuncFormatter(compact))
     ax.set_title("Optimal objective against agents")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

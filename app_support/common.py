@@ -80,17 +80,21 @@ def upload_text(name: str, data: bytes, what: str, extensions: tuple[str, ...] =
                              fmt="TOML" if extensions == (".toml",) else "text")
 
 
-def uploaded_scenario(name: str, data: bytes) -> tuple[Scenario, str]:
-    """An uploaded scenario TOML, validated; returns the scenario and its TOML text.
+def uploaded_scenario(name: str, data: bytes, others: dict[str, bytes] | None = None) -> tuple[Scenario, str]:
+    """An uploaded scenario TOML, merged and validated; returns the scenario and its (merged) TOML text.
 
-    An upload may not name a portfolio CSV: that would read a file on the
-    server. It may not use ``extends`` either (upload the merged scenario).
+    ``extends`` names another uploaded file (in ``others``, by file name) or a
+    shipped scenario (:func:`app_support.real_data.merged_upload`). An upload
+    may not name a portfolio CSV: that would read a file on the server.
     """
+    from .real_data import merged_upload  # real_data builds on this module
+
     text = upload_text(name, data, "scenario")
-    scenario = load_scenario_text(text, source=name, base_dir=str(SCENARIO_DIR))
-    if scenario.portfolio.csv:
-        raise ScenarioError(name, "portfolio.csv",
-                            "an uploaded scenario cannot name a file on the server; use a generated portfolio")
+    texts = {}
+    for other, raw in (others or {}).items():
+        if other != name:
+            texts[other] = upload_text(other, raw, "scenario")
+    scenario = merged_upload(name, text, texts)
     return scenario, scenario.to_toml()
 
 

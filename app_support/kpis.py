@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import streamlit as st
 
 from sim.experiment import Comparison, Estimate
 from sim.plots import KPI_TITLES
@@ -26,6 +27,15 @@ HEADLINE = ("net_recovery", "collected", "recovery_rate", "cost", "complaints_pe
             "inbound_service_level", "npv_collected", "written_off", "outstanding", "interest_and_fees",
             "compliance_refusals", "initial_balance", "conservation_error")
 
+MONEY = {"collected", "net_recovery", "npv_collected", "cost", "outstanding", "written_off", "interest_and_fees",
+         "initial_balance", "conservation_error"}
+# Units other than money and %; a difference of two rates is in percentage points.
+UNITS = {"complaints_per_1000": "per 1,000 accounts", "compliance_refusals": "contacts refused"}
+
+# A wide table scrolls sideways with its first column (the KPI's name) and its unit in view.
+PINNED_KPI = {"KPI": st.column_config.TextColumn("KPI", pinned=True),
+              "Unit": st.column_config.TextColumn("Unit", pinned=True, width="small")}
+
 # An interval too wide to decide anything: net recovery's 95 % half-width above this share of its mean.
 TOO_WIDE = 0.10
 
@@ -34,12 +44,30 @@ BAD = "background-color: #ffcdd2"
 NEUTRAL = "background-color: #fff3c4"
 
 
-def fmt(kpi: str, value: float, *, signed: bool = False) -> str:
+def title(kpi: str) -> str:
+    """A KPI's name as a reader says it, capitalised for a header or a row ("Right-party contact rate")."""
+    words = KPI_TITLES.get(kpi, kpi.replace("_", " "))
+    return words[:1].upper() + words[1:]
+
+
+def unit(kpi: str, currency: str, *, difference: bool = False) -> str:
+    """What a KPI is counted in: the currency, % (pp for a difference of rates) or a count's own unit."""
+    if kpi in MONEY:
+        return currency
+    if kpi in RATES:
+        return "pp" if difference else "%"
+    return UNITS.get(kpi, "")
+
+
+def fmt(kpi: str, value: float, *, signed: bool = False, currency: str = "") -> str:
+    """A KPI's value as shown; money carries ``currency`` when given, a signed rate is in pp."""
     if value is None or not math.isfinite(value):
         return "–"
     sign = "+" if signed else ""
     if kpi in RATES:
-        return f"{100 * value:{sign},.1f} %"
+        return f"{100 * value:{sign},.1f} {'pp' if signed else '%'}"
+    if kpi in MONEY and currency:
+        return f"{value:{sign},.0f} {currency}"
     if kpi == "complaints_per_1000":
         return f"{value:{sign},.2f}"
     if kpi == "conservation_error":
@@ -95,16 +123,27 @@ def too_wide_warning(comparison: Comparison) -> str | None:
             "more accounts before reading the differences.")
 
 
-def comparison_table(comparison: Comparison) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The KPI table (one row per KPI) and, cell by cell, each difference's verdict."""
+def comparison_table(comparison: Comparison, currency: str) -> pd.DataFrame:
+    """The KPI table: one row per KPI with its unit, each strategy's mean (95 % interval)."""
+    rows = []
+    for kpi in HEADLINE:
+        row = {"KPI": title(kpi), "Unit": unit(kpi, currency)}
+        for summary in comparison.scenarios:
+            row[summary.label] = fmt_estimate(kpi, summary.kpis[kpi])
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def differences_table(comparison: Comparison, currency: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Each challenger − champion (paired, 95 % interval) by KPI, and cell by cell each difference's verdict.
+
+    Rates differ in percentage points (pp), not in %.
+    """
     champion = comparison.champion
     rows, verdicts = [], []
     for kpi in HEADLINE:
-        row = {"KPI": KPI_TITLES.get(kpi, kpi)}
-        marks = {"KPI": ""}
-        for summary in comparison.scenarios:
-            row[summary.label] = fmt_estimate(kpi, summary.kpis[kpi])
-            marks[summary.label] = ""
+        row = {"KPI": title(kpi), "Unit": unit(kpi, currency, difference=True)}
+        marks = {"KPI": "", "Unit": ""}
         for summary in comparison.scenarios[1:]:
             column = f"{summary.label} − {champion}"
             estimate = comparison.difference(summary.label, kpi).estimate

@@ -23,6 +23,8 @@ STEP_COLUMNS = tuple(c for c in _FIRST_STEP_COLUMNS if c in Step.model_fields) +
     c for c in Step.model_fields if c not in _FIRST_STEP_COLUMNS)
 TEAM_COLUMNS = ("name", "kind", "agents", "shifts", "work_days", "visits_per_day", "filings_per_day")
 LIST_COLUMNS = {"segments", "shifts", "work_days"}  # shown as comma-separated text
+# The team columns only one kind of team uses: blank on the other teams' rows, whose value is kept as it was.
+KIND_COLUMNS = {"visits_per_day": ("field", "visits/day"), "filings_per_day": ("legal", "filings/day")}
 SWEEP_SECTIONS = ("simulation", "portfolio", "behavior", "strategy", "teams", "compliance", "costs")
 NOT_SWEPT = {"simulation.accounts", "simulation.days", "simulation.seed"}
 
@@ -65,6 +67,9 @@ def team_rows(content: dict[str, Any]) -> list[dict[str, Any]]:
     for name, team in content.get("teams", {}).items():
         row = {"name": name}
         row.update({c: _shown(team.get(c), c) for c in TEAM_COLUMNS[1:]})
+        for column, (kind, _) in KIND_COLUMNS.items():
+            if team.get("kind") != kind:
+                row[column] = None  # does not apply to this team: a blank cell, not its unused default
         rows.append(row)
     return rows
 
@@ -91,7 +96,9 @@ def apply_tables(content: dict[str, Any], steps: list[dict[str, Any]], teams: li
             name = f"team{len(new) + 1}"  # validated below like any other name
         merged = dict(old.get(name, {}))
         for column in TEAM_COLUMNS[1:]:
-            merged.pop(column, None)
+            kind = KIND_COLUMNS.get(column, (fields.get("kind"),))[0]
+            if kind == fields.get("kind") or column in fields:
+                merged.pop(column, None)  # shown for this team: the table's cell (blank: the default) rules
         merged.update(fields)
         new[name] = merged
     data["teams"] = new
@@ -202,3 +209,22 @@ def suggested_steps(scenario: Scenario, paths: list[str]) -> list[tuple[str, flo
     content = scenario.content()
     rows = [(p, default_step(value_at(content, p))) for p in paths]
     return [(p, step) for p, step in rows if _step_problem(scenario, content, p, step) is None]
+
+
+# What each cost in [costs] is paid for; agency_commission is a share of what the agency collects.
+COST_UNITS = {"sms": "per SMS", "email": "per e-mail", "letter": "per letter", "agent_minute": "per agent minute",
+              "field_visit": "per visit", "legal_filing": "per filing", "complaint": "per complaint"}
+
+
+def cost_label(name: str, currency: str) -> str:
+    """A cost's input label with its unit: "sms (USD per SMS)", "agency commission (% of collections)"."""
+    if name == "agency_commission":
+        return "agency commission (% of what it collects)"
+    return f"{name.replace('_', ' ')} ({currency} {COST_UNITS.get(name, 'each')})"
+
+
+
+def kind_columns_shown(content: dict[str, Any]) -> dict[str, str | None]:
+    """The teams table's per-kind columns: their label when a team of that kind exists, None (hidden) otherwise."""
+    kinds = {team.get("kind") for team in content.get("teams", {}).values()}
+    return {column: label if kind in kinds else None for column, (kind, label) in KIND_COLUMNS.items()}

@@ -202,3 +202,21 @@ def champion_run(source: str, text: str, seed: int) -> RunResult:
     from sim.simulation import simulate
 
     return simulate(scenario_from_text(text, source), seed, contact_log=False)
+
+
+@st.cache_data(show_spinner=False, max_entries=128)
+def chart_png(key: str, _draw) -> bytes:
+    """A figure drawn by ``_draw()`` as PNG bytes, cached under ``key``.
+
+    Drawing a page's figures takes seconds (PNG rendering, not the numbers),
+    so results that come back from the cache would still take seconds to show:
+    the pictures are cached too. ``key`` must name everything the figure
+    depends on (the request's digest, the chart, its options); ``_draw`` is
+    left out of the cache key (the leading underscore).
+    """
+    import io
+
+    figure = _draw()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=150, bbox_inches="tight")
+    return buffer.getvalue()

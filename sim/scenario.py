@@ -107,6 +107,8 @@ class SimulationSection(_Section):
     seed: int = Field(0, ge=0, le=2**63 - 1)
     start_date: dt.date = dt.date(2026, 1, 5)
     discount_rate: float = Field(0.06, ge=0.0, le=1.0)
+    # ISO 4217 code of every amount in the scenario; None: the compliance preset's country's (currency_of).
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
 
     @field_validator("start_date")
     @classmethod
@@ -116,6 +118,10 @@ class SimulationSection(_Section):
         if not FIRST_START <= value <= LAST_START:
             raise ValueError(f"must be between {FIRST_START} and {LAST_START}, got {value}")
         return value
+
+
+# The currency a compliance preset's country uses; a scenario's own [simulation] currency wins.
+PRESET_CURRENCY = {"us_reg_f": "USD", "us_massachusetts": "USD", "cn_2025": "CNY", "none": "USD"}
 
 
 class BalanceDistribution(_Section):
@@ -923,7 +929,14 @@ class Scenario(_Section):
         data = self.model_dump(mode="json", exclude_none=True)
         if self.strategies is not None:
             data.pop("strategy")  # the champion's, already in strategies
+        if data["simulation"].get("currency") == PRESET_CURRENCY[self.compliance.preset]:
+            data["simulation"].pop("currency")  # the default spelled out is the same scenario (same hash)
         return data
+
+    @property
+    def currency(self) -> str:
+        """The ISO 4217 code of the scenario's amounts: ``[simulation] currency`` or the preset's country's."""
+        return self.simulation.currency or PRESET_CURRENCY[self.compliance.preset]
 
     @property
     def champion(self) -> ArmSection | None:

@@ -84,11 +84,14 @@ def test_compare_shows_the_experiment_numbers():
     scenarios = [load_scenario(SCENARIOS / f"{n}.toml", sizes) for n in ("baseline", "sms_gentle")]
     direct = run_experiment(scenarios, 2, rng=7, executor=LocalExecutor(1))
     for summary in direct.scenarios:
-        assert metric(at, f"net recovery · {summary.label}") == fmt("net_recovery", summary.kpis["net_recovery"].mean)
+        assert metric(at, f"net recovery · {summary.label}") == fmt("net_recovery", summary.kpis["net_recovery"].mean,
+                                                                          currency="USD")
 
     table = at.dataframe[0].value
-    assert list(table.columns) == ["KPI", "baseline", "sms_gentle", "sms_gentle − baseline"]
-    assert "complaints per 1000 accounts" in set(table["KPI"])
+    assert list(table.columns) == ["KPI", "Unit", "baseline", "sms_gentle"]
+    assert "Complaints per 1000 accounts" in set(table["KPI"])
+    differences = at.dataframe[1].value
+    assert list(differences.columns) == ["KPI", "Unit", "sms_gentle − baseline"]
     assert len(at.get("image")) >= 5  # curves, cost, complaints, utilisation, roll rates, bars
     assert at.download_button(key="compare_csv") is not None
 
@@ -109,7 +112,7 @@ def test_compare_rejects_an_upload_that_names_a_server_file():
     text = b'[portfolio]\ncsv = "/etc/passwd"\n[strategy]\nname = "x"\n'
     at.file_uploader(key="compare_upload").set_value(("peek.toml", text, "application/toml")).run()
     assert errors(at) == ["peek.toml: portfolio.csv: an uploaded scenario cannot name a file on the server; "
-                          "use a generated portfolio"]
+                          "use a generated portfolio or upload the accounts as a portfolio CSV"]
 
 
 def test_lab_validates_as_you_type_and_runs_the_variant():
@@ -135,8 +138,8 @@ def test_lab_validates_as_you_type_and_runs_the_variant():
     variant = load_scenario(SCENARIOS / "baseline.toml", {
         "simulation.accounts": 300, "simulation.days": 20, "strategy.steps.0.every_days": 3, "costs.sms": 0.5})
     kpis = simulate(variant, variant.simulation.seed, contact_log=False).scalar_kpis()
-    assert metric(at, "net recovery") == fmt("net_recovery", kpis["net_recovery"])
-    assert metric(at, "cost") == fmt("cost", kpis["cost"])
+    assert metric(at, "net recovery") == fmt("net_recovery", kpis["net_recovery"], currency="USD")
+    assert metric(at, "cost") == fmt("cost", kpis["cost"], currency="USD")
 
 
 def test_lab_bad_shift_is_one_line():
@@ -194,8 +197,8 @@ def test_capacity_plan_and_staffing_are_the_optimizers():
     assert not at.exception, at.exception
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500, "simulation.days": 21})
     plan = allocate(scenario).plan
-    assert metric(at, "objective: net + book at the horizon") == number(plan.objective)
-    assert metric(at, "one more agent · callers") == number(plan.agent_value["callers"].per_agent)
+    assert metric(at, "objective: net + book at the horizon") == f"{number(plan.objective)} USD"
+    assert metric(at, "one more agent · callers") == f"{number(plan.agent_value['callers'].per_agent)} USD"
 
     at.button(key="staff_run").click().run()
     assert not at.exception, at.exception
@@ -220,10 +223,33 @@ def test_history_lists_a_stored_comparison():
     at.switch_page("app_pages/history.py").run()
     assert not at.exception, at.exception
     listing = at.dataframe[0].value
-    assert list(listing["scenarios"]) == ["baseline, sms_gentle"]
-    assert list(listing["runs"]) == ["4 of 4"]
+    assert list(listing["Scenarios"]) == ["baseline, sms_gentle"]
+    assert list(listing["Runs stored"]) == ["4 of 4"]
     kpis = at.dataframe[1].value
-    assert list(kpis.columns) == ["KPI", "baseline", "sms_gentle"]
+    assert list(kpis.columns) == ["KPI", "Unit", "baseline", "sms_gentle"]
+    runs = at.dataframe[-1].value
+    assert "run_id" not in runs.columns and "seed_spawn_key" not in runs.columns
+    assert "Net recovery (USD)" in runs.columns and len(runs) == 4
+
+
+def test_history_reopens_a_stored_comparison_in_compare_from_the_store():
+    at = open_page("app_pages/compare.py")
+    at.number_input(key="compare_accounts").set_value(200)
+    at.number_input(key="compare_days").set_value(14)
+    at.number_input(key="compare_reps").set_value(2)
+    at.number_input(key="compare_seed").set_value(19)
+    at.checkbox(key="compare_store").check()
+    at.button(key="compare_run").click().run()
+    first = at.dataframe[0].value
+
+    again = open_page("app_pages/history.py")  # another session, as a user coming back later
+    again.button(key="history_open").click().run()
+    assert not again.exception, again.exception
+    assert again.title[0].value == "Compare strategies"
+    assert again.dataframe[0].value.equals(first)
+    assert not [w for w in again.warning if shown(w.value).startswith("Stale")]
+    line = next(shown(c.value) for c in again.caption if shown(c.value).startswith("Computed from"))
+    assert "200 accounts × 14 days × 2 replications × seed 19" in line
 
 
 @pytest.mark.parametrize("stem", ["baseline", "sms_gentle", "call_heavy", "early_field", "cn_2025"])
@@ -251,11 +277,11 @@ def test_history_opens_right_after_a_single_run(tmp_path):
 
     at = open_page("app_pages/history.py")
     assert not errors(at)
-    assert list(at.dataframe[0].value["kind"]) == ["run"]
+    assert list(at.dataframe[0].value["Kind"]) == ["run"]
     kpis = at.dataframe[1].value
-    assert list(kpis.columns) == ["KPI", "baseline"]
+    assert list(kpis.columns) == ["KPI", "Unit", "baseline"]
     shown = dict(zip(kpis["KPI"], kpis["baseline"], strict=True))
-    assert shown["net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
+    assert shown["Net recovery"] == fmt("net_recovery", result.kpis["net_recovery"])
     assert len(at.dataframe[2].value) == 1  # the one replication
 
 
@@ -321,8 +347,8 @@ def test_lab_fidelity_shows_the_reports_table():
 
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 60})
     expected = table_rows(fidelity(scenario, 1, scenario.simulation.seed))
-    table = next(d.value for d in at.dataframe if "in range" in d.value.columns)
-    assert [tuple(row) for row in table[["check", "value", "range", "in range"]].itertuples(index=False)] == expected
+    table = next(d.value for d in at.dataframe if "In range" in d.value.columns)
+    assert [tuple(row) for row in table[["Check", "Value", "Range", "In range"]].itertuples(index=False)] == expected
 
 
 # ----------------------------------------------------------------------------- champion/challenger (issue 17)
@@ -374,16 +400,18 @@ def test_compare_champion_challenger_shows_simulates_readout():
     sizes = {"simulation.accounts": 500, "simulation.days": 30}
     direct = simulate(load_scenario(SCENARIOS / "champion_challenger.toml", sizes), 5, contact_log=False)
     table = at.dataframe[0].value
-    assert list(table.columns) == ["KPI", "baseline (champion)", "sms_gentle"]
-    cure = table.set_index("KPI").loc["cure rate"]
+    assert list(table.columns) == ["KPI", "Unit", "baseline (champion)", "sms_gentle"]
+    cure = table.set_index("KPI").loc["Cure rate"]
     for column, name in (("baseline (champion)", "baseline"), ("sms_gentle", "sms_gentle")):
         assert cure[column] == f"{100 * direct.kpis_by_strategy[name]['cure_rate']:.1f} %"
     tests = at.dataframe[1].value.set_index("KPI")
     expected = direct.strategy_tests["sms_gentle"]["cure_rate"]
-    assert tests.loc["cure rate", "difference"] == f"{100 * expected['difference']:+,.2f} pp"
-    assert tests.loc["cure rate", "95 % interval"] == \
+    assert tests.loc["Cure rate", "Difference"] == f"{100 * expected['difference']:+,.2f} pp"
+    assert tests.loc["Cure rate", "95 % interval"] == \
         f"{100 * expected['ci_low']:+,.2f} … {100 * expected['ci_high']:+,.2f} pp"
-    assert tests.loc["cure rate", "p-value"] == f"{expected['p_value']:.3g}"
+    assert tests.loc["Cure rate", "p-value"] == f"{expected['p_value']:.3g}"
+    assert table.set_index("KPI").loc["Cash per account", "Unit"] == "USD per account"
+    assert tests.loc["Cure rate", "Unit"] == "pp"
 
 
 def test_compare_champion_challenger_says_when_there_is_no_challenger():
@@ -471,8 +499,8 @@ def test_capacity_shows_infeasible_head_counts_instead_of_dropping_them():
     assert not at.exception, at.exception
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 14})
     now = scenario.teams["callers"].agents
-    table = next(d.value for d in at.dataframe if "optimal objective" in d.value.columns)
-    rows = dict(zip(table["agents"], table["optimal objective"], strict=True))
+    table = next(d.value for d in at.dataframe if "Optimal objective (USD)" in d.value.columns)
+    rows = dict(zip(table["Agents"], table["Optimal objective (USD)"], strict=True))
     assert rows[0] == "infeasible"  # no call agent: the LP has no plan
     assert rows[now] == number(allocate(scenario).plan.objective)
     assert len(rows) == len({max(0, round(now * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)})
@@ -503,8 +531,8 @@ def test_lab_tornado_runs_with_its_own_default_steps():
     assert not errors(at), errors(at)
     assert not at.get("progress") or all(p.proto.value == 100 for p in at.get("progress"))
     assert any("Too uncertain to decide anything" in shown(w.value) for w in at.warning)  # 2 replications
-    table = next(d.value for d in at.dataframe if "swing" in d.value.columns)
-    assert "teams.callers.agents" in set(table["field"])
+    table = next(d.value for d in at.dataframe if any(str(c).startswith("Swing") for c in d.value.columns))
+    assert "teams.callers.agents" in set(table["Field"])
 
 
 def test_lab_tornado_checks_the_steps_before_running_in_the_labs_words():

@@ -141,12 +141,19 @@ def test_compare_strategies_in_the_browser(page, server):
     page.get_by_text("net recovery · sms_gentle").wait_for()
     settle(page)
     no_exception(page)
-    assert metric_value(page, "net recovery · baseline").replace(",", "").isdigit()
+    amount, currency = metric_value(page, "net recovery · baseline").split(" ")
+    assert amount.replace(",", "").isdigit() and currency == "USD"
     assert page.locator('[data-testid="stDataFrame"]').count() >= 1  # the KPI table
     charts = page.locator('[data-testid="stImage"] img, canvas, svg.marks')
     assert charts.count() >= 1
     page.locator('[data-testid="stImage"] img').first.wait_for(state="visible")
+    assert page.get_by_text("Computed from: 1,000 accounts × 60 days × 3 replications × seed 42").count() == 1
     shot(page, "compare")
+    # Change an input: the results stay, under a banner that says they are stale.
+    set_number(page, "Days", 30)
+    page.get_by_text("Stale: the inputs above have changed").wait_for()
+    set_number(page, "Days", 60)
+    page.get_by_text("Stale: the inputs above have changed").wait_for(state="detached")
 
 
 def test_debt_payoff_in_the_browser(page, server):
@@ -170,7 +177,7 @@ def test_scenario_lab_in_the_browser(page, server):
     page.get_by_role("button", name="Run the scenario").click()
     page.get_by_text("recovery rate").first.wait_for()
     settle(page)
-    assert metric_value(page, "net recovery").replace(",", "").lstrip("-").isdigit()
+    assert metric_value(page, "net recovery").removesuffix(" USD").replace(",", "").lstrip("-").isdigit()
     page.get_by_role("tab", name="Sensitivity (tornado)").click()
     page.get_by_role("button", name="Run the sensitivity").click()
     tornado = page.locator('[data-testid="stImage"] img').first
@@ -203,3 +210,9 @@ def test_history_in_the_browser(page, server):
     open_page(page, server, "history", "History")
     # The comparison above did not keep its runs, so the store is empty and the page says how to fill it.
     page.get_by_text("No stored experiments yet").wait_for()
+
+
+def test_glossary_in_the_browser(page, server):
+    open_page(page, server, "glossary", "Glossary")
+    page.get_by_text("Shadow price").first.wait_for()
+    shot(page, "glossary")

@@ -37,6 +37,7 @@ from .goodness import (
     uniform_ks,
 )
 from .history_files import Contacts, Receipts, Window, read_contacts, read_payments
+from .treatment_lifts import contact_lifts
 
 CMDLINE = "command line"
 
@@ -125,7 +126,7 @@ def read_history(scenario_path, portfolio_path, payments_path, contacts_path, *,
 
 def fit_cgw(history: History, base_scenario: str) -> Calibration:
     paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts)
-    data = cgw.prepare(history.receipts, paths)
+    data = cgw.prepare(history.receipts, paths, contact_lifts(history.contacts, history.scenario.behavior))
     result = cgw.fit(data)
     shares = data.measured_shares()[0]
     r_min = result.parameters["r_min"].estimate

@@ -41,6 +41,7 @@ from .estimates import (
     wald_on_log,
 )
 from .history_files import Receipts
+from .treatment_lifts import Lifts
 
 TIMING = ("lambda_inf", "excess0", "kappa", "delta10", "delta11")  # the fitted log-parameters, in order
 PARAMETERS = ("lambda0", "lambda_inf", "kappa", "delta10", "delta11", "r_min")  # as [behavior] names them
@@ -57,6 +58,8 @@ class CgwData:
     account: np.ndarray  # per event: account position
     time: np.ndarray  # per event: days since the start (a dated one placed within its day)
     share: np.ndarray  # per event: the share r of the balance it paid (drives the jump)
+    known_jump: np.ndarray  # per event: a contact's lift (its jump is known); 0 for a receipt
+    receipt: np.ndarray  # per event: a receipt, whose jump is δ10 + δ11·r
     balance_before: np.ndarray  # per event: the balance it found
     point: np.ndarray  # per event: a repayment of the process (kept promises only jump)
     dated: np.ndarray  # per event: known only by its date
@@ -83,8 +86,9 @@ class CgwData:
         return self.share[usable], CENT_SLACK / self.balance_before[usable]
 
 
-def prepare(receipts: Receipts, paths: BalancePaths) -> CgwData:
-    """The likelihood's events: receipts inside each account's window that excite the intensity."""
+def prepare(receipts: Receipts, paths: BalancePaths, lifts: Lifts | None = None) -> CgwData:
+    """The likelihood's events: receipts inside each account's window that excite the intensity,
+    and the contacts' lifts (known jumps at the end of their day)."""
     observed = paths.observed_until > paths.observed_from
     renumber = np.cumsum(observed) - 1
     jumps = paths.in_window & observed[receipts.position] & (receipts.kind != PaymentKind.LEGAL)
@@ -102,18 +106,31 @@ def prepare(receipts: Receipts, paths: BalancePaths) -> CgwData:
     rank_in_day = np.arange(time.size) - starts[group]
     placed = dated & point
     time[placed] = day[placed] + (rank_in_day[placed] + 1.0) / (size[group][placed] + 1.0)
-    order = np.lexsort((time, account))  # placing can reorder a dated day against a timed instalment
+    share, balance_before = paths.share[jumps], paths.balance_before[jumps]
+    first_index, count = starts[group], size[group]
+    known = np.zeros(time.size)
+    if lifts is not None and lifts.position.size:
+        inside = observed[lifts.position] & (lifts.time <= paths.observed_until[lifts.position])
+        m = int(inside.sum())
+        account = np.r_[account, renumber[lifts.position[inside]]]
+        time = np.r_[time, lifts.time[inside]]
+        dated, point = np.r_[dated, np.zeros(m, bool)], np.r_[point, np.zeros(m, bool)]
+        share, balance_before = np.r_[share, np.zeros(m)], np.r_[balance_before, np.zeros(m)]
+        first_index = np.r_[first_index, np.arange(first_index.size, first_index.size + m)]
+        count, known = np.r_[count, np.ones(m, count.dtype)], np.r_[known, lifts.size[inside]]
+    # Placing can reorder a dated day against a timed instalment; a lift at midnight goes before that second.
+    order = np.lexsort((known == 0, time, account))
     account, time, dated, point = account[order], time[order], dated[order], point[order]
-    share = paths.share[jumps][order]
-    balance_before = paths.balance_before[jumps][order]
-    first_index, count = starts[group][order], size[group][order]
+    share, balance_before = share[order], balance_before[order]
+    first_index, count, known = first_index[order], count[order], known[order]
     inverse = np.empty_like(order)
     inverse[order] = np.arange(order.size)
     day_first = np.where(dated & point, inverse[first_index], np.arange(order.size))
     new = np.r_[True, account[1:] != account[:-1]]
     rank = np.arange(account.size) - np.flatnonzero(new)[np.cumsum(new) - 1]
     by_rank = tuple(np.flatnonzero(rank == k) for k in range(int(rank.max()) + 1)) if rank.size else ()
-    return CgwData(account=account, time=time, share=share, balance_before=balance_before, point=point, dated=dated & point,
+    return CgwData(account=account, time=time, share=share, known_jump=known, receipt=known == 0,
+                   balance_before=balance_before, point=point, dated=dated & point,
                    day_first=day_first, day_count=count, start=paths.observed_from[observed],
                    end=paths.observed_until[observed], by_rank=by_rank, accounts=int(observed.sum()))
 
@@ -123,7 +140,7 @@ def excess_before(data: CgwData, excess0: float, kappa: float, d10: float, d11: 
     state = np.full(data.accounts, excess0)
     last = data.start.copy()
     before = np.empty(data.time.size)
-    jump = d10 + d11 * data.share
+    jump = np.where(data.receipt, d10 + d11 * data.share, data.known_jump)
     for idx in data.by_rank:
         a = data.account[idx]
         before[idx] = state[a] * np.exp(-kappa * (data.time[idx] - last[a]))

@@ -56,8 +56,9 @@ def main() -> None:
         total_cpu -= stages[1][2]
     del data
     print_table(["stage", "wall s", "CPU s"], [[name, f"{w:.1f}", f"{c:.1f}"] for name, w, c in stages])
-    print(f"{args.accounts} accounts, {len(history.receipts)} receipts over {args.days} days; "
-          f"lambda_inf {fit.parameters['lambda_inf'].estimate:.4g}, kappa {fit.parameters['kappa'].estimate:.4g}")
+    found = ", ".join(f"{name} {p.estimate:.4g}" if p.identified else f"{name} not identified"
+                      for name, p in fit.parameters.items())
+    print(f"{args.accounts} accounts, {len(history.receipts)} receipts over {args.days} days; {found}")
     print(f"headline: calibrate (read + fit + intervals) {total_wall:.1f} s wall, {total_cpu:.1f} s CPU "
           f"against a limit of {LIMIT_SECONDS:.0f} s")
 

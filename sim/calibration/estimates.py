@@ -27,6 +27,7 @@ import numpy as np
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % point
 LEVEL = 0.95
+MAX_SPAN = 1000.0  # an interval from θ̂/1000 to 1000·θ̂ says nothing: not identified
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,13 @@ def log_scale_covariance(hessian: np.ndarray, regular: np.ndarray) -> np.ndarray
 
 
 def wald_on_log(log_value: float, log_se: float) -> ParameterEstimate:
-    """A positive parameter's estimate and its interval ``exp(log θ̂ ± z·se)``; se by the delta method."""
+    """A positive parameter's estimate and its interval ``exp(log θ̂ ± z·se)``; se by the delta method.
+
+    An interval wider than a factor of :data:`MAX_SPAN` either way says the data
+    do not pin the parameter down: it is reported as not identified.
+    """
+    if not (math.isfinite(log_se) and Z95 * log_se <= math.log(MAX_SPAN)):
+        return ParameterEstimate.unidentified()
     value = math.exp(log_value)
     return ParameterEstimate(estimate=value, std_error=value * log_se,
                              ci_low=math.exp(log_value - Z95 * log_se), ci_high=math.exp(log_value + Z95 * log_se),

@@ -157,3 +157,18 @@ def test_too_little_history_identifies_nothing_and_makes_nothing_up(tmp_path):
         assert p.identified is False and p.estimate is None, name
     assert fit.as_dict()["log_likelihood"] is None
     assert dt.date(2026, 1, 5) == fit.window.start
+
+
+def test_a_book_of_the_full_borrower_model_fitted_as_cgw_fails_the_time_rescaling_test(tmp_path):
+    # Floors by bucket and segment, promises and plans: not a CGW process, and the KS test says so.
+    from simhelpers import SCENARIOS
+
+    baseline = SCENARIOS / "baseline.toml"
+    result = simulate(load_scenario(baseline, {"simulation.accounts": 2000, "simulation.days": 60}), 2,
+                      history=True)
+    result.history.write_portfolio_csv(tmp_path / "accounts.csv")
+    result.history.payments.write_csv(tmp_path / "payments.csv")
+    result.contact_log.write_csv(tmp_path / "contacts.csv")
+    fit = calibrate(baseline, tmp_path / "accounts.csv", tmp_path / "payments.csv", tmp_path / "contacts.csv",
+                    start=START, days=60)
+    assert fit.goodness_of_fit.ks_pvalue < 1e-4

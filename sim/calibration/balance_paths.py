@@ -11,21 +11,23 @@ and charges off at ``charge_off_dpd``, exactly as in a run (``model = "cgw"``
 runs accrue interest and fees too, when the scenario's ``apr`` and
 ``late_fee`` are above zero). There is no second copy of those rules here.
 
-Amounts are to the cent, so a receipt within :data:`CENT_TOLERANCE` of the
-balance pays the account off; a receipt that would take the balance further
-below zero is an error naming its line. A ``legal`` receipt (or, with the
+Amounts are to the cent, so an account's last receipt within
+:data:`CENT_TOLERANCE` of the balance pays the account off (an account that
+pays again later stays open, however little it owed); a receipt that would
+take the balance further below zero is an error naming its line. A ``legal`` receipt (or, with the
 contact log, the first ``legal`` contact) marks the filing: from that day the
 account is in legal, as in the engine, and no longer observed.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..domain import ACTIVE, CHARGED_OFF, IN_LEGAL, PAID_OFF, Channel, PaymentKind
 from ..engine import Engine
+from ..engine.book import PAID_OFF_BELOW
 from ..errors import InputError
 from ..portfolio import Portfolio
 from ..scenario import Scenario
@@ -44,6 +46,9 @@ class BalancePaths:
     balance_before: np.ndarray  # float64 per receipt
     share: np.ndarray  # float64 per receipt: amount / balance before
     in_window: np.ndarray  # bool per receipt: the account was still observed when it came
+    at_end: Portfolio  # the book at the window's end (balances, past due, days past due)
+    active_at_end: np.ndarray  # bool per account: still active (owing, not charged off, not in legal)
+    roll_state_at_end: np.ndarray  # per account: sim.domain.RollState at the window's end
 
 
 def _filing_day(receipts: Receipts, contacts: Contacts | None, n: int, days: int) -> np.ndarray:
@@ -85,8 +90,11 @@ def rebuild(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
         _mark_ends(book, receipts, rows, active_before, day, until)
     share = np.divide(receipts.amount, before, out=np.ones_like(before), where=before > 0)
     in_window = receipts.time <= until[receipts.position]
+    at_end = replace(portfolio, balance=book.balance.copy(), past_due=book.past_due.copy(),
+                     days_past_due=book.dpd.copy())
     return BalancePaths(observed_from=np.zeros(n), observed_until=until, balance_before=before,
-                        share=np.minimum(share, 1.0), in_window=in_window)
+                        share=np.minimum(share, 1.0), in_window=in_window, at_end=at_end,
+                        active_at_end=book.status == ACTIVE, roll_state_at_end=book.roll_state())
 
 
 def _collect_day(book, receipts: Receipts, rows: np.ndarray, day: int, before: np.ndarray) -> None:
@@ -113,9 +121,12 @@ def _collect_day(book, receipts: Receipts, rows: np.ndarray, day: int, before: n
                          "(its start balance, less its receipts, plus the scenario's interest and fees)")
     accounts = position[starts]
     paid = np.add.reduceat(amount, starts)
-    # Within two cents of the balance is the whole balance (amounts are rounded to the cent).
     owed = book.balance[accounts]
-    paid = np.where(owed - paid < CENT_TOLERANCE, owed, paid)
+    final = receipts.last[rows[np.r_[starts[1:], rows.size] - 1]]
+    # Amounts are rounded to the cent: an account's last receipt that leaves less than two cents paid the
+    # whole balance; one that pays again later was not paid off, however little it left (the engine
+    # closes an account under half a cent, so a cent is left open).
+    paid = np.where(final & (owed - paid < CENT_TOLERANCE), owed, np.minimum(paid, owed - 2 * PAID_OFF_BELOW))
     book.collect(accounts, paid, day)
 
 

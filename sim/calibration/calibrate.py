@@ -27,7 +27,7 @@ from ..io import write_atomic
 from ..portfolio import read_portfolio_csv
 from ..scenario import Scenario, load_scenario
 from . import cgw
-from .balance_paths import rebuild
+from .balance_paths import BalancePaths, rebuild
 from .estimates import ParameterEstimate
 from .goodness import (
     GoodnessOfFit,
@@ -124,10 +124,20 @@ def read_history(scenario_path, portfolio_path, payments_path, contacts_path, *,
     return History(scenario=scenario, portfolio=portfolio, receipts=receipts, contacts=contacts, window=window)
 
 
-def fit_cgw(history: History, base_scenario: str) -> Calibration:
+def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
+    """The balance paths, the likelihood's data and the maximum-likelihood fit of ``model = "cgw"``."""
     paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts)
     data = cgw.prepare(history.receipts, paths, contact_lifts(history.contacts, history.scenario.behavior))
-    result = cgw.fit(data)
+    return paths, data, cgw.fit(data)
+
+
+def fit_cgw(history: History, base_scenario: str) -> Calibration:
+    _, data, result = cgw_parts(history)
+    return cgw_calibration(history, base_scenario, data, result)
+
+
+def cgw_calibration(history: History, base_scenario: str, data: cgw.CgwData, result: cgw.CgwFit) -> Calibration:
+    """The fit with its goodness of fit, as the command line reports it."""
     shares = data.measured_shares()[0]
     r_min = result.parameters["r_min"].estimate
     increments = cgw.rescaled_increments(result.theta, data) if result.converged else np.zeros(0)

@@ -218,6 +218,7 @@ class CgwFit:
     parameters: dict[str, ParameterEstimate]
     shares: np.ndarray  # the repayments' shares
     converged: bool
+    covariance: np.ndarray | None = None  # of the log-parameters (TIMING order); NaN rows for those on a bound
 
 
 def fit(data: CgwData) -> CgwFit:
@@ -239,21 +240,29 @@ def fit(data: CgwData) -> CgwFit:
     hessian = numerical_hessian(objective, theta) / scale
     on_bound = (theta <= LOG_BOUNDS[0] + 0.5) | (theta >= LOG_BOUNDS[1] - 0.5)
     covariance = log_scale_covariance(hessian, ~on_bound)
-    parameters = _estimates(theta, on_bound, covariance)
+    full = _full_covariance(on_bound, covariance)
+    parameters = _estimates(theta, on_bound, full)
     parameters["r_min"] = r_min
     marks = -shares.size * math.log1p(-r_min.estimate) if r_min.estimate is not None else 0.0
     return CgwFit(theta=theta, log_likelihood=-result.fun / scale + marks, parameters=parameters,
-                  shares=shares, converged=bool(result.success))
+                  shares=shares, converged=bool(result.success), covariance=full)
 
 
-def _estimates(theta: np.ndarray, on_bound: np.ndarray, covariance: np.ndarray | None) -> dict[str, ParameterEstimate]:
-    """Each timing parameter's estimate; λ0 = λ∞ + x₀ by the delta method on the log scale."""
-    out = {name: ParameterEstimate.unidentified() for name in ("lambda0", "lambda_inf", "kappa", "delta10", "delta11")}
+def _full_covariance(on_bound: np.ndarray, covariance: np.ndarray | None) -> np.ndarray | None:
+    """The regular parameters' covariance in a 5 × 5 matrix; rows of parameters on a bound are NaN."""
     if covariance is None:
-        return out
+        return None
     full = np.full((5, 5), np.nan)
     regular = np.flatnonzero(~on_bound)
     full[np.ix_(regular, regular)] = covariance
+    return full
+
+
+def _estimates(theta: np.ndarray, on_bound: np.ndarray, full: np.ndarray | None) -> dict[str, ParameterEstimate]:
+    """Each timing parameter's estimate; λ0 = λ∞ + x₀ by the delta method on the log scale."""
+    out = {name: ParameterEstimate.unidentified() for name in ("lambda0", "lambda_inf", "kappa", "delta10", "delta11")}
+    if full is None:
+        return out
     for k, name in enumerate(TIMING):
         if name != "excess0" and not on_bound[k] and full[k, k] > 0:
             out[name] = wald_on_log(float(theta[k]), math.sqrt(full[k, k]))

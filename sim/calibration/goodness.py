@@ -7,7 +7,8 @@ Kolmogorov–Smirnov test of them against Exp(1) and their QQ plot. The
 amounts get the same: each repayment's share of the balance against the
 fitted Uniform[r_min, 1]. AIC compares the process with the simplest model
 of the same data, a constant hazard (every account pays at one rate λ,
-fitted as repayments / exposure) with the same shares.
+fitted as repayments / exposure) with the same shares. The QQ plots are
+drawn by :mod:`.figures`.
 """
 
 from __future__ import annotations
@@ -65,40 +66,3 @@ def constant_hazard_log_likelihood(repayments: int, exposure: float, dated_day_c
 
 def aic(log_likelihood: float, parameters: int) -> float | None:
     return None if not math.isfinite(log_likelihood) else 2.0 * parameters - 2.0 * log_likelihood
-
-
-def qq_plot(increments: np.ndarray, shares: np.ndarray, r_min: float | None, path, *, model: str) -> None:
-    """Two QQ panels (rescaled times against Exp(1), shares against Uniform[r_min, 1]) written atomically."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from ..io import write_atomic
-
-    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 4.2))
-    _qq_panel(left, np.sort(increments), lambda p: -np.log1p(-p), "Exp(1) quantile",
-              f"{model}: time-rescaled gaps between repayments")
-    if r_min is not None:
-        _qq_panel(right, np.sort(shares), lambda p: r_min + (1.0 - r_min) * p,
-                  f"Uniform[{r_min:.3f}, 1] quantile", "share of the balance repaid")
-    fig.tight_layout()
-    try:
-        write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110), option="--plot")
-    finally:
-        plt.close(fig)
-
-
-def _qq_panel(ax, observed: np.ndarray, quantile, xlabel: str, title: str) -> None:
-    n = observed.size
-    if n == 0:
-        ax.set_title(f"{title}\n(no data)")
-        return
-    theoretical = quantile((np.arange(1, n + 1) - 0.5) / n)
-    ax.plot(theoretical, observed, ".", markersize=2, alpha=0.5)
-    top = float(max(theoretical.max(), observed.max()))
-    low = float(min(theoretical.min(), observed.min()))
-    ax.plot([low, top], [low, top], "k--", linewidth=1)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel("observed")
-    ax.set_title(title, fontsize=10)

@@ -62,6 +62,7 @@ class Receipts:
     kind: np.ndarray  # int8: sim.domain.PaymentKind
     line: np.ndarray  # int64: the row's line in the file, for errors found later
     source: str
+    last: np.ndarray  # bool: the account's last receipt in the file (the one that may pay it off)
 
     def __len__(self) -> int:
         return int(self.position.size)
@@ -207,8 +208,10 @@ def read_payments(path, account_ids: np.ndarray, window: Window) -> Receipts:
     amount = _amounts(source, cells["amount"], lines)
     kind = _kinds(source, cells.get("kind"), lines)
     order = np.lexsort((time, position))
-    return Receipts(position=position[order], time=time[order], dated=dated[order], amount=amount[order],
-                    kind=kind[order], line=lines[order], source=source)
+    position = position[order]
+    last = np.r_[position[1:] != position[:-1], True] if position.size else np.zeros(0, bool)
+    return Receipts(position=position, time=time[order], dated=dated[order], amount=amount[order],
+                    kind=kind[order], line=lines[order], source=source, last=last)
 
 
 def _amounts(source: str, texts: list[str], lines: np.ndarray) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""``python -m sim calibrate``: fit the borrower behaviour to a lender's history (issue 16)."""
+"""``python -m sim calibrate`` and ``backtest``: fit the borrower behaviour to a lender's history, and prove it
+on held-back days (issue 16)."""
 
 from __future__ import annotations
 
@@ -12,31 +13,46 @@ import sys
 from ..errors import InputError
 from ..io import check_output_path
 from ..scenario import MAX_DAYS
-from .options import positive_int
+from .options import positive_int, seed_arg
 
 CMDLINE = "command line"
+
+
+def _history_options(parser: argparse.ArgumentParser) -> None:
+    """The inputs calibrate and backtest share: the base scenario, the three files, the window."""
+    parser.add_argument("--scenario", required=True, metavar="BASE.toml",
+                        help="the base scenario: its terms (APR, fees, charge-off) rebuild the balances")
+    parser.add_argument("--portfolio", required=True, metavar="ACCOUNTS.csv",
+                        help="the accounts at the window's start (the portfolio CSV, with entered_on)")
+    parser.add_argument("--payments", required=True, metavar="PAYMENTS.csv",
+                        help="cash receipts: account_id,timestamp,amount[,kind]")
+    parser.add_argument("--contacts", metavar="CONTACTS.csv",
+                        help="the contact log (account_id,timestamp,channel,outcome,agent): the lifts it caused")
+    parser.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="the window's first day")
+    parser.add_argument("--days", required=True, type=positive_int(MAX_DAYS), help="the window's length in days")
+    parser.add_argument("--model", default="cgw", help="the behaviour model to fit (cgw)")
+    parser.add_argument("--time-zone", default="UTC", metavar="ZONE",
+                        help="the book's local time, to which timestamps with an offset are converted (IANA name)")
+    parser.add_argument("--json", action="store_true", help="print only JSON on stdout")
 
 
 def register(subparsers) -> None:
     cal = subparsers.add_parser(
         "calibrate", help="fit the behaviour to a lender's accounts, payments and contacts")
-    cal.add_argument("--scenario", required=True, metavar="BASE.toml",
-                     help="the base scenario: its terms (APR, fees, charge-off) rebuild the balances")
-    cal.add_argument("--portfolio", required=True, metavar="ACCOUNTS.csv",
-                     help="the accounts at the window's start (the portfolio CSV, with entered_on)")
-    cal.add_argument("--payments", required=True, metavar="PAYMENTS.csv",
-                     help="cash receipts: account_id,timestamp,amount[,kind]")
-    cal.add_argument("--contacts", metavar="CONTACTS.csv",
-                     help="the contact log (account_id,timestamp,channel,outcome,agent); legal contacts mark filings")
-    cal.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="the window's first day")
-    cal.add_argument("--days", required=True, type=positive_int(MAX_DAYS), help="the window's length in days")
-    cal.add_argument("--model", default="cgw", help="the behaviour model to fit (cgw)")
-    cal.add_argument("--time-zone", default="UTC", metavar="ZONE",
-                     help="the book's local time, to which timestamps with an offset are converted (IANA name)")
-    cal.add_argument("--json", action="store_true", help="print only JSON on stdout")
+    _history_options(cal)
     cal.add_argument("--out", metavar="FITTED.toml", help="write a scenario that extends the base with the fit")
     cal.add_argument("--plot", metavar="FILE.png", help="write the goodness-of-fit QQ plots")
     cal.set_defaults(func=cmd_calibrate)
+
+    back = subparsers.add_parser(
+        "backtest", help="fit the first days of a lender's history, simulate the rest, compare")
+    _history_options(back)
+    back.add_argument("--fit-days", required=True, type=positive_int(MAX_DAYS), metavar="K",
+                      help="fit on the window's first K days; simulate the rest")
+    back.add_argument("--reps", type=positive_int(10_000), default=50, help="replications (default 50)")
+    back.add_argument("--seed", type=seed_arg, default=0, help="seed of the replications (default 0)")
+    back.add_argument("--plot", metavar="FILE.png", help="write the recovery curve against its band")
+    back.set_defaults(func=cmd_backtest)
 
 
 def _date(text: str) -> dt.date:
@@ -47,17 +63,17 @@ def _date(text: str) -> dt.date:
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
-    check_output_path(args.out, "--out")
+    check_output_path(getattr(args, "out", None), "--out")
     check_output_path(args.plot, "--plot")
-    if args.out and args.plot and os.path.realpath(args.out) == os.path.realpath(args.plot):
+    if getattr(args, "out", None) and args.plot and os.path.realpath(args.out) == os.path.realpath(args.plot):
         raise InputError(args.plot, "--plot", "is also given to --out; each output needs its own file")
-    if args.out and not args.out.endswith(".toml"):
+    if getattr(args, "out", None) and not args.out.endswith(".toml"):
         raise InputError(args.out, "--out", "must be a .toml file (the fitted scenario)")
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..calibration import calibrate
-    from ..calibration.goodness import qq_plot
+    from ..calibration.figures import qq_plot
     from ..scenario import load_scenario
 
     _check_outputs(args)
@@ -99,3 +115,43 @@ def _text_report(fit) -> str:
               f"  AIC {_number(g.aic, 8)} against {_number(g.aic_constant_hazard, 8)} for a constant hazard "
               f"(lower is better)"]
     return "\n".join(lines)
+
+
+def cmd_backtest(args: argparse.Namespace) -> int:
+    from ..calibration import read_history
+    from ..calibration.backtest import backtest
+    from ..calibration.figures import band_plot
+
+    _check_outputs(args)
+    if args.model != "cgw":
+        raise InputError(CMDLINE, "--model", f"unknown model {args.model!r}; backtest fits: cgw")
+    history = read_history(args.scenario, args.portfolio, args.payments, args.contacts, start=args.start,
+                           days=args.days, model=args.model, time_zone=args.time_zone)
+    result = backtest(history, args.scenario, fit_days=args.fit_days, reps=args.reps, seed=args.seed)
+    if args.plot:
+        band_plot(result.days, result.actual, result.low, result.high, result.fit_days, args.plot)
+    if args.json:
+        sys.stdout.write(json.dumps(result.as_dict(), indent=2, allow_nan=False) + "\n")
+        return 0
+    print(_backtest_report(result))
+    return 0
+
+
+def _backtest_report(result) -> str:
+    lines = [f"fitted on days 0-{result.fit_days - 1}, simulated days {result.fit_days}-{result.days[-1]} "
+             f"{result.reps} times (parameters drawn from the fit's sampling distribution)",
+             f"actual recovery inside the simulated 90 % band on {result.inside_share:.0%} of the days", "",
+             f"{'day':>5}{'actual':>10}{'band':>22}"]
+    step = max(1, len(result.days) // 10)
+    for k in [*range(0, len(result.days), step), len(result.days) - 1]:
+        lines.append(f"{result.days[k]:>5}{result.actual[k]:>10.2%}   "
+                     f"[{result.low[k]:.2%}, {result.high[k]:.2%}]".rjust(22))
+    lines += ["", f"{'30-day roll rate':<18}{'predicted':>10}{'actual':>10}"]
+    for bucket, predicted in result.roll_predicted.items():
+        actual = result.roll_actual[bucket]
+        lines.append(f"{bucket:<18}{_share(predicted):>10}{_share(actual):>10}")
+    return "\n".join(lines)
+
+
+def _share(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1%}"

@@ -172,3 +172,12 @@ def test_a_book_of_the_full_borrower_model_fitted_as_cgw_fails_the_time_rescalin
     fit = calibrate(baseline, tmp_path / "accounts.csv", tmp_path / "payments.csv", tmp_path / "contacts.csv",
                     start=START, days=60)
     assert fit.goodness_of_fit.ks_pvalue < 1e-4
+
+
+def test_the_backtest_band_holds_the_actual_recovery_on_most_days(tmp_path):
+    # The benchmark runs 40 seeds × 50 replications (README); six small seeds here. A seed's days are
+    # strongly correlated (a cumulative curve), so the share is taken over seeds, with a loose bound.
+    one_seed = _benchmark("calibration_backtest").one_seed
+    scenario_path = write_scenario(tmp_path, 1000, 90)
+    inside = [one_seed(tmp_path, scenario_path, seed, 90, 45, 20).inside_share for seed in range(1, 7)]
+    assert np.mean(inside) >= 0.6, inside

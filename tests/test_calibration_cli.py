@@ -172,3 +172,36 @@ def test_the_calibration_benchmarks_run_and_end_with_their_headline(script, args
     assert out.returncode == 0, out.stderr
     lines = out.stdout.strip().splitlines()
     assert lines[0].startswith("machine: ") and lines[-1].startswith("headline: ")
+
+
+def backtest_args(book, *extra):
+    return ["backtest", "--scenario", str(book / "base.toml"), "--portfolio", str(book / "accounts.csv"),
+            "--payments", str(book / "payments.csv"), "--contacts", str(book / "contacts.csv"),
+            "--start", "2026-01-05", "--days", "60", "--fit-days", "30", "--reps", "8", *extra]
+
+
+def test_backtest_json_has_the_issues_shape_and_the_same_seed_gives_the_same_band(book, tmp_path, capsys):
+    plot = tmp_path / "band.png"
+    assert main(backtest_args(book, "--json", "--plot", str(plot))) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert list(payload) == ["fit_days", "reps", "curve", "inside_share", "roll_rates"]
+    assert payload["fit_days"] == 30 and payload["reps"] == 8
+    curve = payload["curve"]
+    assert [row["day"] for row in curve] == list(range(30, 60))
+    for row in curve:
+        assert list(row) == ["day", "actual", "low", "high"]
+        assert 0 <= row["low"] <= row["high"] <= 1
+    # Cumulative recovery never falls.
+    assert all(a["actual"] <= b["actual"] for a, b in zip(curve, curve[1:], strict=False))
+    assert 0 <= payload["inside_share"] <= 1
+    assert set(payload["roll_rates"]) == {"predicted", "actual"}
+    assert plot.read_bytes()[:4] == b"\x89PNG"
+    assert main(backtest_args(book, "--json")) == 0
+    assert json.loads(capsys.readouterr().out) == payload
+
+
+def test_backtest_refuses_fit_days_outside_the_window(book, capsys):
+    args = backtest_args(book)
+    args[args.index("--fit-days") + 1] = "60"
+    assert main(args) == 2
+    assert "--fit-days: must be between 1 and 59" in capsys.readouterr().err

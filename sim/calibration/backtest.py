@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,6 +35,7 @@ from .history_files import Contacts, Receipts
 
 BAND = (0.05, 0.95)  # the 90 % band
 ROLL_DAYS = 30
+MAX_LOG_RATE = math.log(100.0)  # the schema's largest rate a day
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,8 @@ class _ParameterDraws:
     def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], np.ndarray]:
         theta = self.theta.copy()
         theta[self.regular] += self.factor @ rng.standard_normal(self.regular.size)
+        # A weakly identified parameter can be drawn far out: kept inside what a scenario allows.
+        np.clip(theta, cgw.LOG_BOUNDS[0], MAX_LOG_RATE, out=theta)
         lam_inf, excess0, kappa, d10, d11 = np.exp(theta)
         u = rng.beta(1.0, self.n)  # (min − r_min)/(1 − r_min) is the smallest of n uniforms
         r_min = max((self.smallest - u) / (1.0 - u), 0.0)

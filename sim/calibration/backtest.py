@@ -114,7 +114,7 @@ class _ParameterDraws:
         u = rng.beta(1.0, self.n)  # (min − r_min)/(1 − r_min) is the smallest of n uniforms
         r_min = max((self.smallest - u) / (1.0 - u), 0.0)
         _, at_end, _ = cgw.excess_before(self.data, excess0, kappa, d10, d11)
-        behavior = {"lambda0": lam_inf + excess0, "lambda_inf": lam_inf, "kappa": kappa, "delta10": d10,
+        behavior = {"lambda0": min(lam_inf + excess0, math.exp(MAX_LOG_RATE)), "lambda_inf": lam_inf, "kappa": kappa, "delta10": d10,
                     "delta11": d11, "r_min": r_min}
         return behavior, lam_inf + at_end[self.rows]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -205,3 +206,18 @@ def test_backtest_refuses_fit_days_outside_the_window(book, capsys):
     args[args.index("--fit-days") + 1] = "60"
     assert main(args) == 2
     assert "--fit-days: must be between 1 and 59" in capsys.readouterr().err
+
+
+def test_the_readmes_worked_example_is_a_valid_scenario_and_its_commands_parse():
+    from sim.cli import build_parser
+    from sim.scenario import load_scenario_text
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Calibration: fit the behaviour"):readme.index("## Capacity allocation")]
+    toml = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    scenario = load_scenario_text(toml)
+    assert scenario.behavior.model == "cgw" and scenario.simulation.days == 180
+    parser = build_parser()
+    commands = re.findall(r"\$ python -m sim ((?:[^\n\\]|\\\n)+)", section)
+    parsed = [parser.parse_args(command.replace("\\\n", " ").split()).command for command in commands]
+    assert parsed == ["run", "calibrate", "backtest"]

@@ -31,11 +31,12 @@ from ..streams import RandomStreams
 from . import cgw
 from .balance_paths import BalancePaths, rebuild
 from .calibrate import CMDLINE, History, cgw_calibration, cgw_parts
+from .estimates import MAX_SPAN, Z95
 from .history_files import Contacts, Receipts
 
 BAND = (0.05, 0.95)  # the 90 % band
 ROLL_DAYS = 30
-MAX_LOG_RATE = math.log(100.0)  # the schema's largest rate a day
+MAX_RATE = 100.0  # the schema's largest rate a day
 
 
 @dataclass(frozen=True)
@@ -99,22 +100,25 @@ class _ParameterDraws:
             raise InputError(CMDLINE, "--fit-days", "the fitted days identify too little to simulate from; "
                                                     "give more days or more accounts")
         self.theta, self.data, self.rows = result.theta, data, rows
-        regular = np.isfinite(np.diag(result.covariance))
+        # Parameters with an interval wider than the "not identified" span stay at their estimate: the
+        # normal law of a log-estimate that loose would draw rates no borrower has.
+        variance = np.nan_to_num(np.diag(result.covariance), nan=np.inf)
+        regular = Z95 * np.sqrt(variance) <= math.log(MAX_SPAN)
         self.regular = np.flatnonzero(regular)
-        self.factor = np.linalg.cholesky(result.covariance[np.ix_(regular, regular)])
+        sub = result.covariance[np.ix_(regular, regular)]
+        self.factor = np.linalg.cholesky(sub) if sub.size else sub
         shares = data.measured_shares()[0]
         self.smallest, self.n = float(shares.min()), int(shares.size)
 
     def draw(self, rng: np.random.Generator) -> tuple[dict[str, float], np.ndarray]:
         theta = self.theta.copy()
         theta[self.regular] += self.factor @ rng.standard_normal(self.regular.size)
-        # A weakly identified parameter can be drawn far out: kept inside what a scenario allows.
-        np.clip(theta, cgw.LOG_BOUNDS[0], MAX_LOG_RATE, out=theta)
-        lam_inf, excess0, kappa, d10, d11 = np.exp(theta)
+        # Kept inside what a scenario allows.
+        lam_inf, excess0, kappa, d10, d11 = np.minimum(np.exp(theta), MAX_RATE)
         u = rng.beta(1.0, self.n)  # (min − r_min)/(1 − r_min) is the smallest of n uniforms
         r_min = max((self.smallest - u) / (1.0 - u), 0.0)
         _, at_end, _ = cgw.excess_before(self.data, excess0, kappa, d10, d11)
-        behavior = {"lambda0": min(lam_inf + excess0, math.exp(MAX_LOG_RATE)), "lambda_inf": lam_inf, "kappa": kappa, "delta10": d10,
+        behavior = {"lambda0": min(lam_inf + excess0, MAX_RATE), "lambda_inf": lam_inf, "kappa": kappa, "delta10": d10,
                     "delta11": d11, "r_min": r_min}
         return behavior, lam_inf + at_end[self.rows]
 

@@ -151,33 +151,32 @@ def _local_naive(text: str, time_zone: ZoneInfo) -> dt.datetime | None:
 
 
 def _times(source: str, stamps: list[str], lines: np.ndarray, window: Window) -> tuple[np.ndarray, np.ndarray]:
-    """Days since the window's start, and which rows were plain dates; outside the window is an error."""
+    """Days since the window's start, and which rows were plain dates; outside the window is an error.
+
+    The common forms (``YYYY-MM-DD`` and ``YYYY-MM-DDTHH:MM:SS``) are converted in one NumPy step;
+    the rest (offsets, fractions of a second) and any row NumPy refuses go one by one.
+    """
     n = len(stamps)
     seconds = np.zeros(n, dtype=np.int64)
     fraction = np.zeros(n)
-    dated = np.array([len(s) == 10 for s in stamps], dtype=bool)
+    dated = np.array([len(s) == 10 and _DATE.fullmatch(s) is not None for s in stamps], dtype=bool)
     naive = np.array([len(s) == 19 and _NAIVE.fullmatch(s) is not None for s in stamps], dtype=bool)
-    start = np.datetime64(window.start, "s")
     fast = dated | naive
+    slow = ~fast
     try:
-        if fast.any():
-            values = np.array([s for s, f in zip(stamps, fast, strict=True) if f], dtype="datetime64[s]")
-            seconds[fast] = (values - start).astype(np.int64)
-            fast_ok = np.ones(n, dtype=bool)
-            bad_dates = dated & ~np.array([_DATE.fullmatch(s) is not None for s in stamps])
-            fast_ok[bad_dates] = False
-        else:
-            fast_ok = np.ones(n, dtype=bool)
-    except ValueError:
-        fast_ok = np.array([not f or _readable(s) for s, f in zip(stamps, fast, strict=True)])
+        values = np.array([s for s, f in zip(stamps, fast, strict=True) if f], dtype="datetime64[s]")
+        seconds[fast] = (values - np.datetime64(window.start, "s")).astype(np.int64)
+    except ValueError:  # e.g. 2026-02-30: every row the slow way, which names the first bad line
+        slow[:] = True
     zone = ZoneInfo(window.time_zone)
     base = dt.datetime.combine(window.start, dt.time())
-    for k in np.flatnonzero(~fast | ~fast_ok):
-        stamp = _local_naive(stamps[k], zone) if fast_ok[k] or not fast[k] else None
+    for k in np.flatnonzero(slow):
+        stamp = _local_naive(stamps[k], zone)
         if stamp is None:
             raise InputError(source, f"line {lines[k]}: timestamp",
                              "must be an ISO 8601 date-time (2026-01-05T14:30:00, optionally with an offset "
                              f"such as +01:00) or a date (2026-01-05), got {stamps[k][:40]!r}")
+        dated[k] = "T" not in stamps[k] and " " not in stamps[k]
         delta = stamp - base
         seconds[k] = delta.days * SECONDS_PER_DAY + delta.seconds
         fraction[k] = delta.microseconds / 1e6
@@ -189,14 +188,6 @@ def _times(source: str, stamps: list[str], lines: np.ndarray, window: Window) ->
         raise InputError(source, f"line {lines[k]}: timestamp",
                          f"{stamps[k]} is outside the window {window.start} to {end} (exclusive)")
     return time, dated
-
-
-def _readable(text: str) -> bool:
-    try:
-        np.datetime64(text, "s")
-    except ValueError:
-        return False
-    return True
 
 
 def read_payments(path, account_ids: np.ndarray, window: Window) -> Receipts:

@@ -153,6 +153,10 @@ def test_an_unknown_column_and_a_bad_option_are_one_line(book, tmp_path, capsys)
     assert "--model: unknown model 'card'" in capsys.readouterr().err
     assert main(calibrate_args(book, "--time-zone", "Mars/Olympus")) == 2
     assert "--time-zone" in capsys.readouterr().err
+    args = calibrate_args(book)
+    args[args.index("--start") + 1] = "2026-13-01"
+    assert main(args) == 2
+    assert "--start: must be a date written as YYYY-MM-DD, got '2026-13-01'" in capsys.readouterr().err
 
 
 def test_an_offset_is_converted_to_the_books_time_zone(book, tmp_path):

@@ -28,7 +28,7 @@ def _history_options(parser: argparse.ArgumentParser) -> None:
                         help="cash receipts: account_id,timestamp,amount[,kind]")
     parser.add_argument("--contacts", metavar="CONTACTS.csv",
                         help="the contact log (account_id,timestamp,channel,outcome,agent): the lifts it caused")
-    parser.add_argument("--start", required=True, type=_date, metavar="YYYY-MM-DD", help="the window's first day")
+    parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="the window's first day")
     parser.add_argument("--days", required=True, type=positive_int(MAX_DAYS), help="the window's length in days")
     parser.add_argument("--model", default="cgw", help="the behaviour model to fit (cgw)")
     parser.add_argument("--time-zone", default="UTC", metavar="ZONE",
@@ -55,11 +55,14 @@ def register(subparsers) -> None:
     back.set_defaults(func=cmd_backtest)
 
 
-def _date(text: str) -> dt.date:
+def _start(text: str) -> dt.date:
+    """``--start``, read after parsing (so an unknown option is named first, like every command's)."""
     try:
-        return dt.date.fromisoformat(text) if len(text) == 10 else dt.date.fromisoformat("invalid")
+        if len(text) == 10:
+            return dt.date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a date written as YYYY-MM-DD, got {text[:40]!r}") from None
+        pass
+    raise InputError(CMDLINE, "--start", f"must be a date written as YYYY-MM-DD, got {text[:40]!r}")
 
 
 def _check_outputs(args: argparse.Namespace) -> None:
@@ -77,7 +80,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from ..scenario import load_scenario
 
     _check_outputs(args)
-    fit = calibrate(args.scenario, args.portfolio, args.payments, args.contacts, start=args.start,
+    fit = calibrate(args.scenario, args.portfolio, args.payments, args.contacts, start=_start(args.start),
                     days=args.days, model=args.model, time_zone=args.time_zone)
     if args.out:
         fit.write_fitted_scenario(args.out, load_scenario(args.scenario))
@@ -125,7 +128,7 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     _check_outputs(args)
     if args.model != "cgw":
         raise InputError(CMDLINE, "--model", f"unknown model {args.model!r}; backtest fits: cgw")
-    history = read_history(args.scenario, args.portfolio, args.payments, args.contacts, start=args.start,
+    history = read_history(args.scenario, args.portfolio, args.payments, args.contacts, start=_start(args.start),
                            days=args.days, model=args.model, time_zone=args.time_zone)
     result = backtest(history, args.scenario, fit_days=args.fit_days, reps=args.reps, seed=args.seed)
     if args.plot:

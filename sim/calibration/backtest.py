@@ -51,6 +51,8 @@ class Backtest:
     high: np.ndarray
     roll_predicted: dict[str, float | None]
     roll_actual: dict[str, float | None]
+    paid_share: tuple[float, float]  # accounts active at K that paid anything by the end: predicted (mean), actual
+    cash_by_bucket: dict[str, tuple[float, float]]  # by bucket at K: cash predicted (mean), actual
     fit: object  # the Calibration of the first K days
 
     @property
@@ -138,20 +140,36 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     draws = _ParameterDraws(result, data, (np.cumsum(observed) - 1)[active])
     rest = days - fit_days
     start = history.window.start + dt.timedelta(days=fit_days)
-    simulated, rolls = _simulate_rest(history, draws, book, rest, start, reps, seed)
-    outstanding = float(book.balance.sum())
-    actual = np.cumsum(_actual_cash(history.receipts, active, fit_days, rest)) / outstanding
-    low, high = np.quantile(np.cumsum(simulated, axis=1) / outstanding, BAND, axis=0)
     start_state = paths.roll_state_at_end[active]
-    return Backtest(fit_days=fit_days, reps=reps, days=np.arange(fit_days, days), actual=actual, low=low, high=high,
-                    roll_predicted=_mean_rolls(rolls, start_state),
-                    roll_actual=_actual_rolls(history, fit_days, active, start_state), fit=fit)
+    runs = _simulate_rest(history, draws, book, rest, start, reps, seed, start_state)
+    outstanding = float(book.balance.sum())
+    cash = _actual_cash(history.receipts, active, fit_days, rest)
+    low, high = np.quantile(np.cumsum(runs.cash, axis=1) / outstanding, BAND, axis=0)
+    actual_by_account = _cash_by_account(history.receipts, active, fit_days)
+    actual_buckets = _by_bucket(start_state, actual_by_account)
+    return Backtest(fit_days=fit_days, reps=reps, days=np.arange(fit_days, days), actual=np.cumsum(cash) / outstanding,
+                    low=low, high=high, roll_predicted=_mean_rolls(runs.rolls, start_state),
+                    roll_actual=_actual_rolls(history, fit_days, active, start_state),
+                    paid_share=(float(np.mean(runs.paid_share)), float(np.mean(actual_by_account > 0))),
+                    cash_by_bucket={bucket: (float(runs.bucket_cash[:, k].mean()), float(actual_buckets[k]))
+                                    for k, bucket in enumerate(DELINQUENT_BUCKETS)},
+                    fit=fit)
+
+
+@dataclass(frozen=True)
+class _Replications:
+    cash: np.ndarray  # reps × days: cash collected each day
+    rolls: list[np.ndarray]  # each replication's roll states after 30 days (if the rest is that long)
+    paid_share: np.ndarray  # per replication: share of the accounts that paid anything
+    bucket_cash: np.ndarray  # reps × buckets: cash by the account's bucket at day K
 
 
 def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, rest: int, start: dt.date,
-                   reps: int, seed: int) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Cash by day of each replication, and each one's roll states after 30 days (if the rest is that long)."""
+                   reps: int, seed: int, start_state: np.ndarray) -> _Replications:
+    """Run the engine over the rest of the window ``reps`` times, each with its own drawn parameters."""
     cash = np.zeros((reps, rest))
+    paid_share = np.zeros(reps)
+    bucket_cash = np.zeros((reps, len(DELINQUENT_BUCKETS)))
     rolls: list[np.ndarray] = []
     children = np.random.SeedSequence(seed).spawn(reps)
     for k, child in enumerate(children):
@@ -161,13 +179,33 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
         overrides |= {"simulation.days": rest, "simulation.start_date": start}
         scenario = history.scenario.with_overrides(overrides)
         snapshot = _RollSnapshot()
-        engine = Engine(scenario, book, RandomStreams(run_stream), record_contacts=False, progress=snapshot)
+        # The account ledger gives each account's cash (it reads agent work from the contact log).
+        engine = Engine(scenario, book, RandomStreams(run_stream), record_contacts=True, ledger=True,
+                        progress=snapshot)
         snapshot.book = engine.book
         engine.book.intensity = intensity.copy()  # the state each account reached in the fitted days
         engine.run()
         cash[k] = engine.tally.collected[:rest]
+        collected = engine.ledger.collected
+        paid_share[k] = float(np.mean(collected > 0))
+        bucket_cash[k] = _by_bucket(start_state, collected)
         rolls += snapshot.states
-    return cash, rolls
+    return _Replications(cash=cash, rolls=rolls, paid_share=paid_share, bucket_cash=bucket_cash)
+
+
+def _by_bucket(start_state: np.ndarray, amounts: np.ndarray) -> np.ndarray:
+    """Amounts summed by the account's delinquency bucket at day K."""
+    totals = np.bincount(start_state, weights=amounts, minlength=len(DELINQUENT_BUCKETS) + 1)
+    return totals[int(RollState.DPD_1_30):int(RollState.DPD_1_30) + len(DELINQUENT_BUCKETS)]
+
+
+def _cash_by_account(receipts: Receipts, active: np.ndarray, fit_days: int) -> np.ndarray:
+    """What each account active at day K paid from then on (in the order of ``active``)."""
+    later = receipts.time >= fit_days
+    at = np.searchsorted(active, receipts.position[later])
+    at = np.minimum(at, active.size - 1)
+    mine = active[at] == receipts.position[later]
+    return np.bincount(at[mine], weights=receipts.amount[later][mine], minlength=active.size)
 
 
 class _RollSnapshot:

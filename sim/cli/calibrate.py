@@ -149,10 +149,14 @@ def _backtest_report(result) -> str:
     for k in [*range(0, len(result.days), step), len(result.days) - 1]:
         lines.append(f"{result.days[k]:>5}{result.actual[k]:>10.2%}   "
                      f"[{result.low[k]:.2%}, {result.high[k]:.2%}]".rjust(22))
-    lines += ["", f"{'30-day roll rate':<18}{'predicted':>10}{'actual':>10}"]
+    lines += ["", f"{'by bucket at day K':<18}{'30-day roll rate':>22}{'cash':>30}",
+              f"{'':<18}{'predicted':>11}{'actual':>11}{'predicted':>15}{'actual':>15}"]
     for bucket, predicted in result.roll_predicted.items():
-        actual = result.roll_actual[bucket]
-        lines.append(f"{bucket:<18}{_share(predicted):>10}{_share(actual):>10}")
+        cash_predicted, cash_actual = result.cash_by_bucket[bucket]
+        lines.append(f"{bucket:<18}{_share(predicted):>11}{_share(result.roll_actual[bucket]):>11}"
+                     f"{cash_predicted:>15,.0f}{cash_actual:>15,.0f}")
+    predicted, actual = result.paid_share
+    lines += ["", f"accounts that paid anything after day K: {predicted:.1%} predicted, {actual:.1%} actual"]
     return "\n".join(lines)
 
 

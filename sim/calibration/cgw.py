@@ -10,10 +10,13 @@ charge-off, filing or the window's end) the log-likelihood is
 
     Σ log λ(tᵢ⁻) − ∫ₛᵉ λ(t) dt,        ∫ X dt = (x₀ + Σ jumps − X(e)) / κ
 
-(Ogata 1978). A receipt known only by its date is a day-interval: the k
-repayments of such a day contribute log(Λ_dᵏ / k!), Λ_d the compensator of
-that day from the state at its start, not a density at midnight; for the
-state after the day their jumps are placed evenly in it (k = 1: at noon).
+(Ogata 1978). A receipt known only by its date is a day-interval: the
+probability of its k repayments in that day, ∫…∫ Π λ(uᵢ⁻) e^{−Λ_d} du over
+their ordered times, is taken at one point of the day, the times placed
+evenly ((i + 1)/(k + 1); k = 1: noon), with volume 1/k!. Λ_d, the compensator
+of the day, includes their own jumps, so a repayment's excitation of the rest
+of its day counts both ways; with a constant intensity this is exactly the
+Poisson probability Λ_dᵏ e^{−Λ_d}/k!. Nothing is put at midnight.
 
 The shares r ~ Uniform[r_min, 1] add −log(1 − r_min) a repayment and are fitted
 apart (:func:`~.estimates.smallest_share_estimate`). The timing parameters are
@@ -159,17 +162,21 @@ def log_likelihood(theta: np.ndarray, data: CgwData) -> float:
     value = float(np.log(lam_inf + before[timed]).sum()) - compensator
     dated = data.dated
     if dated.any():
-        # A dated day: log Λ_d per repayment from the day's opening state, and the jumps placed inside
-        # the day give back the part of the compensator they added before the day's end.
-        day = np.floor(data.time[dated])
-        first = data.day_first[dated]
-        opening = before[first] * np.exp(kappa * (data.time[first] - day))
-        whole_day = lam_inf + opening * (-math.expm1(-kappa)) / kappa
-        value += float(np.log(whole_day).sum())
-        value += float((jump[dated] * -np.expm1(-kappa * (day + 1.0 - data.time[dated]))).sum()) / kappa
-        firsts = data.day_first[dated] == np.flatnonzero(dated)
-        value -= float(gammaln(data.day_count[dated][firsts] + 1.0).sum())
+        value += _dated_days(data, before, lam_inf)
     return value
+
+
+def _dated_days(data: CgwData, before: np.ndarray, lam_inf: float) -> float:
+    """log P(k repayments in a dated day), as the k-fold integral over their times taken at one point.
+
+    P(k in the day) = ∫…∫ Π λ(uᵢ⁻) e^{−Λ} du over ordered times; with the times placed evenly
+    ((i + 1)/(k + 1)), each one's intensity includes the jumps before it and Λ the jumps inside the
+    day, so a repayment's excitation of the rest of its day is counted both ways (more repayments,
+    none after the last), and the ordered simplex has volume 1/k!.
+    """
+    dated = data.dated
+    firsts = data.day_first[dated] == np.flatnonzero(dated)
+    return float(np.log(lam_inf + before[dated]).sum()) - float(gammaln(data.day_count[dated][firsts] + 1.0).sum())
 
 
 def rescaled_increments(theta: np.ndarray, data: CgwData) -> np.ndarray:

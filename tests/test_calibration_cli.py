@@ -225,3 +225,17 @@ def test_the_readmes_worked_example_is_a_valid_scenario_and_its_commands_parse()
     commands = re.findall(r"\$ python -m sim ((?:[^\n\\]|\\\n)+)", section)
     parsed = [parser.parse_args(command.replace("\\\n", " ").split()).command for command in commands]
     assert parsed == ["run", "calibrate", "backtest"]
+
+
+def test_a_bad_contact_row_is_one_line_naming_its_line_and_field(book, tmp_path, capsys):
+    account = (book / "accounts.csv").read_text().splitlines()[1].split(",")[0]
+    contacts = tmp_path / "contacts.csv"
+    text = (book / "contacts.csv").read_text()
+    contacts.write_text(text + f"{account},2026-01-06T10:00:00,pigeon,,\n")
+    line = text.count("\n") + 1
+    args = calibrate_args(book)
+    args[args.index("--contacts") + 1] = str(contacts)
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {contacts}: line {line}: channel: unknown channel 'pigeon'; allowed: " \
+                  "sms, email, call, inbound_call, letter, field_visit, legal"

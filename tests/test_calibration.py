@@ -181,3 +181,24 @@ def test_the_backtest_band_holds_the_actual_recovery_on_most_days(tmp_path):
     scenario_path = write_scenario(tmp_path, 1000, 90)
     inside = [one_seed(tmp_path, scenario_path, seed, 90, 45, 20).inside_share for seed in range(1, 7)]
     assert np.mean(inside) >= 0.6, inside
+
+
+def test_a_contacts_lift_is_the_scenarios_damped_by_the_last_seven_days_of_contacts():
+    from sim.calibration.history_files import Contacts
+    from sim.calibration.treatment_lifts import contact_lifts
+    from sim.domain import Channel
+
+    behavior = load_scenario(ROOT / "scenarios" / "baseline.toml").behavior.model_copy(
+        update={"fatigue": 0.5, "lift": {"sms": 0.02, "email": 0.0, "letter": 0.0, "call_attempt": 0.01,
+                                         "right_party_contact": 0.1, "inbound_call": 0.0, "field_visit": 0.0,
+                                         "legal_filing": 0.0}})
+    # Account 0: an SMS on day 0, a call that reaches the borrower on day 3, an SMS on day 9 (day 0 has left
+    # its seven days by then); account 1: an e-mail, whose lift is zero.
+    contacts = Contacts(position=np.array([0, 0, 0, 1]), time=np.array([0.4, 3.5, 9.4, 2.0]),
+                        channel=np.array([Channel.SMS, Channel.CALL, Channel.SMS, Channel.EMAIL], dtype=np.int8),
+                        right_party=np.array([False, True, False, False]))
+    lifts = contact_lifts(contacts, behavior)
+    assert list(lifts.position) == [0, 0, 0]
+    assert list(lifts.time) == [1.0, 4.0, 10.0]  # from the end of the contact's day
+    # SMS: none before it; the call: itself and the SMS (n = 2); the day-9 SMS: the call only (n = 1).
+    assert lifts.size == pytest.approx([0.02, (0.01 + 0.1) / (1 + 0.5 * 2), 0.02 / (1 + 0.5 * 1)])

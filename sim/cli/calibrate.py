@@ -146,7 +146,7 @@ def _backtest_report(result) -> str:
              f"actual recovery inside the simulated 90 % band on {result.inside_share:.0%} of the days", "",
              f"{'day':>5}{'actual':>10}{'band':>22}"]
     step = max(1, len(result.days) // 10)
-    for k in [*range(0, len(result.days), step), len(result.days) - 1]:
+    for k in sorted({*range(0, len(result.days), step), len(result.days) - 1}):
         lines.append(f"{result.days[k]:>5}{result.actual[k]:>10.2%}   "
                      f"[{result.low[k]:.2%}, {result.high[k]:.2%}]".rjust(22))
     lines += ["", f"{'by bucket at day K':<18}{'30-day roll rate':>22}{'cash':>30}",

@@ -19,7 +19,7 @@ from ..errors import InputError, error_line
 
 # One module per subcommand group, in the order shown by --help.
 COMMAND_MODULES: list[str] = ["sim.cli.run", "sim.cli.experiment", "sim.cli.power", "sim.cli.report",
-                              "sim.cli.fidelity", "sim.cli.show"]
+                              "sim.cli.fidelity", "sim.cli.show", "sim.cli.calibrate"]
 
 
 # The command line is not a file; its mistakes name it like staffing's options do.

@@ -1,0 +1,168 @@
+"""Calibration: a lender's history in, the fitted behaviour with its intervals and fit out.
+
+:func:`calibrate` reads the three files against the base scenario's terms,
+rebuilds the balance paths through the engine's book, fits the chosen model
+by maximum likelihood and tests the fit. The result prints as ``--json``
+(:meth:`Calibration.as_dict`) and becomes a scenario that ``extends`` the
+base with the fitted ``[behavior]`` (:meth:`Calibration.fitted_scenario_text`).
+
+Models are fitted by the functions in :data:`FITTERS`; ``cgw`` is the one
+there is so far (the ``card`` model adds its own entry).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import numpy as np
+
+from ..errors import InputError
+from ..io import write_atomic
+from ..portfolio import read_portfolio_csv
+from ..scenario import Scenario, load_scenario
+from . import cgw
+from .balance_paths import BalancePaths, rebuild
+from .estimates import ParameterEstimate
+from .goodness import (
+    GoodnessOfFit,
+    aic,
+    constant_hazard_log_likelihood,
+    exponential_ks,
+    uniform_ks,
+)
+from .history_files import Contacts, Receipts, Window, read_contacts, read_payments
+from .treatment_lifts import contact_lifts
+
+CMDLINE = "command line"
+
+
+@dataclass(frozen=True)
+class History:
+    """The lender's files, read and checked against the base scenario and the window."""
+
+    scenario: Scenario  # the base, with the window as its start date and days
+    portfolio: object
+    receipts: Receipts
+    contacts: Contacts | None
+    window: Window
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What a fit found, with the settings that produced it."""
+
+    model: str
+    accounts: int
+    payments: int
+    log_likelihood: float
+    parameters: dict[str, ParameterEstimate]
+    goodness_of_fit: GoodnessOfFit
+    base_scenario: str
+    window: Window
+    increments: np.ndarray = field(repr=False)  # time-rescaled gaps (the QQ plot's points)
+    shares: np.ndarray = field(repr=False)
+
+    def as_dict(self) -> dict:
+        return {"model": self.model, "accounts": self.accounts, "payments": self.payments,
+                "log_likelihood": _finite(self.log_likelihood),
+                "parameters": {name: p.as_dict() for name, p in self.parameters.items()},
+                "goodness_of_fit": self.goodness_of_fit.as_dict()}
+
+    def fitted_values(self) -> dict[str, float]:
+        """The identified estimates as ``[behavior]`` keys (the others stay as the base has them)."""
+        return {name: p.estimate for name, p in self.parameters.items() if p.identified and p.estimate is not None}
+
+    def fitted_scenario_text(self, out_path: str | Path) -> str:
+        """TOML that ``extends`` the base (by a path relative to ``out_path``) with the fitted ``[behavior]``."""
+        base = os.path.relpath(os.path.abspath(self.base_scenario), os.path.dirname(os.path.abspath(out_path)))
+        lines = [f"# Fitted by python -m sim calibrate: {self.accounts} accounts, {self.payments} receipts,",
+                 f"# {self.window.days} days from {self.window.start}. Parameters the data could not",
+                 "# identify are left as the base scenario has them.",
+                 f"extends = {_toml_string(base)}", "", "[behavior]", f"model = {_toml_string(self.model)}"]
+        lines += [f"{name} = {value!r}" for name, value in self.fitted_values().items()]
+        missing = [name for name, p in self.parameters.items() if not p.identified]
+        if missing:
+            lines.append(f"# not identified: {', '.join(missing)}")
+        return "\n".join(lines) + "\n"
+
+    def write_fitted_scenario(self, out_path: str | Path, base: Scenario) -> None:
+        """Check the fitted values against the schema, then write the scenario atomically."""
+        overrides = {f"behavior.{name}": value for name, value in self.fitted_values().items()}
+        overrides["behavior.model"] = self.model
+        base.with_overrides(overrides)  # a value the schema refuses is an error before anything is written
+        write_atomic(out_path, self.fitted_scenario_text(out_path), option="--out")
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def read_history(scenario_path, portfolio_path, payments_path, contacts_path, *, start: dt.date, days: int,
+                 model: str, time_zone: str = "UTC") -> History:
+    """Read and check the files; the base scenario gives the terms, the window its start and length."""
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InputError(CMDLINE, "--time-zone", f"unknown time zone {time_zone!r}; give an IANA name such as "
+                                                 "Europe/Paris or UTC") from None
+    scenario = load_scenario(scenario_path, {"simulation.start_date": start, "simulation.days": days,
+                                             "behavior.model": model})
+    portfolio = read_portfolio_csv(Path(portfolio_path), scenario)
+    window = Window(start=start, days=days, time_zone=time_zone)
+    receipts = read_payments(payments_path, portfolio.account_id, window)
+    contacts = read_contacts(contacts_path, portfolio.account_id, window) if contacts_path else None
+    return History(scenario=scenario, portfolio=portfolio, receipts=receipts, contacts=contacts, window=window)
+
+
+def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
+    """The balance paths, the likelihood's data and the maximum-likelihood fit of ``model = "cgw"``."""
+    paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts)
+    data = cgw.prepare(history.receipts, paths, contact_lifts(history.contacts, history.scenario.behavior))
+    return paths, data, cgw.fit(data)
+
+
+def fit_cgw(history: History, base_scenario: str) -> Calibration:
+    _, data, result = cgw_parts(history)
+    return cgw_calibration(history, base_scenario, data, result)
+
+
+def cgw_calibration(history: History, base_scenario: str, data: cgw.CgwData, result: cgw.CgwFit) -> Calibration:
+    """The fit with its goodness of fit, as the command line reports it."""
+    shares = data.measured_shares()[0]
+    r_min = result.parameters["r_min"].estimate
+    increments = cgw.rescaled_increments(result.theta, data) if result.converged else np.zeros(0)
+    ks, p = exponential_ks(increments)
+    share_ks, share_p = uniform_ks(shares, r_min)
+    exposure = float((data.end - data.start).sum())
+    dated_counts = data.day_count[data.dated & (data.day_first == np.arange(data.time.size))]
+    constant = constant_hazard_log_likelihood(data.repayments, exposure, dated_counts, shares, r_min)
+    goodness = GoodnessOfFit(ks_statistic=ks, ks_pvalue=p, aic=aic(result.log_likelihood, len(cgw.PARAMETERS)),
+                             aic_constant_hazard=aic(constant, 2), share_ks_statistic=share_ks,
+                             share_ks_pvalue=share_p)
+    return Calibration(model="cgw", accounts=data.accounts, payments=len(history.receipts),
+                       log_likelihood=result.log_likelihood, parameters=result.parameters,
+                       goodness_of_fit=goodness, base_scenario=str(base_scenario), window=history.window,
+                       increments=increments, shares=shares)
+
+
+FITTERS: dict[str, Callable[[History, str], Calibration]] = {"cgw": fit_cgw}
+
+
+def calibrate(scenario_path, portfolio_path, payments_path, contacts_path=None, *, start: dt.date, days: int,
+              model: str = "cgw", time_zone: str = "UTC") -> Calibration:
+    """Fit ``model``'s behaviour to the history in the files (see the module's docstring)."""
+    if model not in FITTERS:
+        raise InputError(CMDLINE, "--model", f"unknown model {model!r}; calibration fits: {', '.join(FITTERS)}")
+    history = read_history(scenario_path, portfolio_path, payments_path, contacts_path, start=start, days=days,
+                           model=model, time_zone=time_zone)
+    return FITTERS[model](history, str(scenario_path))

@@ -1,0 +1,125 @@
+"""Fitted parameters and how sure the data make us of them.
+
+Two kinds of interval, by where the likelihood is regular:
+
+* **Wald on the log scale** from the observed information (the numerical
+  Hessian of the negative log-likelihood at its maximum) for a rate that is
+  positive and estimated inside its range: ``exp(log θ̂ ± 1.96·se)``.
+* **Exact, for a boundary parameter** such as ``r_min``, the low end of the
+  uniform repayment share: its estimate is the smallest of the n shares seen,
+  and ``(min − r_min)/(1 − r_min)`` is the smallest of n standard uniforms
+  (Beta(1, n)), which gives a one-sided interval ``[low, min]`` with exactly
+  95 % coverage. A Wald interval would be wrong there: the likelihood is not
+  differentiable at its maximum.
+
+A parameter the data cannot pin down (no events that inform it, a flat
+likelihood, a maximum on a bound) is reported as not identified, with no
+estimate, rather than made up.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+Z95 = 1.959963984540054  # the standard normal's 97.5 % point
+LEVEL = 0.95
+MAX_SPAN = 1000.0  # an interval from θ̂/1000 to 1000·θ̂ says nothing: not identified
+
+
+@dataclass(frozen=True)
+class ParameterEstimate:
+    """One fitted parameter, as ``--json`` prints it."""
+
+    estimate: float | None
+    std_error: float | None
+    ci_low: float | None
+    ci_high: float | None
+    identified: bool
+
+    @classmethod
+    def unidentified(cls) -> ParameterEstimate:
+        return cls(estimate=None, std_error=None, ci_low=None, ci_high=None, identified=False)
+
+    def as_dict(self) -> dict:
+        return {"estimate": self.estimate, "std_error": self.std_error, "ci_low": self.ci_low,
+                "ci_high": self.ci_high, "identified": self.identified}
+
+
+def numerical_hessian(f: Callable[[np.ndarray], float], x: np.ndarray, step: float = 1e-3) -> np.ndarray:
+    """The Hessian of ``f`` at ``x`` by central differences (``f`` smooth; ``x`` on the log scale)."""
+    k = x.size
+    h = np.full(k, step)
+    f0 = f(x)
+    hess = np.empty((k, k))
+    shifted: dict[tuple[int, int, int, int], float] = {}
+
+    def at(i: int, si: int, j: int, sj: int) -> float:
+        key = (i, si, j, sj)
+        if key not in shifted:
+            y = x.copy()
+            y[i] += si * h[i]
+            y[j] += sj * h[j]
+            shifted[key] = f(y)
+        return shifted[key]
+
+    for i in range(k):
+        hess[i, i] = (at(i, 1, i, 1) - 2 * f0 + at(i, -1, i, -1)) / (4 * h[i] ** 2)
+        for j in range(i):
+            value = (at(i, 1, j, 1) - at(i, 1, j, -1) - at(i, -1, j, 1) + at(i, -1, j, -1)) / (4 * h[i] * h[j])
+            hess[i, j] = hess[j, i] = value
+    # at(i, ±1, i, ±1) moved x[i] by ±2h: the diagonal above is over (2h)², hence the 4.
+    return hess
+
+
+def log_scale_covariance(hessian: np.ndarray, regular: np.ndarray) -> np.ndarray | None:
+    """The covariance of the log-parameters marked ``regular`` (inverse observed information), or None."""
+    sub = hessian[np.ix_(regular, regular)]
+    if sub.size == 0 or not np.all(np.isfinite(sub)):
+        return None
+    try:
+        np.linalg.cholesky(sub)
+    except np.linalg.LinAlgError:
+        return None
+    return np.linalg.inv(sub)
+
+
+def wald_on_log(log_value: float, log_se: float) -> ParameterEstimate:
+    """A positive parameter's estimate and its interval ``exp(log θ̂ ± z·se)``; se by the delta method.
+
+    An interval wider than a factor of :data:`MAX_SPAN` either way says the data
+    do not pin the parameter down: it is reported as not identified.
+    """
+    if not (math.isfinite(log_se) and Z95 * log_se <= math.log(MAX_SPAN)):
+        return ParameterEstimate.unidentified()
+    value = math.exp(log_value)
+    return ParameterEstimate(estimate=value, std_error=value * log_se,
+                             ci_low=math.exp(log_value - Z95 * log_se), ci_high=math.exp(log_value + Z95 * log_se),
+                             identified=True)
+
+
+def smallest_share_estimate(shares: np.ndarray, slack: np.ndarray | None = None) -> ParameterEstimate:
+    """``r_min`` of Uniform[r_min, 1] shares: the smallest share seen, with its exact one-sided 95 % interval.
+
+    With m the smallest of n shares, P(m ≤ x) = 1 − ((1 − x)/(1 − r_min))ⁿ, so
+    (m − r_min)/(1 − r_min) has the Beta(1, n) law; its 95 % point
+    u = 1 − 0.05^{1/n} gives r_min ≥ (m − u)/(1 − u), and r_min ≤ m always.
+    The standard error is that of m: (1 − m)·√n/((n + 1)·√(n + 2)). ``slack``
+    is how far rounding may have moved each share: the interval is widened by
+    the smallest share's, so that it still covers.
+    """
+    n = int(shares.size)
+    if n < 2:
+        return ParameterEstimate.unidentified()
+    at = int(np.argmin(shares))
+    m = float(shares[at])
+    if m >= 1.0:
+        return ParameterEstimate.unidentified()
+    eps = float(slack[at]) if slack is not None else 0.0
+    u = 1.0 - (1.0 - LEVEL) ** (1.0 / n)
+    low = max((m - eps - u) / (1.0 - u), 0.0)
+    se = (1.0 - m) * math.sqrt(n) / ((n + 1) * math.sqrt(n + 2))
+    return ParameterEstimate(estimate=m, std_error=se, ci_low=low, ci_high=min(m + eps, 1.0), identified=True)

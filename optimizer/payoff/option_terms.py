@@ -111,10 +111,9 @@ class Option(BaseModel):
     @model_validator(mode="after")
     def _terms_of_its_kind(self) -> Option:
         allowed = TERMS[self.kind]
+        # A term of another kind (promo_months on a loan) is a mix-up, not a typo: list what this kind takes.
         for key in sorted(self.model_fields_set - {"kind", "name"} - set(allowed)):
-            close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-            hint = f"did you mean {close[0]!r}?" if close else f"a {self.kind} takes: {', '.join(allowed)}"
-            raise FieldError(key, f"not a term of a {self.kind}; {hint}")
+            raise FieldError(key, f"not a term of a {self.kind}; a {self.kind} takes: {', '.join(allowed)}")
         for key in REQUIRED[self.kind]:
             if key not in self.model_fields_set or getattr(self, key) is None:
                 raise FieldError(key, f"is required for a {self.kind} (it takes: {', '.join(allowed)})")

@@ -99,10 +99,12 @@ def stress_lines(stress: Stress, outcomes: list[StressOutcome], debts: DebtFile)
     for o in outcomes:
         d = o.as_dict(debts)
         was = debts.calendar_month(o.planned.months) if o.planned.months else "never"
-        now = d["debt_free"] or "never"
         short = d["shortfall_months"]
-        lines.append(f"  {o.strategy}: debt-free {now} instead of {was}; "
-                     + (f"a minimum unpaid in {len(short)} months (first in month {short[0]}), "
+        when = (f"debt-free {d['debt_free']} instead of {was}" if d["debt_free"] else
+                f"never debt-free (planned: {was}); figures for the {o.stressed.months_simulated} months booked")
+        lines.append(f"  {o.strategy}: {when}; "
+                     + (f"a minimum unpaid in {len(short)} months (first in "
+                        f"{debts.calendar_month(short[0]) or 'month ' + str(short[0])}), "
                         f"late fees {_money(debts, d['late_fees'])}; " if short else "every minimum met; ")
                      + f"{_money(debts, d['extra_cost'])} more interest and fees")
         lines.append(f"    from then on, {_money(debts, d['budget_to_meet_minimums'])} a month meets every minimum; "

@@ -104,7 +104,10 @@ def client_answers(debts_json: str, source: str, budget: float | None, strategie
         except InputError as err:
             out["errors"].append(str(err))
     if options and debts.options:
-        out["options"] = compare_options(debts, heuristic)
+        try:
+            out["options"] = compare_options(debts, heuristic)
+        except InputError as err:
+            out["errors"].append(str(err))
     if stress.strip():
         try:
             parsed = parse_stress(stress.strip(), debts)

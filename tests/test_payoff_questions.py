@@ -231,3 +231,10 @@ def test_a_drop_after_the_plan_ends_changes_nothing_and_a_bad_stress_is_one_line
                         ("when=2027-03,drop=0.4", "write it as"), ("from=1999-01,drop=0.4", "must be from")):
         with pytest.raises(InputError, match=words):
             parse_stress(text, debts)
+
+
+def test_an_option_over_debts_that_owe_nothing_is_one_line():
+    debts = debt_file(400, {"name": "Card", "balance": 0, "apr": 0.2}, {"name": "Other", "balance": 500, "apr": 0.1},
+                      options=[{"kind": "consolidation_loan", "apr": 0.1, "months": 12, "debts": ["Card"]}])
+    with pytest.raises(InputError, match=r"options\.0: Consolidation loan: the debts it takes over owe nothing"):
+        compare_options(debts)

@@ -41,6 +41,7 @@ from fractions import Fraction
 from typing import Any
 
 from sim.card_terms import CN_DAILY_RATE, DAYS_PER_YEAR, round_half_up, to_cents
+from sim.errors import InputError
 
 from .amortisation import PayoffResult, amortising_payment_cents, simulate
 from .cost_of_credit import AnnualRates, credit_rates, fee_each_month, level_instalment
@@ -156,6 +157,12 @@ def _credit(plan: PayoffResult, debt: str, received: int) -> AnnualRates | None:
     return credit_rates(received, _payments_on(plan, debt)) if received > 0 else None
 
 
+def _something_owed(debts: DebtFile, option: Option, cents: int, what: str) -> None:
+    if cents <= 0:
+        index = list(debts.options).index(option)
+        raise InputError(debts.source, f"options.{index}", f"{option.label}: the debts it takes over owe nothing {what}")
+
+
 # ----------------------------------------------------------------------------- the kinds
 
 
@@ -163,6 +170,7 @@ def consolidation_loan(debts: DebtFile, option: Option, strategy: str) -> Option
     data = _data(debts)
     enrolled = option.enrolled([d.name for d in debts.debts])
     paid_out = sum(to_cents(d.balance) for d in debts.debts if d.name in enrolled)
+    _something_owed(debts, option, paid_out, "to consolidate")
     # The origination fee is deducted from what the lender pays out: borrow enough to clear the debts.
     loan = math.ceil(paid_out / (1 - option.origination_fee))
     payment = amortising_payment_cents(loan, float(option.apr), int(option.months))
@@ -304,6 +312,7 @@ def installment_conversion(debts: DebtFile, option: Option, strategy: str) -> Op
     card = debts.debts[index]
     balance = to_cents(card.balance)
     principal = min(balance, to_cents(option.amount)) if option.amount is not None else balance
+    _something_owed(debts, option, principal, "to convert")
     months = int(option.months)
     fee = fee_each_month(principal, option.monthly_fee)
     owed = principal + fee * months

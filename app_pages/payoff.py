@@ -130,7 +130,7 @@ except ScenarioError as err:
 debts = advice.debts
 currency = debts.currency
 st.caption(plain(  # the currency is the debt file's text
-    f"{len(debts.debts)} debts, {money(sum(d.balance for d in debts.debts), currency)} owed, "
+    f"{request[1]}: {len(debts.debts)} debts, {money(sum(d.balance for d in debts.debts), currency)} owed, "
     f"budget {money(debts.budget, currency)} a month" + (f" from {debts.calendar_month(1)}" if debts.start else "")
     + "".join(f"; from month {c.month}: {money(c.amount, currency)}" for c in debts.budget_changes)
     + "".join(f"; extra {money(e.amount, currency)} in month {e.month}" for e in debts.extra_payments)))

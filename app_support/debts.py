@@ -100,16 +100,29 @@ def debts_from_rows(rows: list[dict[str, Any]], base: DebtFile | None, budget: f
     if not debts:
         raise ScenarioError(source, "debts", "enter at least one debt")
     data["debts"] = debts
-    # A custom order that names a removed debt would be an error the user did not make.
-    if data.get("custom_order"):
-        names = {d["name"] for d in debts}
-        data["custom_order"] = [n for n in data["custom_order"] if n in names] or None
-        if data["custom_order"] is None:
-            data.pop("custom_order")
+    _drop_references_to_removed(data)
     if budget is not None:
         data["budget"] = budget
     data.setdefault("budget", DEFAULT_CSV_BUDGET)
     return DebtFile.from_dict(data, source=source)
+
+
+def _drop_references_to_removed(data: dict[str, Any]) -> None:
+    """A custom order or an option that names a debt deleted in the table would be an error the user did not make:
+    the order forgets the name, and the option, which no longer applies, is dropped."""
+    names = {d["name"] for d in data["debts"]}
+    if data.get("custom_order"):
+        data["custom_order"] = [n for n in data["custom_order"] if n in names] or None
+        if data["custom_order"] is None:
+            data.pop("custom_order")
+    if data.get("options"):
+        data["options"] = [o for o in data["options"] if _named_debts(o) <= names]
+
+
+def _named_debts(option: dict[str, Any]) -> set[str]:
+    """Every debt an ``[[options]]`` entry names: its ``debts``, its ``debt``, the keys of a rate table."""
+    named = set(option.get("debts") or []) | ({option["debt"]} if option.get("debt") else set())
+    return named | (set(option["apr"]) if isinstance(option.get("apr"), dict) else set())
 
 
 def debts_from_upload(name: str, data: bytes, budget: float | None) -> DebtFile:

@@ -159,3 +159,17 @@ def test_the_printable_plan_is_the_command_lines_page():
     advice = advise(debts, ["avalanche"])
     page = printable_plan(advice, "avalanche", {})
     assert page == plan_html(debts, advice.plans[0], options=compare_options(debts))
+
+
+def test_deleting_a_debt_drops_the_options_over_it_instead_of_refusing_the_table():
+    at = _page()
+    at.selectbox(key="payoff_example").set_value("debts_options").run()
+    at.multiselect(key="payoff_strategies").set_value(["avalanche"])
+    at.session_state["payoff_debts_debts_options.toml"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [2]}
+    at.run()
+    assert not at.error, [e.value for e in at.error]
+    at.button(key="payoff_run").click().run()
+    assert not at.exception, at.exception
+    options = frame(at, "Against today")
+    assert "0 % transfer for 18 months" not in set(options["Option"])  # it moved the deleted Store card
+    assert len(options) == 5 and "Bank loan 11.9 %, 36 months" in set(options["Option"])

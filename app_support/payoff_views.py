@@ -20,7 +20,7 @@ from optimizer.payoff.client_plan import plan_html
 from optimizer.payoff.model import DebtFile
 from optimizer.payoff.options import OptionsComparison, compare_options
 from optimizer.payoff.stress import parse_stress, stress_plans
-from optimizer.payoff.target import budgets_for_date
+from optimizer.payoff.target import TARGET_STRATEGIES, budgets_for_date
 from sim.errors import InputError
 
 from .common import money
@@ -100,7 +100,8 @@ def client_answers(debts_json: str, source: str, budget: float | None, strategie
     heuristic = next((s for s in strategies if s in HEURISTIC), "avalanche")
     if target.strip():
         try:
-            out["target"] = budgets_for_date(debts, target.strip(), ["all"])
+            asked = [s for s in strategies if s in TARGET_STRATEGIES] or ["all"]
+            out["target"] = budgets_for_date(debts, target.strip(), asked)
         except InputError as err:
             out["errors"].append(str(err))
     if options and debts.options:

@@ -121,7 +121,8 @@ def test_target_date_json_is_the_issues_shape():
     data = json.loads(run.stdout)
     assert data == {"target_date": "2028-12", "budgets": {
         "avalanche": {"budget": 501.44, "months": 36, "total_interest": 5251.62},
-        "snowball": {"budget": 504.47, "months": 36, "total_interest": 5360.75}}}
+        "snowball": {"budget": 504.47, "months": 36, "total_interest": 5360.75},
+        "optimal": {"budget": 501.44, "months": 36, "total_interest": 5251.62}}}
 
 
 def test_options_and_stress_print_as_text_and_json():

@@ -55,8 +55,19 @@ def test_a_later_date_never_needs_a_larger_budget_and_the_json_has_the_issue_fie
     assert budgets == sorted(budgets, reverse=True) and len(set(budgets)) == 4
     data = budgets_for_date(debts, "2028-12").as_dict()
     assert data["target_date"] == "2028-12"
-    assert set(data["budgets"]) == {"avalanche", "snowball"}
+    assert set(data["budgets"]) == {"avalanche", "snowball", "optimal"}
     assert set(data["budgets"]["avalanche"]) == {"budget", "months", "total_interest"}
+
+
+def test_the_optimal_budget_for_a_date_is_never_above_a_heuristics_and_beats_avalanche_on_cn_cards():
+    debts = load_debts(ROOT / "scenarios" / "debts_cn.toml")
+    answer = {b.strategy: b for b in budgets_for_date(debts, "2026-10").budgets}
+    assert set(answer) == {"avalanche", "snowball", "optimal"}
+    best = answer["optimal"]
+    assert best.budget <= min(answer["avalanche"].budget, answer["snowball"].budget)
+    assert best.budget < answer["avalanche"].budget  # clearing whole statements waives their interest
+    assert best.plan.pays_off and best.plan.months <= 8 and not best.plan.missed
+    assert sum(r.payment for r in best.plan.schedule if r.month == 1) <= round(best.budget * 100)
 
 
 def test_a_date_before_the_start_or_a_file_without_start_is_one_line():

@@ -22,6 +22,7 @@ from app_support.payoff_views import (
     debt_free_text,
     options_chart,
     options_frame,
+    payments_frame,
     printable_plan,
     stress_frame,
     target_frame,
@@ -177,9 +178,7 @@ if optimal is not None:
     st.subheader("The optimal plan")
     st.code("\n".join(plan_lines(optimal, debts)), language=None, wrap_lines=True)
     if optimal.schedule:
-        payments = pd.DataFrame([r.as_dict() for r in optimal.schedule]).pivot_table(
-            index="month", columns="debt", values="payment", aggfunc="sum", sort=False)
-        st.dataframe(payments, key="payoff_optimal_schedule")
+        st.dataframe(payments_frame(optimal, debts), hide_index=True, key="payoff_optimal_schedule")
 
 for line in answers["errors"]:
     st.error(plain(line))

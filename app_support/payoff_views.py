@@ -24,6 +24,7 @@ from optimizer.payoff.target import TARGET_STRATEGIES, budgets_for_date
 from sim.errors import InputError
 
 from .common import money
+from .text import plain
 
 HEURISTIC = ("avalanche", "snowball", "custom", "minimum", "snowball_rerank")
 
@@ -66,11 +67,14 @@ def comparison_frame(advice) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _line_spec(y_title: str) -> dict[str, Any]:
+def _line_spec(y_title: str, last_month: int | None) -> dict[str, Any]:
+    x: dict[str, Any] = {"field": "Month", "type": "quantitative", "axis": {"format": "d", "title": "month"}}
+    if last_month is not None:
+        x["scale"] = {"domain": [0, last_month]}
     return {
-        "mark": {"type": "line", "interpolate": "step-after"},
+        "mark": {"type": "line", "clip": True},
         "encoding": {
-            "x": {"field": "Month", "type": "quantitative", "axis": {"format": "d", "title": "month"}},
+            "x": x,
             "y": {"field": "Balance", "type": "quantitative", "axis": {"format": ",.0f", "title": y_title}},
             "color": {"field": "Plan", "type": "nominal", "title": None},
         },
@@ -84,9 +88,17 @@ def balances_chart(advice) -> None:
         shown.append(advice.trap)
     records = [{"Plan": p.strategy, "Month": m, "Balance": b}
                for p in shown for m, b in enumerate(p.total_balance_by_month())]
-    if records:
-        st.vega_lite_chart(pd.DataFrame(records), _line_spec(f"total balance ({advice.debts.currency})"),
-                           width="stretch")
+    if not records:
+        return
+    # The minimum-payment plan can run for decades and squeeze every other line against the axis:
+    # the chart stops at half again the longest other plan, and says where the minimum plan ends.
+    others = [p.months_simulated for p in shown if p.strategy != "minimum"]
+    trap = max((p.months_simulated for p in shown if p.strategy == "minimum"), default=0)
+    last = round(max(others) * 1.5) if others and trap > 2 * max(others) else None
+    st.vega_lite_chart(pd.DataFrame(records), _line_spec(f"total balance ({advice.debts.currency})", last),
+                       width="stretch")
+    if last is not None:
+        st.caption(plain(f"Paying only the minimums runs on past the chart's edge, to month {trap}."))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -134,6 +146,7 @@ def options_frame(comparison: OptionsComparison, debts: DebtFile) -> pd.DataFram
         d = o.as_dict()
         rows.append({
             "Option": o.name,
+            "Against today": verdict(comparison, o, debts) or "–",
             "Months": d["months"] if d["months"] is not None else o.plan.status,
             "Interest": money(d["total_interest"], currency),
             "Fees": money(d["total_fees"], currency),
@@ -141,7 +154,6 @@ def options_frame(comparison: OptionsComparison, debts: DebtFile) -> pd.DataFram
             "First month's payment": money(d["monthly_payment"], currency),
             "APR (IRR)": "–" if d["apr_nominal"] is None else f"{d['apr_nominal']:.2%}",
             "Effective a year": "–" if d["apr_effective"] is None else f"{d['apr_effective']:.2%}",
-            "Against today": verdict(comparison, o, debts) or "–",
         })
     return pd.DataFrame(rows)
 
@@ -156,7 +168,7 @@ def options_chart(comparison: OptionsComparison, currency: str) -> None:
     spec = {
         "mark": "bar",
         "encoding": {
-            "y": {"field": "Option", "type": "nominal", "sort": None, "title": None},
+            "y": {"field": "Option", "type": "nominal", "sort": None, "title": None, "axis": {"labelLimit": 320}},
             "x": {"field": "Amount", "type": "quantitative", "stack": "zero",
                   "axis": {"format": ",.0f", "title": f"interest and fees ({currency})"}},
             "color": {"field": "Cost", "type": "nominal", "title": None},
@@ -174,12 +186,26 @@ def stress_frame(stress_outcomes, debts: DebtFile) -> pd.DataFrame:
             "Strategy": o.strategy,
             "Debt-free": d["debt_free"] or "never",
             "Planned": debts.calendar_month(o.planned.months) if o.planned.months else "never",
-            "Months with a minimum unpaid": len(d["shortfall_months"]),
+            "Months short": len(d["shortfall_months"]),
             "Late fees": money(d["late_fees"], currency),
-            "Extra interest and fees": money(d["extra_cost"], currency),
-            "Budget that meets every minimum": money(d["budget_to_meet_minimums"], currency),
-            "Budget that keeps the date": money(d["budget_to_stay_on_track"], currency),
+            "Extra interest + fees": money(d["extra_cost"], currency),
+            "Budget: every minimum": money(d["budget_to_meet_minimums"], currency),
+            "Budget: keep the date": money(d["budget_to_stay_on_track"], currency),
         })
+    return pd.DataFrame(rows)
+
+
+def payments_frame(plan, debts: DebtFile) -> pd.DataFrame:
+    """Each month's payment on each debt as money; a debt already paid off says so, not "None"."""
+    names = [d.name for d in debts.debts]
+    by_month: dict[int, dict[str, str]] = {}
+    for row in plan.schedule:
+        by_month.setdefault(row.month, {})[row.debt] = money(row.payment / 100, debts.currency)
+    rows = []
+    for month in sorted(by_month):
+        label = debts.calendar_month(month) or str(month)
+        rows.append({"Month": label, **{n: by_month[month].get(n, "paid off" if plan.payoff_months.get(n, month + 1)
+                                                                <= month else "–") for n in names}})
     return pd.DataFrame(rows)
 
 

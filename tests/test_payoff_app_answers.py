@@ -138,7 +138,7 @@ def test_a_target_date_options_and_a_budget_drop_are_answered_as_the_library_ans
     assert list(options["Interest"]) == [money(o.as_dict()["total_interest"], "$") for o in comparison.rows()]
     verdicts = dict(zip(options["Option"], options["Against today"], strict=True))
     assert verdicts["Transfer without a promotion"].startswith("costs")
-    stress = frame(at, "Budget that keeps the date")
+    stress = frame(at, "Budget: keep the date")
     assert list(stress["Strategy"]) == ["avalanche", "snowball"]
     assert len(at.get("vega_lite_chart")) == 2  # balances and options
     assert at.download_button(key="payoff_plan_html") is not None
@@ -173,3 +173,16 @@ def test_deleting_a_debt_drops_the_options_over_it_instead_of_refusing_the_table
     options = frame(at, "Against today")
     assert "0 % transfer for 18 months" not in set(options["Option"])  # it moved the deleted Store card
     assert len(options) == 5 and "Bank loan 11.9 %, 36 months" in set(options["Option"])
+
+
+def test_the_payments_table_says_paid_off_never_none():
+    from app_support.payoff_views import payments_frame
+
+    debts = load_debts(SCENARIOS / "debts_options.toml")
+    plan = advise(debts, ["avalanche"]).plans[0]
+    table = payments_frame(plan, debts)
+    assert list(table.columns) == ["Month", "Visa", "Mastercard", "Store card"]
+    assert table.iloc[0]["Month"] == "2026-01" and len(table) == plan.months
+    cells = table[["Visa", "Mastercard", "Store card"]].to_numpy().ravel()
+    assert not any(c is None or c == "None" for c in cells)
+    assert table.iloc[-1]["Store card"] == "paid off" and table.iloc[-1]["Mastercard"].startswith("$")

@@ -129,7 +129,7 @@ def test_options_and_stress_print_as_text_and_json():
     text = payoff(OPTIONS, "--options", "--stress", "from=2027-03,drop=0.4")
     assert text.returncode == 0, text.stderr
     assert "Transfer without a promotion" in text.stdout and "1099-C" in text.stdout
-    assert "Stress: the budget 40% lower from 2027-03" in text.stdout
+    assert "Stress: the budget falls by 40% from 2027-03" in text.stdout
     data = json.loads(payoff(OPTIONS, "--options", "--stress", "from=2027-03,drop=0.4", "--json").stdout)
     assert data["options"][0]["kind"] == "as_today" and len(data["options"]) == 6
     assert data["stress"]["from"] == "2027-03" and data["stress"]["plans"][0]["strategy"] == "avalanche"

@@ -32,7 +32,7 @@ class Stress:
 
     def label(self, debts: DebtFile) -> str:
         when = debts.calendar_month(self.month) or f"month {self.month}"
-        return f"the budget {self.drop:.0%} lower from {when}"
+        return f"the budget falls by {self.drop:.0%} from {when}"
 
 
 def parse_stress(text: str, debts: DebtFile) -> Stress:

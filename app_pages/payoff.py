@@ -192,7 +192,8 @@ if "options" in answers:
     st.subheader("Options next to carrying on as today")
     st.caption(plain(f"Each option is booked month by month with the same budget and the {comparison.strategy} "
                      "order. APR (IRR): the true annual cost of a loan, transfer or 账单分期, fees included."))
-    st.dataframe(options_frame(comparison, debts), hide_index=True, key="payoff_options_table")
+    st.dataframe(options_frame(comparison, debts), hide_index=True, key="payoff_options_table",
+                 column_config={"Against today": st.column_config.TextColumn(width="large")})
     options_chart(comparison, currency)
     with st.expander("What each option assumes"):
         for option in comparison.options:

@@ -156,3 +156,12 @@ def test_options_on_a_file_without_options_and_a_typo_in_options_are_one_line(tm
     run = payoff(bad, "--options")
     assert run.returncode == 2
     assert run.stderr == f"error: {bad}: options.3.payment_shar: unknown key; did you mean 'payment_share'?\n"
+
+
+def test_with_all_and_no_optimal_plan_the_page_shows_avalanche_and_its_shortfall(tmp_path):
+    out = tmp_path / "plan.html"
+    run = payoff(ROOT / "scenarios" / "debts_shortfall.toml", "--strategy", "all", "--plan-out", out)
+    assert run.returncode == 0, run.stderr
+    data = json.loads(_page(out).script)
+    assert data["strategy"] == "avalanche" and data["schedule"]
+    assert "misses a minimum" in out.read_text(encoding="utf-8")

@@ -100,9 +100,17 @@ def debts_strategies(debts: DebtFile, strategy: str | None) -> list[str]:
     return [strategy or "avalanche"]
 
 
-def _plan_page(args: argparse.Namespace, debts: DebtFile, parts: dict) -> str:
-    """The client's page: the chosen plan (with 'all', the optimal one), and every answer asked for."""
-    chosen = plan(debts, "optimal" if args.strategy == "all" else args.strategy or "avalanche")
+def _plan_page(args: argparse.Namespace, debts: DebtFile, parts: dict, advice) -> str:
+    """The client's page: the chosen plan (with 'all', the optimal one if it has a plan, else avalanche)
+    and every answer asked for."""
+    planned = {p.strategy: p for p in advice.plans} if advice is not None else {}
+    if args.strategy == "all":
+        chosen = planned.get("optimal") or plan(debts, "optimal")
+        if chosen.status == "infeasible":
+            chosen = planned.get("avalanche") or plan(debts, "avalanche")
+    else:
+        name = args.strategy or "avalanche"
+        chosen = planned.get(name) or plan(debts, name)
     if "options" not in parts and debts.options:
         parts["options"] = compare_options(debts, chosen.strategy if chosen.strategy in HEURISTIC else "avalanche")
     return plan_html(debts, chosen, **parts)
@@ -139,5 +147,5 @@ def run(args: argparse.Namespace) -> int:
     if args.plot:
         write_atomic(args.plot, payoff_report.balance_plot_png(advice), option="--plot")
     if args.plan_out:
-        write_atomic(args.plan_out, _plan_page(args, debts, parts), option="--plan-out")
+        write_atomic(args.plan_out, _plan_page(args, debts, parts, advice), option="--plan-out")
     return 0

@@ -13,7 +13,15 @@ import streamlit as st
 
 from app_support.charts import debt_balances
 from app_support.common import UPLOAD_LIMIT_MB, money, shipped_debt_files
-from app_support.debts import COLUMNS, debts_from_rows, debts_from_upload, table_rows
+from app_support.debts import (
+    COLUMNS,
+    OPTION_COLUMNS,
+    debts_from_rows,
+    debts_from_upload,
+    option_rows,
+    table_rows,
+    with_options,
+)
 from app_support.payoff_views import (
     balances_chart,
     client_answers,
@@ -31,6 +39,7 @@ from app_support.runs import debts_json, payoff_advice
 from app_support.text import error_text, plain
 from optimizer.payoff.advisor import STANDARD_STRATEGIES, STRATEGIES
 from optimizer.payoff.model import load_debts
+from optimizer.payoff.option_terms import TERMS
 from optimizer.payoff.report import DESCRIPTIONS, plan_lines, schedule_csv
 from sim.errors import ScenarioError
 
@@ -78,12 +87,10 @@ if stress_on:
     stress_drop = s2.number_input("drop (share)", min_value=0.05, max_value=1.0, value=0.4, step=0.05,
                                   key="payoff_stress_drop")
     stress = f"from={stress_from.strip()},drop={stress_drop}"
-compare = q3.checkbox("Compare the file's options", value=True, key="payoff_options",
-                      disabled=not base.options,
-                      help="The debt file's [[options]]: consolidation loan, balance transfer, debt management "
-                           "plan, settlement, 账单分期. See debts_options for an example.")
-if base.options:
-    q3.caption(plain(f"{len(base.options)} in the file: " + ", ".join(o.label for o in base.options)))
+compare = q3.checkbox("Compare options", value=True, key="payoff_options",
+                      help="Consolidation loan, balance transfer, debt management plan, settlement, 账单分期 "
+                           "(instalment conversion): edit them in the options table below the debts, or start "
+                           "from the debts_options example.")
 
 st.markdown(f"**Debts** ({plain(source)}; edit any cell, add or delete rows — other terms in the file, such as "
             "promotional rates, stay with the debt of the same name)")
@@ -101,15 +108,35 @@ edited = st.data_editor(
         "penalty_apr": st.column_config.NumberColumn("penalty APR", format="%.4f"),
     },
 )
+st.markdown("**Options to compare** (one row each; `debts`: names separated by commas, all when blank; `fee`: "
+            "a loan's origination fee, a transfer's or settlement company's fee, as a share)")
+edited_options = st.data_editor(
+    pd.DataFrame(option_rows(base), columns=list(OPTION_COLUMNS)), num_rows="dynamic", hide_index=True,
+    key=f"payoff_options_{source}",
+    column_config={
+        "kind": st.column_config.SelectboxColumn("kind", options=list(TERMS)),
+        "apr": st.column_config.NumberColumn("APR", format="%.4f", help="the loan's, the transfer card's after "
+                                                                          "the promotion, the plan's reduced rate"),
+        "months": st.column_config.NumberColumn("months", format="%d", help="a loan's or a conversion's term"),
+        "promo_months": st.column_config.NumberColumn("promo months", format="%d"),
+        "payment_share": st.column_config.NumberColumn("payment share", format="%.4f",
+                                                       help="a plan's monthly payment as a share of the balance"),
+        "monthly_fee": st.column_config.NumberColumn("monthly fee", format="%.4f",
+                                                     help="a plan's program fee (money); a conversion's share"),
+        "forgiven": st.column_config.NumberColumn("forgiven", format="%.2f", help="a settlement's share forgiven"),
+        "month": st.column_config.NumberColumn("paid by month", format="%d", help="when a settlement is paid"),
+    },
+)
 try:
     debts = debts_from_rows(edited.to_dict("records"), base, None, source)
+    debts = with_options(debts, edited_options.to_dict("records"), source)
 except ScenarioError as err:
     st.error(error_text(err))
     debts = None
 
 current = None if debts is None else (debts_json(debts), source, tuple(strategies),
                                       None if budget is None else float(budget), target, stress,
-                                      bool(compare and base.options))
+                                      bool(compare and debts.options))
 if st.button("Plan the payoff", type="primary", key="payoff_run", disabled=debts is None or not strategies):
     st.session_state["payoff_request"] = current
 

@@ -17,6 +17,7 @@ from app_support.payoff_views import printable_plan
 from optimizer.payoff.advisor import advise
 from optimizer.payoff.client_plan import plan_html
 from optimizer.payoff.model import load_debts
+from optimizer.payoff.option_terms import Option
 from optimizer.payoff.options import compare_options
 from optimizer.payoff.target import budgets_for_date
 
@@ -161,18 +162,50 @@ def test_the_printable_plan_is_the_command_lines_page():
     assert page == plan_html(debts, advice.plans[0], options=compare_options(debts))
 
 
-def test_deleting_a_debt_drops_the_options_over_it_instead_of_refusing_the_table():
+def test_deleting_a_debt_an_option_names_points_at_the_option_row():
     at = _page()
     at.selectbox(key="payoff_example").set_value("debts_options").run()
-    at.multiselect(key="payoff_strategies").set_value(["avalanche"])
     at.session_state["payoff_debts_debts_options.toml"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [2]}
+    at.run()
+    assert [shown(e.value) for e in at.error] == [
+        "debts_options.toml: options.1.debts.1: unknown debt 'Store card'; debts: Visa, Mastercard"]
+    assert at.button(key="payoff_run").disabled
+    # Deleting that option too makes the table plannable again.
+    at.session_state["payoff_options_debts_options.toml"] = {"edited_rows": {}, "added_rows": [],
+                                                              "deleted_rows": [1]}
+    at.run()
+    assert not at.error and not at.button(key="payoff_run").disabled
+
+
+def test_an_option_added_in_the_table_is_compared_as_the_library_compares_it():
+    at = _page()  # the household: no options in the file
+    at.multiselect(key="payoff_strategies").set_value(["avalanche"])
+    at.session_state["payoff_options_household.toml"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"kind": "consolidation_loan", "name": "Credit union loan", "debts": "Card A, Card B", "apr": 0.099,
+         "months": 48, "fee": 0.02}]}
     at.run()
     assert not at.error, [e.value for e in at.error]
     at.button(key="payoff_run").click().run()
     assert not at.exception, at.exception
     options = frame(at, "Against today")
-    assert "0 % transfer for 18 months" not in set(options["Option"])  # it moved the deleted Store card
-    assert len(options) == 5 and "Bank loan 11.9 %, 36 months" in set(options["Option"])
+    debts = load_debts(SCENARIOS / "household.toml")
+    loan = Option(kind="consolidation_loan", name="Credit union loan", debts=["Card A", "Card B"], apr=0.099,
+                  months=48, origination_fee=0.02)
+    expected = compare_options(debts.model_copy(update={"options": [loan]}))
+    assert list(options["Option"]) == ["As today", "Credit union loan"]
+    assert list(options["Paid in all"]) == [money(o.as_dict()["total_paid"], "$") for o in expected.rows()]
+    assert options.iloc[1]["APR (IRR)"] == f"{expected.options[0].rates.nominal:.2%}"
+
+
+def test_a_bad_option_cell_is_one_line_naming_the_row():
+    at = _page()
+    at.session_state["payoff_options_household.toml"] = {"edited_rows": {}, "deleted_rows": [], "added_rows": [
+        {"kind": "balance_transfer", "apr": 0.2, "fee": 0.03, "months": 12}]}
+    at.run()
+    assert [shown(e.value) for e in at.error] == [
+        "household.toml: options.0.months: not a term of a balance_transfer; a balance_transfer takes: fee, "
+        "promo_apr, promo_months, apr, limit, debts"]
+    assert at.button(key="payoff_run").disabled
 
 
 def test_the_payments_table_says_paid_off_never_none():

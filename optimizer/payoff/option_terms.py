@@ -150,7 +150,8 @@ def check_debt_names(options: list[Option], names: list[str]) -> None:
         for j, name in enumerate(named):
             if name not in names:
                 field = f"options.{i}.debt" if option.kind == "installment_conversion" else f"options.{i}.debts.{j}"
-                close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+                # Stricter than for keys: debt names share words ("card"), and a wrong guess misleads.
+                close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
                 hint = f"did you mean {close[0]!r}?" if close else f"debts: {', '.join(names)}"
                 raise FieldError(field, f"unknown debt {name!r}; {hint}")
             if name in named[:j]:

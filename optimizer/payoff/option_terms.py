@@ -144,18 +144,20 @@ class Option(BaseModel):
 def check_debt_names(options: list[Option], names: list[str]) -> None:
     """Every debt an option names is in the file, once; raises FieldError naming the option."""
     for i, option in enumerate(options):
+        fields = [f"options.{i}.debt" if option.kind == "installment_conversion" else f"options.{i}.debts.{j}"
+                  for j in range(len(option.enrolled(names)))]
         named = option.enrolled(names)
         if isinstance(option.apr, dict):
-            named = named + [n for n in option.apr if n not in named]
-        for j, name in enumerate(named):
+            fields += [f"options.{i}.apr.{name}" for name in option.apr]
+            named = named + list(option.apr)
+        for j, (name, field) in enumerate(zip(named, fields, strict=True)):
             if name not in names:
-                field = f"options.{i}.debt" if option.kind == "installment_conversion" else f"options.{i}.debts.{j}"
                 # Stricter than for keys: debt names share words ("card"), and a wrong guess misleads.
                 close = difflib.get_close_matches(name, names, n=1, cutoff=0.7)
                 hint = f"did you mean {close[0]!r}?" if close else f"debts: {', '.join(names)}"
                 raise FieldError(field, f"unknown debt {name!r}; {hint}")
-            if name in named[:j]:
-                raise FieldError(f"options.{i}.debts.{j}", f"{name!r} is listed twice")
+            if name in named[:j] and not field.startswith(f"options.{i}.apr."):
+                raise FieldError(field, f"{name!r} is listed twice")
     labels = [o.label for o in options]
     for i, label in enumerate(labels):
         if label in labels[:i]:

@@ -10,6 +10,8 @@ import math
 
 import numpy_financial as npf
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as hst
 
 from optimizer.payoff.amortisation import simulate
 from optimizer.payoff.answers import verdict
@@ -20,7 +22,7 @@ from optimizer.payoff.stress import Stress, parse_stress, stress_plans, stressed
 from optimizer.payoff.target import budget_for_date, budgets_for_date, target_month
 from sim.errors import InputError
 
-from payoff_helpers import debt_file
+from payoff_helpers import affordable_files, debt_file
 from simhelpers import ROOT
 
 
@@ -249,3 +251,30 @@ def test_an_option_over_debts_that_owe_nothing_is_one_line():
                       options=[{"kind": "consolidation_loan", "apr": 0.1, "months": 12, "debts": ["Card"]}])
     with pytest.raises(InputError, match=r"options\.0: Consolidation loan: the debts it takes over owe nothing"):
         compare_options(debts)
+
+
+# ----------------------------------------------------------------------------- properties
+
+SOME = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@SOME
+@given(affordable_files(promo=True), hst.sampled_from([0.01, 0.03, 0.05]), hst.integers(0, 8))
+def test_no_rate_cut_and_a_fee_is_never_a_saving_and_every_option_conserves_money(debts, fee, extra_points):
+    worst = max(d.apr_in_month(m) for d in debts.debts for m in range(1, 13))
+    apr = min(1.0, round(worst + extra_points / 100, 4))
+    options = [{"kind": "balance_transfer", "name": "dearer", "fee": fee, "apr": apr},
+               {"kind": "consolidation_loan", "apr": 0.1, "months": 36, "origination_fee": 0.02},
+               {"kind": "debt_management_plan", "apr": 0.06, "monthly_fee": 20}]
+    data = debts.model_dump(mode="json", exclude={"source"}, exclude_unset=True)
+    comparison = compare_options(debt_file(debts.budget, *data["debts"], options=options))
+    transfer = comparison.options[0]
+    assert transfer.can_only_cost_more
+    saved = comparison.saving(transfer)
+    assert saved is None or saved <= 0
+    assert "saves" not in verdict(comparison, transfer, debts)
+    owed = round(sum(d.balance for d in debts.debts) * 100)
+    for outcome in comparison.rows():
+        if outcome.plan.pays_off:
+            interest = round(outcome.plan.total_interest * 100)
+            assert outcome.paid_cents == owed + interest + outcome.fees_cents

@@ -261,7 +261,7 @@ SOME = settings(max_examples=25, deadline=None, suppress_health_check=[HealthChe
 @SOME
 @given(affordable_files(promo=True), hst.sampled_from([0.01, 0.03, 0.05]), hst.integers(0, 8))
 def test_no_rate_cut_and_a_fee_is_never_a_saving_and_every_option_conserves_money(debts, fee, extra_points):
-    worst = max(d.apr_in_month(m) for d in debts.debts for m in range(1, 13))
+    worst = max(d.apr_in_month(m) for d in debts.debts for m in range(1, d.promo_months + 2))
     apr = min(1.0, round(worst + extra_points / 100, 4))
     options = [{"kind": "balance_transfer", "name": "dearer", "fee": fee, "apr": apr},
                {"kind": "consolidation_loan", "apr": 0.1, "months": 36, "origination_fee": 0.02},
@@ -278,3 +278,16 @@ def test_no_rate_cut_and_a_fee_is_never_a_saving_and_every_option_conserves_mone
         if outcome.plan.pays_off:
             interest = round(outcome.plan.total_interest * 100)
             assert outcome.paid_cents == owed + interest + outcome.fees_cents
+
+
+def test_a_transfer_moves_debts_in_the_order_it_lists_them_up_to_the_limit():
+    debts = debt_file(500, {"name": "A", "balance": 3000, "apr": 0.2}, {"name": "B", "balance": 2000, "apr": 0.25},
+                      options=[{"kind": "balance_transfer", "fee": 0.03, "apr": 0.1, "limit": 3090,
+                                "debts": ["B", "A"]}])
+    transfer = compare_options(debts).options[0]
+    first = {r.debt: r for r in transfer.plan.schedule if r.month == 1}
+    # B (2,000) moves whole, then A up to the limit: 3,090 / 1.03 = 3,000 moved, so 1,000 of A.
+    assert set(first) == {"A", "Balance transfer"}
+    opening = {r.debt: r.balance + r.payment - r.interest - r.fees for r in first.values()}
+    assert opening == {"A": 200_000, "Balance transfer": 300_000}
+    assert first["Balance transfer"].fees == 9_000

@@ -200,16 +200,19 @@ def balance_transfer(debts: DebtFile, option: Option, strategy: str) -> OptionOu
     data = _data(debts)
     enrolled = option.enrolled([d.name for d in debts.debts])
     room = math.floor(to_cents(option.limit) / (1 + option.fee)) if option.limit is not None else None
-    moved, kept = 0, []
+    # Debts move in the order the option lists them, until the limit is reached; the rest stay.
+    taken: dict[str, int] = {}
+    for debt_name in enrolled:
+        cents = to_cents(next(d.balance for d in debts.debts if d.name == debt_name))
+        taken[debt_name] = cents if room is None else max(0, min(cents, room - sum(taken.values())))
+    moved = sum(taken.values())
+    kept = []
     for debt in data["debts"]:
-        if debt["name"] not in enrolled:
+        left = to_cents(debt["balance"]) - taken.get(debt["name"], 0)
+        if debt["name"] not in taken:
             kept.append(debt)
-            continue
-        cents = to_cents(debt["balance"])
-        take = cents if room is None else min(cents, room - moved)
-        moved += take
-        if take < cents:
-            kept.append({**debt, "balance": (cents - take) / 100})
+        elif left > 0:
+            kept.append({**debt, "balance": left / 100})
     name = _new_name(data, option.label)
     card: dict[str, Any] = {"name": name, "balance": moved / 100, "apr": option.apr,
                             "balance_transfer_fee": option.fee}

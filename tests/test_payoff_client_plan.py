@@ -165,3 +165,14 @@ def test_with_all_and_no_optimal_plan_the_page_shows_avalanche_and_its_shortfall
     data = json.loads(_page(out).script)
     assert data["strategy"] == "avalanche" and data["schedule"]
     assert "misses a minimum" in out.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("args", [["--target-date", "2028-12"], ["--options"], ["--stress", "from=2026-07,drop=0.7"]],
+                         ids=["target", "options", "stress"])
+def test_the_readmes_worked_examples_are_what_the_command_prints(args):
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    run = payoff(OPTIONS, *args)
+    assert run.returncode == 0, run.stderr
+    lines = [line for line in run.stdout.splitlines() if line.strip()][:9]
+    missing = [line for line in lines if line not in readme]
+    assert not missing, missing

@@ -78,7 +78,7 @@ def options_lines(comparison: OptionsComparison, debts: DebtFile) -> list[str]:
         lines.append(f"  {o.name[:30]:<30} {months:>6} {_money(debts, row['total_interest']):>12} "
                      f"{_money(debts, row['total_fees']):>10} {_money(debts, row['total_paid']):>13} "
                      f"{_money(debts, row['monthly_payment']):>11} {_rate(row['apr_nominal']):>7} "
-                     f"{_rate(row['apr_effective']):>7}  {verdict(comparison, o, debts)}")
+                     f"{_rate(row['apr_effective']):>7}  {verdict(comparison, o, debts)}".rstrip())
     notes = [(o.name, n) for o in comparison.options for n in o.notes]
     if notes:
         lines.append("  Assumptions:")

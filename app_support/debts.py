@@ -100,16 +100,29 @@ def debts_from_rows(rows: list[dict[str, Any]], base: DebtFile | None, budget: f
     if not debts:
         raise ScenarioError(source, "debts", "enter at least one debt")
     data["debts"] = debts
-    # A custom order that names a removed debt would be an error the user did not make.
-    if data.get("custom_order"):
-        names = {d["name"] for d in debts}
-        data["custom_order"] = [n for n in data["custom_order"] if n in names] or None
-        if data["custom_order"] is None:
-            data.pop("custom_order")
+    _drop_references_to_removed(data)
     if budget is not None:
         data["budget"] = budget
     data.setdefault("budget", DEFAULT_CSV_BUDGET)
     return DebtFile.from_dict(data, source=source)
+
+
+def _drop_references_to_removed(data: dict[str, Any]) -> None:
+    """A custom order or an option that names a debt deleted in the table would be an error the user did not make:
+    the order forgets the name, and the option, which no longer applies, is dropped."""
+    names = {d["name"] for d in data["debts"]}
+    if data.get("custom_order"):
+        data["custom_order"] = [n for n in data["custom_order"] if n in names] or None
+        if data["custom_order"] is None:
+            data.pop("custom_order")
+    if data.get("options"):
+        data["options"] = [o for o in data["options"] if _named_debts(o) <= names]
+
+
+def _named_debts(option: dict[str, Any]) -> set[str]:
+    """Every debt an ``[[options]]`` entry names: its ``debts``, its ``debt``, the keys of a rate table."""
+    named = set(option.get("debts") or []) | ({option["debt"]} if option.get("debt") else set())
+    return named | (set(option["apr"]) if isinstance(option.get("apr"), dict) else set())
 
 
 def debts_from_upload(name: str, data: bytes, budget: float | None) -> DebtFile:
@@ -124,3 +137,59 @@ def debts_from_upload(name: str, data: bytes, budget: float | None) -> DebtFile:
         return debts_from_rows(rows, None, budget, name)
     debts = DebtFile.from_dict(parse_toml(text, name), source=name)
     return debts if budget is None else debts.with_budget(budget)
+
+
+# ----------------------------------------------------------------------------- options as a table
+
+OPTION_COLUMNS = ("kind", "name", "debts", "apr", "months", "fee", "promo_apr", "promo_months", "limit",
+                  "payment_share", "monthly_fee", "forgiven", "month", "amount")
+OPTION_NUMERIC = OPTION_COLUMNS[3:]
+OPTION_INTEGER = ("months", "promo_months", "month")
+
+
+def option_rows(debts: DebtFile) -> list[dict[str, Any]]:
+    """One row per option: ``debts`` as comma-separated names, ``fee`` for a loan's origination fee too."""
+    rows = []
+    for option in debts.options:
+        terms = option.model_dump(exclude_unset=True)
+        named = [option.debt] if option.debt else option.debts or []
+        fee = terms.get("origination_fee", terms.get("fee"))
+        row = {c: terms.get(c) for c in OPTION_COLUMNS}
+        row.update({"name": option.label, "debts": ", ".join(named), "fee": fee,
+                    "apr": None if isinstance(option.apr, dict) else option.apr})
+        rows.append(row)
+    return rows
+
+
+def _option_from_row(row: dict[str, Any], original: dict[str, Any], i: int, source: str) -> dict[str, Any]:
+    kind = str(row.get("kind") or "").strip()
+    if not kind:
+        raise ScenarioError(source, f"options.{i}.kind", "is required (consolidation_loan, balance_transfer, "
+                                                         "debt_management_plan, settlement, installment_conversion)")
+    option: dict[str, Any] = {"kind": kind}
+    if not _blank(row.get("name")):
+        option["name"] = str(row["name"]).strip()
+    names = [n.strip() for n in str(row.get("debts") or "").split(",") if n.strip()]
+    if names:
+        option.update({"debt": names[0]} if kind == "installment_conversion" and len(names) == 1 else {"debts": names})
+    for column in OPTION_NUMERIC:
+        value = _number(row.get(column), source, f"options.{i}.{column}")
+        if value is None:
+            continue
+        key = "origination_fee" if column == "fee" and kind == "consolidation_loan" else column
+        option[key] = int(value) if column in OPTION_INTEGER and value == int(value) else value
+    # A table of rates by debt (a plan's per-creditor APRs) has no cell: kept from the file when left blank.
+    if "apr" not in option and isinstance(original.get("apr"), dict) and original.get("kind") == kind:
+        option["apr"] = original["apr"]
+    return option
+
+
+def with_options(debts: DebtFile, rows: list[dict[str, Any]], source: str) -> DebtFile:
+    """``debts`` with the options of the table (replacing the file's); errors name ``options.N.field``."""
+    originals = {o.label: o.model_dump(exclude_unset=True) for o in debts.options}
+    rows = [r for r in rows if not all(_blank(r.get(c)) for c in OPTION_COLUMNS)]
+    options = [_option_from_row(row, originals.get(str(row.get("name") or "").strip(), {}), i, source)
+               for i, row in enumerate(rows)]
+    data = debts.model_dump(mode="json", exclude={"source"}, exclude_unset=True)
+    data["options"] = options
+    return DebtFile.from_dict(data, source=source)

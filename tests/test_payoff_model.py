@@ -37,6 +37,10 @@ BAD_FILES = {
     "debts_balance_1e308.toml": ("debts.0.balance", "must be at most 1,000,000,000"),
     "debts_extra_1e300.toml": ("extra_payments.0.amount", "must be at most 1,000,000,000"),
     "debts_integer_5000_digits.toml": ("", "thousands of digits"),
+    # Issue 19, the [[options]] a client compares.
+    "debts_option_typo_origination.toml": ("options.0.orignation_fee", "did you mean 'origination_fee'?"),
+    "debts_option_term_of_another_kind.toml": ("options.0.promo_months", "not a term of a consolidation_loan"),
+    "debts_option_unknown_debt.toml": ("options.0.debts.0", "unknown debt 'Vsia'; did you mean 'Visa'?"),
 }
 
 

@@ -80,8 +80,7 @@ def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
     lp = payoff_lp.solve(debts, horizon, budget, _open_after(debts, best, horizon))
     if lp.status not in ("optimal", "time_limit"):
         return PayoffResult("optimal", lp.status, base, message=lp.message, solver=lp.solver)
-    replay = simulate(debts, "optimal", targets=_lp_targets(lp), priority=_closing_first(lp),
-                      budget=budget)
+    replay = replay_lp(debts, lp, budget)
     chosen = replay if replay.pays_off and _cost(replay) <= _cost(best) else best
     notes = [] if lp.proven else [f"not proven optimal: the solver {lp.message}"]
     if chosen is not replay:
@@ -91,6 +90,13 @@ def optimal_plan(debts: DebtFile, budget: float | None = None) -> PayoffResult:
                         f"it costs {debts.currency}{gap:,.2f} less than the LP's plan once booked to the cent"))
     return dataclasses.replace(chosen, strategy="optimal", lp_bound=round(lp.bound, 2) if lp.proven and lp.bound is not None else None,
                                solver=lp.solver, message="; ".join(notes), proven=lp.proven)
+
+
+def replay_lp(debts: DebtFile, lp: payoff_lp.LpPlan, budget: float | None,
+              horizon: int = MAX_MONTHS) -> PayoffResult:
+    """The LP's payments booked to the cent on the engine (a debt the LP clears is cleared)."""
+    return simulate(debts, "optimal", targets=_lp_targets(lp), priority=_closing_first(lp), budget=budget,
+                    horizon=horizon)
 
 
 def _open_after(debts: DebtFile, result: PayoffResult, horizon: int) -> dict[tuple[int, int], bool]:

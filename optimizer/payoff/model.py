@@ -38,6 +38,8 @@ from sim.card_terms import (
 from sim.errors import FieldError, InputError
 from sim.scenario import read_toml_file
 
+from .option_terms import Option, check_debt_names
+
 MAX_MONEY = 1e9  # any amount of money (balance, budget, fee, extra): no household owes a billion
 MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never" pays off
 # The first month a plan may start in; with MAX_MONTHS after it, every plan date
@@ -45,6 +47,7 @@ MAX_MONTHS = 600  # fifty years: the advisor's horizon; beyond it a plan "never"
 FIRST_START_YEAR = 1900
 LAST_START_YEAR = 2200
 MAX_DEBTS = 50
+MAX_OPTIONS = 20
 
 
 class _Table(BaseModel):
@@ -199,6 +202,7 @@ class DebtFile(_Table):
     extra_payments: list[ExtraPayment] = Field(default_factory=list, max_length=MAX_MONTHS)
     custom_order: list[str] | None = None
     debts: list[Debt] = Field(min_length=1, max_length=MAX_DEBTS)
+    options: list[Option] = Field(default_factory=list, max_length=MAX_OPTIONS)
     source: str = Field("<memory>", exclude=True)
 
     @field_validator("start", mode="before")
@@ -232,6 +236,7 @@ class DebtFile(_Table):
                 raise FieldError(f"custom_order.{i}", f"unknown debt {name!r}; debts: {', '.join(names)}")
             if name in (self.custom_order or [])[:i]:
                 raise FieldError(f"custom_order.{i}", f"{name!r} is listed twice")
+        check_debt_names(list(self.options), names)
         months = [c.month for c in self.budget_changes]
         if len(set(months)) != len(months):
             raise FieldError("budget_changes", "two budget changes in the same month")
@@ -311,7 +316,9 @@ def _as_error(err: ValidationError, source: str) -> InputError:
     first = next((e for e in errors if e.get("type") == "extra_forbidden"), errors[0])
     cause = (first.get("ctx") or {}).get("error")
     if isinstance(cause, FieldError):
-        return InputError(source, cause.field, cause.message)
+        # A table's own check (an option's terms) names its key; the location says which table.
+        where = ".".join([*(str(p) for p in first.get("loc", ())), cause.field])
+        return InputError(source, where, cause.message)
     loc = tuple(first.get("loc", ()))
     kind = first.get("type", "")
     message = first.get("msg", "invalid value")
@@ -360,7 +367,7 @@ def _upper_limit(loc: tuple) -> float | None:
 def _tables() -> dict[str, type[BaseModel]]:
     """The model behind each table of a debt file, by the key it sits under."""
     return {"": DebtFile, "debts": Debt, "minimum": Minimum, "promo": PromoPeriod, "hardship": Hardship,
-            "budget_changes": BudgetChange, "extra_payments": ExtraPayment}
+            "budget_changes": BudgetChange, "extra_payments": ExtraPayment, "options": Option}
 
 
 def _unknown_key(loc: tuple) -> str:

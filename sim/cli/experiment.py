@@ -344,7 +344,7 @@ def _compare_arms(args: argparse.Namespace, setup: _Setup, scenario) -> int:
     for option in ("plot", "csv"):
         if getattr(args, option):
             raise InputError(f"--{option}", "", "not available for a champion/challenger file yet")
-    comparison = compare_arms(scenario, setup.reps, args.seed)
+    comparison, _ = setup.run(lambda **kw: compare_arms(scenario, **kw))
     _emit(args, comparison.to_json, "" if args.json else format_arms_comparison(comparison))
     return 0
 

@@ -1,0 +1,90 @@
+"""A champion/challenger run in the results store: its KPIs by strategy are kept, read back, reused and resumed."""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+
+from sim.arms_compare import compare_arms
+from sim.cli import main
+from sim.executors import LocalExecutor
+from sim.experiment import record_run, replication_seeds, run_experiment
+from sim.metrics import _jsonable
+from sim.scenario import load_scenario
+from sim.simulation import simulate
+
+from simhelpers import SCENARIOS
+
+SMALL = {"simulation.accounts": 300, "simulation.days": 15}
+SERIAL = LocalExecutor(1)
+
+
+@pytest.fixture(scope="module")
+def cc():
+    return load_scenario(SCENARIOS / "champion_challenger.toml", SMALL)
+
+
+def test_a_stored_run_reads_back_its_kpis_by_strategy_and_tests(cc, store):
+    result = simulate(cc, 7, contact_log=False)
+    eid = record_run(store, cc, result)
+    run_id = store.experiment_kpis(eid)["run_id"].iloc[0]
+    back = store.load_runs([run_id])[run_id]
+    assert back["kpis_by_strategy"] == _jsonable(result.kpis_by_strategy)
+    assert back["strategy_tests"] == _jsonable(result.strategy_tests)
+    assert list(back["kpis_by_strategy"]) == ["baseline", "sms_gentle"]  # the file's order
+    assert store.counts()["strategy_kpis"] == 2
+
+
+def test_compare_keeps_every_replications_strategies_and_reuses_them(cc, store):
+    first = compare_arms(cc, 3, 5, executor=SERIAL, store=store)
+    assert first.stored and first.reused == 0
+    frame = store.experiment_strategy_kpis(first.experiment_id)
+    assert len(frame) == 3 * 2 and set(frame["strategy"]) == {"baseline", "sms_gentle"}
+    assert frame.loc[frame["champion"], "strategy"].unique().tolist() == ["baseline"]
+    # The stored numbers are the ones the comparison summarised.
+    _, seeds = replication_seeds(5, 3)
+    by_rep = [simulate(cc, child, contact_log=False).kpis_by_strategy for child in seeds]
+    for row in frame.itertuples():
+        assert row.cash_per_account == pytest.approx(by_rep[row.rep][row.strategy]["cash_per_account"], rel=1e-12)
+        assert row.agent_time_share == pytest.approx(by_rep[row.rep][row.strategy]["agent_time_share"], rel=1e-12)
+    gentle = frame[frame["strategy"] == "sms_gentle"]["cure_rate"].mean()
+    assert first.by_strategy["sms_gentle"]["cure_rate"].mean == pytest.approx(gentle, rel=1e-12)
+
+    again = compare_arms(cc, 3, 5, executor=SERIAL, store=store)
+    assert again.reused == 3  # nothing simulated again
+    assert json.dumps(again.to_json()) == json.dumps(first.to_json())
+    assert store.counts()["strategy_kpis"] == 6  # no duplicate rows
+
+
+def test_a_run_stored_without_its_strategies_is_simulated_again_and_gains_them(cc, store):
+    first = compare_arms(cc, 2, 5, executor=SERIAL, store=store)
+    with duckdb.connect(str(store.path)) as con:  # a store written before the table existed
+        con.execute("DELETE FROM strategy_kpis")
+    again = compare_arms(cc, 2, 5, executor=SERIAL, store=store)
+    assert again.reused == 0
+    assert json.dumps(again.to_json()["kpis_by_strategy"]) == json.dumps(first.to_json()["kpis_by_strategy"])
+    assert store.counts()["strategy_kpis"] == 4
+
+
+def test_one_strategy_runs_store_no_strategy_rows(store):
+    base = load_scenario(SCENARIOS / "baseline.toml", SMALL)
+    comparison = run_experiment([base], 1, rng=2, executor=SERIAL, store=store)
+    assert comparison.replications[0][0].kpis_by_strategy is None
+    assert store.counts()["strategy_kpis"] == 0
+    assert store.experiment_strategy_kpis(comparison.experiment_id).empty
+
+
+def test_compare_on_a_file_with_a_store_says_where_it_is(tmp_path, capsys):
+    path = tmp_path / "runs.duckdb"
+    args = ["compare", str(SCENARIOS / "champion_challenger.toml"), "--reps", "2", "--accounts", "300",
+            "--days", "15", "--store", str(path), "--quiet", "--workers", "1"]
+    assert main([*args, "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["experiment_id"] and set(payload["within_run_tests"]["sms_gentle"]) == {
+        "cure_rate", "roll_past_30_rate", "cash_per_account"}
+    tests = payload["within_run_tests"]["sms_gentle"]["cure_rate"]
+    assert len(tests["runs"]) == 2 and 0 <= tests["significant_runs"] <= 2
+    assert main(args) == 0
+    assert f"stored as experiment {payload['experiment_id']} (2 of 2 runs reused)" in capsys.readouterr().out

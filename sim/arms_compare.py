@@ -143,11 +143,13 @@ def _value(kpi: str, value: float, signed: bool = False) -> str:
     return f"{value:{sign},.2f}"
 
 
-def _cell(kpi: str, est: Estimate, signed: bool = False) -> str:
+def format_cell(kpi: str, est: Estimate, signed: bool = False, *, mark: bool = True) -> str:
+    """A mean and its interval, as rates in % (differences in points) or money; `` *`` marks a difference
+    whose interval excludes zero (unless ``mark`` is False)."""
     text = _value(kpi, est.mean, signed)
     if np.isfinite(est.ci_low):
         text += f" [{_value(kpi, est.ci_low, signed)}, {_value(kpi, est.ci_high, signed)}]"
-    return text + (" *" if signed and est.significant else "")
+    return text + (" *" if mark and signed and est.significant else "")
 
 
 def format_arms_comparison(comparison: ArmsComparison) -> str:
@@ -158,8 +160,8 @@ def format_arms_comparison(comparison: ArmsComparison) -> str:
     heads = [printable(n) + (" (champion)" if n == champion else "") for n in comparison.names]
     challengers = [n for n in comparison.names if n != champion]
     heads += [f"{printable(n)} − {printable(champion)}" for n in challengers]
-    rows = [[TITLES[kpi], *[_cell(kpi, comparison.by_strategy[n][kpi]) for n in comparison.names],
-             *[_cell(kpi, comparison.differences[n][kpi], signed=True) if kpi in comparison.differences[n] else ""
+    rows = [[TITLES[kpi], *[format_cell(kpi, comparison.by_strategy[n][kpi]) for n in comparison.names],
+             *[format_cell(kpi, comparison.differences[n][kpi], signed=True) if kpi in comparison.differences[n] else ""
                for n in challengers]]
             for kpi in COMPARED_KPIS]
     widths = [max(len(r[c]) for r in [["KPI", *heads], *rows]) for c in range(len(heads) + 1)]

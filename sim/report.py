@@ -28,7 +28,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -106,6 +106,8 @@ class ReportData:
     nested: list[list[dict[str, Any]]]  # per scenario, per replication: the stored nested KPIs
     series: Any  # pandas: the daily series, long format
     reps_used: int
+    # Champion/challenger scenarios: (label, ArmsComparison, counts by strategy), see sim.report_arms.
+    arms: list = field(default_factory=list)
 
 
 def _complete_replications(frame, count: int) -> list[int]:
@@ -137,7 +139,11 @@ def load_report_data(store, experiment_id: str) -> ReportData:
                             experiment["code_version"], eid, experiment["kind"], spec=details["spec"])
     series = store.experiment_series(eid)
     series = series[series["rep"].isin(reps)]
-    return ReportData(experiment, details, comparison, nested, series, len(reps))
+    data = ReportData(experiment, details, comparison, nested, series, len(reps))
+    from .report_arms import arms_summaries
+
+    data.arms = arms_summaries(data)
+    return data
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -233,12 +239,19 @@ def payload(data: ReportData, title: str) -> dict[str, Any]:
                           "cost_per_dollar_collected": cost.to_json(), "flow_rates": flow,
                           "cost_by_item": item})
     e = data.experiment
+    lines, extra = headline(c), {}
+    if data.arms:
+        from . import report_arms
+
+        # One champion/challenger scenario: its strategies are the comparison, not the book alone.
+        lines = report_arms.headline(data.arms) + (lines if len(c.scenarios) > 1 else [])
+        extra["champion_challenger"] = report_arms.payload(data.arms)
     return {"title": title, "experiment": {"id": e["id"], "kind": e["kind"], "status": e["status"],
                                            "reps": data.reps_used, "reps_planned": e["reps"], "seed": e["seed"],
                                            "code_version": e["code_version"], "created_at": e["created_at"],
                                            "spec": data.details["spec"]},
             "confidence": c.confidence, "champion": c.champion, "scenarios": scenarios,
-            "differences": [d.to_json() for d in c.differences], "headline": headline(c)}
+            "differences": [d.to_json() for d in c.differences], "headline": lines, **extra}
 
 
 def _json_script(data: dict) -> str:
@@ -342,6 +355,11 @@ def charts(data: ReportData) -> dict[str, tuple[str, str]]:
                      plots.kpi_bars(c, ("agent_utilization", "right_party_contact_rate", "inbound_service_level"))),
         "utilisation": ("Agent utilisation by day", utilisation_chart(data)),
     }
+    if data.arms:
+        from .report_arms import chart
+
+        out["strategies"] = ("Champion/challenger: each strategy's share of the accounts and of the agents' time, "
+                             "and its cash per account", chart(data.arms))
     if c.kind == "sweep" and len(c.scenarios) > 1:
         out["tradeoff"] = ("Sweep: net recovery against complaints, each variant with its interval",
                            plots.sweep_tradeoff(SimpleNamespace(comparison=c)))
@@ -396,7 +414,9 @@ def _differences_section(data: ReportData) -> str:
     c = data.comparison
     if len(c.scenarios) < 2:
         return ("<section id=\"differences\"><h2>Differences against the champion</h2>"
-                "<p class=\"note\">A single strategy: no differences.</p></section>")
+                "<p class=\"note\">" + ("One book: the strategies' differences are in the champion/challenger "
+                                       "section above." if data.arms else "A single strategy: no differences.")
+                + "</p></section>")
     challengers = c.labels[1:]
     rows, classes = [], []
     for k in TABLE_KPIS:
@@ -407,6 +427,14 @@ def _differences_section(data: ReportData) -> str:
     return ("<section id=\"differences\"><h2>Differences against the champion</h2>" + _table(header, rows, classes)
             + f"<p class=\"note\">Paired by replication; shaded: the {c.confidence:.0%} interval excludes zero.</p>"
             "</section>")
+
+
+def _strategies_section(data: ReportData, images) -> list[str]:
+    if not data.arms:
+        return []
+    from .report_arms import section
+
+    return [section(data.arms, _chart("strategies", *images["strategies"]), esc, _table)]
 
 
 def _chart(key: str, caption: str, image: str) -> str:
@@ -458,13 +486,14 @@ def render(data: ReportData, title: str) -> str:
     images = charts(data)
     numbers = payload(data, title)
     question = (f"{len(c.scenarios)} strategies compared" if c.kind == "compare" else
+                "champion/challenger in one book" if data.arms and len(c.scenarios) == 1 else
                 f"a {c.kind} of {len(c.scenarios)} scenarios" if len(c.scenarios) > 1 else "a single strategy")
     sections = [
         f"<header id=\"question\"><h1>{esc(title)}</h1><p class=\"meta\">{esc(question)}: "
         f"{esc(', '.join(c.labels))}. Report written {dt.date.today().isoformat()} by repaylab.</p></header>",
         "<section id=\"headline\"><h2>Headline</h2><ul class=\"headline\">"
         + "".join(f"<li>{esc(line)}</li>" for line in numbers["headline"]) + "</ul></section>",
-        _setup_section(data), _kpi_section(data), _differences_section(data),
+        _setup_section(data), *_strategies_section(data, images), _kpi_section(data), _differences_section(data),
         "<section id=\"waterfall\"><h2>Flow rates</h2>" + _chart("waterfall", *images["waterfall"])
         + _flow_table(data) + "</section>",
         "<section id=\"recovery\"><h2>Recovery curves</h2>" + _chart("recovery", *images["recovery"]) + "</section>",
@@ -491,6 +520,8 @@ def default_title(experiment: dict[str, Any]) -> str:
     labels = experiment["scenarios"]
     if experiment["kind"] == "run":
         return f"A run of {labels[0] if labels else 'a scenario'}"
+    if experiment["kind"] == "champion_challenger":
+        return f"Champion/challenger in one book: {labels[0] if labels else 'a scenario'}"
     if experiment["kind"] == "compare" and len(labels) > 1:
         return f"Which strategy: {labels[0]} or {', '.join(labels[1:])}?"
     return f"{experiment['kind'].capitalize()} of {labels[0] if labels else 'a scenario'}"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -88,3 +90,82 @@ def test_compare_on_a_file_with_a_store_says_where_it_is(tmp_path, capsys):
     assert len(tests["runs"]) == 2 and 0 <= tests["significant_runs"] <= 2
     assert main(args) == 0
     assert f"stored as experiment {payload['experiment_id']} (2 of 2 runs reused)" in capsys.readouterr().out
+
+
+# ----------------------------------------------------------------------------- the report
+
+
+@pytest.fixture(scope="module")
+def cc_stored(cc, tmp_path_factory):
+    """A store holding a champion/challenger compare (3 reps) and a single champion/challenger run."""
+    from sim.store import ResultStore
+
+    store = ResultStore(tmp_path_factory.mktemp("ccreport") / "runs.duckdb").ensure()
+    comparison = compare_arms(cc, 3, 11, executor=SERIAL, store=store)
+    run_id = record_run(store, cc, simulate(cc, 4, contact_log=False))
+    return store, comparison, run_id
+
+
+def test_the_reports_strategy_numbers_are_the_stores(cc_stored):
+    from test_report import assert_self_contained, embedded
+
+    from sim.report import report_html
+
+    store, comparison, _ = cc_stored
+    page = report_html(store, comparison.experiment_id)
+    assert_self_contained(page)
+    assert 'id="strategies"' in page and re.search(r'<figure class="chart" id="chart-strategies"><svg', page)
+    data = embedded(page)
+    (cc,) = data["champion_challenger"]
+    frame = store.experiment_strategy_kpis(comparison.experiment_id)
+    assert cc["champion"] == "baseline" and cc["strategies"] == ["baseline", "sms_gentle"] and cc["reps"] == 3
+    for name, kpis in cc["kpis_by_strategy"].items():
+        rows = frame[frame["strategy"] == name]
+        for kpi, est in kpis.items():
+            assert est["mean"] == pytest.approx(float(rows[kpi].mean()), rel=1e-9, abs=1e-12), (name, kpi)
+    champion = frame[frame["champion"]].set_index("rep")
+    challenger = frame[frame["strategy"] == "sms_gentle"].set_index("rep")
+    for kpi in ("cure_rate", "cash_per_account", "cost_per_account"):
+        gap = float((challenger[kpi] - champion[kpi]).mean())
+        assert cc["differences"]["sms_gentle"][kpi]["mean"] == pytest.approx(gap, rel=1e-9, abs=1e-12)
+    # The report's numbers are compare's (one summariser), and the within-run tests are every replication's.
+    assert cc["differences"] == comparison.to_json()["differences"]
+    assert cc["within_run_tests"] == comparison.to_json()["within_run_tests"]
+    assert len(cc["within_run_tests"]["sms_gentle"]["cash_per_account"]["runs"]) == 3
+    # How much agent time the challenger took, against its share of the book.
+    time = cc["kpis_by_strategy"]["sms_gentle"]["agent_time_share"]["mean"]
+    assert time == pytest.approx(float(challenger["agent_time_share"].mean()), rel=1e-9)
+    assert any(f"took {time:.1%} of the agents' time" in line for line in data["headline"])
+    assert any("sms_gentle against the champion baseline" in line for line in data["headline"])
+
+
+def test_a_single_champion_challenger_run_has_its_readout_and_the_title_says_so(cc_stored):
+    from test_report import embedded
+
+    from sim.report import report_html
+
+    store, _, run_id = cc_stored
+    page = report_html(store, run_id)
+    data = embedded(page)
+    (cc,) = data["champion_challenger"]
+    stored = store.load_runs(store.experiment_kpis(run_id)["run_id"])
+    (kpis,) = [run["kpis_by_strategy"] for run in stored.values()]
+    assert cc["kpis_by_strategy"]["sms_gentle"]["cure_rate"]["mean"] == kpis["sms_gentle"]["cure_rate"]
+    assert cc["kpis_by_strategy"]["sms_gentle"]["cure_rate"]["ci_low"] is None  # one replication
+    assert "nothing to compare" not in " ".join(data["headline"])
+    compare_page = report_html(store, cc_stored[1].experiment_id)
+    assert "<title>Champion/challenger in one book: baseline vs sms_gentle</title>" in compare_page
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path("/usr/bin/chromium").exists(), reason="/usr/bin/chromium is missing")
+def test_the_champion_challenger_report_renders_in_chromium(cc_stored, tmp_path):
+    from test_report import CHARTS, render_in_chromium
+
+    from sim.report import report_html
+
+    store, comparison, _ = cc_stored
+    out = tmp_path / "report.html"
+    out.write_text(report_html(store, comparison.experiment_id), encoding="utf-8")
+    data = render_in_chromium(out, (*CHARTS, "strategies"))
+    assert data["champion_challenger"][0]["within_run_tests"] == comparison.to_json()["within_run_tests"]

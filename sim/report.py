@@ -108,6 +108,8 @@ class ReportData:
     reps_used: int
     # Champion/challenger scenarios: (label, ArmsComparison, counts by strategy), see sim.report_arms.
     arms: list = field(default_factory=list)
+    # A sensitivity experiment's swings (sim.sweep.SensitivityResult), for the tornado.
+    sensitivity: Any = None
 
 
 def _complete_replications(frame, count: int) -> list[int]:
@@ -143,6 +145,10 @@ def load_report_data(store, experiment_id: str) -> ReportData:
     from .report_arms import arms_summaries
 
     data.arms = arms_summaries(data)
+    if comparison.kind == "sensitivity":
+        from .sweep import stored_sensitivity
+
+        data.sensitivity = stored_sensitivity(comparison, scenarios[0]["content"], details["spec"])
     return data
 
 
@@ -246,6 +252,8 @@ def payload(data: ReportData, title: str) -> dict[str, Any]:
         # One champion/challenger scenario: its strategies are the comparison, not the book alone.
         lines = report_arms.headline(data.arms) + (lines if len(c.scenarios) > 1 else [])
         extra["champion_challenger"] = report_arms.payload(data.arms)
+    if data.sensitivity is not None:
+        extra["sensitivity"] = {k: v for k, v in data.sensitivity.to_json().items() if k != "comparison"}
     return {"title": title, "experiment": {"id": e["id"], "kind": e["kind"], "status": e["status"],
                                            "reps": data.reps_used, "reps_planned": e["reps"], "seed": e["seed"],
                                            "code_version": e["code_version"], "created_at": e["created_at"],
@@ -360,6 +368,10 @@ def charts(data: ReportData) -> dict[str, tuple[str, str]]:
 
         out["strategies"] = ("Champion/challenger: each strategy's share of the accounts and of the agents' time, "
                              "and its cash per account", chart(data.arms))
+    if data.sensitivity is not None:
+        kpi = plots.KPI_TITLES.get(data.sensitivity.kpi, data.sensitivity.kpi)
+        out["tornado"] = (f"Tornado: how far each parameter, moved down and up by its step, shifts {kpi} "
+                          "against the base, widest on top, with intervals", plots.tornado(data.sensitivity))
     if c.kind == "sweep" and len(c.scenarios) > 1:
         out["tradeoff"] = ("Sweep: net recovery against complaints, each variant with its interval",
                            plots.sweep_tradeoff(SimpleNamespace(comparison=c)))
@@ -437,6 +449,16 @@ def _strategies_section(data: ReportData, images) -> list[str]:
     return [section(data.arms, _chart("strategies", *images["strategies"]), esc, _table)]
 
 
+def _swing_table(data: ReportData) -> str:
+    """The tornado's numbers: each parameter's base value, its two moves and the KPI's change at each."""
+    result = data.sensitivity
+    kpi = result.kpi
+    rows = [[esc(s.path), esc(f"{s.base_value:g}"), esc(f"{s.low_value:g}"),
+             esc(fmt_estimate(kpi, s.low, signed=True)), esc(f"{s.high_value:g}"),
+             esc(fmt_estimate(kpi, s.high, signed=True))] for s in result.swings]
+    return _table(["parameter", "base", "− step", "change", "+ step", "change"], rows)
+
+
 def _chart(key: str, caption: str, image: str) -> str:
     return f'<figure class="chart" id="chart-{key}">{image}<figcaption>{esc(caption)}</figcaption></figure>'
 
@@ -503,6 +525,9 @@ def render(data: ReportData, title: str) -> str:
         "<section id=\"capacity\"><h2>Capacity used</h2>" + _chart("capacity", *images["capacity"])
         + _chart("utilisation", *images["utilisation"]) + "</section>",
     ]
+    if "tornado" in images:
+        sections.append("<section id=\"tornado\"><h2>Which assumptions matter</h2>"
+                        + _chart("tornado", *images["tornado"]) + _swing_table(data) + "</section>")
     if "tradeoff" in images:
         sections.append("<section id=\"tradeoff\"><h2>Sweep trade-off</h2>" + _chart("tradeoff", *images["tradeoff"])
                         + "</section>")

@@ -82,6 +82,9 @@ class Book:
         self.collected_total = 0.0
         self.written_off_total = 0.0
         self.month_start_state = self.roll_state()
+        # Hooks for the offers (sim/engine/offers.py); None unless a ladder step makes offers.
+        self.apr_by_account: np.ndarray | None = None  # each account's own rate (a hardship plan's)
+        self.collected_by_account: np.ndarray | None = None  # cash by account, summed as it comes in
 
     # ------------------------------------------------------------------------- money
 
@@ -96,6 +99,8 @@ class Book:
         total = float(np.sum(amount))
         self.collected_total += total
         self.ctx.tally.collected[day] += total
+        if self.collected_by_account is not None:
+            np.add.at(self.collected_by_account, i, amount)
         if self.ctx.ledger is not None:
             self.ctx.ledger.collect(i, amount)
 
@@ -243,8 +248,9 @@ class Book:
         portfolio = self.ctx.scenario.portfolio
         tally = self.ctx.tally
         active = self.status == ACTIVE
-        if portfolio.apr > 0:
-            interest = self.balance * (portfolio.apr / DAYS_PER_YEAR)  # the daily convention
+        if portfolio.apr > 0 or self.apr_by_account is not None:
+            apr = portfolio.apr if self.apr_by_account is None else self.apr_by_account
+            interest = self.balance * (apr / DAYS_PER_YEAR)  # the daily convention
             interest *= active
             self.balance += interest
             added = float(interest.sum())

@@ -44,7 +44,7 @@ CONFIDENCE = 0.95
 # Modules and subpackages (by their first path part under sim/) that do not
 # change what ``simulate`` computes; editing them must not invalidate stored runs.
 _NOT_SIMULATION = ("cli", "__main__", "experiment", "executors", "store", "sweep", "plots", "export_safety",
-                   "formats", "power", "report", "report_arms", "arms_compare")
+                   "formats", "power", "report", "report_arms", "report_offers", "arms_compare")
 
 
 def simulation_sources() -> list[Path]:

@@ -110,6 +110,8 @@ class ReportData:
     arms: list = field(default_factory=list)
     # A sensitivity experiment's swings (sim.sweep.SensitivityResult), for the tornado.
     sensitivity: Any = None
+    # Scenarios whose ladder makes offers: (label, {kind: mean KPIs}), see sim.report_offers.
+    offers: list = field(default_factory=list)
 
 
 def _complete_replications(frame, count: int) -> list[int]:
@@ -145,6 +147,9 @@ def load_report_data(store, experiment_id: str) -> ReportData:
     from .report_arms import arms_summaries
 
     data.arms = arms_summaries(data)
+    from .report_offers import offer_means
+
+    data.offers = offer_means(data)
     if comparison.kind == "sensitivity":
         from .sweep import stored_sensitivity
 
@@ -252,6 +257,11 @@ def payload(data: ReportData, title: str) -> dict[str, Any]:
         # One champion/challenger scenario: its strategies are the comparison, not the book alone.
         lines = report_arms.headline(data.arms) + (lines if len(c.scenarios) > 1 else [])
         extra["champion_challenger"] = report_arms.payload(data.arms)
+    if data.offers:
+        from . import report_offers
+
+        lines += report_offers.headline(data.offers)
+        extra["offers"] = report_offers.payload(data.offers)
     if data.sensitivity is not None:
         extra["sensitivity"] = {k: v for k, v in data.sensitivity.to_json().items() if k != "comparison"}
     return {"title": title, "experiment": {"id": e["id"], "kind": e["kind"], "status": e["status"],
@@ -525,6 +535,10 @@ def render(data: ReportData, title: str) -> str:
         "<section id=\"capacity\"><h2>Capacity used</h2>" + _chart("capacity", *images["capacity"])
         + _chart("utilisation", *images["utilisation"]) + "</section>",
     ]
+    if data.offers:
+        from .report_offers import section
+
+        sections.append(section(data.offers, esc, _table))
     if "tornado" in images:
         sections.append("<section id=\"tornado\"><h2>Which assumptions matter</h2>"
                         + _chart("tornado", *images["tornado"]) + _swing_table(data) + "</section>")

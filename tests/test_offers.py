@@ -136,3 +136,43 @@ def test_bad_offer_steps_are_one_line(step, expected):
 def test_offer_fields_left_unset_keep_the_scenario_hash():
     plain = scenario({"strategy": {"steps": [{"channel": "sms", "from_dpd": 1, "to_dpd": 90}]}})
     assert "discount" not in plain.content()["strategy"]["steps"][0]
+
+
+def with_offers(base, *steps: dict):
+    from sim.scenario import Scenario
+
+    data = base.content()
+    data["strategy"]["steps"] = [*data["strategy"]["steps"], *steps]
+    data["name"] = "with offers"
+    return Scenario.from_dict(data, source=base.source, base_dir=base.base_dir)
+
+
+def test_the_report_shows_what_offers_cost_and_return_with_the_stores_numbers(tmp_path):
+    import json
+
+    from test_report import assert_self_contained, embedded
+
+    from sim.executors import LocalExecutor
+    from sim.experiment import run_experiment
+    from sim.report import report_html
+    from sim.store import ResultStore
+
+    store = ResultStore(tmp_path / "runs.duckdb").ensure()
+    base = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 400, "simulation.days": 60})
+    offering = with_offers(base, {"channel": "settlement_offer", "from_dpd": 61, "to_dpd": 179, "every_days": 30},
+                           {"channel": "hardship_plan", "from_dpd": 31, "to_dpd": 90, "every_days": 30})
+    comparison = run_experiment([base, offering], 2, rng=4, executor=LocalExecutor(1), store=store)
+    page = report_html(store, comparison.experiment_id)
+    assert_self_contained(page)
+    assert 'id="offers"' in page and "NPV against charge-off" in page
+    data = embedded(page)
+    (shown,) = data["offers"]
+    assert shown["scenario"] == "with offers" and set(shown["offers"]) == {"settlement_offer", "hardship_plan"}
+    frame = store.experiment_kpis(comparison.experiment_id)
+    runs = store.load_runs(frame[frame["scenario_index"] == 1]["run_id"])
+    stored = [run["kpis_all"]["offers"] for run in runs.values()]
+    for kind, kpis in shown["offers"].items():
+        for key in ("made", "accepted", "kept", "forgiven", "cash_npv", "npv_vs_charge_off"):
+            assert kpis[key] == pytest.approx(np.mean([s[kind][key] for s in stored]), rel=1e-12), (kind, key)
+    assert any("hardship plans were accepted by" in line for line in data["headline"])
+    assert json.dumps(shown)  # plain JSON

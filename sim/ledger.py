@@ -20,7 +20,8 @@ import numpy as np
 
 DAY = 1440
 # Every variable cost item of the engine (all but agent pay, which the teams fix).
-SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint")
+SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint",
+               "settlement_offer", "hardship_plan")  # the offers last: a run without them sums as before
 
 
 @dataclass

@@ -176,3 +176,22 @@ def test_the_report_shows_what_offers_cost_and_return_with_the_stores_numbers(tm
             assert kpis[key] == pytest.approx(np.mean([s[kind][key] for s in stored]), rel=1e-12), (kind, key)
     assert any("hardship plans were accepted by" in line for line in data["headline"])
     assert json.dumps(shown)  # plain JSON
+
+
+def test_allocate_takes_offers_as_treatments_valued_by_the_engine():
+    from optimizer.allocation import allocate
+    from sim.errors import InputError
+
+    base = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 28})
+    s = with_offers(base, {"channel": "settlement_offer", "from_dpd": 61, "to_dpd": 179, "every_days": 30,
+                           "discount": 0.4})
+    with pytest.raises(InputError, match="--valuation: a ladder with settlement or hardship offers is valued by the "
+                                         "engine only: use --valuation simulate"):
+        allocate(s, weeks=2, per_segment=5, passes=1)
+    allocation = allocate(s, weeks=2, per_segment=5, passes=1, valuation="simulate", band_edges=[0.0])
+    names = [t.name for t in allocation.valuation.treatments]
+    assert "offer:settlement_offer" in names and "ladder:baseline+settlement_offer" in names
+    plan = allocation.plan
+    assert plan.ok
+    strategy = plan.to_strategy(s)  # whatever it chose, the plan is a ladder the engine runs
+    assert simulate(strategy, 1, contact_log=False).kpis["conservation_error"] < 1e-3

@@ -60,6 +60,23 @@ def _show(value: float, how: str) -> str:
     return f"{value:,.0f}"
 
 
+def format_offers(offers: dict[str, dict[str, float]], cost_by_item: dict[str, float]) -> str:
+    """One run's offers as a text table (``python -m sim run``)."""
+    kinds = list(offers)
+    rows = [(title, [_show(_number({**offers[k], "cost": cost_by_item.get(k, 0.0)}.get(key)), how) for k in kinds])
+            for title, key, how in ROWS]
+    width = max(len(title) for title, _ in rows)
+    cols = [max(14, len(TITLES[k])) for k in kinds]
+    lines = ["offers (NPV against charge-off: the accepted accounts' cash after accepting, discounted, minus what "
+             "their balances would bring charged off)",
+             " " * width + "".join(f"  {TITLES[k]:>{c}}" for k, c in zip(kinds, cols, strict=True))]
+    lines += [f"{title:<{width}}" + "".join(f"  {v:>{c}}" for v, c in zip(cells, cols, strict=True))
+              for title, cells in rows]
+    if "hardship_plan" in offers:
+        lines.append(f"{'hardship plans re-aged':<{width}}  {offers['hardship_plan'].get('reaged', 0):>{cols[-1]},}")
+    return "\n".join(lines)
+
+
 def payload(means) -> list[dict[str, Any]]:
     return [{"scenario": label, "offers": {kind: {k: (v if math.isfinite(v) else None) for k, v in kpis.items()}
                                            for kind, kpis in kinds.items()}} for label, kinds in means]

@@ -263,6 +263,7 @@ def payload(data: ReportData, title: str) -> dict[str, Any]:
         lines += report_offers.headline(data.offers)
         extra["offers"] = report_offers.payload(data.offers)
     if data.sensitivity is not None:
+        lines = [_tornado_headline(data.sensitivity), *lines]
         extra["sensitivity"] = {k: v for k, v in data.sensitivity.to_json().items() if k != "comparison"}
     return {"title": title, "experiment": {"id": e["id"], "kind": e["kind"], "status": e["status"],
                                            "reps": data.reps_used, "reps_planned": e["reps"], "seed": e["seed"],
@@ -270,6 +271,18 @@ def payload(data: ReportData, title: str) -> dict[str, Any]:
                                            "spec": data.details["spec"]},
             "confidence": c.confidence, "champion": c.champion, "scenarios": scenarios,
             "differences": [d.to_json() for d in c.differences], "headline": lines, **extra}
+
+
+def _tornado_headline(result) -> str:
+    """The sensitivity in one sentence: the parameter whose ± step moves the KPI most."""
+    from .plots import KPI_TITLES
+
+    widest = result.swings[0]
+    kpi = result.kpi
+    return (f"Of {len(result.swings)} parameters, {widest.path} moves {KPI_TITLES.get(kpi, kpi)} most: "
+            f"{fmt_estimate(kpi, widest.low, signed=True)} at {widest.low_value:g} and "
+            f"{fmt_estimate(kpi, widest.high, signed=True)} at {widest.high_value:g} against the base "
+            f"value {widest.base_value:g}.")
 
 
 def _json_script(data: dict) -> str:

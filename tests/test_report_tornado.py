@@ -36,6 +36,8 @@ def test_the_sensitivity_report_has_the_tornado_widest_first(stored):
     widths = [abs(s["high"]["mean"] - s["low"]["mean"]) for s in data["swings"]]
     assert widths == sorted(widths, reverse=True)
     assert {s["param"] for s in data["swings"]} == {"teams.callers.agents", "behavior.promise_keep_rate"}
+    first = embedded(page)["headline"][0]
+    assert first.startswith(f"Of 2 parameters, {data['swings'][0]['param']} moves collected most")
 
 
 def test_the_tornados_changes_are_the_stored_differences(stored):

@@ -195,3 +195,19 @@ def test_allocate_takes_offers_as_treatments_valued_by_the_engine():
     assert plan.ok
     strategy = plan.to_strategy(s)  # whatever it chose, the plan is a ladder the engine runs
     assert simulate(strategy, 1, contact_log=False).kpis["conservation_error"] < 1e-3
+
+
+def test_the_readmes_offers_example_is_what_run_prints(capsys):
+    from sim.cli import main
+
+    from simhelpers import ROOT
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    command = "$ python -m sim run scenarios/offers.toml --no-store --accounts 3000 --days 120\n"
+    start = readme.index(command) + len(command)
+    shown = readme[start:readme.index("\n```", start)]
+    head, tail = shown.split("\n...\n")
+    assert main(["run", str(SCENARIOS / "offers.toml"), "--no-store", "--quiet", "--accounts", "3000",
+                 "--days", "120"]) == 0
+    out = capsys.readouterr().out.rstrip("\n")
+    assert out.startswith(head + "\n") and out.endswith("\n" + tail)

@@ -211,3 +211,20 @@ def test_the_readmes_offers_example_is_what_run_prints(capsys):
                  "--days", "120"]) == 0
     out = capsys.readouterr().out.rstrip("\n")
     assert out.startswith(head + "\n") and out.endswith("\n" + tail)
+
+
+def test_a_champion_challenger_book_reads_out_each_strategys_offers():
+    champion = {"name": "plain", "share": 0.5, "champion": True,
+                "steps": [{"channel": "letter", "from_dpd": 1, "to_dpd": 400, "every_days": 30}]}
+    challenger = {"name": "offering", "share": 0.5, "steps": [SETTLE, HARDSHIP]}
+    data = {**QUIET_BOOK, "simulation": {"days": 45, "accounts": 600}, "strategies": [champion, challenger]}
+    result = simulate(scenario(data), 2, contact_log=False)
+    by = result.kpis_by_strategy
+    assert by["plain"]["offers"] == {}  # the champion made none
+    mine = by["offering"]["offers"]
+    book = result.kpis["offers"]
+    for kind in ("settlement_offer", "hardship_plan"):
+        for what in ("made", "accepted", "forgiven"):
+            assert mine[kind][what] == pytest.approx(book[kind][what], rel=1e-12), (kind, what)
+    assert mine["settlement_offer"]["kept"] == book["settlement_offer"]["kept"]
+    assert mine["settlement_offer"]["cash_after_accepting"] == pytest.approx(book["settlement_offer"]["cash"])

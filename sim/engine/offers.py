@@ -100,8 +100,9 @@ class Offers:
         self.last_step_day = last_step_day  # the ladder's cadence counter (steps × accounts)
         self.rng = rng
         names = book.portfolio.segment_names
-        self.terms = {s: Terms.of(step, names) for s, step in enumerate(ctx.scenario.strategy.steps)
-                      if step.channel in OFFER_CHANNELS}
+        steps = ctx.scenario.strategy.steps
+        self.terms = {s: Terms.of(step, names) for s, step in enumerate(steps) if step.channel in OFFER_CHANNELS}
+        self.reage_after = np.array([self.terms[s].reage_after if s in self.terms else 0 for s in range(len(steps))])
         n = book.n
         self.settle_day = np.full(n, NEVER, dtype=np.int32)
         self.settle_amount = np.zeros(n)
@@ -118,6 +119,9 @@ class Offers:
         self.reaged = 0
         self.settlements: list[tuple[int, float, float, float]] = []  # (account, balance, cash, forgiven)
         book.collected_by_account = np.zeros(n)  # the hook that measures what accepted accounts pay
+        self.ledger = ctx.ledger
+        if self.ledger is not None:
+            self.ledger.track_offers(OFFER_CHANNELS)
         discount_rate = ctx.scenario.simulation.discount_rate
         self.discount = (1.0 + discount_rate) ** (-(np.arange(ctx.days) + 1) / 365.0)
 
@@ -134,6 +138,7 @@ class Offers:
             return
         self.last_step_day[s, idx] = day
         counts["made"] += idx.size
+        self._note(terms.channel, "made", idx)
         ctx.charge(day, terms.channel, idx, ctx.costs.letter, idx.size)
         book = self.book
         p = terms.acceptance[bucket_of(book.dpd[idx])] * terms.segment_factor[book.segment[idx]]
@@ -143,6 +148,7 @@ class Offers:
         if accepted.size == 0:
             return
         counts["accepted"] += accepted.size
+        self._note(terms.channel, "accepted", accepted)
         self.money[terms.channel]["balance_accepted"] += float(book.balance[accepted].sum())
         self.kind_of[accepted] = 1 + OFFER_CHANNELS.index(terms.channel)
         self.paid_since[accepted] = book.collected_by_account[accepted]
@@ -199,6 +205,8 @@ class Offers:
             book.status[payers] = PAID_OFF
             book.in_plan[payers] = False
             money["forgiven"] += float(forgiven.sum())
+            self._note("settlement_offer", "kept", payers)
+            self._note("settlement_offer", "forgiven", payers, forgiven)
             self.settlements.extend(zip(payers.tolist(), balance.tolist(), cash.tolist(), forgiven.tolist(),
                                         strict=True))
 
@@ -210,7 +218,9 @@ class Offers:
             paid = book.collected_by_account[accepted] - self.paid_since[accepted]
             self.paid_since[accepted] = book.collected_by_account[accepted]
             for k, kind in enumerate(OFFER_CHANNELS, start=1):
-                cash = float(paid[self.kind_of[accepted] == k].sum())
+                mine = self.kind_of[accepted] == k
+                cash = float(paid[mine].sum())
+                self._note(kind, "cash_after_accepting", accepted[mine], paid[mine])
                 self.money[kind]["cash"] += cash
                 self.money[kind]["cash_npv"] += cash * float(self.discount[day])
         self._hardship_day()
@@ -227,8 +237,7 @@ class Offers:
         self._last_left[running] = book.plan_left[running]
         self._last_missed[running] = book.plan_missed[running]
         counts = self.counts["hardship_plan"]
-        steps = self.hardship_step[running]
-        need = np.array([self.terms[int(s)].reage_after for s in steps], dtype=np.int32)
+        need = self.reage_after[self.hardship_step[running]]
         reage = running[(self.streak[running] >= need) & (book.status[running] == ACTIVE) & book.in_plan[running]]
         if reage.size:  # brought current: cured, as the book treats every cure
             book.dpd[reage] = 0
@@ -240,9 +249,15 @@ class Offers:
         if ended.size:
             good = np.isin(book.status[ended], (CURED, PAID_OFF))
             counts["kept"] += int(good.sum())
+            self._note("hardship_plan", "kept", ended[good])
             counts["broken"] += int((~good).sum())
             book.apr_by_account[ended] = self.ctx.scenario.portfolio.apr
             self.streak[ended] = -1  # done: no longer followed
+
+    def _note(self, kind: str, what: str, accounts: np.ndarray, amount=1.0) -> None:
+        """Per account, in the run's ledger when it keeps one (champion/challenger readouts split by strategy)."""
+        if self.ledger is not None:
+            self.ledger.offer(kind, what, accounts, amount)
 
     # ------------------------------------------------------------------------- the readout
 

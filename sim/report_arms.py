@@ -46,14 +46,34 @@ def arms_summaries(data) -> list[tuple[str, ArmsComparison, dict[str, dict[str, 
         champion = next(name for name in names if per_rep[0][name].get("champion"))
         arms = summarize_arms(summary.label, names, champion, per_rep, [r.strategy_tests or {} for r in runs],
                               c.seed, c.confidence)
-        counts = {name: {k: estimate([_number(run[name].get(k)) for run in per_rep], c.confidence)
-                         for k in COUNTS} for name in names}
-        out.append((summary.label, arms, counts))
+        out.append((summary.label, arms, {name: _counts(per_rep, name, c.confidence) for name in names}))
     return out
+
+
+def _counts(per_rep: list[dict[str, dict]], name: str, confidence: float) -> dict[str, Estimate]:
+    """A strategy's counts (share, accounts, money, agent minutes, its offers) over the replications."""
+    runs = [{**run[name], **_flat_offers(run[name])} for run in per_rep]
+    return {k: estimate([_number(run.get(k, 0.0)) for run in runs], confidence)
+            for k in (*COUNTS, *_offer_keys(per_rep, name))}
 
 
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
+
+
+OFFER_TOTALS = ("made", "accepted", "kept", "forgiven", "cash_after_accepting")
+OFFER_TITLES = {"settlement_offer": "settlement offers", "hardship_plan": "hardship plans"}
+
+
+def _offer_keys(per_rep: list[dict[str, dict]], name: str) -> list[str]:
+    """A strategy's offer totals as flat keys (``offers.settlement_offer.accepted``), when its ladder makes offers."""
+    kinds = dict.fromkeys(kind for run in per_rep for kind in run[name].get("offers") or {})
+    return [f"offers.{kind}.{what}" for kind in kinds for what in OFFER_TOTALS]
+
+
+def _flat_offers(run: dict[str, Any]) -> dict[str, float]:
+    return {f"offers.{kind}.{what}": value for kind, totals in (run.get("offers") or {}).items()
+            for what, value in totals.items()}
 
 
 def _sure(est: Estimate, confidence: float) -> str:
@@ -142,6 +162,11 @@ def _strategy_table(arms: ArmsComparison, counts, esc, table) -> str:
     rows += [[esc(TITLES[k])] + [esc(format_cell(k, arms.by_strategy[n][k])) for n in arms.names]
              for k in COMPARED_KPIS]
     rows.append(["agent minutes"] + [f"{counts[n]['agent_minutes'].mean:,.0f}" for n in arms.names])
+    offer_keys = list(dict.fromkeys(k for n in arms.names for k in counts[n] if k.startswith("offers.")))
+    for key in offer_keys:
+        _, kind, what = key.split(".")
+        cells = [counts[n][key].mean if key in counts[n] else 0.0 for n in arms.names]
+        rows.append([esc(f"{OFFER_TITLES[kind]}: {what.replace('_', ' ')}")] + [f"{v:,.0f}" for v in cells])
     return table(["KPI", *heads], rows)
 
 

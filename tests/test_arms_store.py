@@ -169,3 +169,22 @@ def test_the_champion_challenger_report_renders_in_chromium(cc_stored, tmp_path)
     out.write_text(report_html(store, comparison.experiment_id), encoding="utf-8")
     data = render_in_chromium(out, (*CHARTS, "strategies"))
     assert data["champion_challenger"][0]["within_run_tests"] == comparison.to_json()["within_run_tests"]
+
+
+def test_export_writes_the_strategies_rows_and_refuses_a_plain_experiment(cc_stored, tmp_path, capsys):
+    import pandas as pd
+
+    store, comparison, _ = cc_stored
+    out = tmp_path / "strategies.csv"
+    assert main(["export", comparison.experiment_id, "--strategies", "--csv", str(out), "--store", str(store.path)]) == 0
+    written = pd.read_csv(out)
+    frame = store.experiment_strategy_kpis(comparison.experiment_id)
+    assert list(written.columns) == list(frame.columns) and len(written) == 6
+    assert written["cash_per_account"].tolist() == pytest.approx(frame["cash_per_account"].tolist(), rel=1e-12)
+
+    base = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 100, "simulation.days": 5})
+    plain = run_experiment([base], 1, rng=1, executor=SERIAL, store=store).experiment_id
+    capsys.readouterr()
+    assert main(["export", plain, "--strategies", "--csv", str(tmp_path / "x.csv"), "--store", str(store.path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "has no KPIs by strategy" in err and not (tmp_path / "x.csv").exists()

@@ -228,3 +228,25 @@ def test_a_champion_challenger_book_reads_out_each_strategys_offers():
             assert mine[kind][what] == pytest.approx(book[kind][what], rel=1e-12), (kind, what)
     assert mine["settlement_offer"]["kept"] == book["settlement_offer"]["kept"]
     assert mine["settlement_offer"]["cash_after_accepting"] == pytest.approx(book["settlement_offer"]["cash"])
+
+
+def test_the_champion_challenger_report_shows_each_strategys_offers(tmp_path):
+    from test_report import embedded
+
+    from sim.experiment import record_run
+    from sim.report import report_html
+    from sim.store import ResultStore
+
+    champion = {"name": "plain", "share": 0.5, "champion": True,
+                "steps": [{"channel": "letter", "from_dpd": 1, "to_dpd": 400, "every_days": 30}]}
+    challenger = {"name": "offering", "share": 0.5, "steps": [SETTLE]}
+    s = scenario({**QUIET_BOOK, "simulation": {"days": 30, "accounts": 400}, "strategies": [champion, challenger]})
+    store = ResultStore(tmp_path / "runs.duckdb").ensure()
+    result = simulate(s, 3, contact_log=False)
+    page = report_html(store, record_run(store, s, result))
+    assert "settlement offers: accepted" in page
+    counts = embedded(page)["champion_challenger"][0]["counts_by_strategy"]
+    mine = result.kpis_by_strategy["offering"]["offers"]["settlement_offer"]
+    assert counts["offering"]["offers.settlement_offer.accepted"]["mean"] == mine["accepted"] > 0
+    assert "offers.settlement_offer.accepted" not in counts["plain"]
+    assert embedded(page)["offers"][0]["offers"]["settlement_offer"]["accepted"] == mine["accepted"]

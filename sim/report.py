@@ -519,8 +519,13 @@ def _scenario_details(data: ReportData) -> str:
 
 
 def _assumptions_section(data: ReportData) -> str:
+    assumptions = list(ASSUMPTIONS)
+    if data.offers:
+        from .report_offers import ASSUMPTION
+
+        assumptions.append(ASSUMPTION)
     items = "".join(f"<li><strong>{esc(what)}</strong>: {esc(text)}. Source: {esc(where)}.</li>"
-                    for what, text, where in ASSUMPTIONS)
+                    for what, text, where in assumptions)
     return ("<section id=\"assumptions\"><h2>Assumptions and their sources</h2><ul>" + items + "</ul>"
             + _scenario_details(data) + "</section>")
 

@@ -28,6 +28,12 @@ ROWS = (("offers made", "made", "count"), ("accepted", "accepted", "count"), ("k
         ("the same balances charged off (debt sale)", "value_if_charged_off", "money"),
         ("NPV against charge-off", "npv_vs_charge_off", "money"))
 TITLES = {"settlement_offer": "settlement offer", "hardship_plan": "hardship plan"}
+ASSUMPTION = ("Offers", "acceptance by days-past-due bucket times a factor by risk segment, the settlement's "
+              "discount, pay window and keep rate, and the hardship plan's rate are assumptions (no public figure "
+              "was found); a hardship plan of at most 60 months (FFIEC account-management guidance 2003) re-ages "
+              "after three consecutive payments (FFIEC Uniform Retail Credit Classification 2000); a charged-off "
+              "balance is valued at objective.written_off_value (debt-sale price, CFPB/FTC via NCLC)",
+              "scenarios/README.md, section Offers")
 
 
 def offer_means(data) -> list[tuple[str, dict[str, dict[str, float]]]]:

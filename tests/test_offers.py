@@ -244,7 +244,7 @@ def test_the_champion_challenger_report_shows_each_strategys_offers(tmp_path):
     store = ResultStore(tmp_path / "runs.duckdb").ensure()
     result = simulate(s, 3, contact_log=False)
     page = report_html(store, record_run(store, s, result))
-    assert "settlement offers: accepted" in page
+    assert "settlement offers: accepted" in page and "<strong>Offers</strong>" in page
     counts = embedded(page)["champion_challenger"][0]["counts_by_strategy"]
     mine = result.kpis_by_strategy["offering"]["offers"]["settlement_offer"]
     assert counts["offering"]["offers.settlement_offer.accepted"]["mean"] == mine["accepted"] > 0

@@ -29,7 +29,7 @@ Readout
 -------
 :func:`kpis_by_strategy` reads the run's account ledger and contact log per
 arm; money, complaints, roll-past-30 counts and contacts add up to the
-book's. Agent pay is a cost of the shared teams: each arm is charged the
+book's, and so do the offers (``offers``, by kind, when a ladder makes them). Agent pay is a cost of the shared teams: each arm is charged the
 share of the agent minutes its accounts used (by accounts if no agent worked).
 :func:`within_run_tests` is the test a bank runs on its accounts at the end:
 each challenger against the champion, a two-proportion z test for rates and
@@ -244,6 +244,20 @@ def kpis_by_strategy(result, portfolio: Portfolio, arms: Arms) -> dict[str, dict
             "agent_time_share": _rate(minutes[mine].sum(), minutes.sum()),
             "contacts": {ch: int(contacts[c]) for c, ch in enumerate(channels)},
         }
+        if ledger.offers is not None:
+            out[name]["offers"] = _offers_of(ledger.offers, mine)
+    return out
+
+
+def _offers_of(offers: dict[str, dict[str, np.ndarray]], mine: np.ndarray) -> dict[str, dict[str, float]]:
+    """One strategy's offers by kind (only the kinds its book was offered): made, accepted, kept, forgiven,
+    cash after accepting, acceptance rate."""
+    out = {}
+    for kind, totals in offers.items():
+        sums = {what: float(values[mine].sum()) for what, values in totals.items()}
+        if sums["made"] == 0:
+            continue
+        out[kind] = {**sums, "acceptance_rate": _rate(sums["accepted"], sums["made"])}
     return out
 
 

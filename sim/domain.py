@@ -78,6 +78,11 @@ ALL_CHANNELS = tuple(c.label for c in Channel)  # the contact log's and the seri
 STRATEGY_CHANNELS = tuple(c.label for c in Channel if c is not Channel.INBOUND_CALL)
 AUTOMATED_CHANNELS = ("sms", "email", "letter")  # sent in batches, no agent
 CHANNEL_CODE = {c.label: int(c) for c in Channel}
+# Offers a ladder step may make (sim/engine/offers.py): not contacts of their own, so they have no
+# Channel code, no column in the contacts series and no row in the contact log; they are counted
+# in the run's ``offers`` KPIs.
+OFFER_CHANNELS = ("settlement_offer", "hardship_plan")
+LADDER_CHANNELS = (*STRATEGY_CHANNELS, *OFFER_CHANNELS)  # every channel a ladder step may name
 
 # ----------------------------------------------------------------------------- teams
 

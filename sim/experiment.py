@@ -44,7 +44,8 @@ CONFIDENCE = 0.95
 # Modules and subpackages (by their first path part under sim/) that do not
 # change what ``simulate`` computes; editing them must not invalidate stored runs.
 _NOT_SIMULATION = ("cli", "__main__", "experiment", "executors", "store", "sweep", "plots", "export_safety",
-                   "formats", "power", "report", "calibration", "fidelity")
+                   "formats", "power", "report", "report_arms", "report_offers", "arms_compare", "calibration",
+                   "fidelity")
 
 
 def simulation_sources() -> list[Path]:
@@ -135,11 +136,20 @@ class Replication:
     recovery_curve: np.ndarray
     roll_rates: np.ndarray
     contacts: dict[str, int]
+    # A champion/challenger run's readout (sim.arms): KPIs by strategy, each challenger's within-run tests.
+    kpis_by_strategy: dict[str, dict[str, Any]] | None = None
+    strategy_tests: dict[str, dict[str, dict[str, float]]] | None = None
 
     @classmethod
     def from_result(cls, run_id: str, result: RunResult) -> Replication:
+        by_strategy = tests = None
+        if result.kpis_by_strategy is not None:
+            from .metrics import _jsonable
+
+            # As the store keeps them (plain JSON data), so a reused run reads back the same.
+            by_strategy, tests = _jsonable(result.kpis_by_strategy), _jsonable(result.strategy_tests)
         return cls(run_id, result.scalar_kpis(), result.recovery_curve(), np.asarray(result.roll_rates),
-                   dict(result.kpis["contacts"]))
+                   dict(result.kpis["contacts"]), by_strategy, tests)
 
     @classmethod
     def from_stored(cls, run_id: str, stored: dict[str, Any]) -> Replication:
@@ -149,7 +159,7 @@ class Replication:
         curve = np.cumsum(collected) / initial if initial > 0 else np.zeros(len(collected))
         nested = stored["kpis_all"]
         return cls(run_id, kpis, curve, np.asarray(nested["roll_rates"]["matrix"], dtype=np.float64),
-                   dict(nested["contacts"]))
+                   dict(nested["contacts"]), stored.get("kpis_by_strategy"), stored.get("strategy_tests"))
 
 
 def seed_key(seed: dict) -> tuple[str, str]:
@@ -386,11 +396,17 @@ def _checked(scenarios: Sequence[Scenario], reps, labels: Sequence[str] | None
 
 
 def _reuse_stored(store, experiment_id: str, units_by_run: dict[str, list[tuple[int, int]]],
-                  slots: dict[tuple[int, int], Replication]) -> int:
-    """Fill ``slots`` with the runs the store already holds, link them to the experiment; how many units."""
+                  slots: dict[tuple[int, int], Replication], arms: set[int] = frozenset()) -> int:
+    """Fill ``slots`` with the runs the store already holds, link them to the experiment; how many units.
+
+    A run of a champion/challenger scenario (its index in ``arms``) stored
+    without its KPIs by strategy is not reused: it is simulated again.
+    """
     reused = 0
     links = []
     for run_id, found in store.load_runs(units_by_run).items():
+        if found.get("kpis_by_strategy") is None and units_by_run[run_id][0][0] in arms:
+            continue
         replication = Replication.from_stored(run_id, found)
         for unit in units_by_run[run_id]:
             slots[unit] = replication
@@ -502,7 +518,8 @@ def run_experiment(scenarios: Sequence[Scenario], reps: int, rng=None, executor=
             scenarios=[{"label": lab, "scenario_hash": h, "name": s.display_name, "content": s.content()}
                        for lab, h, s in zip(labels, hashes, scenarios, strict=True)],
         )
-        reused = _reuse_stored(store, experiment_id, units_by_run, slots)
+        reused = _reuse_stored(store, experiment_id, units_by_run, slots,
+                               {i for i, s in enumerate(scenarios) if s.strategies is not None})
     if progress is not None:
         progress(reused, total)
 

@@ -20,7 +20,9 @@ import numpy as np
 
 DAY = 1440
 # Every variable cost item of the engine (all but agent pay, which the teams fix).
-SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint")
+OFFER_TOTALS = ("made", "accepted", "kept", "forgiven", "cash_after_accepting")
+SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint",
+               "settlement_offer", "hardship_plan")  # the offers last: a run without them sums as before
 
 
 @dataclass
@@ -44,6 +46,15 @@ class AccountLedger:
     work: dict[str, np.ndarray] = field(default_factory=dict)
     balance_end: np.ndarray | None = None
     state_end: np.ndarray | None = None
+    # Per kind of offer (sim/engine/offers.py), per account: offers made, accepted, kept, the amount forgiven and
+    # the cash paid after accepting; None unless a ladder step makes offers.
+    offers: dict[str, dict[str, np.ndarray]] | None = None
+
+    def track_offers(self, kinds) -> None:
+        self.offers = {kind: {what: np.zeros(self.accounts) for what in OFFER_TOTALS} for kind in kinds}
+
+    def offer(self, kind: str, what: str, accounts, amount=1.0) -> None:
+        np.add.at(self.offers[kind][what], accounts, amount)
 
     def __post_init__(self) -> None:
         n = self.accounts

@@ -232,6 +232,8 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
     scenario = run.scenario
     roll_rates = _roll_rates(run.tally)
     kpis = _kpis(run, roll_rates)
+    if run.offers is not None:  # only a ladder that makes offers has them (sim/engine/offers.py)
+        kpis["offers"] = run.offers
     series = _series(run.tally)
     log = None
     if run.log.enabled:

@@ -28,7 +28,7 @@ import io
 import json
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
@@ -106,6 +106,12 @@ class ReportData:
     nested: list[list[dict[str, Any]]]  # per scenario, per replication: the stored nested KPIs
     series: Any  # pandas: the daily series, long format
     reps_used: int
+    # Champion/challenger scenarios: (label, ArmsComparison, counts by strategy), see sim.report_arms.
+    arms: list = field(default_factory=list)
+    # A sensitivity experiment's swings (sim.sweep.SensitivityResult), for the tornado.
+    sensitivity: Any = None
+    # Scenarios whose ladder makes offers: (label, {kind: mean KPIs}), see sim.report_offers.
+    offers: list = field(default_factory=list)
 
 
 def _complete_replications(frame, count: int) -> list[int]:
@@ -137,7 +143,18 @@ def load_report_data(store, experiment_id: str) -> ReportData:
                             experiment["code_version"], eid, experiment["kind"], spec=details["spec"])
     series = store.experiment_series(eid)
     series = series[series["rep"].isin(reps)]
-    return ReportData(experiment, details, comparison, nested, series, len(reps))
+    data = ReportData(experiment, details, comparison, nested, series, len(reps))
+    from .report_arms import arms_summaries
+
+    data.arms = arms_summaries(data)
+    from .report_offers import offer_means
+
+    data.offers = offer_means(data)
+    if comparison.kind == "sensitivity":
+        from .sweep import stored_sensitivity
+
+        data.sensitivity = stored_sensitivity(comparison, scenarios[0]["content"], details["spec"])
+    return data
 
 
 # ----------------------------------------------------------------------------- numbers
@@ -233,12 +250,39 @@ def payload(data: ReportData, title: str) -> dict[str, Any]:
                           "cost_per_dollar_collected": cost.to_json(), "flow_rates": flow,
                           "cost_by_item": item})
     e = data.experiment
+    lines, extra = headline(c), {}
+    if data.arms:
+        from . import report_arms
+
+        # One champion/challenger scenario: its strategies are the comparison, not the book alone.
+        lines = report_arms.headline(data.arms) + (lines if len(c.scenarios) > 1 else [])
+        extra["champion_challenger"] = report_arms.payload(data.arms)
+    if data.offers:
+        from . import report_offers
+
+        lines += report_offers.headline(data.offers)
+        extra["offers"] = report_offers.payload(data.offers)
+    if data.sensitivity is not None:
+        lines = [_tornado_headline(data.sensitivity), *lines]
+        extra["sensitivity"] = {k: v for k, v in data.sensitivity.to_json().items() if k != "comparison"}
     return {"title": title, "experiment": {"id": e["id"], "kind": e["kind"], "status": e["status"],
                                            "reps": data.reps_used, "reps_planned": e["reps"], "seed": e["seed"],
                                            "code_version": e["code_version"], "created_at": e["created_at"],
                                            "spec": data.details["spec"]},
             "confidence": c.confidence, "champion": c.champion, "scenarios": scenarios,
-            "differences": [d.to_json() for d in c.differences], "headline": headline(c)}
+            "differences": [d.to_json() for d in c.differences], "headline": lines, **extra}
+
+
+def _tornado_headline(result) -> str:
+    """The sensitivity in one sentence: the parameter whose ± step moves the KPI most."""
+    from .plots import KPI_TITLES
+
+    widest = result.swings[0]
+    kpi = result.kpi
+    return (f"Of {len(result.swings)} parameters, {widest.path} moves {KPI_TITLES.get(kpi, kpi)} most: "
+            f"{fmt_estimate(kpi, widest.low, signed=True)} at {widest.low_value:g} and "
+            f"{fmt_estimate(kpi, widest.high, signed=True)} at {widest.high_value:g} against the base "
+            f"value {widest.base_value:g}.")
 
 
 def _json_script(data: dict) -> str:
@@ -342,6 +386,15 @@ def charts(data: ReportData) -> dict[str, tuple[str, str]]:
                      plots.kpi_bars(c, ("agent_utilization", "right_party_contact_rate", "inbound_service_level"))),
         "utilisation": ("Agent utilisation by day", utilisation_chart(data)),
     }
+    if data.arms:
+        from .report_arms import chart
+
+        out["strategies"] = ("Champion/challenger: each strategy's share of the accounts and of the agents' time, "
+                             "and its cash per account", chart(data.arms))
+    if data.sensitivity is not None:
+        kpi = plots.KPI_TITLES.get(data.sensitivity.kpi, data.sensitivity.kpi)
+        out["tornado"] = (f"Tornado: how far each parameter, moved down and up by its step, shifts {kpi} "
+                          "against the base, widest on top, with intervals", plots.tornado(data.sensitivity))
     if c.kind == "sweep" and len(c.scenarios) > 1:
         out["tradeoff"] = ("Sweep: net recovery against complaints, each variant with its interval",
                            plots.sweep_tradeoff(SimpleNamespace(comparison=c)))
@@ -396,7 +449,9 @@ def _differences_section(data: ReportData) -> str:
     c = data.comparison
     if len(c.scenarios) < 2:
         return ("<section id=\"differences\"><h2>Differences against the champion</h2>"
-                "<p class=\"note\">A single strategy: no differences.</p></section>")
+                "<p class=\"note\">" + ("One book: the strategies' differences are in the champion/challenger "
+                                       "section above." if data.arms else "A single strategy: no differences.")
+                + "</p></section>")
     challengers = c.labels[1:]
     rows, classes = [], []
     for k in TABLE_KPIS:
@@ -407,6 +462,24 @@ def _differences_section(data: ReportData) -> str:
     return ("<section id=\"differences\"><h2>Differences against the champion</h2>" + _table(header, rows, classes)
             + f"<p class=\"note\">Paired by replication; shaded: the {c.confidence:.0%} interval excludes zero.</p>"
             "</section>")
+
+
+def _strategies_section(data: ReportData, images) -> list[str]:
+    if not data.arms:
+        return []
+    from .report_arms import section
+
+    return [section(data.arms, _chart("strategies", *images["strategies"]), esc, _table)]
+
+
+def _swing_table(data: ReportData) -> str:
+    """The tornado's numbers: each parameter's base value, its two moves and the KPI's change at each."""
+    result = data.sensitivity
+    kpi = result.kpi
+    rows = [[esc(s.path), esc(f"{s.base_value:g}"), esc(f"{s.low_value:g}"),
+             esc(fmt_estimate(kpi, s.low, signed=True)), esc(f"{s.high_value:g}"),
+             esc(fmt_estimate(kpi, s.high, signed=True))] for s in result.swings]
+    return _table(["parameter", "base", "− step", "change", "+ step", "change"], rows)
 
 
 def _chart(key: str, caption: str, image: str) -> str:
@@ -446,8 +519,13 @@ def _scenario_details(data: ReportData) -> str:
 
 
 def _assumptions_section(data: ReportData) -> str:
+    assumptions = list(ASSUMPTIONS)
+    if data.offers:
+        from .report_offers import ASSUMPTION
+
+        assumptions.append(ASSUMPTION)
     items = "".join(f"<li><strong>{esc(what)}</strong>: {esc(text)}. Source: {esc(where)}.</li>"
-                    for what, text, where in ASSUMPTIONS)
+                    for what, text, where in assumptions)
     return ("<section id=\"assumptions\"><h2>Assumptions and their sources</h2><ul>" + items + "</ul>"
             + _scenario_details(data) + "</section>")
 
@@ -458,13 +536,14 @@ def render(data: ReportData, title: str) -> str:
     images = charts(data)
     numbers = payload(data, title)
     question = (f"{len(c.scenarios)} strategies compared" if c.kind == "compare" else
+                "champion/challenger in one book" if data.arms and len(c.scenarios) == 1 else
                 f"a {c.kind} of {len(c.scenarios)} scenarios" if len(c.scenarios) > 1 else "a single strategy")
     sections = [
         f"<header id=\"question\"><h1>{esc(title)}</h1><p class=\"meta\">{esc(question)}: "
         f"{esc(', '.join(c.labels))}. Report written {dt.date.today().isoformat()} by repaylab.</p></header>",
         "<section id=\"headline\"><h2>Headline</h2><ul class=\"headline\">"
         + "".join(f"<li>{esc(line)}</li>" for line in numbers["headline"]) + "</ul></section>",
-        _setup_section(data), _kpi_section(data), _differences_section(data),
+        _setup_section(data), *_strategies_section(data, images), _kpi_section(data), _differences_section(data),
         "<section id=\"waterfall\"><h2>Flow rates</h2>" + _chart("waterfall", *images["waterfall"])
         + _flow_table(data) + "</section>",
         "<section id=\"recovery\"><h2>Recovery curves</h2>" + _chart("recovery", *images["recovery"]) + "</section>",
@@ -474,6 +553,13 @@ def render(data: ReportData, title: str) -> str:
         "<section id=\"capacity\"><h2>Capacity used</h2>" + _chart("capacity", *images["capacity"])
         + _chart("utilisation", *images["utilisation"]) + "</section>",
     ]
+    if data.offers:
+        from .report_offers import section
+
+        sections.append(section(data.offers, esc, _table))
+    if "tornado" in images:
+        sections.append("<section id=\"tornado\"><h2>Which assumptions matter</h2>"
+                        + _chart("tornado", *images["tornado"]) + _swing_table(data) + "</section>")
     if "tradeoff" in images:
         sections.append("<section id=\"tradeoff\"><h2>Sweep trade-off</h2>" + _chart("tradeoff", *images["tradeoff"])
                         + "</section>")
@@ -491,6 +577,8 @@ def default_title(experiment: dict[str, Any]) -> str:
     labels = experiment["scenarios"]
     if experiment["kind"] == "run":
         return f"A run of {labels[0] if labels else 'a scenario'}"
+    if experiment["kind"] == "champion_challenger":
+        return f"Champion/challenger in one book: {labels[0] if labels else 'a scenario'}"
     if experiment["kind"] == "compare" and len(labels) > 1:
         return f"Which strategy: {labels[0]} or {', '.join(labels[1:])}?"
     return f"{experiment['kind'].capitalize()} of {labels[0] if labels else 'a scenario'}"

@@ -37,6 +37,8 @@ from pydantic import (
 from .domain import (
     AUTOMATED_CHANNELS,
     DELINQUENT_BUCKETS,
+    LADDER_CHANNELS,
+    OFFER_CHANNELS,
     STRATEGY_CHANNELS,
     TEAM_KIND_OF_CHANNEL,
     TEAM_KINDS,
@@ -62,7 +64,15 @@ MAX_EXTENDS_DEPTH = 32
 # initial balance inf).
 MAX_BALANCE = 1e9
 
-Channel = Literal[STRATEGY_CHANNELS]  # type: ignore[valid-type]  # the same tuple, as a pydantic choice
+Channel = Literal[LADDER_CHANNELS]  # type: ignore[valid-type]  # the same tuple, as a pydantic choice
+# The fields of an offer step, by channel (sim/engine/offers.py holds their defaults, each a labelled
+# assumption or sourced there). Unset, they stay None, so a scenario without offers hashes as before.
+OFFER_FIELDS = {
+    "settlement_offer": ("discount", "pay_within_days", "acceptance", "acceptance_by_bucket",
+                         "acceptance_by_segment", "keep_rate"),
+    "hardship_plan": ("apr", "months", "reage_after", "acceptance", "acceptance_by_bucket",
+                      "acceptance_by_segment"),
+}
 
 
 class _Section(BaseModel):
@@ -428,6 +438,16 @@ class Step(_Section):
     attempts_per_day: int = Field(1, ge=1, le=20)
     send_time: str = "10:00"
     team: str | None = None
+    # Offers (channel settlement_offer or hardship_plan; see OFFER_FIELDS and sim/engine/offers.py).
+    discount: float | None = Field(None, gt=0, lt=1)  # the share of the balance forgiven
+    pay_within_days: int | None = Field(None, ge=1, le=365)
+    acceptance: float | None = Field(None, ge=0, le=1)  # one probability for every bucket
+    acceptance_by_bucket: dict[str, float] | None = None  # probability by days-past-due bucket
+    acceptance_by_segment: dict[str, float] | None = None  # a factor on it by risk segment
+    keep_rate: float | None = Field(None, ge=0, le=1)  # an accepted settlement is paid
+    apr: float | None = Field(None, ge=0, le=1)  # the hardship plan's reduced rate
+    months: int | None = Field(None, ge=1, le=120)
+    reage_after: int | None = Field(None, ge=1, le=120)  # on-time instalments before the account is re-aged
 
     @field_validator("send_time")
     @classmethod
@@ -442,7 +462,31 @@ class Step(_Section):
             raise ValueError(f"to_dpd ({self.to_dpd}) is before from_dpd ({self.from_dpd})")
         if self.max_balance is not None and self.max_balance <= self.min_balance:
             raise ValueError(f"max_balance ({self.max_balance:g}) must be above min_balance ({self.min_balance:g})")
+        self._check_offer()
         return self
+
+    def _check_offer(self) -> None:
+        """Offer fields only on their offer's step, and each table keyed by what it names."""
+        allowed = OFFER_FIELDS.get(self.channel, ())
+        for name in sorted({f for fields in OFFER_FIELDS.values() for f in fields}):
+            if getattr(self, name) is not None and name not in allowed:
+                where = [c for c, fields in OFFER_FIELDS.items() if name in fields]
+                raise ValueError(f"{name} is for channel {' or '.join(where)}, not {self.channel}")
+        if self.channel not in OFFER_CHANNELS:
+            return
+        if self.acceptance is not None and self.acceptance_by_bucket is not None:
+            raise ValueError("give acceptance (every bucket) or acceptance_by_bucket, not both")
+        for bucket, p in (self.acceptance_by_bucket or {}).items():
+            if bucket not in DELINQUENT_BUCKETS:
+                raise ValueError(f"acceptance_by_bucket: unknown bucket {bucket!r}; use {', '.join(DELINQUENT_BUCKETS)}")
+            if not 0 <= p <= 1:
+                raise ValueError(f"acceptance_by_bucket.{bucket}: a probability is between 0 and 1, got {p}")
+        for segment, factor in (self.acceptance_by_segment or {}).items():
+            if not 0 <= factor <= 100:
+                raise ValueError(f"acceptance_by_segment.{segment}: a factor between 0 and 100, got {factor}")
+        if self.reage_after is not None and self.months is not None and self.reage_after > self.months:
+            raise ValueError(f"reage_after ({self.reage_after}) is more instalments than the plan's months "
+                             f"({self.months})")
 
 
 class StrategySection(_Section):
@@ -860,6 +904,12 @@ class Scenario(_Section):
                 if seg not in segments:
                     raise FieldError(
                         f"{prefix}.{i}.segments",
+                        f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}",
+                    )
+            for seg in step.acceptance_by_segment or {}:
+                if seg not in segments:
+                    raise FieldError(
+                        f"{prefix}.{i}.acceptance_by_segment",
                         f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}",
                     )
             if step.team is not None:

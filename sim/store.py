@@ -23,6 +23,13 @@ Tables
 ``experiments``           experiment_id, kind, status, reps, seed_json, code_version, spec_json, summary_json, …
 ``experiment_scenarios``  experiment_id, scenario_index, label, scenario_hash
 ``experiment_runs``       experiment_id, scenario_index, rep, run_id
+``strategy_kpis``         run_id, strategy_index, strategy, champion, kpis_json, tests_json — a
+                          champion/challenger run's KPIs by strategy (:func:`sim.arms.kpis_by_strategy`) and
+                          each challenger's within-run tests against the champion (NULL for the champion)
+
+A store written before ``strategy_kpis`` existed gets the table the next time
+it is opened for writing; a champion/challenger run stored without its rows
+is simulated again by the next experiment that needs it (and then gains them).
 """
 
 from __future__ import annotations
@@ -45,7 +52,8 @@ from .io import check_store_path
 
 DEFAULT_STORE = "runs.duckdb"
 STORE_ENV = "REPAYLAB_STORE"
-TABLES = ("scenarios", "runs", "kpis", "series", "experiments", "experiment_scenarios", "experiment_runs")
+TABLES = ("scenarios", "runs", "kpis", "series", "experiments", "experiment_scenarios", "experiment_runs",
+          "strategy_kpis")
 
 # A store never loads or downloads a DuckDB extension: a foreign file given as --store (SQLite,
 # Parquet, …) would otherwise make DuckDB fetch a reader for it over the network.
@@ -111,6 +119,15 @@ CREATE TABLE IF NOT EXISTS experiment_runs (
     rep INTEGER NOT NULL,
     run_id VARCHAR NOT NULL,
     PRIMARY KEY (experiment_id, scenario_index, rep)
+);
+CREATE TABLE IF NOT EXISTS strategy_kpis (
+    run_id VARCHAR NOT NULL,
+    strategy_index INTEGER NOT NULL,
+    strategy VARCHAR NOT NULL,
+    champion BOOLEAN NOT NULL,
+    kpis_json VARCHAR NOT NULL,
+    tests_json VARCHAR,
+    PRIMARY KEY (run_id, strategy_index)
 );
 """
 
@@ -448,7 +465,27 @@ class ResultStore:
                     "SELECT run_id, day, value FROM series WHERE name = 'collected' "
                     "AND run_id IN (SELECT unnest(?))", [ids]).fetchall():
                 found[run_id]["collected"][day] = value
+            self._read_strategies(con, found)
         return found
+
+    @staticmethod
+    def _read_strategies(con, found: dict[str, dict[str, Any]]) -> None:
+        """Add each run's ``kpis_by_strategy`` and ``strategy_tests`` (None for a one-strategy run, or one
+        stored before the table existed)."""
+        for run in found.values():
+            run["kpis_by_strategy"] = run["strategy_tests"] = None
+        if not _has_table(con, "strategy_kpis"):
+            return
+        rows = con.execute("SELECT run_id, strategy, kpis_json, tests_json FROM strategy_kpis "
+                           "WHERE run_id IN (SELECT unnest(?)) ORDER BY run_id, strategy_index",
+                           [sorted(found)]).fetchall()
+        for run_id, strategy, kpis_json, tests_json in rows:
+            run = found[run_id]
+            if run["kpis_by_strategy"] is None:
+                run["kpis_by_strategy"], run["strategy_tests"] = {}, {}
+            run["kpis_by_strategy"][strategy] = json.loads(kpis_json)
+            if tests_json is not None:
+                run["strategy_tests"][strategy] = json.loads(tests_json)
 
     def save_run(self, result, *, run_id: str, code_version: str, seed_key: tuple[str, str],
                  links: Iterable[tuple[str, int, int]] = ()) -> bool:
@@ -471,10 +508,53 @@ class ResultStore:
                 con.executemany("INSERT INTO kpis VALUES (?, ?, ?)",
                                 [[run_id, k, _finite(result.kpis[k])] for k in SCALAR_KPIS])
                 self._write_series(con, run_id, result.series)
+            self._write_strategies(con, run_id, result)
             for experiment_id, index, rep in links:
                 con.execute("INSERT INTO experiment_runs VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
                             [experiment_id, index, rep, run_id])
         return not exists
+
+    @staticmethod
+    def _write_strategies(con, run_id: str, result) -> None:
+        """A champion/challenger run's KPIs by strategy and within-run tests, unless already there."""
+        from .metrics import _jsonable
+
+        by_strategy = getattr(result, "kpis_by_strategy", None)
+        if not by_strategy:
+            return
+        if con.execute("SELECT 1 FROM strategy_kpis WHERE run_id = ? LIMIT 1", [run_id]).fetchone():
+            return
+        tests = result.strategy_tests or {}
+        con.executemany("INSERT INTO strategy_kpis VALUES (?, ?, ?, ?, ?, ?)",
+                        [[run_id, k, name, bool(kpis.get("champion")), json.dumps(_jsonable(kpis)),
+                          json.dumps(_jsonable(tests[name])) if name in tests else None]
+                         for k, (name, kpis) in enumerate(by_strategy.items())])
+
+    def experiment_strategy_kpis(self, experiment_id: str):
+        """One row per replication and strategy of a champion/challenger experiment, one column per scalar
+        KPI of :func:`sim.arms.kpis_by_strategy` (pandas; empty if the experiment has none)."""
+        import pandas as pd
+
+        with self._connect(read_only=True) as con:
+            if not _has_table(con, "strategy_kpis"):
+                return pd.DataFrame()
+            rows = con.execute(
+                """
+                SELECT l.scenario_index, s.label, l.rep, l.run_id, k.strategy_index, k.strategy, k.champion,
+                       k.kpis_json
+                FROM experiment_runs l
+                JOIN experiment_scenarios s USING (experiment_id, scenario_index)
+                JOIN strategy_kpis k USING (run_id)
+                WHERE l.experiment_id = ?
+                ORDER BY l.scenario_index, l.rep, k.strategy_index
+                """, [experiment_id]).fetchall()
+        records = []
+        for index, label, rep, run_id, k, strategy, champion, kpis_json in rows:
+            scalars = {kpi: v for kpi, v in json.loads(kpis_json).items()
+                       if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            records.append({"scenario_index": index, "label": label, "rep": rep, "run_id": run_id,
+                            "strategy_index": k, "strategy": strategy, "champion": bool(champion), **scalars})
+        return pd.DataFrame.from_records(records)
 
     def _write_series(self, con, run_id: str, series: dict[str, np.ndarray]) -> None:
         import pandas as pd
@@ -502,13 +582,22 @@ class ResultStore:
         with self._connect(read_only=True) as con:
             if not self._has_tables(con):
                 return {}
-            return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                    for t in ("runs", "kpis", "series", "experiments", "experiment_runs")}
+            counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                      for t in ("runs", "kpis", "series", "experiments", "experiment_runs")}
+            if _has_table(con, "strategy_kpis"):
+                counts["strategy_kpis"] = con.execute("SELECT count(*) FROM strategy_kpis").fetchone()[0]
+            return counts
 
     @staticmethod
     def _has_tables(con) -> bool:
         return bool(con.execute("SELECT count(*) FROM information_schema.tables "
                                 "WHERE table_name = 'experiments'").fetchone()[0])
+
+
+def _has_table(con, name: str) -> bool:
+    """Whether the store has this table (a store written by an older repaylab may lack a newer one)."""
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchone()[0])
 
 
 def _finite(value: Any) -> float | None:

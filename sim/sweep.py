@@ -185,14 +185,12 @@ class SensitivityResult:
                 "comparison": self.comparison.to_json()}
 
 
-def sensitivity_variants(base: Scenario, params: Sequence[tuple[str, float]]
-                         ) -> tuple[list[Scenario], list[str], list[tuple[str, Any, Any, Any]]]:
-    """Two variants per parameter, base − step and base + step, validated."""
+def _moves(content: dict, params: Sequence[tuple[str, float]]) -> list[tuple[str, Any, Any, Any]]:
+    """Each parameter's (path, base value, base − step, base + step), checked as sensitivity allows."""
     paths = [p for p, _ in params]
     if len(set(paths)) != len(paths):
         raise ScenarioError("--param", "", "each parameter may be given once")
-    content = base.content()
-    variants, labels, moves = [], [], []
+    moves = []
     for path, step in params:
         option = f"--param {path}:{_fmt(step)}"
         value = _get_path(content, path, option)
@@ -201,7 +199,17 @@ def sensitivity_variants(base: Scenario, params: Sequence[tuple[str, float]]
         if isinstance(value, int) and not float(step).is_integer():
             raise ScenarioError(option, path, f"is a whole number ({value}); give a whole step")
         cast = int if isinstance(value, int) else float
-        low, high = cast(value - step), cast(value + step)
+        moves.append((path, value, cast(value - step), cast(value + step)))
+    return moves
+
+
+def sensitivity_variants(base: Scenario, params: Sequence[tuple[str, float]]
+                         ) -> tuple[list[Scenario], list[str], list[tuple[str, Any, Any, Any]]]:
+    """Two variants per parameter, base − step and base + step, validated."""
+    moves = _moves(base.content(), params)
+    variants, labels = [], []
+    for (path, step), (_, _, low, high) in zip(params, moves, strict=True):
+        option = f"--param {path}:{_fmt(step)}"
         for side, moved in (("-", low), ("+", high)):
             try:
                 variants.append(_variant(base, {path: moved}, option))
@@ -209,8 +217,23 @@ def sensitivity_variants(base: Scenario, params: Sequence[tuple[str, float]]
                 raise ScenarioError(option, path, f"base {side} step = {_fmt(moved)} is not allowed: "
                                                   f"{err.message}") from None
             labels.append(f"{path}={_fmt(moved)}")
-        moves.append((path, value, low, high))
     return variants, labels, moves
+
+
+def swings(comparison: Comparison, moves: Sequence[tuple[str, Any, Any, Any]], kpi: str) -> list[Swing]:
+    """Each parameter's change of ``kpi`` against the base (the comparison's first scenario), widest first.
+
+    The comparison holds the base, then each parameter's − and + variant in
+    the order of ``moves``, as :func:`run_sensitivity` runs them.
+    """
+    labels = comparison.labels
+    out = []
+    for j, (path, value, low, high) in enumerate(moves):
+        low_d = comparison.difference(labels[1 + 2 * j], kpi).estimate
+        high_d = comparison.difference(labels[2 + 2 * j], kpi).estimate
+        out.append(Swing(path, value, low, high, low_d, high_d))
+    out.sort(key=lambda s: s.width, reverse=True)
+    return out
 
 
 def run_sensitivity(base: Scenario, params: Sequence[tuple[str, float]], reps: int, *, kpi: str = "net_recovery",
@@ -224,10 +247,19 @@ def run_sensitivity(base: Scenario, params: Sequence[tuple[str, float]], reps: i
     spec = {"params": [[p, s] for p, s in params], "kpi": kpi}
     comparison = run_experiment([base, *variants], reps, labels=[base_label, *labels], kind="sensitivity",
                                 spec=spec, **kwargs)
-    swings = []
-    for j, (path, value, low, high) in enumerate(moves):
-        low_d = comparison.difference(labels[2 * j], kpi).estimate
-        high_d = comparison.difference(labels[2 * j + 1], kpi).estimate
-        swings.append(Swing(path, value, low, high, low_d, high_d))
-    swings.sort(key=lambda s: s.width, reverse=True)
-    return SensitivityResult(comparison, kpi, swings)
+    return SensitivityResult(comparison, kpi, swings(comparison, moves, kpi))
+
+
+def stored_sensitivity(comparison: Comparison, base_content: dict, spec: dict,
+                       kpi: str | None = None) -> SensitivityResult | None:
+    """A stored sensitivity experiment's result again (for the report's tornado), from its comparison, the
+    base scenario as it ran and the settings it recorded; None if they do not describe one."""
+    params = [(str(p), step) for p, step in spec.get("params", [])]
+    if comparison.kind != "sensitivity" or not params or len(comparison.labels) != 1 + 2 * len(params):
+        return None
+    try:
+        moves = _moves(base_content, params)
+    except ScenarioError:
+        return None
+    kpi = kpi or spec.get("kpi", "net_recovery")
+    return SensitivityResult(comparison, kpi, swings(comparison, moves, kpi))

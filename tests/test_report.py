@@ -147,14 +147,11 @@ def test_a_sweep_report_has_its_trade_off(tmp_path):
 CHROMIUM = "/usr/bin/chromium"
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
-def test_the_report_renders_every_chart_in_chromium(stored, tmp_path):
+def render_in_chromium(out: Path, charts) -> dict:
+    """Open a report file in headless Chromium: every chart drawn, no console error, no other request; the
+    embedded data as the browser reads it."""
     from playwright.sync_api import sync_playwright
 
-    store, compare_id, _ = stored
-    out = tmp_path / "report.html"
-    out.write_text(report_html(store, compare_id), encoding="utf-8")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
@@ -169,19 +166,29 @@ def test_the_report_renders_every_chart_in_chromium(stored, tmp_path):
             page.wait_for_load_state("load")
             assert page.title() == html.unescape(re.search(r"<title>(.*?)</title>",
                                                            out.read_text(encoding="utf-8")).group(1))
-            for chart in CHARTS:
+            for chart in charts:
                 figure = page.locator(f"#chart-{chart} svg")
                 assert figure.count() == 1, chart
                 box = figure.bounding_box()
                 assert box and box["width"] > 100 and box["height"] > 100, chart
                 assert page.locator(f"#chart-{chart} svg path").count() > 0, chart
-            assert page.locator("svg").count() == len(CHARTS)
+            assert page.locator("svg").count() == len(charts)
             data = json.loads(page.locator("#repaylab-data").text_content())
-            assert data["experiment"]["id"] == compare_id
             assert not problems, problems
             assert requests == [out.as_uri()]  # nothing but the file itself
+            return data
         finally:
             browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"{CHROMIUM} is missing")
+def test_the_report_renders_every_chart_in_chromium(stored, tmp_path):
+    store, compare_id, _ = stored
+    out = tmp_path / "report.html"
+    out.write_text(report_html(store, compare_id), encoding="utf-8")
+    data = render_in_chromium(out, CHARTS)
+    assert data["experiment"]["id"] == compare_id
 
 
 def test_the_report_module_is_not_part_of_the_code_version():

@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.domain import MINUTES_PER_HOUR
+from sim.domain import LADDER_CHANNELS, MINUTES_PER_HOUR
 from sim.scenario import Scenario, Step
 
 from .segments import BUCKET_DPD, Segments
-from .treatments import CHANNEL_ORDER, Treatment, team_for
+from .treatments import Treatment, team_for
 
 
 def largest_remainder(shares: np.ndarray, total: int) -> np.ndarray:
@@ -300,7 +300,7 @@ def plan_steps(segments: Segments, treatments: tuple[Treatment, ...], table: np.
         if len(steps) == before:
             break
     out = [_written_step(st, risks)
-           for st in sorted(steps, key=lambda st: (st["dpd"][0], CHANNEL_ORDER.index(st["channel"]), st["balance"][0]))]
+           for st in sorted(steps, key=lambda st: (st["dpd"][0], LADDER_CHANNELS.index(st["channel"]), st["balance"][0]))]
     if len(out) > 64:
         raise ValueError(f"the plan needs {len(out)} ladder steps; a strategy allows 64 (use fewer balance bands)")
     return out

@@ -169,7 +169,13 @@ class _Search:
                  time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
                  valuation: str):
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
-        from .treatments import ladder_treatments, scenario_treatments, with_field_visits
+        from .treatments import (
+            ladder_treatments,
+            makes_offers,
+            offer_treatments,
+            scenario_treatments,
+            with_field_visits,
+        )
 
         self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
         self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
@@ -181,7 +187,12 @@ class _Search:
         for other in ladders:
             self.worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
         self.references = [(name, list(world.strategy.steps)) for name, world in self.worlds.items()]
-        treatments = scenario_treatments(scenario)
+        if valuation != "simulate" and any(makes_offers(steps) for _, steps in self.references):
+            from sim.errors import InputError
+
+            raise InputError("allocate", "--valuation", "a ladder with settlement or hardship offers is valued "
+                                                        "by the engine only: use --valuation simulate")
+        treatments = scenario_treatments(scenario) + offer_treatments(scenario)
         treatments += [t for t in ladder_treatments(scenario, self.references) if t not in treatments]
         self.treatments = with_field_visits(scenario, treatments)
         self.own = next((k for k, t in enumerate(self.treatments)

@@ -22,7 +22,13 @@ import math
 from dataclasses import dataclass, field
 
 from sim.compliance import ContactRules
-from sim.domain import AUTOMATED_CHANNELS, STRATEGY_CHANNELS, TEAM_KIND_OF_CHANNEL, hour_of
+from sim.domain import (
+    AUTOMATED_CHANNELS,
+    OFFER_CHANNELS,
+    STRATEGY_CHANNELS,
+    TEAM_KIND_OF_CHANNEL,
+    hour_of,
+)
 from sim.scenario import MAX_DAYS, Scenario, Step, TeamSection, parse_clock, parse_shift
 
 CHANNEL_ORDER = STRATEGY_CHANNELS  # the one channel order of sim.domain
@@ -237,7 +243,9 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
     has["field_visit"] &= field_cadence(scenario) is not None
 
     singles: list[Contact] = []
-    own = [(s.channel, s.every_days, s.attempts_per_day) for s in scenario.strategy.steps]
+    # Offer steps are treatments of their own (offer_treatments), with the terms the scenario gives them.
+    own = [(s.channel, s.every_days, s.attempts_per_day) for s in scenario.strategy.steps
+           if s.channel not in OFFER_CHANNELS]
     standard = [("sms", 3, 1), ("sms", 7, 1), ("email", 7, 1), ("letter", 30, 1), ("call", 7, 1),
                 ("call", 3, 1), ("call", 2, 2), ("field_visit", field_every, 1), ("legal", 1, 1)]
     for channel, every, attempts in standard + own:
@@ -273,6 +281,30 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
         if t not in out:
             out.append(t)
     return out
+
+
+def offer_treatments(scenario: Scenario) -> list[Treatment]:
+    """Each offer step of the scenario's ladder (settlement, hardship plan) as a treatment of its own, and with
+    the scenario's ladder around it (``offer:settlement_offer``, ``ladder:NAME+settlement_offer``).
+
+    The offer keeps the terms and days-past-due range the scenario gives it;
+    the engine values it (``valuation = "simulate"``): the value model has no
+    expectation of offers.
+    """
+    steps = scenario.strategy.steps
+    contacts = [s for s in steps if s.channel not in OFFER_CHANNELS]
+    out: list[Treatment] = []
+    for step in steps:
+        if step.channel not in OFFER_CHANNELS:
+            continue
+        alone = Treatment((), ladder=(step,), label=f"offer:{step.channel}")
+        around = ladder_treatment(scenario, [*contacts, step], f"ladder:{scenario.strategy.name}+{step.channel}")
+        out += [t for t in (alone, around) if t not in out]
+    return out
+
+
+def makes_offers(steps) -> bool:
+    return any(step.channel in OFFER_CHANNELS for step in steps)
 
 
 def shift_minutes_per_day(team: TeamSection) -> int:

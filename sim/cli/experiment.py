@@ -93,8 +93,11 @@ def register(subparsers) -> None:
     target = export.add_mutually_exclusive_group(required=True)
     target.add_argument("--csv", metavar="FILE")
     target.add_argument("--parquet", metavar="FILE")
-    export.add_argument("--series", action="store_true",
-                        help="export the daily series (long format) instead of one row of KPIs per replication")
+    rows = export.add_mutually_exclusive_group()
+    rows.add_argument("--series", action="store_true",
+                      help="export the daily series (long format) instead of one row of KPIs per replication")
+    rows.add_argument("--strategies", action="store_true",
+                      help="a champion/challenger experiment: one row of KPIs per replication and strategy")
     export.add_argument("--store", metavar="PATH", help="results database (default: $REPAYLAB_STORE or runs.duckdb)")
     export.set_defaults(func=cmd_export)
 
@@ -344,7 +347,7 @@ def _compare_arms(args: argparse.Namespace, setup: _Setup, scenario) -> int:
     for option in ("plot", "csv"):
         if getattr(args, option):
             raise InputError(f"--{option}", "", "not available for a champion/challenger file yet")
-    comparison = compare_arms(scenario, setup.reps, args.seed)
+    comparison, _ = setup.run(lambda **kw: compare_arms(scenario, **kw))
     _emit(args, comparison.to_json, "" if args.json else format_arms_comparison(comparison))
     return 0
 
@@ -473,7 +476,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     if not store.path.is_file():
         raise InputError(store.path, "--store", "no results store here (run an experiment first)")
     experiment = store.find_experiment(args.experiment)
-    frame = store.experiment_series(experiment["id"]) if args.series else store.experiment_kpis(experiment["id"])
+    if args.strategies:
+        frame = store.experiment_strategy_kpis(experiment["id"])
+        if frame.empty:
+            raise InputError(store.path, "--strategies", f"experiment {experiment['id']} has no KPIs by strategy "
+                                                         "(it is not a champion/challenger run)")
+    else:
+        frame = store.experiment_series(experiment["id"]) if args.series else store.experiment_kpis(experiment["id"])
     if args.csv:
         from ..export_safety import safe_frame
 

@@ -154,6 +154,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
             print()
             print(format_readout(result))
+        if "offers" in result.kpis:
+            from ..report_offers import format_offers
+
+            print()
+            print(format_offers(result.kpis["offers"], result.kpis["cost_by_item"]))
     return 0
 
 

@@ -31,7 +31,14 @@ import simpy
 
 from ..compliance import ContactCalendar, ContactRules
 from ..contact_log import ContactLogBuilder
-from ..domain import ALL_CHANNELS, AUTOMATED_CHANNELS, MINUTES_PER_DAY, ROLL_STATES, WEEKDAYS
+from ..domain import (
+    ALL_CHANNELS,
+    AUTOMATED_CHANNELS,
+    MINUTES_PER_DAY,
+    OFFER_CHANNELS,
+    ROLL_STATES,
+    WEEKDAYS,
+)
 from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..portfolio import Portfolio
@@ -45,6 +52,7 @@ from .conversation import Conversation
 from .field import FieldTeams
 from .ladder import Ladder
 from .legal import Legal
+from .offers import Offers
 from .standing import Standing, needs_standing
 from .tally import RunOutcome, Tally
 from .teams import Teams
@@ -102,6 +110,8 @@ class Engine:
         if needs_standing(scenario, portfolio, rules):
             self.standing = Standing.attach(ctx, book, portfolio, rules, streams.seed_sequence,
                                             (counters, self.calls, conversation, self.ladder, self.field))
+        offering = any(step.channel in OFFER_CHANNELS for step in scenario.strategy.steps)
+        self.offers = Offers(ctx, book, counters.last_step_day, streams["offers"]) if offering else None
 
     # ------------------------------------------------------------------------- run
 
@@ -134,6 +144,8 @@ class Engine:
                 self.ladder.send_automated(step, s, idx, day)
             elif step.channel == "legal":
                 self.legal.refer(idx)
+            elif step.channel in OFFER_CHANNELS:
+                self.offers.make(s, idx, day)
             else:
                 team = self.teams.team_for(step)
                 if team is not None:
@@ -146,9 +158,14 @@ class Engine:
         self.legal.day(day)
 
     def _end_of_day(self, day: int) -> None:
-        """24:00: fold the day's call counters, then the book's evening."""
+        """24:00: fold the day's call counters, then the book's evening (between settlements due and
+        the offers' evening, when a step makes offers)."""
         self.counters.fold_today(day)
+        if self.offers is not None:
+            self.offers.settle(day)
         self.book.evening(day)
+        if self.offers is not None:
+            self.offers.after_evening(day)
 
     # ------------------------------------------------------------------------- the end
 
@@ -164,7 +181,8 @@ class Engine:
             initial_balance=book.initial_balance, collected=book.collected_total,
             written_off=book.written_off_total, interest_and_fees=book.interest_and_fees_total,
             balance=book.balance, status=book.status, log=self.log, agent_names=tuple(self.teams.agent_names),
-            ledger=self._close_ledger(), receipts=self.ctx.receipts)
+            ledger=self._close_ledger(), receipts=self.ctx.receipts,
+            offers=self.offers.kpis() if self.offers is not None else None)
 
     def _close_ledger(self) -> AccountLedger | None:
         """The ledger at the horizon: each account's balance and roll state, the agents' work from the log."""

@@ -89,6 +89,9 @@ class Book:
         # model = "card": statements, minimums and past-due amounts by age, re-default (statements.py).
         self.statements = Statements(self, streams["redefault"]) if behavior.model == "card" else None
         self.month_start_state = self.roll_state()
+        # Hooks for the offers (sim/engine/offers.py); None unless a ladder step makes offers.
+        self.apr_by_account: np.ndarray | None = None  # each account's own rate (a hardship plan's)
+        self.collected_by_account: np.ndarray | None = None  # cash by account, summed as it comes in
 
     # ------------------------------------------------------------------------- money
 
@@ -103,6 +106,8 @@ class Book:
         total = float(np.sum(amount))
         self.collected_total += total
         self.ctx.tally.collected[day] += total
+        if self.collected_by_account is not None:
+            np.add.at(self.collected_by_account, i, amount)
         if self.ctx.ledger is not None:
             self.ctx.ledger.collect(i, amount)
 
@@ -299,8 +304,9 @@ class Book:
         portfolio = self.ctx.scenario.portfolio
         tally = self.ctx.tally
         active = self.status == ACTIVE
-        if portfolio.apr > 0:
-            interest = self.balance * (portfolio.apr / DAYS_PER_YEAR)  # the daily convention
+        if portfolio.apr > 0 or self.apr_by_account is not None:
+            apr = portfolio.apr if self.apr_by_account is None else self.apr_by_account
+            interest = self.balance * (apr / DAYS_PER_YEAR)  # the daily convention
             interest *= active
             self.balance += interest
             if self.statements is not None:

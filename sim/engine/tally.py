@@ -95,6 +95,7 @@ class RunOutcome:
     agent_names: tuple[str, ...]
     ledger: AccountLedger | None
     receipts: PaymentLogBuilder | None = None  # the cash receipts, when the run keeps its history
+    offers: dict | None = None  # the offers' KPIs (sim/engine/offers.py), when a ladder step makes offers
 
     @property
     def accounts(self) -> int:

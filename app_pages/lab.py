@@ -51,7 +51,7 @@ from app_support.state import (
 )
 from app_support.text import error_text, plain
 from sim import plots
-from sim.domain import STRATEGY_CHANNELS as CHANNELS
+from sim.domain import LADDER_CHANNELS as CHANNELS
 from sim.errors import ScenarioError
 from sim.fidelity import table_rows
 from sim.scenario import PRESETS, Scenario

@@ -69,18 +69,29 @@ class Portfolio:
         return float(self.balance.sum())
 
 
-def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
-    """A synthetic portfolio drawn from the scenario's ``[portfolio]`` section."""
-    spec = scenario.portfolio
-    n = scenario.simulation.accounts
-    bal = spec.balance
+def _draw_balances(bal, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` balances from a balance distribution, to the cent, within its bounds."""
     if bal.distribution == "lognormal":
         balance = bal.median * np.exp(bal.sigma * rng.standard_normal(n))
     elif bal.distribution == "uniform":
         balance = rng.uniform(bal.min, bal.max, n)
     else:
         balance = np.full(n, bal.median)
-    balance = np.round(np.clip(balance, bal.min, bal.max), 2)
+    return np.round(np.clip(balance, bal.min, bal.max), 2)
+
+
+def _draw_segments(shares_by_name: dict[str, float], segment_names: tuple[str, ...], n: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Each account's segment (an index into ``segment_names``) drawn from the shares given by name."""
+    shares = np.array([shares_by_name.get(s, 0.0) for s in segment_names])
+    return rng.choice(len(segment_names), size=n, p=shares / shares.sum()).astype(np.int16)
+
+
+def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
+    """A synthetic portfolio drawn from the scenario's ``[portfolio]`` section."""
+    spec = scenario.portfolio
+    n = scenario.simulation.accounts
+    balance = _draw_balances(spec.balance, n, rng)
 
     names = list(DELINQUENT_BUCKETS)
     shares = np.array([spec.buckets.get(b, 0.0) for b in names])
@@ -90,8 +101,7 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
     dpd = np.minimum(dpd, spec.charge_off_dpd - 1).astype(np.int32)
 
     segment_names = tuple(spec.segments)
-    seg_shares = np.array([spec.segments[s] for s in segment_names])
-    segment = rng.choice(len(segment_names), size=n, p=seg_shares / seg_shares.sum()).astype(np.int16)
+    segment = _draw_segments(spec.segments, segment_names, n, rng)
     phone = rng.random(n) < spec.phone_known
     email = rng.random(n) < spec.email_known
     cycles = np.ceil(dpd / 30.0)
@@ -106,6 +116,43 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
         email_known=email,
         segment_names=segment_names,
     )
+
+
+def generate_arrivals(scenario: Scenario, rng: np.random.Generator, first_id: int,
+                      segment_names: tuple[str, ...]) -> tuple[Portfolio, np.ndarray]:
+    """Every account entering the book over the run (``[arrivals]``), drawn up front, and the day each enters.
+
+    Each simulated day (warm-up included) draws a Poisson number of arrivals
+    with mean ``per_month / 30``; an arrival enters at 1 day past due with
+    one missed minimum due past due. Balances, segments and known contact
+    points come from ``[arrivals]`` or, where it says nothing, ``[portfolio]``.
+    Ids follow the book's (``first_id`` on). Returns the arrivals as a
+    portfolio in order of entry, and their entry days (engine days, ascending).
+    """
+    spec, arrivals = scenario.portfolio, scenario.arrivals
+    if arrivals is None:
+        raise ValueError("the scenario has no [arrivals]")
+    per_day = rng.poisson(arrivals.per_month / 30.0, scenario.simulation.total_days)
+    n = int(per_day.sum())
+    if first_id + n > 2**63 - 1:
+        raise ScenarioError(scenario.source, "arrivals", "the arrivals' account ids would pass 2^63-1")
+    entry_day = np.repeat(np.arange(per_day.size, dtype=np.int32), per_day)
+    balance = _draw_balances(arrivals.balance or spec.balance, n, rng)
+    segment = _draw_segments(arrivals.segments or spec.segments, segment_names, n, rng)
+    phone = rng.random(n) < (spec.phone_known if arrivals.phone_known is None else arrivals.phone_known)
+    email = rng.random(n) < (spec.email_known if arrivals.email_known is None else arrivals.email_known)
+    past_due = np.round(np.minimum(balance, spec.min_due_rate * balance), 2)
+    book = Portfolio(account_id=np.arange(first_id, first_id + n, dtype=np.int64), balance=balance.astype(np.float64),
+                     past_due=past_due, days_past_due=np.ones(n, dtype=np.int32), segment=segment,
+                     phone_known=phone, email_known=email, segment_names=segment_names)
+    return book, entry_day
+
+
+def concatenate(first: Portfolio, second: Portfolio) -> Portfolio:
+    """One book of two (same segments): ``first``'s accounts, then ``second``'s."""
+    return Portfolio(*(np.concatenate((getattr(first, f), getattr(second, f))) for f in
+                       ("account_id", "balance", "past_due", "days_past_due", "segment", "phone_known",
+                        "email_known")), segment_names=first.segment_names)
 
 
 def _parse_bool(text: str) -> bool | None:

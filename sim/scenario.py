@@ -102,11 +102,33 @@ def parse_shift(text: str) -> tuple[int, int]:
 
 
 class SimulationSection(_Section):
+    """The run: measured ``days`` from ``start_date``, after ``warmup_days`` simulated before it.
+
+    The warm-up days run before ``start_date`` (the book of ``accounts``
+    accounts starts ``warmup_days`` earlier) and are left out of every KPI,
+    series and cost: the measured days start with the book the warm-up left.
+    ``warmup_days = 0`` (the default) is a run without warm-up.
+    """
+
     days: int = Field(180, ge=1, le=MAX_DAYS)
     accounts: int = Field(10_000, ge=1, le=MAX_ACCOUNTS)
     seed: int = Field(0, ge=0, le=2**63 - 1)
     start_date: dt.date = dt.date(2026, 1, 5)
     discount_rate: float = Field(0.06, ge=0.0, le=1.0)
+    warmup_days: int = Field(0, ge=0, le=MAX_DAYS)
+
+    @property
+    def total_days(self) -> int:
+        """Days the engine simulates: the warm-up, then the measured days."""
+        return self.warmup_days + self.days
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler):
+        # No warm-up is written as nothing, so scenarios without one keep their content hash.
+        data = handler(self)
+        if not self.warmup_days:
+            data.pop("warmup_days", None)
+        return data
 
     @field_validator("start_date")
     @classmethod
@@ -184,6 +206,29 @@ class PortfolioSection(_Section):
     def _apr_fraction(cls, value: Any) -> Any:
         if isinstance(value, (int, float)) and value > 1:
             raise ValueError(f"APR is a fraction (0.25 for 25 %), got {value}")
+        return value
+
+
+class ArrivalsSection(_Section):
+    """An open book (``[arrivals]``): new delinquent accounts entering every day.
+
+    ``per_month`` accounts a month (30 days) on average enter the book at 1 day
+    past due (the 1-30 bucket), a Poisson number each day (see
+    :mod:`sim.engine.arrivals` for why). Their balances and segment mix are
+    the portfolio's unless given here; segments must be the portfolio's.
+    """
+
+    per_month: float = Field(ge=0, le=MAX_ACCOUNTS)
+    balance: BalanceDistribution | None = None
+    segments: dict[str, float] | None = None
+    phone_known: float | None = Field(None, ge=0, le=1)
+    email_known: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            _check_shares(value, "segment", None)
         return value
 
 
@@ -595,6 +640,7 @@ class Scenario(_Section):
     compliance: ComplianceSection = ComplianceSection()
     costs: CostsSection = CostsSection()
     objective: ObjectiveSection = ObjectiveSection()
+    arrivals: ArrivalsSection | None = None  # an open book; None: a closed cohort
     # Where the scenario came from; not part of its content hash.
     source: str = Field("<memory>", exclude=True)
     base_dir: str = Field(".", exclude=True)
@@ -614,8 +660,25 @@ class Scenario(_Section):
         for name in self.teams:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
+        self._check_arrivals(segments)
         self._staff_scaled_teams()
         return self
+
+    def _check_arrivals(self, segments: set[str]) -> None:
+        """Arrivals' segments are the portfolio's, and the book with every arrival fits the account limit."""
+        arrivals = self.arrivals
+        if arrivals is None:
+            return
+        for seg in arrivals.segments or {}:
+            if seg not in segments:
+                raise FieldError(f"arrivals.segments.{seg}",
+                                 f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}")
+        # Rows are preallocated for every arrival: bound their expected number (Poisson: + 6 sd).
+        mean = arrivals.per_month * self.simulation.total_days / 30.0
+        if self.simulation.accounts + mean + 6.0 * math.sqrt(mean) > MAX_ACCOUNTS:
+            raise FieldError("arrivals.per_month",
+                             f"{arrivals.per_month:g} a month over {self.simulation.total_days} days is about "
+                             f"{mean:,.0f} accounts; with the book that is more than {MAX_ACCOUNTS:,}")
 
     def _ladders(self) -> list[tuple[str, list[Step]]]:
         """Every ladder of the scenario with the field its steps are under."""

@@ -40,7 +40,7 @@ from ..ledger import AccountLedger
 from ..portfolio import Portfolio
 from ..scenario import Scenario
 from ..streams import AccountDraws, RandomStreams, UniformPool
-from .arrivals import MeasuredStart, restaff, with_arrivals
+from .arrivals import Arrivals, MeasuredStart, restaff, with_arrivals
 from .book import Book
 from .calls import CallCentre
 from .contacts import ContactCounters
@@ -64,19 +64,21 @@ class Engine:
     def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
                  *, record_contacts: bool = True, progress=None,
                  step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
-                 paired_draws: bool = False, record_payments: bool = False):
+                 paired_draws: bool = False, record_payments: bool = False, arrivals: Arrivals | None = None):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
         :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
         ``paired_draws``: draw each account's outcomes from its own numbered sequence
         (:class:`~sim.streams.AccountDraws`) instead of the shared streams; ``record_payments``:
-        keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history."""
+        keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history;
+        ``arrivals``: the portfolio already holds the run's arrivals after its accounts (champion/challenger
+        assigns them before the run); by default an open book's arrivals are drawn here."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
         self.start_portfolio = portfolio
         # An open book: every arrival of the run has its row after the book's (sim.engine.arrivals).
-        self.portfolio = portfolio = self._with_arrivals(portfolio, streams, step_accounts)
+        self.portfolio = portfolio = self._with_arrivals(portfolio, streams, step_accounts, arrivals)
         self.progress = progress
         self.days = days = scenario.simulation.days  # the measured days
         self.warmup = warmup = scenario.simulation.warmup_days
@@ -112,8 +114,11 @@ class Engine:
         self.ladder = Ladder(ctx, book, counters, step_accounts, self.calls.start_callers,
                              self.calls.inbound_enabled, streams["automated"])
 
-    def _with_arrivals(self, portfolio: Portfolio, streams: RandomStreams, step_accounts):
-        """The portfolio with the run's arrivals after it; a step's mask covers the starting book only."""
+    def _with_arrivals(self, portfolio: Portfolio, streams: RandomStreams, step_accounts, arrivals):
+        """The portfolio with the run's arrivals after it; a step's mask must cover them too."""
+        if arrivals is not None:
+            self.arrivals = arrivals
+            return portfolio
         portfolio, self.arrivals = with_arrivals(self.scenario, portfolio, streams)
         if self.arrivals is not None and step_accounts is not None:
             if any(mask is not None and mask.size != len(portfolio) for mask in step_accounts):
@@ -140,7 +145,9 @@ class Engine:
             self._start_of_day(day)
             yield self.env.timeout(DAY)
             self._end_of_day(day)
-            if self.progress is not None and day >= warmup:
+            # Progress counts the measured days; day 0 is reported at the end of a warm-up (its book is
+            # where the measured days start: fidelity snapshots it).
+            if self.progress is not None and day + 1 >= warmup:
                 self.progress(day + 1 - warmup, self.days)
 
     def _start_measuring(self, day: int) -> None:

@@ -123,7 +123,7 @@ def generate_arrivals(scenario: Scenario, rng: np.random.Generator, first_id: in
     """Every account entering the book over the run (``[arrivals]``), drawn up front, and the day each enters.
 
     Each simulated day (warm-up included) draws a Poisson number of arrivals
-    with mean ``per_month / 30``; an arrival enters at 1 day past due with
+    with mean a month's arrivals / 30; an arrival enters at 1 day past due with
     one missed minimum due past due. Balances, segments and known contact
     points come from ``[arrivals]`` or, where it says nothing, ``[portfolio]``.
     Ids follow the book's (``first_id`` on). Returns the arrivals as a
@@ -132,7 +132,8 @@ def generate_arrivals(scenario: Scenario, rng: np.random.Generator, first_id: in
     spec, arrivals = scenario.portfolio, scenario.arrivals
     if arrivals is None:
         raise ValueError("the scenario has no [arrivals]")
-    per_day = rng.poisson(arrivals.per_month / 30.0, scenario.simulation.total_days)
+    monthly = arrivals.monthly(scenario.simulation.accounts)
+    per_day = rng.poisson(monthly / 30.0, scenario.simulation.total_days)
     n = int(per_day.sum())
     if first_id + n > 2**63 - 1:
         raise ScenarioError(scenario.source, "arrivals", "the arrivals' account ids would pass 2^63-1")

@@ -214,11 +214,14 @@ class ArrivalsSection(_Section):
 
     ``per_month`` accounts a month (30 days) on average enter the book at 1 day
     past due (the 1-30 bucket), a Poisson number each day (see
-    :mod:`sim.engine.arrivals` for why). Their balances and segment mix are
-    the portfolio's unless given here; segments must be the portfolio's.
+    :mod:`sim.engine.arrivals` for why); or ``per_1000_per_month`` for every
+    1,000 accounts of ``simulation.accounts``, so that ``--accounts`` scales
+    the inflow with the book. Their balances and segment mix are the
+    portfolio's unless given here; segments must be the portfolio's.
     """
 
-    per_month: float = Field(ge=0, le=MAX_ACCOUNTS)
+    per_month: float | None = Field(None, ge=0, le=MAX_ACCOUNTS)
+    per_1000_per_month: float | None = Field(None, ge=0, le=100_000)
     balance: BalanceDistribution | None = None
     segments: dict[str, float] | None = None
     phone_known: float | None = Field(None, ge=0, le=1)
@@ -230,6 +233,18 @@ class ArrivalsSection(_Section):
         if value is not None:
             _check_shares(value, "segment", None)
         return value
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> ArrivalsSection:
+        if (self.per_month is None) == (self.per_1000_per_month is None):
+            raise ValueError("give per_month or per_1000_per_month (one of them)")
+        return self
+
+    def monthly(self, accounts: int) -> float:
+        """Arrivals a month on average, for a book of ``accounts`` at the start."""
+        if self.per_month is not None:
+            return self.per_month
+        return self.per_1000_per_month * accounts / 1000.0
 
 
 def _default_base_intensity() -> dict[str, float]:
@@ -674,10 +689,11 @@ class Scenario(_Section):
                 raise FieldError(f"arrivals.segments.{seg}",
                                  f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}")
         # Rows are preallocated for every arrival: bound their expected number (Poisson: + 6 sd).
-        mean = arrivals.per_month * self.simulation.total_days / 30.0
+        monthly = arrivals.monthly(self.simulation.accounts)
+        mean = monthly * self.simulation.total_days / 30.0
         if self.simulation.accounts + mean + 6.0 * math.sqrt(mean) > MAX_ACCOUNTS:
-            raise FieldError("arrivals.per_month",
-                             f"{arrivals.per_month:g} a month over {self.simulation.total_days} days is about "
+            field = "arrivals.per_month" if arrivals.per_month is not None else "arrivals.per_1000_per_month"
+            raise FieldError(field, f"{monthly:,.0f} a month over {self.simulation.total_days} days is about "
                              f"{mean:,.0f} accounts; with the book that is more than {MAX_ACCOUNTS:,}")
 
     def _ladders(self) -> list[tuple[str, list[Step]]]:

@@ -55,6 +55,13 @@ def test_arrivals_per_month_fall_in_the_poisson_band():
     assert np.all(np.diff(entry_day) >= 0)  # rows in order of entry
 
 
+def test_arrivals_per_1000_scale_with_the_book():
+    small = baseline({"simulation.accounts": 1000, "arrivals": {"per_1000_per_month": 300}})
+    large = baseline({"simulation.accounts": 4000, "arrivals": {"per_1000_per_month": 300}})
+    assert small.arrivals.monthly(small.simulation.accounts) == 300
+    assert large.arrivals.monthly(large.simulation.accounts) == 1200
+
+
 def test_arrivals_enter_at_one_day_past_due_with_their_own_balances_and_segments():
     s = baseline({"arrivals": {"per_month": 3000, "segments": {"high": 1.0},
                                "balance": {"distribution": "fixed", "median": 700}}})
@@ -251,6 +258,8 @@ def test_scaled_teams_are_staffed_on_the_book_at_the_start_of_the_measured_days(
     ({"per_month": 10, "segments": {"low": 0.5}}, "arrivals.segments", "add up to 1"),
     ({"per_month": 10_000_000}, "arrivals.per_month", "more than"),
     ({"per_month": 10, "rate": 3}, "arrivals.rate", "unknown key"),
+    ({"segments": {"low": 1.0}}, "arrivals", "per_month or per_1000_per_month"),
+    ({"per_month": 10, "per_1000_per_month": 5}, "arrivals", "per_month or per_1000_per_month"),
 ])
 def test_bad_arrivals_are_one_line_naming_the_field(arrivals, field, says):
     with pytest.raises(InputError) as err:

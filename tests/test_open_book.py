@@ -266,3 +266,10 @@ def test_bad_arrivals_are_one_line_naming_the_field(arrivals, field, says):
         baseline({**SMALL, "arrivals": arrivals})
     message = str(err.value)
     assert field in message and says in message and "\n" not in message
+
+
+def test_valuing_an_open_book_account_by_account_is_a_one_line_error():
+    s = baseline(OPEN)
+    masks = [np.ones(800, dtype=bool)] * len(s.strategy.steps)
+    with pytest.raises(InputError, match="arrivals: an open book cannot be valued account by account"):
+        simulate(s, 1, step_accounts=masks)

@@ -35,6 +35,7 @@ import simpy
 from ..compliance import ContactCalendar, ContactRules
 from ..contact_log import ContactLogBuilder
 from ..domain import ALL_CHANNELS, AUTOMATED_CHANNELS, MINUTES_PER_DAY, ROLL_STATES, WEEKDAYS
+from ..errors import InputError
 from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..portfolio import Portfolio
@@ -119,10 +120,12 @@ class Engine:
         if arrivals is not None:
             self.arrivals = arrivals
             return portfolio
+        if self.scenario.arrivals is not None and step_accounts is not None:
+            # Masks over some accounts (the optimizer's valuation by simulation) are built on the book at the
+            # start, before any arrival exists; an arrival's steps would be a guess.
+            raise InputError(self.scenario.source, "arrivals", "an open book cannot be valued account by account "
+                             "(steps for some accounts only): use the scenario without [arrivals]")
         portfolio, self.arrivals = with_arrivals(self.scenario, portfolio, streams)
-        if self.arrivals is not None and step_accounts is not None:
-            if any(mask is not None and mask.size != len(portfolio) for mask in step_accounts):
-                raise ValueError("with [arrivals], a step's accounts mask covers the book and every arrival")
         return portfolio
 
     # ------------------------------------------------------------------------- run

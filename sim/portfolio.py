@@ -31,11 +31,10 @@ from .domain import bucket_of as bucket_of
 from .errors import ScenarioError
 from .export_safety import ESCAPE, safe_cell
 from .io import read_bounded
-from .scenario import MAX_ACCOUNTS, MAX_BALANCE, Scenario
+from .scenario import MAX_ACCOUNTS, MAX_BALANCE, MAX_CSV_BYTES, Scenario
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
 OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on")
-MAX_CSV_BYTES = 2_000_000_000
 # A number in a CSV cell is plain ASCII: digits, an optional sign, a decimal
 # point and an exponent. Python's float() and int() would also take "1_000",
 # "١٢" (Arabic-Indic digits) or "infinity", which no accounting export means.

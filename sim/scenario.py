@@ -53,6 +53,7 @@ MAX_DAYS = 3650
 FIRST_START = dt.date(1900, 1, 1)
 LAST_START = dt.date(2199, 12, 31)
 MAX_SCENARIO_BYTES = 5_000_000
+MAX_CSV_BYTES = 2_000_000_000  # a portfolio CSV (sim.portfolio reads it with the same limit)
 # Variants of variants rarely go beyond three; 32 leaves room and keeps the
 # cycle check and the merge cheap.
 MAX_EXTENDS_DEPTH = 32
@@ -750,21 +751,35 @@ class Scenario(_Section):
         object.__setattr__(self, "strategy", champion.as_strategy())
 
     def _staff_scaled_teams(self) -> None:
-        """Teams given per 1,000 accounts get their agents for this book's size (``simulation.accounts``)."""
-        accounts = self.simulation.accounts
+        """Teams given per 1,000 accounts get their agents for this book's size at the start.
+
+        A generated book has ``simulation.accounts``; a book read from
+        ``portfolio.csv`` has the CSV's accounts, counted here (its data rows).
+        With an open book and a warm-up the engine staffs them again on the
+        book at the start of the measured days (:mod:`sim.engine.arrivals`).
+        """
+        accounts = None
         for name, team in self.teams.items():
             if team.agents_per_1000 is None:
                 continue
             field = f"teams.{name}.agents_per_1000"
-            if self.portfolio.csv:
-                raise FieldError(field, "needs a generated book (simulation.accounts); with portfolio.csv the "
-                                         "book's size is the CSV's, known only once it is read: give agents")
+            if accounts is None:
+                accounts = self._csv_accounts(field) if self.portfolio.csv else self.simulation.accounts
             agents = scaled_agents(team.agents_per_1000, accounts)
             if agents > MAX_AGENTS:
                 raise FieldError(field, f"{team.agents_per_1000:g} per 1,000 of {accounts:,} accounts is "
                                          f"{agents:,} agents; a team has at most {MAX_AGENTS:,}")
             # The frozen team is replaced in the (mutable) table, once, while the scenario is built.
             self.teams[name] = team.model_copy(update={"agents": agents})
+
+    def _csv_accounts(self, field: str) -> int:
+        """The accounts of ``portfolio.csv`` (its non-blank rows after the header), to staff a scaled team."""
+        path = self.csv_path
+        if path is None or not is_regular_file(path):
+            raise FieldError(field, f"counts the accounts of portfolio.csv, and {self.portfolio.csv!r} is not a "
+                                    "readable file: give agents, or the CSV")
+        raw = read_bounded(path, limit=MAX_CSV_BYTES, kind="portfolio CSV")
+        return sum(1 for line in raw.splitlines()[1:] if line.strip())
 
     # -- provenance ---------------------------------------------------------------------------
 

@@ -68,6 +68,16 @@ def parse_param(text: str) -> tuple[str, float]:
     return path, value
 
 
+def _settable(base: Scenario) -> dict[str, Any]:
+    """The scenario's content with every team's head count, also for a team given per 1,000 accounts
+    (written as its ratio): ``teams.NAME.agents`` can be swept or moved (it then replaces the ratio)."""
+    content = base.content()
+    for name, team in base.teams.items():
+        if team.agents_per_1000 is not None and name in content.get("teams", {}):
+            content["teams"][name]["agents"] = team.agents
+    return content
+
+
 def _get_path(data: Any, path: str, option: str) -> Any:
     node = data
     for part in path.split("."):
@@ -123,7 +133,7 @@ def build_grid(base: Scenario, settings: Sequence[tuple[str, list[Any]]]) -> tup
     paths = [p for p, _ in settings]
     if len(set(paths)) != len(paths):
         raise ScenarioError("--set", "", "each path may be set once")
-    content = base.content()
+    content = _settable(base)
     for path in paths:
         _get_path(content, path, f"--set {path}")
     combos = list(itertools.product(*[values for _, values in settings]))
@@ -191,7 +201,7 @@ def sensitivity_variants(base: Scenario, params: Sequence[tuple[str, float]]
     paths = [p for p, _ in params]
     if len(set(paths)) != len(paths):
         raise ScenarioError("--param", "", "each parameter may be given once")
-    content = base.content()
+    content = _settable(base)
     variants, labels, moves = [], [], []
     for path, step in params:
         option = f"--param {path}:{_fmt(step)}"

@@ -172,8 +172,8 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     ``past_due`` (else derived from the minimum-due rate), ``phone_known``,
     ``email_known`` (0/1, true/false; else true), ``entered_on`` (the ISO date
     the account entered the book, on or before ``simulation.start_date``: the
-    book is closed, so an account entering later is an error; blank: from the
-    start).
+    CSV is the book at the start, so an account entering later is an error
+    (arrivals come from ``[arrivals]``); blank: from the start).
     """
     source = str(path)
     # Read with a limit, never trusting st_size: a device or FIFO named as the
@@ -297,7 +297,7 @@ def _unescaped(name: str, segments: tuple[str, ...]) -> str:
 
 
 def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) -> None:
-    """``entered_on`` is an ISO date no later than the start: today's book is closed (no arrivals)."""
+    """``entered_on`` is an ISO date no later than the start: the CSV is the book at the start."""
     try:
         entered = dt.date.fromisoformat(text) if _DATE.fullmatch(text) else None
     except ValueError:  # e.g. 2026-02-30
@@ -306,8 +306,8 @@ def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) ->
         raise ScenarioError(source, field, f"must be a date written as YYYY-MM-DD, got {text[:40]!r}")
     start = scenario.simulation.start_date
     if entered > start:
-        raise ScenarioError(source, field, f"{entered} is after the start date {start}; the book is closed "
-                                           "(every account is in it from the start), so no account enters later")
+        raise ScenarioError(source, field, f"{entered} is after the start date {start}; a portfolio CSV is the "
+                                           "book at the start (accounts entering later come from [arrivals])")
 
 
 def _number(text: str, source: str, field: str) -> float:

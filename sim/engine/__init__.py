@@ -155,6 +155,8 @@ class Engine:
 
     def _start_measuring(self, day: int) -> None:
         """00:00 of the first measured day: remember the book, keep the ledger from now, staff scaled teams."""
+        if self.arrivals is None and day == 0:
+            return  # a closed cohort without warm-up: the book's own totals are the measured days'
         book = self.book
         self.measured_start = MeasuredStart.take(book, day, self.arrived_balance, self.tally.cost_by_item)
         self.ctx.ledger = self.ledger

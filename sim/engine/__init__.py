@@ -77,7 +77,6 @@ class Engine:
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
-        self.start_portfolio = portfolio
         # An open book: every arrival of the run has its row after the book's (sim.engine.arrivals).
         self.portfolio = portfolio = self._with_arrivals(portfolio, streams, step_accounts, arrivals)
         self.progress = progress

@@ -93,6 +93,8 @@ def apply_tables(content: dict[str, Any], steps: list[dict[str, Any]], teams: li
         for column in TEAM_COLUMNS[1:]:
             merged.pop(column, None)
         merged.update(fields)
+        if "agents" in fields:  # a head count typed in replaces a team's per-1,000 ratio
+            merged.pop("agents_per_1000", None)
         new[name] = merged
     data["teams"] = new
     return data

@@ -100,6 +100,8 @@ def apply_tables(content: dict[str, Any], steps: list[dict[str, Any]], teams: li
             if kind == fields.get("kind") or column in fields:
                 merged.pop(column, None)  # shown for this team: the table's cell (blank: the default) rules
         merged.update(fields)
+        if "agents" in fields:  # a head count typed in replaces a team's per-1,000 ratio
+            merged.pop("agents_per_1000", None)
         new[name] = merged
     data["teams"] = new
     return data

@@ -23,12 +23,19 @@ anything else in the scenario:
 * a CSV book: a stream seeded from ``simulation.seed`` and the account ids,
   so the same accounts get the same arms in every replication.
 
-The book is closed (no arrivals), so every account is assigned at the start.
+An open book (``[arrivals]``): arrivals are assigned as they arrive, from
+their own stream (``arrival_assignment``), stratified by the month they
+enter and their segment (they all enter in 1-30): within each month's
+arrivals of a segment every arm gets its share by largest remainder, so the
+arms stay balanced through the run, warm-up included. All arrivals are drawn
+up front (:mod:`sim.engine.arrivals`), so their arms are too.
 
 Readout
 -------
 :func:`kpis_by_strategy` reads the run's account ledger and contact log per
-arm; money, complaints, roll-past-30 counts and contacts add up to the
+arm, over the measured book (:func:`sim.metrics.measured_book`: every account
+of a closed cohort; with an open book or a warm-up, the accounts in
+collection when the measured days start and the arrivals after); money, complaints, roll-past-30 counts and contacts add up to the
 book's, and so do the offers (``offers``, by kind, when a ladder makes them). Agent pay is a cost of the shared teams: each arm is charged the
 share of the agent minutes its accounts used (by accounts if no agent worked).
 :func:`within_run_tests` is the test a bank runs on its accounts at the end:
@@ -51,6 +58,8 @@ from .scenario import Scenario, StrategySection
 from .streams import RandomStreams
 
 ASSIGNMENT_STREAM = "assignment"
+ARRIVAL_ASSIGNMENT_STREAM = "arrival_assignment"
+MONTH_DAYS = 30  # arrivals are stratified by the month they enter
 CONFIDENCE = 0.95  # the intervals of the within-run tests, as compare's
 RATE_KPIS = ("cure_rate", "roll_past_30_rate")  # tested with two proportions
 MEAN_KPIS = {"cash_per_account": "collected"}  # tested with Welch's t, from the ledger's per-account array
@@ -132,6 +141,15 @@ def assign(scenario: Scenario, portfolio: Portfolio, streams: RandomStreams) -> 
     return Arms(names=tuple(a.name for a in arms), champion=champion, shares=shares, arm=arm)
 
 
+def assign_arrivals(scenario: Scenario, arms: Arms, arrivals, segment: np.ndarray,
+                    streams: RandomStreams) -> Arms:
+    """``arms`` extended to the arrivals (rows after the book, ``segment`` theirs), stratified by month and segment."""
+    segments = max(len(scenario.portfolio.segments), 1)
+    strata = (arrivals.entry_day // MONTH_DAYS).astype(np.int64) * segments + segment.astype(np.int64)
+    arrived = stratified_assignment(strata, arms.shares, streams[ARRIVAL_ASSIGNMENT_STREAM])
+    return replace(arms, arm=np.concatenate((arms.arm, arrived)))
+
+
 def combined(scenario: Scenario, arms: Arms) -> tuple[Scenario, list[np.ndarray]]:
     """One scenario whose ladder is every arm's steps in turn, and each step's accounts (its arm's)."""
     steps, masks = [], []
@@ -160,17 +178,52 @@ def simulate_arms(scenario: Scenario, portfolio: Portfolio, streams: RandomStrea
     if step_accounts is not None:
         raise ValueError("a champion/challenger scenario's steps act on their strategy's accounts; "
                          "step_accounts is for one strategy")
+    from .engine.arrivals import with_arrivals
+    from .metrics import measured_book
+
     arms = assign(scenario, portfolio, streams)
+    start = len(portfolio)
+    book, arrivals = with_arrivals(scenario, portfolio, streams)
+    if arrivals is not None:
+        arms = assign_arrivals(scenario, arms, arrivals, book.segment[start:], streams)
     world, masks = combined(scenario, arms)
-    engine = Engine(world, portfolio, streams, record_contacts=True, progress=options.get("progress"),
+    engine = Engine(world, book, streams, record_contacts=True, progress=options.get("progress"),
                     step_accounts=masks, ledger=True, paired_draws=options.get("paired_draws", False),
-                    record_payments=options.get("history", False))
+                    record_payments=options.get("history", False), arrivals=arrivals)
     engine.run()
-    result = build_result(engine.outcome(), scenario_name=scenario.display_name,
+    outcome = engine.outcome()
+    result = build_result(outcome, scenario_name=scenario.display_name,
                           scenario_hash=scenario.content_hash, seed=describe_seed(streams.seed_sequence))
-    return replace(result, arms=arms, kpis_by_strategy=kpis_by_strategy(result, portfolio, arms),
-                   strategy_tests=within_run_tests(result, portfolio, arms),
+    population = Population.of(outcome, *measured_book(outcome))
+    return replace(result, arms=arms, kpis_by_strategy=kpis_by_strategy(result, book, arms, population),
+                   strategy_tests=within_run_tests(result, book, arms, population),
                    ledger=result.ledger if ledger else None, contact_log=result.contact_log if contact_log else None)
+
+
+@dataclass(frozen=True)
+class Population:
+    """Whom the readout counts: the measured book, who in it was delinquent, who was in 1-30 at its start."""
+
+    members: np.ndarray | None  # None: every account (a closed cohort)
+    delinquent: np.ndarray
+    early: np.ndarray
+
+    @classmethod
+    def closed(cls, portfolio: Portfolio) -> Population:
+        dpd = portfolio.days_past_due
+        return cls(None, dpd > 0, (dpd > 0) & (dpd <= 30))
+
+    @classmethod
+    def of(cls, outcome, members: np.ndarray | None, delinquent: np.ndarray) -> Population:
+        """From a finished run and :func:`sim.metrics.measured_book`: days past due at the start or at entry."""
+        start = outcome.measured_start
+        if members is None:
+            return cls.closed(outcome.portfolio)
+        dpd = np.where(start.in_book, start.days_past_due, outcome.portfolio.days_past_due)
+        return cls(members, delinquent, delinquent & (dpd <= 30))
+
+    def mask(self, mine: np.ndarray) -> np.ndarray:
+        return mine if self.members is None else mine & self.members
 
 
 # ----------------------------------------------------------------------------- readout
@@ -202,13 +255,14 @@ def _rate(numerator: float, denominator: float) -> float:
     return float(numerator / denominator) if denominator > 0 else 0.0
 
 
-def kpis_by_strategy(result, portfolio: Portfolio, arms: Arms) -> dict[str, dict[str, Any]]:
+def kpis_by_strategy(result, portfolio: Portfolio, arms: Arms,
+                     population: Population | None = None) -> dict[str, dict[str, Any]]:
     """``{strategy: {KPI: value}}`` of one champion/challenger run, from its ledger and contact log."""
     ledger = result.ledger
     if ledger is None or result.contact_log is None:
         raise ValueError("kpis by strategy read the run's ledger and contact log; run with both kept")
-    delinquent = portfolio.days_past_due > 0
-    early = (portfolio.days_past_due > 0) & (portfolio.days_past_due <= 30)
+    population = population or Population.closed(portfolio)
+    delinquent, early = population.delinquent, population.early
     cured = (ledger.state_end == RollState.CURRENT) & delinquent
     spend = ledger.total_spend
     minutes = _agent_minutes(ledger)
@@ -217,7 +271,7 @@ def kpis_by_strategy(result, portfolio: Portfolio, arms: Arms) -> dict[str, dict
     channels = list(result.kpis["contacts"])
     out = {}
     for k, name in enumerate(arms.names):
-        mine = arms.members(k)
+        mine = population.mask(arms.members(k))
         n = int(mine.sum())
         pay_share = _rate(minutes[mine].sum(), minutes.sum()) if minutes.sum() > 0 else _rate(n, mine.size)
         cost = float(spend[mine].sum()) + agent_pay * pay_share
@@ -309,27 +363,28 @@ def _no_test() -> dict[str, float]:
     return {"difference": nan, "ci_low": nan, "ci_high": nan, "p_value": nan}
 
 
-def _rate_counts(ledger, portfolio: Portfolio, kpi: str, mine: np.ndarray) -> tuple[int, int]:
+def _rate_counts(ledger, population: Population, kpi: str, mine: np.ndarray) -> tuple[int, int]:
     """Hits and trials of a rate KPI among ``mine``: cured of the delinquent, rolled of the 1-30 at start."""
-    dpd = portfolio.days_past_due
     if kpi == "cure_rate":
-        eligible = (dpd > 0) & mine
+        eligible = population.delinquent & mine
         hits = (ledger.state_end == RollState.CURRENT) & eligible
     else:
-        eligible = (dpd > 0) & (dpd <= 30) & mine
+        eligible = population.early & mine
         hits = (ledger.rolled_past_30 > 0) & eligible
     return int(hits.sum()), int(eligible.sum())
 
 
-def within_run_tests(result, portfolio: Portfolio, arms: Arms) -> dict[str, dict[str, dict[str, float]]]:
+def within_run_tests(result, portfolio: Portfolio, arms: Arms,
+                     population: Population | None = None) -> dict[str, dict[str, dict[str, float]]]:
     """``{challenger: {KPI: {difference, ci_low, ci_high, p_value}}}``: challenger − champion on this run's accounts."""
     ledger = result.ledger
-    champion = arms.members(arms.champion)
+    population = population or Population.closed(portfolio)
+    champion = population.mask(arms.members(arms.champion))
     out = {}
     for k in arms.challengers:
-        mine = arms.members(k)
-        tests = {kpi: two_proportion_test(*_rate_counts(ledger, portfolio, kpi, champion),
-                                          *_rate_counts(ledger, portfolio, kpi, mine)) for kpi in RATE_KPIS}
+        mine = population.mask(arms.members(k))
+        tests = {kpi: two_proportion_test(*_rate_counts(ledger, population, kpi, champion),
+                                          *_rate_counts(ledger, population, kpi, mine)) for kpi in RATE_KPIS}
         for kpi, array in MEAN_KPIS.items():
             values = getattr(ledger, array)
             tests[kpi] = welch_test(values[champion], values[mine])

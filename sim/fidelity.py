@@ -185,7 +185,8 @@ def observe(scenario: Scenario, seed) -> Observation:
             snapshots.append(engine.roll_state())
 
     engine = Engine(scenario, portfolio, streams, record_contacts=False, progress=month_end, record_payments=True)
-    month_end(0, scenario.simulation.days)
+    if not scenario.simulation.warmup_days:
+        month_end(0, scenario.simulation.days)  # with a warm-up, the engine reports day 0 at its end
     engine.run()
     status = engine.book.status.copy()
     statements = engine.book.statements
@@ -194,7 +195,8 @@ def observe(scenario: Scenario, seed) -> Observation:
     outcomes = result.series["call_outcomes"]
     return Observation(
         transitions=month_end_transitions(snapshots), payments=result.history.payments,
-        paid_off=portfolio.account_id[status == PAID_OFF], accounts=result.accounts, days=result.days,
+        paid_off=engine.portfolio.account_id[status == PAID_OFF], days=result.days,
+        accounts=int(result.kpis.get("measured_book", result.accounts)),  # an open book: the measured book
         charge_off_rate=float(result.kpis["charge_off_rate"]),
         call_attempts=int(outcomes.sum()), right_party=int(outcomes[:, RIGHT_PARTY].sum()),
         complaints=int(result.kpis["complaints"]), contacts=int(sum(result.kpis["contacts"].values())),

@@ -13,7 +13,14 @@ itself on it first.
   pays nothing for it.
 * **Accounts** (:func:`write_portfolio_csv`): every account the run saw, in
   the portfolio CSV format :mod:`sim.portfolio` reads, with ``entered_on``,
-  the date it entered the book (the start date: today's book is closed).
+  the date it entered the book: the start date for a closed cohort; with an
+  open book (``[arrivals]``) or a warm-up, the accounts in the book when the
+  measured days start (at their state then, with the date they entered, which
+  may be before the start date) and every arrival of the measured days (at
+  its state on entry, on the date it entered).
+
+A warm-up's receipts are left out, as it is left out of every KPI: the
+history is that of the measured days, from ``simulation.start_date``.
 
 When in the day a receipt happens: a borrower's own repayment at the time the
 self-exciting process puts it within its day; a kept promise or instalment,
@@ -153,6 +160,16 @@ class PaymentLog:
                 writer.writerows(rows)
 
         write_atomic(path, write, option=option)
+
+
+def measured_payments(log: PaymentLog, warmup: int) -> PaymentLog:
+    """The receipts of the measured days (a warm-up's left out), timed from the first measured day."""
+    if not warmup:
+        return log
+    offset = warmup * SECONDS_PER_DAY
+    keep = log.second >= offset
+    return PaymentLog(account=log.account[keep], second=log.second[keep] - offset, cents=log.cents[keep],
+                      kind=log.kind[keep], start_date=log.start_date + dt.timedelta(days=warmup))
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,7 @@ class AccountLedger:
     work: dict[str, np.ndarray] = field(default_factory=dict)
     balance_end: np.ndarray | None = None
     state_end: np.ndarray | None = None
+    day_offset: int = 0  # engine days before the first counted one (a warm-up): weeks count from there
     # Per kind of offer (sim/engine/offers.py), per account: offers made, accepted, kept, the amount forgiven and
     # the cash paid after accepting; None unless a ladder step makes offers.
     offers: dict[str, dict[str, np.ndarray]] | None = None
@@ -81,7 +82,7 @@ class AccountLedger:
         np.add.at(self.written_off, accounts, amount)
 
     def file(self, team: str, account: int, day: int) -> None:
-        self._cube(self.work, team)[min(day, self.days - 1) // 7, account] += 1.0
+        self._cube(self.work, team)[min(day - self.day_offset, self.days - 1) // 7, account] += 1.0
 
     def _cube(self, table: dict[str, np.ndarray], team: str) -> np.ndarray:
         if team not in table:

@@ -6,10 +6,26 @@ the monthly roll-rate matrix between buckets and (optionally) the contact log.
 
 KPI definitions
 ---------------
-``recovery_rate``      collected / initial balance.
-``cure_rate``          share of initially delinquent accounts that ended cured (paid
-                       their past-due amount) or paid off.
-``charge_off_rate``    share of accounts charged off.
+Every KPI counts the **measured days** only: a warm-up
+(``simulation.warmup_days``) is simulated before them and left out of every
+KPI, series and cost. The **measured book** is the accounts in the book when
+the measured days start plus those arriving during them (``[arrivals]``):
+
+* a closed cohort without warm-up: every account of the starting book, as
+  always (so its numbers are exactly what they were);
+* otherwise: the accounts in collection (delinquent or in legal) at 00:00 of
+  the first measured day (the warm-up's cured, paid-off and charged-off
+  accounts have left it), plus every arrival of the measured days at entry.
+
+``initial_balance`` is what the measured book owed at the start;
+``outstanding`` what every account the run saw still owes at the horizon.
+
+``recovery_rate``      collected / (balance owed at the start + arrivals' balances at entry);
+                       closed cohort: collected / initial balance.
+``cure_rate``          of the accounts delinquent at the start (in collection, > 0 days past
+                       due) or arriving, the share that ended cured (paid their past-due
+                       amount) or paid off.
+``charge_off_rate``    share of the measured book charged off (by the horizon).
 ``cost``               every cost item of the run (``cost_by_item``): messages, letters, agent
                        time, visits, filings, agency commission, complaints handled.
 ``net_recovery``       collected − cost.
@@ -18,7 +34,20 @@ KPI definitions
 ``promise_kept_rate``  kept / (kept + broken) promises that fell due (0 if none).
 ``agent_utilization``  call-agent minutes talking or dialling / paid shift minutes.
 ``inbound_service_level``  inbound callers answered within 20 s / callers (1 if none).
-``conservation_error`` |initial + interest_and_fees − collected − written_off − outstanding|.
+``complaints_per_1000`` complaints of the measured days per 1,000 accounts of the measured book.
+``conservation_error`` |opening + arrived + interest_and_fees − collected − written_off − outstanding|
+                       (``opening``: what every account owed at the start, cured ones too;
+                       ``arrived``: the arrivals' balances at entry; a closed cohort: initial + 0).
+
+Roll rates (``roll_rates``) come from month-end snapshots: the first at the
+start of the measured days, then every 30 days; a row of the matrix counts the
+accounts in a state at one snapshot (those in the book then: later arrivals
+wait for the next) by their state at the next.
+
+An open book or a warm-up adds ``arrivals`` (accounts entering in the measured
+days), ``arrived_balance``, ``book_at_start`` (accounts owing at the start),
+``measured_book`` and ``warmup_days`` to the KPIs, and the daily ``arrivals``
+series; a closed cohort without warm-up has none of them.
 """
 
 from __future__ import annotations
@@ -31,10 +60,11 @@ from typing import Any
 import numpy as np
 
 from .contact_log import ContactLog
-from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, PAID_OFF, ROLL_STATES
+from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, MINUTES_PER_DAY, PAID_OFF, ROLL_STATES
 from .engine.tally import RunOutcome
-from .history import RunHistory
+from .history import RunHistory, measured_payments
 from .ledger import AccountLedger
+from .portfolio import Portfolio
 
 SCALAR_KPIS = (
     "initial_balance",
@@ -145,10 +175,34 @@ def _roll_rates(tally) -> np.ndarray:
     return np.divide(roll, rows, out=np.zeros_like(roll), where=rows > 0)
 
 
+def measured_book(run: RunOutcome) -> tuple[np.ndarray | None, np.ndarray]:
+    """The measured book (None: every account) and who in it was delinquent (see the module's definitions)."""
+    start = run.measured_start
+    if start is None:
+        return None, run.portfolio.days_past_due > 0
+    arrived = np.zeros(run.accounts, dtype=bool)
+    if run.entered_day is not None:
+        arrived = (run.entered_day >= start.day) & ~start.in_book
+    return start.in_book | arrived, start.delinquent | arrived
+
+
+def _opening(run: RunOutcome) -> float:
+    """What every account owed when the measured days started (cured accounts too: they still owe)."""
+    return run.initial_balance if run.measured_start is None else run.measured_start.owed_by_all
+
+
+def _open_book_kpis(run: RunOutcome, book: np.ndarray) -> dict[str, Any]:
+    start = run.measured_start
+    return {"arrivals": int(run.tally.arrivals.sum()), "arrived_balance": run.arrived_balance,
+            "book_at_start": int(start.in_book.sum()), "measured_book": int(book.sum()), "warmup_days": run.warmup}
+
+
 def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
     """The run's headline figures (money, contacts, promises, the inbound line) and the detail a manager asks about."""
     tally = run.tally
-    n = run.accounts
+    book, delinquent = measured_book(run)
+    n = run.accounts if book is None else int(book.sum())
+    status = run.status if book is None else np.where(book, run.status, -1)
     scenario = run.scenario
     initial = run.initial_balance
     collected = run.collected
@@ -158,31 +212,31 @@ def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
     cost = float(tally.cost.sum())
     days = run.days
     discount = (1.0 + scenario.simulation.discount_rate) ** (-(np.arange(days) + 1) / 365.0)
-    delinquent = run.portfolio.days_past_due > 0
-    ended_cured = np.isin(run.status, (CURED, PAID_OFF)) & delinquent
+    ended_cured = np.isin(status, (CURED, PAID_OFF)) & delinquent
     attempts = float(tally.call_outcomes.sum())
     kept, broken = float(tally.promises_kept.sum()), float(tally.promises_broken.sum())
     arrivals = float(tally.inbound_arrivals.sum())
-    return {
+    kpis = {
         "initial_balance": initial,
         "collected": collected,
         "outstanding": outstanding,
         "written_off": written_off,
         "interest_and_fees": interest,
-        "recovery_rate": _ratio(collected, initial),
+        "recovery_rate": _ratio(collected, initial + run.arrived_balance),
         "cure_rate": _ratio(float(ended_cured.sum()), float(delinquent.sum())),
-        "charge_off_rate": _ratio(float((run.status == CHARGED_OFF).sum()), n),
+        "charge_off_rate": _ratio(float((status == CHARGED_OFF).sum()), n),
         "cost": cost,
         "net_recovery": collected - cost,
         "npv_collected": float(np.dot(tally.collected, discount)),
         "right_party_contact_rate": _ratio(float(tally.call_outcomes[:, 2].sum()), attempts),
         "promise_kept_rate": _ratio(kept, kept + broken),
-        "complaints_per_1000": 1000.0 * float(tally.complaints.sum()) / n,
+        "complaints_per_1000": 1000.0 * float(tally.complaints.sum()) / n if n else 0.0,
         "agent_utilization": _ratio(float(tally.agent_busy.sum()), float(tally.agent_paid.sum())),
         "inbound_service_level": _ratio(float(tally.inbound_within_target.sum()), arrivals, empty=1.0),
         "contacts": {ch: int(tally.contacts[:, k].sum()) for k, ch in enumerate(ALL_CHANNELS)},
         "compliance_refusals": int(tally.refusals.sum()),
-        "conservation_error": abs(initial + interest - collected - written_off - outstanding),
+        "conservation_error": abs(_opening(run) + run.arrived_balance + interest - collected - written_off
+                                  - outstanding),
         "roll_rates": {"states": list(ROLL_STATES), "matrix": roll_rates.tolist()},
         # Further detail a manager asks about.
         "accounts": n,
@@ -201,11 +255,14 @@ def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
         # Only runs with rules by account have these (accounts excluded, opt-outs, cease requests).
         **(tally.extra_kpis() if tally.extra_kpis is not None else {}),
     }
+    if book is not None:
+        kpis.update(_open_book_kpis(run, book))
+    return kpis
 
 
-def _series(tally) -> dict[str, np.ndarray]:
-    """The daily series of a run, by name."""
-    return {
+def _series(tally, open_book: bool = False) -> dict[str, np.ndarray]:
+    """The daily series of a run, by name (an open book or a warm-up adds ``arrivals``)."""
+    series = {
         "collected": tally.collected,
         "interest_and_fees": tally.interest_and_fees,
         "written_off": tally.written_off,
@@ -225,6 +282,49 @@ def _series(tally) -> dict[str, np.ndarray]:
         "complaints": tally.complaints,
         "payments": tally.payments,
     }
+    if open_book:
+        series["arrivals"] = tally.arrivals
+    return series
+
+
+def measured_contacts(log: ContactLog, warmup: int) -> ContactLog:
+    """The contact log of the measured days (a warm-up's contacts left out), timed from the first measured day."""
+    if not warmup:
+        return log
+    keep = log.minute >= warmup * MINUTES_PER_DAY
+    start = log.start_date + dt.timedelta(days=warmup)
+    return ContactLog(log.account[keep], log.minute[keep] - warmup * MINUTES_PER_DAY, log.channel[keep],
+                      log.outcome[keep], log.agent[keep], log.duration[keep], log.agent_names, start)
+
+
+def _history(run: RunOutcome) -> RunHistory:
+    """The run's history as a lender exports it: the measured days' receipts and the accounts they concern.
+
+    A closed cohort without warm-up: every account, entered on the start date.
+    Otherwise the measured book (see the module's definitions): each account
+    at its state when the measured days started, or at entry for an arrival,
+    with the date it entered the book.
+    """
+    start = run.scenario.simulation.start_date
+    measured = run.measured_start
+    if measured is None:
+        entered_on = np.full(run.accounts, np.datetime64(start, "D"))
+        return RunHistory(portfolio=run.portfolio, entered_on=entered_on,
+                          payments=run.receipts.build(run.portfolio.account_id, start))
+    book, _ = measured_book(run)
+    p = run.portfolio
+    pick = np.flatnonzero(book)
+    in_book = measured.in_book[pick]
+    portfolio = Portfolio(
+        account_id=p.account_id[pick], balance=np.where(in_book, measured.balance[pick], p.balance[pick]),
+        past_due=np.where(in_book, measured.past_due[pick], p.past_due[pick]),
+        days_past_due=np.where(in_book, measured.days_past_due[pick], p.days_past_due[pick]).astype(np.int32),
+        segment=p.segment[pick], phone_known=p.phone_known[pick], email_known=p.email_known[pick],
+        segment_names=p.segment_names)
+    entered_day = run.entered_day if run.entered_day is not None else np.zeros(run.accounts, np.int32)
+    entered_on = np.datetime64(run.first_day, "D") + entered_day[pick].astype("timedelta64[D]")
+    payments = measured_payments(run.receipts.build(p.account_id, run.first_day), run.warmup)
+    return RunHistory(portfolio=portfolio, entered_on=entered_on, payments=payments)
 
 
 def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
@@ -234,17 +334,14 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
     kpis = _kpis(run, roll_rates)
     if run.offers is not None:  # only a ladder that makes offers has them (sim/engine/offers.py)
         kpis["offers"] = run.offers
-    series = _series(run.tally)
+    series = _series(run.tally, open_book=run.measured_start is not None)
     log = None
     if run.log.enabled:
-        log = run.log.build(run.portfolio.account_id, list(run.agent_names), scenario.simulation.start_date)
+        start = run.first_day or scenario.simulation.start_date
+        log = measured_contacts(run.log.build(run.portfolio.account_id, list(run.agent_names), start), run.warmup)
     history = None
     if run.receipts is not None:
-        start = scenario.simulation.start_date
-        # The book is closed: every account is in it from the start date.
-        entered_on = np.full(run.accounts, np.datetime64(start, "D"))
-        history = RunHistory(portfolio=run.portfolio, entered_on=entered_on,
-                             payments=run.receipts.build(run.portfolio.account_id, start))
+        history = _history(run)
     return RunResult(
         scenario_name=scenario_name,
         scenario_hash=scenario_hash,

@@ -32,14 +32,21 @@ from .domain import bucket_of as bucket_of
 from .errors import ScenarioError, printable
 from .export_safety import ESCAPE, safe_cell
 from .io import read_bounded
-from .scenario import EXCLUSIONS, MAX_ACCOUNTS, MAX_BALANCE, STATE_CODE, Scenario, time_zone
+from .scenario import (
+    EXCLUSIONS,
+    MAX_ACCOUNTS,
+    MAX_BALANCE,
+    MAX_CSV_BYTES,
+    STATE_CODE,
+    Scenario,
+    time_zone,
+)
 
 REQUIRED_COLUMNS = ("account_id", "balance", "days_past_due")
 OPTIONAL_COLUMNS = ("segment", "past_due", "phone_known", "email_known", "entered_on", "statement_day",
                     "exclusion", "time_zone", "state")
 NO_STATEMENT_DAY = -1  # a CSV row without one: the card model derives or draws it (build_portfolio)
 STANDING_COLUMNS = ("exclusion", "time_zone", "state")  # who may be contacted, and when (sim.consumers)
-MAX_CSV_BYTES = 2_000_000_000
 # A number in a CSV cell is plain ASCII: digits, an optional sign, a decimal
 # point and an exponent. Python's float() and int() would also take "1_000",
 # "١٢" (Arabic-Indic digits) or "infinity", which no accounting export means.
@@ -83,18 +90,29 @@ class Portfolio:
         return float(self.balance.sum())
 
 
-def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
-    """A synthetic portfolio drawn from the scenario's ``[portfolio]`` section."""
-    spec = scenario.portfolio
-    n = scenario.simulation.accounts
-    bal = spec.balance
+def _draw_balances(bal, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` balances from a balance distribution, to the cent, within its bounds."""
     if bal.distribution == "lognormal":
         balance = bal.median * np.exp(bal.sigma * rng.standard_normal(n))
     elif bal.distribution == "uniform":
         balance = rng.uniform(bal.min, bal.max, n)
     else:
         balance = np.full(n, bal.median)
-    balance = np.round(np.clip(balance, bal.min, bal.max), 2)
+    return np.round(np.clip(balance, bal.min, bal.max), 2)
+
+
+def _draw_segments(shares_by_name: dict[str, float], segment_names: tuple[str, ...], n: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """Each account's segment (an index into ``segment_names``) drawn from the shares given by name."""
+    shares = np.array([shares_by_name.get(s, 0.0) for s in segment_names])
+    return rng.choice(len(segment_names), size=n, p=shares / shares.sum()).astype(np.int16)
+
+
+def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfolio:
+    """A synthetic portfolio drawn from the scenario's ``[portfolio]`` section."""
+    spec = scenario.portfolio
+    n = scenario.simulation.accounts
+    balance = _draw_balances(spec.balance, n, rng)
 
     names = list(DELINQUENT_BUCKETS)
     shares = np.array([spec.buckets.get(b, 0.0) for b in names])
@@ -104,8 +122,7 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
     dpd = np.minimum(dpd, spec.charge_off_dpd - 1).astype(np.int32)
 
     segment_names = tuple(spec.segments)
-    seg_shares = np.array([spec.segments[s] for s in segment_names])
-    segment = rng.choice(len(segment_names), size=n, p=seg_shares / seg_shares.sum()).astype(np.int16)
+    segment = _draw_segments(spec.segments, segment_names, n, rng)
     phone = rng.random(n) < spec.phone_known
     email = rng.random(n) < spec.email_known
     cycles = np.ceil(dpd / 30.0)
@@ -130,6 +147,44 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
     )
 
 
+def generate_arrivals(scenario: Scenario, rng: np.random.Generator, first_id: int,
+                      segment_names: tuple[str, ...]) -> tuple[Portfolio, np.ndarray]:
+    """Every account entering the book over the run (``[arrivals]``), drawn up front, and the day each enters.
+
+    Each simulated day (warm-up included) draws a Poisson number of arrivals
+    with mean a month's arrivals / 30; an arrival enters at 1 day past due with
+    one missed minimum due past due. Balances, segments and known contact
+    points come from ``[arrivals]`` or, where it says nothing, ``[portfolio]``.
+    Ids follow the book's (``first_id`` on). Returns the arrivals as a
+    portfolio in order of entry, and their entry days (engine days, ascending).
+    """
+    spec, arrivals = scenario.portfolio, scenario.arrivals
+    if arrivals is None:
+        raise ValueError("the scenario has no [arrivals]")
+    monthly = arrivals.monthly(scenario.simulation.accounts)
+    per_day = rng.poisson(monthly / 30.0, scenario.simulation.total_days)
+    n = int(per_day.sum())
+    if first_id + n > 2**63 - 1:
+        raise ScenarioError(scenario.source, "arrivals", "the arrivals' account ids would pass 2^63-1")
+    entry_day = np.repeat(np.arange(per_day.size, dtype=np.int32), per_day)
+    balance = _draw_balances(arrivals.balance or spec.balance, n, rng)
+    segment = _draw_segments(arrivals.segments or spec.segments, segment_names, n, rng)
+    phone = rng.random(n) < (spec.phone_known if arrivals.phone_known is None else arrivals.phone_known)
+    email = rng.random(n) < (spec.email_known if arrivals.email_known is None else arrivals.email_known)
+    past_due = np.round(np.minimum(balance, spec.min_due_rate * balance), 2)
+    book = Portfolio(account_id=np.arange(first_id, first_id + n, dtype=np.int64), balance=balance.astype(np.float64),
+                     past_due=past_due, days_past_due=np.ones(n, dtype=np.int32), segment=segment,
+                     phone_known=phone, email_known=email, segment_names=segment_names)
+    return book, entry_day
+
+
+def concatenate(first: Portfolio, second: Portfolio) -> Portfolio:
+    """One book of two (same segments): ``first``'s accounts, then ``second``'s."""
+    return Portfolio(*(np.concatenate((getattr(first, f), getattr(second, f))) for f in
+                       ("account_id", "balance", "past_due", "days_past_due", "segment", "phone_known",
+                        "email_known")), segment_names=first.segment_names)
+
+
 def _parse_bool(text: str) -> bool | None:
     value = text.strip().lower()
     if value in {"1", "true", "yes", "y"}:
@@ -149,8 +204,8 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     the month, 1-31, the account's statement falls due; read by ``model = "card"``, which cycles every
     30 days from ``simulation.start_date``), ``entered_on`` (the ISO date
     the account entered the book, on or before ``simulation.start_date``: the
-    book is closed, so an account entering later is an error; blank: from the
-    start).
+    CSV is the book at the start, so an account entering later is an error
+    (arrivals come from ``[arrivals]``); blank: from the start).
     """
     source = str(path)
     # Read with a limit, never trusting st_size: a device or FIFO named as the
@@ -323,7 +378,7 @@ def _unescaped(name: str, segments: tuple[str, ...]) -> str:
 
 
 def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) -> None:
-    """``entered_on`` is an ISO date no later than the start: today's book is closed (no arrivals)."""
+    """``entered_on`` is an ISO date no later than the start: the CSV is the book at the start."""
     try:
         entered = dt.date.fromisoformat(text) if _DATE.fullmatch(text) else None
     except ValueError:  # e.g. 2026-02-30
@@ -332,8 +387,8 @@ def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) ->
         raise ScenarioError(source, field, f"must be a date written as YYYY-MM-DD, got {text[:40]!r}")
     start = scenario.simulation.start_date
     if entered > start:
-        raise ScenarioError(source, field, f"{entered} is after the start date {start}; the book is closed "
-                                           "(every account is in it from the start), so no account enters later")
+        raise ScenarioError(source, field, f"{entered} is after the start date {start}; a portfolio CSV is the "
+                                           "book at the start (accounts entering later come from [arrivals])")
 
 
 def _number(text: str, source: str, field: str) -> float:

@@ -55,6 +55,7 @@ MAX_DAYS = 3650
 FIRST_START = dt.date(1900, 1, 1)
 LAST_START = dt.date(2199, 12, 31)
 MAX_SCENARIO_BYTES = 5_000_000
+MAX_CSV_BYTES = 2_000_000_000  # a portfolio CSV (sim.portfolio reads it with the same limit)
 # Variants of variants rarely go beyond three; 32 leaves room and keeps the
 # cycle check and the merge cheap.
 MAX_EXTENDS_DEPTH = 32
@@ -112,6 +113,14 @@ def parse_shift(text: str) -> tuple[int, int]:
 
 
 class SimulationSection(_Section):
+    """The run: measured ``days`` from ``start_date``, after ``warmup_days`` simulated before it.
+
+    The warm-up days run before ``start_date`` (the book of ``accounts``
+    accounts starts ``warmup_days`` earlier) and are left out of every KPI,
+    series and cost: the measured days start with the book the warm-up left.
+    ``warmup_days = 0`` (the default) is a run without warm-up.
+    """
+
     days: int = Field(180, ge=1, le=MAX_DAYS)
     accounts: int = Field(10_000, ge=1, le=MAX_ACCOUNTS)
     seed: int = Field(0, ge=0, le=2**63 - 1)
@@ -119,6 +128,20 @@ class SimulationSection(_Section):
     discount_rate: float = Field(0.06, ge=0.0, le=1.0)
     # ISO 4217 code of every amount in the scenario; None: the compliance preset's country's (currency_of).
     currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    warmup_days: int = Field(0, ge=0, le=MAX_DAYS)
+
+    @property
+    def total_days(self) -> int:
+        """Days the engine simulates: the warm-up, then the measured days."""
+        return self.warmup_days + self.days
+
+    @model_serializer(mode="wrap")
+    def _as_written(self, handler):
+        # No warm-up is written as nothing, so scenarios without one keep their content hash.
+        data = handler(self)
+        if not self.warmup_days:
+            data.pop("warmup_days", None)
+        return data
 
     @field_validator("start_date")
     @classmethod
@@ -201,6 +224,44 @@ class PortfolioSection(_Section):
         if isinstance(value, (int, float)) and value > 1:
             raise ValueError(f"APR is a fraction (0.25 for 25 %), got {value}")
         return value
+
+
+class ArrivalsSection(_Section):
+    """An open book (``[arrivals]``): new delinquent accounts entering every day.
+
+    ``per_month`` accounts a month (30 days) on average enter the book at 1 day
+    past due (the 1-30 bucket), a Poisson number each day (see
+    :mod:`sim.engine.arrivals` for why); or ``per_1000_per_month`` for every
+    1,000 accounts of ``simulation.accounts``, so that ``--accounts`` scales
+    the inflow with the book. Their balances and segment mix are the
+    portfolio's unless given here; segments must be the portfolio's.
+    """
+
+    per_month: float | None = Field(None, ge=0, le=MAX_ACCOUNTS)
+    per_1000_per_month: float | None = Field(None, ge=0, le=100_000)
+    balance: BalanceDistribution | None = None
+    segments: dict[str, float] | None = None
+    phone_known: float | None = Field(None, ge=0, le=1)
+    email_known: float | None = Field(None, ge=0, le=1)
+
+    @field_validator("segments")
+    @classmethod
+    def _segments(cls, value: dict[str, float] | None) -> dict[str, float] | None:
+        if value is not None:
+            _check_shares(value, "segment", None)
+        return value
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> ArrivalsSection:
+        if (self.per_month is None) == (self.per_1000_per_month is None):
+            raise ValueError("give per_month or per_1000_per_month (one of them)")
+        return self
+
+    def monthly(self, accounts: int) -> float:
+        """Arrivals a month on average, for a book of ``accounts`` at the start."""
+        if self.per_month is not None:
+            return self.per_month
+        return self.per_1000_per_month * accounts / 1000.0
 
 
 def _default_base_intensity() -> dict[str, float]:
@@ -845,6 +906,7 @@ class Scenario(_Section):
     # Contact that reacts (issue 15); None: the original contact model (and the same content hash).
     contact: ContactSection | None = None
     objective: ObjectiveSection = ObjectiveSection()
+    arrivals: ArrivalsSection | None = None  # an open book; None: a closed cohort
     # Where the scenario came from; not part of its content hash.
     source: str = Field("<memory>", exclude=True)
     base_dir: str = Field(".", exclude=True)
@@ -872,6 +934,7 @@ class Scenario(_Section):
         for name in self.teams:
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
+        self._check_arrivals(segments)
         self._staff_scaled_teams()
         self._check_contact()
         return self
@@ -891,6 +954,23 @@ class Scenario(_Section):
             raise FieldError("contact.right_party_by_bucket",
                              f"the best hour × bucket × segment gives a right-party chance of {highest:.3g}, "
                              "which with behavior.wrong_party_rate passes 1; lower the multipliers")
+
+    def _check_arrivals(self, segments: set[str]) -> None:
+        """Arrivals' segments are the portfolio's, and the book with every arrival fits the account limit."""
+        arrivals = self.arrivals
+        if arrivals is None:
+            return
+        for seg in arrivals.segments or {}:
+            if seg not in segments:
+                raise FieldError(f"arrivals.segments.{seg}",
+                                 f"unknown segment {seg!r}; the portfolio has: {', '.join(sorted(segments))}")
+        # Rows are preallocated for every arrival: bound their expected number (Poisson: + 6 sd).
+        monthly = arrivals.monthly(self.simulation.accounts)
+        mean = monthly * self.simulation.total_days / 30.0
+        if self.simulation.accounts + mean + 6.0 * math.sqrt(mean) > MAX_ACCOUNTS:
+            field = "arrivals.per_month" if arrivals.per_month is not None else "arrivals.per_1000_per_month"
+            raise FieldError(field, f"{monthly:,.0f} a month over {self.simulation.total_days} days is about "
+                             f"{mean:,.0f} accounts; with the book that is more than {MAX_ACCOUNTS:,}")
 
     def _ladders(self) -> list[tuple[str, list[Step]]]:
         """Every ladder of the scenario with the field its steps are under."""
@@ -952,21 +1032,35 @@ class Scenario(_Section):
         object.__setattr__(self, "strategy", champion.as_strategy())
 
     def _staff_scaled_teams(self) -> None:
-        """Teams given per 1,000 accounts get their agents for this book's size (``simulation.accounts``)."""
-        accounts = self.simulation.accounts
+        """Teams given per 1,000 accounts get their agents for this book's size at the start.
+
+        A generated book has ``simulation.accounts``; a book read from
+        ``portfolio.csv`` has the CSV's accounts, counted here (its data rows).
+        With an open book and a warm-up the engine staffs them again on the
+        book at the start of the measured days (:mod:`sim.engine.arrivals`).
+        """
+        accounts = None
         for name, team in self.teams.items():
             if team.agents_per_1000 is None:
                 continue
             field = f"teams.{name}.agents_per_1000"
-            if self.portfolio.csv:
-                raise FieldError(field, "needs a generated book (simulation.accounts); with portfolio.csv the "
-                                         "book's size is the CSV's, known only once it is read: give agents")
+            if accounts is None:
+                accounts = self._csv_accounts(field) if self.portfolio.csv else self.simulation.accounts
             agents = scaled_agents(team.agents_per_1000, accounts)
             if agents > MAX_AGENTS:
                 raise FieldError(field, f"{team.agents_per_1000:g} per 1,000 of {accounts:,} accounts is "
                                          f"{agents:,} agents; a team has at most {MAX_AGENTS:,}")
             # The frozen team is replaced in the (mutable) table, once, while the scenario is built.
             self.teams[name] = team.model_copy(update={"agents": agents})
+
+    def _csv_accounts(self, field: str) -> int:
+        """The accounts of ``portfolio.csv`` (its non-blank rows after the header), to staff a scaled team."""
+        path = self.csv_path
+        if path is None or not is_regular_file(path):
+            raise FieldError(field, f"counts the accounts of portfolio.csv, and {self.portfolio.csv!r} is not a "
+                                    "readable file: give agents, or the CSV")
+        raw = read_bounded(path, limit=MAX_CSV_BYTES, kind="portfolio CSV")
+        return sum(1 for line in raw.splitlines()[1:] if line.strip())
 
     # -- provenance ---------------------------------------------------------------------------
 

@@ -68,6 +68,16 @@ def parse_param(text: str) -> tuple[str, float]:
     return path, value
 
 
+def _settable(base: Scenario) -> dict[str, Any]:
+    """The scenario's content with every team's head count, also for a team given per 1,000 accounts
+    (written as its ratio): ``teams.NAME.agents`` can be swept or moved (it then replaces the ratio)."""
+    content = base.content()
+    for name, team in base.teams.items():
+        if team.agents_per_1000 is not None and name in content.get("teams", {}):
+            content["teams"][name]["agents"] = team.agents
+    return content
+
+
 def _get_path(data: Any, path: str, option: str) -> Any:
     node = data
     for part in path.split("."):
@@ -123,7 +133,7 @@ def build_grid(base: Scenario, settings: Sequence[tuple[str, list[Any]]]) -> tup
     paths = [p for p, _ in settings]
     if len(set(paths)) != len(paths):
         raise ScenarioError("--set", "", "each path may be set once")
-    content = base.content()
+    content = _settable(base)
     for path in paths:
         _get_path(content, path, f"--set {path}")
     combos = list(itertools.product(*[values for _, values in settings]))
@@ -206,7 +216,7 @@ def _moves(content: dict, params: Sequence[tuple[str, float]]) -> list[tuple[str
 def sensitivity_variants(base: Scenario, params: Sequence[tuple[str, float]]
                          ) -> tuple[list[Scenario], list[str], list[tuple[str, Any, Any, Any]]]:
     """Two variants per parameter, base − step and base + step, validated."""
-    moves = _moves(base.content(), params)
+    moves = _moves(_settable(base), params)
     variants, labels = [], []
     for (path, step), (_, _, low, high) in zip(params, moves, strict=True):
         option = f"--param {path}:{_fmt(step)}"

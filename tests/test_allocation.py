@@ -492,7 +492,7 @@ def test_a_short_call_list_is_dialled_at_the_right_party_rate_of_the_first_hours
     hours = [0.10] * 12 + [0.40] * 12
     s = load_scenario(SCENARIOS / "baseline.toml", {
         "simulation.accounts": 600, "simulation.days": 28, "behavior.right_party_by_hour": hours,
-        "teams.callers.shifts": ["09:00-12:00", "18:00-21:00"],
+        "teams.callers.shifts": ["09:00-12:00", "18:00-21:00"], "teams.callers.agents": 8,
         "strategy.steps": [{"channel": "call", "from_dpd": 1, "to_dpd": 179, "every_days": 1}]})
     segments = build_segments(s)
     idx, weight = sample_accounts(segments, 10**6)
@@ -521,6 +521,7 @@ def test_calls_refused_in_the_quiet_days_are_made_the_day_they_end():
 
     s = load_scenario(SCENARIOS / "baseline.toml", {
         "simulation.accounts": 400, "simulation.days": 56, "behavior.right_party_by_hour": [1.0] * 24,
+        "teams.callers.agents": 8,  # baseline's staff at its own size: calls are not capacity-bound
         "behavior.wrong_party_rate": 0.0, "behavior.promise_probability": 0.0, "behavior.plan_uptake": 0.0,
         "behavior.dispute_probability": 0.0, "behavior.callback_probability": {"sms": 0.0, "email": 0.0, "letter": 0.0},
         "behavior.base_intensity": {k: 0.0 for k in ("1-30", "31-60", "61-90", "91-120", "121-150", "151-180")},

@@ -265,6 +265,19 @@ def test_lab_tables_keep_every_shipped_scenario_unchanged(stem):
     assert again.content_hash == scenario.content_hash
 
 
+def test_lab_team_table_a_head_count_replaces_a_scaled_teams_ratio():
+    from app_support.lab import apply_tables, step_rows, team_rows
+    from sim.scenario import Scenario
+
+    content = load_scenario(SCENARIOS / "baseline.toml").content()
+    teams = team_rows(content)
+    callers = next(row for row in teams if row["name"] == "callers")
+    callers["agents"] = 12
+    again = Scenario.from_dict(apply_tables(content, step_rows(content), teams), source="x", base_dir=str(SCENARIOS))
+    assert again.teams["callers"].agents == 12 and again.teams["callers"].agents_per_1000 is None
+    assert again.teams["field"].agents_per_1000 == 0.2  # untouched teams keep their ratio
+
+
 def test_history_opens_right_after_a_single_run(tmp_path):
     # ``python -m sim run`` stores by default, as an experiment of kind "run" whose summary is its KPIs only.
     from app_support.kpis import fmt
@@ -532,7 +545,7 @@ def test_lab_tornado_runs_with_its_own_default_steps():
     assert not at.get("progress") or all(p.proto.value == 100 for p in at.get("progress"))
     assert any("Too uncertain to decide anything" in shown(w.value) for w in at.warning)  # 2 replications
     table = next(d.value for d in at.dataframe if any(str(c).startswith("Swing") for c in d.value.columns))
-    assert "teams.callers.agents" in set(table["Field"])
+    assert "teams.callers.agents_per_1000" in set(table["Field"])
 
 
 def test_lab_tornado_checks_the_steps_before_running_in_the_labs_words():

@@ -15,6 +15,7 @@ CASES = {
     "naive_sim": ["--accounts", "300", "--days", "10", "--seeds", "2", "--stock-accounts", "200"],
     "limits": ["--accounts", "500", "--days", "10", "--agents", "5"],
     "scaling": ["--sizes", "300", "600", "--days", "5", "--agents", "5"],
+    "open_book": ["--book", "600", "--days", "5", "--warmup", "5", "--agents", "5"],
     "experiments": ["--reps", "1", "--accounts", "200", "--days", "5"],
     "power_check": ["--trials", "200", "--engine", "--engine-trials", "3", "--pilot-reps", "1",
                     "--pilot-accounts", "400", "--days", "10", "--challenger", "sms_gentle",

@@ -180,7 +180,7 @@ def test_assignment_is_reproducible_and_independent_of_the_ladders():
 
 
 def test_the_assignment_stream_is_new_so_no_other_stream_moves():
-    # Streams added after it (the card model's "redefault") are newer still: those before it never move.
+    # Streams added after it (the card model's "redefault", the offers', an open book's) are newer still: those before it never move.
     children = np.random.SeedSequence(11).spawn(STREAM_NAMES.index("assignment"))
     streams = RandomStreams(11)
     for name, child in zip(STREAM_NAMES, children, strict=False):

@@ -22,7 +22,8 @@ from simhelpers import SCENARIOS
 pytestmark = pytest.mark.usefixtures("private_store")
 
 BASELINE = SCENARIOS / "baseline.toml"
-SIZE = {"simulation.accounts": 600, "simulation.days": 150}  # long enough for legal recoveries
+# Long enough for legal recoveries, with baseline's 20,000-account staff (its teams scale with the book).
+SIZE = {"simulation.accounts": 600, "simulation.days": 150, "teams.callers.agents": 8, "teams.field.agents": 4}
 
 
 @pytest.fixture(scope="module")

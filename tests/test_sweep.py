@@ -9,7 +9,15 @@ from sim import plots
 from sim.errors import ScenarioError
 from sim.executors import LocalExecutor
 from sim.scenario import load_scenario
-from sim.sweep import build_grid, parse_param, parse_scalar, parse_set, run_sensitivity, run_sweep
+from sim.sweep import (
+    build_grid,
+    parse_param,
+    parse_scalar,
+    parse_set,
+    run_sensitivity,
+    run_sweep,
+    sensitivity_variants,
+)
 
 from simhelpers import SCENARIOS
 
@@ -18,7 +26,9 @@ SERIAL = LocalExecutor(1)
 
 @pytest.fixture(scope="module")
 def base():
-    return load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 200, "simulation.days": 20})
+    # Baseline's callers as at its own size (they scale with the book: 1 at 200 accounts).
+    return load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 200, "simulation.days": 20,
+                                                       "teams.callers.agents": 8})
 
 
 def test_values_are_toml_scalars():
@@ -42,6 +52,16 @@ def test_bad_set(text):
 def test_bad_param(text):
     with pytest.raises(ScenarioError):
         parse_param(text)
+
+
+def test_a_team_given_per_1000_can_be_swept_by_head_count():
+    scaled = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 5_000})
+    assert scaled.teams["callers"].agents_per_1000 is not None
+    variants, labels, _ = build_grid(scaled, [parse_set("teams.callers.agents=3,4")])
+    assert [v.teams["callers"].agents for v in variants] == [3, 4] and labels == ["agents=3", "agents=4"]
+    assert all(v.teams["callers"].agents_per_1000 is None for v in variants)  # a count replaces the ratio
+    low, high = sensitivity_variants(scaled, [("teams.callers.agents", 1)])[0]
+    assert (low.teams["callers"].agents, high.teams["callers"].agents) == (1, 3)  # 0.4 per 1,000 of 5,000 = 2
 
 
 def test_grid_is_every_combination_validated(base):

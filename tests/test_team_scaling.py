@@ -69,9 +69,14 @@ def test_validation_errors_are_one_line(team, says):
     assert says in str(err.value) and "\n" not in str(err.value)
 
 
-def test_a_csv_book_needs_a_count(tmp_path):
-    with pytest.raises(ScenarioError, match="teams.callers.agents_per_1000: needs a generated book"):
-        Scenario.from_dict({"portfolio": {"csv": "accounts.csv"}, "teams": {"callers": {"agents_per_1000": 1}}})
+def test_a_csv_book_is_staffed_on_its_own_accounts(tmp_path):
+    rows = "".join(f"{i},{100 + i},{1 + i % 90}\n" for i in range(2_500))
+    (tmp_path / "accounts.csv").write_text("account_id,balance,days_past_due\n" + rows + "\n")
+    data = {"portfolio": {"csv": "accounts.csv"}, "teams": {"callers": {"agents_per_1000": 2}}}
+    scenario = Scenario.from_dict(data, base_dir=str(tmp_path))
+    assert scenario.teams["callers"].agents == 5  # 2 per 1,000 of the CSV's 2,500 accounts
+    with pytest.raises(ScenarioError, match="teams.callers.agents_per_1000: counts the accounts of portfolio.csv"):
+        Scenario.from_dict({**data, "portfolio": {"csv": "missing.csv"}}, base_dir=str(tmp_path))
 
 
 def test_both_in_one_file_is_one_line_on_the_command_line(tmp_path, capsys):

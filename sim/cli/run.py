@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with progress_bar(days, printable(scenario.display_name), args.quiet or not sys.stderr.isatty()) as bar:
         result = simulate(scenario, contact_log=args.contacts_out is not None,
                           history=args.payments_out is not None or args.portfolio_out is not None,
-                          progress=lambda day, total: bar.update(1))
+                          progress=lambda day, total: bar.update(1 if day else 0))  # day 0: a warm-up's end
     _write_history(result, args)
     if store_path is not None:
         from ..experiment import record_run
@@ -189,9 +189,14 @@ def format_kpis(result, seed: int) -> str:
     # Runs with contact that reacts or rules by account ([contact], a switch at placement) count these too.
     rows += [(label, f"{k[key]:,}") for key, label in (("accounts_excluded", "accounts excluded"),
              ("opt_outs", "opt-outs"), ("cease_requests", "cease requests")) if key in k]
+    book = f"{result.accounts:,} accounts"
+    if "measured_book" in k:  # an open book or a warm-up (sim.metrics' definitions)
+        rows[1:1] = [("arrived balance", money(k["arrived_balance"]))]
+        book = (f"{k['book_at_start']:,} accounts in the book + {k['arrivals']:,} arrivals, "
+                f"after {k['warmup_days']} warm-up days,")
     contacts = ", ".join(f"{ch} {n:,}" for ch, n in k["contacts"].items() if n)
     width = max(len(r[0]) for r in rows)
-    head = (f"{printable(result.scenario_name)}: {result.accounts:,} accounts × {result.days} days, seed {seed} "
+    head = (f"{printable(result.scenario_name)}: {book} × {result.days} days, seed {seed} "
             f"(scenario {result.scenario_hash})")
     lines = [head, "-" * len(head)]
     lines += [f"{name:<{width}}  {value:>16}" for name, value in rows]

@@ -13,8 +13,10 @@
   duration and outcome; a conversation's end is :mod:`.conversation`.
 
 The rules' counters live in :mod:`.contacts`, the teams in :mod:`.teams`,
-what a run counts in :mod:`.tally`. :class:`Engine` builds these parts and
-runs the daily process; :meth:`Engine.outcome` is what the metrics read.
+what a run counts in :mod:`.tally`, an open book's arrivals and the warm-up
+before the measured days in :mod:`.arrivals`. :class:`Engine` builds these
+parts and runs the daily process; :meth:`Engine.outcome` is what the metrics
+read.
 
 A run costs accounts × days of vector work plus the contacts actually made,
 never accounts × days × events. Compliance rules are checked before every
@@ -23,6 +25,7 @@ contact; a contact that would break one is refused and counted.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Sequence
 
@@ -39,11 +42,13 @@ from ..domain import (
     ROLL_STATES,
     WEEKDAYS,
 )
+from ..errors import InputError
 from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..portfolio import Portfolio
 from ..scenario import Scenario
 from ..streams import AccountDraws, RandomStreams, UniformPool
+from .arrivals import Arrivals, MeasuredStart, restaff, with_arrivals
 from .book import Book
 from .calls import CallCentre
 from .contacts import ContactCounters
@@ -69,34 +74,45 @@ class Engine:
     def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
                  *, record_contacts: bool = True, progress=None,
                  step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
-                 paired_draws: bool = False, record_payments: bool = False):
+                 paired_draws: bool = False, record_payments: bool = False, arrivals: Arrivals | None = None):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
         :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
         ``paired_draws``: draw each account's outcomes from its own numbered sequence
         (:class:`~sim.streams.AccountDraws`) instead of the shared streams; ``record_payments``:
-        keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history."""
+        keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history;
+        ``arrivals``: the portfolio already holds the run's arrivals after its accounts (champion/challenger
+        assigns them before the run); by default an open book's arrivals are drawn here."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
-        self.portfolio = portfolio
+        # An open book: every arrival of the run has its row after the book's (sim.engine.arrivals).
+        self.portfolio = portfolio = self._with_arrivals(portfolio, streams, step_accounts, arrivals)
         self.progress = progress
-        self.days = days = scenario.simulation.days
+        self.days = days = scenario.simulation.days  # the measured days
+        self.warmup = warmup = scenario.simulation.warmup_days
+        total = warmup + days
         n = len(portfolio)
         rules = ContactRules.from_section(scenario.compliance)
         self.env = simpy.Environment()
-        self.tally = Tally(days)
+        self.tally = Tally(total)  # every simulated day; outcome() keeps the measured ones
         self.log = ContactLogBuilder(record_contacts)
-        self.ledger = AccountLedger(n, days) if ledger else None
+        self.ledger = AccountLedger(n, days, day_offset=warmup) if ledger else None
+        self.first_day = dt.date.fromordinal(scenario.simulation.start_date.toordinal() - warmup)
         # Repayment draws stay on the shared stream in both modes: every account
         # draws one per day, so they are already numbered by account and day.
         draws = AccountDraws(streams.seed_sequence, n) if paired_draws else None
         self.ctx = ctx = Context(
-            scenario=scenario, env=self.env, days=days, behavior=scenario.behavior, costs=scenario.costs,
-            rules=rules, calendar=ContactCalendar(rules, scenario.simulation.start_date, days), tally=self.tally,
-            log=self.log, ledger=self.ledger, draws=draws,
+            scenario=scenario, env=self.env, days=total, behavior=scenario.behavior, costs=scenario.costs,
+            rules=rules, calendar=ContactCalendar(rules, self.first_day, total), tally=self.tally,
+            log=self.log, ledger=None if warmup else self.ledger, draws=draws,
             receipts=PaymentLogBuilder() if record_payments else None)
         self.book = book = Book(ctx, portfolio, streams)
+        if self.arrivals is not None:
+            book.hold_back(self.arrivals.rows)
+        book.roll_from = warmup
+        self.arrived_balance = 0.0
+        self.measured_start: MeasuredStart | None = None
         self.counters = counters = ContactCounters(rules, n, len(scenario.strategy.steps), self.tally)
         self.teams = teams = Teams(scenario, ctx.calendar)
         conversation = Conversation(ctx, book, counters, UniformPool(streams["calls"]))
@@ -113,20 +129,55 @@ class Engine:
         offering = any(step.channel in OFFER_CHANNELS for step in scenario.strategy.steps)
         self.offers = Offers(ctx, book, counters.last_step_day, streams["offers"]) if offering else None
 
+    def _with_arrivals(self, portfolio: Portfolio, streams: RandomStreams, step_accounts, arrivals):
+        """The portfolio with the run's arrivals after it; a step's mask must cover them too."""
+        if arrivals is not None:
+            self.arrivals = arrivals
+            return portfolio
+        if self.scenario.arrivals is not None and step_accounts is not None:
+            # Masks over some accounts (the optimizer's valuation by simulation) are built on the book at the
+            # start, before any arrival exists; an arrival's steps would be a guess.
+            raise InputError(self.scenario.source, "arrivals", "an open book cannot be valued account by account "
+                             "(steps for some accounts only): use the scenario without [arrivals]")
+        portfolio, self.arrivals = with_arrivals(self.scenario, portfolio, streams)
+        return portfolio
+
     # ------------------------------------------------------------------------- run
 
     def run(self) -> Tally:
+        """Simulate the warm-up (if any) and the measured days; the tally covers both until :meth:`outcome`."""
         self.env.process(self._daily())
-        self.env.run(until=self.days * DAY + 1)
+        self.env.run(until=(self.warmup + self.days) * DAY + 1)
         return self.tally
 
     def _daily(self):
-        for day in range(self.days):
+        warmup = self.warmup
+        for day in range(warmup + self.days):
+            if day == warmup:
+                self._start_measuring(day)
+            if self.arrivals is not None:
+                count, balance = self.arrivals.enter(self.book, day)
+                self.tally.arrivals[day] += count
+                self.arrived_balance += balance
             self._start_of_day(day)
             yield self.env.timeout(DAY)
             self._end_of_day(day)
-            if self.progress is not None:
-                self.progress(day + 1, self.days)
+            # Progress counts the measured days; day 0 is reported at the end of a warm-up (its book is
+            # where the measured days start: fidelity snapshots it).
+            if self.progress is not None and day + 1 >= warmup:
+                self.progress(day + 1 - warmup, self.days)
+
+    def _start_measuring(self, day: int) -> None:
+        """00:00 of the first measured day: remember the book, keep the ledger from now, staff scaled teams."""
+        if self.arrivals is None and day == 0:
+            return  # a closed cohort without warm-up: the book's own totals are the measured days'
+        book = self.book
+        self.measured_start = MeasuredStart.take(book, day, self.arrived_balance, self.tally.cost_by_item)
+        self.ctx.ledger = self.ledger
+        if day > 0 and self.arrivals is not None:
+            added = sum(restaff(self.scenario, self.teams, int(self.measured_start.in_book.sum())).values())
+            # The call centre keeps each agent's clock by id; new agents start free.
+            self.calls.agent_free_at.extend([0.0] * added)
 
     def _start_of_day(self, day: int) -> None:
         """00:00: roll the 7-day rings, evaluate the ladder, send batches, plan calls, visits and filings."""
@@ -174,14 +225,33 @@ class Engine:
         return self.book.roll_state()
 
     def outcome(self) -> RunOutcome:
-        """The finished run as the metrics read it (closes the ledger: call once, after :meth:`run`)."""
+        """The finished run's measured days as the metrics read it (closes the ledger: call once, after :meth:`run`).
+
+        Totals are the measured days' (the run's minus the warm-up's); a closed
+        cohort without warm-up gets exactly the book's totals.
+        """
         book = self.book
+        start = self.measured_start
+        if self.arrivals is None and self.warmup == 0:
+            measured = None
+            tally, initial = self.tally, book.initial_balance
+            collected, written_off = book.collected_total, book.written_off_total
+            interest, arrived = book.interest_and_fees_total, 0.0
+        else:
+            measured = start
+            tally = self.tally.measured(self.warmup, start.cost_by_item)
+            initial = start.balance_owed
+            collected = book.collected_total - start.collected
+            written_off = book.written_off_total - start.written_off
+            interest = book.interest_and_fees_total - start.interest_and_fees
+            arrived = self.arrived_balance - start.arrived_balance
         return RunOutcome(
-            scenario=self.scenario, portfolio=self.portfolio, days=self.days, tally=self.tally,
-            initial_balance=book.initial_balance, collected=book.collected_total,
-            written_off=book.written_off_total, interest_and_fees=book.interest_and_fees_total,
+            scenario=self.scenario, portfolio=self.portfolio, days=self.days, tally=tally,
+            initial_balance=initial, collected=collected, written_off=written_off, interest_and_fees=interest,
             balance=book.balance, status=book.status, log=self.log, agent_names=tuple(self.teams.agent_names),
-            ledger=self._close_ledger(), receipts=self.ctx.receipts,
+            ledger=self._close_ledger(), receipts=self.ctx.receipts, arrived_balance=arrived,
+            measured_start=measured, warmup=self.warmup, first_day=self.first_day,
+            entered_day=self.arrivals.entered_on_day(len(self.portfolio)) if self.arrivals is not None else None,
             offers=self.offers.kpis() if self.offers is not None else None)
 
     def _close_ledger(self) -> AccountLedger | None:
@@ -191,5 +261,9 @@ class Engine:
             return None
         ledger.balance_end = self.book.balance.copy()
         ledger.state_end = self.book.roll_state()
-        ledger.add_agent_work(self.teams.team_of_agent(), self.log.agent_rows())
+        rows = self.log.agent_rows()
+        if self.warmup:  # the ledger counts the measured days, by week from their start
+            rows = rows[rows[:, 1] >= self.warmup * DAY]
+            rows[:, 1] -= self.warmup * DAY
+        ledger.add_agent_work(self.teams.team_of_agent(), rows)
         return ledger

@@ -92,6 +92,11 @@ class Book:
         # Hooks for the offers (sim/engine/offers.py); None unless a ladder step makes offers.
         self.apr_by_account: np.ndarray | None = None  # each account's own rate (a hardship plan's)
         self.collected_by_account: np.ndarray | None = None  # cash by account, summed as it comes in
+        # Rows are in order of entry: the first ``entered`` are in the book (arrivals enter later). Roll rates
+        # count month-end snapshots from day ``roll_from`` (the end of a warm-up) on, over the first
+        # ``roll_rows`` rows: the accounts in the book at the month's start.
+        self.entered = self.roll_rows = n
+        self.roll_from = 0
 
     # ------------------------------------------------------------------------- money
 
@@ -118,6 +123,29 @@ class Book:
         if self.ctx.ledger is not None:
             self.ctx.ledger.write_off(i, self.balance[i])
         self.balance[i] = 0.0
+
+    # ------------------------------------------------------------------------- an open book (sim.engine.arrivals)
+
+    def hold_back(self, rows: slice) -> None:
+        """Rows of accounts that enter later: out of the book (owing nothing, worked by nothing) until admitted."""
+        self.balance[rows] = 0.0
+        self.past_due[rows] = 0.0
+        self.status[rows] = PAID_OFF  # a closed row to every step, until admit()
+        self.initial_balance = float(self.balance.sum())
+        self.entered = self.roll_rows = rows.start
+
+    def admit(self, rows: slice) -> float:
+        """Accounts entering the book today at the state the portfolio gives them; returns their balance."""
+        p = self.portfolio
+        self.balance[rows] = p.balance[rows]
+        self.past_due[rows] = p.past_due[rows]
+        self.dpd[rows] = p.days_past_due[rows]
+        self.status[rows] = ACTIVE
+        self.floor[rows] = floor_intensity(self.behavior, bucket_of(self.dpd[rows]), self.segment[rows],
+                                           p.segment_names)
+        self.intensity[rows] = self.behavior.lambda0 if self.behavior.model == "cgw" else self.floor[rows]
+        self.entered = rows.stop
+        return float(self.balance[rows].sum())
 
     # ------------------------------------------------------------------------- the morning's view
 
@@ -375,12 +403,16 @@ class Book:
     def _record_day(self, day: int) -> None:
         tally = self.ctx.tally
         tally.outstanding_by_bucket[day] = self._outstanding_by_state()
-        if (day + 1) % 30 == 0:
+        since = day + 1 - self.roll_from
+        if since >= 0 and since % 30 == 0:
             states = len(ROLL_STATES)
             state = self.roll_state()
-            pairs = self.month_start_state.astype(np.int64) * states + state
-            tally.roll_counts += np.bincount(pairs, minlength=states**2).reshape(states, states)
+            if since > 0:
+                k = self.roll_rows
+                pairs = self.month_start_state[:k].astype(np.int64) * states + state[:k]
+                tally.roll_counts += np.bincount(pairs, minlength=states**2).reshape(states, states)
             self.month_start_state = state
+            self.roll_rows = self.entered
 
     def _outstanding_by_state(self) -> np.ndarray:
         """Outstanding balance by roll state, from a histogram over days past due.

@@ -10,8 +10,10 @@ object instead of the engine's attributes. Imports only :mod:`sim.domain`
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +23,9 @@ from ..history import PaymentLogBuilder
 from ..ledger import AccountLedger
 from ..portfolio import Portfolio
 from ..scenario import Scenario
+
+if TYPE_CHECKING:
+    from .arrivals import MeasuredStart
 
 
 @dataclass
@@ -52,6 +57,7 @@ class Tally:
     complaints: np.ndarray = field(init=False)
     payments: np.ndarray = field(init=False)
     rolled_past_30: np.ndarray = field(init=False)
+    arrivals: np.ndarray = field(init=False)  # accounts entering the book (an open book)
     cost_by_item: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     roll_counts: np.ndarray = field(init=False)  # (states, states): sim.domain.RollState at month start → end
     # Further KPIs of an optional part, read at the end (sim.engine.standing: accounts excluded, opt-outs…).
@@ -64,7 +70,7 @@ class Tally:
             setattr(self, name, np.zeros(d))
         for name in ("refusals", "inbound_arrivals", "inbound_answered", "inbound_within_target",
                      "inbound_abandoned", "inbound_waited", "promises_made", "promises_kept", "promises_broken",
-                     "plans_started", "disputes", "complaints", "payments", "rolled_past_30"):
+                     "plans_started", "disputes", "complaints", "payments", "rolled_past_30", "arrivals"):
             setattr(self, name, np.zeros(d, dtype=np.int64))
         self.outstanding_by_bucket = np.zeros((d, len(ROLL_STATES)))
         self.contacts = np.zeros((d, len(ALL_CHANNELS)), dtype=np.int64)
@@ -75,6 +81,27 @@ class Tally:
         if amount:
             self.cost[min(day, self.days - 1)] += amount
             self.cost_by_item[item] += amount
+
+    def measured(self, first_day: int, cost_by_item_before: dict[str, float]) -> Tally:
+        """The days from ``first_day`` on (after a warm-up), as a tally of their own.
+
+        Daily series are cut; ``cost_by_item`` is what was spent since
+        (``cost_by_item_before``: the warm-up's); roll counts are the measured
+        days' already (the book counts them from the end of the warm-up).
+        """
+        out = replace(self, days=self.days - first_day)  # __post_init__ allocates; overwritten below
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, np.ndarray) and f.name != "roll_counts":
+                setattr(out, f.name, value[first_day:])
+        out.roll_counts = self.roll_counts
+        spent = defaultdict(float)
+        for item, amount in self.cost_by_item.items():
+            left = amount - cost_by_item_before.get(item, 0.0)
+            if left or item not in cost_by_item_before:
+                spent[item] = left
+        out.cost_by_item = spent
+        return out
 
 
 @dataclass(frozen=True)
@@ -96,6 +123,12 @@ class RunOutcome:
     ledger: AccountLedger | None
     receipts: PaymentLogBuilder | None = None  # the cash receipts, when the run keeps its history
     offers: dict | None = None  # the offers' KPIs (sim/engine/offers.py), when a ladder step makes offers
+    # An open book or a warm-up (sim.engine.arrivals); a closed cohort without warm-up leaves these at rest.
+    arrived_balance: float = 0.0  # balance of the accounts that entered during the measured days
+    measured_start: MeasuredStart | None = None  # the book when the measured days started
+    warmup: int = 0  # days simulated before the measured ones
+    first_day: dt.date | None = None  # the engine's day 0 (the warm-up's first day)
+    entered_day: np.ndarray | None = None  # each row's engine day of entry (arrivals)
 
     @property
     def accounts(self) -> int:

@@ -50,6 +50,22 @@ class Teams:
             self.of_kind[spec.kind].append(Team(name=name, spec=spec, agent_ids=ids, shifts=spec.shift_minutes))
         self.by_name = {t.name: t for t in (*self.call, *self.field, *self.legal)}
 
+    def resize(self, name: str, agents: int) -> int:
+        """Staff team ``name`` with ``agents`` from now on (an open book's scaled team); returns the ids added.
+
+        Fewer agents keeps the first ones; more adds agents with new ids after
+        every existing one, so an agent's id stays its position in ``agent_names``.
+        """
+        team = self.by_name[name]
+        if agents <= len(team.agent_ids):
+            del team.agent_ids[agents:]
+            return 0
+        added = agents - len(team.agent_ids)
+        for k in range(len(team.agent_ids), agents):
+            team.agent_ids.append(len(self.agent_names))
+            self.agent_names.append(f"{name}-{k + 1}")
+        return added
+
     def team_for(self, step: Step) -> Team | None:
         """The team that does a ladder step: the one it names, else the first of its kind (None: no such team)."""
         if step.team is not None:

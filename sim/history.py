@@ -79,7 +79,9 @@ class PaymentLogBuilder:
             self._chunks.append((positions.astype(np.int64), minutes, amounts.copy(),
                                  np.full(positions.size, kind, dtype=np.int8)))
 
-    def build(self, account_ids: np.ndarray, start_date: dt.date) -> PaymentLog:
+    def build(self, account_ids: np.ndarray, start_date: dt.date, from_minute: float = 0.0) -> PaymentLog:
+        """The receipts from ``from_minute`` on (a warm-up's are left out before rounding to cents, so the
+        file's total stays within half a cent of what the measured days collected)."""
         if self._chunks:
             position, minute, amount, kind = (np.concatenate(c) for c in zip(*self._chunks, strict=True))
         else:
@@ -89,6 +91,9 @@ class PaymentLogBuilder:
         order = np.argsort(position, kind="stable")
         position, minute, amount, kind = position[order], minute[order], amount[order], kind[order]
         position, minute, amount, kind = _fold_residues(position, minute, amount, kind)
+        if from_minute > 0:
+            measured = minute >= from_minute
+            position, minute, amount, kind = position[measured], minute[measured], amount[measured], kind[measured]
         cents = _carried_cents(amount)
         second = np.floor(minute * 60.0).astype(np.int64)
         keep = cents > 0

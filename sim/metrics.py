@@ -323,7 +323,8 @@ def _history(run: RunOutcome) -> RunHistory:
         segment_names=p.segment_names)
     entered_day = run.entered_day if run.entered_day is not None else np.zeros(run.accounts, np.int32)
     entered_on = np.datetime64(run.first_day, "D") + entered_day[pick].astype("timedelta64[D]")
-    payments = measured_payments(run.receipts.build(p.account_id, run.first_day), run.warmup)
+    payments = measured_payments(run.receipts.build(p.account_id, run.first_day, from_minute=run.warmup * MINUTES_PER_DAY),
+                                 run.warmup)
     return RunHistory(portfolio=portfolio, entered_on=entered_on, payments=payments)
 
 

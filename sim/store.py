@@ -26,10 +26,17 @@ Tables
 ``strategy_kpis``         run_id, strategy_index, strategy, champion, kpis_json, tests_json — a
                           champion/challenger run's KPIs by strategy (:func:`sim.arms.kpis_by_strategy`) and
                           each challenger's within-run tests against the champion (NULL for the champion)
+``experiment_labels``     experiment_id, label — the name a user gave an experiment (History, ``history --rename``)
 
 A store written before ``strategy_kpis`` existed gets the table the next time
 it is opened for writing; a champion/challenger run stored without its rows
 is simulated again by the next experiment that needs it (and then gains them).
+Labels live in a table of their own rather than a column of ``experiments``
+so that an older repaylab, which inserts experiments by position, can still
+write to a store a newer one has renamed experiments in.
+
+Deleting an experiment (:meth:`ResultStore.delete_experiment`) removes its
+rows and the runs no other experiment links to, in one transaction.
 """
 
 from __future__ import annotations
@@ -53,7 +60,9 @@ from .io import check_store_path
 DEFAULT_STORE = "runs.duckdb"
 STORE_ENV = "REPAYLAB_STORE"
 TABLES = ("scenarios", "runs", "kpis", "series", "experiments", "experiment_scenarios", "experiment_runs",
-          "strategy_kpis")
+          "strategy_kpis", "experiment_labels")
+# A label is one line a user types: History shows it, the CLI prints it in a grid.
+MAX_LABEL = 120
 
 # A store never loads or downloads a DuckDB extension: a foreign file given as --store (SQLite,
 # Parquet, …) would otherwise make DuckDB fetch a reader for it over the network.
@@ -128,6 +137,10 @@ CREATE TABLE IF NOT EXISTS strategy_kpis (
     kpis_json VARCHAR NOT NULL,
     tests_json VARCHAR,
     PRIMARY KEY (run_id, strategy_index)
+);
+CREATE TABLE IF NOT EXISTS experiment_labels (
+    experiment_id VARCHAR PRIMARY KEY,
+    label VARCHAR NOT NULL
 );
 """
 
@@ -342,10 +355,13 @@ class ResultStore:
                 FROM experiments e ORDER BY e.updated_at DESC, e.experiment_id
                 """
             ).fetchall()
+            names = (dict(con.execute("SELECT experiment_id, label FROM experiment_labels").fetchall())
+                     if _has_table(con, "experiment_labels") else {})
         out = []
         for eid, kind, status, reps, version, created, updated, seed, labels, runs in rows:
             labels = list(labels or [])
-            out.append({"id": eid, "kind": kind, "status": status, "reps": reps, "scenarios": labels,
+            out.append({"id": eid, "label": names.get(eid), "kind": kind, "status": status, "reps": reps,
+                        "scenarios": labels,
                         "runs": runs, "runs_expected": reps * len(labels), "code_version": version,
                         "seed": json.loads(seed), "created_at": created.isoformat(sep=" "),
                         "updated_at": updated.isoformat(sep=" ")})
@@ -361,6 +377,63 @@ class ResultStore:
             raise InputError(self.path, "experiment",
                              f"{key!r} matches {len(matches)} experiments; give more of the id")
         return (exact or matches)[0]
+
+    def _known(self, con, experiment_id: str) -> None:
+        if not con.execute("SELECT 1 FROM experiments WHERE experiment_id = ?", [experiment_id]).fetchone():
+            raise InputError(self.path, "experiment",
+                             f"no stored experiment {experiment_id!r} (see 'python -m sim history')")
+
+    def rename_experiment(self, experiment_id: str, label: str) -> str:
+        """Give an experiment a label (one line, at most ``MAX_LABEL`` characters); returns it as stored.
+
+        An empty label takes the name away again. An unknown id, or a label of
+        several lines or too long, is a one-line InputError and changes nothing.
+        """
+        label = " ".join(str(label).split()) if str(label).isprintable() else None
+        if label is None:
+            raise InputError(self.path, "label", "must be one line of printable text")
+        if len(label) > MAX_LABEL:
+            raise InputError(self.path, "label", f"is {len(label)} characters; at most {MAX_LABEL}")
+        if not self._readable():
+            raise InputError(self.path, "experiment", f"no stored experiment {experiment_id!r} (the store is empty)")
+        with self._transaction() as con:
+            con.execute(SCHEMA)  # a store from before labels gains their table
+            self._known(con, experiment_id)
+            con.execute("DELETE FROM experiment_labels WHERE experiment_id = ?", [experiment_id])
+            if label:
+                con.execute("INSERT INTO experiment_labels VALUES (?, ?)", [experiment_id, label])
+        return label
+
+    def delete_experiment(self, experiment_id: str) -> dict[str, int]:
+        """Remove an experiment and the runs no other experiment uses, in one transaction.
+
+        A run linked to another experiment as well stays (that experiment still
+        reads it), and so does a scenario another experiment or run refers to.
+        Returns how many experiments, runs and scenarios went; an unknown id is a
+        one-line InputError and changes nothing.
+        """
+        if not self._readable():
+            raise InputError(self.path, "experiment", f"no stored experiment {experiment_id!r} (the store is empty)")
+        with self._transaction() as con:
+            self._known(con, experiment_id)
+            runs = [r for (r,) in con.execute(
+                "SELECT DISTINCT run_id FROM experiment_runs WHERE experiment_id = ? AND run_id NOT IN "
+                "(SELECT run_id FROM experiment_runs WHERE experiment_id <> ?)",
+                [experiment_id, experiment_id]).fetchall()]
+            hashes = [h for (h,) in con.execute("SELECT DISTINCT scenario_hash FROM experiment_scenarios "
+                                                "WHERE experiment_id = ?", [experiment_id]).fetchall()]
+            for table in ("experiment_runs", "experiment_scenarios", "experiment_labels", "experiments"):
+                if _has_table(con, table):
+                    con.execute(f"DELETE FROM {table} WHERE experiment_id = ?", [experiment_id])
+            for table in ("kpis", "series", "strategy_kpis", "runs"):
+                if _has_table(con, table):
+                    con.execute(f"DELETE FROM {table} WHERE run_id IN (SELECT unnest(?))", [runs])
+            gone = con.execute(
+                "DELETE FROM scenarios WHERE scenario_hash IN (SELECT unnest(?)) "
+                "AND scenario_hash NOT IN (SELECT scenario_hash FROM experiment_scenarios) "
+                "AND scenario_hash NOT IN (SELECT scenario_hash FROM runs) RETURNING scenario_hash",
+                [hashes]).fetchall()
+        return {"experiments": 1, "runs": len(runs), "scenarios": len(gone)}
 
     def experiment_summary(self, experiment_id: str) -> dict | None:
         with self._connect(read_only=True) as con:

@@ -186,3 +186,44 @@ def test_reading_an_absent_store_finds_nothing(tmp_path):
     store = ResultStore(tmp_path / "none.duckdb")
     assert store.experiments() == [] and store.load_runs(["x"]) == {} and store.counts() == {}
     assert not store.path.exists()
+
+
+def test_an_experiment_is_renamed_and_the_name_is_one_line(pair, store):
+    comparison = run_experiment(pair, 2, rng=1, executor=SERIAL, store=store)
+    assert store.experiments()[0]["label"] is None
+    assert store.rename_experiment(comparison.experiment_id, "  March   test ") == "March test"
+    assert store.experiments()[0]["label"] == "March test"
+    for bad, message in (("two\nlines", "one line"), ("x" * 121, "at most 120")):
+        with pytest.raises(ScenarioError, match=message):
+            store.rename_experiment(comparison.experiment_id, bad)
+    assert store.experiments()[0]["label"] == "March test"  # a refused name changes nothing
+    store.rename_experiment(comparison.experiment_id, "")
+    assert store.experiments()[0]["label"] is None
+    with pytest.raises(ScenarioError, match="no stored experiment 'nope'") as err:
+        store.rename_experiment("nope", "x")
+    assert "\n" not in str(err.value)
+
+
+def test_deleting_an_experiment_keeps_the_runs_another_one_uses(pair, store):
+    both = run_experiment(pair, 2, rng=1, executor=SERIAL, store=store)
+    alone = run_experiment(pair[:1], 2, rng=1, executor=SERIAL, store=store)  # reuses baseline's two runs
+    store.rename_experiment(both.experiment_id, "both")
+    assert store.counts()["runs"] == 4
+
+    assert store.delete_experiment(both.experiment_id) == {"experiments": 1, "runs": 2, "scenarios": 1}
+    assert [e["id"] for e in store.experiments()] == [alone.experiment_id]
+    counts = store.counts()
+    assert counts["runs"] == 2 and counts["experiment_runs"] == 2 and counts["kpis"] == 2 * len(SCALAR_KPIS)
+    kept = store.experiment_kpis(alone.experiment_id)
+    assert len(kept) == 2 and store.load_runs(kept["run_id"]).keys() == set(kept["run_id"])
+    again = run_experiment(pair[:1], 2, rng=1, executor=SERIAL, store=store)
+    assert again.reused == 2  # the surviving runs are whole: read back, not simulated
+
+    assert store.delete_experiment(alone.experiment_id)["runs"] == 2  # the last user of its runs
+    assert store.experiments() == [] and store.counts()["runs"] == store.counts()["kpis"] == 0
+    with duckdb.connect(str(store.path), read_only=True) as con:
+        labels = con.execute("SELECT count(*) FROM experiment_labels").fetchone()[0]
+        orphans = con.execute("SELECT count(*) FROM series WHERE run_id NOT IN (SELECT run_id FROM runs)").fetchone()
+    assert labels == 0 and orphans[0] == 0
+    with pytest.raises(ScenarioError, match="no stored experiment"):
+        store.delete_experiment(both.experiment_id)

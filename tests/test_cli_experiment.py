@@ -291,3 +291,27 @@ def test_bad_store_places_are_one_line_and_leave_files_alone(tmp_path, monkeypat
     assert "symbolic links" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == before
     assert (tmp_path / "theirs.duckdb").read_bytes() == theirs
+
+
+def test_history_renames_and_deletes_an_experiment(tmp_path, capsys, pair):
+    from sim.executors import LocalExecutor
+    from sim.experiment import run_experiment
+    from sim.store import ResultStore
+
+    store = ResultStore(tmp_path / "s.duckdb").ensure()
+    comparison = run_experiment(pair, 2, rng=3, executor=LocalExecutor(1), store=store)
+    prefix = comparison.experiment_id[:6]
+    assert main(["history", "--store", str(store.path), "--rename", prefix, "April test"]) == 0
+    assert "is now 'April test'" in capsys.readouterr().out
+    assert main(["history", "--store", str(store.path)]) == 0
+    assert "April test" in capsys.readouterr().out
+
+    assert main(["history", "--store", str(store.path), "--delete", prefix, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"store": str(store.path), "deleted": comparison.experiment_id,
+                                                   "experiments": 1, "runs": 4, "scenarios": 2}
+    assert store.experiments() == [] and store.counts()["runs"] == 0
+    assert main(["history", "--store", str(store.path), "--delete", prefix]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "no stored experiment" in err
+    assert main(["history", "--store", str(tmp_path / "none.duckdb"), "--rename", "e1", "x"]) == 2
+    assert "no results store" in capsys.readouterr().err

@@ -83,7 +83,12 @@ def register(subparsers) -> None:
     _add_run_options(sens, plot_help="write the tornado plot")
     sens.set_defaults(func=cmd_sensitivity)
 
-    history = subparsers.add_parser("history", help="list the experiments in the results store")
+    history = subparsers.add_parser("history", help="list, rename or delete the experiments in the results store")
+    change = history.add_mutually_exclusive_group()
+    change.add_argument("--rename", nargs=2, metavar=("ID", "LABEL"),
+                        help="give an experiment (id or unique prefix) a label; \"\" takes it away")
+    change.add_argument("--delete", metavar="ID",
+                        help="delete an experiment and the runs no other experiment uses")
     history.add_argument("--json", action="store_true", help="print only JSON on stdout")
     history.add_argument("--store", metavar="PATH", help="results database (default: $REPAYLAB_STORE or runs.duckdb)")
     history.set_defaults(func=cmd_history)
@@ -441,10 +446,34 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return 0
 
 
+def _change_history(args: argparse.Namespace, store) -> int:
+    """``history --rename ID LABEL`` or ``--delete ID``: one line saying what changed (or JSON)."""
+    if not store.path.is_file():
+        raise InputError(store.path, "--store", "no results store here (run an experiment first)")
+    key = args.rename[0] if args.rename else args.delete
+    experiment_id = store.check_path().find_experiment(key)["id"]
+    if args.rename:
+        label = store.rename_experiment(experiment_id, args.rename[1])
+        payload = {"store": str(store.path), "renamed": experiment_id, "label": label or None}
+        line = f"experiment {experiment_id} is now {label!r}" if label else f"experiment {experiment_id} has no label"
+    else:
+        gone = store.delete_experiment(experiment_id)
+        payload = {"store": str(store.path), "deleted": experiment_id, **gone}
+        line = (f"deleted experiment {experiment_id}: {gone['runs']} runs no other experiment used, "
+                f"{gone['scenarios']} scenarios")
+    if args.json:
+        _print_json(payload)
+    else:
+        print(line)
+    return 0
+
+
 def cmd_history(args: argparse.Namespace) -> int:
     from ..store import ResultStore
 
     store = ResultStore(args.store).check_path(writing=False)
+    if args.rename or args.delete:
+        return _change_history(args, store)
     experiments = store.experiments()
     if args.json:
         _print_json({"store": str(store.path), "experiments": experiments})
@@ -457,11 +486,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         names = ", ".join(e["scenarios"])
         if len(names) > 60:
             names = names[:57] + "..."
-        rows.append([e["id"], e["kind"], e["status"], f"{e['runs']}/{e['runs_expected']}", str(e["reps"]),
-                     e["updated_at"], names])
+        rows.append([e["id"], e["label"] or "", e["kind"], e["status"], f"{e['runs']}/{e['runs_expected']}",
+                     str(e["reps"]), e["updated_at"], names])
     out = io.StringIO()
     print(f"{len(experiments)} experiments in {store.path}", file=out)
-    print("\n".join(_grid(["id", "kind", "status", "runs", "reps", "updated", "scenarios"], rows)), file=out)
+    print("\n".join(_grid(["id", "label", "kind", "status", "runs", "reps", "updated", "scenarios"], rows)),
+          file=out)
     sys.stdout.write(out.getvalue())
     return 0
 

@@ -1,9 +1,10 @@
-"""History: the experiments kept in the results store (:mod:`sim.store`), read-only; a comparison reopens in Compare.
+"""History: the experiments kept in the results store (:mod:`sim.store`); a comparison reopens in Compare.
 
 Experiments land there from ``python -m sim compare/sweep --store`` and from
 the Compare page when "keep the runs" is ticked. The store is the file in
 ``$REPAYLAB_STORE`` or ``runs.duckdb`` in the working directory; this page
-only ever opens it read-only. "Open in Compare" rebuilds the comparison's
+opens it read-only, except for the one short transaction of a rename or a
+delete (:mod:`app_support.history_panel`). "Open in Compare" rebuilds the comparison's
 request from the stored scenarios and seed, so Compare reads every run back
 from the store instead of simulating it again.
 """
@@ -19,7 +20,9 @@ from app_support.history import (
     provenance,
     replication_table,
     significant_rows,
+    strategy_table,
 )
+from app_support.history_panel import manage_panel, reset_label, show_done
 from app_support.kpis import PINNED_KPI
 from app_support.runs import report
 from app_support.state import remember, show_settings
@@ -42,16 +45,24 @@ if not experiments:
             "python -m sim compare … --store.")
     st.stop()
 
+show_done()
 st.dataframe(pd.DataFrame(experiment_rows(experiments)), hide_index=True, key="history_table")
 
-chosen = st.selectbox("Experiment", [e["id"] for e in experiments], key="history_pick",
-                      format_func=lambda i: f"{i} · " + ", ".join(next(e for e in experiments
-                                                                         if e["id"] == i)["scenarios"]))
+
+def _choice(experiment_id: str) -> str:
+    entry = next(e for e in experiments if e["id"] == experiment_id)
+    return f"{experiment_id} · " + (entry["label"] or ", ".join(entry["scenarios"]))
+
+
+chosen = st.selectbox("Experiment", [e["id"] for e in experiments], key="history_pick", format_func=_choice,
+                      on_change=reset_label, args=(experiments,))
 experiment = next(e for e in experiments if e["id"] == chosen)
+manage_panel(store, experiment)
 try:
     summary = store.experiment_summary(chosen)
     details = store.experiment_details(chosen)
     per_run = store.experiment_kpis(chosen)
+    by_strategy = store.experiment_strategy_kpis(chosen)
 except ScenarioError as err:
     st.error(error_text(err))
     st.stop()
@@ -75,6 +86,11 @@ else:  # a single run stores its KPIs only
     st.markdown("**KPIs** — a single run (python -m sim run), no intervals")
     st.dataframe(pd.DataFrame(kpi_rows({"scenarios": [{"name": label, "kpis": summary.get("kpis", {})}]},
                                        currency, single=True)), hide_index=True, key="history_kpis",
+                 column_config=PINNED_KPI)
+if not by_strategy.empty:
+    st.markdown(f"**KPIs by strategy** — champion/challenger in one book: means over {experiment['reps']:d} "
+                "replications with 95 % intervals")
+    st.dataframe(strategy_table(by_strategy, currency), hide_index=True, key="history_strategies",
                  column_config=PINNED_KPI)
 st.markdown("**Every replication**")
 st.dataframe(replication_table(per_run, currency), hide_index=True, key="history_runs")

@@ -12,7 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from sim.arms_compare import COMPARED_KPIS, TITLES, format_cell
 from sim.errors import ScenarioError
+from sim.experiment import CONFIDENCE, estimate
 from sim.scenario import PRESET_CURRENCY, Scenario
 
 from .common import SCENARIO_DIR, scenario_from_text, shipped_scenario_text, shipped_scenarios
@@ -25,8 +27,14 @@ def _currency(content: dict[str, Any]) -> str:
     return simulation.get("currency") or PRESET_CURRENCY.get(preset, "USD")
 
 
+# The units of the KPIs by strategy (sim.arms_compare.COMPARED_KPIS), as the one-book readout on Compare says them.
+STRATEGY_UNITS = {"cure_rate": "%", "roll_past_30_rate": "%", "cash_per_account": "{currency} per account",
+                  "cost_per_account": "{currency} per account", "complaints_per_1000": "per 1,000 accounts",
+                  "right_party_contacts_per_account": "contacts per account", "agent_time_share": "%"}
+
+
 def experiment_rows(experiments: list[dict]) -> list[dict]:
-    return [{"Experiment": e["id"], "Kind": e["kind"], "Status": e["status"], "Scenarios": ", ".join(e["scenarios"]),
+    return [{"Experiment": e["id"], "Name": e.get("label") or "", "Kind": e["kind"], "Status": e["status"], "Scenarios": ", ".join(e["scenarios"]),
              "Replications": e["reps"], "Runs stored": f"{e['runs']} of {e['runs_expected']}",
              "Updated": e["updated_at"], "Code version": e["code_version"]} for e in experiments]
 
@@ -75,6 +83,30 @@ def significant_rows(summary: dict, currency: str) -> list[dict]:
              "Difference": fmt(d["kpi"], d["mean"], signed=True),
              "95 % interval": f"{fmt(d['kpi'], d['ci_low'], signed=True)} … {fmt(d['kpi'], d['ci_high'], signed=True)}"}
             for d in summary["differences"] if d["significant"]]
+
+
+def strategy_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """A champion/challenger experiment's KPIs by strategy: one row per KPI with its unit, one column per
+    strategy (the champion marked), each the mean over replications and its 95 % interval (empty if none).
+
+    ``frame`` is :meth:`sim.store.ResultStore.experiment_strategy_kpis`: one row per replication and strategy.
+    """
+    if frame.empty:
+        return pd.DataFrame()
+    first = frame[frame["scenario_index"] == frame["scenario_index"].min()]
+    strategies = first.drop_duplicates("strategy_index").sort_values("strategy_index")
+    heads = {name: name + (" (champion)" if champion else "")
+             for name, champion in zip(strategies["strategy"], strategies["champion"], strict=True)}
+    rows = []
+    for kpi in COMPARED_KPIS:
+        if kpi not in first.columns:
+            continue
+        row = {"KPI": TITLES[kpi][:1].upper() + TITLES[kpi][1:], "Unit": STRATEGY_UNITS[kpi].format(currency=currency)}
+        for name, head in heads.items():
+            values = first.loc[first["strategy"] == name, kpi].astype(float).to_numpy()
+            row[head] = format_cell(kpi, estimate(values, CONFIDENCE), mark=False)
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def replication_table(per_run: pd.DataFrame, currency: str) -> pd.DataFrame:

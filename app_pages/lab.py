@@ -21,7 +21,16 @@ from app_support.common import (
     uploaded_scenario,
 )
 from app_support.glossary import GLOSSARY_HELP
-from app_support.kpis import HEADLINE, fmt, fmt_estimate, title, too_wide_warning, unit, verdict
+from app_support.kpis import (
+    HEADLINE,
+    PINNED_KPI,
+    fmt,
+    fmt_estimate,
+    title,
+    too_wide_warning,
+    unit,
+    verdict,
+)
 from app_support.lab import (
     STEP_COLUMNS,
     TEAM_COLUMNS,
@@ -38,6 +47,8 @@ from app_support.lab import (
 )
 from app_support.library import choices, chosen_scenario
 from app_support.library_panel import library_panel
+from app_support.offers import NOTE as OFFERS_NOTE
+from app_support.offers import offers_table
 from app_support.real_data import portfolio_file
 from app_support.runs import cache_key, chart_png, fidelity, sensitivity, single_run, sweep
 from app_support.state import (
@@ -234,6 +245,11 @@ with run_tab:
                              index=pd.RangeIndex(1, result.days + 1, name="day"))
         st.line_chart(curve, x_label="day", y_label="% collected")
         st.bar_chart(pd.Series(result.kpis["contacts"], name="contacts"), x_label="channel", y_label="contacts")
+        if "offers" in result.kpis:  # only a ladder with a settlement or hardship step makes offers
+            st.markdown("**Settlement and hardship offers**")
+            st.dataframe(offers_table(result.kpis["offers"], result.kpis["cost_by_item"], currency),
+                         hide_index=True, key="lab_offers", column_config=PINNED_KPI)
+            st.caption(OFFERS_NOTE)
 
 paths = numeric_paths(scenario.content())
 

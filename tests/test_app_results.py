@@ -1,0 +1,68 @@
+"""Results the app shows beyond the headline KPIs: the Lab's offers table, and Compare's one-book mode kept
+across a reload.
+
+Driven headless with AppTest at tiny sizes, like ``tests/test_app.py``; each
+figure shown is checked against the library computed directly.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sim import load_scenario, simulate
+
+from simhelpers import ROOT, SCENARIOS
+
+APP = str(ROOT / "app.py")
+pytestmark = pytest.mark.usefixtures("private_store")
+
+
+def shown(text: str) -> str:
+    return re.sub(r"\\(.)", r"\1", text)
+
+
+def open_page(page: str, query: dict | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    if page != "app_pages/compare.py":
+        at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_the_lab_shows_the_offers_a_ladder_makes_as_a_titled_table_with_units():
+    at = open_page("app_pages/lab.py")
+    at.selectbox(key="lab_base").set_value("offers").run()
+    at.number_input(key="lab_accounts").set_value(400)
+    at.number_input(key="lab_days").set_value(60)
+    at.run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception, at.exception
+
+    scenario = load_scenario(SCENARIOS / "offers.toml", {"simulation.accounts": 400, "simulation.days": 60})
+    offers = simulate(scenario, scenario.simulation.seed, contact_log=False).kpis["offers"]
+    assert "**Settlement and hardship offers**" in [m.value for m in at.markdown]
+    [table] = [d.value for d in at.dataframe if "Settlement offer" in d.value.columns]
+    assert list(table.columns) == ["KPI", "Unit", "Settlement offer", "Hardship plan"]
+    rows = table.set_index("KPI")
+    assert rows.loc["Offers made", "Settlement offer"] == f"{offers['settlement_offer']['made']:,.0f}"
+    assert rows.loc["Accepted", "Hardship plan"] == f"{offers['hardship_plan']['accepted']:,.0f}"
+    assert rows.loc["Amount forgiven", "Unit"] == "USD"
+    assert rows.loc["Amount forgiven", "Settlement offer"] == f"{offers['settlement_offer']['forgiven']:,.2f}"
+    assert rows.loc["Acceptance rate", "Unit"] == "% of offers made"
+    assert offers["settlement_offer"]["made"] > 0 and offers["hardship_plan"]["made"] > 0
+
+
+def test_a_ladder_without_offers_shows_no_offers_table():
+    at = open_page("app_pages/lab.py")
+    at.number_input(key="lab_accounts").set_value(200)
+    at.number_input(key="lab_days").set_value(14)
+    at.run()
+    at.button(key="lab_run").click().run()
+    assert not at.exception, at.exception
+    assert "**Settlement and hardship offers**" not in [m.value for m in at.markdown]

@@ -249,7 +249,7 @@ with run_tab:
             st.markdown("**Settlement and hardship offers**")
             st.dataframe(offers_table(result.kpis["offers"], result.kpis["cost_by_item"], currency),
                          hide_index=True, key="lab_offers", column_config=PINNED_KPI)
-            st.caption(OFFERS_NOTE)
+            st.caption(plain(OFFERS_NOTE))
 
 paths = numeric_paths(scenario.content())
 

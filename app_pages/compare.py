@@ -8,7 +8,7 @@ significant, and the charts of :mod:`sim.plots`.
 
 import streamlit as st
 
-from app_support.champion import champion_challenger, size_calculator
+from app_support.champion import champion_challenger, one_book_mode, size_calculator
 from app_support.charts import readable
 from app_support.common import (
     DEFAULT_ACCOUNTS,
@@ -55,9 +55,7 @@ st.caption("Each replication runs every strategy on the same accounts with the s
 with st.expander("How many accounts does a test need?"):
     size_calculator()
 
-BOOKS = "Whole books, one strategy each"
-ONE_BOOK = "One book, champion/challenger"
-if st.radio("Mode", [BOOKS, ONE_BOOK], horizontal=True, key="compare_mode") == ONE_BOOK:
+if one_book_mode():
     st.caption("One live book, its accounts assigned at random to the strategies of a [[strategies]] scenario, "
                "run once and read out by strategy, as a bank runs a test.")
     champion_challenger()

@@ -26,7 +26,7 @@ from .common import (
     shipped_scenarios,
     uploaded_scenario,
 )
-from .state import settings_line, show_settings, stale_banner
+from .state import recall, remember, settings_line, show_settings, stale_banner
 from .text import error_text, plain
 
 KPI_LABELS = {"cure_rate": "cure rate", "charge_off_rate": "charge-off rate"}
@@ -34,6 +34,11 @@ FIND_ACCOUNTS = "Accounts for a lift"
 FIND_LIFT = "Lift the accounts can detect"
 CC_DEFAULT = "champion_challenger"
 CC_ACCOUNTS = 2000
+BOOKS = "Whole books, one strategy each"
+ONE_BOOK = "One book, champion/challenger"
+MODE_PARAM = "compare_mode"  # in the address while the one-book mode is on, so a reload comes back to it
+# The one-book inputs a reload puts back (an upload cannot be put back: its result then shows as stale).
+CC_REMEMBERED = ("cc_scenario", "cc_accounts", "cc_days", "cc_seed")
 
 
 # ----------------------------------------------------------------------------- test-size calculator
@@ -176,10 +181,23 @@ def _show_readout(result, source: str, currency: str) -> None:
                "Welch's t for cash per account; two-sided p-values.")
 
 
+def one_book_mode() -> bool:
+    """Compare's mode radio, kept in the page's address: True for the one-book (champion/challenger) mode."""
+    if "compare_mode" not in st.session_state and st.query_params.get(MODE_PARAM) == "one_book":
+        st.session_state["compare_mode"] = ONE_BOOK  # a reload: the address says which mode was on
+    one_book = st.radio("Mode", [BOOKS, ONE_BOOK], horizontal=True, key="compare_mode") == ONE_BOOK
+    if one_book:
+        st.query_params[MODE_PARAM] = "one_book"
+    elif MODE_PARAM in st.query_params:
+        del st.query_params[MODE_PARAM]
+    return one_book
+
+
 def champion_challenger() -> None:
     """Run a ``[[strategies]]`` scenario once and show its readout by strategy and its within-run tests."""
     from .runs import champion_run
 
+    request = recall("cc")  # before the widgets: a reload puts the run's inputs back
     chosen = _cc_source()
     if chosen is None:
         return
@@ -190,8 +208,8 @@ def champion_challenger() -> None:
                 "several [[strategies]] (champion_challenger.toml is one), or compare whole books above.")
         return
     if st.button("Run the book", type="primary", key="cc_run"):
-        st.session_state["cc_request"] = (source, text, st.session_state["cc_seed_value"])
-    request = st.session_state.get("cc_request")
+        request = (source, text, st.session_state["cc_seed_value"])
+        remember("cc", request, {key: st.session_state[key] for key in CC_REMEMBERED if key in st.session_state})
     if request is None:
         st.info("Choose a champion/challenger scenario and sizes, then run the book.")
         return

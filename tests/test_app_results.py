@@ -66,3 +66,33 @@ def test_a_ladder_without_offers_shows_no_offers_table():
     at.button(key="lab_run").click().run()
     assert not at.exception, at.exception
     assert "**Settlement and hardship offers**" not in [m.value for m in at.markdown]
+
+
+def _param(at: AppTest, name: str) -> str:
+    value = at.query_params[name]
+    return value[0] if isinstance(value, list) else value
+
+
+def test_a_reload_brings_the_one_book_readout_back_with_its_inputs():
+    first = open_page("app_pages/compare.py")
+    first.radio(key="compare_mode").set_value("One book, champion/challenger").run()
+    first.number_input(key="cc_accounts").set_value(400)
+    first.number_input(key="cc_days").set_value(20)
+    first.number_input(key="cc_seed").set_value(9)
+    first.button(key="cc_run").click().run()
+    assert not first.exception, first.exception
+    readout = first.dataframe[0].value
+
+    again = open_page("app_pages/compare.py", {"compare_mode": _param(first, "compare_mode"),
+                                               "cc": _param(first, "cc")})  # a new session: what a reload is
+    assert again.radio(key="compare_mode").value == "One book, champion/challenger"
+    assert again.number_input(key="cc_accounts").value == 400 and again.number_input(key="cc_seed").value == 9
+    assert not [w for w in again.warning if shown(w.value).startswith("Stale")]
+    assert again.dataframe[0].value.equals(readout)
+    line = next(shown(c.value) for c in again.caption if shown(c.value).startswith("Computed from"))
+    assert line.startswith("Computed from: 400 accounts × 20 days × seed 9")
+
+    back = open_page("app_pages/compare.py")  # an address without the mode opens the whole-books mode
+    assert back.radio(key="compare_mode").value == "Whole books, one strategy each"
+    first.radio(key="compare_mode").set_value("Whole books, one strategy each").run()
+    assert "compare_mode" not in first.query_params

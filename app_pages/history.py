@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from app_support.history import (
+    STRATEGY_COLUMNS,
     compare_request,
     experiment_rows,
     kpi_rows,
@@ -91,7 +92,7 @@ if not by_strategy.empty:
     st.markdown(f"**KPIs by strategy** — champion/challenger in one book: means over {experiment['reps']:d} "
                 "replications with 95 % intervals")
     st.dataframe(strategy_table(by_strategy, currency), hide_index=True, key="history_strategies",
-                 column_config=PINNED_KPI)
+                 column_config=STRATEGY_COLUMNS)
 st.markdown("**Every replication**")
 st.dataframe(replication_table(per_run, currency), hide_index=True, key="history_runs")
 

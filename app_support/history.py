@@ -8,11 +8,13 @@ kept of it: each scenario's content, the replications and the root seed.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
+import streamlit as st
 
-from sim.arms_compare import COMPARED_KPIS, TITLES, format_cell
+from sim.arms_compare import COMPARED_KPIS, PERCENT, TITLES
 from sim.errors import ScenarioError
 from sim.experiment import CONFIDENCE, estimate
 from sim.scenario import PRESET_CURRENCY, Scenario
@@ -27,6 +29,9 @@ def _currency(content: dict[str, Any]) -> str:
     return simulation.get("currency") or PRESET_CURRENCY.get(preset, "USD")
 
 
+# The strategy table's KPI and Unit columns pinned, the units wide enough to read ("USD per account").
+STRATEGY_COLUMNS = {"KPI": st.column_config.TextColumn("KPI", pinned=True),
+                    "Unit": st.column_config.TextColumn("Unit", pinned=True, width="medium")}
 # The units of the KPIs by strategy (sim.arms_compare.COMPARED_KPIS), as the one-book readout on Compare says them.
 STRATEGY_UNITS = {"cure_rate": "%", "roll_past_30_rate": "%", "cash_per_account": "{currency} per account",
                   "cost_per_account": "{currency} per account", "complaints_per_1000": "per 1,000 accounts",
@@ -85,6 +90,21 @@ def significant_rows(summary: dict, currency: str) -> list[dict]:
             for d in summary["differences"] if d["significant"]]
 
 
+def _strategy_cell(kpi: str, values) -> str:
+    """``mean (low … high)`` over the replications, as the page's other intervals read; rates in %."""
+    est = estimate(values, CONFIDENCE)
+
+    def show(v: float) -> str:
+        if not math.isfinite(v):
+            return "n/a"
+        return f"{100 * v:.2f} %" if kpi in PERCENT else f"{v:,.2f}"
+
+    text = show(est.mean)
+    if math.isfinite(est.ci_low) and math.isfinite(est.ci_high):
+        text += f" ({show(est.ci_low)} … {show(est.ci_high)})"
+    return text
+
+
 def strategy_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
     """A champion/challenger experiment's KPIs by strategy: one row per KPI with its unit, one column per
     strategy (the champion marked), each the mean over replications and its 95 % interval (empty if none).
@@ -104,7 +124,7 @@ def strategy_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
         row = {"KPI": TITLES[kpi][:1].upper() + TITLES[kpi][1:], "Unit": STRATEGY_UNITS[kpi].format(currency=currency)}
         for name, head in heads.items():
             values = first.loc[first["strategy"] == name, kpi].astype(float).to_numpy()
-            row[head] = format_cell(kpi, estimate(values, CONFIDENCE), mark=False)
+            row[head] = _strategy_cell(kpi, values)
         rows.append(row)
     return pd.DataFrame(rows)
 

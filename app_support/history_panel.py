@@ -75,7 +75,7 @@ def manage_panel(store: ResultStore, experiment: dict) -> None:
         return
     st.warning(f"Delete experiment {plain(experiment['id'])} for good? Its runs go too, except those another "
                "experiment still uses. This cannot be undone.")
-    y, n = st.columns(2)
+    y, n, _ = st.columns([1, 1, 3])
     if y.button("Yes, delete it", key="history_delete_yes", type="primary"):
         _delete(store, experiment)
     if n.button("Cancel", key="history_delete_no"):

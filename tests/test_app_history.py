@@ -85,4 +85,4 @@ def test_a_champion_challenger_experiment_shows_its_kpis_by_strategy_with_units(
     assert rows["Complaints per 1,000"] == "per 1,000 accounts"
     cure = arms.by_strategy["sms_gentle"]["cure_rate"]
     shown_cure = table.loc[table["KPI"] == "Cure rate", "sms_gentle"].item()
-    assert shown_cure.startswith(f"{100 * cure.mean:.2f} % [{100 * cure.ci_low:.2f} %")
+    assert shown_cure == f"{100 * cure.mean:.2f} % ({100 * cure.ci_low:.2f} % … {100 * cure.ci_high:.2f} %)"

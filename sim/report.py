@@ -573,7 +573,9 @@ def render(data: ReportData, title: str) -> str:
 
 
 def default_title(experiment: dict[str, Any]) -> str:
-    """The question, when no title is given: the experiment's kind and its scenarios."""
+    """The question, when no title is given: the experiment's label, else its kind and its scenarios."""
+    if experiment.get("label"):
+        return experiment["label"]
     labels = experiment["scenarios"]
     if experiment["kind"] == "run":
         return f"A run of {labels[0] if labels else 'a scenario'}"

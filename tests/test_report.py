@@ -197,3 +197,13 @@ def test_the_report_module_is_not_part_of_the_code_version():
     names = {p.name for p in simulation_sources()}
     assert not names & {"report.py", "power.py", "formats.py"}
     assert (ROOT / "sim" / "report.py").exists()
+
+
+def test_without_a_title_the_report_asks_the_experiments_own_name(tmp_path):
+    store = ResultStore(tmp_path / "runs.duckdb").ensure()
+    scenario = load_scenario(SCENARIOS / "baseline.toml", TINY)
+    experiment_id = run_experiment([scenario], 2, rng=3, executor=LocalExecutor(1), store=store).experiment_id
+    assert "<title>Compare of baseline</title>" in report_html(store, experiment_id)
+    store.rename_experiment(experiment_id, "Q3 & the SMS test")
+    page = report_html(store, experiment_id)
+    assert "<title>Q3 &amp; the SMS test</title>" in page and embedded(page)["title"] == "Q3 & the SMS test"

@@ -102,6 +102,8 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 def _text_report(fit) -> str:
     width = max([12, *(len(name) + 2 for name in fit.parameters)])
+    # cgw: each repayment's share of the balance; card: each partial repayment's share of a minimum.
+    amounts = "partial amounts (of a minimum)" if fit.model == "card" else "shares"
     lines = [f"model {fit.model}: {fit.accounts} accounts observed, {fit.payments} receipts, "
              f"{fit.window.days} days from {fit.window.start}",
              f"log-likelihood {_number(fit.log_likelihood, 8)}", "",
@@ -115,7 +117,8 @@ def _text_report(fit) -> str:
     g = fit.goodness_of_fit
     lines += ["", "goodness of fit",
               f"  time rescaling: KS {_number(g.ks_statistic)} (p = {_number(g.ks_pvalue, 3)}) against Exp(1)",
-              f"  shares: KS {_number(g.share_ks_statistic)} (p = {_number(g.share_ks_pvalue, 3)}) against the fitted uniform",
+              f"  {amounts}: KS {_number(g.share_ks_statistic)} (p = {_number(g.share_ks_pvalue, 3)}) "
+              "against the fitted uniform",
               f"  AIC {_number(g.aic, 8)} against {_number(g.aic_constant_hazard, 8)} for a constant hazard "
               f"(lower is better)"]
     return "\n".join(lines)

@@ -12,7 +12,7 @@ import pytest
 from sim import simulate
 from sim.calibration import calibrate
 from sim.calibration.calibrate import read_history
-from sim.calibration.card import _em_shares
+from sim.calibration.card import _em_shares, choice_shares
 from sim.calibration.card_paths import rebuild_card
 from sim.calibration.estimates import wilson
 from sim.cli import main
@@ -121,6 +121,10 @@ def test_shares_have_intervals_inside_zero_and_one():
     # Observations that are "minimum or past due" are shared out by the unambiguous ones: 3:1 here.
     rows = np.array([[1, 0, 0, 0]] * 30 + [[0, 1, 0, 0]] * 10 + [[1, 1, 0, 0]] * 40, dtype=bool)
     assert _em_shares(rows) == pytest.approx([0.75, 0.25, 0.0, 0.0], abs=1e-6)
+    # … and say nothing about how minimum and past due split (those two are all there is here): the interval is
+    # that of the 40 classified repayments, not of 80.
+    shares = choice_shares(rows, np.ones(80, dtype=np.int8))["payment_choice.minimum.0"]
+    assert (shares.ci_low, shares.ci_high) == pytest.approx((wilson(0.75, 40).ci_low, wilson(0.75, 40).ci_high))
 
 
 def test_without_the_contact_log_the_re_default_rate_is_not_made_up(book):

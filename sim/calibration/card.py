@@ -218,10 +218,43 @@ def choice_shares(matches: np.ndarray, bucket: np.ndarray) -> dict[str, Paramete
     for b in range(BUCKETS):
         rows = matches[(bucket == b + 1) & matches.any(axis=1)]
         p = _em_shares(rows)
+        n = _effective_counts(rows, p) if rows.shape[0] >= MIN_EVENTS else None
         for k, kind in enumerate(PAYMENT_CHOICES):
             name = f"payment_choice.{kind}.{b}"
-            out[name] = wilson(p[k], rows.shape[0]) if rows.shape[0] >= MIN_EVENTS else ParameterEstimate.unidentified()
+            out[name] = wilson(p[k], n[k]) if n is not None else ParameterEstimate.unidentified()
     return out
+
+
+def _effective_counts(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per kind, the number of fully classified repayments that would pin its share as well as these do.
+
+    An ambiguous repayment ("minimum or past due") says less than a classified one: the observed
+    information of log L(p) = Σ log(Σ_{k ∈ its kinds} p_k), on the shares above 0 with the largest one
+    given by the others, gives each share's variance, and p(1 − p)/variance is the n its Wilson interval
+    uses (never more than the repayments seen). A share at 0 keeps n (nothing to learn from the curvature).
+    """
+    total = rows.shape[0]
+    n = np.full(KINDS, float(total))
+    live = np.flatnonzero(p > 1e-9)
+    if live.size < 2:
+        return n
+    patterns, counts = np.unique(rows[:, live], axis=0, return_counts=True)
+    a = patterns.astype(np.float64)
+    info = (a.T * (counts / (a @ p[live]) ** 2)) @ a  # −∂² log L / ∂p∂p over the live shares
+    pivot = int(np.argmax(p[live]))
+    free = [j for j in range(live.size) if j != pivot]
+    jac = np.zeros((live.size, len(free)))  # d p / d (free shares): the pivot is 1 − their sum
+    jac[free, range(len(free))] = 1.0
+    jac[pivot, :] = -1.0
+    try:
+        cov = jac @ np.linalg.inv(jac.T @ info @ jac) @ jac.T
+    except np.linalg.LinAlgError:
+        return n
+    var = np.diag(cov)
+    share = p[live]
+    ok = var > 0
+    n[live[ok]] = np.minimum(share[ok] * (1 - share[ok]) / var[ok], total)
+    return n
 
 
 def _em_shares(rows: np.ndarray, iterations: int = 500) -> np.ndarray:

@@ -125,11 +125,11 @@ def smallest_share_estimate(shares: np.ndarray, slack: np.ndarray | None = None)
     return ParameterEstimate(estimate=m, std_error=se, ci_low=low, ci_high=min(m + eps, 1.0), identified=True)
 
 
-def wilson(share: float, n: int) -> ParameterEstimate:
+def wilson(share: float, n: float) -> ParameterEstimate:
     """A proportion's estimate with its Wilson score interval (inside [0, 1] always, unlike Wald's).
 
-    ``share`` may be an EM estimate with ``n`` the observations behind it (some of them ambiguous between
-    kinds): the interval then treats the share as if every observation had been classified.
+    ``n`` may be an effective number of observations (fewer than were seen when some of them were
+    ambiguous between kinds: :func:`sim.calibration.card._effective_counts`).
     """
     if n <= 0 or not math.isfinite(share):
         return ParameterEstimate.unidentified()

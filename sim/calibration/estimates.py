@@ -133,6 +133,7 @@ def wilson(share: float, n: float) -> ParameterEstimate:
     """
     if n <= 0 or not math.isfinite(share):
         return ParameterEstimate.unidentified()
+    share, n = float(share), float(n)  # plain floats: they are written into TOML and JSON as they are
     z2 = Z95 * Z95
     centre = (share + z2 / (2 * n)) / (1 + z2 / n)
     half = Z95 * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)

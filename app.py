@@ -17,6 +17,7 @@ PAGES = [
     st.Page("app_pages/capacity.py", title="Capacity", icon=":material/groups:"),
     st.Page("app_pages/payoff.py", title="Debt payoff", icon=":material/account_balance_wallet:"),
     st.Page("app_pages/history.py", title="History", icon=":material/history:"),
+    st.Page("app_pages/calibrate.py", title="Calibrate", icon=":material/tune:"),
     st.Page("app_pages/glossary.py", title="Glossary", icon=":material/menu_book:"),
 ]
 

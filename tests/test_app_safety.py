@@ -43,7 +43,9 @@ def test_the_server_listens_on_this_machine_only_with_small_uploads(monkeypatch)
     settings = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text(encoding="utf-8"))
     server = settings["server"]
     assert server["address"] == "127.0.0.1"
-    assert 0 < server["maxUploadSize"] <= 5  # megabytes
+    # Megabytes: the Calibrate page's history files need 200 (Streamlit has one ceiling for all uploads);
+    # the scenario uploaders keep 1 MB in the browser and the app's own byte check.
+    assert 0 < server["maxUploadSize"] <= 200
     assert server.get("enableXsrfProtection", True) is True and server.get("enableCORS", True) is True
     assert settings["browser"]["gatherUsageStats"] is False
 

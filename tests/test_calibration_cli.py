@@ -149,8 +149,8 @@ def test_an_unknown_column_and_a_bad_option_are_one_line(book, tmp_path, capsys)
     payments.write_text("account_id,timestamp,amount,channel\n")
     assert main(calibrate_args(book, payments=payments)) == 2
     assert "line 1: unknown column 'channel'" in capsys.readouterr().err
-    assert main(calibrate_args(book, "--model", "card")) == 2
-    assert "--model: unknown model 'card'" in capsys.readouterr().err
+    assert main(calibrate_args(book, "--model", "hawkes")) == 2
+    assert "--model: unknown model 'hawkes'" in capsys.readouterr().err
     assert main(calibrate_args(book, "--time-zone", "Mars/Olympus")) == 2
     assert "--time-zone" in capsys.readouterr().err
     args = calibrate_args(book)

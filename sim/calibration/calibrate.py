@@ -6,8 +6,8 @@ by maximum likelihood and tests the fit. The result prints as ``--json``
 (:meth:`Calibration.as_dict`) and becomes a scenario that ``extends`` the
 base with the fitted ``[behavior]`` (:meth:`Calibration.fitted_scenario_text`).
 
-Models are fitted by the functions in :data:`FITTERS`; ``cgw`` is the one
-there is so far (the ``card`` model adds its own entry).
+Models are fitted by the functions in :data:`FITTERS`: ``cgw`` (:mod:`.cgw`)
+and ``card`` (:mod:`.card`, over the statements rebuilt by :mod:`.card_paths`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from ..errors import InputError
 from ..io import write_atomic
 from ..portfolio import read_portfolio_csv
 from ..scenario import Scenario, load_scenario
-from . import cgw
+from . import card, cgw
 from .balance_paths import BalancePaths, rebuild
+from .card_paths import rebuild_card
 from .estimates import ParameterEstimate
 from .goodness import (
     GoodnessOfFit,
@@ -67,6 +68,8 @@ class Calibration:
     window: Window
     increments: np.ndarray = field(repr=False)  # time-rescaled gaps (the QQ plot's points)
     shares: np.ndarray = field(repr=False)
+    share_low: float | None = None  # the amounts' uniform law starts here (cgw: r_min; card: partial_min)
+    base_behavior: dict | None = field(default=None, repr=False)  # the base's [behavior], for list-valued keys
 
     def as_dict(self) -> dict:
         return {"model": self.model, "accounts": self.accounts, "payments": self.payments,
@@ -85,7 +88,7 @@ class Calibration:
                  f"# {self.window.days} days from {self.window.start}. Parameters the data could not",
                  "# identify are left as the base scenario has them.",
                  f"extends = {_toml_string(base)}", "", "[behavior]", f"model = {_toml_string(self.model)}"]
-        lines += [f"{name} = {value!r}" for name, value in self.fitted_values().items()]
+        lines += _behavior_lines(self.fitted_values(), self.base_behavior or {})
         missing = [name for name, p in self.parameters.items() if not p.identified]
         if missing:
             lines.append(f"# not identified: {', '.join(missing)}")
@@ -97,6 +100,28 @@ class Calibration:
         overrides["behavior.model"] = self.model
         base.with_overrides(overrides)  # a value the schema refuses is an error before anything is written
         write_atomic(out_path, self.fitted_scenario_text(out_path), option="--out")
+
+
+def _behavior_lines(values: dict[str, float], base: dict) -> list[str]:
+    """``key = value`` lines; a fitted element of a list (``payment_choice.minimum.2``) writes the whole list,
+    the base's values where nothing was fitted (a dotted TOML key would make a table of it)."""
+    lines, lists = [], {}
+    for name, value in values.items():
+        parts = name.split(".")
+        parent = base
+        for part in parts[:-1]:
+            parent = parent.get(part, {}) if isinstance(parent, dict) else {}
+        if isinstance(parent, list) and parts[-1].isdigit():
+            lists.setdefault(tuple(parts[:-1]), list(parent))[int(parts[-1])] = value
+            continue
+        lines.append(f"{_toml_key(parts)} = {value!r}")
+    lines += [f"{_toml_key(list(key))} = {[float(v) for v in row]!r}" for key, row in lists.items()]
+    return lines
+
+
+def _toml_key(parts: list[str]) -> str:
+    bare = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+    return ".".join(p if p and set(p) <= bare else _toml_string(p) for p in parts)
 
 
 def _toml_string(text: str) -> str:
@@ -155,7 +180,41 @@ def cgw_calibration(history: History, base_scenario: str, data: cgw.CgwData, res
                        increments=increments, shares=shares)
 
 
-FITTERS: dict[str, Callable[[History, str], Calibration]] = {"cgw": fit_cgw}
+def fit_card(history: History, base_scenario: str) -> Calibration:
+    """``model = "card"``: timing by bucket and segment, payment-choice shares, re-default (:mod:`.card`)."""
+    scenario, portfolio = history.scenario, history.portfolio
+    behavior, names = scenario.behavior, portfolio.segment_names
+    paths = rebuild_card(scenario, portfolio, history.receipts, history.contacts)
+    held = np.array([behavior.segment_multiplier.get(s, 1.0) for s in names])
+    reference = names.index("medium") if "medium" in names else 0
+    data = card.prepare_card(history.receipts, paths, contact_lifts(history.contacts, behavior), portfolio.segment,
+                             held, reference)
+    timing = card.fit_timing(data, names)
+    parameters = {**timing.parameters, **card.choice_shares(paths.matches, paths.bucket),
+                  **card.redefault_rates(paths, names, history.contacts is not None)}
+    # The choice's multipliers are taken as 1 by the share fit (see sim.calibration.card): not fitted.
+    for name in [*(f"cure_multiplier.{s}" for s in names), "contact_cure_multiplier", "promise_cure_multiplier"]:
+        parameters[name] = ParameterEstimate.unidentified()
+    increments = card.rescaled_increments(timing.theta, data, paths, portfolio.segment) if timing.converged \
+        else np.zeros(0)
+    ks, p = exponential_ks(increments)
+    fractions = card.amount_law_sample(paths, history.receipts)
+    share_ks, share_p = uniform_ks(fractions, behavior.partial_min)
+    ev = data.events
+    dated_counts = ev.day_count[ev.dated & (ev.day_first == np.arange(ev.time.size))]
+    constant = constant_hazard_log_likelihood(ev.repayments, float(data.exposure.sum()), dated_counts,
+                                              np.zeros(0), None)
+    goodness = GoodnessOfFit(ks_statistic=ks, ks_pvalue=p, aic=aic(timing.log_likelihood, data.free.size + 3),
+                             aic_constant_hazard=aic(constant, 1), share_ks_statistic=share_ks,
+                             share_ks_pvalue=share_p)
+    return Calibration(model="card", accounts=int(np.unique(paths.episode_account).size),
+                       payments=len(history.receipts), log_likelihood=timing.log_likelihood, parameters=parameters,
+                       goodness_of_fit=goodness, base_scenario=str(base_scenario), window=history.window,
+                       increments=increments, shares=fractions, share_low=behavior.partial_min,
+                       base_behavior=scenario.content().get("behavior", {}))
+
+
+FITTERS: dict[str, Callable[[History, str], Calibration]] = {"cgw": fit_cgw, "card": fit_card}
 
 
 def calibrate(scenario_path, portfolio_path, payments_path, contacts_path=None, *, start: dt.date, days: int,

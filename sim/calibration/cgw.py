@@ -193,15 +193,23 @@ def rescaled_increments(theta: np.ndarray, data: CgwData) -> np.ndarray:
     times within the day are unknown).
     """
     lam_inf, excess0, kappa, d10, d11 = np.exp(theta)
+    return rescaled_from(data, excess0, kappa, d10, d11, lam_inf * (data.time - data.start[data.account]),
+                         lam_inf * (data.end - data.start))
+
+
+def rescaled_from(data: CgwData, excess0: float, kappa: float, d10: float, d11: float,
+                  floor_to_event: np.ndarray, floor_total: np.ndarray) -> np.ndarray:
+    """:func:`rescaled_increments` given the floor's integral from each account's start to each event and
+    over its whole window (a constant λ∞ here; floors by bucket and day under the card model)."""
     before, at_end, jump = excess_before(data, excess0, kappa, d10, d11)
     new = np.r_[True, data.account[1:] != data.account[:-1]]
     starts = np.flatnonzero(new)
     group = np.cumsum(new) - 1
     jumped = np.cumsum(jump) - jump  # jumps before each event, over all accounts …
     jumped -= jumped[starts][group]  # … then within its account only
-    level = lam_inf * (data.time - data.start[data.account]) + (excess0 + jumped - before) / kappa
+    level = floor_to_event + (excess0 + jumped - before) / kappa
     all_jumps = np.bincount(data.account, weights=jump, minlength=data.accounts)
-    total = lam_inf * (data.end - data.start) + (excess0 + all_jumps - at_end) / kappa
+    total = floor_total + (excess0 + all_jumps - at_end) / kappa
     has_dated = np.zeros(data.accounts, dtype=bool)
     has_dated[data.account[data.dated]] = True
     offset = np.cumsum(np.where(has_dated, 0.0, total)) - np.where(has_dated, 0.0, total)

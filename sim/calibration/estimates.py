@@ -123,3 +123,19 @@ def smallest_share_estimate(shares: np.ndarray, slack: np.ndarray | None = None)
     low = max((m - eps - u) / (1.0 - u), 0.0)
     se = (1.0 - m) * math.sqrt(n) / ((n + 1) * math.sqrt(n + 2))
     return ParameterEstimate(estimate=m, std_error=se, ci_low=low, ci_high=min(m + eps, 1.0), identified=True)
+
+
+def wilson(share: float, n: float) -> ParameterEstimate:
+    """A proportion's estimate with its Wilson score interval (inside [0, 1] always, unlike Wald's).
+
+    ``n`` may be an effective number of observations (fewer than were seen when some of them were
+    ambiguous between kinds: :func:`sim.calibration.card._effective_counts`).
+    """
+    if n <= 0 or not math.isfinite(share):
+        return ParameterEstimate.unidentified()
+    share, n = float(share), float(n)  # plain floats: they are written into TOML and JSON as they are
+    z2 = Z95 * Z95
+    centre = (share + z2 / (2 * n)) / (1 + z2 / n)
+    half = Z95 * math.sqrt(share * (1 - share) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return ParameterEstimate(estimate=share, std_error=math.sqrt(share * (1 - share) / n),
+                             ci_low=max(centre - half, 0.0), ci_high=min(centre + half, 1.0), identified=True)

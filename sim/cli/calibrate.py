@@ -30,7 +30,7 @@ def _history_options(parser: argparse.ArgumentParser) -> None:
                         help="the contact log (account_id,timestamp,channel,outcome,agent): the lifts it caused")
     parser.add_argument("--start", required=True, metavar="YYYY-MM-DD", help="the window's first day")
     parser.add_argument("--days", required=True, type=positive_int(MAX_DAYS), help="the window's length in days")
-    parser.add_argument("--model", default="cgw", help="the behaviour model to fit (cgw)")
+    parser.add_argument("--model", default="cgw", help="the behaviour model to fit: cgw or card")
     parser.add_argument("--time-zone", default="UTC", metavar="ZONE",
                         help="the book's local time, to which timestamps with an offset are converted (IANA name)")
     parser.add_argument("--json", action="store_true", help="print only JSON on stdout")
@@ -85,8 +85,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.out:
         fit.write_fitted_scenario(args.out, load_scenario(args.scenario))
     if args.plot:
-        r_min = fit.parameters["r_min"].estimate if "r_min" in fit.parameters else None
-        qq_plot(fit.increments, fit.shares, r_min, args.plot, model=fit.model)
+        low = fit.parameters["r_min"].estimate if "r_min" in fit.parameters else fit.share_low
+        qq_plot(fit.increments, fit.shares, low, args.plot, model=fit.model)
     if args.json:
         sys.stdout.write(json.dumps(fit.as_dict(), indent=2, allow_nan=False) + "\n")
         return 0
@@ -101,20 +101,24 @@ def _number(value: float | None, digits: int = 4) -> str:
 
 
 def _text_report(fit) -> str:
+    width = max([12, *(len(name) + 2 for name in fit.parameters)])
+    # cgw: each repayment's share of the balance; card: each partial repayment's share of a minimum.
+    amounts = "partial amounts (of a minimum)" if fit.model == "card" else "shares"
     lines = [f"model {fit.model}: {fit.accounts} accounts observed, {fit.payments} receipts, "
              f"{fit.window.days} days from {fit.window.start}",
              f"log-likelihood {_number(fit.log_likelihood, 8)}", "",
-             f"{'parameter':<12}{'estimate':>12}{'std error':>12}   95 % interval"]
+             f"{'parameter':<{width}}{'estimate':>12}{'std error':>12}   95 % interval"]
     for name, p in fit.parameters.items():
         if not p.identified:
-            lines.append(f"{name:<12}{'not identified by these data':>40}")
+            lines.append(f"{name:<{width}}{'not identified by these data':>40}")
             continue
-        lines.append(f"{name:<12}{_number(p.estimate):>12}{_number(p.std_error):>12}   "
+        lines.append(f"{name:<{width}}{_number(p.estimate):>12}{_number(p.std_error):>12}   "
                      f"[{_number(p.ci_low)}, {_number(p.ci_high)}]")
     g = fit.goodness_of_fit
     lines += ["", "goodness of fit",
               f"  time rescaling: KS {_number(g.ks_statistic)} (p = {_number(g.ks_pvalue, 3)}) against Exp(1)",
-              f"  shares: KS {_number(g.share_ks_statistic)} (p = {_number(g.share_ks_pvalue, 3)}) against the fitted uniform",
+              f"  {amounts}: KS {_number(g.share_ks_statistic)} (p = {_number(g.share_ks_pvalue, 3)}) "
+              "against the fitted uniform",
               f"  AIC {_number(g.aic, 8)} against {_number(g.aic_constant_hazard, 8)} for a constant hazard "
               f"(lower is better)"]
     return "\n".join(lines)

@@ -195,7 +195,12 @@ class Statements:
         cured = np.flatnonzero(today & (self.book.status == CURED))
         cured = cured[self.book.balance[cured] >= HALF_CENT]
         if cured.size:
-            self._redefault(cured[self.choice.redefaults(self.book.segment[cured], self.rng.random(cured.size))], day)
+            self._redefault(self.redefaulting(cured, day), day)
+
+    def redefaulting(self, cured: np.ndarray, day: int) -> np.ndarray:
+        """Which of the cured accounts ``cured`` miss this statement's minimum (drawn at their segment's rate).
+        A replay of a lender's history (sim.calibration.card_paths) overrides it with what the files show."""
+        return cured[self.choice.redefaults(self.book.segment[cured], self.rng.random(cured.size))]
 
     def _age_past_due(self, who: np.ndarray) -> None:
         by_age = self.past_due_by_age[who]

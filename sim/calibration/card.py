@@ -1,0 +1,312 @@
+"""Maximum likelihood for the card borrower model (``model = "card"``): timing, payment choice, re-default.
+
+*Timing.* The card model keeps hawkes' self-exciting process: an account in
+collection repays at λ(t) = floor(bucket, segment) + X(t), the floor
+``base_intensity[bucket] × segment_multiplier[segment]`` (moving at the day's
+end as the account ages, rolls back or cures), X starting at 0, decaying at
+κ and jumping by δ10 + δ11·r at every repayment and kept promise (r the
+share of the balance it paid) and by each contact's lift. Over each episode
+in collection (:mod:`.card_paths`) the log-likelihood is Ogata's
+Σ log λ(tᵢ⁻) − ∫ λ dt; the floor's integral is Σ floor·exposure by bucket and
+segment, X's is the CGW one (the recursion of :func:`.cgw.excess_before`,
+episodes as accounts, dated receipts as day intervals by :func:`.cgw.prepare`).
+One segment's multiplier is held at the base's (the floors are a product: only
+their ratios are told apart); the others and the floors are fitted on the log
+scale, with Wald intervals from the observed information.
+
+*Payment choice.* Each repayment is classified from the rebuilt statement
+(:mod:`.card_paths`): one minimum, the past-due amount, part of a minimum, the
+whole balance, or, where those amounts coincide (a book opened one minimum
+behind), any of them. The probabilities by bucket are a multinomial fitted by
+EM over the ambiguous ones; each gets a Wilson score interval, which stays in
+[0, 1] (a Wald interval does not near 0). The base's multipliers (segment,
+contact, promise) are taken as 1 by this fit: they are reported as not
+identified, and books whose multipliers are not 1 bias the shares.
+
+*Re-default.* Every statement day a cured account is watched is a trial, a
+re-default seen an event (right-censored at the window's end): the monthly
+rate by segment is events / trials, with a Wilson interval, reported only
+with a contact log (without one most re-defaults are invisible).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import optimize
+from scipy.special import gammaln
+
+from ..domain import DELINQUENT_BUCKETS, PaymentKind
+from ..scenario import PAYMENT_CHOICES
+from . import cgw
+from .card_paths import KINDS, CardPaths
+from .estimates import (
+    ParameterEstimate,
+    log_scale_covariance,
+    numerical_hessian,
+    wald_on_log,
+    wilson,
+)
+from .history_files import Receipts
+from .treatment_lifts import Lifts
+
+BUCKETS = len(DELINQUENT_BUCKETS)
+MIN_EVENTS = 10  # fewer repayments than this in a cell identify nothing
+MIN_TRIALS = 10  # cured statement days watched, for a re-default rate
+
+
+@dataclass(frozen=True)
+class _Spells:
+    """Receipts and lifts re-indexed by episode: the shapes :func:`cgw.prepare` reads."""
+
+    position: np.ndarray
+    time: np.ndarray
+    dated: np.ndarray
+    kind: np.ndarray
+    observed_from: np.ndarray
+    observed_until: np.ndarray
+    in_window: np.ndarray
+    share: np.ndarray
+    balance_before: np.ndarray
+
+
+@dataclass(frozen=True)
+class CardData:
+    events: cgw.CgwData  # episodes as the likelihood's accounts
+    cell: np.ndarray  # per event: (bucket − 1) × segments + segment of the floor it found
+    exposure: np.ndarray  # (buckets × segments,) days in collection in each cell
+    segments: int
+    free: np.ndarray  # the fitted log-parameters' positions among buckets + segments (the others held)
+    held_multiplier: np.ndarray  # per segment: the base's multiplier (used where not fitted)
+    reference: int  # the segment whose multiplier is held
+
+
+def _episode_lifts(lifts: Lifts, paths: CardPaths) -> Lifts:
+    """Each lift given to the episode open at its time (lifts outside every episode are dropped)."""
+    if lifts.position.size == 0 or paths.episode_account.size == 0:
+        return Lifts.none()
+    big = float(paths.bucket_by_day.shape[1] + 10)
+    order = np.lexsort((paths.episode_from, paths.episode_account))
+    keys = paths.episode_account[order] * big + paths.episode_from[order]
+    at = np.searchsorted(keys, lifts.position * big + lifts.time, side="right") - 1
+    ok = at >= 0
+    episode = order[np.maximum(at, 0)]
+    ok &= paths.episode_account[episode] == lifts.position
+    ok &= lifts.time >= paths.episode_from[episode]
+    return Lifts(position=episode[ok], time=lifts.time[ok], size=lifts.size[ok])
+
+
+def _exposure(paths: CardPaths, segment: np.ndarray, segments: int) -> np.ndarray:
+    """Days in collection by (bucket, segment): every morning in collection, less a pay-off day's rest."""
+    weight = (paths.bucket_by_day > 0).astype(np.float64)
+    ends = paths.episode_until
+    mid = ends != np.floor(ends)
+    a, d = paths.episode_account[mid], np.floor(ends[mid]).astype(np.int64)
+    inside = d < weight.shape[1]
+    weight[a[inside], d[inside]] = ends[mid][inside] - d[inside]
+    cell = (paths.bucket_by_day.astype(np.int64) - 1) * segments + segment[:, None]
+    used = paths.bucket_by_day > 0
+    return np.bincount(cell[used], weights=weight[used], minlength=BUCKETS * segments)
+
+
+def prepare_card(receipts: Receipts, paths: CardPaths, lifts: Lifts, segment: np.ndarray,
+                 held_multiplier: np.ndarray, reference: int) -> CardData:
+    """The likelihood's data: episodes, their events and the floors' exposure by cell."""
+    in_window = paths.episode >= 0
+    spells = _Spells(position=np.maximum(paths.episode, 0), time=receipts.time, dated=receipts.dated,
+                     kind=receipts.kind, observed_from=paths.episode_from, observed_until=paths.episode_until,
+                     in_window=in_window, share=np.divide(receipts.amount, paths.balance_before,
+                                                          out=np.ones(len(receipts)),
+                                                          where=paths.balance_before > 0).clip(max=1.0),
+                     balance_before=paths.balance_before)
+    # cgw.prepare reads receipts sorted by account then time: the episodes' order is the accounts' in time.
+    order = np.lexsort((receipts.time, spells.position))
+    spells = _Spells(**{k: (v[order] if k not in ("observed_from", "observed_until") else v)
+                        for k, v in spells.__dict__.items()})
+    events = cgw.prepare(spells, spells, _episode_lifts(lifts, paths))
+    segments = held_multiplier.size
+    observed = paths.episode_until > paths.episode_from
+    account = paths.episode_account[observed][events.account]
+    day = np.minimum(np.floor(events.time).astype(np.int64), paths.bucket_by_day.shape[1] - 1)
+    bucket = np.maximum(paths.bucket_by_day[account, day].astype(np.int64), 1)
+    exposure = _exposure(paths, segment, segments)
+    by_bucket = exposure.reshape(BUCKETS, segments).sum(axis=1)
+    by_segment = exposure.reshape(BUCKETS, segments).sum(axis=0)
+    free = np.r_[np.flatnonzero(by_bucket > 0),
+                 BUCKETS + np.flatnonzero((by_segment > 0) & (np.arange(segments) != reference))]
+    return CardData(events=events, cell=(bucket - 1) * segments + segment[account], exposure=exposure,
+                    segments=segments, free=free, held_multiplier=held_multiplier, reference=reference)
+
+
+def _unpack(theta: np.ndarray, data: CardData) -> tuple[np.ndarray, float, float, float]:
+    """The floor of each cell, and κ, δ10, δ11, from the fitted log-parameters."""
+    logs = np.r_[np.full(BUCKETS, -30.0), np.log(np.maximum(data.held_multiplier, 1e-300))]
+    logs[data.free] = theta[:data.free.size]
+    floors = np.exp(logs[:BUCKETS])[:, None] * np.exp(logs[BUCKETS:])[None, :]
+    kappa, d10, d11 = np.exp(theta[data.free.size:])
+    return floors.ravel(), kappa, d10, d11
+
+
+def log_likelihood(theta: np.ndarray, data: CardData) -> float:
+    floors, kappa, d10, d11 = _unpack(theta, data)
+    ev = data.events
+    before, at_end, jump = cgw.excess_before(ev, 0.0, kappa, d10, d11)
+    compensator = float(floors @ data.exposure) + (jump.sum() - at_end.sum()) / kappa
+    level = floors[data.cell] + before
+    value = float(np.log(level[ev.point]).sum()) - compensator
+    if ev.dated.any():
+        firsts = ev.day_first[ev.dated] == np.flatnonzero(ev.dated)
+        value -= float(gammaln(ev.day_count[ev.dated][firsts] + 1.0).sum())
+    return value
+
+
+def _start(data: CardData) -> np.ndarray:
+    ev = data.events
+    points = np.bincount(data.cell[ev.point], minlength=data.exposure.size).reshape(BUCKETS, data.segments)
+    exposure = data.exposure.reshape(BUCKETS, data.segments)
+    rate = (points.sum(axis=1) + 0.5) / np.maximum(exposure.sum(axis=1), 1e-9) / max(data.held_multiplier.mean(), 1e-9)
+    logs = np.r_[np.log(0.7 * rate), np.zeros(data.segments)]
+    overall = max(ev.repayments / max(float(data.exposure.sum()), 1e-9), 1e-6)
+    return np.r_[logs[data.free], np.log([0.1, 0.3 * overall, 0.3 * overall])]
+
+
+@dataclass(frozen=True)
+class TimingFit:
+    theta: np.ndarray
+    log_likelihood: float
+    parameters: dict[str, ParameterEstimate]
+    converged: bool
+
+
+def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
+    """Maximise the timing likelihood; Wald intervals on the log scale where the maximum is inside the bounds."""
+    names = timing_names(segment_names)
+    k = data.free.size + 3
+    if data.events.repayments < MIN_EVENTS:
+        return TimingFit(np.full(k, np.nan), float("nan"), {n: ParameterEstimate.unidentified() for n in names}, False)
+    scale = 1.0 / max(data.events.accounts, 1)
+
+    def objective(theta: np.ndarray) -> float:
+        return -log_likelihood(theta, data) * scale
+
+    result = optimize.minimize(objective, _start(data), method="L-BFGS-B", bounds=[cgw.LOG_BOUNDS] * k,
+                               options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+    theta = result.x
+    on_bound = (theta <= cgw.LOG_BOUNDS[0] + 0.5) | (theta >= cgw.LOG_BOUNDS[1] - 0.5)
+    covariance = log_scale_covariance(numerical_hessian(objective, theta) / scale, ~on_bound)
+    parameters = {n: ParameterEstimate.unidentified() for n in names}
+    if covariance is not None:
+        fitted = [names[i] for i in data.free] + ["kappa", "delta10", "delta11"]
+        regular = np.flatnonzero(~on_bound)
+        for j, i in enumerate(regular):
+            if covariance[j, j] > 0:
+                parameters[fitted[i]] = wald_on_log(float(theta[i]), math.sqrt(covariance[j, j]))
+    return TimingFit(theta, -result.fun / scale, parameters, bool(result.success))
+
+
+def timing_names(segment_names: tuple[str, ...]) -> list[str]:
+    """The timing parameters' ``[behavior]`` paths: floors by bucket, multipliers by segment, κ, δ10, δ11."""
+    return ([f"base_intensity.{b}" for b in DELINQUENT_BUCKETS] + [f"segment_multiplier.{s}" for s in segment_names]
+            + ["kappa", "delta10", "delta11"])
+
+
+def choice_shares(matches: np.ndarray, bucket: np.ndarray) -> dict[str, ParameterEstimate]:
+    """``payment_choice.KIND.I`` (bucket I, 0 = 1-30): the multinomial shares by EM, with Wilson intervals."""
+    out: dict[str, ParameterEstimate] = {}
+    for b in range(BUCKETS):
+        rows = matches[(bucket == b + 1) & matches.any(axis=1)]
+        p = _em_shares(rows)
+        n = _effective_counts(rows, p) if rows.shape[0] >= MIN_EVENTS else None
+        for k, kind in enumerate(PAYMENT_CHOICES):
+            name = f"payment_choice.{kind}.{b}"
+            out[name] = wilson(p[k], n[k]) if n is not None else ParameterEstimate.unidentified()
+    return out
+
+
+def _effective_counts(rows: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Per kind, the number of fully classified repayments that would pin its share as well as these do.
+
+    An ambiguous repayment ("minimum or past due") says less than a classified one: the observed
+    information of log L(p) = Σ log(Σ_{k ∈ its kinds} p_k), on the shares above 0 with the largest one
+    given by the others, gives each share's variance, and p(1 − p)/variance is the n its Wilson interval
+    uses (never more than the repayments seen). A share at 0 keeps n (nothing to learn from the curvature).
+    """
+    total = rows.shape[0]
+    n = np.full(KINDS, float(total))
+    live = np.flatnonzero(p > 1e-9)
+    if live.size < 2:
+        return n
+    patterns, counts = np.unique(rows[:, live], axis=0, return_counts=True)
+    a = patterns.astype(np.float64)
+    info = (a.T * (counts / (a @ p[live]) ** 2)) @ a  # −∂² log L / ∂p∂p over the live shares
+    pivot = int(np.argmax(p[live]))
+    free = [j for j in range(live.size) if j != pivot]
+    jac = np.zeros((live.size, len(free)))  # d p / d (free shares): the pivot is 1 − their sum
+    jac[free, range(len(free))] = 1.0
+    jac[pivot, :] = -1.0
+    try:
+        cov = jac @ np.linalg.inv(jac.T @ info @ jac) @ jac.T
+    except np.linalg.LinAlgError:
+        return n
+    var = np.diag(cov)
+    share = p[live]
+    ok = var > 0
+    n[live[ok]] = np.minimum(share[ok] * (1 - share[ok]) / var[ok], total)
+    return n
+
+
+def _em_shares(rows: np.ndarray, iterations: int = 500) -> np.ndarray:
+    """Multinomial shares when some observations say only "one of these kinds" (EM over the patterns)."""
+    if rows.shape[0] == 0:
+        return np.full(KINDS, np.nan)
+    patterns, counts = np.unique(rows, axis=0, return_counts=True)
+    p = np.full(KINDS, 1.0 / KINDS)
+    for _ in range(iterations):
+        weight = patterns * p
+        expected = (weight / weight.sum(axis=1, keepdims=True) * counts[:, None]).sum(axis=0)
+        new = expected / counts.sum()
+        if np.abs(new - p).max() < 1e-12:
+            return new
+        p = new
+    return p
+
+
+def redefault_rates(paths: CardPaths, segment_names: tuple[str, ...], with_contacts: bool) -> dict[str, ParameterEstimate]:
+    """``redefault_rate.SEGMENT``: re-defaults seen over cured statement days watched (Wilson), contacts only."""
+    out = {}
+    for s, name in enumerate(segment_names):
+        trials, events = int(paths.redefault_trials[s]), int(paths.redefault_events[s])
+        ok = with_contacts and trials >= MIN_TRIALS
+        out[f"redefault_rate.{name}"] = wilson(events / trials, trials) if ok else ParameterEstimate.unidentified()
+    return out
+
+
+def rescaled_increments(theta: np.ndarray, data: CardData, paths: CardPaths, segment: np.ndarray) -> np.ndarray:
+    """Time-rescaled repayments laid end to end (see :func:`cgw.rescaled_increments`), floors by day."""
+    floors, kappa, d10, d11 = _unpack(theta, data)
+    ev = data.events
+    observed = paths.episode_until > paths.episode_from
+    account = paths.episode_account[observed]
+    table = np.r_[0.0, floors].reshape(-1)  # cell 0 is "not in collection"
+    cells = np.where(paths.bucket_by_day > 0,
+                     (paths.bucket_by_day.astype(np.int64) - 1) * data.segments + segment[:, None] + 1, 0)
+    by_day = np.cumsum(np.c_[np.zeros(cells.shape[0]), table[cells]], axis=1)  # ∫ floor from day 0 to each day
+    days = cells.shape[1]
+
+    def floor_integral(acc: np.ndarray, t: np.ndarray) -> np.ndarray:
+        d = np.minimum(np.floor(t).astype(np.int64), days)
+        rest = np.where(d < days, table[cells[acc, np.minimum(d, days - 1)]], 0.0)
+        return by_day[acc, d] + rest * (t - d)
+
+    start = floor_integral(account, paths.episode_from[observed])
+    to_event = floor_integral(account[ev.account], ev.time) - start[ev.account]
+    total = floor_integral(account, paths.episode_until[observed]) - start
+    return cgw.rescaled_from(ev, 0.0, kappa, d10, d11, to_event, total)
+
+
+def amount_law_sample(paths: CardPaths, receipts: Receipts) -> np.ndarray:
+    """The partial repayments' fractions of a minimum (U[partial_min, 1) if the model is right)."""
+    partial = paths.matches[:, 2] & (paths.episode >= 0) & (receipts.kind == PaymentKind.PAYMENT)
+    return paths.partial_fraction[partial]

@@ -194,8 +194,12 @@ class Statements:
             self._statement(cycle, self.minimum[cycle], day)
         cured = np.flatnonzero(today & (self.book.status == CURED))
         cured = cured[self.book.balance[cured] >= HALF_CENT]
+        # Paired runs (ctx.draws): one uniform per account every evening, whoever is cured, so an account's
+        # re-default does not depend on which other accounts a treatment cured.
+        daily = self.rng.random(self.book.n) if self.book.ctx.draws is not None else None
         if cured.size:
-            self._redefault(cured[self.choice.redefaults(self.book.segment[cured], self.rng.random(cured.size))], day)
+            u = daily[cured] if daily is not None else self.rng.random(cured.size)
+            self._redefault(cured[self.choice.redefaults(self.book.segment[cured], u)], day)
 
     def _age_past_due(self, who: np.ndarray) -> None:
         by_age = self.past_due_by_age[who]

@@ -76,6 +76,30 @@ class Allocation:
 
 
 VALUATIONS = ("analytic", "simulate")
+# The borrower models the analytic value model mirrors; any other is valued by the engine.
+ANALYTIC_MODELS = ("hawkes",)
+
+
+def resolve_valuation(scenario: Scenario, valuation: str | None) -> tuple[str, str]:
+    """The valuation ``allocate`` uses and the line that says so.
+
+    ``None`` (the default) is the analytic model where it can value the
+    scenario's borrowers (``model = "hawkes"``) and the engine otherwise;
+    asking for ``analytic`` on another model is one :class:`ScenarioError`.
+    """
+    model = scenario.behavior.model
+    if valuation is None:
+        valuation = "analytic" if model in ANALYTIC_MODELS else "simulate"
+    if valuation not in VALUATIONS:
+        raise ValueError(f"unknown valuation {valuation!r}; use one of {', '.join(VALUATIONS)}")
+    if valuation == "analytic" and model not in ANALYTIC_MODELS:
+        raise ScenarioError(scenario.source or "<scenario>", "behavior.model",
+                            f"the analytic value model values only model = 'hawkes', not {model!r}; "
+                            "use --valuation simulate (the default for this model)")
+    if valuation == "analytic":
+        return valuation, "valuation: analytic (the mean-field value model of the engine's rules)"
+    why = "" if model in ANALYTIC_MODELS else f"; the analytic value model cannot value model = {model!r}"
+    return valuation, f"valuation: simulate (the engine run on a stratified sample of each segment{why})"
 
 
 def valuers(valuation: str):
@@ -98,7 +122,7 @@ def valuers(valuation: str):
 def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
-             ladders: list[Scenario] | None = None, valuation: str = "analytic") -> Allocation:
+             ladders: list[Scenario] | None = None, valuation: str | None = None) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -127,15 +151,28 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
 
     ``valuation`` says where the values come from: ``"analytic"`` (the
     value model's expectation) or ``"simulate"`` (the engine run on the
-    sample, one paired run per treatment; whole ladders run on the whole book).
+    sample, one paired run per treatment; whole ladders run on the whole book);
+    ``None``: analytic for ``model = "hawkes"``, the engine for any other
+    model (:func:`resolve_valuation`; the plan's ``valued_by`` and
+    ``valuation_note`` say which). Under another model than hawkes the
+    horizon's balance values, if the scenario leaves them at their defaults
+    (measured under hawkes), are measured by the engine on the scenario's own
+    book (:func:`optimizer.allocation.objective.engine_balance_values`).
     """
+    from .objective import engine_balance_values
+
     champion = champion_note(scenario)
     scenario = scenario.champion_world()
+    valuation, valuation_note = resolve_valuation(scenario, valuation)
+    scenario, measured = engine_balance_values(scenario)
+    if measured:
+        valuation_note += f"; {measured}"
     search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
                      per_segment=per_segment, ladders=ladders or [], valuation=valuation)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
+    allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
     if champion:
         note = "; ".join(x for x in (champion, allocation.plan.note) if x)
         allocation = replace(allocation, plan=replace(allocation.plan, note=note))

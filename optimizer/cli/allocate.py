@@ -50,9 +50,9 @@ def register(subparsers) -> None:
                    help="balance band lower edges (default 0,1000,5000)")
     p.add_argument("--sample", type=positive_int(100_000), default=40, metavar="N",
                    help="accounts per segment the valuation follows (default 40)")
-    p.add_argument("--valuation", choices=("analytic", "simulate"), default="analytic",
+    p.add_argument("--valuation", choices=("analytic", "simulate"), default=None,
                    help="values from the analytic value model or from the simulator run on the sample "
-                        "(default analytic)")
+                        "(default: analytic for model = 'hawkes', simulate for any other borrower model)")
     p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
                    help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
@@ -94,7 +94,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     verification = None
     if args.verify and strategy is not None:
         verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
-                              days=plan.days, per_segment=args.sample, valuation=args.valuation)
+                              days=plan.days, per_segment=args.sample, valuation=plan.valued_by or args.valuation)
     if args.json:
         import json
 
@@ -113,6 +113,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
+    if plan.valuation_note:
+        lines.append(plan.valuation_note)
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
     lines += agent_value_lines(plan)

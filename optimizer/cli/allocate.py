@@ -113,11 +113,11 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
-    if plan.valuation_note:
-        lines.append(plan.valuation_note)
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
-    lines += agent_value_lines(plan)
+    lines += agent_value_lines(plan)  # the report's lead figure
+    if plan.valuation_note:
+        lines.append(plan.valuation_note)
     lines += format_summary(plan.summary)
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")

@@ -123,13 +123,13 @@ def format_plan(plan, result) -> str:
         lines.append(f"plan: {plan.note}")
     lines.append(objective_line(plan))
     if plan.reference_values:
-        lines.append("value model, whole ladders on the book with the teams' daily capacity:")
+        lines.append(f"{valuation_name(plan)}, whole ladders on the book with the teams' daily capacity:")
         lp = "LP plan" + (" (not used)" if plan.reference is not None else "  ← plan")
         for name, value in [(lp, plan.lp_value), *plan.reference_values.items()]:
             mark = "  ← plan" if name == plan.reference else ""
             lines.append(f"  {name:<28} {value:>14,.0f}{mark}")
     lines.append(f"segments: {len(plan.segments)}   treatments: {len(plan.treatments)}   "
-                 f"value model {result.value_seconds:.1f} s, build {result.build_seconds:.2f} s, "
+                 f"{valuation_name(plan)} {result.value_seconds:.1f} s, build {result.build_seconds:.2f} s, "
                  f"solve {plan.solve_seconds:.2f} s")
     totals = Counter()
     for row in plan.allocation():
@@ -160,6 +160,11 @@ def format_plan(plan, result) -> str:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")
     return "\n".join(lines)
+
+
+def valuation_name(plan) -> str:
+    """What the report calls the valuation behind the plan's values."""
+    return "simulated valuation" if plan.valued_by == "simulate" else "value model"
 
 
 def objective_line(plan) -> str:

@@ -233,3 +233,20 @@ def test_verify_on_card_borrowers_simulates_the_plan_against_the_ladder_on_fresh
     text = subprocess.run(args[:-1], capture_output=True, text=True, check=True, cwd=ROOT, timeout=300).stdout
     assert any(line.startswith("valuation: simulate (the engine") for line in text.splitlines())
     assert "verification by simulation" in text
+
+
+def test_a_plan_too_scattered_for_a_ladder_is_solved_again_with_fewer_treatments():
+    # Eight balance bands and a tiny sample scatter the simulated plan over more than the 64 steps a strategy
+    # allows; allocate re-solves without the treatments fewest accounts got instead of failing.
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 1000, "simulation.days": 42})
+    result = allocate(scenario, per_segment=4, passes=1, band_edges=(0, 300, 600, 1000, 1500, 2500, 4000, 6000),
+                      budget=2000.0)
+    plan = result.plan
+    assert plan.status == "optimal" and "solved again without" in plan.note
+    assert len(plan.to_strategy(scenario).strategy.steps) <= 64
+    assert plan.budget_used <= 2000.0 + 0.01
+    for key, cap in plan.capacity.items():
+        assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6, key
+    dropped = plan.note.split("solved again without ")[1].split(" (the treatments")[0].split(", ")
+    used = {r["treatment"] for r in plan.allocation()}
+    assert dropped and not used & set(dropped)

@@ -46,7 +46,7 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
             continue
         capacity = one_more_agent(scenario, name, days)
         more = build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
-                                      units=model.units)
+                                      units=model.units, allowed=model.allowed)
         plan = solve(more, solver, time_limit)
         if plan.objective is None:
             continue
@@ -239,6 +239,43 @@ class _Search:
         self.timings["build"] += time.perf_counter() - started
         return _Pass(valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
 
+    def fit_ladder(self, step: _Pass) -> tuple[_Pass, str]:
+        """The pass with its plan's worth as a ladder, re-solved until a strategy can hold the plan.
+
+        A plan whose treatments are too many and too scattered needs more than
+        the 64 steps a strategy allows (noisy simulated values scatter them):
+        the LP is solved again without the treatment the fewest accounts get
+        (never ``none`` or the scenario's own ladder) until the plan fits, every
+        plan still within capacity and budget. Returns the pass and a note of
+        what was dropped; raises ValueError if nothing is left to drop.
+        """
+        allowed = np.ones(step.plan.shares.shape, dtype=bool) if step.model.allowed is None else step.model.allowed
+        keep = {self.own, *(k for k, t in enumerate(self.treatments) if t.name == "none")}
+        dropped: list[str] = []
+        first_error = None
+        while True:
+            try:
+                step.worth = self.plan_worth(step.plan)
+                break
+            except ValueError as err:
+                first_error = first_error or str(err)
+                counts = step.plan.counts.sum(axis=0)
+                used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
+                if not used:
+                    raise ValueError(first_error) from None
+                drop = min(used, key=lambda t: (counts[t], t))
+                allowed = allowed.copy()
+                allowed[:, drop] = False
+                dropped.append(self.treatments[drop].name)
+                model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
+                                               min_service=self.min_service, units=self.units, allowed=allowed)
+                step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+                if not step.plan.ok:
+                    raise ValueError(first_error) from None
+        note = (f"the LP's plan needed more than the 64 steps a strategy allows ({first_error.split(';')[0]}): "
+                f"solved again without {', '.join(dropped)} (the treatments fewest accounts got)") if dropped else ""
+        return step, note
+
     def plan_worth(self, plan: Plan) -> float:
         """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it)."""
         started = time.perf_counter()
@@ -271,7 +308,7 @@ class _Search:
                 best = best or step
                 break
             try:
-                step.worth = self.plan_worth(step.plan)
+                step, fitted = self.fit_ladder(step)
             except ValueError as err:
                 if best is None:
                     # The user's options gave a plan no strategy can hold: one line, not a traceback.
@@ -280,6 +317,8 @@ class _Search:
                 # than 64 steps): keep the best plan so far and say so.
                 retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
                 break
+            if fitted:
+                retried = "; ".join(x for x in (retried, f"pass {k + 1}: {fitted}") if x)
             if best is None or best.worth is None or step.worth > best.worth:
                 best = step
             new = continuation_table(self.segments, step.plan.dominant_treatment(), self.own)

@@ -12,8 +12,9 @@ Then ``allocate`` end to end, side by side in one run (``--allocate-accounts``,
 and with the simulated valuation, and card_baseline (card borrowers), which
 only the simulated valuation can value — wall and CPU seconds of
 ``allocate`` (issue 13's target: ≤ 15 s at 5,000 accounts on 2 cores), and,
-with ``--verify-reps R`` (5 by default; 0 skips it), the returned plan
-against the scenario's own ladder on ``verify``'s seeds (children 0 … R − 1
+with ``--verify-reps R`` (5 by default; 0 skips it), the returned plan (or,
+when the guard returned a reference ladder, the LP's own plan) against the
+scenario's own ladder on ``verify``'s seeds (children 0 … R − 1
 of the scenario's seed, which the valuation never uses): the mean paired
 difference in net recovery and its 95 % interval.
 """
@@ -90,10 +91,16 @@ def allocate_run(name: str, valuation: str, accounts: int, weeks: int | None, re
 
     scenario = load_scenario(SCENARIOS / f"{name}.toml", {"simulation.accounts": accounts})
     wall, cpu = time.perf_counter(), time.process_time()
-    plan = allocate(scenario, weeks=weeks, valuation=valuation).plan
+    result = allocate(scenario, weeks=weeks, valuation=valuation)
+    plan = result.plan
     out = {"scenario": name, "model": scenario.behavior.model, "valuation": valuation,
            "seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
            "source": f"ladder {plan.reference}" if plan.reference else "LP plan", "lead": None}
+    if plan.reference is not None:
+        # The returned plan is the own ladder (+0 by construction): check the LP's own plan instead,
+        # the plan the guard turned down (the model solved again gives it back).
+        plan = solve(result.model, "highs", fallback=plan.fallback)
+        out["source"] += " (checked: the LP's own plan)"
     if reps and plan.ok:
         strategy = plan.to_strategy(scenario)
         started = time.perf_counter()

@@ -250,3 +250,21 @@ def test_a_plan_too_scattered_for_a_ladder_is_solved_again_with_fewer_treatments
     dropped = plan.note.split("solved again without ")[1].split(" (the treatments")[0].split(", ")
     used = {r["treatment"] for r in plan.allocation()}
     assert dropped and not used & set(dropped)
+
+
+def test_allocate_averages_paired_runs_per_treatment_when_asked():
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 400, "simulation.days": 28})
+    result = allocate(scenario, per_segment=4, passes=1, replications=2)
+    assert "2 paired runs per treatment" in result.plan.valuation_note
+    v = result.valuation
+    own = [t.name for t in v.treatments].index("ladder:baseline")
+    table = np.full((7, len(v.segments.portfolio.segment_names), len(v.segments.band_edges)), own)
+    direct = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4,
+                                 replications=2)
+    assert np.array_equal(v.value, direct.value) and np.array_equal(v.spend, direct.spend)
+    single = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4)
+    assert not np.array_equal(v.value, single.value)
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "200",
+            "--replications", "3"]
+    run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--replications" in run.stderr

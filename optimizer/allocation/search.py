@@ -122,7 +122,8 @@ def valuers(valuation: str):
 def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
-             ladders: list[Scenario] | None = None, valuation: str | None = None) -> Allocation:
+             ladders: list[Scenario] | None = None, valuation: str | None = None,
+             replications: int = 1) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -158,18 +159,27 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     horizon's balance values, if the scenario leaves them at their defaults
     (measured under hawkes), are measured by the engine on the scenario's own
     book (:func:`optimizer.allocation.objective.engine_balance_values`).
+    ``replications``: engine runs per treatment under the simulated
+    valuation, each account's outcomes averaged over them (paired; the time
+    grows with them); the analytic valuation has none to repeat.
     """
     from .objective import engine_balance_values
 
     champion = champion_note(scenario)
     scenario = scenario.champion_world()
     valuation, valuation_note = resolve_valuation(scenario, valuation)
+    if replications != 1:
+        if valuation != "simulate" or replications < 1:
+            raise ScenarioError(scenario.source or "<scenario>", "--replications",
+                                "runs per treatment are a count ≥ 1 of the simulated valuation "
+                                "(--valuation simulate); the analytic valuation has none")
+        valuation_note += f"; {replications} paired runs per treatment"
     scenario, measured = engine_balance_values(scenario)
     if measured:
         valuation_note += f"; {measured}"
     search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
-                     per_segment=per_segment, ladders=ladders or [], valuation=valuation)
+                     per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
@@ -204,13 +214,15 @@ class _Search:
 
     def __init__(self, scenario: Scenario, *, days: int, budget: float | None, min_service: bool, solver: str,
                  time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
-                 valuation: str):
+                 valuation: str, replications: int = 1):
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
         from .treatments import ladder_treatments, scenario_treatments, with_field_visits
 
         self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
         self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
         self.value_treatments, self.value_ladder = valuers(valuation)
+        # Only the simulated valuation repeats runs (the analytic one takes no such option).
+        self.repeat = {"replications": replications} if replications != 1 else {}
         self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
         # Each reference ladder as it runs in this world: its whole strategy section
         # (steps, call-list priority, redial gap) with this scenario's book and teams.
@@ -231,7 +243,7 @@ class _Search:
         """Value every treatment, build the LP and solve it."""
         started = time.perf_counter()
         valuation = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
-                                          continuation=continuation, per_segment=self.per_segment)
+                                          continuation=continuation, per_segment=self.per_segment, **self.repeat)
         self.timings["value"] += time.perf_counter() - started
         started = time.perf_counter()
         model = build_allocation_model(valuation, self.capacity, budget=self.budget, min_service=self.min_service,

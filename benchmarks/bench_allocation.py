@@ -6,6 +6,17 @@ solve time (``solve`` hands HiGHS the prebuilt matrix, :class:`ArrayHiGHS`),
 the same PuLP model solved through PuLP's own term-by-term HiGHS interface,
 and the matrix built and solved directly with highspy; the last line is the
 headline ratio (2,000 segments; target ≤ 2× and ≤ 10 s).
+
+Then ``allocate`` end to end, side by side in one run (``--allocate-accounts``,
+5,000 by default; 0 skips it): baseline (hawkes borrowers) with the analytic
+and with the simulated valuation, and card_baseline (card borrowers), which
+only the simulated valuation can value — wall and CPU seconds of
+``allocate`` (issue 13's target: ≤ 15 s at 5,000 accounts on 2 cores), and,
+with ``--verify-reps R`` (5 by default; 0 skips it), the returned plan (or,
+when the guard returned a reference ladder, the LP's own plan) against the
+scenario's own ladder on ``verify``'s seeds (children 0 … R − 1
+of the scenario's seed, which the valuation never uses): the mean paired
+difference in net recovery and its 95 % interval.
 """
 
 from __future__ import annotations
@@ -67,9 +78,59 @@ def direct_highs(v, capacity) -> tuple[float, float]:
     return -h.getInfo().objective_function_value, 0.0
 
 
+# (scenario file, valuation) of the end-to-end comparison: hawkes both ways, card by the engine.
+ALLOCATE_RUNS = (("baseline", "analytic"), ("baseline", "simulate"), ("card_baseline", "simulate"))
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def allocate_run(name: str, valuation: str, accounts: int, weeks: int | None, reps: int) -> dict:
+    """``allocate`` on a shipped scenario: wall and CPU seconds, the plan's source and, with ``reps``, its
+    simulated lead over the scenario's own ladder on verify's seeds."""
+    from optimizer.allocation import allocate, verify
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", {"simulation.accounts": accounts})
+    wall, cpu = time.perf_counter(), time.process_time()
+    result = allocate(scenario, weeks=weeks, valuation=valuation)
+    plan = result.plan
+    out = {"scenario": name, "model": scenario.behavior.model, "valuation": valuation,
+           "seconds": time.perf_counter() - wall, "cpu": time.process_time() - cpu,
+           "source": f"ladder {plan.reference}" if plan.reference else "LP plan", "lead": None}
+    if plan.reference is not None:
+        # The returned plan is the own ladder (+0 by construction): check the LP's own plan instead,
+        # the plan the guard turned down (the model solved again gives it back).
+        plan = solve(result.model, "highs", fallback=plan.fallback)
+        out["source"] += " (checked: the LP's own plan)"
+    if reps and plan.ok:
+        strategy = plan.to_strategy(scenario)
+        started = time.perf_counter()
+        check = verify(scenario, strategy, [scenario], reps, segments=plan.segments, days=plan.days,
+                       valuation=valuation)
+        out["lead"] = check.difference(strategy.display_name, scenario.display_name)
+        out["verify_seconds"] = time.perf_counter() - started
+    return out
+
+
+def print_allocate_runs(runs: list[dict], accounts: int, reps: int) -> None:
+    print(f"\nallocate at {accounts:,} accounts (wall s / CPU s of allocate; plan − own ladder on verify's "
+          f"{reps} fresh seeds, net recovery, mean and 95 % CI):")
+    for r in runs:
+        line = (f"  {r['scenario']:<14} {r['model']:<7} {r['valuation']:<9} {r['seconds']:6.1f} s wall "
+                f"{r['cpu']:6.1f} s CPU   returned: {r['source']}")
+        lead = r["lead"]
+        if lead is not None:
+            line += (f"; plan − own ladder {lead['mean']:+,.0f} ({lead['low']:+,.0f} … {lead['high']:+,.0f}), "
+                     f"predicted {lead['predicted']:+,.0f}; verify {r['verify_seconds']:.1f} s")
+        print(line)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[200, 2000, 10000], help="segment counts")
+    parser.add_argument("--allocate-accounts", type=int, default=5000,
+                        help="accounts of the end-to-end allocate runs (0: skip them)")
+    parser.add_argument("--weeks", type=int, default=None, help="allocate's horizon (default: the scenario's days)")
+    parser.add_argument("--verify-reps", type=int, default=5, help="replications of the plan's check (0: skip it)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, highspy {getattr(highspy, '__version__', '?')}")
@@ -96,7 +157,13 @@ def main() -> None:
               f"(through PuLP's own HiGHS interface {own_interface:.2f} s, ratio {own_interface / direct:.2f})")
         if headline is None or S == 2000:
             headline, headline_size = ratio, S
-    print(f"headline: PuLP build+solve / highspy direct = {headline:.2f} ({headline_size:,} segments; target <= 2)")
+    runs = [allocate_run(name, valuation, args.allocate_accounts, args.weeks, args.verify_reps)
+            for name, valuation in ALLOCATE_RUNS] if args.allocate_accounts else []
+    if runs:
+        print_allocate_runs(runs, args.allocate_accounts, args.verify_reps)
+    times = "; ".join(f"{r['scenario']} {r['valuation']} {r['seconds']:.1f} s" for r in runs)
+    print(f"headline: PuLP build+solve / highspy direct = {headline:.2f} ({headline_size:,} segments; target <= 2)"
+          + (f"; allocate at {args.allocate_accounts:,} accounts: {times} (target <= 15 s)" if runs else ""))
 
 
 if __name__ == "__main__":

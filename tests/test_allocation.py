@@ -557,10 +557,25 @@ def test_every_returned_plan_keeps_the_budget_and_capacity_it_was_given(budget):
         assert used <= plan.capacity[key] * (1 + 1e-6) + 1e-6, key
 
 
-def test_a_plan_too_fragmented_for_a_strategy_is_one_line_not_a_traceback():
+def test_a_plan_too_fragmented_for_a_strategy_is_solved_again_and_written_as_a_ladder(tmp_path):
     out = cli(str(SCENARIOS / "baseline.toml"), "--accounts", "800", "--sample", "3", "--passes", "1", "--weeks", "4",
-              "--bands", "0,200,400,600,800,1000,1500,2000,3000,4000,5000,7000,10000,15000")
-    assert out.returncode == 2
-    assert out.stdout == ""
-    assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
-    assert "--bands" in out.stderr and "64" in out.stderr
+              "--bands", "0,200,400,600,800,1000,1500,2000,3000,4000,5000,7000,10000,15000", "--json",
+              "--strategy-out", str(tmp_path / "plan.toml"))
+    assert out.returncode == 0 and "Traceback" not in out.stderr
+    note = json.loads(out.stdout)["note"]
+    assert "needed more than the 64 steps" in note and "solved again without" in note
+    assert len(load_scenario(tmp_path / "plan.toml").strategy.steps) <= 64
+
+
+def test_a_plan_no_strategy_can_hold_is_one_line_not_a_traceback(monkeypatch):
+    from optimizer.allocation import search
+    from sim.errors import InputError
+
+    def too_many(self, plan):
+        raise ValueError("the plan needs 99 ladder steps; a strategy allows 64 (use fewer balance bands)")
+
+    # Whatever treatments are dropped, the plan never fits: one error naming --bands.
+    monkeypatch.setattr(search._Search, "plan_worth", too_many)
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300})
+    with pytest.raises(InputError, match="--bands.*64"):
+        search.allocate(scenario, weeks=2, per_segment=3, passes=1)

@@ -20,6 +20,7 @@ CASES = {
     "power_check": ["--trials", "200", "--engine", "--engine-trials", "3", "--pilot-reps", "1",
                     "--pilot-accounts", "400", "--days", "10", "--challenger", "sms_gentle",
                     "--max-accounts", "20000"],
+    "bench_allocation": ["--sizes", "50", "--allocate-accounts", "300", "--weeks", "2", "--verify-reps", "2"],
     "profile_engine": ["--accounts", "300", "--days", "5", "--agents", "5", "--cprofile", "--top", "5"],
 }
 

@@ -51,27 +51,29 @@ def test_a_paired_run_is_deterministic_and_draws_other_numbers_than_the_default(
     assert run_digest(simulate(scenario, 18, paired_draws=True)) != run_digest(paired)
 
 
-def roomy_baseline(extra_steps=()):
-    """Baseline on a small book, agents to spare and one right-party rate all day.
+def roomy_baseline(extra_steps=(), name="baseline"):
+    """Baseline (or card_baseline) on a small book, agents to spare and one right-party rate all day.
 
     With capacity to spare and the same rate every hour, an account's outcomes
     depend only on its own draws and treatment: when in the day an agent
     reaches it (its place in a list other accounts shorten or lengthen) no
     longer matters.
     """
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", {
         "simulation.accounts": 400, "simulation.days": 60, "teams.callers.agents": 60, "teams.field.agents": 60,
         "behavior.right_party_by_hour": [0.2] * 24})
     steps = [*scenario.strategy.steps, *extra_steps]
     return scenario.model_copy(update={"strategy": scenario.strategy.model_copy(update={"steps": steps})})
 
 
-def test_an_account_two_strategies_treat_alike_fares_the_same_with_paired_draws():
-    plain = roomy_baseline()
+@pytest.mark.parametrize("name", ["baseline", "card_baseline"])
+def test_an_account_two_strategies_treat_alike_fares_the_same_with_paired_draws(name):
+    # card_baseline: the card model's payment choice, kept promises and re-defaults draw per account too.
+    plain = roomy_baseline(name=name)
     sms, call = (next(s for s in plain.strategy.steps if s.channel == c) for c in ("sms", "call"))
     # The same ladder, plus texts and daily calls for the high-risk segment only.
     more = roomy_baseline([sms.model_copy(update={"every_days": 2, "segments": ["high"]}),
-                           call.model_copy(update={"every_days": 1, "from_dpd": 1, "segments": ["high"]})])
+                           call.model_copy(update={"every_days": 1, "from_dpd": 1, "segments": ["high"]})], name)
     book = build_portfolio(plain, RandomStreams(3)["portfolio"])
     alike = book.segment != book.segment_names.index("high")
 

@@ -22,18 +22,29 @@ from optimizer.allocation.sim_valuation import (
 )
 from optimizer.allocation.treatments import ladder_treatments, scenario_treatments
 from sim.engine import ROLL_STATES
+from sim.errors import InputError
 from sim.scenario import load_scenario
 
 from simhelpers import ROOT, SCENARIOS
 
 
-@pytest.fixture(scope="module")
-def world():
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 42})
+def small_world(name: str):
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", {"simulation.accounts": 600, "simulation.days": 42})
     segments = build_segments(scenario)
     treatments = scenario_treatments(scenario, combos=False)
     treatments += ladder_treatments(scenario, [(scenario.strategy.name, list(scenario.strategy.steps))])
     return scenario, segments, treatments
+
+
+@pytest.fixture(scope="module")
+def world():
+    return small_world("baseline")
+
+
+@pytest.fixture(scope="module", params=["baseline", "card_baseline"])
+def either_world(request):
+    """Baseline's world under hawkes borrowers and under card borrowers (statements, payment choice, re-default)."""
+    return small_world(request.param)
 
 
 def names(treatments):
@@ -45,8 +56,8 @@ def own_ladder_after_the_bucket(segments, treatments):
     return np.full((7, len(segments.portfolio.segment_names), len(segments.band_edges)), own)
 
 
-def test_a_treatment_compared_with_itself_differs_by_exactly_zero_in_every_cell(world):
-    scenario, segments, treatments = world
+def test_a_treatment_compared_with_itself_differs_by_exactly_zero_in_every_cell(either_world):
+    scenario, segments, treatments = either_world
     picked = [treatments[names(treatments).index(n)] for n in ("sms/3d", "call/3d")]
     twice = picked + picked  # the same treatments again, valued in other runs
     continuation = np.zeros((7, 3, 3), dtype=np.int64)  # after the bucket: the first treatment (sms/3d)
@@ -61,8 +72,8 @@ def test_a_treatment_compared_with_itself_differs_by_exactly_zero_in_every_cell(
     assert not np.array_equal(v.value[:, 0], v.value[:, 1])  # the check sees a different treatment
 
 
-def test_accounts_two_runs_treat_alike_are_valued_the_same_to_the_cent(world):
-    scenario, segments, treatments = world
+def test_accounts_two_runs_treat_alike_are_valued_the_same_to_the_cent(either_world):
+    scenario, segments, treatments = either_world
     # One right-party rate all day: the hour an agent reaches an account (its place
     # in a list the other accounts lengthen or shorten) then does not matter either.
     flat = scenario.model_copy(update={"behavior": scenario.behavior.model_copy(
@@ -178,3 +189,82 @@ def test_replications_average_paired_runs_account_by_account(world):
     one, other = (simulate_treatments(scenario, segments, picked, 42, seed=s, **kw) for s in (seed, child))
     assert both.value == pytest.approx((one.value + other.value) / 2, rel=1e-12, abs=1e-9)
     assert both.minutes["callers"] == pytest.approx((one.minutes["callers"] + other.minutes["callers"]) / 2)
+
+
+def test_allocate_on_card_borrowers_values_by_the_engine_and_keeps_budget_and_capacity():
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 1000, "simulation.days": 42})
+    result = allocate(scenario, budget=500.0, per_segment=8, passes=1)  # no valuation given: the engine
+    plan = result.plan
+    assert plan.valued_by == "simulate" and "model = 'card'" in plan.valuation_note
+    assert plan.status == "optimal"
+    assert sum(r["accounts"] for r in plan.allocation()) == 1000
+    assert plan.budget_used <= 500.0 + 0.01
+    for key, cap in plan.capacity.items():
+        assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6, key
+    assert all(r["value_std_error"] is not None for r in plan.allocation())
+    # The horizon's balance values are the card book's, measured by the engine, not hawkes' defaults.
+    assert "balance values at the horizon measured by the engine" in plan.valuation_note
+    summary = plan.summary["plan"]
+    assert summary["collected"] > 0 and summary["horizon_value"] > 0
+    assert set(plan.agent_value) == {"callers", "field"}
+
+
+def test_the_analytic_model_refuses_card_borrowers_in_one_line():
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 200, "simulation.days": 14})
+    with pytest.raises(InputError, match="analytic value model values only model = 'hawkes'"):
+        allocate(scenario, valuation="analytic")
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "card_baseline.toml"), "--accounts", "200",
+            "--valuation", "analytic"]
+    run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 2 and run.stdout == ""
+    assert run.stderr.count("\n") == 1 and run.stderr.startswith("error:") and "Traceback" not in run.stderr
+
+
+def test_verify_on_card_borrowers_simulates_the_plan_against_the_ladder_on_fresh_seeds():
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "card_baseline.toml"), "--accounts", "500",
+            "--weeks", "4", "--sample", "6", "--passes", "1", "--verify", "--reps", "2", "--json"]
+    data = json.loads(subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT, timeout=300).stdout)
+    assert data["valuation"] == "simulate"
+    v = data["verification"]
+    assert v["reps"] == 2 and set(v["mean_net_recovery"]) == {"optimised-card_baseline", "card_baseline"}
+    assert all(x > 0 for x in v["mean_net_recovery"].values())
+    diff = v["differences"]["card_baseline"]
+    assert diff["low"] <= diff["mean"] <= diff["high"]
+    text = subprocess.run(args[:-1], capture_output=True, text=True, check=True, cwd=ROOT, timeout=300).stdout
+    assert any(line.startswith("valuation: simulate (the engine") for line in text.splitlines())
+    assert "verification by simulation" in text
+
+
+def test_a_plan_too_scattered_for_a_ladder_is_solved_again_with_fewer_treatments():
+    # Eight balance bands and a tiny sample scatter the simulated plan over more than the 64 steps a strategy
+    # allows; allocate re-solves without the treatments fewest accounts got instead of failing.
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 1000, "simulation.days": 42})
+    result = allocate(scenario, per_segment=4, passes=1, band_edges=(0, 300, 600, 1000, 1500, 2500, 4000, 6000),
+                      budget=2000.0)
+    plan = result.plan
+    assert plan.status == "optimal" and "solved again without" in plan.note
+    assert len(plan.to_strategy(scenario).strategy.steps) <= 64
+    assert plan.budget_used <= 2000.0 + 0.01
+    for key, cap in plan.capacity.items():
+        assert plan.capacity_used[key] <= cap * (1 + 1e-6) + 1e-6, key
+    dropped = plan.note.split("solved again without ")[1].split(" (the treatments")[0].split(", ")
+    used = {r["treatment"] for r in plan.allocation()}
+    assert dropped and not used & set(dropped)
+
+
+def test_allocate_averages_paired_runs_per_treatment_when_asked():
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 400, "simulation.days": 28})
+    result = allocate(scenario, per_segment=4, passes=1, replications=2)
+    assert "2 paired runs per treatment" in result.plan.valuation_note
+    v = result.valuation
+    own = [t.name for t in v.treatments].index("ladder:baseline")
+    table = np.full((7, len(v.segments.portfolio.segment_names), len(v.segments.band_edges)), own)
+    direct = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4,
+                                 replications=2)
+    assert np.array_equal(v.value, direct.value) and np.array_equal(v.spend, direct.spend)
+    single = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4)
+    assert not np.array_equal(v.value, single.value)
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "200",
+            "--replications", "3"]
+    run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--replications" in run.stderr

@@ -95,18 +95,25 @@ class AllocationModel:
     row_lower: np.ndarray | None = None
     row_upper: np.ndarray | None = None
     constraints: list[pulp.LpConstraint] = field(default_factory=list)
+    # (S, T) which segment × treatment columns the model has (None: all but what min_service forbids).
+    allowed: np.ndarray | None = None
 
 
 def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int], float], *,
                            budget: float | None = None, min_service: bool = False,
-                           units: dict[str, str] | None = None) -> AllocationModel:
-    """The PuLP model, every row built from NumPy arrays by one ``LpAffineExpression(zip(...))``."""
+                           units: dict[str, str] | None = None, allowed: np.ndarray | None = None) -> AllocationModel:
+    """The PuLP model, every row built from NumPy arrays by one ``LpAffineExpression(zip(...))``.
+
+    ``allowed`` (S, T): the segment × treatment choices the model may make
+    (None: all; ``min_service`` forbids more).
+    """
     from scipy import sparse
 
     S, T = valuation.value.shape
     treatments = valuation.treatments
     problem = pulp.LpProblem("capacity_allocation", pulp.LpMaximize)
-    allowed = np.ones((S, T), dtype=bool)
+    given = allowed
+    allowed = np.ones((S, T), dtype=bool) if given is None else np.asarray(given, dtype=bool).copy()
     if min_service:
         allowed[:, [not t.is_reminder for t in treatments]] = False
     pairs = np.argwhere(allowed)  # row-major: the column order
@@ -155,7 +162,7 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     return AllocationModel(problem=problem, x=x, valuation=valuation, capacity=dict(capacity), budget=budget,
                            min_service=min_service, units=units or {}, columns=columns, column_of=column_of,
                            cost=cost, matrix=matrix, row_lower=np.where(equal, rhs, -np.inf), row_upper=rhs,
-                           constraints=list(constraints.values()))
+                           constraints=list(constraints.values()), allowed=given)
 
 
 class ArrayHiGHS(pulp.HiGHS):

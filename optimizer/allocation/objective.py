@@ -69,6 +69,43 @@ def run_book(kpis: dict, series: dict) -> HorizonBook:
                        rolled_past_30=np.asarray(float(kpis.get("rolled_past_30", 0))))
 
 
+# The borrower model [objective] balance_value's defaults were measured under (sim.scenario.DEFAULT_BALANCE_VALUE).
+DEFAULTS_MEASURED_UNDER = "hawkes"
+# The runs that measure another model's balance values: a child of the scenario's seed that neither
+# --verify's replications (children 0 … reps − 1) nor the simulated valuation (1,000,003) use.
+BALANCE_VALUE_STREAM = 1_000_033
+
+
+def engine_balance_values(scenario: Scenario, *, days: int = 180) -> tuple[Scenario, str]:
+    """The scenario with balance values measured by the engine where the defaults do not describe its borrowers.
+
+    The defaults of ``[objective] balance_value`` were measured on baseline's
+    book under ``model = "hawkes"``; another model's balance is worth what
+    that model collects of it. When the scenario keeps the defaults (and
+    counts the book at the horizon) under another model, the delinquent
+    buckets' values are measured on its own book and ladder by
+    :func:`measure_balance_values` (one run of ``days`` days, seeds of their
+    own); ``current`` and ``legal`` keep their stated values. Returns the
+    scenario (unchanged otherwise) and a note saying what was measured ('' if nothing).
+    """
+    from sim.scenario import DEFAULT_BALANCE_VALUE
+
+    spec = scenario.objective
+    if (scenario.behavior.model == DEFAULTS_MEASURED_UNDER or not spec.horizon_value
+            or spec.balance_value != DEFAULT_BALANCE_VALUE):
+        return scenario, ""
+    seed = np.random.SeedSequence(scenario.simulation.seed, spawn_key=(BALANCE_VALUE_STREAM,))
+    measured = measure_balance_values(scenario, [seed], days=days)
+    # A value per unit of balance is between 0 and 1 (the section's own rule); the fixed point can step out
+    # of it only by sampling noise in a sparse bucket.
+    values = {**spec.balance_value, **{k: min(max(v, 0.0), 1.0) for k, v in measured.items()}}
+    objective = spec.model_copy(update={"balance_value": values})
+    shown = ", ".join(f"{k} {values[k]:.2f}" for k in measured)
+    note = (f"balance values at the horizon measured by the engine under model = {scenario.behavior.model!r} "
+            f"(the defaults are hawkes'): {shown}")
+    return scenario.model_copy(update={"objective": objective}), note
+
+
 def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dict[str, float]:
     """Expected future collections per unit of balance, by days-past-due bucket, measured by the engine.
 

@@ -125,6 +125,9 @@ class Plan:
     # valuation measured one (by simulation), its standard error.
     value: np.ndarray | None = None
     value_std_error: np.ndarray | None = None
+    # Which valuation gave the values ("analytic" or "simulate") and the report's line saying so.
+    valued_by: str = ""
+    valuation_note: str = ""
 
     @property
     def ok(self) -> bool:
@@ -178,6 +181,8 @@ class Plan:
             "horizon_days": self.days,
             "plan_source": f"reference ladder {self.reference}" if self.reference else "lp",
             "note": self.note,
+            "valuation": self.valued_by,
+            "valuation_note": self.valuation_note,
             "model_value": self.model_value,
             "lp_plan_model_value": self.lp_value,
             "reference_values": self.reference_values,

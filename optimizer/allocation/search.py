@@ -46,7 +46,7 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
             continue
         capacity = one_more_agent(scenario, name, days)
         more = build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
-                                      units=model.units)
+                                      units=model.units, allowed=model.allowed)
         plan = solve(more, solver, time_limit)
         if plan.objective is None:
             continue
@@ -76,6 +76,30 @@ class Allocation:
 
 
 VALUATIONS = ("analytic", "simulate")
+# The borrower models the analytic value model mirrors; any other is valued by the engine.
+ANALYTIC_MODELS = ("hawkes",)
+
+
+def resolve_valuation(scenario: Scenario, valuation: str | None) -> tuple[str, str]:
+    """The valuation ``allocate`` uses and the line that says so.
+
+    ``None`` (the default) is the analytic model where it can value the
+    scenario's borrowers (``model = "hawkes"``) and the engine otherwise;
+    asking for ``analytic`` on another model is one :class:`ScenarioError`.
+    """
+    model = scenario.behavior.model
+    if valuation is None:
+        valuation = "analytic" if model in ANALYTIC_MODELS else "simulate"
+    if valuation not in VALUATIONS:
+        raise ValueError(f"unknown valuation {valuation!r}; use one of {', '.join(VALUATIONS)}")
+    if valuation == "analytic" and model not in ANALYTIC_MODELS:
+        raise ScenarioError(scenario.source or "<scenario>", "behavior.model",
+                            f"the analytic value model values only model = 'hawkes', not {model!r}; "
+                            "use --valuation simulate (the default for this model)")
+    if valuation == "analytic":
+        return valuation, "valuation: analytic (the mean-field value model of the engine's rules)"
+    why = "" if model in ANALYTIC_MODELS else f"; the analytic value model cannot value model = {model!r}"
+    return valuation, f"valuation: simulate (the engine run on a stratified sample of each segment{why})"
 
 
 def valuers(valuation: str):
@@ -98,7 +122,8 @@ def valuers(valuation: str):
 def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
-             ladders: list[Scenario] | None = None, valuation: str = "analytic") -> Allocation:
+             ladders: list[Scenario] | None = None, valuation: str | None = None,
+             replications: int = 1) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -127,15 +152,37 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
 
     ``valuation`` says where the values come from: ``"analytic"`` (the
     value model's expectation) or ``"simulate"`` (the engine run on the
-    sample, one paired run per treatment; whole ladders run on the whole book).
+    sample, one paired run per treatment; whole ladders run on the whole book);
+    ``None``: analytic for ``model = "hawkes"``, the engine for any other
+    model (:func:`resolve_valuation`; the plan's ``valued_by`` and
+    ``valuation_note`` say which). Under another model than hawkes the
+    horizon's balance values, if the scenario leaves them at their defaults
+    (measured under hawkes), are measured by the engine on the scenario's own
+    book (:func:`optimizer.allocation.objective.engine_balance_values`).
+    ``replications``: engine runs per treatment under the simulated
+    valuation, each account's outcomes averaged over them (paired; the time
+    grows with them); the analytic valuation has none to repeat.
     """
+    from .objective import engine_balance_values
+
     champion = champion_note(scenario)
     scenario = scenario.champion_world()
+    valuation, valuation_note = resolve_valuation(scenario, valuation)
+    if replications != 1:
+        if valuation != "simulate" or replications < 1:
+            raise ScenarioError(scenario.source or "<scenario>", "--replications",
+                                "runs per treatment are a count ≥ 1 of the simulated valuation "
+                                "(--valuation simulate); the analytic valuation has none")
+        valuation_note += f"; {replications} paired runs per treatment"
+    scenario, measured = engine_balance_values(scenario)
+    if measured:
+        valuation_note += f"; {measured}"
     search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
-                     per_segment=per_segment, ladders=ladders or [], valuation=valuation)
+                     per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
+    allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
     if champion:
         note = "; ".join(x for x in (champion, allocation.plan.note) if x)
         allocation = replace(allocation, plan=replace(allocation.plan, note=note))
@@ -167,7 +214,7 @@ class _Search:
 
     def __init__(self, scenario: Scenario, *, days: int, budget: float | None, min_service: bool, solver: str,
                  time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
-                 valuation: str):
+                 valuation: str, replications: int = 1):
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
         from .treatments import (
             ladder_treatments,
@@ -180,6 +227,8 @@ class _Search:
         self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
         self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
         self.value_treatments, self.value_ladder = valuers(valuation)
+        # Only the simulated valuation repeats runs (the analytic one takes no such option).
+        self.repeat = {"replications": replications} if replications != 1 else {}
         self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
         # Each reference ladder as it runs in this world: its whole strategy section
         # (steps, call-list priority, redial gap) with this scenario's book and teams.
@@ -205,13 +254,50 @@ class _Search:
         """Value every treatment, build the LP and solve it."""
         started = time.perf_counter()
         valuation = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
-                                          continuation=continuation, per_segment=self.per_segment)
+                                          continuation=continuation, per_segment=self.per_segment, **self.repeat)
         self.timings["value"] += time.perf_counter() - started
         started = time.perf_counter()
         model = build_allocation_model(valuation, self.capacity, budget=self.budget, min_service=self.min_service,
                                        units=self.units)
         self.timings["build"] += time.perf_counter() - started
         return _Pass(valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+
+    def fit_ladder(self, step: _Pass) -> tuple[_Pass, str]:
+        """The pass with its plan's worth as a ladder, re-solved until a strategy can hold the plan.
+
+        A plan whose treatments are too many and too scattered needs more than
+        the 64 steps a strategy allows (noisy simulated values scatter them):
+        the LP is solved again without the treatment the fewest accounts get
+        (never ``none`` or the scenario's own ladder) until the plan fits, every
+        plan still within capacity and budget. Returns the pass and a note of
+        what was dropped; raises ValueError if nothing is left to drop.
+        """
+        allowed = np.ones(step.plan.shares.shape, dtype=bool) if step.model.allowed is None else step.model.allowed
+        keep = {self.own, *(k for k, t in enumerate(self.treatments) if t.name == "none")}
+        dropped: list[str] = []
+        first_error = None
+        while True:
+            try:
+                step.worth = self.plan_worth(step.plan)
+                break
+            except ValueError as err:
+                first_error = first_error or str(err)
+                counts = step.plan.counts.sum(axis=0)
+                used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
+                if not used:
+                    raise ValueError(first_error) from None
+                drop = min(used, key=lambda t: (counts[t], t))
+                allowed = allowed.copy()
+                allowed[:, drop] = False
+                dropped.append(self.treatments[drop].name)
+                model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
+                                               min_service=self.min_service, units=self.units, allowed=allowed)
+                step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+                if not step.plan.ok:
+                    raise ValueError(first_error) from None
+        note = (f"the LP's plan needed more than the 64 steps a strategy allows ({first_error.split(';')[0]}): "
+                f"solved again without {', '.join(dropped)} (the treatments fewest accounts got)") if dropped else ""
+        return step, note
 
     def plan_worth(self, plan: Plan) -> float:
         """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it)."""
@@ -245,7 +331,7 @@ class _Search:
                 best = best or step
                 break
             try:
-                step.worth = self.plan_worth(step.plan)
+                step, fitted = self.fit_ladder(step)
             except ValueError as err:
                 if best is None:
                     # The user's options gave a plan no strategy can hold: one line, not a traceback.
@@ -254,6 +340,8 @@ class _Search:
                 # than 64 steps): keep the best plan so far and say so.
                 retried = "; ".join(x for x in (retried, f"pass {k + 1} not used: {err}") if x)
                 break
+            if fitted:
+                retried = "; ".join(x for x in (retried, f"pass {k + 1}: {fitted}") if x)
             if best is None or best.worth is None or step.worth > best.worth:
                 best = step
             new = continuation_table(self.segments, step.plan.dominant_treatment(), self.own)

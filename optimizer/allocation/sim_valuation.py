@@ -47,7 +47,6 @@ import numpy as np
 
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, WEEKDAYS
-from sim.errors import ScenarioError
 from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
 from sim.simulation import simulate
@@ -80,9 +79,11 @@ def sample_book(segments: Segments, per_segment: int) -> SampleBook:
     """The stratified sample of every segment (:func:`sample_accounts`) as a portfolio."""
     idx, weight = sample_accounts(segments, per_segment)
     p = segments.portfolio
+    # A card book's statement days go with their accounts (None: the engine derives them from days past due).
     book = Portfolio(account_id=p.account_id[idx], balance=p.balance[idx], past_due=p.past_due[idx],
                      days_past_due=p.days_past_due[idx], segment=p.segment[idx], phone_known=p.phone_known[idx],
-                     email_known=p.email_known[idx], segment_names=p.segment_names)
+                     email_known=p.email_known[idx], segment_names=p.segment_names,
+                     statement_day=None if p.statement_day is None else p.statement_day[idx])
     seg = segments.member[idx]
     return SampleBook(portfolio=book, weight=weight, segment=seg, start_bucket=segments.bucket[seg],
                       risk=segments.risk[seg], band=segments.band[seg])
@@ -348,9 +349,6 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     (:func:`shrink_collections`); ``value_std_error`` stays the standard
     error of the value as measured.
     """
-    if scenario.behavior.model != "hawkes":
-        raise ScenarioError(scenario.source, "behavior.model",
-                            "the allocation valuation needs model = 'hawkes' (the full borrower model)")
     book = sample_book(segments, per_segment)
     seed = valuation_seed(scenario) if seed is None else seed
     S, T, weeks = len(segments), len(treatments), math.ceil(days / 7)

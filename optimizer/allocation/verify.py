@@ -10,7 +10,7 @@ import numpy as np
 
 from sim.scenario import Scenario
 
-from .search import valuers, with_strategy
+from .search import resolve_valuation, valuers, with_strategy
 from .segments import Segments
 
 
@@ -52,16 +52,18 @@ class Verification:
 
 def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: int, *, segments: Segments,
            seed: int | None = None, days: int | None = None, executor=None,
-           per_segment: int = 40, valuation: str = "analytic") -> Verification:
+           per_segment: int = 40, valuation: str | None = None) -> Verification:
     """Simulate the optimised strategy and every other ladder in ``world`` (equal capacity), ``reps`` times each.
 
     Runs through :func:`sim.experiment.run_experiment` with the optimised
     strategy as champion, so the replications are paired by common random
-    numbers; ``predicted`` is the value model's expected net of each ladder.
+    numbers; ``predicted`` is the valuation's expected net of each ladder
+    (``valuation``: as :func:`optimizer.allocation.search.resolve_valuation`
+    resolves it — None is the engine for any model but hawkes).
     """
     from sim.experiment import run_experiment
 
-    value_ladder = valuers(valuation)[1]
+    value_ladder = valuers(resolve_valuation(world, valuation)[0])[1]
     runs = {optimised.display_name: optimised}
     for other in others:
         runs.setdefault(other.display_name, with_strategy(world, other))

@@ -50,9 +50,12 @@ def register(subparsers) -> None:
                    help="balance band lower edges (default 0,1000,5000)")
     p.add_argument("--sample", type=positive_int(100_000), default=40, metavar="N",
                    help="accounts per segment the valuation follows (default 40)")
-    p.add_argument("--valuation", choices=("analytic", "simulate"), default="analytic",
+    p.add_argument("--valuation", choices=("analytic", "simulate"), default=None,
                    help="values from the analytic value model or from the simulator run on the sample "
-                        "(default analytic)")
+                        "(default: analytic for model = 'hawkes', simulate for any other borrower model)")
+    p.add_argument("--replications", type=positive_int(100), default=1, metavar="N",
+                   help="engine runs per treatment under --valuation simulate, averaged account by account "
+                        "(default 1; the time grows with N)")
     p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
                    help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
@@ -81,7 +84,8 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     others = [load_scenario(path, overrides).champion_world() for path in args.against]
     result = allocate(loaded, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
                       solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others,
-                      per_segment=args.sample, passes=args.passes, valuation=args.valuation)
+                      per_segment=args.sample, passes=args.passes, valuation=args.valuation,
+                      replications=args.replications)
     plan = result.plan
     if args.mps:
         # With its objective sense, so that any solver reading the file maximises.
@@ -94,7 +98,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     verification = None
     if args.verify and strategy is not None:
         verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
-                              days=plan.days, per_segment=args.sample, valuation=args.valuation)
+                              days=plan.days, per_segment=args.sample, valuation=plan.valued_by or args.valuation)
     if args.json:
         import json
 
@@ -115,19 +119,21 @@ def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
     if not plan.ok:
         return "\n".join(lines + ["no allocation (the constraints cannot all be met)"])
-    lines += agent_value_lines(plan)
+    lines += agent_value_lines(plan)  # the report's lead figure
+    if plan.valuation_note:
+        lines.append(plan.valuation_note)
     lines += format_summary(plan.summary)
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")
     lines.append(objective_line(plan))
     if plan.reference_values:
-        lines.append("value model, whole ladders on the book with the teams' daily capacity:")
+        lines.append(f"{valuation_name(plan)}, whole ladders on the book with the teams' daily capacity:")
         lp = "LP plan" + (" (not used)" if plan.reference is not None else "  ← plan")
         for name, value in [(lp, plan.lp_value), *plan.reference_values.items()]:
             mark = "  ← plan" if name == plan.reference else ""
             lines.append(f"  {name:<28} {value:>14,.0f}{mark}")
     lines.append(f"segments: {len(plan.segments)}   treatments: {len(plan.treatments)}   "
-                 f"value model {result.value_seconds:.1f} s, build {result.build_seconds:.2f} s, "
+                 f"{valuation_name(plan)} {result.value_seconds:.1f} s, build {result.build_seconds:.2f} s, "
                  f"solve {plan.solve_seconds:.2f} s")
     totals = Counter()
     for row in plan.allocation():
@@ -158,6 +164,11 @@ def format_plan(plan, result) -> str:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")
     return "\n".join(lines)
+
+
+def valuation_name(plan) -> str:
+    """What the report calls the valuation behind the plan's values."""
+    return "simulated valuation" if plan.valued_by == "simulate" else "value model"
 
 
 def objective_line(plan) -> str:

@@ -101,7 +101,8 @@ def _watch_redefaults(statements, keys: np.ndarray, days: int, trials: np.ndarra
     """Replace the statements' re-default draw by what the files show (see the module's docstring)."""
     segment = statements.book.segment
 
-    def redefaulting(cured: np.ndarray, day: int) -> np.ndarray:
+    def redefaulting(cured: np.ndarray, day: int, uniforms: np.ndarray | None = None) -> np.ndarray:
+        del uniforms  # the files say who re-defaulted; no draw
         base = cured * _stride(days)
         nxt = np.searchsorted(keys, base + day + 1)
         seen = nxt < keys.size

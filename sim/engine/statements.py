@@ -194,13 +194,19 @@ class Statements:
             self._statement(cycle, self.minimum[cycle], day)
         cured = np.flatnonzero(today & (self.book.status == CURED))
         cured = cured[self.book.balance[cured] >= HALF_CENT]
+        # Paired runs (ctx.draws): one uniform per account every evening, whoever is cured, so an account's
+        # re-default does not depend on which other accounts a treatment cured.
+        daily = self.rng.random(self.book.n) if self.book.ctx.draws is not None else None
         if cured.size:
-            self._redefault(self.redefaulting(cured, day), day)
+            u = daily[cured] if daily is not None else None
+            self._redefault(self.redefaulting(cured, day, u), day)
 
-    def redefaulting(self, cured: np.ndarray, day: int) -> np.ndarray:
-        """Which of the cured accounts ``cured`` miss this statement's minimum (drawn at their segment's rate).
-        A replay of a lender's history (sim.calibration.card_paths) overrides it with what the files show."""
-        return cured[self.choice.redefaults(self.book.segment[cured], self.rng.random(cured.size))]
+    def redefaulting(self, cured: np.ndarray, day: int, uniforms: np.ndarray | None = None) -> np.ndarray:
+        """Which of the cured accounts ``cured`` miss this statement's minimum (drawn at their segment's rate;
+        ``uniforms``: each account's own draws in a paired run). A replay of a lender's history
+        (sim.calibration.card_paths) overrides it with what the files show."""
+        u = self.rng.random(cured.size) if uniforms is None else uniforms
+        return cured[self.choice.redefaults(self.book.segment[cured], u)]
 
     def _age_past_due(self, who: np.ndarray) -> None:
         by_age = self.past_due_by_age[who]

@@ -268,7 +268,8 @@ def stored_sensitivity(comparison: Comparison, base_content: dict, spec: dict,
     if comparison.kind != "sensitivity" or not params or len(comparison.labels) != 1 + 2 * len(params):
         return None
     try:
-        moves = _moves(base_content, params)
+        # A team given per 1,000 accounts is stored as its ratio: its head count is the scenario's to work out.
+        moves = _moves(_settable(Scenario.from_dict(base_content, source="the stored base scenario")), params)
     except ScenarioError:
         return None
     kpi = kpi or spec.get("kpi", "net_recovery")

@@ -163,8 +163,9 @@ def allocation(text: str, source: str, budget: float | None, min_service: bool):
         for agents in counts:
             varied = scenario.with_overrides({f"teams.{team}.agents": agents})
             capacity = team_capacity(varied, plan.days)
+            # The same choices the plan could make (a re-solve to fit a ladder may have ruled some out).
             model = build_allocation_model(result.valuation, capacity, budget=budget, min_service=min_service,
-                                           units=plan.units)
+                                           units=plan.units, allowed=result.model.allowed)
             curve.append((agents, solve(model).objective))
     return plan, team, now, curve
 

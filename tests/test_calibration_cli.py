@@ -224,7 +224,7 @@ def test_the_readmes_worked_example_is_a_valid_scenario_and_its_commands_parse()
     parser = build_parser()
     commands = re.findall(r"\$ python -m sim ((?:[^\n\\]|\\\n)+)", section)
     parsed = [parser.parse_args(command.replace("\\\n", " ").split()).command for command in commands]
-    assert parsed == ["run", "calibrate", "backtest"]
+    assert parsed == ["run", "calibrate", "backtest", "run", "calibrate"]  # the cgw example, then the card one
 
 
 def test_a_bad_contact_row_is_one_line_naming_its_line_and_field(book, tmp_path, capsys):

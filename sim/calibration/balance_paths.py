@@ -116,9 +116,7 @@ def _collect_day(book, receipts: Receipts, rows: np.ndarray, day: int, before: n
     left = found - amount
     if (left < -CENT_TOLERANCE).any():
         k = int(np.flatnonzero(left < -CENT_TOLERANCE)[0])
-        raise InputError(receipts.source, f"line {receipts.line[rows[k]]}: amount",
-                         f"{amount[k]:.2f} is more than the {max(found[k], 0.0):.2f} the account owes then "
-                         "(its start balance, less its receipts, plus the scenario's interest and fees)")
+        raise more_than_owed(receipts, rows[k], amount[k], found[k])
     accounts = position[starts]
     paid = np.add.reduceat(amount, starts)
     owed = book.balance[accounts]
@@ -149,3 +147,10 @@ def _mark_ends(book, receipts: Receipts, rows: np.ndarray, active_before: np.nda
         dated = receipts.dated[closing[hit]]
         # A dated pay-off happened some time that day: the likelihood places it in the day (see cgw.placed_times).
         until[closers[hit]] = np.where(dated, day + 1.0, receipts.time[closing[hit]])
+
+
+def more_than_owed(receipts, row: int, amount: float, owed: float) -> InputError:
+    """The one-line error for a receipt larger than what its account owed when it came in."""
+    return InputError(receipts.source, f"line {receipts.line[row]}: amount",
+                      f"{amount:.2f} is more than the {max(owed, 0.0):.2f} the account owes then "
+                      "(its start balance, less its receipts, plus the scenario's interest and fees)")

@@ -32,11 +32,10 @@ import numpy as np
 
 from ..domain import ACTIVE, BUCKET_DAYS, CURED, IN_LEGAL, PAID_OFF, PaymentKind, bucket_of
 from ..engine import Engine
-from ..errors import InputError
 from ..portfolio import Portfolio
 from ..scenario import Scenario
 from ..streams import RandomStreams
-from .balance_paths import CENT_TOLERANCE, _filing_day
+from .balance_paths import CENT_TOLERANCE, _filing_day, more_than_owed
 from .history_files import Contacts, Receipts
 
 KINDS = 4  # minimum, past due, partial, full (sim.card_behavior.PaymentChoice)
@@ -244,9 +243,7 @@ def _collect(book, receipts: Receipts, rows: np.ndarray, day: int, out: _Outputs
     over = (found - amount < -CENT_TOLERANCE) & ~book.cured_ever[position]
     if over.any():
         k = int(np.flatnonzero(over)[0])
-        raise InputError(receipts.source, f"line {receipts.line[rows[k]]}: amount",
-                         f"{amount[k]:.2f} is more than the {max(found[k], 0.0):.2f} the account owes then "
-                         "(its start balance, less its receipts, plus the scenario's interest and fees)")
+        raise more_than_owed(receipts, rows[k], amount[k], found[k])
     accounts = position[starts]
     paid = np.add.reduceat(amount, starts)
     owed = book.balance[accounts]

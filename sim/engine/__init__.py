@@ -174,6 +174,8 @@ class Engine:
         book = self.book
         self.measured_start = MeasuredStart.take(book, day, self.arrived_balance, self.tally.cost_by_item)
         self.ctx.ledger = self.ledger
+        if day > 0 and book.statements is not None:
+            book.statements.mix[:] = 0  # the payment mix counts the measured days' choices, as the receipts do
         if day > 0 and self.arrivals is not None:
             added = sum(restaff(self.scenario, self.teams, int(self.measured_start.in_book.sum())).values())
             # The call centre keeps each agent's clock by id; new agents start free.

@@ -4,7 +4,9 @@
 and repeats with the last plan as what accounts get once they age out of their
 bucket (the continuation); of the passes, the plan whose ladder the valuation
 rates best on the whole book is kept, and a hand-written reference ladder that
-rates at least as well replaces it (:func:`adopt_reference`). :func:`agent_values`
+rates at least as well replaces it (:func:`adopt_reference`; under the simulated
+valuation only if it beats the plan beyond the noise of paired whole-book runs,
+:mod:`optimizer.allocation.guard`). :func:`agent_values`
 says what one more agent on a team is worth to the LP.
 """
 

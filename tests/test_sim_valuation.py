@@ -269,3 +269,38 @@ def test_allocate_averages_paired_runs_per_treatment_when_asked():
             "--replications", "3"]
     run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--replications" in run.stderr
+
+
+def test_the_guard_returns_a_reference_only_if_it_wins_beyond_the_noise():
+    from optimizer.allocation.guard import choose, paired_differences
+
+    plan = [100.0, 120.0, 90.0]
+    # A clear win: +50 on every seed (the runs are paired, so the spread of the difference is what counts).
+    clear = paired_differences(plan, {"own": [150.0, 171.0, 139.0], "other": [101.0, 119.0, 92.0]})
+    winner = choose(clear)
+    assert winner is not None and winner.name == "own" and winner.interval[0] > 0
+    # Noise: ahead on two seeds, behind on one (the single-run guard's wrong sign): the plan is kept.
+    noise = paired_differences(plan, {"own": [130.0, 100.0, 95.0]})
+    assert noise[0].mean > 0 and noise[0].interval[0] < 0 < noise[0].interval[1]
+    assert choose(noise) is None
+    # One run measures no noise: never enough to replace the plan; a tie keeps it too.
+    assert choose(paired_differences([100.0], {"own": [1e6]})) is None
+    assert choose(paired_differences(plan, {"own": plan})) is None
+    with pytest.raises(ValueError, match="not paired"):
+        paired_differences(plan, {"own": [1.0]})
+
+
+def test_the_json_says_which_plan_was_returned_with_the_paired_difference_and_its_interval():
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "card_baseline.toml"), "--accounts", "1500",
+            "--weeks", "8", "--sample", "4", "--passes", "1", "--guard-runs", "2", "--json"]
+    data = json.loads(subprocess.run(args, capture_output=True, text=True, check=True, cwd=ROOT, timeout=300).stdout)
+    guard = data["guard"]
+    assert guard["runs"] == 2 and len(guard["plan_runs"]) == 2
+    assert set(guard["references"]) == set(data["reference_values"]) == {"baseline"}  # the scenario's own ladder
+    d = guard["references"]["baseline"]
+    low, high = d["ci95"]
+    assert low <= d["reference_minus_plan"] <= high and len(d["runs"]) == 2
+    # Run 0 is the valuation's seed: the whole-book values already reported.
+    assert d["runs"][0] == pytest.approx(data["reference_values"]["baseline"] - data["lp_plan_model_value"])
+    returned = "reference ladder baseline" if d["beats_plan"] else "lp"
+    assert guard["returned"] == returned == data["plan_source"]

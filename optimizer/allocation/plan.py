@@ -116,6 +116,9 @@ class Plan:
     reference: str | None = None
     reference_steps: tuple[Step, ...] = ()
     reference_strategy: dict[str, Any] | None = None  # its whole strategy section, as run in this world
+    # Under the simulated valuation: the paired runs of plan and references behind the choice
+    # (:func:`optimizer.allocation.search._Search.guarded_reference`); empty otherwise.
+    guard: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     # What one more agent is worth to the LP over the horizon, by team (:func:`agent_values`).
     agent_value: dict[str, AgentValue] = field(default_factory=dict)
@@ -186,6 +189,7 @@ class Plan:
             "model_value": self.model_value,
             "lp_plan_model_value": self.lp_value,
             "reference_values": self.reference_values,
+            "guard": self.guard,
         }
 
     def to_json(self) -> str:

@@ -4,7 +4,9 @@
 and repeats with the last plan as what accounts get once they age out of their
 bucket (the continuation); of the passes, the plan whose ladder the valuation
 rates best on the whole book is kept, and a hand-written reference ladder that
-rates at least as well replaces it (:func:`adopt_reference`). :func:`agent_values`
+rates at least as well replaces it (:func:`adopt_reference`; under the simulated
+valuation only if it beats the plan beyond the noise of paired whole-book runs,
+:mod:`optimizer.allocation.guard`). :func:`agent_values`
 says what one more agent on a team is worth to the LP.
 """
 
@@ -19,6 +21,7 @@ from sim.domain import MINUTES_PER_HOUR, minutes_to_hours
 from sim.errors import ScenarioError
 from sim.scenario import Scenario
 
+from .guard import DEFAULT_RUNS, choose, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .plan import AgentValue, Plan, continuation_table
 from .value_model import Valuation
@@ -123,7 +126,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
              ladders: list[Scenario] | None = None, valuation: str | None = None,
-             replications: int = 1) -> Allocation:
+             replications: int = 1, guard_runs: int = DEFAULT_RUNS) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -162,6 +165,13 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     ``replications``: engine runs per treatment under the simulated
     valuation, each account's outcomes averaged over them (paired; the time
     grows with them); the analytic valuation has none to repeat.
+
+    ``guard_runs``: under the simulated valuation, the LP's plan and every
+    reference ladder are run on the whole book on this many paired seeds, and
+    a reference replaces the plan only if its paired difference's 95 %
+    interval lies wholly above 0 (:mod:`optimizer.allocation.guard`; the
+    plan's ``guard`` holds the differences). The analytic valuation is an
+    expectation: one comparison, ties to the reference, as before.
     """
     from .objective import engine_balance_values
 
@@ -179,7 +189,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
         valuation_note += f"; {measured}"
     search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
-                     per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications)
+                     per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications,
+                     guard_runs=guard_runs)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
@@ -214,7 +225,7 @@ class _Search:
 
     def __init__(self, scenario: Scenario, *, days: int, budget: float | None, min_service: bool, solver: str,
                  time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
-                 valuation: str, replications: int = 1):
+                 valuation: str, replications: int = 1, guard_runs: int = DEFAULT_RUNS):
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
         from .treatments import (
             ladder_treatments,
@@ -229,6 +240,9 @@ class _Search:
         self.value_treatments, self.value_ladder = valuers(valuation)
         # Only the simulated valuation repeats runs (the analytic one takes no such option).
         self.repeat = {"replications": replications} if replications != 1 else {}
+        # Paired whole-book runs of plan and references before a reference may replace the plan
+        # (None: the analytic valuation, an expectation compared once).
+        self.guard_runs = max(1, guard_runs) if valuation == "simulate" else None
         self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
         # Each reference ladder as it runs in this world: its whole strategy section
         # (steps, call-list priority, redial gap) with this scenario's book and teams.
@@ -360,21 +374,64 @@ class _Search:
         self.timings["value"] += time.perf_counter() - started
         return outcomes
 
-    def adopt_best_reference(self, plan: Plan, worth: float, values: dict[str, float], outcomes) -> Plan:
-        """The best reference ladder within the budget in place of the plan, if it rates at least as well."""
+    def eligible(self, values: dict[str, float], outcomes) -> dict[str, float]:
+        """The reference ladders within the budget the plan was given (every returned plan keeps to it)."""
+        return {name: v for name, v in values.items() if within_budget(float(outcomes[name].cost.sum()), self.budget)}
+
+    def adopt(self, plan: Plan, name: str, outcomes, worth: float) -> Plan:
+        """The plan replaced by reference ladder ``name`` (its ladder treatment in the allocation table)."""
         from .treatments import ladder_treatment
 
-        # A reference ladder may replace the plan only within the budget the plan was given:
-        # every returned plan satisfies the budget and capacity it was asked to meet.
-        eligible = {name: v for name, v in values.items()
-                    if within_budget(float(outcomes[name].cost.sum()), self.budget)}
+        steps = dict(self.references)[name]
+        own_ladder = ladder_treatment(self.scenario, steps, f"ladder:{name}")
+        index = self.treatments.index(own_ladder) if own_ladder in self.treatments else self.own
+        return adopt_reference(plan, name, self.worlds[name], index, outcomes[name], worth)
+
+    def adopt_best_reference(self, plan: Plan, worth: float, values: dict[str, float], outcomes) -> Plan:
+        """The best reference ladder within the budget in place of the plan, if it rates at least as well."""
+        eligible = self.eligible(values, outcomes)
         top = max(eligible, key=eligible.get) if eligible else None
         if top is None or eligible[top] < worth:
             return plan
-        steps = dict(self.references)[top]
-        own_ladder = ladder_treatment(self.scenario, steps, f"ladder:{top}")
-        index = self.treatments.index(own_ladder) if own_ladder in self.treatments else self.own
-        return adopt_reference(plan, top, self.worlds[top], index, outcomes[top], worth)
+        return self.adopt(plan, top, outcomes, worth)
+
+    def ladder_run(self, world: Scenario, seed) -> float:
+        """One whole-book run of ``world``'s ladder on ``seed``, as its objective."""
+        return ladder_worth(self.scenario, self.value_ladder(world, self.segments, world.strategy.steps, self.days,
+                                                             seed=seed))
+
+    def guarded_reference(self, plan: Plan, worth: float, values: dict[str, float],
+                          outcomes) -> tuple[Plan, dict]:
+        """A reference ladder in place of the plan only if it beats it beyond the noise of paired runs.
+
+        Run 0 is the valuation's seed (the runs already made); runs 1 … n − 1
+        use its children, the plan and every reference on the same seeds.
+        """
+        from .sim_valuation import valuation_seed
+
+        eligible = list(self.eligible(values, outcomes))
+        plan_runs, runs = [worth], {name: [values[name]] for name in eligible}
+        if eligible and self.guard_runs > 1:
+            started = time.perf_counter()
+            ladder, seed = plan.to_strategy(self.scenario), valuation_seed(self.scenario)
+            for r in range(1, self.guard_runs):
+                each = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
+                plan_runs.append(self.ladder_run(ladder, each))
+                for name in eligible:
+                    runs[name].append(self.ladder_run(self.worlds[name], each))
+            self.timings["value"] += time.perf_counter() - started
+        differences = paired_differences(plan_runs, runs)
+        winner = choose(differences)
+        said = "; ".join(describe(d) for d in differences)
+        guard = {"runs": len(plan_runs), "rule": "a reference replaces the LP's plan only if its paired difference's "
+                                                 "95 % interval lies wholly above 0",
+                 "returned": f"reference ladder {winner.name}" if winner else "lp", "plan_runs": plan_runs,
+                 "references": {d.name: d.to_dict() for d in differences}}
+        if winner is None:
+            note = f"kept the LP's plan ({said})" if said else ""
+            return replace(plan, note="; ".join(x for x in (plan.note, note) if x)), guard
+        adopted = self.adopt(plan, winner.name, outcomes, worth)
+        return replace(adopted, note=f"{adopted.note}; beyond the noise: {said}"), guard
 
     def finish(self, best: _Pass, retried: str) -> Allocation:
         """The plan returned, built complete: agent values, reference ladders, note and summary."""
@@ -383,10 +440,14 @@ class _Search:
                   if plan.ok else {})
         values: dict[str, float] = {}
         reference_values: dict[str, float] = {}
+        guard: dict = {}
         if worth is not None:
             outcomes = self.reference_outcomes()
             reference_values = {name: ladder_worth(self.scenario, r) for name, r in outcomes.items()}
-            plan = self.adopt_best_reference(plan, worth, reference_values, outcomes)
+            if self.guard_runs is None:
+                plan = self.adopt_best_reference(plan, worth, reference_values, outcomes)
+            else:
+                plan, guard = self.guarded_reference(plan, worth, reference_values, outcomes)
             values = {**reference_values, "plan": plan.model_value if plan.reference is not None else worth}
         summary = {}
         if plan.ok:
@@ -394,7 +455,7 @@ class _Search:
 
             summary = plan_summary(plan, best.valuation, self.scenario, self.own)
         plan = replace(plan, agent_value=agents, model_value=plan.model_value if plan.reference is not None else worth,
-                       lp_value=worth, reference_values=reference_values,
+                       lp_value=worth, reference_values=reference_values, guard=guard,
                        note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
         return Allocation(model=best.model, plan=plan, valuation=best.valuation, build_seconds=self.timings["build"],
                           value_seconds=self.timings["value"], ladder_values=values)

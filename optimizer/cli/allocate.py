@@ -56,6 +56,10 @@ def register(subparsers) -> None:
     p.add_argument("--replications", type=positive_int(100), default=1, metavar="N",
                    help="engine runs per treatment under --valuation simulate, averaged account by account "
                         "(default 1; the time grows with N)")
+    p.add_argument("--guard-runs", type=positive_int(100), default=3, metavar="N",
+                   help="under --valuation simulate, paired whole-book runs of the LP's plan and each reference "
+                        "ladder; a reference is returned only if it beats the plan beyond the noise (its paired "
+                        "difference's 95%% interval above 0; default 3)")
     p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
                    help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
@@ -85,7 +89,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     result = allocate(loaded, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
                       solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others,
                       per_segment=args.sample, passes=args.passes, valuation=args.valuation,
-                      replications=args.replications)
+                      replications=args.replications, guard_runs=args.guard_runs)
     plan = result.plan
     if args.mps:
         # With its objective sense, so that any solver reading the file maximises.
@@ -125,6 +129,7 @@ def format_plan(plan, result) -> str:
     lines += format_summary(plan.summary)
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")
+    lines += guard_lines(plan)
     lines.append(objective_line(plan))
     if plan.reference_values:
         lines.append(f"{valuation_name(plan)}, whole ladders on the book with the teams' daily capacity:")
@@ -164,6 +169,19 @@ def format_plan(plan, result) -> str:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")
     return "\n".join(lines)
+
+
+def guard_lines(plan) -> list[str]:
+    """Which plan the guard returned, and each reference's paired difference over the LP's plan with its interval."""
+    guard = plan.guard
+    if not guard:
+        return []
+    lines = [f"returned: {guard['returned']} (a reference only if it beats the LP's plan beyond the noise of "
+             f"{guard['runs']} paired whole-book runs)"]
+    for name, d in guard["references"].items():
+        spread = (f"95% interval {d['ci95'][0]:+,.0f} … {d['ci95'][1]:+,.0f}" if d["ci95"] else "no interval")
+        lines.append(f"  {name} − LP plan: {d['reference_minus_plan']:+,.0f} ({spread})")
+    return lines
 
 
 def valuation_name(plan) -> str:

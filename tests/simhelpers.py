@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import importlib
+import sys
 from pathlib import Path
 
 from sim.scenario import Scenario, deep_merge
@@ -28,3 +30,10 @@ def scenario(data: dict | None = None, *, base: dict | None = None) -> Scenario:
     return Scenario.from_dict(merged, source="<test>")
 
 
+def benchmark_module(name: str):
+    """A script of benchmarks/ as a module (a study shared by a benchmark and its fast test, not copied)."""
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))

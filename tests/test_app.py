@@ -20,9 +20,9 @@ from optimizer.staffing.requirements import ShiftPattern, requirements_by_hour, 
 from sim import load_scenario, load_scenario_text, simulate
 from sim.errors import ScenarioError
 
-from simhelpers import ROOT, SCENARIOS
+from apphelpers import metric, open_page, shown
+from simhelpers import SCENARIOS
 
-APP = str(ROOT / "app.py")
 PAGES = {
     "app_pages/compare.py": "Compare strategies",
     "app_pages/lab.py": "Scenario lab",
@@ -36,23 +36,7 @@ PAGES = {
 pytestmark = pytest.mark.usefixtures("private_store")
 
 
-def open_page(page: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.run()
-    at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
-
-def shown(text: str) -> str:
-    """What a reader sees of Markdown text the page escaped with app_support.text.plain."""
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if shown(m.label) == label]
-    assert found, f"no metric {label!r}; metrics: {[m.label for m in at.metric]}"
-    return found[0]
 
 
 def errors(at: AppTest) -> list[str]:

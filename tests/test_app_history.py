@@ -7,8 +7,6 @@ Driven headless with AppTest on a store the test fills directly at tiny sizes
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -17,15 +15,12 @@ from sim.arms_compare import compare_arms
 from sim.executors import LocalExecutor
 from sim.experiment import run_experiment
 
-from simhelpers import ROOT, SCENARIOS
+from apphelpers import APP, shown
+from simhelpers import SCENARIOS
 
-APP = str(ROOT / "app.py")
 SERIAL = LocalExecutor(1)
 pytestmark = pytest.mark.usefixtures("private_store")
 
-
-def shown(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
 
 
 def open_history() -> AppTest:

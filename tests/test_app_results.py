@@ -7,32 +7,17 @@ figure shown is checked against the library computed directly.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from sim import load_scenario, simulate
 
-from simhelpers import ROOT, SCENARIOS
+from apphelpers import open_page, shown
+from simhelpers import SCENARIOS
 
-APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("private_store")
 
 
-def shown(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page != "app_pages/compare.py":
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def test_the_lab_shows_the_offers_a_ladder_makes_as_a_titled_table_with_units():

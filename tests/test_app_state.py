@@ -15,27 +15,14 @@ from streamlit.testing.v1 import AppTest
 
 from sim import load_scenario
 
-from simhelpers import ROOT, SCENARIOS
+from apphelpers import open_page, shown
+from simhelpers import SCENARIOS
 
-APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("private_store")
 UNIT_WORDS = ("USD", "CNY", "%", "pp", "per 1,000", "refused", "hours", "minutes", "accounts", "agents", "calls",
               "filings", "days", "seconds", "contacts", "per account")
 
 
-def shown(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def open_page(page: str, query: dict | None = None) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    for key, value in (query or {}).items():
-        at.query_params[key] = value
-    at.run()
-    if page != "app_pages/compare.py":
-        at.switch_page(page).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def warnings(at: AppTest) -> list[str]:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-import sys
 
 import numpy as np
 import pytest
@@ -16,19 +14,9 @@ from sim.calibration.calibrate import read_history
 from sim.calibration.estimates import smallest_share_estimate
 from sim.scenario import load_scenario
 
-from simhelpers import ROOT
+from simhelpers import ROOT, benchmark_module
 
-
-def _benchmark(name: str):
-    """A script of benchmarks/ as a module (the recovery study is shared with it, not copied)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
-_recovery = _benchmark("calibration_recovery")
+_recovery = benchmark_module("calibration_recovery")
 START, TRUTH, recovery, write_scenario = (_recovery.START, _recovery.TRUTH, _recovery.recovery,
                                           _recovery.write_scenario)
 
@@ -177,7 +165,7 @@ def test_a_book_of_the_full_borrower_model_fitted_as_cgw_fails_the_time_rescalin
 def test_the_backtest_band_holds_the_actual_recovery_on_most_days(tmp_path):
     # The benchmark runs 40 seeds × 50 replications (README); six small seeds here. A seed's days are
     # strongly correlated (a cumulative curve), so the share is taken over seeds, with a loose bound.
-    one_seed = _benchmark("calibration_backtest").one_seed
+    one_seed = benchmark_module("calibration_backtest").one_seed
     scenario_path = write_scenario(tmp_path, 1000, 90)
     inside = [one_seed(tmp_path, scenario_path, seed, 90, 45, 20).inside_share for seed in range(1, 7)]
     assert np.mean(inside) >= 0.6, inside

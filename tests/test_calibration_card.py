@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -21,19 +19,9 @@ from sim.portfolio import build_portfolio
 from sim.scenario import load_scenario
 from sim.streams import RandomStreams
 
-from simhelpers import ROOT
+from simhelpers import benchmark_module
 
-
-def _benchmark(name: str):
-    """A script of benchmarks/ as a module (the recovery study is shared with it, not copied)."""
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(ROOT / "benchmarks"))
-
-
-_recovery = _benchmark("calibration_recovery")
+_recovery = benchmark_module("calibration_recovery")
 START, TRUTH, recovery, write_scenario = (_recovery.START, _recovery.CARD_TRUTH, _recovery.recovery,
                                           _recovery.write_scenario)
 DAYS = 120

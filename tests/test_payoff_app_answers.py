@@ -7,7 +7,6 @@ against the library computed straight from :mod:`optimizer.payoff`.
 from __future__ import annotations
 
 import json
-import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
@@ -21,9 +20,9 @@ from optimizer.payoff.option_terms import Option
 from optimizer.payoff.options import compare_options
 from optimizer.payoff.target import budgets_for_date
 
-from simhelpers import ROOT, SCENARIOS
+from apphelpers import APP, metric, shown
+from simhelpers import SCENARIOS
 
-APP = str(ROOT / "app.py")
 pytestmark = pytest.mark.usefixtures("private_store")
 
 
@@ -35,14 +34,6 @@ def _page() -> AppTest:
     return at
 
 
-def shown(text: str) -> str:
-    return re.sub(r"\\(.)", r"\1", text)
-
-
-def metric(at: AppTest, label: str) -> str:
-    found = [m.value for m in at.metric if shown(m.label) == label]
-    assert found, f"no metric {label!r}; metrics: {[shown(m.label) for m in at.metric]}"
-    return found[0]
 
 
 def frame(at: AppTest, column: str):

@@ -128,6 +128,21 @@ def read_bounded(path: str | os.PathLike, *, limit: int, kind: str, source: str 
     return b"".join(chunks)
 
 
+
+def read_csv_text(path: str | os.PathLike, *, limit: int, kind: str) -> str:
+    """A CSV file's text: bounded like :func:`read_bounded`, refused if binary or not UTF-8.
+
+    ``utf-8-sig``: a byte-order mark (Excel writes one) is accepted and dropped.
+    """
+    source = str(path)
+    raw = read_bounded(path, limit=limit, kind=kind)
+    if b"\x00" in raw[:65536]:
+        raise InputError(source, "", "not a text CSV file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(source, "", "not a UTF-8 text CSV file") from None
+
 def _check_parent(path: str, option: str, what: str) -> None:
     """The directory a new file would go to exists, is a directory and can be written."""
     parent = os.path.dirname(os.path.abspath(path))

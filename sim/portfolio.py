@@ -31,7 +31,7 @@ from .domain import PAID_OFF as PAID_OFF
 from .domain import bucket_of as bucket_of
 from .errors import ScenarioError, printable
 from .export_safety import ESCAPE, safe_cell
-from .io import read_bounded
+from .io import read_csv_text
 from .scenario import (
     EXCLUSIONS,
     MAX_ACCOUNTS,
@@ -207,18 +207,10 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     CSV is the book at the start, so an account entering later is an error
     (arrivals come from ``[arrivals]``); blank: from the start).
     """
-    source = str(path)
     # Read with a limit, never trusting st_size: a device or FIFO named as the
     # CSV is refused, not read until memory runs out.
-    raw = read_bounded(path, limit=MAX_CSV_BYTES, kind="portfolio CSV")
-    if b"\x00" in raw[:65536]:
-        raise ScenarioError(source, "", "not a text CSV file")
-    try:
-        # utf-8-sig: a byte-order mark (Excel writes one) is accepted and dropped.
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ScenarioError(source, "", "not a UTF-8 text CSV file") from None
-    return parse_portfolio_csv(text, scenario, source=source)
+    text = read_csv_text(path, limit=MAX_CSV_BYTES, kind="portfolio CSV")
+    return parse_portfolio_csv(text, scenario, source=str(path))
 
 
 def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload>") -> Portfolio:

@@ -30,7 +30,7 @@ import numpy as np
 
 from ..domain import ALL_CHANNELS, LOG_OUTCOMES, PAYMENT_KINDS, reached_right_party
 from ..errors import InputError
-from ..io import read_bounded
+from ..io import read_csv_text
 
 MAX_HISTORY_BYTES = 2_000_000_000
 SECONDS_PER_DAY = 86_400
@@ -83,13 +83,7 @@ class Contacts:
 
 def _text_rows(path, kind: str) -> tuple[str, list[str], list[list[str]]]:
     source = str(path)
-    raw = read_bounded(path, limit=MAX_HISTORY_BYTES, kind=kind)
-    if b"\x00" in raw[:65536]:
-        raise InputError(source, "", "not a text CSV file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise InputError(source, "", "not a UTF-8 text CSV file") from None
+    text = read_csv_text(path, limit=MAX_HISTORY_BYTES, kind=kind)
     reader = csv.reader(io.StringIO(text))
     try:
         rows = list(reader)

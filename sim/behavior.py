@@ -80,7 +80,8 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                   behavior: BehaviorSection, rng: np.random.Generator,
                   payable: np.ndarray | None = None,
                   followup_rng: np.random.Generator | None = None, followup_draws=None,
-                  events: list | None = None, amount_rule=None) -> RepaymentDay:
+                  events: list | None = None, amount_rule=None, rows: np.ndarray | None = None,
+                  scratch: tuple[np.ndarray, np.ndarray] | None = None) -> RepaymentDay:
     """Simulate one day (length 1) of the self-exciting repayment process exactly.
 
     By the time-change theorem, the first repayment after time s happens at the
@@ -110,32 +111,64 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         A list to append each repayment to, as ``(positions, time in the day, amount)``
         arrays, one tuple per round of the loop (a run's payment history, kept only when
         asked: ``None`` costs nothing and draws nothing).
+    rows
+        Instead of ``payable``: the positions (ascending) of the accounts that can pay. Only these rows
+        are computed, and ``intensity`` is updated in place at them (the others keep theirs: an account
+        that cannot pay has no intensity anyone reads until it is reset) and returned as ``intensity_end``.
+        Every account still draws its two numbers, so the stream and the outcomes are those of ``payable``.
+    scratch
+        Two arrays of ``balance.size`` to draw the day's numbers into (saves allocating them every day).
     """
-    kappa, d10, d11, r_min = behavior.kappa, behavior.delta10, behavior.delta11, behavior.r_min
+    kappa = behavior.kappa
     n = balance.size
-    excess = intensity - floor
+    if rows is not None:
+        intensity_rows, floor_rows = intensity[rows], floor[rows]
+    else:
+        intensity_rows, floor_rows = intensity, floor
+    excess = intensity_rows - floor_rows
     np.maximum(excess, 0.0, out=excess)
     # Λ(1) = λ∞ + excess·(1 − e^{−κ})/κ, written with in-place steps (1M accounts a day).
     whole_day = excess * ((-np.expm1(-kappa)) / kappa if kappa > 0 else 1.0)
-    whole_day += floor
-    draws = rng.standard_exponential(n)
-    shares = rng.random(n)
-    followup_rng = rng if followup_rng is None else followup_rng
-    hit_mask = draws < whole_day
-    if payable is not None:
-        hit_mask &= payable
+    whole_day += floor_rows
+    if scratch is not None:
+        draws = rng.standard_exponential(n, out=scratch[0])
+        shares = rng.random(n, out=scratch[1])
+    else:
+        draws = rng.standard_exponential(n)
+        shares = rng.random(n)
+    if rows is not None:
+        hit_at = np.flatnonzero(draws[rows] < whole_day)  # positions in ``rows``
+        hit = rows[hit_at]
+    else:
+        hit_mask = draws < whole_day
+        if payable is not None:
+            hit_mask &= payable
+        hit = hit_at = np.flatnonzero(hit_mask)
     lam_end = excess * (np.exp(-kappa) if kappa > 0 else 1.0)
-    lam_end += floor
-    hit = np.flatnonzero(hit_mask)
-    if hit.size == 0:
-        return RepaymentDay(payers=hit, paid=np.zeros(0), payments=np.zeros(0, np.int32), intensity_end=lam_end)
+    lam_end += floor_rows
+    paid, payments = np.zeros(0), np.zeros(0, np.int32)
+    if hit.size:
+        h_excess, h_floor = excess[hit_at], floor_rows[hit_at]
+        paid, payments, t = _repayments(hit, draws[hit], shares[hit], h_excess, h_floor, balance[hit].copy(),
+                                        behavior, rng if followup_rng is None else followup_rng, followup_draws,
+                                        events, amount_rule)
+        lam_end[hit_at] = h_floor + h_excess * np.exp(-kappa * (1.0 - t))
+    if rows is not None:
+        intensity[rows] = lam_end
+        lam_end = intensity
+    return RepaymentDay(payers=hit, paid=paid, payments=payments, intensity_end=lam_end)
+
+
+def _repayments(hit, target, uniform, h_excess, h_floor, h_bal, behavior: BehaviorSection, followup_rng,
+                followup_draws, events, amount_rule) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The day's repayments of the accounts ``hit`` (their first event's Exp(1) ``target``, share ``uniform``),
+    and any later ones: what each paid, how many times, and the time of its last repayment.
+    ``h_excess`` ends as each one's excess intensity just after its last repayment."""
+    kappa, d10, d11, r_min = behavior.kappa, behavior.delta10, behavior.delta11, behavior.r_min
     t = np.zeros(hit.size)
-    target = draws[hit]
-    h_excess, h_floor, h_bal = excess[hit], floor[hit], balance[hit].copy()
     h_paid = np.zeros(hit.size)
     h_count = np.zeros(hit.size, dtype=np.int32)
     live = np.arange(hit.size)
-    uniform = shares[hit]
     while live.size:
         tau = _first_event_time(h_excess[live], h_floor[live], kappa, target, 1.0 - t[live])
         if amount_rule is None:
@@ -162,8 +195,7 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         live = live[again]
         target = target[again]
         uniform = followup_rng.random(live.size) if followup_draws is None else u[again, 1]
-    lam_end[hit] = h_floor + h_excess * np.exp(-kappa * (1.0 - t))
-    return RepaymentDay(payers=hit, paid=h_paid, payments=h_count, intensity_end=lam_end)
+    return h_paid, h_count, t
 
 
 def fatigue_factor(behavior: BehaviorSection, recent_contacts: int | np.ndarray):

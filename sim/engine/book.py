@@ -97,6 +97,11 @@ class Book:
         # ``roll_rows`` rows: the accounts in the book at the month's start.
         self.entered = self.roll_rows = n
         self.roll_from = 0
+        # Scratch arrays of the evening (sim/engine/book.py's live rows): the day's two draws for every row,
+        # and a row of zeros that a sum over the live rows is scattered into, so that it adds the very same
+        # numbers in the very same order as a sum over every row (NumPy's pairwise sum), bit for bit.
+        self._draw_scratch = (np.empty(n), np.empty(n))
+        self._zeros = np.zeros(n)
 
     # ------------------------------------------------------------------------- money
 
@@ -147,16 +152,41 @@ class Book:
         self.entered = rows.stop
         return float(self.balance[rows].sum())
 
+    # ------------------------------------------------------------------------- live rows
+
+    def active_rows(self) -> np.ndarray:
+        """Positions (ascending) of the accounts active now: the only rows the day's array work changes.
+
+        A book holds a row for every account the run will see, and most of an
+        open book's rows are not in collection (arrivals yet to enter, accounts
+        paid off, charged off or cured), so the day's work gathers the live rows
+        once and runs on them. One scan of the statuses, over the rows entered
+        (those after are held back, closed to everything).
+        """
+        return np.flatnonzero(self.status[:self.entered] == ACTIVE)
+
+    def _sum_over(self, rows: np.ndarray, values: np.ndarray) -> float:
+        """``values`` (one per row of ``rows``) summed exactly as a whole-book array holding them at ``rows``
+        and zero elsewhere would be (the totals stay bit for bit those of a sum over every row)."""
+        zeros = self._zeros
+        zeros[rows] = values
+        total = float(zeros.sum())
+        zeros[rows] = 0.0
+        return total
+
     # ------------------------------------------------------------------------- the morning's view
 
     def workable(self, day: int) -> np.ndarray:
-        """Accounts a ladder step may act on today: active, not on a plan, not referred to legal, not paused."""
-        workable = self.status == ACTIVE
-        workable &= ~self.in_plan
-        workable &= ~self.legal_queued
+        """Accounts a ladder step may act on today: active, not on a plan, not referred to legal, not paused.
+
+        Positions, ascending (the live rows, :meth:`active_rows`, filtered).
+        """
+        rows = self.active_rows()
+        keep = ~self.in_plan[rows]
+        keep &= ~self.legal_queued[rows]
         if self.any_paused:
-            workable &= self.paused_until <= day
-        return workable
+            keep &= self.paused_until[rows] <= day
+        return rows[keep]
 
     def call_order(self, idx: np.ndarray) -> np.ndarray:
         """Positions of ``idx`` (ascending) in the strategy's priority order; ties by account position."""
@@ -172,15 +202,16 @@ class Book:
     def evening(self, day: int) -> None:
         """24:00: repayments, promises and instalments due, lifts, paid-off accounts, interest, ageing, the day's record."""
         draws = self.ctx.draws
-        # Borrowers on an instalment plan may still pay more than the instalment.
-        payable = self.status == ACTIVE
+        # Borrowers on an instalment plan may still pay more than the instalment. Only the active rows pay and
+        # their intensity moves (in place); every row still draws its two numbers (common random numbers).
         receipts = self.ctx.receipts
         events = [] if receipts is not None else None
         statements = self.statements
-        result = repayment_day(self.intensity, self.floor, self.balance, self.behavior, self.payment_rng, payable,
+        result = repayment_day(self.intensity, self.floor, self.balance, self.behavior, self.payment_rng,
                                followup_rng=self.followup_rng,
                                followup_draws=draws.followup.draw if draws is not None else None, events=events,
-                               amount_rule=statements.amounts(day) if statements is not None else None)
+                               amount_rule=statements.amounts(day) if statements is not None else None,
+                               rows=self.active_rows(), scratch=self._draw_scratch)
         self.intensity = result.intensity_end
         payers = result.payers
         if events:
@@ -329,34 +360,32 @@ class Book:
         self.plans_due[day + 30].extend(continuing.tolist())
 
     def _interest_and_ageing(self, day: int) -> None:
+        """Interest on the active accounts, ageing of those not on a plan, new cycles, floors moved across buckets,
+        charge-off: on the live rows only (the others neither accrue nor age)."""
         portfolio = self.ctx.scenario.portfolio
         tally = self.ctx.tally
-        active = self.status == ACTIVE
+        active = self.active_rows()
         if portfolio.apr > 0 or self.apr_by_account is not None:
-            apr = portfolio.apr if self.apr_by_account is None else self.apr_by_account
-            interest = self.balance * (apr / DAYS_PER_YEAR)  # the daily convention
-            interest *= active
-            self.balance += interest
+            apr = portfolio.apr if self.apr_by_account is None else self.apr_by_account[active]
+            interest = self.balance[active] * (apr / DAYS_PER_YEAR)  # the daily convention
+            self.balance[active] += interest
             if self.statements is not None:
-                self.statements.cycle_interest += interest
-            added = float(interest.sum())
+                self.statements.cycle_interest[active] += interest
+            added = self._sum_over(active, interest)
             self.interest_and_fees_total += added
             tally.interest_and_fees[day] += added
         # Accounts on a plan that is being kept do not age.
-        ageing_mask = active
-        ageing_mask &= ~self.in_plan
-        np.add(self.dpd, ageing_mask, out=self.dpd, casting="unsafe")
-        phase = self.dpd % 30
+        ageing = active[~self.in_plan[active]]
+        dpd = self.dpd[ageing] + 1
+        self.dpd[ageing] = dpd
+        phase = dpd % 30
         if self.statements is not None:
-            self.statements.cycle_evening(ageing_mask, day)  # each account on its own statement day
+            self.statements.cycle_evening(ageing, day)  # each account on its own statement day
         else:
-            # Select on the (small) candidate sets first, then keep the ageing ones.
-            new_cycle = np.flatnonzero(phase == 0)
-            new_cycle = new_cycle[ageing_mask[new_cycle]]
+            new_cycle = ageing[phase == 0]
             if new_cycle.size:
                 self._new_cycle(new_cycle, day)
-        crossed = np.flatnonzero(phase == 1)
-        crossed = crossed[ageing_mask[crossed]]
+        crossed = ageing[phase == 1]
         # Reaching 31 days past due: bureau reporting and IFRS 9 stage 2 begin (the provision view).
         past_30 = crossed[self.dpd[crossed] == 31]
         if past_30.size:
@@ -365,8 +394,7 @@ class Book:
                 np.add.at(self.ctx.ledger.rolled_past_30, past_30, 1)
         if self.behavior.model != "cgw" and crossed.size:
             self._move_floors(crossed)
-        charged = np.flatnonzero(self.dpd >= portfolio.charge_off_dpd)
-        charged = charged[ageing_mask[charged]]
+        charged = ageing[self.dpd[ageing] >= portfolio.charge_off_dpd]
         if charged.size:
             self.write_off(charged, day)
             self.status[charged] = CHARGED_OFF
@@ -422,11 +450,14 @@ class Book:
         bucket, legal from the legal queue, and the rest is current.
         """
         out = np.zeros(len(ROLL_STATES))
-        owed = self.balance * (self.status == ACTIVE)
-        by_dpd = np.bincount(self.dpd, weights=owed)
+        active = self.active_rows()
+        owed = self.balance[active]
+        # A histogram adds in row order, so leaving out the rows owing nothing adds the same numbers.
+        by_dpd = np.bincount(self.dpd[active], weights=owed)
         np.add.at(out, bucket_of(np.arange(by_dpd.size)), by_dpd)
         filed = self.filed
         in_legal = np.fromiter(filed, dtype=np.int64, count=len(filed)) if filed else np.zeros(0, np.int64)
         out[RollState.LEGAL] = float(self.balance[in_legal].sum()) if in_legal.size else 0.0
-        out[RollState.CURRENT] += float(self.balance.sum()) - float(owed.sum()) - out[RollState.LEGAL]
+        out[RollState.CURRENT] += (float(self.balance.sum()) - self._sum_over(active, owed)
+                                   - out[RollState.LEGAL])
         return out

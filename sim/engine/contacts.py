@@ -40,6 +40,9 @@ class ContactCounters:
         self.failed = np.zeros(n, dtype=np.int32)
         self.last_conversation = np.full(n, NEVER, dtype=np.int32)
         self.last_step_day = np.full((max(steps, 1), n), NEVER, dtype=np.int32)
+        # The accounts written into each day's row of the rings (arrays of positions): the morning that clears
+        # a row clears those only, not every row of the book.
+        self._ring_written: list[list[np.ndarray]] = [[] for _ in range(7)]
         # The rules, resolved to plain numbers once (no cap: a number never reached).
         self.window = (rules.window_start, rules.window_end)
         self.quiet_days = rules.quiet_days_after_conversation
@@ -72,12 +75,18 @@ class ContactCounters:
         self.busy_today = 0.0
 
     def roll_forward(self, day: int) -> None:
-        """Morning: the day that leaves the 7-day window is subtracted and its row cleared for today."""
+        """Morning: the day that leaves the 7-day window is subtracted and its row cleared for today (at the
+        accounts written into that row; every other account's entry there is already zero)."""
         slot = day % 7
+        written = self._ring_written[slot]
+        if not written:
+            return
+        idx = np.unique(np.concatenate(written))
+        written.clear()
         for ring, total in ((self.attempt_ring, self.attempts_7d), (self.connect_ring, self.connects_7d),
                             (self.contact_ring, self.contacts_7d)):
-            np.subtract(total, ring[slot], out=total, casting="unsafe")
-            ring[slot] = 0
+            total[idx] = (total[idx] - ring[slot, idx]).astype(total.dtype, copy=False)
+            ring[slot, idx] = 0
 
     def fold_today(self, day: int) -> None:
         """Fold the day's call counters into the rolling 7-day arrays and the tally."""
@@ -90,6 +99,7 @@ class ContactCounters:
                 add = np.fromiter(counts.values(), dtype=np.int64, count=len(counts))
                 ring[slot, idx] += add.astype(ring.dtype)
                 total[idx] += add.astype(total.dtype)
+                self._ring_written[slot].append(idx)
         if self.today_steps:
             pairs = np.fromiter(self.today_steps, dtype=np.int64, count=len(self.today_steps))
             self.last_step_day[pairs[0::2], pairs[1::2]] = day
@@ -110,6 +120,7 @@ class ContactCounters:
         slot = day % 7
         self.contact_ring[slot, idx] += 1
         self.contacts_7d[idx] += 1
+        self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
 
     def recent_contacts(self, i: int) -> int:
         """Contacts of account ``i`` in the last 7 days, today's included."""

@@ -1,10 +1,11 @@
 """The morning's ladder: which accounts each step acts on today, and the automated channels sent in batches.
 
-Each step's reach is a whole-array mask (days past due, cadence, balance,
-failed attempts, plus what never changes: segments, known contact points and
-the accounts given the step). SMS, e-mail and letters go out as one batch per
-step, unless the day is quiet or the send time is outside the contact
-window (then every message is a refusal), and the callbacks they cause are
+Each step's reach is the workable accounts (the book's live rows) narrowed
+by days past due, cadence, balance, failed attempts, plus what never
+changes: segments, known contact points and the accounts given the step.
+SMS, e-mail and letters go out as one batch per step, unless the day is
+quiet or the send time is outside the contact window (then every message is
+a refusal), and the callbacks they cause are
 handed to the call centre. With rules by account (:mod:`.standing`) a step
 leaves out the accounts excluded, ceased or opted out of its channel, a
 message goes out at its send time in each consumer's local time, and each
@@ -67,24 +68,25 @@ class Ladder:
         return masks
 
     def eligible(self, step: Step, s: int, workable: np.ndarray, day: int) -> np.ndarray:
-        """Accounts this ladder step acts on today (whole-array masks: no gathers)."""
+        """Accounts this ladder step acts on today, out of ``workable`` (positions, ascending: the live rows,
+        :meth:`Book.workable`), each condition narrowing the candidates before the next is read."""
         book = self.book
-        mask = book.dpd >= step.from_dpd
-        mask &= workable
-        mask &= book.dpd <= step.to_dpd
-        mask &= self.counters.last_step_day[s] <= day - step.every_days
+        idx = workable
+        dpd = book.dpd[idx]
+        idx = idx[(dpd >= step.from_dpd) & (dpd <= step.to_dpd)]
+        idx = idx[self.counters.last_step_day[s, idx] <= day - step.every_days]
         static = self.static_masks[s]
         if static is not None:
-            mask &= static
+            idx = idx[static[idx]]
         if step.min_balance > 0:
-            mask &= book.balance >= step.min_balance
+            idx = idx[book.balance[idx] >= step.min_balance]
         if step.max_balance is not None:
-            mask &= book.balance < step.max_balance
+            idx = idx[book.balance[idx] < step.max_balance]
         if step.after_failed > 0:
-            mask &= self.counters.failed >= step.after_failed
+            idx = idx[self.counters.failed[idx] >= step.after_failed]
         if self.standing is not None:
-            mask &= self.standing.allowed(step.channel)
-        return np.flatnonzero(mask)
+            idx = idx[self.standing.allowed_at(step.channel, idx)]
+        return idx
 
     def send_automated(self, step: Step, s: int, idx: np.ndarray, day: int) -> None:
         """One batch of SMS, e-mail or letters to accounts ``idx``, or as many refusals.

@@ -128,6 +128,14 @@ class Standing:
         opted = self.opted_out.get(channel)
         return allowed if opted is None else allowed & ~opted
 
+    def allowed_at(self, channel: str, idx: np.ndarray) -> np.ndarray:
+        """:meth:`allowed` at the accounts ``idx`` only (the ladder's candidates, not the whole book)."""
+        if channel == "legal":
+            return ~self.excluded[idx]
+        allowed = ~(self.excluded[idx] | self.ceased[idx])
+        opted = self.opted_out.get(channel)
+        return allowed if opted is None else allowed & ~opted[idx]
+
     def local_window(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each account's contact window in the book's minutes of the day (its local window, shifted)."""
         sets = self.rule_set[idx]

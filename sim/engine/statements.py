@@ -73,6 +73,11 @@ class Statements:
         self.mix = np.zeros(len(PaymentChoice), dtype=np.int64)
         self.redefaults = 0
         self._open(portfolio)
+        # The rows of each statement day, ascending (a statement day never changes): a day's statements and
+        # re-defaults look at a 30th of the book instead of scanning every row.
+        order = np.argsort(self.cycle_day, kind="stable")
+        bounds = np.searchsorted(self.cycle_day[order], np.arange(BUCKET_DAYS + 1))
+        self._rows_by_cycle_day = [order[bounds[d]:bounds[d + 1]] for d in range(BUCKET_DAYS)]
 
     # ------------------------------------------------------------------------- the book at the start
 
@@ -186,13 +191,13 @@ class Statements:
 
     def cycle_evening(self, ageing: np.ndarray, day: int) -> None:
         """The evening's statements (after ageing): active accounts age their past due and get a new minimum;
-        cured accounts may re-default."""
-        today = self.cycle_day == day % BUCKET_DAYS
-        cycle = np.flatnonzero(today & ageing)
+        cured accounts may re-default. ``ageing``: the positions (ascending) of the accounts ageing tonight."""
+        today = self._rows_by_cycle_day[day % BUCKET_DAYS]
+        cycle = ageing[self.cycle_day[ageing] == day % BUCKET_DAYS]
         if cycle.size:
             self._age_past_due(cycle)
             self._statement(cycle, self.minimum[cycle], day)
-        cured = np.flatnonzero(today & (self.book.status == CURED))
+        cured = today[self.book.status[today] == CURED]
         cured = cured[self.book.balance[cured] >= HALF_CENT]
         # Paired runs (ctx.draws): one uniform per account every evening, whoever is cured, so an account's
         # re-default does not depend on which other accounts a treatment cured.

@@ -39,6 +39,7 @@ from ..history import RESIDUE, evening_minute
 from ..portfolio import Portfolio
 from ..streams import RandomStreams
 from .context import Context
+from .rows import distinct
 from .statements import Statements
 
 NEVER = -(10**6)
@@ -67,6 +68,11 @@ class Book:
         self.floor = floor_intensity(behavior, bucket_of(self.dpd), self.segment, p.segment_names)
         self.intensity = np.full(n, behavior.lambda0) if behavior.model == "cgw" else self.floor.copy()
         self.pending_lift = np.zeros(n)  # treatments' lifts of the day, added to the intensity at 24:00
+        # The accounts given a lift since the last evening (positions, and arrays of them from batches), so
+        # the evening reads those instead of scanning every row: whoever adds to ``pending_lift`` notes the
+        # account here (:meth:`lift`, or appending to ``lifted`` in a per-call loop).
+        self.lifted: list[int] = []
+        self.lifted_batches: list[np.ndarray] = []
         self.in_plan = np.zeros(n, dtype=bool)
         self.plan_amount = np.zeros(n)
         self.plan_left = np.zeros(n, dtype=np.int32)
@@ -197,6 +203,20 @@ class Book:
                             days_past_due=self.dpd[idx], intensity=self.intensity[idx],
                             account_id=self.portfolio.account_id[idx])
 
+    def lift(self, idx: np.ndarray, amount) -> None:
+        """Treatments of the day that reached accounts ``idx`` (distinct): their lifts count from 24:00."""
+        self.pending_lift[idx] += amount
+        self.lifted_batches.append(idx)
+
+    def _lifted_today(self) -> np.ndarray:
+        """The accounts with a lift pending (ascending), as a scan of ``pending_lift`` would find them."""
+        if not self.lifted and not self.lifted_batches:
+            return np.zeros(0, np.int64)
+        rows = distinct(np.concatenate([np.asarray(self.lifted, dtype=np.int64), *self.lifted_batches]))
+        self.lifted.clear()  # cleared in place: the call centre holds the list
+        self.lifted_batches.clear()
+        return rows[self.pending_lift[rows] != 0]
+
     # ------------------------------------------------------------------------- the evening
 
     def evening(self, day: int) -> None:
@@ -223,7 +243,7 @@ class Book:
         self._promises_due(day)
         self._plans_due(day)
         # Treatments of the day raise the intensity from the end of the day on.
-        lifted = np.flatnonzero(self.pending_lift)
+        lifted = self._lifted_today()
         if lifted.size:
             self.intensity[lifted] += self.pending_lift[lifted]
             self.pending_lift[lifted] = 0.0
@@ -238,7 +258,7 @@ class Book:
 
         Only an account that paid today can have reached zero.
         """
-        paid_today = np.unique(np.concatenate(self._paid_today)) if self._paid_today else np.zeros(0, np.int64)
+        paid_today = distinct(np.concatenate(self._paid_today)) if self._paid_today else np.zeros(0, np.int64)
         self._paid_today = []
         done = paid_today[(self.status[paid_today] == ACTIVE) & (self.balance[paid_today] < PAID_OFF_BELOW)]
         if done.size:
@@ -294,7 +314,7 @@ class Book:
         due = self.promises_due.pop(day, [])
         if not due:
             return
-        idx = np.unique(np.array(due, dtype=np.int64))
+        idx = distinct(np.array(due, dtype=np.int64))
         # A newer promise replaces an older one.
         idx = idx[(self.status[idx] == ACTIVE) & ~self.in_plan[idx] & (self.promise_day[idx] == day)]
         if idx.size == 0:
@@ -330,7 +350,7 @@ class Book:
         due = self.plans_due.pop(day, [])
         if not due:
             return
-        idx = np.unique(np.array(due, dtype=np.int64))
+        idx = distinct(np.array(due, dtype=np.int64))
         idx = idx[(self.status[idx] == ACTIVE) & self.in_plan[idx] & (self.plan_next_day[idx] == day)]
         if idx.size == 0:
             return

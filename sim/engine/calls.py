@@ -36,6 +36,7 @@ from .book import Book
 from .contacts import ContactCounters
 from .context import Context
 from .conversation import Conversation
+from .rows import distinct_first
 from .teams import Team, Teams
 
 DAY = MINUTES_PER_DAY
@@ -112,7 +113,7 @@ class CallCentre:
         else:
             idx = np.concatenate([a for a, _ in lists])
             steps = np.concatenate([np.full(a.size, s) for a, s in lists])
-            idx, first = np.unique(idx, return_index=True)
+            idx, first = distinct_first(idx)
             steps = steps[first]
         # Rules that already forbid a call today (as of this morning) refuse it now.
         refused = self.counters.refused_this_morning(idx, day)
@@ -194,6 +195,7 @@ class CallCentre:
         log = ctx.log if ctx.log.enabled else None
         lift_attempt, fatigue_rate = self.lift_attempt, ctx.behavior.fatigue
         pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
+        lifted = self.book.lifted  # cleared in place each evening
         step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
         refused_later_today, record_conversation = counters.refused_later_today, counters.record_conversation
         conversation = self.conversation
@@ -294,6 +296,7 @@ class CallCentre:
                 if lift_attempt:
                     recent = int(contacts_7d[i]) + contacts.get(i, 0)
                     pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent, hardening)
+                    lifted.append(i)
                 if outcome == RIGHT_PARTY:
                     ended = conversation(i, day, "right_party_contact")
                     if log is not None:

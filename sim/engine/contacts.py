@@ -19,6 +19,7 @@ import numpy as np
 
 from ..compliance import ContactRules
 from ..domain import Channel
+from .rows import distinct
 from .tally import Tally
 
 NEVER = -(10**6)
@@ -81,7 +82,7 @@ class ContactCounters:
         written = self._ring_written[slot]
         if not written:
             return
-        idx = np.unique(np.concatenate(written))
+        idx = distinct(np.concatenate(written))
         written.clear()
         for ring, total in ((self.attempt_ring, self.attempts_7d), (self.connect_ring, self.connects_7d),
                             (self.contact_ring, self.contacts_7d)):

@@ -67,6 +67,7 @@ class Conversation:
         complaint_u, outcome_u, due_u, share_u = self._uniforms(i)
         recent = self.counters.recent_contacts(i)
         book.pending_lift[i] += behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
+        book.lifted.append(i)
         day = min(day, ctx.days - 1)
         logged = None
         if complaint_u() < self._complaint_probability(recent):

@@ -22,6 +22,7 @@ from .book import Book
 from .contacts import ContactCounters
 from .context import Context
 from .conversation import Conversation
+from .rows import distinct_first
 from .teams import Team, Teams
 
 DAY = MINUTES_PER_DAY
@@ -49,7 +50,7 @@ class FieldTeams:
             return
         idx = np.concatenate([a for a, _ in lists])
         steps = np.concatenate([np.full(a.size, s) for a, s in lists])
-        idx, first = np.unique(idx, return_index=True)
+        idx, first = distinct_first(idx)
         steps = steps[first]
         order = self.book.call_order(idx)
         idx, steps = idx[order], steps[order]

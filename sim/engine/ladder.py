@@ -47,6 +47,8 @@ class Ladder:
         self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
         contact = ctx.scenario.contact
         self.hardening = contact.hardening if contact is not None else 0.0
+        self._workable: np.ndarray | None = None  # this morning's workable accounts, and their days past due
+        self._workable_dpd: np.ndarray | None = None
 
     def _static_step_masks(self) -> list[np.ndarray | None]:
         """What never changes about a step's reach: segments, known contact points, the accounts given it."""
@@ -71,9 +73,12 @@ class Ladder:
         """Accounts this ladder step acts on today, out of ``workable`` (positions, ascending: the live rows,
         :meth:`Book.workable`), each condition narrowing the candidates before the next is read."""
         book = self.book
-        idx = workable
-        dpd = book.dpd[idx]
-        idx = idx[(dpd >= step.from_dpd) & (dpd <= step.to_dpd)]
+        if workable is not self._workable:
+            # Every step of a morning reads the same workable accounts' days past due (nothing a step does
+            # moves them before the evening): gathered once a morning.
+            self._workable, self._workable_dpd = workable, book.dpd[workable]
+        dpd = self._workable_dpd
+        idx = workable[(dpd >= step.from_dpd) & (dpd <= step.to_dpd)]
         idx = idx[self.counters.last_step_day[s, idx] <= day - step.every_days]
         static = self.static_masks[s]
         if static is not None:
@@ -138,7 +143,7 @@ class Ladder:
         ctx.log.add_batch(idx, minutes, channel, outcomes)
         lift = ctx.behavior.lift[channel]
         if lift:
-            self.book.pending_lift[idx] += lift * fatigue(ctx.behavior.fatigue, recent, self.hardening)
+            self.book.lift(idx, lift * fatigue(ctx.behavior.fatigue, recent, self.hardening))
         counters.count_contacts(idx, day)
         p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.callbacks_answered:

@@ -17,10 +17,11 @@ result; inside the two simulated phases, the daily array work
 
 Beside it, the bare NumPy kernel of ``limits.py`` (one exponential draw,
 intensity decay, a compare and a balance update per account-day) over the
-same account-days: the book at the start × the measured days. The engine
-iterates every row it holds each day, and an open book holds a row for every
-account the run will ever see (the starting book plus every arrival, drawn up
-front), so the table shows those row-days too.
+same account-days: the book at the start × the measured days. An open book
+holds a row for every account the run will ever see (the starting book plus
+every arrival, drawn up front); the engine's day works on the live rows (the
+active accounts) but still draws two numbers for every row, so the table
+shows those row-days too.
 
 Run: ``python benchmarks/open_book.py [--book 1000000 --days 180 --warmup 60 --agents 100 --per-1000 450]``.
 """

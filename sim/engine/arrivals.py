@@ -15,9 +15,10 @@ All arrivals of the run are drawn up front on their own stream
 added, and their rows are preallocated after the book's, in order of entry,
 held out of the book (owing nothing, worked by nothing) until their day
 (:meth:`Book.hold_back`, :meth:`Book.admit`). Entering is one slice a day;
-nothing is ever appended or reallocated. Each day's array work runs over all
-rows, entered or not: what a run costs is rows × days (the book plus every
-arrival of the run), not more.
+nothing is ever appended or reallocated. Each day's array work runs on the
+live rows (:meth:`Book.active_rows`): rows not yet entered, and rows closed,
+cost only the day's two repayment draws (kept for common random numbers) and
+a few scans.
 
 **Warm-up.** ``simulation.warmup_days`` are simulated before ``start_date``
 and left out of every KPI, series and cost (:class:`MeasuredStart` is what

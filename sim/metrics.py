@@ -26,8 +26,11 @@ the measured days start plus those arriving during them (``[arrivals]``):
                        due) or arriving, the share that ended cured (paid their past-due
                        amount) or paid off.
 ``charge_off_rate``    share of the measured book charged off (by the horizon).
+``written_off``        balances charged off or closed by legal, net of what was recovered after
+                       charge-off (an agency, an attorney, a sale: the charge-off loss).
 ``cost``               every cost item of the run (``cost_by_item``): messages, letters, agent
-                       time, visits, filings, agency commission, complaints handled.
+                       time, visits, filings, agency commission, complaints handled, and after
+                       charge-off the agency's and attorney's fees and court costs.
 ``net_recovery``       collected − cost.
 ``npv_collected``      daily collections discounted at ``simulation.discount_rate`` a year.
 ``right_party_contact_rate``  right-party outcomes per outbound call attempt (0 if none).
@@ -43,6 +46,11 @@ Roll rates (``roll_rates``) come from month-end snapshots: the first at the
 start of the measured days, then every 30 days; a row of the matrix counts the
 accounts in a state at one snapshot (those in the book then: later arrivals
 wait for the next) by their state at the next.
+
+A ladder with steps after charge-off (sim/engine/lifecycle.py) adds ``after_charge_off``: accounts
+placed with an agency, sued and sold in the measured days, what each brought in, the fees and court
+costs, ``recovered`` (agency + attorney + sale cash, all in ``collected``) and ``net`` (recovered − fees
+− court costs).
 
 An open book or a warm-up adds ``arrivals`` (accounts entering in the measured
 days), ``arrived_balance``, ``book_at_start`` (accounts owing at the start),

@@ -563,7 +563,8 @@ class Step(_Section):
     def _check_after_charge_off(self) -> None:
         """A step after charge-off: its own terms, all of them, and none of the ladder's before charge-off."""
         for name in BEFORE_CHARGE_OFF_FIELDS:
-            if name in self.model_fields_set:
+            # At its default the field says nothing (a scenario written back from its content spells them out).
+            if getattr(self, name) != type(self).model_fields[name].default:
                 raise ValueError(f"{name} is for steps before charge-off; {_a(self.channel)} step starts "
                                  "after_charge_off_days after the account's charge-off")
         allowed = AFTER_CHARGE_OFF_FIELDS[self.channel]

@@ -240,5 +240,5 @@ def test_a_scenario_with_steps_after_charge_off_reads_back_from_its_own_content(
     # What `show`, the optimizer's written plans and champion/challenger write back spells out every default.
     s = load_scenario(SCENARIOS / "card_lifecycle.toml")
     again = type(s).from_dict(s.content(), source="<content>")
-    assert again.content_hash() == s.content_hash()
+    assert again.content_hash == s.content_hash
     assert [step.channel for step in again.strategy.steps][-3:] == ["agency", "attorney", "debt_sale"]

@@ -242,3 +242,13 @@ def test_a_scenario_with_steps_after_charge_off_reads_back_from_its_own_content(
     again = type(s).from_dict(s.content(), source="<content>")
     assert again.content_hash == s.content_hash
     assert [step.channel for step in again.strategy.steps][-3:] == ["agency", "attorney", "debt_sale"]
+
+
+def test_the_labs_step_table_carries_the_steps_after_charge_off():
+    from app_support.lab import apply_tables, step_rows, team_rows
+
+    s = load_scenario(SCENARIOS / "card_lifecycle.toml")
+    content = s.content()
+    edited = apply_tables(content, step_rows(content), team_rows(content))
+    again = type(s).from_dict(edited, source="<lab>")
+    assert again.strategy.steps == s.strategy.steps

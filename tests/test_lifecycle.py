@@ -252,3 +252,17 @@ def test_the_labs_step_table_carries_the_steps_after_charge_off():
     edited = apply_tables(content, step_rows(content), team_rows(content))
     again = type(s).from_dict(edited, source="<lab>")
     assert again.strategy.steps == s.strategy.steps
+
+
+def test_the_command_line_reports_the_life_after_charge_off_and_writes_its_receipts(tmp_path, capsys):
+    from sim.cli import main
+
+    payments = tmp_path / "payments.csv"
+    code = main(["run", str(SCENARIOS / "card_lifecycle.toml"), "--accounts", "800", "--quiet", "--no-store",
+                 "--payments-out", str(payments)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "placed / sued / sold" in out and "after charge-off, net" in out
+    with payments.open(newline="") as handle:
+        kinds = {row["kind"] for row in csv.DictReader(handle)}
+    assert kinds == {"payment", "instalment", "agency", "legal", "sale"}

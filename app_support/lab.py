@@ -22,7 +22,8 @@ _FIRST_STEP_COLUMNS = ("channel", "from_dpd", "to_dpd", "every_days", "attempts_
 STEP_COLUMNS = tuple(c for c in _FIRST_STEP_COLUMNS if c in Step.model_fields) + tuple(
     c for c in Step.model_fields if c not in _FIRST_STEP_COLUMNS)
 TEAM_COLUMNS = ("name", "kind", "agents", "shifts", "work_days", "visits_per_day", "filings_per_day")
-LIST_COLUMNS = {"segments", "shifts", "work_days"}  # shown as comma-separated text
+LIST_COLUMNS = {"segments", "shifts", "work_days", "recovery_curve"}  # shown as comma-separated text
+NUMBER_LISTS = {"recovery_curve"}  # a step after charge-off's shares by month: numbers when read back
 # The team columns only one kind of team uses: blank on the other teams' rows, whose value is kept as it was.
 KIND_COLUMNS = {"visits_per_day": ("field", "visits/day"), "filings_per_day": ("legal", "filings/day")}
 SWEEP_SECTIONS = ("simulation", "portfolio", "behavior", "strategy", "teams", "compliance", "costs")
@@ -42,6 +43,8 @@ def clean(row: dict[str, Any]) -> dict[str, Any]:
             continue
         if key in LIST_COLUMNS:
             out[key] = [part.strip() for part in str(value).split(",") if part.strip()]
+            if key in NUMBER_LISTS:
+                out[key] = [_number(part) for part in out[key]]
         elif isinstance(value, float) and value.is_integer():
             out[key] = int(value)
         elif hasattr(value, "item"):  # numpy scalars from pandas
@@ -51,9 +54,17 @@ def clean(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _number(text: str) -> float | str:
+    """A number typed in a list cell; text that is not one stays text, for the scenario's own error."""
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
 def _shown(value: Any, key: str) -> Any:
     if key in LIST_COLUMNS:
-        return ", ".join(value) if value else None
+        return ", ".join(map(str, value)) if value else None
     return value
 
 

@@ -14,8 +14,9 @@
   offsets). No-contact days are the book's dates.
 * **States** — Massachusetts' rules (940 CMR 7.04, 209 CMR 18) follow the
   resident: an account with ``state = MA`` gets them whatever the preset.
-* **Placement** — the day an account reached ``[compliance] placement_dpd``
-  and passed from the lender's rules to the agency's (kept by the engine).
+* **Placement** — the day an account reached ``[compliance] placement_dpd``,
+  or the ladder's agency step placed it, and passed from the lender's rules
+  to the agency's (kept by the engine).
 
 The facts come from the portfolio's columns (``exclusion``, ``time_zone``,
 ``state``) or, for a generated book, are drawn from ``[contact]``'s shares on
@@ -49,6 +50,12 @@ class ConsumerFacts:
     offset: np.ndarray  # int32 minutes: local time = book time + offset
     massachusetts: np.ndarray  # bool
     placed_on: np.ndarray  # int32 day the agency's rules began (NOT_PLACED: never)
+    # Each consumer's time zone and state as codes (0: the book's zone / unknown; k: names[k - 1]), when the
+    # run has them (the book's columns or [contact]'s draws): what --portfolio-out writes back.
+    time_zone: np.ndarray | None = None
+    time_zone_names: tuple[str, ...] = ()
+    state: np.ndarray | None = None
+    state_names: tuple[str, ...] = ()
 
     @property
     def excluded(self) -> np.ndarray:
@@ -91,16 +98,16 @@ def consumer_facts(scenario: Scenario, portfolio: Portfolio, seed: np.random.See
         book_zone = contact.book_time_zone if contact is not None else "America/New_York"
         minutes = [0] + [zone_offset(z, book_zone, scenario.simulation.start_date) for z in zones]
         offset = np.asarray(minutes, dtype=np.int32)[zone_code]
-    state = portfolio.state
+    state, states = portfolio.state, portfolio.state_names
+    if state is None and contact is not None and contact.states:
+        state, states = _draw_codes(rng, n, list(contact.states.values())), tuple(contact.states)
     ma = np.zeros(n, dtype=bool)
-    if state is not None:
-        ma = state == portfolio.state_names.index("MA") + 1 if "MA" in portfolio.state_names else ma
-    elif contact is not None and contact.states:
-        codes = _draw_codes(rng, n, list(contact.states.values()))
-        if "MA" in contact.states:
-            ma = codes == list(contact.states).index("MA") + 1
+    if state is not None and "MA" in states:
+        ma = state == states.index("MA") + 1
     return ConsumerFacts(account_id=portfolio.account_id, exclusion=np.asarray(exclusion, dtype=np.int8),
-                         offset=offset, massachusetts=ma, placed_on=np.full(n, NOT_PLACED, dtype=np.int32))
+                         offset=offset, massachusetts=ma, placed_on=np.full(n, NOT_PLACED, dtype=np.int32),
+                         time_zone=zone_code, time_zone_names=tuple(zones) if zone_code is not None else (),
+                         state=state, state_names=states if state is not None else ())
 
 
 def _draw_codes(rng: np.random.Generator, n: int, shares: list[float]) -> np.ndarray:

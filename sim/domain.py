@@ -82,7 +82,11 @@ CHANNEL_CODE = {c.label: int(c) for c in Channel}
 # Channel code, no column in the contacts series and no row in the contact log; they are counted
 # in the run's ``offers`` KPIs.
 OFFER_CHANNELS = ("settlement_offer", "hardship_plan")
-LADDER_CHANNELS = (*STRATEGY_CHANNELS, *OFFER_CHANNELS)  # every channel a ladder step may name
+# Steps after charge-off (sim/engine/lifecycle.py): the account leaves the lender's ladder at charge-off and
+# is placed with a collection agency, sued through an attorney on contingency, or sold. Not contacts the
+# simulator makes itself (the agency's and the attorney's work is their recovery curve), so no Channel code.
+AFTER_CHARGE_OFF_CHANNELS = ("agency", "attorney", "debt_sale")
+LADDER_CHANNELS = (*STRATEGY_CHANNELS, *OFFER_CHANNELS, *AFTER_CHARGE_OFF_CHANNELS)  # every channel a step may name
 
 # ----------------------------------------------------------------------------- teams
 
@@ -232,13 +236,17 @@ class PaymentKind(IntEnum):
 
     ``payment``: the borrower's own repayment (the self-exciting process);
     ``instalment``: a kept promise to pay or a plan's instalment; ``legal``: what
-    a legal action recovered. Agency placement and debt sale come with the
-    post-charge-off lifecycle (issue 15).
+    a legal action recovered (before charge-off, or an attorney's suit after it);
+    ``agency``: what a collection agency collected from a charged-off account
+    (the whole amount the consumer paid; the agency's fee is a cost); ``sale``:
+    the price a debt buyer paid for a charged-off account.
     """
 
     PAYMENT = 0
     INSTALMENT = 1
     LEGAL = 2
+    AGENCY = 3
+    SALE = 4
 
     @property
     def label(self) -> str:

@@ -42,12 +42,15 @@ from .domain import MINUTES_PER_DAY, PAYMENT_KINDS
 from .export_safety import safe_cell
 from .io import write_atomic
 from .portfolio import Portfolio
+from .scenario import EXCLUSIONS
 
 SECONDS_PER_DAY = MINUTES_PER_DAY * 60
 EVENING_SECOND = SECONDS_PER_DAY - 1  # 23:59:59: settled in the evening, no time of its own
 RESIDUE = -1  # a paid-off account's sub-cent residue: added to its last receipt, never a row
 PORTFOLIO_COLUMNS = ("account_id", "balance", "days_past_due", "segment", "past_due", "phone_known",
                      "email_known", "entered_on")
+# Written after them when the run has them (sim.portfolio reads them all back).
+OPTIONAL_PORTFOLIO_COLUMNS = ("statement_day", "exclusion", "time_zone", "state")
 
 
 def evening_minute(day: int) -> float:
@@ -186,28 +189,56 @@ class RunHistory:
     payments: PaymentLog
 
     def write_portfolio_csv(self, path: str | Path, *, option: str = "--portfolio-out") -> None:
-        write_portfolio_csv(self.portfolio, self.entered_on, path, option=option)
+        write_portfolio_csv(self.portfolio, self.entered_on, path, option=option, start_date=self.payments.start_date)
 
 
 def write_portfolio_csv(portfolio: Portfolio, entered_on: np.ndarray, path: str | Path, *,
-                        option: str = "--portfolio-out") -> None:
+                        option: str = "--portfolio-out", start_date: dt.date | None = None) -> None:
     """The accounts in the portfolio CSV format :func:`sim.portfolio.read_portfolio_csv` reads back.
 
     Balances and amounts past due are written with ``repr`` (the shortest text
     that reads back as the same number), so the book read back is the same to
     the bit; segment names are the scenario's text, kept spreadsheet-safe.
+    The columns the run has besides (:data:`OPTIONAL_PORTFOLIO_COLUMNS`:
+    ``statement_day`` as the day of the month that reads back as the same day
+    of the cycle from ``start_date``; ``exclusion``, ``time_zone``, ``state``,
+    blank where an account has none) follow, so the book reads back into the
+    same run.
     """
     p = portfolio
     segments = [safe_cell(name) for name in p.segment_names]
-    rows = zip(p.account_id.tolist(), map(repr, p.balance.tolist()), p.days_past_due.tolist(),
+    columns = [p.account_id.tolist(), map(repr, p.balance.tolist()), p.days_past_due.tolist(),
                [segments[s] for s in p.segment.tolist()], map(repr, p.past_due.tolist()),
                p.phone_known.astype(np.int8).tolist(), p.email_known.astype(np.int8).tolist(),
-               np.asarray(entered_on, dtype="datetime64[D]").astype(str).tolist(), strict=True)
+               np.asarray(entered_on, dtype="datetime64[D]").astype(str).tolist()]
+    header = list(PORTFOLIO_COLUMNS)
+    for name, cells in _optional_columns(p, start_date):
+        header.append(name)
+        columns.append(cells)
+    rows = zip(*columns, strict=True)
 
     def write(tmp: str) -> None:
         with open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
-            writer.writerow(PORTFOLIO_COLUMNS)
+            writer.writerow(header)
             writer.writerows(rows)
 
     write_atomic(path, write, option=option)
+
+
+def _optional_columns(p: Portfolio, start_date: dt.date | None) -> list[tuple[str, list[str]]]:
+    """The portfolio's optional columns as the CSV reader reads them, for those the portfolio has."""
+    out = []
+    if p.statement_day is not None and start_date is not None:
+        # The reader takes a day of the month d to the cycle day (d - start.day) % 30; this is its inverse.
+        cycle = np.asarray(p.statement_day, dtype=np.int64)
+        day = (start_date.day - 1 + cycle) % 30 + 1
+        out.append(("statement_day", np.where(cycle >= 0, day.astype(str), "").tolist()))
+    if p.exclusion is not None:
+        names = ["", *EXCLUSIONS]
+        out.append(("exclusion", [names[k] for k in p.exclusion.tolist()]))
+    for column, codes, names in (("time_zone", p.time_zone, p.time_zone_names), ("state", p.state, p.state_names)):
+        if codes is not None:
+            labels = ["", *(safe_cell(name) for name in names)]
+            out.append((column, [labels[k] for k in codes.tolist()]))
+    return out

@@ -22,7 +22,8 @@ DAY = 1440
 # Every variable cost item of the engine (all but agent pay, which the teams fix).
 OFFER_TOTALS = ("made", "accepted", "kept", "forgiven", "cash_after_accepting")
 SPEND_ITEMS = ("sms", "email", "letter", "field_visit", "legal_filing", "agency_commission", "complaint",
-               "settlement_offer", "hardship_plan")  # the offers last: a run without them sums as before
+               "settlement_offer", "hardship_plan",  # the offers last: a run without them sums as before
+               "agency_fee", "attorney_fee", "court_cost")  # after charge-off (sim/engine/lifecycle.py)
 
 
 @dataclass

@@ -26,8 +26,11 @@ the measured days start plus those arriving during them (``[arrivals]``):
                        due) or arriving, the share that ended cured (paid their past-due
                        amount) or paid off.
 ``charge_off_rate``    share of the measured book charged off (by the horizon).
+``written_off``        balances charged off or closed by legal, net of what was recovered after
+                       charge-off (an agency, an attorney, a sale: the charge-off loss).
 ``cost``               every cost item of the run (``cost_by_item``): messages, letters, agent
-                       time, visits, filings, agency commission, complaints handled.
+                       time, visits, filings, agency commission, complaints handled, and after
+                       charge-off the agency's and attorney's fees and court costs.
 ``net_recovery``       collected − cost.
 ``npv_collected``      daily collections discounted at ``simulation.discount_rate`` a year.
 ``right_party_contact_rate``  right-party outcomes per outbound call attempt (0 if none).
@@ -44,6 +47,11 @@ start of the measured days, then every 30 days; a row of the matrix counts the
 accounts in a state at one snapshot (those in the book then: later arrivals
 wait for the next) by their state at the next.
 
+A ladder with steps after charge-off (sim/engine/lifecycle.py) adds ``after_charge_off``: accounts
+placed with an agency, sued and sold in the measured days, what each brought in, the fees and court
+costs, ``recovered`` (agency + attorney + sale cash, all in ``collected``) and ``net`` (recovered − fees
+− court costs).
+
 An open book or a warm-up adds ``arrivals`` (accounts entering in the measured
 days), ``arrived_balance``, ``book_at_start`` (accounts owing at the start),
 ``measured_book`` and ``warmup_days`` to the KPIs, and the daily ``arrivals``
@@ -54,11 +62,12 @@ from __future__ import annotations
 
 import datetime as dt
 import platform
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 
+from .consumers import NOT_PLACED
 from .contact_log import ContactLog
 from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, MINUTES_PER_DAY, PAID_OFF, ROLL_STATES
 from .engine.tally import RunOutcome
@@ -293,8 +302,13 @@ def measured_contacts(log: ContactLog, warmup: int) -> ContactLog:
         return log
     keep = log.minute >= warmup * MINUTES_PER_DAY
     start = log.start_date + dt.timedelta(days=warmup)
-    return ContactLog(log.account[keep], log.minute[keep] - warmup * MINUTES_PER_DAY, log.channel[keep],
-                      log.outcome[keep], log.agent[keep], log.duration[keep], log.agent_names, start)
+    measured = ContactLog(log.account[keep], log.minute[keep] - warmup * MINUTES_PER_DAY, log.channel[keep],
+                          log.outcome[keep], log.agent[keep], log.duration[keep], log.agent_names, start)
+    facts = getattr(log, "facts", None)
+    if facts is not None:  # the audit reads the placement days on the measured days' clock too
+        placed = facts.placed_on >= NOT_PLACED
+        measured.facts = replace(facts, placed_on=np.where(placed, facts.placed_on, facts.placed_on - warmup))
+    return measured
 
 
 def _history(run: RunOutcome) -> RunHistory:
@@ -309,7 +323,7 @@ def _history(run: RunOutcome) -> RunHistory:
     measured = run.measured_start
     if measured is None:
         entered_on = np.full(run.accounts, np.datetime64(start, "D"))
-        return RunHistory(portfolio=run.portfolio, entered_on=entered_on,
+        return RunHistory(portfolio=_with_standing(run.portfolio, run, slice(None)), entered_on=entered_on,
                           payments=run.receipts.build(run.portfolio.account_id, start))
     book, _ = measured_book(run)
     p = run.portfolio
@@ -320,12 +334,39 @@ def _history(run: RunOutcome) -> RunHistory:
         past_due=np.where(in_book, measured.past_due[pick], p.past_due[pick]),
         days_past_due=np.where(in_book, measured.days_past_due[pick], p.days_past_due[pick]).astype(np.int32),
         segment=p.segment[pick], phone_known=p.phone_known[pick], email_known=p.email_known[pick],
-        segment_names=p.segment_names)
+        segment_names=p.segment_names,
+        statement_day=None if p.statement_day is None else _cycle_day_at(p.statement_day[pick], run.warmup))
+    portfolio = _with_standing(portfolio, run, pick)
     entered_day = run.entered_day if run.entered_day is not None else np.zeros(run.accounts, np.int32)
     entered_on = np.datetime64(run.first_day, "D") + entered_day[pick].astype("timedelta64[D]")
     payments = measured_payments(run.receipts.build(p.account_id, run.first_day, from_minute=run.warmup * MINUTES_PER_DAY),
                                  run.warmup)
     return RunHistory(portfolio=portfolio, entered_on=entered_on, payments=payments)
+
+
+def _after_charge_off(figures: dict[str, Any]) -> dict[str, Any]:
+    """The life after charge-off's KPIs, with what it recovered in all and net of its fees and court costs."""
+    recovered = figures["agency_collected"] + figures["attorney_collected"] + figures["sale_proceeds"]
+    spent = figures["agency_fees"] + figures["attorney_fees"] + figures["court_costs"]
+    return {**figures, "recovered": recovered, "net": recovered - spent}
+
+
+def _cycle_day_at(statement_day: np.ndarray, warmup: int) -> np.ndarray:
+    """Statement days counted from the engine's day 0 as counted from the first measured day."""
+    return np.where(statement_day >= 0, (statement_day - warmup) % 30, statement_day)
+
+
+def _with_standing(portfolio: Portfolio, run: RunOutcome, rows) -> Portfolio:
+    """The accounts with the consumers' exclusions, time zones and states the run had (``rows`` of its book)."""
+    facts = getattr(run.log, "facts", None)
+    if facts is None:
+        return portfolio
+    extra: dict[str, Any] = {"exclusion": facts.exclusion[rows]}
+    if facts.time_zone is not None:
+        extra.update(time_zone=facts.time_zone[rows], time_zone_names=facts.time_zone_names)
+    if facts.state is not None:
+        extra.update(state=facts.state[rows], state_names=facts.state_names)
+    return replace(portfolio, **extra)
 
 
 def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, seed: dict[str, Any]) -> RunResult:
@@ -335,6 +376,8 @@ def build_result(run: RunOutcome, *, scenario_name: str, scenario_hash: str, see
     kpis = _kpis(run, roll_rates)
     if run.offers is not None:  # only a ladder that makes offers has them (sim/engine/offers.py)
         kpis["offers"] = run.offers
+    if run.after_charge_off is not None:  # only a ladder with steps after charge-off (sim/engine/lifecycle.py)
+        kpis["after_charge_off"] = _after_charge_off(run.after_charge_off)
     series = _series(run.tally, open_book=run.measured_start is not None)
     log = None
     if run.log.enabled:

@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from .domain import (
+    AFTER_CHARGE_OFF_CHANNELS,
     AUTOMATED_CHANNELS,
     DELINQUENT_BUCKETS,
     LADDER_CHANNELS,
@@ -74,6 +75,17 @@ OFFER_FIELDS = {
     "hardship_plan": ("apr", "months", "reage_after", "acceptance", "acceptance_by_bucket",
                       "acceptance_by_segment"),
 }
+# The terms of a step after charge-off, by channel (sim/engine/lifecycle.py); every one is required on its
+# step (a contract's terms have no neutral default), and scenarios/card_lifecycle.toml cites where its come from.
+AFTER_CHARGE_OFF_FIELDS = {
+    "agency": ("after_charge_off_days", "contingency_fee", "recovery_curve"),
+    "attorney": ("after_charge_off_days", "contingency_fee", "recovery_curve", "court_cost"),
+    "debt_sale": ("after_charge_off_days", "price"),
+}
+# The fields of a step that only channels before charge-off read (their reach in days past due, cadence, time).
+BEFORE_CHARGE_OFF_FIELDS = ("from_dpd", "to_dpd", "every_days", "after_failed", "attempts_per_day", "send_time",
+                            "team")
+MAX_CURVE_MONTHS = 120
 
 
 class _Section(BaseModel):
@@ -487,9 +499,15 @@ class BehaviorSection(_Section):
         return self
 
 
+def _a(noun: str) -> str:
+    """``noun`` with its indefinite article ("an agency", "a call")."""
+    return f"{'an' if noun[0] in 'aeiou' else 'a'} {noun}"
+
+
 class Step(_Section):
-    from_dpd: int = Field(ge=0, le=MAX_DAYS + 400)
-    to_dpd: int = Field(ge=0, le=MAX_DAYS + 400)
+    # Required on every step before charge-off; a step after charge-off (AFTER_CHARGE_OFF_CHANNELS) has none.
+    from_dpd: int | None = Field(None, ge=0, le=MAX_DAYS + 400)
+    to_dpd: int | None = Field(None, ge=0, le=MAX_DAYS + 400)
     channel: Channel
     every_days: int = Field(1, ge=1, le=365)
     segments: list[str] | None = None
@@ -509,6 +527,12 @@ class Step(_Section):
     apr: float | None = Field(None, ge=0, le=1)  # the hardship plan's reduced rate
     months: int | None = Field(None, ge=1, le=120)
     reage_after: int | None = Field(None, ge=1, le=120)  # on-time instalments before the account is re-aged
+    # After charge-off (channel agency, attorney or debt_sale; see AFTER_CHARGE_OFF_FIELDS, sim/engine/lifecycle.py).
+    after_charge_off_days: int | None = Field(None, ge=0, le=MAX_DAYS)  # days from charge-off to the step
+    contingency_fee: float | None = Field(None, ge=0, le=1)  # the agency's or attorney's share of what it collects
+    recovery_curve: list[float] | None = None  # share of the placed balance collected in each month of the term
+    court_cost: float | None = Field(None, ge=0, le=1e6)  # filing and service, paid by the lender per suit
+    price: float | None = Field(None, ge=0, le=1)  # a debt sale's price per unit of balance
 
     @field_validator("send_time")
     @classmethod
@@ -519,12 +543,53 @@ class Step(_Section):
 
     @model_validator(mode="after")
     def _range(self) -> Step:
+        if self.channel in AFTER_CHARGE_OFF_CHANNELS:
+            self._check_after_charge_off()
+            return self
+        for name in ("from_dpd", "to_dpd"):
+            if getattr(self, name) is None:
+                raise ValueError(f"{name} is required on {_a(self.channel)} step (days past due it acts from and to)")
+        for name in ("after_charge_off_days", "contingency_fee", "recovery_curve", "court_cost", "price"):
+            if getattr(self, name) is not None:
+                where = [c for c, fields in AFTER_CHARGE_OFF_FIELDS.items() if name in fields]
+                raise ValueError(f"{name} is for channel {' or '.join(where)} (after charge-off), not {self.channel}")
         if self.to_dpd < self.from_dpd:
             raise ValueError(f"to_dpd ({self.to_dpd}) is before from_dpd ({self.from_dpd})")
         if self.max_balance is not None and self.max_balance <= self.min_balance:
             raise ValueError(f"max_balance ({self.max_balance:g}) must be above min_balance ({self.min_balance:g})")
         self._check_offer()
         return self
+
+    def _check_after_charge_off(self) -> None:
+        """A step after charge-off: its own terms, all of them, and none of the ladder's before charge-off."""
+        for name in BEFORE_CHARGE_OFF_FIELDS:
+            # At its default the field says nothing (a scenario written back from its content spells them out).
+            if getattr(self, name) != type(self).model_fields[name].default:
+                raise ValueError(f"{name} is for steps before charge-off; {_a(self.channel)} step starts "
+                                 "after_charge_off_days after the account's charge-off")
+        allowed = AFTER_CHARGE_OFF_FIELDS[self.channel]
+        for name in sorted({f for fields in (*OFFER_FIELDS.values(), *AFTER_CHARGE_OFF_FIELDS.values()) for f in fields}):
+            given = getattr(self, name) is not None
+            if given and name not in allowed:
+                where = [c for c, fields in (*OFFER_FIELDS.items(), *AFTER_CHARGE_OFF_FIELDS.items()) if name in fields]
+                raise ValueError(f"{name} is for channel {' or '.join(where)}, not {self.channel}")
+            if not given and name in allowed:
+                raise ValueError(f"{_a(self.channel)} step needs {name} ({', '.join(allowed)})")
+        curve = self.recovery_curve
+        if curve is not None:
+            if not 1 <= len(curve) <= MAX_CURVE_MONTHS:
+                raise ValueError(f"recovery_curve gives one share a month for 1 to {MAX_CURVE_MONTHS} months, "
+                                 f"got {len(curve)}")
+            if any(not 0 <= x <= 1 for x in curve) or sum(curve) > 1 + 1e-9:
+                raise ValueError("recovery_curve: each month's share is between 0 and 1 and together at most 1 "
+                                 f"(the whole placed balance), got a total of {sum(curve):.3g}")
+        if self.max_balance is not None and self.max_balance <= self.min_balance:
+            raise ValueError(f"max_balance ({self.max_balance:g}) must be above min_balance ({self.min_balance:g})")
+
+    @property
+    def after_charge_off(self) -> bool:
+        """A step of the account's life after charge-off (agency, attorney, debt sale)."""
+        return self.channel in AFTER_CHARGE_OFF_CHANNELS
 
     def _check_offer(self) -> None:
         """Offer fields only on their offer's step, and each table keyed by what it names."""
@@ -672,8 +737,9 @@ Preset = Literal[PRESETS]  # type: ignore[valid-type]
 
 class ComplianceSection(_Section):
     preset: Preset = "us_reg_f"
-    # Rules that switch at placement: before ``placement_dpd`` days past due the lender collects its own
-    # debt under ``lender_preset``; from then on the agency collects under ``preset`` (and its overrides).
+    # Rules that switch at placement: before ``placement_dpd`` days past due (or before an agency step
+    # places the account) the lender collects its own debt under ``lender_preset``; from then on the
+    # agency collects under ``preset`` (and its overrides).
     lender_preset: Preset | None = None
     placement_dpd: int | None = Field(None, ge=1, le=MAX_DAYS + 400)
     window_start: str | None = None
@@ -707,10 +773,10 @@ class ComplianceSection(_Section):
                 f"the contact window {minutes_to_clock(start)}-{minutes_to_clock(end)} closes before it "
                 "opens; window_start must be before window_end",
             )
-        if (self.lender_preset is None) != (self.placement_dpd is None):
-            field = "compliance.placement_dpd" if self.placement_dpd is None else "compliance.lender_preset"
-            raise FieldError(field, "rules that switch at placement need both lender_preset (before) and "
-                                    "placement_dpd (the days past due at which the agency's preset starts)")
+        # Without placement_dpd the switch comes with the ladder's agency step (checked with the strategy).
+        if self.lender_preset is None and self.placement_dpd is not None:
+            raise FieldError("compliance.lender_preset", "rules that switch at placement need both lender_preset "
+                             "(before) and placement_dpd (the days past due at which the agency's preset starts)")
         return self
 
     @field_validator("holiday_country")
@@ -935,9 +1001,19 @@ class Scenario(_Section):
             if not name.replace("_", "").replace("-", "").isalnum():
                 raise FieldError(f"teams.{name}", "team names use letters, digits, - and _")
         self._check_arrivals(segments)
+        self._check_placement()
         self._staff_scaled_teams()
         self._check_contact()
         return self
+
+    def _check_placement(self) -> None:
+        """A lender's preset switches to the agency's at ``placement_dpd`` or at a ladder's agency step."""
+        compliance = self.compliance
+        if compliance.lender_preset is None or compliance.placement_dpd is not None:
+            return
+        if not any(step.channel == "agency" for _, steps in self._ladders() for step in steps):
+            raise FieldError("compliance.placement_dpd", "rules that switch at placement need placement_dpd (the "
+                             "days past due at which the agency's preset starts) or an agency step in the ladder")
 
     def _check_contact(self) -> None:
         """``[contact]``'s segments exist, and no hour's right-party chance can pass 1 − wrong_party_rate."""

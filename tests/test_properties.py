@@ -1,4 +1,4 @@
-"""Properties over random scenarios (hawkes and card borrowers): money conserved, no negative balance,
+"""Properties over random scenarios (hawkes and card borrowers, with steps after charge-off): money conserved, no negative balance,
 rules never broken (by an independent audit of the contact log), agents never
 double-booked, and metamorphic relations between runs."""
 
@@ -42,6 +42,21 @@ def steps(draw):
 
 
 @st.composite
+def after_charge_off_steps(draw):
+    """A step of the account's life after charge-off (sim/engine/lifecycle.py), with random terms."""
+    channel = draw(st.sampled_from(["agency", "attorney", "debt_sale"]))
+    step = {"channel": channel, "after_charge_off_days": draw(st.integers(0, 20))}
+    if channel == "debt_sale":
+        return {**step, "price": draw(st.sampled_from([0.0, 0.04, 0.16, 1.0]))}
+    curve = draw(st.lists(st.sampled_from([0.0, 0.1, 0.3, 0.5]), min_size=1, max_size=3))
+    step.update(contingency_fee=draw(st.sampled_from([0.0, 0.139, 0.35])),
+                recovery_curve=curve if sum(curve) <= 1 else [0.5])
+    if channel == "attorney":
+        step["court_cost"] = draw(st.sampled_from([0.0, 250.0]))
+    return step
+
+
+@st.composite
 def scenarios(draw):
     return Scenario.from_dict({
         "simulation": {"accounts": draw(st.integers(20, 300)), "days": draw(st.integers(3, 40)),
@@ -52,7 +67,8 @@ def scenarios(draw):
                      "callback_probability": {"sms": draw(st.sampled_from([0.0, 0.2]))}},
         "strategy": {"priority": draw(st.sampled_from(["balance", "days_past_due", "expected_value", "account_id"])),
                      "redial_minutes": draw(st.sampled_from([5, 60])),
-                     "steps": draw(st.lists(steps(), max_size=5))},
+                     "steps": draw(st.lists(steps(), max_size=5)) + draw(st.lists(after_charge_off_steps(),
+                                                                                 max_size=2))},
         "teams": {
             "callers": {"agents": draw(st.integers(0, 4)), "shifts": draw(shifts()),
                         "work_days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]},
@@ -82,6 +98,8 @@ def test_money_is_conserved_and_balances_stay_non_negative(s, seed):
     accounted = book.collected_total + book.written_off_total + float(book.balance.sum())
     assert abs(total - accounted) <= 1e-6 * max(total, 1.0)
     assert np.all(engine.tally.collected >= 0)
+    if engine.lifecycle is not None:  # a recovery never takes more than a charged-off account still owed
+        assert np.all(engine.lifecycle.owed >= 0) and book.written_off_total >= -1e-6
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -231,6 +231,8 @@ def _cell_steps(treatment: Treatment, lo: int, hi: int, risk: str, bal_lo: float
     """A treatment's steps restricted to one cell: dpd lo-hi, one risk segment, balances [bal_lo, bal_hi)."""
     out = []
     for step in treatment.steps:
+        if step.after_charge_off:
+            continue  # the plan's cells end at charge-off
         a, z = max(step.from_dpd, lo), min(step.to_dpd, hi)
         if a > z or (step.segments is not None and risk not in step.segments):
             continue

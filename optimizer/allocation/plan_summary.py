@@ -38,7 +38,7 @@ def contacts_per_month(treatment, bucket: int) -> dict[str, float]:
     lo, hi = BUCKET_DPD[bucket]
     out: dict[str, float] = {}
     for step in treatment.steps:
-        if step.to_dpd < lo or step.from_dpd > hi or step.channel == "legal":
+        if step.after_charge_off or step.to_dpd < lo or step.from_dpd > hi or step.channel == "legal":
             continue
         per_month = 30.0 / step.every_days * (step.attempts_per_day if step.channel == "call" else 1)
         out[step.channel] = max(out.get(step.channel, 0.0), per_month)

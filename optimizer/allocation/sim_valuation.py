@@ -100,6 +100,8 @@ def bucket_range(bucket: int, charge_off_dpd: int) -> tuple[int, int]:
 def _clipped(steps: Sequence[Step], lo: int, hi: int) -> list[Step]:
     out = []
     for step in steps:
+        if step.after_charge_off:
+            continue  # the plan's cells end at charge-off (sim/engine/lifecycle.py acts after it)
         a, z = max(step.from_dpd, lo), min(step.to_dpd, hi)
         if a <= z:
             out.append(step.model_copy(update={"from_dpd": a, "to_dpd": z}))

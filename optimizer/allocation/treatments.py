@@ -245,7 +245,7 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
     singles: list[Contact] = []
     # Offer steps are treatments of their own (offer_treatments), with the terms the scenario gives them.
     own = [(s.channel, s.every_days, s.attempts_per_day) for s in scenario.strategy.steps
-           if s.channel not in OFFER_CHANNELS]
+           if s.channel not in OFFER_CHANNELS and not s.after_charge_off]
     standard = [("sms", 3, 1), ("sms", 7, 1), ("email", 7, 1), ("letter", 30, 1), ("call", 7, 1),
                 ("call", 3, 1), ("call", 2, 2), ("field_visit", field_every, 1), ("legal", 1, 1)]
     for channel, every, attempts in standard + own:
@@ -292,7 +292,7 @@ def offer_treatments(scenario: Scenario) -> list[Treatment]:
     expectation of offers.
     """
     steps = scenario.strategy.steps
-    contacts = [s for s in steps if s.channel not in OFFER_CHANNELS]
+    contacts = [s for s in steps if s.channel not in OFFER_CHANNELS and not s.after_charge_off]
     out: list[Treatment] = []
     for step in steps:
         if step.channel not in OFFER_CHANNELS:

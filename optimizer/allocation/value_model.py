@@ -988,6 +988,8 @@ def _apply_steps(steps: Sequence[Step], tag: int, idx: np.ndarray, state: BookSt
         return
     dpd, bal, risk = state.days_past_due[idx], state.balance[idx], state.risk[idx]
     for s, step in enumerate(steps):
+        if step.after_charge_off:
+            continue  # the value model ends at charge-off: what comes after is the engine's (sim/engine/lifecycle.py)
         ch = CHANNEL_ORDER.index(step.channel)
         m = (dpd >= step.from_dpd) & (dpd <= step.to_dpd)
         if step.segments is not None:

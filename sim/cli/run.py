@@ -189,6 +189,14 @@ def format_kpis(result, seed: int) -> str:
     # Runs with contact that reacts or rules by account ([contact], a switch at placement) count these too.
     rows += [(label, f"{k[key]:,}") for key, label in (("accounts_excluded", "accounts excluded"),
              ("opt_outs", "opt-outs"), ("cease_requests", "cease requests")) if key in k]
+    after = k.get("after_charge_off")
+    if after is not None:  # a ladder with steps after charge-off (sim/engine/lifecycle.py)
+        rows += [("placed / sued / sold", f"{after['placed_with_agency']:,} / {after['sued']:,} / {after['sold']:,}"),
+                 ("agency collected (fees)", f"{money(after['agency_collected'])} ({money(after['agency_fees'])})"),
+                 ("attorney collected (fees)", f"{money(after['attorney_collected'])} "
+                                               f"({money(after['attorney_fees'])})"),
+                 ("court costs", money(after["court_costs"])), ("sale proceeds", money(after["sale_proceeds"])),
+                 ("after charge-off, net", money(after["net"]))]
     book = f"{result.accounts:,} accounts"
     if "measured_book" in k:  # an open book or a warm-up (sim.metrics' definitions)
         rows[1:1] = [("arrived balance", money(k["arrived_balance"]))]

@@ -9,7 +9,8 @@
   prioritised call list inside their shifts and the contact window,
   answering inbound callbacks first (:mod:`.calls`); field agents make
   visits (:mod:`.field`); the legal team files cases that resolve after a
-  delay (:mod:`.legal`). Every call or visit is an event with its own
+  delay (:mod:`.legal`). After charge-off the ladder's agency, attorney and
+  debt-sale steps act on the charged-off accounts (:mod:`.lifecycle`). Every call or visit is an event with its own
   duration and outcome; a conversation's end is :mod:`.conversation`.
 
 The rules' counters live in :mod:`.contacts`, the teams in :mod:`.teams`,
@@ -57,6 +58,7 @@ from .conversation import Conversation
 from .field import FieldTeams
 from .ladder import Ladder
 from .legal import Legal
+from .lifecycle import AfterChargeOff
 from .offers import Offers
 from .standing import Standing, needs_standing
 from .tally import RunOutcome, Tally
@@ -122,10 +124,16 @@ class Engine:
         self.legal = Legal(ctx, book, teams, streams["legal"])
         self.ladder = Ladder(ctx, book, counters, step_accounts, self.calls.start_callers,
                              self.calls.inbound_enabled, streams["automated"])
+        after = [(s, step) for s, step in enumerate(scenario.strategy.steps) if step.after_charge_off]
+        self.lifecycle = None
+        if after:  # steps after charge-off: agency, attorney, debt sale (sim/engine/lifecycle.py)
+            self.lifecycle = AfterChargeOff(ctx, book, after, self.ladder.static_masks, streams["lifecycle"], total)
+            book.after_charge_off = self.lifecycle
         self.standing = None
         if needs_standing(scenario, portfolio, rules):
+            parts = (counters, self.calls, conversation, self.ladder, self.field)
             self.standing = Standing.attach(ctx, book, portfolio, rules, streams.seed_sequence,
-                                            (counters, self.calls, conversation, self.ladder, self.field))
+                                            parts if self.lifecycle is None else (*parts, self.lifecycle))
         offering = any(step.channel in OFFER_CHANNELS for step in scenario.strategy.steps)
         self.offers = Offers(ctx, book, counters.last_step_day, streams["offers"]) if offering else None
 
@@ -190,6 +198,8 @@ class Engine:
         call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         for s, step in enumerate(self.scenario.strategy.steps):
+            if step.after_charge_off:
+                continue  # its accounts are charged off: self.lifecycle.morning
             idx = self.ladder.eligible(step, s, workable, day)
             if idx.size == 0:
                 continue
@@ -209,6 +219,8 @@ class Engine:
         for team in self.teams.field:
             self.field.plan_day(team, field_lists.get(team.name, []), day)
         self.legal.day(day)
+        if self.lifecycle is not None:
+            self.lifecycle.morning(day)
 
     def _end_of_day(self, day: int) -> None:
         """24:00: fold the day's call counters, then the book's evening (between settlements due and
@@ -219,6 +231,8 @@ class Engine:
         self.book.evening(day)
         if self.offers is not None:
             self.offers.after_evening(day)
+        if self.lifecycle is not None:
+            self.lifecycle.evening(day)
 
     # ------------------------------------------------------------------------- the end
 
@@ -254,7 +268,8 @@ class Engine:
             ledger=self._close_ledger(), receipts=self.ctx.receipts, arrived_balance=arrived,
             measured_start=measured, warmup=self.warmup, first_day=self.first_day,
             entered_day=self.arrivals.entered_on_day(len(self.portfolio)) if self.arrivals is not None else None,
-            offers=self.offers.kpis() if self.offers is not None else None)
+            offers=self.offers.kpis() if self.offers is not None else None,
+            after_charge_off=self.lifecycle.kpis(self.warmup) if self.lifecycle is not None else None)
 
     def _close_ledger(self) -> AccountLedger | None:
         """The ledger at the horizon: each account's balance and roll state, the agents' work from the log."""

@@ -95,6 +95,7 @@ class Book:
         # model = "card": statements, minimums and past-due amounts by age, re-default (statements.py).
         self.statements = Statements(self, streams["redefault"]) if behavior.model == "card" else None
         self.month_start_state = self.roll_state()
+        self.after_charge_off = None  # sim.engine.lifecycle.AfterChargeOff, when the ladder has steps after charge-off
         # Hooks for the offers (sim/engine/offers.py); None unless a ladder step makes offers.
         self.apr_by_account: np.ndarray | None = None  # each account's own rate (a hardship plan's)
         self.collected_by_account: np.ndarray | None = None  # cash by account, summed as it comes in
@@ -126,6 +127,21 @@ class Book:
             np.add.at(self.collected_by_account, i, amount)
         if self.ctx.ledger is not None:
             self.ctx.ledger.collect(i, amount)
+
+    def recover(self, i, amount, day: int, kind: int) -> None:
+        """Cash from charged-off accounts ``i`` (an agency, a suit, a sale: :mod:`.lifecycle`): collected, and
+        that much of the charge-off loss reversed (their book balance is already zero)."""
+        receipts = self.ctx.receipts
+        if receipts is not None:
+            receipts.add(i, amount, evening_minute(day), kind)
+        total = float(np.sum(amount))
+        self.collected_total += total
+        self.ctx.tally.collected[day] += total
+        self.written_off_total -= total
+        self.ctx.tally.written_off[day] -= total
+        if self.ctx.ledger is not None:
+            self.ctx.ledger.collect(i, amount)
+            self.ctx.ledger.write_off(i, -np.asarray(amount))
 
     def write_off(self, i, day: int) -> None:
         amount = float(np.sum(self.balance[i]))
@@ -416,6 +432,8 @@ class Book:
             self._move_floors(crossed)
         charged = ageing[self.dpd[ageing] >= portfolio.charge_off_dpd]
         if charged.size:
+            if self.after_charge_off is not None:
+                self.after_charge_off.charged_off(charged, self.balance[charged], day)
             self.write_off(charged, day)
             self.status[charged] = CHARGED_OFF
 

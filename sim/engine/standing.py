@@ -15,7 +15,9 @@ without it the engine runs the original single rule set in the book's time.
   (agency or lender, Massachusetts or not): its caps, quiet period and window,
   the window shifted to the book's time by the consumer's offset.
 * Placement: every morning the accounts that reached ``placement_dpd`` pass
-  to the agency's rules, for good (``ConsumerFacts.placed_on``).
+  to the agency's rules, for good (``ConsumerFacts.placed_on``); so does an
+  account the ladder's agency step places after charge-off (:mod:`.lifecycle`),
+  from its placement day.
 
 Imports :mod:`sim.domain`, the rules, the consumers and the book.
 """
@@ -114,11 +116,17 @@ class Standing:
         """Accounts that reached ``placement_dpd`` pass to the agency's rules today, for good."""
         if self.placement_dpd is None:
             return
-        facts = self.facts
-        newly = (self.book.dpd >= self.placement_dpd) & (facts.placed_on == NOT_PLACED)
+        newly = (self.book.dpd >= self.placement_dpd) & (self.facts.placed_on == NOT_PLACED)
         if newly.any():
-            facts.placed_on[newly] = day
-            self.rule_set[newly] = self.rule_set[newly] % 2  # the agency's set, Massachusetts kept
+            self.place(np.flatnonzero(newly), day)
+
+    def place(self, idx: np.ndarray, day: int) -> None:
+        """Accounts placed with the agency today (at ``placement_dpd`` or by the ladder's agency step): its
+        rules from today on, for good; an account placed before keeps its first day."""
+        facts = self.facts
+        idx = idx[facts.placed_on[idx] == NOT_PLACED]
+        facts.placed_on[idx] = day
+        self.rule_set[idx] = self.rule_set[idx] % 2  # the agency's set, Massachusetts kept
 
     def allowed(self, channel: str) -> np.ndarray:
         """Accounts a step of ``channel`` may act on: not excluded, not ceased (legal aside), not opted out."""

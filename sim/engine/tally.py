@@ -123,6 +123,7 @@ class RunOutcome:
     ledger: AccountLedger | None
     receipts: PaymentLogBuilder | None = None  # the cash receipts, when the run keeps its history
     offers: dict | None = None  # the offers' KPIs (sim/engine/offers.py), when a ladder step makes offers
+    after_charge_off: dict | None = None  # agency, attorney, sale (sim/engine/lifecycle.py), when the ladder has them
     # An open book or a warm-up (sim.engine.arrivals); a closed cohort without warm-up leaves these at rest.
     arrived_balance: float = 0.0  # balance of the accounts that entered during the measured days
     measured_start: MeasuredStart | None = None  # the book when the measured days started

@@ -174,9 +174,14 @@ def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
         data = cgw.prepare(history.receipts, paths, contact_lifts(None, history.scenario.behavior))
         return paths, data, cgw.fit(data)
     joint = contact_fit.fit_cgw(contact_fit.prepare(history.receipts, paths, history.contacts,
-                                                    history.scenario.behavior))
+                                                    history.scenario.behavior, hardening(history.scenario)))
     joint.timing.parameters.update(joint.parameters)
     return paths, joint.data, joint.timing
+
+
+def hardening(scenario: Scenario) -> float:
+    """``[contact] hardening``: how the engine hardens a lift's fatigue (0 without ``[contact]``)."""
+    return scenario.contact.hardening if scenario.contact is not None else 0.0
 
 
 def contact_parameters(history: History, bucket_by_day: np.ndarray | None = None) -> dict[str, ParameterEstimate]:
@@ -222,7 +227,8 @@ def fit_card(history: History, base_scenario: str) -> Calibration:
     paths = rebuild_card(scenario, portfolio, history.receipts, history.contacts)
     held = np.array([behavior.segment_multiplier.get(s, 1.0) for s in names])
     reference = names.index("medium") if "medium" in names else 0
-    data = card.prepare_card(history.receipts, paths, contact_lifts(history.contacts, behavior), portfolio.segment,
+    lifts = contact_lifts(history.contacts, behavior, hardening=hardening(scenario))
+    data = card.prepare_card(history.receipts, paths, lifts, portfolio.segment,
                              held, reference)
     timing = card.fit_timing(data, names)
     parameters = {**timing.parameters, **card.choice_shares(paths.matches, paths.bucket),

@@ -35,7 +35,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy import optimize
 
 from ..consumers import consumer_facts
 from ..domain import (
@@ -134,31 +133,41 @@ def _hours_and_buckets(hour: np.ndarray, bucket: np.ndarray, known: np.ndarray, 
         value[has_bucket] += theta[hours.size + bucket_col[has_bucket]] - math.log(held_bucket[reference])
         return value
 
-    def negative(theta):
-        e = eta(theta)
-        if np.any(e >= 0):
-            return np.inf, np.zeros(k)
-        p = np.exp(e)
-        score = y - (1 - y) * p / (1 - p)  # d log-likelihood / d eta
-        value = -(y * e + (1 - y) * np.log1p(-p)).sum()
-        grad = -np.bincount(hour_col, weights=score, minlength=hours.size)
-        grad_b = -np.bincount(bucket_col[has_bucket], weights=score[has_bucket], minlength=fitted.size)
-        return value, np.r_[grad, grad_b]
-
-    start = np.log(np.maximum(hour_hits[hours] / hour_dials[hours], 1e-3) / max(np.mean(known), 1e-9)
-                   / held_bucket[reference])
-    start = np.r_[start, np.log(held_bucket[fitted])]
-    result = optimize.minimize(negative, start, jac=True, method="L-BFGS-B",
-                               options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-10})
-    theta = result.x
-    p = np.exp(eta(theta))
-    weight = (1 - y) * p / (1 - p) ** 2  # −d² log-likelihood / d eta²
     design = np.zeros((y.size, k))
     design[np.arange(y.size), hour_col] = 1.0
     design[np.flatnonzero(has_bucket), hours.size + bucket_col[has_bucket]] = 1.0
-    information = design.T @ (design * weight[:, None])
-    covariance = log_scale_covariance(information, np.ones(k, dtype=bool))
-    if covariance is None or not result.success:
+
+    def negative(theta):
+        e = eta(theta)
+        return math.inf if np.any(e >= 0) else -float((y * e + (1 - y) * np.log1p(-np.exp(e))).sum())
+
+    start = np.log(np.maximum(hour_hits[hours] / hour_dials[hours], 1e-3) / max(np.mean(known), 1e-9)
+                   / held_bucket[reference])
+    theta = np.r_[start, np.log(held_bucket[fitted])]
+    # Fisher scoring (a log-link Bernoulli: information weight p/(1 − p)), halving a step that would put a
+    # chance at 1 or lower the likelihood.
+    value, converged = negative(theta), False
+    for _ in range(100):
+        p = np.exp(eta(theta))
+        score = design.T @ (y - (1 - y) * p / (1 - p))
+        information = design.T @ (design * (p / (1 - p))[:, None])
+        try:
+            step = np.linalg.solve(information, score)
+        except np.linalg.LinAlgError:
+            return out
+        for _ in range(40):
+            trial = negative(theta + step)
+            if trial <= value + 1e-12 * abs(value):
+                break
+            step /= 2
+        theta, previous, value = theta + step, value, trial
+        if abs(previous - value) <= 1e-10 * max(abs(value), 1.0) and np.abs(step).max() < 1e-8:
+            converged = True
+            break
+    p = np.exp(eta(theta))
+    weight = (1 - y) * p / (1 - p) ** 2  # −d² log-likelihood / d eta²: the observed information
+    covariance = log_scale_covariance(design.T @ (design * weight[:, None]), np.ones(k, dtype=bool))
+    if covariance is None or not converged:
         return out
     for j, h in enumerate(hours):
         out[HOUR_NAMES[h]] = wald_on_log(float(theta[j]), math.sqrt(covariance[j, j]))

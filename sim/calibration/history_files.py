@@ -78,6 +78,7 @@ class Contacts:
     right_party: np.ndarray  # bool: the contact reached the borrower
     outcome: np.ndarray | None = None  # int8: sim.domain.LogOutcome, -1 for a blank cell (what a replay takes)
     line: np.ndarray | None = None  # int64: the row's line in the file
+    source: str = "contacts"
 
     def __len__(self) -> int:
         return int(self.position.size)
@@ -238,7 +239,7 @@ def read_contacts(path, account_ids: np.ndarray, window: Window) -> Contacts:
     reached = reached_right_party(outcome, channel)
     order = np.lexsort((time, position))
     return Contacts(position=position[order], time=time[order], channel=channel[order], right_party=reached[order],
-                    outcome=outcome[order], line=lines[order])
+                    outcome=outcome[order], line=lines[order], source=source)
 
 
 # The outcomes a row of each channel can carry (blank: not recorded), as the engine writes them: a message

@@ -14,7 +14,8 @@ assumes there were none. Which lift a row gets, as the engine gives it:
 * ``inbound_call``: ``inbound_call``; ``field_visit`` that found the borrower:
   ``field_visit``; ``legal``: none (filing ends the observation).
 
-Fatigue, 1/(1 + rate·n), takes n as the account's logged contacts in its last
+Fatigue, 1/(1 + rate·n)^(1 + hardening) (``[contact] hardening``, 0 without
+``[contact]``), takes n as the account's logged contacts in its last
 seven days up to and including this one (the engine's 7-day counters; the
 order of a call and a batch on the same day is taken from the log's times,
 which the engine's counters approximate to within that day).
@@ -49,13 +50,14 @@ class Lifts:
 FITTED_LIFTS = ("sms", "email", "letter", "call_attempt", "right_party_contact", "inbound_call", "field_visit")
 
 
-def lift_design(contacts: Contacts, behavior: BehaviorSection) -> np.ndarray:
+def lift_design(contacts: Contacts, behavior: BehaviorSection, hardening: float = 0.0) -> np.ndarray:
     """Per contact row and :data:`FITTED_LIFTS` key: how much of that lift the row gives, fatigue included.
 
     A row's jump is ``design[row] @ lifts``: a call gives its ``call_attempt``
     lift and, when it reached the borrower, ``right_party_contact`` too; a
     visit that found the borrower ``field_visit``; each with the fatigue of
-    the account's last seven days (see the module's docstring).
+    the account's last seven days (see the module's docstring), hardened by ``[contact] hardening``
+    (``hardening``) as the engine hardens it.
     """
     design = np.zeros((len(contacts), len(FITTED_LIFTS)))
     rows = np.arange(len(contacts))
@@ -67,7 +69,7 @@ def lift_design(contacts: Contacts, behavior: BehaviorSection) -> np.ndarray:
     design[rows[(contacts.channel == Channel.FIELD_VISIT) & reached], 6] = 1.0
     # A batch's lift is damped by the contacts before it; a call's or a visit's by those and itself.
     automated = np.isin(contacts.channel, (Channel.SMS, Channel.EMAIL, Channel.LETTER))
-    damping = fatigue(behavior.fatigue, _recent_contacts(contacts) - automated)
+    damping = fatigue(behavior.fatigue, _recent_contacts(contacts) - automated, hardening)
     return design * damping[:, None]
 
 
@@ -76,23 +78,24 @@ def base_lifts(behavior: BehaviorSection) -> np.ndarray:
     return np.array([behavior.lift[key] for key in FITTED_LIFTS])
 
 
-def contact_lifts(contacts: Contacts | None, behavior: BehaviorSection, lifts: np.ndarray | None = None) -> Lifts:
+def contact_lifts(contacts: Contacts | None, behavior: BehaviorSection, lifts: np.ndarray | None = None,
+                  hardening: float = 0.0) -> Lifts:
     """Each contact's lift at the end of its day, fatigue included; contacts that lift nothing are left out.
 
     ``lifts``: the lifts in :data:`FITTED_LIFTS` order (default: the base scenario's).
     """
     if contacts is None or len(contacts) == 0:
         return Lifts.none()
-    size = lift_design(contacts, behavior) @ (base_lifts(behavior) if lifts is None else lifts)
+    size = lift_design(contacts, behavior, hardening) @ (base_lifts(behavior) if lifts is None else lifts)
     keep = size > 0
     day_end = np.floor(contacts.time[keep]) + 1.0
     return Lifts(position=contacts.position[keep], time=day_end, size=size[keep])
 
 
-def contact_rows(contacts: Contacts, behavior: BehaviorSection) -> tuple[Lifts, np.ndarray]:
+def contact_rows(contacts: Contacts, behavior: BehaviorSection, hardening: float = 0.0) -> tuple[Lifts, np.ndarray]:
     """Every contact that gives some lift as a jump whose size is its row number + 1 (so that the events
     of :func:`sim.calibration.cgw.prepare` can be traced back to their rows), and those rows' design."""
-    design = lift_design(contacts, behavior)
+    design = lift_design(contacts, behavior, hardening)
     keep = np.flatnonzero(design.any(axis=1))
     day_end = np.floor(contacts.time[keep]) + 1.0
     return Lifts(position=contacts.position[keep], time=day_end, size=np.arange(keep.size) + 1.0), design[keep]

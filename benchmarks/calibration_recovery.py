@@ -65,7 +65,7 @@ steps = []
 CONTACT_LIFTS = {"sms": 0.01, "email": 0.004, "call_attempt": 0.005, "right_party_contact": 0.03}
 REACH_BY_HOUR = [0.10] * 8 + [0.18] * 4 + [0.15] * 5 + [0.30] * 4 + [0.10] * 3  # the schema's default curve
 REACH_BY_BUCKET = {"1-30": 2.2, "31-60": 2.0, "61-90": 1.8, "91-120": 1.6, "121-150": 1.5, "151-180": 1.4}
-CALL_HOURS = range(8, 20)  # the callers' shifts (08:00-13:00, 14:00-20:00) and the calls running past the hour
+CALL_HOURS = (*range(8, 13), *range(14, 20))  # the callers' shifts: 08:00-13:00, 14:00-20:00
 CONTACT_TRUTH = {**TRUTH, **{f"lift.{k}": v for k, v in CONTACT_LIFTS.items()},
                  **{f"right_party_by_hour.{h}": REACH_BY_HOUR[h] for h in CALL_HOURS},
                  **{f"contact.right_party_by_bucket.{b}": v for b, v in REACH_BY_BUCKET.items() if b != "1-30"}}

@@ -156,6 +156,14 @@ def test_a_replay_makes_exactly_the_logged_contacts_by_channel_and_day(replayed)
     assert np.array_equal(log.channel, source.channel)
     assert np.array_equal(log.outcome, source.outcome)  # outcomes taken from the log, not re-drawn
     assert np.allclose(log.minute, source.minute)
+    # The compliance audit reads a replay's log like a run's: the engine's own contacts broke no rule, and
+    # neither does their replay.
+    from sim.compliance import ContactCalendar, ContactRules, audit
+
+    rules = ContactRules.from_section(scenario.compliance)
+    calendar = ContactCalendar(rules, scenario.simulation.start_date, days)
+    assert audit(source, rules, calendar) == []
+    assert audit(log, rules, calendar) == []
 
 
 def test_a_replay_is_deterministic_and_its_treatments_move_the_repayments(replayed):

@@ -17,8 +17,10 @@ assumes there were none. Which lift a row gets, as the engine gives it:
 Fatigue, 1/(1 + rate·n)^(1 + hardening) (``[contact] hardening``, 0 without
 ``[contact]``), takes n as the account's logged contacts in its last
 seven days up to and including this one (the engine's 7-day counters; the
-order of a call and a batch on the same day is taken from the log's times,
-which the engine's counters approximate to within that day).
+order of a call and a batch on the same day is taken from the log's times;
+without rules by account the engine counts a batch at 00:00 though it logs
+it at its send time, so a call before the send time is damped by one
+contact less here than in the engine).
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ Run: ``python benchmarks/calibration_recovery.py [--model cgw|card] [--seeds 200
 likelihood). The card book texts every account from 1 day past due (its contact log is fitted with it:
 the lifts, and the re-defaults it shows), has no calls (so no promises or plans) and its payment-choice
 multipliers are 1 (the share fit does not fit them).
+``--contacts``: the cgw book treated by SMS, e-mail and calls under ``[contact]``, its contact log
+written and fitted: the channels' lifts and the right-party rates by hour and bucket join the parameters
+(``--seed-log FILE.jsonl`` writes each seed's estimates as it ends, for a long study).
 The last line is the headline: the coverage of every parameter.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import math
 import tempfile
 import time
@@ -59,6 +63,51 @@ steps = []
 [teams]
 """
 
+
+# --contacts: the cgw book treated by SMS, e-mail and calls, under [contact] (reach by local hour × bucket ×
+# pressure); the contact log is written and fitted: the channels' lifts and the right-party rates.
+CONTACT_LIFTS = {"sms": 0.01, "email": 0.004, "call_attempt": 0.005, "right_party_contact": 0.03}
+REACH_BY_HOUR = [0.10] * 8 + [0.18] * 4 + [0.15] * 5 + [0.30] * 4 + [0.10] * 3  # the schema's default curve
+REACH_BY_BUCKET = {"1-30": 2.2, "31-60": 2.0, "61-90": 1.8, "91-120": 1.6, "121-150": 1.5, "151-180": 1.4}
+CALL_HOURS = (*range(8, 13), *range(14, 20))  # the callers' shifts: 08:00-13:00, 14:00-20:00
+CONTACT_TRUTH = {**TRUTH, **{f"lift.{k}": v for k, v in CONTACT_LIFTS.items()},
+                 **{f"right_party_by_hour.{h}": REACH_BY_HOUR[h] for h in CALL_HOURS},
+                 **{f"contact.right_party_by_bucket.{b}": v for b, v in REACH_BY_BUCKET.items() if b != "1-30"}}
+CONTACT_BOOK = """
+promise_probability = 0.1
+plan_uptake = 0.0
+dispute_probability = 0.0
+callback_probability = {{ sms = 0.0, email = 0.0, letter = 0.0 }}
+lift = {{ sms = 0.01, email = 0.004, letter = 0.0, call_attempt = 0.005, right_party_contact = 0.03, inbound_call = 0.0, field_visit = 0.0, legal_filing = 0.0 }}
+
+[contact]
+
+[strategy]
+name = "sms-email-call"
+
+[[strategy.steps]]
+channel = "sms"
+from_dpd = 1
+to_dpd = 179
+every_days = 5
+
+[[strategy.steps]]
+channel = "email"
+from_dpd = 1
+to_dpd = 179
+every_days = 7
+
+[[strategy.steps]]
+channel = "call"
+from_dpd = 1
+to_dpd = 179
+every_days = 3
+
+[teams.callers]
+kind = "call"
+agents = {agents}
+shifts = ["08:00-13:00", "14:00-20:00"]
+"""
 
 CARD_WEIGHTS = {"minimum": [0.48, 0.45, 0.42, 0.38, 0.35, 0.32], "past_due": [0.26, 0.20, 0.14, 0.10, 0.08, 0.07],
                 "partial": [0.20, 0.31, 0.41, 0.50, 0.55, 0.59], "full": [0.06, 0.04, 0.03, 0.02, 0.02, 0.02]}
@@ -113,8 +162,14 @@ def _inline(table: dict) -> str:
 
 
 def write_scenario(folder: Path, accounts: int, days: int, truth: dict[str, float] = TRUTH,
-                   model: str = "cgw") -> Path:
+                   model: str = "cgw", contacts: bool = False) -> Path:
     path = folder / "truth.toml"
+    if contacts:
+        behavior = "\n".join(f"{name} = {value!r}" for name, value in TRUTH.items())
+        text = SCENARIO.format(days=days, accounts=accounts, start=START, behavior=behavior)
+        text = text.split("\n[strategy]")[0] + CONTACT_BOOK.format(agents=max(1, accounts * 3 // 1000))
+        path.write_text(text)
+        return path
     if model == "card":
         path.write_text(CARD_SCENARIO.format(days=days, accounts=accounts, start=START, floors=_inline(CARD_FLOORS),
                                              weights=_inline(CARD_WEIGHTS)))
@@ -125,9 +180,9 @@ def write_scenario(folder: Path, accounts: int, days: int, truth: dict[str, floa
 
 
 def one_seed(folder: Path, scenario_path: Path, seed: int, days: int, dates_only: bool = False,
-             model: str = "cgw"):
+             model: str = "cgw", with_contacts: bool = False):
     """Simulate with ``seed``, export the history as ``run`` would, and fit it back."""
-    card = model == "card"
+    card = model == "card" or with_contacts
     result = simulate(load_scenario(scenario_path), seed, contact_log=card, history=True)
     portfolio, payments = folder / f"accounts_{seed}.csv", folder / f"payments_{seed}.csv"
     contacts = folder / f"contacts_{seed}.csv" if card else None
@@ -147,16 +202,20 @@ def one_seed(folder: Path, scenario_path: Path, seed: int, days: int, dates_only
 
 
 def recovery(seeds: range, accounts: int, days: int, dates_only: bool = False,
-             model: str = "cgw") -> dict[str, dict[str, float]]:
+             model: str = "cgw", contacts: bool = False, seed_log=None) -> dict[str, dict[str, float]]:
     """Per parameter: the share of seeds whose interval covers the truth, the mean relative error, how many fits."""
-    truths = CARD_TRUTH if model == "card" else TRUTH
+    truths = CARD_TRUTH if model == "card" else CONTACT_TRUTH if contacts else TRUTH
     covered = {name: [] for name in truths}
     errors = {name: [] for name in truths}
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        scenario_path = write_scenario(folder, accounts, days, model=model)
+        scenario_path = write_scenario(folder, accounts, days, model=model, contacts=contacts)
         for seed in seeds:
-            fit = one_seed(folder, scenario_path, seed, days, dates_only, model)
+            fit = one_seed(folder, scenario_path, seed, days, dates_only, model, contacts)
+            if seed_log is not None:  # one JSON line a seed, so that a long study can be read as it goes
+                seed_log.write(json.dumps({"seed": seed, **{name: [p.estimate, p.ci_low, p.ci_high]
+                                                             for name, p in fit.parameters.items()}}) + "\n")
+                seed_log.flush()
             for name, truth in truths.items():
                 p = fit.parameters[name]
                 if p.identified:
@@ -174,12 +233,19 @@ def main() -> None:
     parser.add_argument("--accounts", type=positive_int, default=2000)
     parser.add_argument("--days", type=positive_int, default=120)
     parser.add_argument("--dates-only", action="store_true", help="give the fit only the date of each receipt")
+    parser.add_argument("--contacts", action="store_true",
+                        help="cgw: a book treated by SMS, e-mail and calls under [contact]; fit the lifts and reach")
+    parser.add_argument("--seed-log", metavar="FILE.jsonl", help="write each seed's estimates and intervals as it ends")
     args = parser.parse_args()
     print_machine()
     began = time.perf_counter()
-    table = recovery(range(1, args.seeds + 1), args.accounts, args.days, args.dates_only, args.model)
+    seed_log = open(args.seed_log, "w") if args.seed_log else None  # noqa: SIM115 (open for the whole study)
+    table = recovery(range(1, args.seeds + 1), args.accounts, args.days, args.dates_only, args.model,
+                     args.contacts, seed_log)
+    if seed_log is not None:
+        seed_log.close()
     elapsed = time.perf_counter() - began
-    truths = CARD_TRUTH if args.model == "card" else TRUTH
+    truths = CARD_TRUTH if args.model == "card" else CONTACT_TRUTH if args.contacts else TRUTH
     rows = [[name, truths[name], f"{row['coverage']:.1%}", f"{row['bias']:+.2%}", row["fits"]]
             for name, row in table.items()]
     print_table(["parameter", "truth", "95 % interval covers", "mean relative error", "fits"], rows)

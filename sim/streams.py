@@ -23,7 +23,7 @@ import numpy as np
 # New streams go at the end: the order fixes which child each name gets.
 STREAM_NAMES = ("portfolio", "payments", "calls", "inbound", "automated", "field", "legal", "promises",
                 "payment_followups", "assignment", "redefault", "offers", "arrivals", "arrival_assignment",
-                "lifecycle")
+                "lifecycle", "replay")
 
 
 def as_seed_sequence(seed) -> np.random.SeedSequence:

@@ -81,10 +81,18 @@ def test_json_has_exactly_the_issues_shape(book, capsys):
     assert list(payload) == ["model", "accounts", "payments", "log_likelihood", "parameters", "goodness_of_fit"]
     assert payload["model"] == "cgw" and payload["accounts"] == 1500
     assert payload["payments"] == sum(1 for _ in open(book / "payments.csv")) - 1
-    assert list(payload["parameters"]) == PARAMETERS
+    # With the contact log: the channels' lifts and the right-party rates by hour follow the process's six.
+    names = list(payload["parameters"])
+    assert names[:6] == PARAMETERS
+    assert names[6:13] == [f"lift.{k}" for k in ("sms", "email", "letter", "call_attempt", "right_party_contact",
+                                                 "inbound_call", "field_visit")]
+    assert names[13:] == [f"right_party_by_hour.{h}" for h in range(24)]
     for name, p in payload["parameters"].items():
         assert list(p) == ["estimate", "std_error", "ci_low", "ci_high", "identified"], name
-        assert p["identified"] and p["ci_low"] <= p["estimate"] <= p["ci_high"], name
+        if name in (*PARAMETERS, "lift.sms"):  # the book sends SMS only: no other lift, no dial to time
+            assert p["identified"] and p["ci_low"] <= p["estimate"] <= p["ci_high"], name
+        else:
+            assert not p["identified"] and p["estimate"] is None, name
     gof = payload["goodness_of_fit"]
     assert list(gof) == ["ks_statistic", "ks_pvalue", "aic", "aic_constant_hazard"]
     # The engine's own process: time rescaling does not reject it, and it beats a constant hazard.

@@ -7,9 +7,10 @@ exact law of the smallest share), so the band carries the fit's uncertainty
 as well as the borrowers' randomness. It then runs the real engine from the
 book as it stood on day K, the book's balances and days past due rebuilt
 from the history and each account's intensity at day K from its own
-repayments under the drawn parameters, under the base scenario's strategy
-(the contacts that actually happened are not replayed: the engine has no
-replay mode yet). What is compared, day by day from K: the cumulative
+repayments under the drawn parameters. With a contact log the held-out
+days replay the contacts that actually happened (:mod:`sim.engine.replay`)
+at the fitted lifts; without one they run the base scenario's strategy.
+What is compared, day by day from K: the cumulative
 recovery (cash over the balance outstanding at K) against the simulated 90 %
 band, and the 30-day roll rates from each bucket, predicted against actual.
 """
@@ -28,7 +29,7 @@ from ..engine import Engine
 from ..errors import InputError
 from ..portfolio import Portfolio
 from ..streams import RandomStreams
-from . import cgw
+from . import cgw, contact_fit
 from .balance_paths import BalancePaths, rebuild
 from .calibrate import CMDLINE, History, cgw_calibration, cgw_parts
 from .estimates import MAX_SPAN, Z95
@@ -141,7 +142,13 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     rest = days - fit_days
     start = history.window.start + dt.timedelta(days=fit_days)
     start_state = paths.roll_state_at_end[active]
-    runs = _simulate_rest(history, draws, book, rest, start, reps, seed, start_state)
+    # With a contact log the held-out days replay its contacts at the fitted lifts (sim.engine.replay).
+    closed = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts).observed_until \
+        if history.contacts is not None else None
+    replay = contact_fit.replay_after(history.contacts, active, fit_days, closed)
+    lifted = dataclasses.replace(history, scenario=history.scenario.with_overrides(
+        contact_fit.fitted_lifts(fit.parameters)))
+    runs = _simulate_rest(lifted, draws, book, rest, start, reps, seed, start_state, replay)
     outstanding = float(book.balance.sum())
     cash = _actual_cash(history.receipts, active, fit_days, rest)
     low, high = np.quantile(np.cumsum(runs.cash, axis=1) / outstanding, BAND, axis=0)
@@ -165,7 +172,7 @@ class _Replications:
 
 
 def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, rest: int, start: dt.date,
-                   reps: int, seed: int, start_state: np.ndarray) -> _Replications:
+                   reps: int, seed: int, start_state: np.ndarray, replay=None) -> _Replications:
     """Run the engine over the rest of the window ``reps`` times, each with its own drawn parameters."""
     cash = np.zeros((reps, rest))
     paid_share = np.zeros(reps)
@@ -181,7 +188,7 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
         snapshot = _RollSnapshot()
         # The account ledger gives each account's cash (it reads agent work from the contact log).
         engine = Engine(scenario, book, RandomStreams(run_stream), record_contacts=True, ledger=True,
-                        progress=snapshot)
+                        progress=snapshot, replay=replay)
         snapshot.book = engine.book
         engine.book.intensity = intensity.copy()  # the state each account reached in the fitted days
         engine.run()

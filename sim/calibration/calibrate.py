@@ -26,9 +26,10 @@ from ..errors import InputError
 from ..io import write_atomic
 from ..portfolio import read_portfolio_csv
 from ..scenario import Scenario, load_scenario
-from . import card, cgw
+from . import card, cgw, contact_fit
 from .balance_paths import BalancePaths, rebuild
 from .card_paths import rebuild_card
+from .contact_fit_reach import right_party_rates
 from .estimates import ParameterEstimate
 from .goodness import (
     GoodnessOfFit,
@@ -41,6 +42,7 @@ from .history_files import Contacts, Receipts, Window, read_contacts, read_payme
 from .treatment_lifts import contact_lifts
 
 CMDLINE = "command line"
+CONTACT_PREFIX = "contact."  # a fitted parameter of [contact] (the right-party multipliers by bucket)
 
 
 @dataclass(frozen=True)
@@ -78,8 +80,16 @@ class Calibration:
                 "goodness_of_fit": self.goodness_of_fit.as_dict()}
 
     def fitted_values(self) -> dict[str, float]:
-        """The identified estimates as ``[behavior]`` keys (the others stay as the base has them)."""
+        """The identified estimates as ``[behavior]`` keys (the others stay as the base has them); a
+        ``[contact]`` parameter keeps its ``contact.`` prefix."""
         return {name: p.estimate for name, p in self.parameters.items() if p.identified and p.estimate is not None}
+
+    def _section_values(self, section: str) -> dict[str, float]:
+        prefix = f"{section}."
+        fitted = self.fitted_values()
+        if section == "behavior":
+            return {name: v for name, v in fitted.items() if not name.startswith(CONTACT_PREFIX)}
+        return {name[len(prefix):]: v for name, v in fitted.items() if name.startswith(prefix)}
 
     def fitted_scenario_text(self, out_path: str | Path) -> str:
         """TOML that ``extends`` the base (by a path relative to ``out_path``) with the fitted ``[behavior]``."""
@@ -88,7 +98,10 @@ class Calibration:
                  f"# {self.window.days} days from {self.window.start}. Parameters the data could not",
                  "# identify are left as the base scenario has them.",
                  f"extends = {_toml_string(base)}", "", "[behavior]", f"model = {_toml_string(self.model)}"]
-        lines += _behavior_lines(self.fitted_values(), self.base_behavior or {})
+        lines += _behavior_lines(self._section_values("behavior"), self.base_behavior or {})
+        contact = self._section_values("contact")
+        if contact:
+            lines += ["", "[contact]", *_behavior_lines(contact, {})]
         missing = [name for name, p in self.parameters.items() if not p.identified]
         if missing:
             lines.append(f"# not identified: {', '.join(missing)}")
@@ -96,7 +109,8 @@ class Calibration:
 
     def write_fitted_scenario(self, out_path: str | Path, base: Scenario) -> None:
         """Check the fitted values against the schema, then write the scenario atomically."""
-        overrides = {f"behavior.{name}": value for name, value in self.fitted_values().items()}
+        overrides = {(name if name.startswith(CONTACT_PREFIX) else f"behavior.{name}"): value
+                     for name, value in self.fitted_values().items()}
         overrides["behavior.model"] = self.model
         base.with_overrides(overrides)  # a value the schema refuses is an error before anything is written
         write_atomic(out_path, self.fitted_scenario_text(out_path), option="--out")
@@ -150,15 +164,38 @@ def read_history(scenario_path, portfolio_path, payments_path, contacts_path, *,
 
 
 def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
-    """The balance paths, the likelihood's data and the maximum-likelihood fit of ``model = "cgw"``."""
+    """The balance paths, the likelihood's data and the maximum-likelihood fit of ``model = "cgw"``.
+
+    With a contact log the channels' lifts are fitted with the timing (:mod:`.contact_fit`): the fit's
+    parameters then hold ``lift.KEY`` too, and the data the contacts' jumps at the fitted lifts.
+    """
     paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts)
-    data = cgw.prepare(history.receipts, paths, contact_lifts(history.contacts, history.scenario.behavior))
-    return paths, data, cgw.fit(data)
+    if history.contacts is None:
+        data = cgw.prepare(history.receipts, paths, contact_lifts(None, history.scenario.behavior))
+        return paths, data, cgw.fit(data)
+    joint = contact_fit.fit_cgw(contact_fit.prepare(history.receipts, paths, history.contacts,
+                                                    history.scenario.behavior, hardening(history.scenario)))
+    joint.timing.parameters.update(joint.parameters)
+    return paths, joint.data, joint.timing
+
+
+def hardening(scenario: Scenario) -> float:
+    """``[contact] hardening``: how the engine hardens a lift's fatigue (0 without ``[contact]``)."""
+    return scenario.contact.hardening if scenario.contact is not None else 0.0
+
+
+def contact_parameters(history: History, bucket_by_day: np.ndarray | None = None) -> dict[str, ParameterEstimate]:
+    """With a contact log: the right-party rate by hour (and bucket) it identifies (:mod:`.contact_fit_reach`)."""
+    if history.contacts is None:
+        return {}
+    return right_party_rates(history.scenario, history.portfolio, history.contacts, bucket_by_day)
 
 
 def fit_cgw(history: History, base_scenario: str) -> Calibration:
     _, data, result = cgw_parts(history)
-    return cgw_calibration(history, base_scenario, data, result)
+    fit = cgw_calibration(history, base_scenario, data, result)
+    fit.parameters.update(contact_parameters(history))
+    return fit
 
 
 def cgw_calibration(history: History, base_scenario: str, data: cgw.CgwData, result: cgw.CgwFit) -> Calibration:
@@ -171,13 +208,16 @@ def cgw_calibration(history: History, base_scenario: str, data: cgw.CgwData, res
     exposure = float((data.end - data.start).sum())
     dated_counts = data.day_count[data.dated & (data.day_first == np.arange(data.time.size))]
     constant = constant_hazard_log_likelihood(data.repayments, exposure, dated_counts, shares, r_min)
-    goodness = GoodnessOfFit(ks_statistic=ks, ks_pvalue=p, aic=aic(result.log_likelihood, len(cgw.PARAMETERS)),
+    fitted_lifts = sum(p.identified for name, p in result.parameters.items() if name in contact_fit.LIFT_NAMES)
+    goodness = GoodnessOfFit(ks_statistic=ks, ks_pvalue=p, aic=aic(result.log_likelihood,
+                                                                    len(cgw.PARAMETERS) + fitted_lifts),
                              aic_constant_hazard=aic(constant, 2), share_ks_statistic=share_ks,
                              share_ks_pvalue=share_p)
     return Calibration(model="cgw", accounts=data.accounts, payments=len(history.receipts),
                        log_likelihood=result.log_likelihood, parameters=result.parameters,
                        goodness_of_fit=goodness, base_scenario=str(base_scenario), window=history.window,
-                       increments=increments, shares=shares)
+                       increments=increments, shares=shares,
+                       base_behavior=history.scenario.content().get("behavior", {}))
 
 
 def fit_card(history: History, base_scenario: str) -> Calibration:
@@ -187,11 +227,13 @@ def fit_card(history: History, base_scenario: str) -> Calibration:
     paths = rebuild_card(scenario, portfolio, history.receipts, history.contacts)
     held = np.array([behavior.segment_multiplier.get(s, 1.0) for s in names])
     reference = names.index("medium") if "medium" in names else 0
-    data = card.prepare_card(history.receipts, paths, contact_lifts(history.contacts, behavior), portfolio.segment,
+    lifts = contact_lifts(history.contacts, behavior, hardening=hardening(scenario))
+    data = card.prepare_card(history.receipts, paths, lifts, portfolio.segment,
                              held, reference)
     timing = card.fit_timing(data, names)
     parameters = {**timing.parameters, **card.choice_shares(paths.matches, paths.bucket),
-                  **card.redefault_rates(paths, names, history.contacts is not None)}
+                  **card.redefault_rates(paths, names, history.contacts is not None),
+                  **contact_parameters(history, paths.bucket_by_day)}
     # The choice's multipliers are taken as 1 by the share fit (see sim.calibration.card): not fitted.
     for name in [*(f"cure_multiplier.{s}" for s in names), "contact_cure_multiplier", "promise_cure_multiplier"]:
         parameters[name] = ParameterEstimate.unidentified()

@@ -76,6 +76,9 @@ class Contacts:
     time: np.ndarray
     channel: np.ndarray  # int8: sim.domain.Channel
     right_party: np.ndarray  # bool: the contact reached the borrower
+    outcome: np.ndarray | None = None  # int8: sim.domain.LogOutcome, -1 for a blank cell (what a replay takes)
+    line: np.ndarray | None = None  # int64: the row's line in the file
+    source: str = "contacts"
 
     def __len__(self) -> int:
         return int(self.position.size)
@@ -232,13 +235,37 @@ def read_contacts(path, account_ids: np.ndarray, window: Window) -> Contacts:
         if text not in channels:
             raise InputError(source, f"line {lines[k]}: channel", f"unknown channel {text[:40]!r}; allowed: {', '.join(ALL_CHANNELS)}")
         channel[k] = channels[text]
-    outcomes = cells.get("outcome", [""] * lines.size)
-    allowed = set(LOG_OUTCOMES) | {""}
+    outcome = _contact_outcomes(source, cells.get("outcome", [""] * lines.size), channel, lines)
+    reached = reached_right_party(outcome, channel)
+    order = np.lexsort((time, position))
+    return Contacts(position=position[order], time=time[order], channel=channel[order], right_party=reached[order],
+                    outcome=outcome[order], line=lines[order], source=source)
+
+
+# The outcomes a row of each channel can carry (blank: not recorded), as the engine writes them: a message
+# brings at most a request to stop (an opt-out only by SMS or e-mail), a call or a visit ends as it was
+# answered or as its conversation did, a callback is a conversation, a filing has none.
+_CONVERSATION = ("right_party", "promise", "plan", "dispute", "refusal", "complaint", "cease_request")
+CHANNEL_OUTCOMES = {
+    "sms": ("opt_out", "cease_request"), "email": ("opt_out", "cease_request"), "letter": ("cease_request",),
+    "call": ("no_answer", "wrong_party", *_CONVERSATION), "inbound_call": _CONVERSATION,
+    "field_visit": ("no_answer", *_CONVERSATION), "legal": (),
+}
+
+
+def _contact_outcomes(source: str, outcomes: list[str], channel: np.ndarray, lines: np.ndarray) -> np.ndarray:
+    """Each row's :class:`~sim.domain.LogOutcome` code (−1 blank); an unknown one, or one its channel
+    cannot have, is an error naming the line."""
+    code = {name: k for k, name in enumerate(LOG_OUTCOMES)}
+    out = np.empty(len(outcomes), dtype=np.int8)
     for k, text in enumerate(outcomes):
-        if text not in allowed:
+        if text and text not in code:
             raise InputError(source, f"line {lines[k]}: outcome", f"unknown outcome {text[:40]!r}; allowed: "
                                                                    f"{', '.join(LOG_OUTCOMES)} or blank")
-    code = {name: k for k, name in enumerate(LOG_OUTCOMES)}
-    reached = reached_right_party(np.array([code.get(text, -1) for text in outcomes], dtype=np.int8))
-    order = np.lexsort((time, position))
-    return Contacts(position=position[order], time=time[order], channel=channel[order], right_party=reached[order])
+        name = ALL_CHANNELS[channel[k]]
+        if text and text not in CHANNEL_OUTCOMES[name]:
+            allowed = ", ".join(CHANNEL_OUTCOMES[name]) or "none"
+            raise InputError(source, f"line {lines[k]}: outcome",
+                             f"{text!r} cannot end a {name} contact; allowed for {name}: {allowed} or blank")
+        out[k] = code.get(text, -1)
+    return out

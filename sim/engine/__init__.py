@@ -60,6 +60,7 @@ from .ladder import Ladder
 from .legal import Legal
 from .lifecycle import AfterChargeOff
 from .offers import Offers
+from .replay import Replay
 from .standing import Standing, needs_standing
 from .tally import RunOutcome, Tally
 from .teams import Teams
@@ -76,7 +77,8 @@ class Engine:
     def __init__(self, scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,
                  *, record_contacts: bool = True, progress=None,
                  step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
-                 paired_draws: bool = False, record_payments: bool = False, arrivals: Arrivals | None = None):
+                 paired_draws: bool = False, record_payments: bool = False, arrivals: Arrivals | None = None,
+                 replay=None):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
         :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
@@ -84,7 +86,8 @@ class Engine:
         (:class:`~sim.streams.AccountDraws`) instead of the shared streams; ``record_payments``:
         keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history;
         ``arrivals``: the portfolio already holds the run's arrivals after its accounts (champion/challenger
-        assigns them before the run); by default an open book's arrivals are drawn here."""
+        assigns them before the run); by default an open book's arrivals are drawn here; ``replay``: a
+        :class:`~.replay.LoggedContacts` whose contacts replace the strategy (:mod:`.replay`)."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
@@ -136,6 +139,7 @@ class Engine:
                                             parts if self.lifecycle is None else (*parts, self.lifecycle))
         offering = any(step.channel in OFFER_CHANNELS for step in scenario.strategy.steps)
         self.offers = Offers(ctx, book, counters.last_step_day, streams["offers"]) if offering else None
+        self.replay = None if replay is None else Replay(self, replay, streams["replay"])
 
     def _with_arrivals(self, portfolio: Portfolio, streams: RandomStreams, step_accounts, arrivals):
         """The portfolio with the run's arrivals after it; a step's mask must cover them too."""
@@ -197,6 +201,8 @@ class Engine:
         workable = self.book.workable(day)
         call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
+        if self.replay is not None:  # the logged contacts treat the accounts the log still covers
+            workable = workable[self.replay.handed_over(day)[workable]]
         for s, step in enumerate(self.scenario.strategy.steps):
             if step.after_charge_off:
                 continue  # its accounts are charged off: self.lifecycle.morning
@@ -221,6 +227,8 @@ class Engine:
         self.legal.day(day)
         if self.lifecycle is not None:
             self.lifecycle.morning(day)
+        if self.replay is not None:
+            self.replay.day(day)
 
     def _end_of_day(self, day: int) -> None:
         """24:00: fold the day's call counters, then the book's evening (between settlements due and

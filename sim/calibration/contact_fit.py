@@ -1,0 +1,172 @@
+"""What the contact log identifies: each channel's lift, fitted jointly with the repayment process.
+
+In the engine a contact raises the repayment intensity, from the end of its
+day, by its channel's lift (``[behavior.lift]``) damped by fatigue
+(:mod:`.treatment_lifts`). The log gives every contact's account, day,
+channel and whether it reached the borrower, so each contact is a jump of
+the intensity at a known time whose size is a known combination of the
+lifts: ``design[row] @ lifts``. The lifts are then parameters of the same
+Ogata likelihood as λ∞, κ, δ10 and δ11 (:mod:`.cgw`): fitted together on the
+log scale, with Wald intervals from the joint observed information, so that
+what a lift cannot be told apart from (the base rate, the decay, a channel
+always sent with another) widens its interval instead of biasing it.
+
+A lift is fitted when at least :data:`MIN_CONTACTS` contacts inside the
+accounts' observed windows give it; with fewer (a channel the lender does
+not use) it is ``"identified": false`` and held at the base's value in the
+likelihood, as is a lift whose interval spans more than the identification
+limit of :mod:`.estimates` (two channels always sent together, say).
+The right-party rate by hour is :mod:`.contact_reach`'s.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from scipy import optimize
+
+from ..domain import MINUTES_PER_DAY
+from ..engine.replay import LoggedContacts
+from ..scenario import BehaviorSection
+from . import cgw
+from .balance_paths import BalancePaths
+from .estimates import ParameterEstimate, log_scale_covariance, numerical_hessian, wald_on_log
+from .history_files import Contacts, Receipts
+from .treatment_lifts import FITTED_LIFTS, base_lifts, contact_rows
+
+MIN_CONTACTS = 10  # contacts giving a lift, inside the observed windows, for it to be fitted
+LIFT_NAMES = tuple(f"lift.{key}" for key in FITTED_LIFTS)  # as --set writes them inside [behavior]
+TIMING = len(cgw.TIMING)
+
+
+@dataclasses.dataclass(frozen=True)
+class LiftDesign:
+    """The likelihood's events with, for every contact event, how much of each lift it gives."""
+
+    data: cgw.CgwData  # known_jump: the base's lifts (replaced at every evaluation)
+    design: np.ndarray  # events × FITTED_LIFTS (zero rows for receipts)
+    free: np.ndarray  # the lifts fitted (positions in FITTED_LIFTS)
+    held: np.ndarray  # the base's lifts, where not fitted
+    counts: np.ndarray  # per lift: contacts inside the windows that give it
+
+    def with_lifts(self, lifts: np.ndarray) -> cgw.CgwData:
+        """The events with every contact's jump at these lifts (FITTED_LIFTS order)."""
+        # Column by column over the lifts some contact gives (a matrix product goes through a BLAS that
+        # spins its threads on a busy machine: twenty times slower here).
+        jump = np.zeros(self.design.shape[0])
+        for k in np.flatnonzero(self.counts).tolist():
+            jump += self.design[:, k] * lifts[k]
+        return dataclasses.replace(self.data, known_jump=jump)
+
+    def lifts(self, log_free: np.ndarray) -> np.ndarray:
+        values = self.held.copy()
+        values[self.free] = np.exp(log_free)
+        return values
+
+
+def prepare(receipts: Receipts, paths: BalancePaths, contacts: Contacts, behavior: BehaviorSection,
+            hardening: float = 0.0) -> LiftDesign:
+    """The events of :func:`cgw.prepare` with each contact event's row of the lift design."""
+    traced, rows_design = contact_rows(contacts, behavior, hardening)
+    data = cgw.prepare(receipts, paths, traced)
+    design = np.zeros((data.time.size, len(FITTED_LIFTS)))
+    known = ~data.receipt
+    design[known] = rows_design[np.rint(data.known_jump[known]).astype(np.int64) - 1]
+    counts = (design > 0).sum(axis=0)
+    free = np.flatnonzero(counts >= MIN_CONTACTS)
+    held = base_lifts(behavior)
+    prepared = LiftDesign(data=data, design=np.asfortranarray(design), free=free, held=held, counts=counts)
+    return dataclasses.replace(prepared, data=prepared.with_lifts(held))
+
+
+@dataclasses.dataclass(frozen=True)
+class LiftFit:
+    """The CGW fit with the lifts: the timing part as :func:`cgw.fit` returns it, the lifts beside it."""
+
+    timing: cgw.CgwFit  # theta and covariance: the five timing log-parameters only
+    data: cgw.CgwData  # the events with the contacts' jumps at the fitted lifts
+    lifts: np.ndarray  # FITTED_LIFTS order: fitted where free, the base's elsewhere
+    parameters: dict[str, ParameterEstimate]  # lift.KEY
+
+
+def fit_cgw(prepared: LiftDesign) -> LiftFit:
+    """Maximise the CGW likelihood over the timing parameters and the free lifts together."""
+    data, free = prepared.data, prepared.free
+    if data.repayments < cgw.MIN_REPAYMENTS or free.size == 0:
+        timing = cgw.fit(data)
+        return LiftFit(timing, data, prepared.held, _lift_estimates(prepared, None, None))
+    scale = 1.0 / max(data.accounts, 1)
+
+    def objective(theta: np.ndarray) -> float:
+        events = prepared.with_lifts(prepared.lifts(theta[TIMING:]))
+        return -cgw.log_likelihood(theta[:TIMING], events) * scale
+
+    start = cgw.starting_point(data)
+    rate = math.exp(start[0])
+    start = np.r_[start, np.log(np.maximum(prepared.held[free], 0.5 * rate))]
+    k = start.size
+    result = optimize.minimize(objective, start, method="L-BFGS-B", bounds=[cgw.LOG_BOUNDS] * k,
+                               options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
+    theta = result.x
+    on_bound = (theta <= cgw.LOG_BOUNDS[0] + 0.5) | (theta >= cgw.LOG_BOUNDS[1] - 0.5)
+    covariance = log_scale_covariance(numerical_hessian(objective, theta) / scale, ~on_bound)
+    full = None
+    if covariance is not None:
+        full = np.full((k, k), np.nan)
+        regular = np.flatnonzero(~on_bound)
+        full[np.ix_(regular, regular)] = covariance
+    lifts = prepared.lifts(theta[TIMING:])
+    events = prepared.with_lifts(lifts)
+    shares, slack = events.measured_shares()
+    timing_parameters = cgw._estimates(theta[:TIMING], on_bound[:TIMING],
+                                       None if full is None else full[:TIMING, :TIMING])
+    timing_parameters["r_min"] = r_min = cgw.smallest_share_estimate(shares, slack)
+    marks = -shares.size * math.log1p(-r_min.estimate) if r_min.estimate is not None else 0.0
+    timing = cgw.CgwFit(theta=theta[:TIMING], log_likelihood=-result.fun / scale + marks,
+                        parameters=timing_parameters, shares=shares, converged=bool(result.success),
+                        covariance=None if full is None else full[:TIMING, :TIMING])
+    return LiftFit(timing, events, lifts, _lift_estimates(prepared, theta[TIMING:], full, on_bound))
+
+
+def _lift_estimates(prepared: LiftDesign, log_free: np.ndarray | None, full: np.ndarray | None,
+                    on_bound: np.ndarray | None = None) -> dict[str, ParameterEstimate]:
+    out = {name: ParameterEstimate.unidentified() for name in LIFT_NAMES}
+    if log_free is None or full is None:
+        return out
+    for j, key in enumerate(prepared.free):
+        at = TIMING + j
+        if not on_bound[at] and full[at, at] > 0:
+            out[LIFT_NAMES[key]] = wald_on_log(float(log_free[j]), math.sqrt(full[at, at]))
+    return out
+
+
+def fitted_lifts(parameters: dict[str, ParameterEstimate]) -> dict[str, float]:
+    """The identified lifts as ``behavior.lift.KEY`` overrides (a backtest runs the engine with them)."""
+    return {f"behavior.{name}": p.estimate for name, p in parameters.items()
+            if name in LIFT_NAMES and p.identified and p.estimate is not None}
+
+
+def replay_after(contacts: Contacts | None, active: np.ndarray, fit_days: int,
+                 observed_until: np.ndarray | None = None) -> LoggedContacts | None:
+    """The contacts of the held-out days to the accounts a backtest runs (``active``: their positions in the
+    portfolio, ascending), as the engine's replay reads them: book rows, minutes from day ``fit_days``.
+
+    ``observed_until`` (per portfolio account, over the whole window): when the real account closed; from the
+    next day the scenario's strategy works it in the replication (:mod:`sim.engine.replay`).
+    """
+    if contacts is None:
+        return None
+    handover = None
+    if observed_until is not None:
+        handover = np.floor(observed_until[active]).astype(np.int64) + 1 - fit_days
+    later = contacts.time >= fit_days
+    at = np.minimum(np.searchsorted(active, contacts.position[later]), max(active.size - 1, 0))
+    mine = active[at] == contacts.position[later]
+    rows = np.flatnonzero(later)[mine]
+    outcome = contacts.outcome[rows] if contacts.outcome is not None else np.where(contacts.right_party[rows], 2, -1)
+    line = contacts.line[rows] if contacts.line is not None else np.zeros(rows.size, np.int64)
+    return LoggedContacts(row=at[mine], minute=(contacts.time[rows] - fit_days) * MINUTES_PER_DAY,
+                          channel=contacts.channel[rows], outcome=outcome, line=line, source=contacts.source,
+                          handover=handover)

@@ -164,7 +164,7 @@ def format_plan(plan, result) -> str:
     lines.append("weekly shadow prices (per agent hour, per filing for legal; all weeks in --json):")
     for team in teams:
         what = "one more filing" if plan.units.get(team) == "filings" else "one more agent hour"
-        lines.append(f"  {what} on team {team} is worth {plan.hour_value(team):,.2f} in its tightest week only")
+        lines.append(f"  {what} on team {team} is worth {plan.hour_value(team):,.2f} in the week it is worth most")
     if plan.budget is not None:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")

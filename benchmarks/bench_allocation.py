@@ -59,9 +59,10 @@ def direct_highs(v, capacity) -> tuple[float, float]:
     rows = [sparse.kron(sparse.eye(S), np.ones((1, T)), format="csr")]
     upper = [np.ones(S)]
     lower = [np.ones(S)]
-    for (team, w), cap in capacity.items():
-        rows.append(sparse.csr_matrix(v.minutes[team][:, :, w].reshape(1, n)))
-        upper.append(np.array([cap]))
+    for (team, w) in capacity:
+        # The LP's rows: a team's work from week w to the horizon within its capacity over those weeks.
+        rows.append(sparse.csr_matrix(v.minutes[team][:, :, w:].sum(axis=2).reshape(1, n)))
+        upper.append(np.array([sum(c for (t, k), c in capacity.items() if t == team and k >= w)]))
         lower.append(np.array([-highspy.kHighsInf]))
     A = sparse.vstack(rows).tocsc()
     lp = highspy.HighsLp()

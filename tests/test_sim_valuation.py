@@ -301,3 +301,16 @@ def test_the_json_says_which_plan_was_returned_with_the_paired_difference_and_it
     assert d["runs"][0] == pytest.approx(data["reference_values"]["baseline"] - data["lp_plan_model_value"])
     returned = "reference ladder baseline" if d["beats_plan"] else "lp"
     assert guard["returned"] == returned == data["plan_source"]
+
+
+def test_the_valuation_is_the_same_whichever_executor_runs_it(world):
+    # Runs spread over local processes are put back in their places: the values do not depend on where they ran.
+    from sim.executors import LocalExecutor
+
+    scenario, segments, treatments = world
+    picked = [treatments[names(treatments).index(n)] for n in ("none", "sms/3d", "call/3d")]
+    kw = dict(continuation=None, per_segment=3, shrink=False)
+    here = simulate_treatments(scenario, segments, picked, 42, **kw)
+    spread = simulate_treatments(scenario, segments, picked, 42, executor=LocalExecutor(2), **kw)
+    assert np.array_equal(here.value, spread.value)
+    assert np.array_equal(here.minutes["callers"], spread.minutes["callers"])

@@ -126,7 +126,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
              ladders: list[Scenario] | None = None, valuation: str | None = None,
-             replications: int = 1, guard_runs: int = DEFAULT_RUNS) -> Allocation:
+             replications: int = 1, guard_runs: int = DEFAULT_RUNS, workers: int | None = None) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -166,6 +166,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     valuation, each account's outcomes averaged over them (paired; the time
     grows with them); the analytic valuation has none to repeat.
 
+    ``workers``: local processes the simulated valuation's runs are spread
+    over (None: one per core, :class:`sim.executors.LocalExecutor`; 1: this
+    process); the values do not depend on it.
+
     ``guard_runs``: under the simulated valuation, the LP's plan and every
     reference ladder are run on the whole book on this many paired seeds, and
     a reference replaces the plan only if its paired difference's 95 %
@@ -191,6 +195,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
                      per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications,
                      guard_runs=guard_runs)
+    if valuation == "simulate":
+        from sim.executors import LocalExecutor
+
+        search.repeat["executor"] = LocalExecutor(workers)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
@@ -238,8 +246,8 @@ class _Search:
         self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
         self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
         self.value_treatments, self.value_ladder = valuers(valuation)
-        # Only the simulated valuation repeats runs (the analytic one takes no such option).
-        self.repeat = {"replications": replications} if replications != 1 else {}
+        # Only the simulated valuation repeats runs and takes an executor (the analytic one has neither option).
+        self.repeat: dict = {"replications": replications} if replications != 1 else {}
         # Paired whole-book runs of plan and references before a reference may replace the plan
         # (None: the analytic valuation, an expectation compared once).
         self.guard_runs = max(1, guard_runs) if valuation == "simulate" else None

@@ -403,11 +403,6 @@ class _Search:
             return plan
         return self.adopt(plan, top, outcomes, worth)
 
-    def ladder_run(self, world: Scenario, seed) -> float:
-        """One whole-book run of ``world``'s ladder on ``seed``, as its objective."""
-        return ladder_worth(self.scenario, self.value_ladder(world, self.segments, world.strategy.steps, self.days,
-                                                             seed=seed))
-
     def guarded_reference(self, plan: Plan, worth: float, values: dict[str, float],
                           outcomes) -> tuple[Plan, dict]:
         """A reference ladder in place of the plan only if it beats it beyond the noise of paired runs.
@@ -422,11 +417,16 @@ class _Search:
         if eligible and self.guard_runs > 1:
             started = time.perf_counter()
             ladder, seed = plan.to_strategy(self.scenario), valuation_seed(self.scenario)
-            for r in range(1, self.guard_runs):
-                each = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
-                plan_runs.append(self.ladder_run(ladder, each))
-                for name in eligible:
-                    runs[name].append(self.ladder_run(self.worlds[name], each))
+            worlds = {"": ladder, **{name: self.worlds[name] for name in eligible}}
+            units = [(self.scenario, world, self.segments, self.days,
+                      np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r)))
+                     for r in range(1, self.guard_runs) for world in worlds.values()]
+            executor = self.repeat.get("executor")
+            done = executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units))
+            got = dict(done)
+            for k in range(len(units)):
+                name = list(worlds)[k % len(worlds)]
+                (plan_runs if name == "" else runs[name]).append(got[k])
             self.timings["value"] += time.perf_counter() - started
         differences = paired_differences(plan_runs, runs)
         winner = choose(differences)
@@ -467,6 +467,14 @@ class _Search:
                        note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
         return Allocation(model=best.model, plan=plan, valuation=best.valuation, build_seconds=self.timings["build"],
                           value_seconds=self.timings["value"], ladder_values=values)
+
+
+def _ladder_unit(unit) -> float:
+    """One whole-book run of a ladder on one seed, as its objective: an executor's work unit (the guard's runs)."""
+    from .sim_valuation import simulate_ladder
+
+    scenario, world, segments, days, seed = unit
+    return ladder_worth(scenario, simulate_ladder(world, segments, world.strategy.steps, days, seed=seed))
 
 
 def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome, lp_worth: float) -> Plan:

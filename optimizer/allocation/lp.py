@@ -181,7 +181,10 @@ def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
     and the LP rationed the whole horizon's calls to it — on card_baseline at
     5,000 accounts its plan used 44 k of the callers' 120 k minutes and lost
     to baseline's ladder, which works the backlog off over the weeks that
-    follow. Returns ``{(team, w): (coefficients over the allowed columns, capacity from w on)}``.
+    follow. What the rows do not model: the valuation values the work asked
+    for as done on time, and a call made late may merge with the account's
+    next one (docs/optimizer_validation.md measures it). Returns
+    ``{(team, w): (coefficients over the allowed columns, capacity from w on)}``.
     """
     out: dict[tuple[str, int], tuple[np.ndarray, float]] = {}
     teams = dict.fromkeys(team for team, _ in capacity)

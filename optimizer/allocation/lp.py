@@ -6,16 +6,19 @@ The linear programme (build, solve and report are separate steps):
 * maximise Σ value[s, t]·x[s, t], the expected net recovery over the horizon
   from :mod:`optimizer.allocation.value_model`;
 * ``assign_{s}``: Σ_t x[s, t] = 1 — every account gets exactly one treatment;
-* ``capacity_{team}_{week}``: Σ minutes[s, t, week]·x[s, t] ≤ the team's
-  minutes that week (agents × shift minutes × working days — the same paid
-  minutes the simulator's agents and the whole-ladder valuation give out;
-  legal teams count filings);
+* ``capacity_{team}_{week}``: Σ over the weeks from ``week`` to the horizon
+  of minutes[s, t, w]·x[s, t] ≤ the team's minutes over those weeks (agents ×
+  shift minutes × working days — the same paid minutes the simulator's agents
+  and the whole-ladder valuation give out; legal teams count filings): work
+  asked for in one week may be done in a later one, as the engine's lists
+  carry over (:func:`backlog_rows`);
 * ``budget``: Σ spend[s, t]·x[s, t] ≤ the budget for variable spend (messages,
   letters, visits, filings, commission, complaint handling) — agent pay is fixed by the teams;
 * minimum service (optional): treatments without any contact are not allowed.
 
-The shadow price of a capacity row is the value of one more minute (filing)
-of that team in that week; times 60 it is the value of one more agent hour.
+The value of one more minute (filing) of a team in a week is the sum of the
+duals of its rows from that week back to week 0 (every row the minute
+relaxes); times 60 it is the value of one more agent hour.
 A price that exists in one week tells a planner little, so the main figure is
 :func:`optimizer.allocation.search.agent_values`: the LP re-solved with one
 more agent's paid minutes in every week of a team, against what that agent
@@ -134,11 +137,7 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     for s in range(S):
         cols = np.arange(starts[s], starts[s + 1])
         rows.append((f"assign_{s}", cols, np.ones(cols.size), pulp.LpConstraintEQ, 1.0))
-    for (team, week), cap in capacity.items():
-        cube = valuation.minutes.get(team)
-        if cube is None or week >= cube.shape[2]:
-            continue
-        coef = cube[:, :, week][allowed]
+    for (team, week), (coef, cap) in backlog_rows(valuation, capacity, allowed).items():
         nz = np.flatnonzero(coef > TINY)
         if nz.size == 0:
             continue
@@ -163,6 +162,44 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
                            min_service=min_service, units=units or {}, columns=columns, column_of=column_of,
                            cost=cost, matrix=matrix, row_lower=np.where(equal, rhs, -np.inf), row_upper=rhs,
                            constraints=list(constraints.values()), allowed=given)
+
+
+def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
+                 allowed: np.ndarray) -> dict[tuple[str, int], tuple[np.ndarray, float]]:
+    """Each team's work from week ``w`` to the horizon's end against its minutes over the same weeks.
+
+    The engine's lists carry over: an account due for a call that no agent
+    reached today is due again tomorrow (its step's cadence clock moves only
+    when it is contacted), and a visit or a filing waits likewise. Work a
+    plan asks for in one week may therefore be done in a later one, never in
+    an earlier one; with a queue that carries over, everything asked for by
+    the horizon is done by then exactly when, for every week ``w``, the work
+    asked for from ``w`` on fits in the capacity from ``w`` on (Lindley's
+    recursion of the backlog). A row per week of its own would price only the
+    first week: the valuation's runs, with capacity to spare, contact every
+    account due on the first day, so the book's first sweep lands in week 0
+    and the LP rationed the whole horizon's calls to it — on card_baseline at
+    5,000 accounts its plan used 44 k of the callers' 120 k minutes and lost
+    to baseline's ladder, which works the backlog off over the weeks that
+    follow. What the rows do not model: the valuation values the work asked
+    for as done on time, and a call made late may merge with the account's
+    next one (docs/optimizer_validation.md measures it). Returns
+    ``{(team, w): (coefficients over the allowed columns, capacity from w on)}``.
+    """
+    out: dict[tuple[str, int], tuple[np.ndarray, float]] = {}
+    teams = dict.fromkeys(team for team, _ in capacity)
+    for team in teams:
+        cube = valuation.minutes.get(team)
+        if cube is None:
+            continue
+        weeks = sorted(w for t, w in capacity if t == team and w < cube.shape[2])
+        coef = np.zeros(int(allowed.sum()))
+        cap = 0.0
+        for week in reversed(weeks):
+            coef = coef + cube[:, :, week][allowed]
+            cap += capacity[(team, week)]
+            out[(team, week)] = (coef, cap)
+    return out
 
 
 class ArrayHiGHS(pulp.HiGHS):
@@ -279,7 +316,12 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
         for (team, week) in model.capacity:
             cube = valuation.minutes.get(team)
             used[(team, week)] = float((cube[:, :, week] * shares).sum()) if cube is not None and week < cube.shape[2] else 0.0
-            prices[(team, week)] = _price(model.problem, f"capacity_{team}_{week}", sign)
+        # One more minute in week w relaxes every row from an earlier week on.
+        for team in dict.fromkeys(team for team, _ in model.capacity):
+            price = 0.0
+            for week in sorted(w for t, w in model.capacity if t == team):
+                price += _price(model.problem, f"capacity_{team}_{week}", sign)
+                prices[(team, week)] = price
         if model.budget is not None:
             budget_used = float((valuation.spend * shares).sum())
             budget_price = _price(model.problem, "budget", sign)

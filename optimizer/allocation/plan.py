@@ -96,8 +96,10 @@ class Plan:
     segments: Segments
     treatments: tuple[Treatment, ...]
     capacity: dict[tuple[str, int], float]
+    # Work asked of each team by week (it may exceed one week's capacity: the lists carry over,
+    # :meth:`capacity_backlog`) and the value of one more unit (minute or filing) in that week.
     capacity_used: dict[tuple[str, int], float]
-    capacity_prices: dict[tuple[str, int], float]  # value of one more unit (minute or filing)
+    capacity_prices: dict[tuple[str, int], float]
     budget: float | None
     budget_used: float | None
     budget_price: float | None
@@ -152,8 +154,35 @@ class Plan:
             rows.append(row)
         return rows
 
+    def capacity_backlog(self) -> dict[tuple[str, int], float]:
+        """Work the plan asks of each team from week ``w`` on, less the team's capacity over those weeks.
+
+        The engine's lists carry over (a call no agent reached today is due
+        tomorrow), so the work of one week may be done in a later one: the
+        plan keeps to its teams' capacity when no figure here is above 0 (the
+        LP's rows, :func:`optimizer.allocation.lp.backlog_rows`). A week's
+        ``capacity_used`` may exceed its capacity — the first sweep of the
+        book, worked off in the weeks after.
+        """
+        out: dict[tuple[str, int], float] = {}
+        for team in dict.fromkeys(team for team, _ in self.capacity):
+            excess = 0.0
+            for week in sorted((w for t, w in self.capacity if t == team), reverse=True):
+                excess += self.capacity_used.get((team, week), 0.0) - self.capacity[(team, week)]
+                out[(team, week)] = excess
+        return out
+
+    def within_capacity(self, tolerance: float = 1e-6) -> bool:
+        """Whether every team's work from every week on fits its capacity from then on (relative ``tolerance``)."""
+        total = {team: sum(c for (t, _), c in self.capacity.items() if t == team) for team, _ in self.capacity}
+        return all(excess <= tolerance * (total[team] + 1.0) for (team, _), excess in self.capacity_backlog().items())
+
     def hour_value(self, team: str) -> float:
-        """Value of one more agent hour of a team in its most constrained week (per filing for legal)."""
+        """Value of one more agent hour of a team in the week it is worth most (per filing for legal).
+
+        Work carries over to later weeks, so an hour is worth at least as much
+        in a later week as in an earlier one (:meth:`capacity_backlog`).
+        """
         prices = [p for (name, _), p in self.capacity_prices.items() if name == team]
         scale = 1.0 if self.units.get(team) == "filings" else MINUTES_PER_HOUR  # per minute → per hour
         return max(prices, default=0.0) * scale

@@ -126,7 +126,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
              min_service: bool = False, solver: str = "highs", time_limit: float | None = None,
              band_edges=None, rng=None, per_segment: int = 40, passes: int = 2,
              ladders: list[Scenario] | None = None, valuation: str | None = None,
-             replications: int = 1, guard_runs: int = DEFAULT_RUNS) -> Allocation:
+             replications: int = 1, guard_runs: int = DEFAULT_RUNS, workers: int | None = None) -> Allocation:
     """Segments, treatments, values, the LP and its plan for a scenario.
 
     The treatments are the scenario's channels and cadences plus, as ladder
@@ -166,6 +166,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     valuation, each account's outcomes averaged over them (paired; the time
     grows with them); the analytic valuation has none to repeat.
 
+    ``workers``: local processes the simulated valuation's runs are spread
+    over (None: one per core, :class:`sim.executors.LocalExecutor`; 1: this
+    process); the values do not depend on it.
+
     ``guard_runs``: under the simulated valuation, the LP's plan and every
     reference ladder are run on the whole book on this many paired seeds, and
     a reference replaces the plan only if its paired difference's 95 %
@@ -191,6 +195,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
                      per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications,
                      guard_runs=guard_runs)
+    if valuation == "simulate":
+        from sim.executors import LocalExecutor
+
+        search.repeat["executor"] = LocalExecutor(workers)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
@@ -238,8 +246,8 @@ class _Search:
         self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
         self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
         self.value_treatments, self.value_ladder = valuers(valuation)
-        # Only the simulated valuation repeats runs (the analytic one takes no such option).
-        self.repeat = {"replications": replications} if replications != 1 else {}
+        # Only the simulated valuation repeats runs and takes an executor (the analytic one has neither option).
+        self.repeat: dict = {"replications": replications} if replications != 1 else {}
         # Paired whole-book runs of plan and references before a reference may replace the plan
         # (None: the analytic valuation, an expectation compared once).
         self.guard_runs = max(1, guard_runs) if valuation == "simulate" else None
@@ -395,11 +403,6 @@ class _Search:
             return plan
         return self.adopt(plan, top, outcomes, worth)
 
-    def ladder_run(self, world: Scenario, seed) -> float:
-        """One whole-book run of ``world``'s ladder on ``seed``, as its objective."""
-        return ladder_worth(self.scenario, self.value_ladder(world, self.segments, world.strategy.steps, self.days,
-                                                             seed=seed))
-
     def guarded_reference(self, plan: Plan, worth: float, values: dict[str, float],
                           outcomes) -> tuple[Plan, dict]:
         """A reference ladder in place of the plan only if it beats it beyond the noise of paired runs.
@@ -414,11 +417,16 @@ class _Search:
         if eligible and self.guard_runs > 1:
             started = time.perf_counter()
             ladder, seed = plan.to_strategy(self.scenario), valuation_seed(self.scenario)
-            for r in range(1, self.guard_runs):
-                each = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
-                plan_runs.append(self.ladder_run(ladder, each))
-                for name in eligible:
-                    runs[name].append(self.ladder_run(self.worlds[name], each))
+            worlds = {"": ladder, **{name: self.worlds[name] for name in eligible}}
+            units = [(self.scenario, world, self.segments, self.days,
+                      np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r)))
+                     for r in range(1, self.guard_runs) for world in worlds.values()]
+            executor = self.repeat.get("executor")
+            done = executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units))
+            got = dict(done)
+            for k in range(len(units)):
+                name = list(worlds)[k % len(worlds)]
+                (plan_runs if name == "" else runs[name]).append(got[k])
             self.timings["value"] += time.perf_counter() - started
         differences = paired_differences(plan_runs, runs)
         winner = choose(differences)
@@ -459,6 +467,14 @@ class _Search:
                        note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
         return Allocation(model=best.model, plan=plan, valuation=best.valuation, build_seconds=self.timings["build"],
                           value_seconds=self.timings["value"], ladder_values=values)
+
+
+def _ladder_unit(unit) -> float:
+    """One whole-book run of a ladder on one seed, as its objective: an executor's work unit (the guard's runs)."""
+    from .sim_valuation import simulate_ladder
+
+    scenario, world, segments, days, seed = unit
+    return ladder_worth(scenario, simulate_ladder(world, segments, world.strategy.steps, days, seed=seed))
 
 
 def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome, lp_worth: float) -> Plan:

@@ -219,6 +219,12 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
                           rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
+def _run_unit(unit) -> AccountOutcome:
+    """One treatment's run on the sample, as an executor's work unit (plain data in, plain data out)."""
+    scenario, book, treatments, t, days, continuation, seed, paired_draws = unit
+    return run_treatment(scenario, book, treatments, t, days, continuation, seed, paired_draws=paired_draws)
+
+
 def lp_work(scenario: Scenario, result, days: int) -> dict[str, np.ndarray]:
     """A run's agent work per account in the units of the LP's capacity rows.
 
@@ -339,12 +345,17 @@ def _mean_outcome(outcomes: list[AccountOutcome]) -> AccountOutcome:
 def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
                         continuation: np.ndarray | None = None, per_segment: int = 40,
                         seed: np.random.SeedSequence | None = None, paired_draws: bool = True,
-                        shrink: bool = True, replications: int = 1) -> SimulatedValuation:
+                        shrink: bool = True, replications: int = 1, executor=None) -> SimulatedValuation:
     """Value every treatment for every segment by simulation: one run per treatment, paired.
 
     ``replications``: runs per treatment, each account's outcomes averaged
     over them (replication r > 0 uses child r of the seed, the same for every
     treatment, so the average stays paired).
+
+    ``executor``: where the runs go (:mod:`sim.executors`; None: this
+    process). Each run is a pure function of its treatment and seed and the
+    results are put back in their places, so the values are the same
+    whichever executor runs them.
 
     ``shrink``: the values the LP reads have each treatment's extra
     collections over the first treatment shrunk toward its bucket's rate
@@ -361,9 +372,14 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     by_account = np.zeros((len(book.portfolio), T))
     seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
                       for r in range(1, replications)]
+    units = [(scenario, book, tuple(treatments), t, days, continuation, each, paired_draws)
+             for t in range(T) for each in seeds]
+    runs: list[AccountOutcome | None] = [None] * len(units)
+    for position, outcome in (executor.map_unordered(_run_unit, units) if executor is not None
+                              else enumerate(map(_run_unit, units))):
+        runs[position] = outcome
     for t in range(T):
-        out = _mean_outcome([run_treatment(scenario, book, treatments, t, days, continuation, each,
-                                           paired_draws=paired_draws) for each in seeds])
+        out = _mean_outcome(runs[t * len(seeds):(t + 1) * len(seeds)])
         by_account[:, t] = out.collected
         net = out.collected - out.spend
         value[:, t] = _segment_totals(net, book, S)

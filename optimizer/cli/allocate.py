@@ -60,6 +60,9 @@ def register(subparsers) -> None:
                    help="under --valuation simulate, paired whole-book runs of the LP's plan and each reference "
                         "ladder; a reference is returned only if it beats the plan beyond the noise (its paired "
                         "difference's 95%% interval above 0; default 3)")
+    p.add_argument("--workers", type=positive_int(64), default=None, metavar="N",
+                   help="local processes for the simulated valuation's runs (default: one per core; "
+                        "the plan does not depend on it)")
     p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
                    help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
@@ -89,7 +92,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     result = allocate(loaded, weeks=args.weeks, budget=args.budget, min_service=args.min_service,
                       solver=args.solver, time_limit=args.time_limit, band_edges=args.bands, ladders=others,
                       per_segment=args.sample, passes=args.passes, valuation=args.valuation,
-                      replications=args.replications, guard_runs=args.guard_runs)
+                      replications=args.replications, guard_runs=args.guard_runs, workers=args.workers)
     plan = result.plan
     if args.mps:
         # With its objective sense, so that any solver reading the file maximises.
@@ -164,7 +167,7 @@ def format_plan(plan, result) -> str:
     lines.append("weekly shadow prices (per agent hour, per filing for legal; all weeks in --json):")
     for team in teams:
         what = "one more filing" if plan.units.get(team) == "filings" else "one more agent hour"
-        lines.append(f"  {what} on team {team} is worth {plan.hour_value(team):,.2f} in its tightest week only")
+        lines.append(f"  {what} on team {team} is worth {plan.hour_value(team):,.2f} in the week it is worth most")
     if plan.budget is not None:
         lines.append(f"budget: used {plan.budget_used:,.0f} of {plan.budget:,.0f}; "
                      f"one more unit of budget is worth {plan.budget_price:,.3f}")

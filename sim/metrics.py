@@ -52,6 +52,7 @@ series; a closed cohort without warm-up has none of them.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ from typing import Any
 
 import numpy as np
 
+from .consumers import NOT_PLACED
 from .contact_log import ContactLog
 from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, MINUTES_PER_DAY, PAID_OFF, ROLL_STATES
 from .engine.tally import RunOutcome
@@ -293,8 +295,15 @@ def measured_contacts(log: ContactLog, warmup: int) -> ContactLog:
         return log
     keep = log.minute >= warmup * MINUTES_PER_DAY
     start = log.start_date + dt.timedelta(days=warmup)
-    return ContactLog(log.account[keep], log.minute[keep] - warmup * MINUTES_PER_DAY, log.channel[keep],
-                      log.outcome[keep], log.agent[keep], log.duration[keep], log.agent_names, start)
+    measured = ContactLog(log.account[keep], log.minute[keep] - warmup * MINUTES_PER_DAY, log.channel[keep],
+                          log.outcome[keep], log.agent[keep], log.duration[keep], log.agent_names, start)
+    if log.facts is not None:
+        # The audit checks each row against its consumer's rules, so the facts go with the rows, their
+        # placement days timed from the first measured day like the rows (placed in the warm-up: < 0).
+        facts = log.facts
+        placed = np.where(facts.placed_on == NOT_PLACED, NOT_PLACED, facts.placed_on.astype(np.int64) - warmup)
+        measured.facts = dataclasses.replace(facts, placed_on=placed)
+    return measured
 
 
 def _history(run: RunOutcome) -> RunHistory:

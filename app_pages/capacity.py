@@ -58,7 +58,7 @@ def gather_plan_inputs() -> tuple | None:
     keep_options("cap_scenario", options)
     c1, c2, c3, c4, c5 = st.columns([2, 1, 1, 1, 1])
     choice = c1.selectbox("Scenario", options, key="cap_scenario", help="A shipped scenario or one saved in the "
-                          "library (Scenario lab).", index=options.index("baseline") if "baseline" in options else 0)
+                          "library (Scenario lab).", index=options.index("hawkes_baseline") if "hawkes_baseline" in options else 0)
     accounts = c2.number_input("Accounts", 100, 200_000, DEFAULT_ACCOUNTS, step=500, key="cap_accounts")
     days = c3.number_input("Horizon (days)", 7, 365, DEFAULT_DAYS, step=7, key="cap_days")
     try:

@@ -8,7 +8,7 @@ and the matrix built and solved directly with highspy; the last line is the
 headline ratio (2,000 segments; target ≤ 2× and ≤ 10 s).
 
 Then ``allocate`` end to end, side by side in one run (``--allocate-accounts``,
-5,000 by default; 0 skips it): baseline (hawkes borrowers) with the analytic
+5,000 by default; 0 skips it): hawkes_baseline (hawkes borrowers) with the analytic
 and with the simulated valuation, and card_baseline (card borrowers), which
 only the simulated valuation can value — wall and CPU seconds of
 ``allocate`` (issue 13's target: ≤ 15 s at 5,000 accounts on 2 cores; the
@@ -82,7 +82,7 @@ def direct_highs(v, capacity) -> tuple[float, float]:
 
 
 # (scenario file, valuation) of the end-to-end comparison: hawkes both ways, card by the engine.
-ALLOCATE_RUNS = (("baseline", "analytic"), ("baseline", "simulate"), ("card_baseline", "simulate"))
+ALLOCATE_RUNS = (("hawkes_baseline", "analytic"), ("hawkes_baseline", "simulate"), ("card_baseline", "simulate"))
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
 

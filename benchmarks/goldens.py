@@ -8,7 +8,7 @@ minute:
 * every simulation scenario in ``scenarios/*.toml`` at 1,500 accounts × 60 days
   with seed 20260105: the KPIs, the daily series, the roll-rate matrix and the
   contact log (each its own digest, so a failure says which part moved);
-* ``python -m optimizer allocate --json`` on baseline and cn_2025 at the same size;
+* ``python -m optimizer allocate --json`` on hawkes_baseline and cn_2025 at the same size;
 * ``python -m optimizer payoff`` on every debt file (``debts_*.toml``,
   ``household.toml``), every strategy: the schedule CSV's bytes and the JSON;
 * ``python -m optimizer staff --json`` for the README's example.
@@ -48,7 +48,7 @@ GOLDENS = ROOT / "tests" / "goldens.json"
 ACCOUNTS = 1_500
 DAYS = 60
 SEED = 20260105
-ALLOCATE = ("baseline", "cn_2025")
+ALLOCATE = ("hawkes_baseline", "cn_2025")  # the analytic value model values hawkes borrowers only
 STAFF_README = ["--profile", "8:40,9:120,10:150,11:130,12:90,13:100,14:110,15:80,16:50",
                 "--handle-minutes", "6", "--patience-minutes", "3", "--max-occupancy", "0.85",
                 "--shift-length", "8,6,4"]

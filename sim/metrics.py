@@ -304,10 +304,12 @@ def measured_contacts(log: ContactLog, warmup: int) -> ContactLog:
     start = log.start_date + dt.timedelta(days=warmup)
     measured = ContactLog(log.account[keep], log.minute[keep] - warmup * MINUTES_PER_DAY, log.channel[keep],
                           log.outcome[keep], log.agent[keep], log.duration[keep], log.agent_names, start)
-    facts = getattr(log, "facts", None)
-    if facts is not None:  # the audit reads the placement days on the measured days' clock too
-        placed = facts.placed_on >= NOT_PLACED
-        measured.facts = replace(facts, placed_on=np.where(placed, facts.placed_on, facts.placed_on - warmup))
+    if getattr(log, "facts", None) is not None:
+        # The audit checks each row against its consumer's rules, so the facts go with the rows, their
+        # placement days timed from the first measured day like the rows (placed in the warm-up: < 0).
+        facts = log.facts
+        placed = np.where(facts.placed_on == NOT_PLACED, NOT_PLACED, facts.placed_on.astype(np.int64) - warmup)
+        measured.facts = replace(facts, placed_on=placed)
     return measured
 
 

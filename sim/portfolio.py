@@ -148,20 +148,23 @@ def generate_portfolio(scenario: Scenario, rng: np.random.Generator) -> Portfoli
 
 
 def generate_arrivals(scenario: Scenario, rng: np.random.Generator, first_id: int,
-                      segment_names: tuple[str, ...]) -> tuple[Portfolio, np.ndarray]:
+                      segment_names: tuple[str, ...], book_accounts: int | None = None) -> tuple[Portfolio, np.ndarray]:
     """Every account entering the book over the run (``[arrivals]``), drawn up front, and the day each enters.
 
     Each simulated day (warm-up included) draws a Poisson number of arrivals
     with mean a month's arrivals / 30; an arrival enters at 1 day past due with
     one missed minimum due past due. Balances, segments and known contact
     points come from ``[arrivals]`` or, where it says nothing, ``[portfolio]``.
-    Ids follow the book's (``first_id`` on). Returns the arrivals as a
-    portfolio in order of entry, and their entry days (engine days, ascending).
+    Ids follow the book's (``first_id`` on). ``per_1000_per_month`` is per
+    1,000 accounts of the book at the start, ``book_accounts`` (default
+    ``simulation.accounts``; a book read from a CSV or passed in has its own
+    count, as its scaled teams do). Returns the arrivals as a portfolio in
+    order of entry, and their entry days (engine days, ascending).
     """
     spec, arrivals = scenario.portfolio, scenario.arrivals
     if arrivals is None:
         raise ValueError("the scenario has no [arrivals]")
-    monthly = arrivals.monthly(scenario.simulation.accounts)
+    monthly = arrivals.monthly(scenario.simulation.accounts if book_accounts is None else book_accounts)
     per_day = rng.poisson(monthly / 30.0, scenario.simulation.total_days)
     n = int(per_day.sum())
     if first_id + n > 2**63 - 1:

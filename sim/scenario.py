@@ -244,7 +244,7 @@ class ArrivalsSection(_Section):
     ``per_month`` accounts a month (30 days) on average enter the book at 1 day
     past due (the 1-30 bucket), a Poisson number each day (see
     :mod:`sim.engine.arrivals` for why); or ``per_1000_per_month`` for every
-    1,000 accounts of ``simulation.accounts``, so that ``--accounts`` scales
+    1,000 accounts of the book at the start (``simulation.accounts``, or a CSV's own accounts), so that ``--accounts`` scales
     the inflow with the book. Their balances and segment mix are the
     portfolio's unless given here; segments must be the portfolio's.
     """

@@ -105,7 +105,7 @@ def test_infeasible_is_a_status(solver):
     assert not plan.ok and plan.objective is None and plan.allocation() == []
     assert json.loads(plan.to_json())["status"] == "infeasible"
     with pytest.raises(ValueError):
-        plan.to_strategy(load_scenario(SCENARIOS / "baseline.toml"))
+        plan.to_strategy(load_scenario(SCENARIOS / "hawkes_baseline.toml"))
 
 
 def test_when_highs_fails_cbc_answers_and_the_duals_keep_their_sign(monkeypatch):
@@ -180,7 +180,7 @@ def test_largest_remainder_keeps_counts():
 
 
 def test_capacity_counts_working_days():
-    s = load_scenario(SCENARIOS / "baseline.toml")
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml")
     cap = team_capacity(s, 14, utilisation=1.0)
     callers = s.teams["callers"]
     shift = sum(e - b for b, e in callers.shift_minutes)
@@ -190,7 +190,7 @@ def test_capacity_counts_working_days():
 
 
 def test_treatments_respect_compliance_caps():
-    s = load_scenario(SCENARIOS / "baseline.toml")  # Reg F: ≤ 7 attempts in 7 days
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml")  # Reg F: ≤ 7 attempts in 7 days
     for t in scenario_treatments(s):
         for c in t.contacts:
             if c.channel == "call":
@@ -200,7 +200,7 @@ def test_treatments_respect_compliance_caps():
 
 @pytest.fixture(scope="module")
 def small():
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})
     return scenario, allocate(scenario, per_segment=20, passes=2)
 
 
@@ -223,7 +223,7 @@ def cli(*args):
 
 def test_cli_json_mps_and_strategy(tmp_path):
     mps, toml = tmp_path / "plan.mps", tmp_path / "plan.toml"
-    out = cli(str(SCENARIOS / "baseline.toml"), "--accounts", "600", "--weeks", "4", "--json",
+    out = cli(str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "600", "--weeks", "4", "--json",
               "--mps", str(mps), "--strategy-out", str(toml))
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
@@ -241,7 +241,7 @@ def test_cli_json_mps_and_strategy(tmp_path):
 def test_cli_bad_input_exit_2_one_line(args):
     argv = [a if a != "nope.toml" else str(ROOT / "nope.toml") for a in args]
     if argv[0].startswith("--"):
-        argv = [str(SCENARIOS / "baseline.toml"), *argv]
+        argv = [str(SCENARIOS / "hawkes_baseline.toml"), *argv]
     out = cli(*argv)
     assert out.returncode == 2
     assert out.stdout == ""
@@ -256,7 +256,7 @@ def test_plan_of_one_ladder_everywhere_is_that_ladder():
     from optimizer.allocation.segments import build_segments
     from optimizer.allocation.treatments import ladder_treatments
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 500})
     segments = build_segments(s)
     treatments = tuple(ladder_treatments(s, [("baseline", list(s.strategy.steps))]))
     table = np.zeros((7, 3, len(segments.band_edges)), dtype=np.int64)
@@ -274,7 +274,7 @@ def test_after_failed_steps_are_reached_in_the_value_model():
     from optimizer.allocation.segments import build_segments
     from optimizer.allocation.value_model import value_ladder
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1500, "simulation.days": 120})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 1500, "simulation.days": 120})
     segments = build_segments(s)
     result = value_ladder(s, segments, s.strategy.steps, 120, per_segment=30)
     assert result.minutes["field"].sum() > 0
@@ -292,7 +292,7 @@ def test_plan_never_rates_below_a_shipped_ladder():
     from optimizer.allocation.value_model import value_ladder
 
     overrides = {"simulation.accounts": 600, "simulation.days": 35}
-    world = load_scenario(SCENARIOS / "baseline.toml", overrides)
+    world = load_scenario(SCENARIOS / "hawkes_baseline.toml", overrides)
     others = [load_scenario(SCENARIOS / f"{n}.toml", overrides)
               for n in ("sms_gentle", "call_heavy", "early_field", "cn_2025")]
     result = allocate(world, per_segment=15, passes=1, ladders=others)
@@ -366,7 +366,7 @@ def test_field_visits_are_offered_on_top_of_calls():
     # where the rules allow no visits, none is offered.
     from optimizer.allocation.treatments import ladder_treatments, with_field_visits
 
-    s = load_scenario(SCENARIOS / "baseline.toml")
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml")
     base = scenario_treatments(s) + ladder_treatments(s, [("call_heavy", list(
         load_scenario(SCENARIOS / "call_heavy.toml").strategy.steps))])
     offered = with_field_visits(s, base)
@@ -381,7 +381,7 @@ def test_field_visits_are_offered_on_top_of_calls():
         assert visit.every_days == 30 and visit.min_balance == 0 and visit.after_failed == 0
     assert "ladder:call_heavy+field_visit/30d" in {t.name for t in added}
     assert "call/2d+field_visit/30d" in {t.name for t in added}
-    no_field = load_scenario(SCENARIOS / "baseline.toml", {"teams.field.agents": 0})
+    no_field = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"teams.field.agents": 0})
     assert with_field_visits(no_field, base) == base
 
 
@@ -395,7 +395,7 @@ def test_field_minutes_spread_over_the_visit_cadence_without_daily_capacity():
     from optimizer.allocation.value_model import value_ladder
 
     # Complaints free, so the spend is the visits' fees alone and counts them.
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 63,
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 600, "simulation.days": 63,
                                                     "costs.complaint": 0.0})
     segments = build_segments(s)
     steps = [contact_step(Contact("field_visit", 30))]
@@ -420,7 +420,7 @@ def test_a_field_visit_does_not_start_the_quiet_days_after_a_telephone_conversat
              "behavior.fatigue": 0.0, "behavior.lift": {k: 0.0 for k in ("sms", "email", "letter", "call_attempt",
                                                                          "right_party_contact", "inbound_call",
                                                                          "field_visit", "legal_filing")}}
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 28, **inert})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 300, "simulation.days": 28, **inert})
     assert s.compliance.preset == "us_reg_f"
     p = build_segments(s).portfolio
     open_ = p.days_past_due > 0
@@ -482,7 +482,7 @@ def test_value_model_day_of_repayments_matches_the_engine_with_same_day_follow_u
     from sim.behavior import floor_intensity, repayment_day
     from sim.portfolio import bucket_of
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "behavior.base_intensity": {"1-30": 0.2}, "behavior.delta10": 0.2, "behavior.delta11": 0.5,
         "behavior.segment_multiplier": {"low": 1.0, "medium": 1.0, "high": 1.0}})
     n = 200_000
@@ -510,7 +510,7 @@ def test_a_short_call_list_is_dialled_at_the_right_party_rate_of_the_first_hours
     from optimizer.allocation.value_model import ladder_schedule, mean_field, sample_accounts
 
     hours = [0.10] * 12 + [0.40] * 12
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "simulation.accounts": 600, "simulation.days": 28, "behavior.right_party_by_hour": hours,
         "teams.callers.shifts": ["09:00-12:00", "18:00-21:00"], "teams.callers.agents": 8,
         "strategy.steps": [{"channel": "call", "from_dpd": 1, "to_dpd": 179, "every_days": 1}]})
@@ -539,7 +539,7 @@ def test_calls_refused_in_the_quiet_days_are_made_the_day_they_end():
     from optimizer.allocation.segments import build_segments
     from optimizer.allocation.value_model import ladder_schedule, mean_field
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "simulation.accounts": 400, "simulation.days": 56, "behavior.right_party_by_hour": [1.0] * 24,
         "teams.callers.agents": 8,  # baseline's staff at its own size: calls are not capacity-bound
         "behavior.wrong_party_rate": 0.0, "behavior.promise_probability": 0.0, "behavior.plan_uptake": 0.0,
@@ -564,7 +564,7 @@ def test_calls_refused_in_the_quiet_days_are_made_the_day_they_end():
 def test_every_returned_plan_keeps_the_budget_and_capacity_it_was_given(budget):
     # `allocate --budget 0` used to return the reference ladder (which spends on
     # SMS, letters and visits) and report "used 0 of 0".
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1000})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 1000})
     result = allocate(scenario, budget=budget)
     plan = result.plan
     assert plan.ok
@@ -577,7 +577,7 @@ def test_every_returned_plan_keeps_the_budget_and_capacity_it_was_given(budget):
 
 
 def test_a_plan_too_fragmented_for_a_strategy_is_solved_again_and_written_as_a_ladder(tmp_path):
-    out = cli(str(SCENARIOS / "baseline.toml"), "--accounts", "800", "--sample", "3", "--passes", "1", "--weeks", "4",
+    out = cli(str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "800", "--sample", "3", "--passes", "1", "--weeks", "4",
               "--bands", "0,200,400,600,800,1000,1500,2000,3000,4000,5000,7000,10000,15000", "--json",
               "--strategy-out", str(tmp_path / "plan.toml"))
     assert out.returncode == 0 and "Traceback" not in out.stderr
@@ -595,6 +595,6 @@ def test_a_plan_no_strategy_can_hold_is_one_line_not_a_traceback(monkeypatch):
 
     # Whatever treatments are dropped, the plan never fits: one error naming --bands.
     monkeypatch.setattr(search._Search, "plan_worth", too_many)
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 300})
     with pytest.raises(InputError, match="--bands.*64"):
         search.allocate(scenario, weeks=2, per_segment=3, passes=1)

@@ -179,7 +179,7 @@ def test_capacity_plan_and_staffing_are_the_optimizers():
     at.number_input(key="cap_days").set_value(21)
     at.button(key="cap_solve").click().run()
     assert not at.exception, at.exception
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 500, "simulation.days": 21})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 500, "simulation.days": 21})
     plan = allocate(scenario).plan
     assert metric(at, "objective: net + book at the horizon") == f"{number(plan.objective)} USD"
     assert metric(at, "one more agent · callers") == f"{number(plan.agent_value['callers'].per_agent)} USD"
@@ -259,7 +259,7 @@ def test_lab_team_table_a_head_count_replaces_a_scaled_teams_ratio():
     callers["agents"] = 12
     again = Scenario.from_dict(apply_tables(content, step_rows(content), teams), source="x", base_dir=str(SCENARIOS))
     assert again.teams["callers"].agents == 12 and again.teams["callers"].agents_per_1000 is None
-    assert again.teams["field"].agents_per_1000 == 0.2  # untouched teams keep their ratio
+    assert again.teams["inbound"].agents_per_1000 == 0.05  # untouched teams keep their ratio
 
 
 def test_history_opens_right_after_a_single_run(tmp_path):
@@ -494,7 +494,7 @@ def test_capacity_shows_infeasible_head_counts_instead_of_dropping_them():
     at.number_input(key="cap_days").set_value(14)
     at.button(key="cap_solve").click().run()
     assert not at.exception, at.exception
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 14})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 300, "simulation.days": 14})
     now = scenario.teams["callers"].agents
     table = next(d.value for d in at.dataframe if "Optimal objective (USD)" in d.value.columns)
     rows = dict(zip(table["Agents"], table["Optimal objective (USD)"], strict=True))
@@ -533,7 +533,7 @@ def test_lab_tornado_runs_with_its_own_default_steps():
 
 
 def test_lab_tornado_checks_the_steps_before_running_in_the_labs_words():
-    at = _lab_small()
+    at = _lab_small("hawkes_baseline")  # its ladder has the legal step
     # The legal step (ladder step 6) comes every day: a ± 1 step would take it to 0.
     at.session_state["lab_sens_params"] = {
         "edited_rows": {}, "deleted_rows": [],

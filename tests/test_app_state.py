@@ -175,12 +175,14 @@ PORTFOLIO = ("account_id,balance,days_past_due,segment\n"
 
 def test_compare_runs_on_an_uploaded_portfolio_csv():
     at = open_page("app_pages/compare.py")
+    # A closed book: with baseline's warm-up the CSV would be the book 150 days before the measured start.
+    at.multiselect(key="compare_scenarios").set_value(["hawkes_baseline", "sms_gentle"])
     at.file_uploader(key="compare_portfolio").set_value(("book.csv", PORTFOLIO, "text/csv")).run()
     assert not at.error, [e.value for e in at.error]
     run_small_comparison(at, reps=1)
     assert not at.error
     assert settings(at)[0].startswith("Computed from: accounts from CSV × 20 days")
-    initial = kpi_table(at).set_index("KPI").loc["Initial balance", "baseline"]
+    initial = kpi_table(at).set_index("KPI").loc["Initial balance", "hawkes_baseline"]
     assert initial.replace(",", "").split(" ")[0] == f"{sum(500 + 37 * i for i in range(1, 241)):.0f}"
 
 
@@ -234,6 +236,7 @@ def test_the_glossary_explains_what_the_pages_leave_unsaid():
 
 def test_lab_runs_on_an_uploaded_portfolio_csv_and_hides_team_columns_it_has_no_team_for():
     at = open_page("app_pages/lab.py")
+    at.selectbox(key="lab_base").set_value("hawkes_baseline").run()  # call, field and legal teams
     at.file_uploader(key="lab_portfolio").set_value(("book.csv", PORTFOLIO, "text/csv")).run()
     assert not at.error, [e.value for e in at.error]
     assert at.number_input(key="lab_accounts").disabled
@@ -246,7 +249,7 @@ def test_lab_runs_on_an_uploaded_portfolio_csv_and_hides_team_columns_it_has_no_
     rows = teams.value.set_index("name")
     # A call team has no visits or filings: blank cells, not the unused defaults (6 visits/day).
     assert rows.loc["callers", ["visits_per_day", "filings_per_day"]].isna().all()
-    baseline = load_scenario(SCENARIOS / "baseline.toml")
+    baseline = load_scenario(SCENARIOS / "hawkes_baseline.toml")
     assert rows.loc["field", "visits_per_day"] == baseline.teams["field"].visits_per_day
     assert rows.loc["legal", "filings_per_day"] == baseline.teams["legal"].filings_per_day
     assert json.loads(teams.proto.columns)["visits_per_day"]["label"] == "visits/day"

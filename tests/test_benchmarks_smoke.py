@@ -45,7 +45,8 @@ def test_naive_model_collects_like_the_engine_at_a_small_size():
         sys.path.remove(str(BENCH))
     from sim.scenario import load_scenario
 
-    scenario = load_scenario(ROOT / "scenarios" / "baseline.toml",
+    # The naive model is the hawkes process on a closed book (benchmarks/naive_sim.py).
+    scenario = load_scenario(ROOT / "scenarios" / "hawkes_baseline.toml",
                              {"simulation.accounts": 400, "simulation.days": 40})
     engine = [run_engine(scenario, seed).collected for seed in (1, 2, 3, 4)]
     naive = [run_naive(scenario, seed).collected for seed in (1, 2, 3, 4)]

@@ -151,7 +151,7 @@ def test_a_book_of_the_full_borrower_model_fitted_as_cgw_fails_the_time_rescalin
     # Floors by bucket and segment, promises and plans: not a CGW process, and the KS test says so.
     from simhelpers import SCENARIOS
 
-    baseline = SCENARIOS / "baseline.toml"
+    baseline = SCENARIOS / "hawkes_baseline.toml"  # the full hawkes borrower model, a closed book
     result = simulate(load_scenario(baseline, {"simulation.accounts": 2000, "simulation.days": 60}), 2,
                       history=True)
     result.history.write_portfolio_csv(tmp_path / "accounts.csv")

@@ -304,7 +304,7 @@ def test_a_broken_plan_resumes_ageing_from_what_is_unpaid():
 
 def test_card_parameters_are_content_only_under_the_card_model():
     # They change nothing under hawkes or cgw, so those scenarios keep the content hash they had before.
-    base = load_scenario(SCENARIOS / "baseline.toml")
+    base = load_scenario(SCENARIOS / "hawkes_baseline.toml")
     assert base.with_overrides({"behavior.redefault_rate": {"low": 0.5}}).content_hash == base.content_hash
     assert "payment_choice" not in base.content()["behavior"]
     as_card = base.with_overrides({"behavior.model": "card"})

@@ -240,8 +240,9 @@ def test_kpis_by_strategy_add_up_to_the_books(example_run):
 
 def test_the_challenger_takes_its_ladder_and_the_champion_keeps_its_own(example_run):
     by = example_run[0].kpis_by_strategy
-    # baseline visits and files; sms_gentle never does, and texts more often.
-    assert by["baseline"]["contacts"]["field_visit"] > 0 and by["sms_gentle"]["contacts"]["field_visit"] == 0
+    # baseline sends a letter from 45 days past due, sms_gentle from 60 and texts more often.
+    assert by["baseline"]["contacts"]["letter"] / by["baseline"]["accounts"] > \
+        by["sms_gentle"]["contacts"]["letter"] / by["sms_gentle"]["accounts"]
     assert by["sms_gentle"]["contacts"]["sms"] / by["sms_gentle"]["accounts"] > \
         by["baseline"]["contacts"]["sms"] / by["baseline"]["accounts"]
 

@@ -19,13 +19,18 @@ from sim.simulation import simulate
 
 from simhelpers import SCENARIOS
 
+# card_baseline: card borrowers under Reg F alone, without [contact] (whose opt-outs and cease requests
+# put outcomes on messages' rows too, and whose lender rules before placement have no quiet week).
+# (On baseline, with a warm-up, a conversation started before midnight book time on the warm-up's last
+# day, a consumer three zones west called at 21:00 local, counts in the KPIs but its row is the
+# warm-up's: at 800 accounts, 175 complaints and 174 rows.)
 SIZE = {"simulation.accounts": 800, "simulation.days": 40}
 CONVERSATIONS = {"right_party", "promise", "plan", "dispute", "refusal", "complaint"}
 
 
 def _run(**behavior):
     overrides = {**SIZE, **{f"behavior.{k}": v for k, v in behavior.items()}}
-    scenario = load_scenario(SCENARIOS / "baseline.toml", overrides)
+    scenario = load_scenario(SCENARIOS / "card_baseline.toml", overrides)
     return scenario, simulate(scenario)
 
 

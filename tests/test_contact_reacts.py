@@ -105,7 +105,7 @@ def test_right_party_rate_falls_under_contact_pressure():
 
 
 def test_without_a_contact_section_the_run_is_the_original_one():
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 30})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 600, "simulation.days": 30})
     assert s.contact is None and "contact" not in s.content()
     kpis = simulate(s, 2).kpis
     assert "opt_outs" not in kpis and "accounts_excluded" not in kpis
@@ -147,8 +147,8 @@ def test_harassment_stops_paying_when_contact_reacts():
     for seed in (1, 2, 3):
         for reacts in (False, True):
             size = {"simulation.accounts": 2000, "simulation.days": 60, **({"contact": {}} if reacts else {})}
-            base = simulate(load_scenario(SCENARIOS / "baseline.toml", size), seed).kpis["net_recovery"]
-            harsh = simulate(load_scenario(SCENARIOS / "baseline.toml", {**size, **harassment}), seed)
+            base = simulate(load_scenario(SCENARIOS / "hawkes_baseline.toml", size), seed).kpis["net_recovery"]
+            harsh = simulate(load_scenario(SCENARIOS / "hawkes_baseline.toml", {**size, **harassment}), seed)
             gain[reacts] += harsh.kpis["net_recovery"] - base
     assert gain[False] > 0 > gain[True]
 
@@ -221,7 +221,7 @@ def test_excluded_accounts_are_never_contacted_and_are_counted():
     over = {"simulation.accounts": 2000, "simulation.days": 40,
             "contact": {"exclusions": {"bankruptcy": 0.05, "deceased": 0.02, "scra": 0.02, "attorney": 0.03,
                                        "dispute": 0.03}}}
-    s = load_scenario(SCENARIOS / "baseline.toml", over)
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", over)
     result = simulate(s, 6)
     log = result.contact_log
     facts = log.facts
@@ -259,7 +259,7 @@ def test_the_portfolio_csv_gives_exclusions_time_zones_and_states(tmp_path):
 
 
 def test_an_account_three_zones_west_is_not_called_at_eight_book_time():
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "simulation.accounts": 1500, "simulation.days": 20, "teams.callers.shifts": ["08:00-20:00"],
         "contact": {"time_zones": {"America/Los_Angeles": 1.0}}})
     result = simulate(s, 3)
@@ -355,7 +355,7 @@ def test_cn_2025_with_contact_that_reacts_breaks_no_rule():
 
 
 def test_same_seed_same_run_with_contact_that_reacts():
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "simulation.accounts": 800, "simulation.days": 30,
         "contact": {"time_zones": {"America/Chicago": 0.5}, "exclusions": {"deceased": 0.05}}})
     a, b = simulate(s, 13), simulate(s, 13)
@@ -378,7 +378,7 @@ def test_same_seed_same_run_with_contact_that_reacts():
 ])
 def test_bad_contact_settings_name_the_field(over, field):
     with pytest.raises(InputError) as err:
-        load_scenario(SCENARIOS / "baseline.toml", over)
+        load_scenario(SCENARIOS / "hawkes_baseline.toml", over)
     assert field in str(err.value)
 
 
@@ -417,7 +417,7 @@ def test_contact_that_reacts_never_breaks_a_rule_and_conserves_money(s, seed):
 def test_a_scenario_with_contact_and_placement_round_trips_through_toml():
     from sim.scenario import load_scenario_text
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "compliance.lender_preset": "us_first_party", "compliance.placement_dpd": 90,
         "contact": {"time_zones": {"America/Denver": 0.07}, "states": {"MA": 0.021}, "exclusions": {"scra": 0.004}}})
     again = load_scenario_text(s.to_toml())

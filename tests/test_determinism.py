@@ -203,7 +203,8 @@ def test_compare_json_is_byte_identical_whether_simulated_or_reused(tmp_path):
     assert json.loads(simulated)["reps"] == 3
 
 
-@pytest.mark.parametrize("name", ["baseline", "cn_2025"])
+# Closed books: the optimizer's valuation masks steps account by account, which an open book refuses.
+@pytest.mark.parametrize("name", ["hawkes_baseline", "cn_2025"])
 def test_step_masks_of_all_accounts_and_the_ledger_change_nothing_in_a_run(name):
     scenario = tiny(name)
     plain = simulate(scenario, 31)

@@ -22,8 +22,12 @@ def test_the_baseline_row_states_its_staff():
     row = next(line for line in README.splitlines() if line.startswith("| `baseline.toml`"))
     baseline = load_scenario(SCENARIOS / "baseline.toml")
     callers = int(re.search(r"([0-9]+) callers", row)[1])
-    field = int(re.search(r"([0-9]+) field agents", row)[1])
+    per_1000 = float(re.search(r"for [0-9,]+ accounts \(([0-9.]+) per 1,000\)", row)[1])
+    inbound = float(re.search(r"17:00–21:00 \(([0-9.]+) per 1,000\)", row)[1])
     accounts = int(re.search(r"for ([0-9,]+) accounts", row)[1].replace(",", ""))
-    assert (callers, field, accounts) == (baseline.teams["callers"].agents, baseline.teams["field"].agents,
-                                          baseline.simulation.accounts)
-    assert f"filing {baseline.teams['legal'].filings_per_day} cases a day" in row
+    assert (callers, per_1000, inbound, accounts) == (
+        baseline.teams["callers"].agents, baseline.teams["callers"].agents_per_1000,
+        baseline.teams["inbound"].agents_per_1000, baseline.simulation.accounts)
+    # Issue 15: no field visits and no legal before charge-off in a US card book, and the row says so.
+    assert not {"field", "legal"} & {t.kind for t in baseline.teams.values()}
+    assert "no field visits and no legal before charge-off" in row

@@ -30,6 +30,7 @@ from sim.simulation import simulate
 from simhelpers import ROOT, SCENARIOS
 
 SMALL = ("--accounts", "300", "--days", "60", "--reps", "1")
+HAWKES = SCENARIOS / "hawkes_baseline.toml"  # the theory-check world: a share of the balance, no statements
 
 
 def run_cli(*args):
@@ -102,11 +103,13 @@ def small():
 
 
 def test_snapshots_agree_with_the_engines_roll_rate_matrix(small):
-    # The same month-ends as the roll-rate matrix of sim.metrics, so the same shares.
+    # The same month-ends as the roll-rate matrix of sim.metrics, so the same shares from every delinquent
+    # bucket (the rows the flows and the cure read). The "current" row differs under an open book: the
+    # snapshots count the arrivals not yet entered (held back, current) there; the matrix does not.
     t = observe(small, 7).transitions
     rows = t.sum(axis=1, keepdims=True)
     shares = np.divide(t, rows, out=np.zeros(t.shape), where=rows > 0)
-    np.testing.assert_allclose(shares, simulate(small, 7, contact_log=False).roll_rates)
+    np.testing.assert_allclose(shares[1:], simulate(small, 7, contact_log=False).roll_rates[1:])
 
 
 def test_the_holdout_has_no_contact_at_all(small):
@@ -122,8 +125,16 @@ def test_the_report_has_every_check_once_in_order(small):
     names = [c.name for c in report.checks]
     assert names == list(fid.RANGES)
     minimum = report.checks[names.index("payments of the minimum or past-due")]
+    assert minimum.value is not None and 0 < minimum.value <= 1  # baseline's card borrowers record their choice
+    assert "sources:" in format_report(report)
+
+
+def test_a_hawkes_book_cannot_measure_the_payment_mix_and_says_so():
+    hawkes = load_scenario(HAWKES, {"simulation.accounts": 400, "simulation.days": 60})
+    report = fid.fidelity(hawkes, reps=1, seed=3)
+    minimum = {c.name: c for c in report.checks}["payments of the minimum or past-due"]
     assert minimum.value is None and "model = hawkes" in minimum.note
-    assert "✗" in format_report(report) and "sources:" in format_report(report)
+    assert "✗" in format_report(report)
 
 
 def test_a_run_shorter_than_a_month_has_no_flows_and_says_why(small):
@@ -148,7 +159,8 @@ def test_json_has_the_documented_shape_and_nothing_else():
 
 
 def test_strict_exits_1_when_a_check_is_out_of_range():
-    proc = run_cli(str(SCENARIOS / "baseline.toml"), *SMALL, "--strict")
+    # hawkes_baseline's payment mix is not measurable, so never in range.
+    proc = run_cli(str(HAWKES), *SMALL, "--strict")
     assert proc.returncode == 1
     assert "✗" in proc.stdout  # the table is printed before the exit code says so
 

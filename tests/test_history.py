@@ -21,8 +21,8 @@ from simhelpers import SCENARIOS
 
 pytestmark = pytest.mark.usefixtures("private_store")
 
-BASELINE = SCENARIOS / "baseline.toml"
-# Long enough for legal recoveries, with baseline's 20,000-account staff (its teams scale with the book).
+BASELINE = SCENARIOS / "card_baseline.toml"  # the old ladder, with pre-charge-off legal: legal receipts
+# Long enough for legal recoveries, with card_baseline's 20,000-account staff (its teams scale with the book).
 SIZE = {"simulation.accounts": 600, "simulation.days": 150, "teams.callers.agents": 8, "teams.field.agents": 4}
 
 

@@ -28,7 +28,7 @@ COMMANDS = {
     "sim sensitivity": ["sim", "sensitivity", str(SCENARIOS / "baseline.toml"),
                         "--param", "behavior.promise_keep_rate:0.1",
                         *SMALL, "--reps", "2", "--workers", "1", "--no-store", "--quiet", "--json"],
-    "optimizer allocate": ["optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "300",
+    "optimizer allocate": ["optimizer", "allocate", str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "300",
                            "--weeks", "4", "--sample", "5", "--passes", "1", "--json"],
     "optimizer staff --shifts": ["optimizer", "staff", "--profile", "8:40,9:120,10:90,11:60",
                                  "--handle-minutes", "5", "--shifts", "08:00-12:00,09:00-13:00", "--json"],

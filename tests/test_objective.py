@@ -14,8 +14,8 @@ PRESSURE = {"simulation.accounts": 300, "simulation.days": 40, "behavior.complai
 
 
 def test_complaints_are_a_cost_item_of_the_run_and_so_in_net_recovery():
-    free = load_scenario(SCENARIOS / "baseline.toml", {**PRESSURE, "costs.complaint": 0.0})
-    priced = load_scenario(SCENARIOS / "baseline.toml", {**PRESSURE, "costs.complaint": 150.0})
+    free = load_scenario(SCENARIOS / "hawkes_baseline.toml", {**PRESSURE, "costs.complaint": 0.0})
+    priced = load_scenario(SCENARIOS / "hawkes_baseline.toml", {**PRESSURE, "costs.complaint": 150.0})
     a, b = simulate(free, 7, ledger=True), simulate(priced, 7, ledger=True)
     complaints = b.kpis["complaints"]
     assert complaints > 0 and complaints == a.kpis["complaints"]  # the price changes no borrower's draw
@@ -31,14 +31,14 @@ def test_the_value_model_charges_expected_complaints_at_their_price():
 
     costs = {}
     for price in (0.0, 100.0, 200.0):
-        s = load_scenario(SCENARIOS / "baseline.toml", {**PRESSURE, "costs.complaint": price})
+        s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {**PRESSURE, "costs.complaint": price})
         segments = build_segments(s)
         costs[price] = float(value_ladder(s, segments, s.strategy.steps, 40, per_segment=10).cost.sum())
     extra = costs[100.0] - costs[0.0]
     assert extra > 0
     assert costs[200.0] - costs[0.0] == pytest.approx(2 * extra, rel=1e-9)
     # Against the engine: expected complaints of the model near the simulated count (a few runs).
-    s = load_scenario(SCENARIOS / "baseline.toml", {**PRESSURE, "costs.complaint": 100.0})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {**PRESSURE, "costs.complaint": 100.0})
     simulated = np.mean([simulate(s, seed).kpis["complaints"] for seed in range(3)])
     assert extra / 100.0 == pytest.approx(simulated, rel=0.15)
 
@@ -56,7 +56,7 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
     from sim.experiment import estimate
 
     days = 56
-    s = load_scenario(SCENARIOS / "baseline.toml", {
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {
         "simulation.accounts": 1500, "simulation.days": days, "teams.callers.agents": 1,
         # Baseline's field team as at its own size (it scales with the book: 1 agent at 1,500 accounts, where
         # the value model prices one more caller at about twice what the simulator gains: issue 13's to settle).
@@ -94,7 +94,7 @@ def test_the_value_model_leaves_the_book_at_the_horizon_the_simulator_leaves():
     from optimizer.allocation.value_model import value_ladder
     from sim.engine import ROLL_STATES
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 3000, "simulation.days": 60})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 3000, "simulation.days": 60})
     model = value_ladder(s, build_segments(s), s.strategy.steps, 60, per_segment=40)
     runs = [simulate(s, seed) for seed in range(4)]
     balance = np.mean([r.series["outstanding_by_bucket"][-1] for r in runs], axis=0)
@@ -109,7 +109,7 @@ def test_the_value_model_leaves_the_book_at_the_horizon_the_simulator_leaves():
 def test_horizon_value_weighs_each_state_and_counts_a_write_off_once():
     from optimizer.allocation.objective import HorizonBook, horizon_value
 
-    s = load_scenario(SCENARIOS / "baseline.toml", {"objective.roll_past_30": 10.0})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"objective.roll_past_30": 10.0})
     weights = s.objective.balance_value
     balance = np.zeros(9)
     balance[[0, 1, 6, 8]] = [100.0, 200.0, 50.0, 40.0]  # current, 1-30, 151-180, legal
@@ -128,7 +128,7 @@ def test_the_plan_as_a_manager_reads_it():
     from optimizer.cli.allocate import format_plan
 
     assert contacts_per_month(Treatment((Contact("call", 2, 2), Contact("sms", 5))), 1) == {"call": 30.0, "sms": 6.0}
-    s = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 800, "simulation.days": 42})
     result = allocate(s, passes=1)
     plan = result.plan
     summary = plan.to_dict()["summary"]

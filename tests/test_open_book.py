@@ -26,7 +26,7 @@ from sim.streams import RandomStreams
 
 from simhelpers import SCENARIOS
 
-BASELINE = SCENARIOS / "baseline.toml"
+BASELINE = SCENARIOS / "card_baseline.toml"  # a closed cohort, which the tests open with [arrivals]
 SMALL = {"simulation.accounts": 800, "simulation.days": 60}
 OPEN = {**SMALL, "arrivals": {"per_month": 300}}
 WARM = {**OPEN, "simulation.warmup_days": 30}
@@ -202,7 +202,9 @@ def test_portfolio_out_has_entered_on_for_every_account_of_the_measured_book(tmp
     assert max(entered) <= start + dt.timedelta(days=29)
     # The warm-up's arrivals still in collection are there with the date they entered, at their state then.
     during_warmup = [(r, e) for r, e in zip(rows, entered, strict=True) if first_day < e < start]
-    assert during_warmup and all(int(r["days_past_due"]) >= (start - e).days for r, e in during_warmup)
+    # Still delinquent, and no older than its time in the book (card borrowers: a partial payment can
+    # leave a younger past-due amount, so days past due may lag the days since entry).
+    assert during_warmup and all(1 <= int(r["days_past_due"]) <= (start - e).days + 1 for r, e in during_warmup)
     assert len({r["account_id"] for r in rows}) == len(rows)
 
 

@@ -110,7 +110,7 @@ def test_the_pilot_takes_the_variance_of_the_ledger_s_cash_per_account():
 
     from sim.simulation import simulate
 
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 150, "simulation.days": 15})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 150, "simulation.days": 15})
     pilot = pilot_cash(scenario, 2, seed=5)
     values = np.concatenate([simulate(scenario, child, ledger=True).ledger.collected
                              for child in np.random.SeedSequence(5).spawn(2)])
@@ -140,7 +140,7 @@ def test_the_command_prints_a_table_with_the_method(tmp_path):
 
 def test_the_pilot_path_on_the_command_line(tmp_path):
     small = tmp_path / "small.toml"
-    small.write_text(f'extends = "{SCENARIOS / "baseline.toml"}"\n[simulation]\naccounts = 120\ndays = 10\n')
+    small.write_text(f'extends = "{SCENARIOS / "hawkes_baseline.toml"}"\n[simulation]\naccounts = 120\ndays = 10\n')
     done = run("--kpi", "cash_per_account", "--scenario", str(small), "--pilot-reps", "2", "--lift", "25",
                "--share", "0.3", "--json")
     assert done.returncode == 0, done.stderr

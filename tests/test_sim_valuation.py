@@ -38,10 +38,10 @@ def small_world(name: str):
 
 @pytest.fixture(scope="module")
 def world():
-    return small_world("baseline")
+    return small_world("hawkes_baseline")
 
 
-@pytest.fixture(scope="module", params=["baseline", "card_baseline"])
+@pytest.fixture(scope="module", params=["hawkes_baseline", "card_baseline"])
 def either_world(request):
     """Baseline's world under hawkes borrowers and under card borrowers (statements, payment choice, re-default)."""
     return small_world(request.param)
@@ -130,7 +130,7 @@ def test_a_treatment_acts_in_its_starting_bucket_and_the_continuation_after(worl
 
 
 def test_allocate_by_simulation_returns_an_optimal_plan_within_budget_and_capacity():
-    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": 42})
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 600, "simulation.days": 42})
     result = allocate(scenario, budget=300.0, per_segment=10, passes=1, valuation="simulate")
     plan = result.plan
     assert plan.status == "optimal" and plan.reference is None
@@ -155,7 +155,7 @@ def test_a_whole_ladder_is_run_on_the_whole_book_with_the_teams_it_has(world):
 
 
 def test_the_cli_reports_each_chosen_value_with_its_standard_error():
-    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "300",
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "300",
             "--weeks", "4", "--valuation", "simulate", "--sample", "6", "--passes", "1"]
     data = json.loads(subprocess.run([*args, "--json"], capture_output=True, text=True, check=True, cwd=ROOT,
                                      timeout=120).stdout)
@@ -262,7 +262,7 @@ def test_allocate_averages_paired_runs_per_treatment_when_asked():
     assert np.array_equal(v.value, direct.value) and np.array_equal(v.spend, direct.spend)
     single = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4)
     assert not np.array_equal(v.value, single.value)
-    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "200",
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "200",
             "--replications", "3"]
     run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 2 and run.stderr.count("\n") == 1 and "--replications" in run.stderr

@@ -75,7 +75,9 @@ def with_arrivals(scenario: Scenario, portfolio: Portfolio, streams: RandomStrea
     if scenario.arrivals is None:
         return portfolio, None
     first_id = int(portfolio.account_id.max()) + 1 if len(portfolio) else 0
-    arrived, entry_day = generate_arrivals(scenario, streams[ARRIVALS_STREAM], first_id, portfolio.segment_names)
+    # Per 1,000 accounts of this book (a CSV's own count, like its scaled teams), not simulation.accounts.
+    arrived, entry_day = generate_arrivals(scenario, streams[ARRIVALS_STREAM], first_id, portfolio.segment_names,
+                                           book_accounts=len(portfolio))
     return concatenate(portfolio, arrived), Arrivals(len(portfolio), entry_day, scenario.simulation.total_days)
 
 

@@ -320,9 +320,12 @@ class CallCentre:
                 now += duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:
-                    recent = int(contacts_7d[i]) + contacts.get(i, 0)
-                    pending_lift[i] += (lift_by_recent[recent] if recent < lift_known
-                                        else lift_attempt * fatigue(fatigue_rate, recent, hardening))
+                    # One element read with .item(): a Python number, half the cost of a NumPy scalar
+                    # (the same sum: float64 + float is the same IEEE addition either way).
+                    recent = contacts_7d.item(i) + contacts.get(i, 0)
+                    pending_lift[i] = pending_lift.item(i) + (
+                        lift_by_recent[recent] if recent < lift_known
+                        else lift_attempt * fatigue(fatigue_rate, recent, hardening))
                     lifted.append(i)
                 if outcome == RIGHT_PARTY:
                     ended = conversation(i, day, "right_party_contact")

@@ -19,6 +19,7 @@ from ..domain import (
     DISPUTE,
     PLAN,
     PROMISE,
+    ConversationOutcome,
     contact_pressure,
     fatigue,
     logged_conversation,
@@ -30,6 +31,8 @@ from .context import Context
 
 DISPUTE_PAUSE_DAYS = 30  # FDCPA §809(b): collection pauses while the debt is verified
 FIRST_INSTALMENT_DAYS = 7
+# The contact log's code for each conversation outcome, by the outcome (logged_conversation, once).
+LOGGED_BY_OUTCOME = tuple(logged_conversation(outcome) for outcome in ConversationOutcome)
 PRESSURE_TABLE = 256  # recent-contact counts whose lift and complaint chance are computed once (more: each time)
 
 
@@ -111,7 +114,7 @@ class Conversation:
             book.any_paused = True
             self.counters.blocked_today.add(i)
             ctx.tally.disputes[day] += 1
-        return logged_conversation(outcome) if logged is None else logged
+        return LOGGED_BY_OUTCOME[outcome] if logged is None else logged
 
     def _complaint_probability(self, recent: int) -> float:
         """Complaints rise with contact pressure, harder when fatigue hardens (``[contact] hardening``)."""
@@ -126,7 +129,8 @@ class Conversation:
         # What is promised is drawn like a repayment (a share r of the balance),
         # and never less than what is past due: a promise brings a payment forward.
         share = behavior.r_min + (1.0 - behavior.r_min) * share_u
-        book.promise_amount[i] = min(book.balance[i], max(book.past_due[i], share * book.balance[i]))
+        balance = book.balance.item(i)  # .item(): a Python float, cheaply (the same value)
+        book.promise_amount[i] = min(balance, max(book.past_due.item(i), share * balance))
         book.promise_day[i] = due
         book.promises_due[due].append(i)
         self.ctx.tally.promises_made[day] += 1

@@ -43,6 +43,7 @@ DAY = MINUTES_PER_DAY
 SERVICE_LEVEL_SECONDS = 20.0
 CALL_CODE = int(Channel.CALL)
 INBOUND_CODE = int(Channel.INBOUND_CALL)
+FATIGUE_TABLE = 256  # recent-contact counts with a precomputed fatigue (more: computed at the dial)
 
 
 class CallCentre:
@@ -78,6 +79,11 @@ class CallCentre:
         segments = book.portfolio.segment_names
         self.rpc_by_segment = np.array([contact.right_party_by_segment.get(g, 1.0) if contact is not None else 1.0
                                         for g in segments])
+        # Fatigue by the count of recent contacts, computed once (the same function, so the same numbers):
+        # the attempt's lift and the right-party chance under contact pressure, read by every dial.
+        self.lift_by_recent = [self.lift_attempt * fatigue(behavior.fatigue, n, self.hardening)
+                               for n in range(FATIGUE_TABLE)]
+        self.listens = [fatigue(self.pressure, n, self.hardening) for n in range(FATIGUE_TABLE)]
         for team in teams.call:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
@@ -170,6 +176,10 @@ class CallCentre:
             return
         if start > env.now:
             yield env.timeout(start - env.now)
+        # The clock, kept in a local: after ``yield timeout(d)`` SimPy's own
+        # clock is exactly ``now + d`` (it schedules at ``now + delay``), so
+        # only waits of another kind read ``env.now`` again.
+        now = env.now
         tally = ctx.tally
         tally.agent_paid[day] += end - start
         tally.add_cost(day, "agent_time", (end - start) * ctx.costs.agent_minute)
@@ -194,12 +204,15 @@ class CallCentre:
         failed, steps_today, outcomes = counters.today_failed, counters.today_steps, counters.outcomes_today
         log = ctx.log if ctx.log.enabled else None
         lift_attempt, fatigue_rate = self.lift_attempt, ctx.behavior.fatigue
+        lift_by_recent = self.lift_by_recent  # lift_attempt * fatigue(fatigue_rate, n, hardening) by n
+        lift_known = len(lift_by_recent)
         pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
         lifted = self.book.lifted  # cleared in place each evening
         step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
         refused_later_today, record_conversation = counters.refused_later_today, counters.record_conversation
         conversation = self.conversation
         heappush = heapq.heappush
+        ln = math.log
         per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
         # Rules by account and contact that reacts: each listed account's window, offset, right-party
         # multiplier and 7-day attempts (CallCentre._reach), read by the list position k.
@@ -207,10 +220,11 @@ class CallCentre:
         if reach is not None:
             lows, highs, shifts, factors, attempts_before = reach
         pressure, hardening = self.pressure, self.hardening
+        listens = self.listens  # fatigue(pressure, n, hardening) by n
+        listens_known = len(listens)
         queue_list, queue_step_list = team.queue_list, team.queue_step_list
         shift_over = None
-        while env.now < end:
-            now = env.now
+        while now < end:
             if answers_inbound and inbound_queue:
                 arrival, account, patience = inbound_queue.popleft()
                 if now - arrival > patience:
@@ -226,7 +240,8 @@ class CallCentre:
                 counters.busy_today += duration
                 free_at[agent] = now + duration
                 yield timeout(duration)
-                ctx.log.conclude(row, conversation(account, int(env.now // DAY), "inbound_call"))
+                now += duration
+                ctx.log.conclude(row, conversation(account, int(now // DAY), "inbound_call"))
                 continue
             redial = team.redial
             if redial and redial[0][0] <= now:
@@ -259,15 +274,25 @@ class CallCentre:
                     continue
                 # The outcome's uniform and a unit exponential for the length, in one draw.
                 if dial_draws is None:
-                    u, unit_length = draw_call(1.0)
+                    # UniformPool.uniform_and_exponential(1.0), written out (the pool is
+                    # shared with the conversations, so its place is read at every dial).
+                    at = pool._index
+                    buffer = pool._buffer
+                    if at + 2 > len(buffer):
+                        u, unit_length = draw_call(1.0)
+                    else:
+                        pool._index = at + 2
+                        u = buffer[at]
+                        unit_length = -ln(1.0 - buffer[at + 1])  # -1.0 * log(…), exactly
                 else:
                     u, v = dial_draws(i)  # the account's own next dial
-                    unit_length = -math.log(1.0 - v)
+                    unit_length = -ln(1.0 - v)
                 if reach is None:
                     p_right = rpc_by_hour[int(minute_of_day // per_hour)]
                 else:  # by the consumer's local hour, bucket and segment, lower under contact pressure
+                    n = attempts_before[k] + tried
                     p_right = (rpc_by_hour[int((minute_of_day + shifts[k]) // per_hour) % 24] * factors[k]
-                               * fatigue(pressure, attempts_before[k] + tried, hardening))
+                               * (listens[n] if n < listens_known else fatigue(pressure, n, hardening)))
                 if u < p_right:
                     outcome = RIGHT_PARTY
                 elif u < p_right + wrong_party_rate:
@@ -292,17 +317,22 @@ class CallCentre:
                 free_at[agent] = now + duration
                 # ---- the call
                 yield timeout(duration)
+                now += duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:
-                    recent = int(contacts_7d[i]) + contacts.get(i, 0)
-                    pending_lift[i] += lift_attempt * fatigue(fatigue_rate, recent, hardening)
+                    # One element read with .item(): a Python number, half the cost of a NumPy scalar
+                    # (the same sum: float64 + float is the same IEEE addition either way).
+                    recent = contacts_7d.item(i) + contacts.get(i, 0)
+                    pending_lift[i] = pending_lift.item(i) + (
+                        lift_by_recent[recent] if recent < lift_known
+                        else lift_attempt * fatigue(fatigue_rate, recent, hardening))
                     lifted.append(i)
                 if outcome == RIGHT_PARTY:
                     ended = conversation(i, day, "right_party_contact")
                     if log is not None:
                         log.conclude(row, ended)  # the row carries the conversation's result
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
-                    heappush(team.redial, (env.now + redial_minutes, i, k, s))
+                    heappush(team.redial, (now + redial_minutes, i, k, s))
                 continue
             # Nothing to do now. One agent of the team watches the redial timer;
             # the others sleep until a caller or a colleague wakes them.
@@ -321,6 +351,7 @@ class CallCentre:
             else:
                 team.idle.append(wake)
                 yield wake | shift_over
+            now = env.now
             if not wake.triggered:
                 wake.succeed()  # retire it so that nobody else tries to wake it
 

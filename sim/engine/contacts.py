@@ -125,7 +125,7 @@ class ContactCounters:
 
     def recent_contacts(self, i: int) -> int:
         """Contacts of account ``i`` in the last 7 days, today's included."""
-        return int(self.contacts_7d[i]) + self.today_contacts.get(i, 0)
+        return self.contacts_7d.item(i) + self.today_contacts.get(i, 0)  # .item(): a Python int, cheaply
 
     def refused_this_morning(self, idx: np.ndarray, day: int) -> np.ndarray:
         """Which of these accounts the 7-day caps and the quiet period, as of this morning, forbid to call today."""
@@ -157,20 +157,20 @@ class ContactCounters:
         connected = self.today_connects.get(i, 0)
         st = self.standing
         if st is not None:
-            r = st.rule_set[i]
+            r = st.rule_set.item(i)
             return bool(
-                tried >= st.cap_attempts_day[r]
-                or connected >= st.cap_connects_day[r]
-                or (st.quiet_days[r] > 0 and i in self.conversed_today)
-                or int(self.attempts_7d[i]) + tried >= st.cap_attempts_7d[r]
-                or int(self.connects_7d[i]) + connected >= st.cap_conversations_7d[r]
+                tried >= st.cap_attempts_day.item(r)
+                or connected >= st.cap_connects_day.item(r)
+                or (st.quiet_days.item(r) > 0 and i in self.conversed_today)
+                or self.attempts_7d.item(i) + tried >= st.cap_attempts_7d.item(r)
+                or self.connects_7d.item(i) + connected >= st.cap_conversations_7d.item(r)
             )
         return (
             tried >= self.cap_attempts_day
             or connected >= self.cap_connects_day
             or (self.quiet_days > 0 and i in self.conversed_today)
-            or int(self.attempts_7d[i]) + tried >= self.cap_attempts_7d
-            or int(self.connects_7d[i]) + connected >= self.cap_conversations_7d
+            or self.attempts_7d.item(i) + tried >= self.cap_attempts_7d  # .item(): a Python int, cheaply
+            or self.connects_7d.item(i) + connected >= self.cap_conversations_7d
         )
 
     def record_conversation(self, i: int, day: int) -> None:

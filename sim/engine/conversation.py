@@ -19,6 +19,7 @@ from ..domain import (
     DISPUTE,
     PLAN,
     PROMISE,
+    ConversationOutcome,
     contact_pressure,
     fatigue,
     logged_conversation,
@@ -30,6 +31,9 @@ from .context import Context
 
 DISPUTE_PAUSE_DAYS = 30  # FDCPA §809(b): collection pauses while the debt is verified
 FIRST_INSTALMENT_DAYS = 7
+# The contact log's code for each conversation outcome, by the outcome (logged_conversation, once).
+LOGGED_BY_OUTCOME = tuple(logged_conversation(outcome) for outcome in ConversationOutcome)
+PRESSURE_TABLE = 256  # recent-contact counts whose lift and complaint chance are computed once (more: each time)
 
 
 class Conversation:
@@ -49,28 +53,41 @@ class Conversation:
         self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
         contact = ctx.scenario.contact
         self.hardening = contact.hardening if contact is not None else 0.0
-
-    def _uniforms(self, i: int):
-        """The conversation's four uniforms (complaint, outcome, due day, share), drawn as they are used."""
-        if self.ctx.draws is None:
-            pool = self.pool
-            return pool.next, pool.next, pool.next, pool.next
-        # All four, used or not: the account's next conversation then always gets the same ones.
-        return tuple((lambda u=u: u) for u in self.ctx.draws.conversation.draw(i))
+        # Every conversation reads its lift and its chance of a complaint by the borrower's contacts of the
+        # last 7 days: computed once per count by the same functions (so the same numbers).
+        behavior = ctx.behavior
+        self.lift_by_recent = {key: [lift * fatigue(behavior.fatigue, n, self.hardening)
+                                     for n in range(PRESSURE_TABLE)] for key, lift in behavior.lift.items()}
+        self.complaint_by_recent = [self._complaint_probability(n) for n in range(PRESSURE_TABLE)]
 
     def __call__(self, i: int, day: int, lift_key: str) -> int | None:
         book = self.book
-        if book.status[i] != ACTIVE:
+        # Elements read with .item() (a Python number: half the cost of a NumPy scalar, the same value).
+        if book.status.item(i) != ACTIVE:
             return None
         ctx = self.ctx
         behavior = ctx.behavior
-        complaint_u, outcome_u, due_u, share_u = self._uniforms(i)
+        # The four uniforms (complaint, outcome, due day, share). From the shared pool they are
+        # drawn as they are used; per account, all four, used or not: the account's next
+        # conversation then always gets the same ones.
+        draws = ctx.draws
+        if draws is None:
+            next_u = self.pool.next
+            complaint_u = next_u()
+        else:
+            complaint_u, outcome_u, due_u, share_u = draws.conversation.draw(i)
         recent = self.counters.recent_contacts(i)
-        book.pending_lift[i] += behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
+        if recent < PRESSURE_TABLE:
+            lift = self.lift_by_recent[lift_key][recent]
+            complaint = self.complaint_by_recent[recent]
+        else:
+            lift = behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
+            complaint = self._complaint_probability(recent)
+        book.pending_lift[i] = book.pending_lift.item(i) + lift
         book.lifted.append(i)
         day = min(day, ctx.days - 1)
         logged = None
-        if complaint_u() < self._complaint_probability(recent):
+        if complaint_u < complaint:
             logged = COMPLAINT_LOGGED
             ctx.tally.complaints[day] += 1
             if ctx.ledger is not None:
@@ -80,11 +97,16 @@ class Conversation:
         if self.standing is not None and self.standing.asks_to_cease(i, recent):
             self.counters.blocked_today.add(i)
             return CEASE_LOGGED  # wins: the audit must see every request to stop
-        if book.in_plan[i]:
+        if book.in_plan.item(i):
             return logged
-        outcome = conversation_outcome(behavior, outcome_u())
+        if draws is None:
+            outcome_u = next_u()
+        outcome = conversation_outcome(behavior, outcome_u)
         if outcome == PROMISE:
-            self._promise(i, day, due_u(), share_u())
+            if draws is None:
+                due_u = next_u()
+                share_u = next_u()
+            self._promise(i, day, due_u, share_u)
         elif outcome == PLAN:
             self._plan(i, day)
         elif outcome == DISPUTE:
@@ -92,7 +114,7 @@ class Conversation:
             book.any_paused = True
             self.counters.blocked_today.add(i)
             ctx.tally.disputes[day] += 1
-        return logged_conversation(outcome) if logged is None else logged
+        return LOGGED_BY_OUTCOME[outcome] if logged is None else logged
 
     def _complaint_probability(self, recent: int) -> float:
         """Complaints rise with contact pressure, harder when fatigue hardens (``[contact] hardening``)."""
@@ -107,7 +129,8 @@ class Conversation:
         # What is promised is drawn like a repayment (a share r of the balance),
         # and never less than what is past due: a promise brings a payment forward.
         share = behavior.r_min + (1.0 - behavior.r_min) * share_u
-        book.promise_amount[i] = min(book.balance[i], max(book.past_due[i], share * book.balance[i]))
+        balance = book.balance.item(i)  # .item(): a Python float, cheaply (the same value)
+        book.promise_amount[i] = min(balance, max(book.past_due.item(i), share * balance))
         book.promise_day[i] = due
         book.promises_due[due].append(i)
         self.ctx.tally.promises_made[day] += 1

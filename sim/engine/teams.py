@@ -15,7 +15,8 @@ from ..domain import TEAM_KIND_OF_CHANNEL, WEEKDAYS
 from ..scenario import Scenario, Step, TeamSection
 
 
-@dataclass
+# Slots: the agents read the day's state (cursor, list size, redials) at every dial.
+@dataclass(slots=True)
 class Team:
     name: str
     spec: TeamSection
@@ -26,6 +27,7 @@ class Team:
     queue_list: list = field(default_factory=list)
     queue_step_list: list = field(default_factory=list)
     queue_size: int = 0
+    queue_reach: tuple | None = None  # per listed account, what its dial reads (CallCentre._reach)
     means: tuple = (1.0, 1.0, 1.0)
     idle: deque = field(default_factory=deque)
     watching: bool = False

@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.engine import Engine
-from sim.engine.arrivals import ARRIVALS_STREAM, Arrivals
+from sim.engine.arrivals import ARRIVALS_STREAM, Arrivals, MeasuredStart
 from sim.portfolio import Portfolio, build_portfolio, generate_arrivals
 from sim.scenario import Scenario
 from sim.streams import RandomStreams
@@ -100,21 +100,37 @@ def _build(scenario: Scenario, days: int, streams: RandomStreams) -> PlanningBoo
     return PlanningBook(portfolio, entry_day)
 
 
+class _WarmedUp(Exception):
+    """Ends the warm-up's run at the first measured day: the book then is all it is run for."""
+
+
 def book_at_start(scenario: Scenario, streams: RandomStreams) -> Portfolio:
     """The accounts in collection when the measured days start, as the scenario's own warm-up leaves them.
 
-    Without a warm-up: the scenario's book as generated. Otherwise one run of
-    the warm-up (and one measured day, the engine's smallest run) with the
-    scenario's ladder and teams; the book is read at 00:00 of the first
-    measured day (:class:`sim.engine.arrivals.MeasuredStart`).
+    Without a warm-up: the scenario's book as generated. Otherwise the
+    scenario's own run (ladder, teams, arrivals: the same draws as a run of
+    this seed) up to the end of its warm-up, where the book is read as the
+    engine reads it at 00:00 of the first measured day
+    (:class:`sim.engine.arrivals.MeasuredStart`); the measured days are not run.
     """
     book = build_portfolio(scenario, streams["portfolio"])
-    if scenario.simulation.warmup_days == 0:
+    warmup = scenario.simulation.warmup_days
+    if warmup == 0:
         return book
-    world = scenario.with_overrides({"simulation.days": 1})
-    engine = Engine(world, book, streams, record_contacts=False)
-    engine.run()
-    start = engine.measured_start
+    taken: list[MeasuredStart] = []
+
+    def at_end_of_warmup(day: int, days: int) -> None:
+        # The engine reports day 0 at the end of the warm-up; its book is where the measured days start.
+        if day == 0:
+            taken.append(MeasuredStart.take(engine.book, warmup, 0.0, {}))
+            raise _WarmedUp
+
+    engine = Engine(scenario, book, streams, record_contacts=False, progress=at_end_of_warmup)
+    try:
+        engine.run()
+    except _WarmedUp:
+        pass
+    start = taken[0]
     rows = np.flatnonzero(start.in_book)
     p = engine.portfolio
     statements = engine.book.statements

@@ -24,7 +24,7 @@ from sim.scenario import Scenario
 from .guard import DEFAULT_RUNS, choose, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .plan import AgentValue, Plan, continuation_table
-from .value_model import Valuation
+from .valuation import Valuation
 
 
 def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, int], float]:

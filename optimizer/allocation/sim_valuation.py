@@ -4,7 +4,7 @@ For every segment × treatment the allocation LP needs the net value over the
 horizon, the agent minutes by team and week, the variable spend, the
 complaints and the book left at the horizon. Here they are measured by
 running the engine on a stratified sample of each segment's accounts
-(:func:`optimizer.allocation.value_model.sample_accounts`, each account weighted to its
+(:func:`optimizer.allocation.valuation.sample_accounts`, each account weighted to its
 balance stratum):
 
 * one engine run per treatment over all segments' samples at once. An account
@@ -67,7 +67,7 @@ from .objective import HorizonBook, horizon_value
 from .open_book import arrivals_of
 from .segments import BUCKET_DPD, Segments
 from .treatments import Treatment, field_cadence, minutes_per_attempt, visit_minutes
-from .value_model import MeanFieldResult, Valuation, sample_accounts
+from .valuation import MeanFieldResult, Valuation, sample_accounts
 
 # The valuation's own random streams: a child of the scenario's seed that no
 # replication of --verify uses (run_experiment spawns children 0 … reps − 1).

@@ -18,7 +18,7 @@ from optimizer.allocation import (
 )
 from optimizer.allocation.segments import Segments
 from optimizer.allocation.treatments import Contact, Treatment, scenario_treatments
-from optimizer.allocation.value_model import Valuation
+from optimizer.allocation.valuation import Valuation
 from sim.portfolio import Portfolio
 from sim.scenario import load_scenario
 from sim.simulation import simulate
@@ -458,7 +458,7 @@ def test_value_sample_stands_for_each_segment_and_its_balances():
     # stands for the segment's accounts exactly and for its skewed balances
     # closely (drawn at random, 40 accounts put a cn_2025 segment 24 % off).
     from optimizer.allocation.segments import build_segments
-    from optimizer.allocation.value_model import sample_accounts
+    from optimizer.allocation.valuation import sample_accounts
 
     s = load_scenario(SCENARIOS / "cn_2025.toml", {"simulation.accounts": 5000})
     segments = build_segments(s)

@@ -43,7 +43,7 @@ from sim.scenario import Scenario
 
 from .. import solvers
 from .plan import Plan, largest_remainder_rows
-from .value_model import Valuation
+from .valuation import Valuation
 
 # Share of paid shift minutes the LP plans for. The engine's agents and the
 # whole-ladder valuation (``value_ladder``) hand out every shift minute, so the

@@ -120,6 +120,7 @@ def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dic
     the runs of ``seeds``. How the defaults of ``[objective] balance_value``
     were measured (docs/optimizer_validation.md).
     """
+    from sim.engine import Engine
     from sim.portfolio import bucket_of, build_portfolio
     from sim.simulation import simulate
     from sim.streams import RandomStreams
@@ -134,17 +135,53 @@ def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dic
     delinquent = np.arange(1, 7)
     for seed in seeds:
         book = build_portfolio(world, RandomStreams(seed)["portfolio"])  # the book simulate would draw
-        ledger = simulate(world, seed, portfolio=book, ledger=True).ledger
-        start = bucket_of(book.days_past_due)
+        if world.strategies is None:
+            # The engine's outcome, not the run's KPIs: it says where the measured days start (an open book).
+            engine = Engine(world, book, RandomStreams(seed), ledger=True)
+            engine.run()
+            result = engine.outcome()
+            start, opening, counted = starting_states(result)
+        else:
+            result = simulate(world, seed, portfolio=book, ledger=True)
+            start, opening, counted = bucket_of(book.days_past_due), book.balance, np.ones(len(book), dtype=bool)
+        ledger = result.ledger
         end = ledger.state_end
         settled = np.where(np.isin(end, delinquent), 0.0, weights[end]) * ledger.balance_end
         worth = ledger.collected + spec.written_off_value * ledger.written_off + settled
-        paid += np.bincount(start, weights=worth, minlength=n_states)
-        owed += np.bincount(start, weights=book.balance, minlength=n_states)
-        still = np.isin(end, delinquent)
+        paid += np.bincount(start[counted], weights=worth[counted], minlength=n_states)
+        owed += np.bincount(start[counted], weights=opening[counted], minlength=n_states)
+        still = counted & np.isin(end, delinquent)
         np.add.at(ending, (start[still], end[still]), ledger.balance_end[still])
     rows = [k for k in delinquent if owed[k] > 0]
     c = paid[rows] / owed[rows]
     M = ending[np.ix_(rows, rows)] / owed[rows][:, None]
     w = np.linalg.solve(np.eye(len(rows)) - M, c)
     return {ROLL_STATES[k]: float(x) for k, x in zip(rows, w, strict=True)}
+
+
+def starting_states(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each row of a run (:meth:`sim.engine.Engine.outcome`): the roll state it starts the measured days in, its balance then, and whether it counts.
+
+    A closed book without warm-up: every account of the book, as generated.
+    An open book: the accounts in collection when the measured days start (at
+    their state and balance then), and the accounts arriving during them (at
+    entry); rows out of collection then (cured or written off in the warm-up)
+    start nowhere and are not counted.
+    """
+    from sim.portfolio import bucket_of
+
+    p = result.portfolio
+    start = result.measured_start
+    if start is None:
+        return bucket_of(p.days_past_due), p.balance, np.ones(len(p), dtype=bool)
+    state = bucket_of(start.days_past_due).copy()
+    opening = start.balance.copy()
+    counted = start.in_book.copy()
+    if result.entered_day is not None:
+        arrived = (result.entered_day >= start.day) & ~start.in_book
+        state[arrived] = bucket_of(p.days_past_due[arrived])
+        opening[arrived] = p.balance[arrived]
+        counted |= arrived
+    # An account in legal when the measured days start is not in a delinquent bucket's flow.
+    counted &= (state >= 1) & (state <= 6)
+    return state, opening, counted

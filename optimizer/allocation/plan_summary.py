@@ -28,7 +28,7 @@ from sim.scenario import Scenario
 from .lp import team_capacity
 from .plan import Plan
 from .segments import BUCKET_DPD
-from .value_model import Valuation
+from .valuation import Valuation
 
 BUCKET_NAMES = ("current", "1-30", "31-60", "61-90", "91-120", "121-150", "151-180")
 

@@ -24,7 +24,7 @@ from sim.scenario import Scenario
 from .guard import DEFAULT_RUNS, choose, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .plan import AgentValue, Plan, continuation_table
-from .value_model import Valuation
+from .valuation import Valuation
 
 
 def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, int], float]:
@@ -234,6 +234,7 @@ class _Search:
     def __init__(self, scenario: Scenario, *, days: int, budget: float | None, min_service: bool, solver: str,
                  time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
                  valuation: str, replications: int = 1, guard_runs: int = DEFAULT_RUNS):
+        from .open_book import staffed_at_start
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
         from .treatments import (
             ladder_treatments,
@@ -251,7 +252,7 @@ class _Search:
         # Paired whole-book runs of plan and references before a reference may replace the plan
         # (None: the analytic valuation, an expectation compared once).
         self.guard_runs = max(1, guard_runs) if valuation == "simulate" else None
-        self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS)
+        self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS, days=days)
         # Each reference ladder as it runs in this world: its whole strategy section
         # (steps, call-list priority, redial gap) with this scenario's book and teams.
         self.worlds = {scenario.strategy.name: scenario}
@@ -268,7 +269,11 @@ class _Search:
         self.treatments = with_field_visits(scenario, treatments)
         self.own = next((k for k, t in enumerate(self.treatments)
                          if t.label == f"ladder:{scenario.strategy.name}"), 0)
-        self.capacity = team_capacity(scenario, days)
+        # An open book's teams are staffed on the book at the start of the measured days (the engine restaffs them).
+        start_rows = (len(self.segments.portfolio) if self.segments.entry_day is None
+                      else int((self.segments.entry_day < 0).sum()))
+        self.staffed = staffed_at_start(scenario, start_rows)
+        self.capacity = team_capacity(self.staffed, days)
         self.units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
         self.timings = {"value": 0.0, "build": 0.0}
 
@@ -444,7 +449,7 @@ class _Search:
     def finish(self, best: _Pass, retried: str) -> Allocation:
         """The plan returned, built complete: agent values, reference ladders, note and summary."""
         plan, worth = best.plan, best.worth
-        agents = (agent_values(self.scenario, best.model, self.days, solver=self.solver, time_limit=self.time_limit)
+        agents = (agent_values(self.staffed, best.model, self.days, solver=self.solver, time_limit=self.time_limit)
                   if plan.ok else {})
         values: dict[str, float] = {}
         reference_values: dict[str, float] = {}
@@ -461,7 +466,7 @@ class _Search:
         if plan.ok:
             from .plan_summary import plan_summary
 
-            summary = plan_summary(plan, best.valuation, self.scenario, self.own)
+            summary = plan_summary(plan, best.valuation, self.staffed, self.own)
         plan = replace(plan, agent_value=agents, model_value=plan.model_value if plan.reference is not None else worth,
                        lp_value=worth, reference_values=reference_values, guard=guard,
                        note="; ".join(x for x in (plan.note, retried) if x), summary=summary)

@@ -7,6 +7,11 @@ segment of the scenario's portfolio and one balance band. Balance bands are
 given by their lower edges (``(0, 1000, 5000)`` means 0-1000, 1000-5000 and
 5000 and more); they are configurable because a ladder step can select
 accounts by ``min_balance``.
+
+An open book (``[arrivals]``, a warm-up) is planned for the book at the start
+of the measured days and the accounts arriving over the horizon
+(:mod:`optimizer.allocation.open_book`); an arrival belongs to the segment of
+the bucket, risk segment and balance band it enters in.
 """
 
 from __future__ import annotations
@@ -64,6 +69,10 @@ class Segments:
         Number of accounts and their total balance.
     member
         The segment of every account of the portfolio (-1 if not delinquent).
+    entry_day
+        An open book: the day of the horizon each row of the portfolio enters
+        on (-1: in the book at the start; the arrivals follow the book, in
+        order of entry). None: a closed book, every row there from day 0.
     """
 
     names: tuple[str, ...]
@@ -75,6 +84,7 @@ class Segments:
     member: np.ndarray
     band_edges: tuple[float, ...]
     portfolio: Portfolio
+    entry_day: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.names)
@@ -90,7 +100,8 @@ def band_of(balance: np.ndarray, edges: Sequence[float]) -> np.ndarray:
     return (np.searchsorted(np.asarray(edges), balance, side="right") - 1).astype(np.int16)
 
 
-def segment_portfolio(portfolio: Portfolio, band_edges: Sequence[float] = DEFAULT_BALANCE_BANDS) -> Segments:
+def segment_portfolio(portfolio: Portfolio, band_edges: Sequence[float] = DEFAULT_BALANCE_BANDS,
+                      entry_day: np.ndarray | None = None) -> Segments:
     """Group a portfolio's delinquent, open accounts into non-empty segments."""
     edges = check_bands(band_edges)
     bucket = bucket_of(portfolio.days_past_due).astype(np.int64)
@@ -112,21 +123,31 @@ def segment_portfolio(portfolio: Portfolio, band_edges: Sequence[float] = DEFAUL
     counts = np.bincount(inverse, minlength=keys.size).astype(np.int64)
     totals = np.bincount(inverse, weights=portfolio.balance[open_], minlength=keys.size)
     return Segments(names=names, bucket=seg_bucket, risk=seg_risk, band=seg_band, accounts=counts,
-                    balance=totals, member=member, band_edges=edges, portfolio=portfolio)
+                    balance=totals, member=member, band_edges=edges, portfolio=portfolio,
+                    entry_day=entry_day)
 
 
 def build_segments(scenario: Scenario, rng=None, *, band_edges: Sequence[float] = DEFAULT_BALANCE_BANDS,
-                   portfolio: Portfolio | None = None) -> Segments:
+                   portfolio: Portfolio | None = None, days: int | None = None) -> Segments:
     """The scenario's accounts grouped into segments.
 
     The portfolio is the one the simulator would build from ``rng`` (default:
     the scenario's seed), drawn from the same ``portfolio`` stream, so the
-    plan is made for exactly the accounts a run with that seed sees.
+    plan is made for exactly the accounts a run with that seed sees. An open
+    book: the book that seed's warm-up leaves at the start of the measured
+    days and the arrivals of ``days`` days (default: the scenario's)
+    (:func:`optimizer.allocation.open_book.planning_book`).
     """
-    if portfolio is None:
+    from .open_book import is_open, planning_book
+
+    entry_day = None
+    if portfolio is None and is_open(scenario):
+        book = planning_book(scenario, days or scenario.simulation.days, rng)
+        portfolio, entry_day = book.portfolio, book.entry_day
+    elif portfolio is None:
         streams = RandomStreams(scenario.simulation.seed if rng is None else rng)
         portfolio = build_portfolio(scenario, streams["portfolio"])
-    segments = segment_portfolio(portfolio, band_edges)
+    segments = segment_portfolio(portfolio, band_edges, entry_day)
     if len(segments) == 0:
         raise ScenarioError(scenario.source, "portfolio", "no delinquent accounts to allocate")
     return segments

@@ -4,7 +4,7 @@ For every segment × treatment the allocation LP needs the net value over the
 horizon, the agent minutes by team and week, the variable spend, the
 complaints and the book left at the horizon. Here they are measured by
 running the engine on a stratified sample of each segment's accounts
-(:func:`optimizer.allocation.value_model.sample_accounts`, each account weighted to its
+(:func:`optimizer.allocation.valuation.sample_accounts`, each account weighted to its
 balance stratum):
 
 * one engine run per treatment over all segments' samples at once. An account
@@ -31,6 +31,16 @@ Whole ladders (a hand-written strategy, or the plan as a ladder) are valued
 on the whole book with the scenario's own teams, so what the teams cannot do
 in a day is left undone as in any run (:func:`simulate_ladder`).
 
+An open book (:mod:`optimizer.allocation.open_book`): the sample is drawn
+from the book at the start of the measured days (after the scenario's warm-up
+under its own ladder) and the arrivals of the horizon, which share the
+segments they enter in. Each treatment's run starts on the first measured day
+(no warm-up of its own: the book at the start is the warm-up's) and admits
+the sampled arrivals on their days (the engine's ``arrivals``), so an
+arrival's treatment and continuation act from the day it enters. Whole
+ladders run the scenario as it is defined: its own book, warm-up and
+arrivals.
+
 What this does not model: the hour of the dial under binding capacity.
 With agents to spare, the day's list is dialled from the start of the shift,
 at the morning's right-party rate; when the plan is run with the real teams
@@ -47,14 +57,17 @@ import numpy as np
 
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, WEEKDAYS
-from sim.portfolio import Portfolio
+from sim.engine import Engine
+from sim.portfolio import Portfolio, build_portfolio
 from sim.scenario import Scenario, Step
 from sim.simulation import simulate
+from sim.streams import RandomStreams
 
 from .objective import HorizonBook, horizon_value
+from .open_book import arrivals_of
 from .segments import BUCKET_DPD, Segments
 from .treatments import Treatment, field_cadence, minutes_per_attempt, visit_minutes
-from .value_model import MeanFieldResult, Valuation, sample_accounts
+from .valuation import MeanFieldResult, Valuation, sample_accounts
 
 # The valuation's own random streams: a child of the scenario's seed that no
 # replication of --verify uses (run_experiment spawns children 0 … reps − 1).
@@ -73,11 +86,18 @@ class SampleBook:
     start_bucket: np.ndarray
     risk: np.ndarray
     band: np.ndarray
+    entry_day: np.ndarray | None = None  # an open book: each row's day of entry (-1: there at the start)
 
 
 def sample_book(segments: Segments, per_segment: int) -> SampleBook:
     """The stratified sample of every segment (:func:`sample_accounts`) as a portfolio."""
     idx, weight = sample_accounts(segments, per_segment)
+    entry_day = None
+    if segments.entry_day is not None:
+        # The engine holds the book at the start first, then the arrivals in order of entry.
+        order = np.lexsort((idx, segments.entry_day[idx]))
+        idx, weight = idx[order], weight[order]
+        entry_day = segments.entry_day[idx]
     p = segments.portfolio
     # A card book's statement days go with their accounts (None: the engine derives them from days past due).
     book = Portfolio(account_id=p.account_id[idx], balance=p.balance[idx], past_due=p.past_due[idx],
@@ -86,7 +106,7 @@ def sample_book(segments: Segments, per_segment: int) -> SampleBook:
                      statement_day=None if p.statement_day is None else p.statement_day[idx])
     seg = segments.member[idx]
     return SampleBook(portfolio=book, weight=weight, segment=seg, start_bucket=segments.bucket[seg],
-                      risk=segments.risk[seg], band=segments.band[seg])
+                      risk=segments.risk[seg], band=segments.band[seg], entry_day=entry_day)
 
 
 def bucket_range(bucket: int, charge_off_dpd: int) -> tuple[int, int]:
@@ -177,7 +197,8 @@ def roomy_world(scenario: Scenario, book: SampleBook, steps: Sequence[Step], day
             teams[name] = team.model_copy(update={"filings_per_day": max(team.filings_per_day, n)
                                                   if team.filings_per_day else 0})
     strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
-    simulation = scenario.simulation.model_copy(update={"accounts": n, "days": days})
+    # An open book's run starts from the book at the start of the measured days: its warm-up is behind it.
+    simulation = scenario.simulation.model_copy(update={"accounts": n, "days": days, "warmup_days": 0})
     return scenario.model_copy(update={"teams": teams, "strategy": strategy, "simulation": simulation})
 
 
@@ -208,8 +229,17 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
     """
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
     world = roomy_world(scenario, book, steps, days)
-    result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True,
-                      paired_draws=paired_draws)
+    arrivals = None if book.entry_day is None else arrivals_of(book.entry_day, days)
+    if arrivals is None:
+        result = simulate(world, seed, portfolio=book.portfolio, step_accounts=masks, ledger=True,
+                          paired_draws=paired_draws)
+    else:
+        # The sampled arrivals are rows of the book, entering on their days (the engine's own arrivals are
+        # not drawn: the masks are per row, and the sample's arrivals are the ones valued).
+        engine = Engine(world, book.portfolio, RandomStreams(seed), step_accounts=masks, ledger=True,
+                        paired_draws=paired_draws, arrivals=arrivals)
+        engine.run()
+        result = engine.outcome()  # the ledger is all the valuation reads
     ledger = result.ledger
     n = len(book.portfolio)
     end = np.zeros((n, len(ROLL_STATES)))
@@ -418,18 +448,26 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
     ``per_segment`` is accepted for the analytic :func:`value_ladder`'s
     signature and not used: the whole book is run. Arrays are per account of
     the book (sums are book totals).
+
+    An open book (``segments.entry_day`` set) runs as the scenario defines
+    it: the book its own seed builds, its warm-up under this ladder, and its
+    arrivals; the arrays then cover every row the run saw (the measured days'
+    collections and spend; the balance at the horizon of each).
     """
     del per_segment
     seed = valuation_seed(scenario) if seed is None else seed
     portfolio = segments.portfolio
+    if segments.entry_day is not None:
+        portfolio = build_portfolio(scenario, RandomStreams(scenario.simulation.seed)["portfolio"])
     strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
     simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days})
     world = scenario.model_copy(update={"strategy": strategy, "simulation": simulation})
     result = simulate(world, seed, portfolio=portfolio, ledger=True, paired_draws=paired_draws)
     ledger = result.ledger
+    rows = ledger.state_end.size  # the book and, in an open book, every arrival of the run
     still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
-    end = np.zeros((len(portfolio), len(ROLL_STATES)))
-    end[np.arange(len(portfolio)), ledger.state_end] = ledger.balance_end
+    end = np.zeros((rows, len(ROLL_STATES)))
+    end[np.arange(rows), ledger.state_end] = ledger.balance_end
     return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),
                            open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
                            rolled_past_30=ledger.rolled_past_30.astype(float))

@@ -88,6 +88,7 @@ from sim.scenario import Scenario, Step, TeamSection, parse_clock
 from .objective import HorizonBook, horizon_value
 from .segments import Segments
 from .treatments import CHANNEL_ORDER, Treatment, minutes_per_attempt, team_for, visit_minutes
+from .valuation import MeanFieldResult, Valuation, sample_accounts
 
 # Channel rows of the value model's arrays, in CHANNEL_ORDER.
 SMS, EMAIL, CALL, LETTER, FIELD, LEGAL = (CHANNEL_ORDER.index(c) for c in ("sms", "email", "call", "letter", "field_visit", "legal"))
@@ -115,28 +116,6 @@ class BookState:
     start_bucket: np.ndarray
     risk: np.ndarray
     band: np.ndarray
-
-
-@dataclass(frozen=True)
-class MeanFieldResult:
-    """Expected outcome per account over the horizon."""
-
-    collected: np.ndarray
-    cost: np.ndarray
-    minutes: dict[str, np.ndarray]  # team -> (weeks, accounts); legal teams count filings
-    open_at_end: np.ndarray
-    # The book at the horizon (:class:`optimizer.allocation.objective.HorizonBook`): balance by
-    # roll state (accounts, states), balance written off, accounts reaching 31 dpd.
-    balance_end: np.ndarray | None = None
-    written_off: np.ndarray | None = None
-    rolled_past_30: np.ndarray | None = None
-
-    def book(self) -> HorizonBook:
-        return HorizonBook(self.balance_end, self.written_off, self.rolled_past_30)
-
-    @property
-    def net(self) -> np.ndarray:
-        return self.collected - self.cost
 
 
 def _check_model(scenario: Scenario) -> None:
@@ -1062,67 +1041,6 @@ def ladder_schedule(scenario: Scenario, steps: Sequence[Step]) -> Schedule:
         return every, attempts, key, gate
 
     return schedule
-
-
-@dataclass(frozen=True)
-class Valuation:
-    """Per segment and treatment: expected net value and resource use over the horizon (segment totals)."""
-
-    segments: Segments
-    treatments: tuple[Treatment, ...]
-    days: int
-    value: np.ndarray  # (S, T) expected collections minus variable spend
-    collected: np.ndarray  # (S, T)
-    spend: np.ndarray  # (S, T) money
-    minutes: dict[str, np.ndarray]  # team -> (S, T, weeks)
-    # The value of the book left at the horizon (:mod:`optimizer.allocation.objective`), (S, T)
-    # money, and the book itself: balance by roll state (S, T, states), written
-    # off (S, T), accounts reaching 31 days past due (S, T).
-    horizon: np.ndarray | None = None
-    balance_end: np.ndarray | None = None
-    written_off: np.ndarray | None = None
-    rolled_past_30: np.ndarray | None = None
-
-    @property
-    def weeks(self) -> int:
-        return math.ceil(self.days / 7)
-
-    @property
-    def objective(self) -> np.ndarray:
-        """What the LP maximises per segment and treatment: net collections plus the horizon's book."""
-        return self.value if self.horizon is None else self.value + self.horizon
-
-
-def sample_accounts(segments: Segments, per_segment: int, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """A sample stratified by balance: up to ``per_segment`` accounts of each segment and the weight of each.
-
-    A segment with more accounts is sorted by balance and cut into
-    ``per_segment`` strata of (nearly) equal size; one account is drawn from
-    each and stands for its stratum. Collections follow the balance, and a
-    segment's balances are skewed (the top band is open-ended): drawn at
-    random, 40 accounts put a segment's balance up to 24 % off (cn_2025, 5,000
-    accounts) and 200 still put the 1-30 bucket 5 % high, a bias every ladder's
-    value shared; stratified, the worst segment is 5 % off with 40 and the
-    bucket within 0.5 % with 200.
-    """
-    rng = rng or np.random.default_rng(0)
-    balance = segments.portfolio.balance
-    idx_all = np.flatnonzero(segments.member >= 0)
-    order = np.lexsort((balance[idx_all], segments.member[idx_all]))  # by segment, then balance
-    idx_all = idx_all[order]
-    starts = np.searchsorted(segments.member[idx_all], np.arange(len(segments)))
-    chosen, weights = [], []
-    for k in range(len(segments)):
-        members = idx_all[starts[k]:starts[k] + segments.accounts[k]]
-        size = np.ones(members.size)
-        if members.size > per_segment:
-            edges = (np.arange(per_segment + 1) * members.size) // per_segment
-            size = np.diff(edges).astype(float)
-            members = members[edges[:-1] + (rng.random(per_segment) * size).astype(np.int64)]
-        keep = np.argsort(members, kind="stable")
-        chosen.append(members[keep])
-        weights.append(size[keep])
-    return np.concatenate(chosen), np.concatenate(weights)
 
 
 def value_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,

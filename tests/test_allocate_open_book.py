@@ -1,4 +1,4 @@
-"""allocate on an open book (card_book: arrivals every day after a 150-day warm-up): the book a plan is made for,
+"""allocate on an open book (baseline, the US card book: arrivals every day after a 150-day warm-up): the book a plan is made for,
 paired valuation with arrivals, a plan within budget and capacity, and the CLI's JSON and verification."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ DAYS = 42
 
 @pytest.fixture(scope="module")
 def open_world():
-    scenario = load_scenario(SCENARIOS / "card_book.toml", {"simulation.accounts": 600, "simulation.days": DAYS})
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 600, "simulation.days": DAYS})
     segments = build_segments(scenario, days=DAYS)
     treatments = scenario_treatments(scenario, combos=False)
     treatments += ladder_treatments(scenario, [(scenario.strategy.name, list(scenario.strategy.steps))])
@@ -112,7 +112,7 @@ def test_allocate_on_an_open_book_returns_a_plan_within_budget_and_capacity(open
 
 
 def test_the_cli_plans_and_verifies_an_open_book_without_a_traceback():
-    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "card_book.toml"), "--accounts", "600",
+    args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "baseline.toml"), "--accounts", "600",
             "--weeks", "4", "--sample", "6", "--passes", "1", "--guard-runs", "1", "--workers", "1",
             "--verify", "--reps", "2", "--json"]
     run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=600)
@@ -122,6 +122,6 @@ def test_the_cli_plans_and_verifies_an_open_book_without_a_traceback():
             "valuation", "guard", "verification"} <= set(data)
     assert data["status"] == "optimal"
     v = data["verification"]
-    assert v["reps"] == 2 and set(v["mean_net_recovery"]) == {"optimised-card_book", "card_book"}
-    diff = v["differences"]["card_book"]
+    assert v["reps"] == 2 and set(v["mean_net_recovery"]) == {"optimised-baseline", "baseline"}
+    diff = v["differences"]["baseline"]
     assert diff["low"] <= diff["mean"] <= diff["high"]

@@ -76,6 +76,7 @@ class Contacts:
     time: np.ndarray
     channel: np.ndarray  # int8: sim.domain.Channel
     right_party: np.ndarray  # bool: the contact reached the borrower
+    line: np.ndarray | None = None  # int64: the row's line in the file, for errors found later
 
     def __len__(self) -> int:
         return int(self.position.size)
@@ -241,4 +242,5 @@ def read_contacts(path, account_ids: np.ndarray, window: Window) -> Contacts:
     code = {name: k for k, name in enumerate(LOG_OUTCOMES)}
     reached = reached_right_party(np.array([code.get(text, -1) for text in outcomes], dtype=np.int8))
     order = np.lexsort((time, position))
-    return Contacts(position=position[order], time=time[order], channel=channel[order], right_party=reached[order])
+    return Contacts(position=position[order], time=time[order], channel=channel[order], right_party=reached[order],
+                    line=lines[order])

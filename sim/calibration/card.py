@@ -32,7 +32,7 @@ with a contact log (without one most re-defaults are invisible).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy import optimize
@@ -178,6 +178,8 @@ class TimingFit:
     log_likelihood: float
     parameters: dict[str, ParameterEstimate]
     converged: bool
+    regular: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # θ's entries off the bounds
+    covariance: np.ndarray | None = None  # of θ[regular], the inverse observed information (the backtest draws)
 
 
 def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
@@ -203,7 +205,8 @@ def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
         for j, i in enumerate(regular):
             if covariance[j, j] > 0:
                 parameters[fitted[i]] = wald_on_log(float(theta[i]), math.sqrt(covariance[j, j]))
-    return TimingFit(theta, -result.fun / scale, parameters, bool(result.success))
+    return TimingFit(theta, -result.fun / scale, parameters, bool(result.success), np.flatnonzero(~on_bound),
+                     covariance)
 
 
 def timing_names(segment_names: tuple[str, ...]) -> list[str]:

@@ -343,7 +343,7 @@ def delta11_profile(objective, theta: np.ndarray, nuisance: np.ndarray, scale: f
 
         result = optimize.minimize(partial, t[nuisance], jac=True, method="L-BFGS-B",
                                    bounds=[cgw.LOG_BOUNDS] * nuisance.size,
-                                   options={"maxiter": 200, "ftol": 1e-11, "gtol": 1e-7})
+                                   options={"maxiter": 200, "ftol": 1e-9, "gtol": 1e-6})
         t[nuisance] = result.x
         done[v] = t.copy()
         return -result.fun / scale
@@ -353,13 +353,13 @@ def delta11_profile(objective, theta: np.ndarray, nuisance: np.ndarray, scale: f
     inside = lambda v: profile(v) - (top - CHI2_95_HALF)  # noqa: E731 (> 0 inside the interval)
     low = 0.0
     if estimate > 0 and inside(0.0) < 0:
-        low = optimize.brentq(inside, 0.0, estimate, rtol=1e-3, xtol=1e-3 * estimate)
+        low = optimize.brentq(inside, 0.0, estimate, rtol=5e-3, xtol=5e-3 * estimate)
     high = max(2 * estimate, 1e-3)
     while inside(high) > 0:
         if high > MAX_RATE:
             return ParameterEstimate.unidentified()
         high *= 2
-    high = optimize.brentq(inside, estimate, high, rtol=1e-3, xtol=1e-3 * estimate + 1e-6)
+    high = optimize.brentq(inside, estimate, high, rtol=5e-3, xtol=5e-3 * estimate + 1e-6)
     return ParameterEstimate(estimate=estimate, std_error=(high - low) / (2 * Z95), ci_low=low, ci_high=high,
                              identified=True)
 

@@ -7,11 +7,12 @@ module gives it for ``model = "card"`` (the ``cgw`` pieces live there):
   (:mod:`.card_paths`): balances, past due, days past due, each account's
   statement day in the cycle counted from day K;
 * each replication's parameters, drawn from the fit's sampling distribution:
-  the timing parameters (floors by bucket, segment multipliers, κ, δ10, δ11)
+  the timing parameters (floors by bucket, segment multipliers, κ, δ10)
   from the normal law of their log-estimates (inverse observed information;
   a parameter whose interval is wider than the "not identified" span stays at
-  its estimate), the payment-choice shares of each bucket from a Dirichlet
-  law centred on the fitted shares with the bucket's effective number of
+  its estimate), δ11 from a normal law on the natural scale as wide as its
+  profile interval (kept ≥ 0), the payment-choice shares of each bucket from
+  a Dirichlet law centred on the fitted shares with the bucket's number of
   classified repayments as its weight, the re-default rates (fitted with a
   contact log) from the Beta law of their events over trials;
 * each account's excitation on day K under the drawn κ, δ10, δ11: the
@@ -64,7 +65,7 @@ def card_start(fitted_part: History, base_scenario: str) -> CardStart:
         days_past_due=at_end.days_past_due[active], segment=at_end.segment[active],
         phone_known=at_end.phone_known[active], email_known=at_end.email_known[active],
         segment_names=at_end.segment_names, statement_day=at_end.statement_day[active])
-    draws = CardDraws(fitted_part, paths, data, timing, active)
+    draws = CardDraws(fitted_part, paths, data, timing, active, fit.parameters["delta11"])
     return CardStart(fit=fit, active=active, book=book, start_state=paths.roll_state_at_end[active], draws=draws)
 
 
@@ -74,7 +75,7 @@ class CardDraws:
     adds_floor = True  # what draw() returns is X: the engine's intensity is its floor plus X
 
     def __init__(self, history: History, paths: CardPaths, data: card.CardData, timing: card.TimingFit,
-                 active: np.ndarray):
+                 active: np.ndarray, delta11=None):
         if timing.covariance is None or not timing.converged:
             raise InputError(CMDLINE, "--fit-days", "the fitted days identify too little to simulate from; "
                                                     "give more days or more accounts")
@@ -97,6 +98,9 @@ class CardDraws:
         self.redefault = [(int(e), int(t)) if with_contacts and t >= card.MIN_TRIALS else None
                           for e, t in zip(paths.redefault_events, paths.redefault_trials, strict=True)]
         self.open_episode = _open_episodes(paths, active, history.window.days)
+        # δ11 from its profile interval (normal on the natural scale, kept ≥ 0): its log-scale Wald law is
+        # far too wide (a factor of 40 either way on a card book) and made the band hold 99.8 % of days.
+        self.delta11 = delta11 if delta11 is not None and delta11.identified else None
 
     def draw(self, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
         theta = self.theta.copy()
@@ -117,6 +121,9 @@ class CardDraws:
         kappa, d10, d11 = (float(min(math.exp(theta[k + i]), MAX_RATE)) if k + i in self.fitted
                            else None for i in range(3))
         behavior: dict = {"base_intensity": floors, "segment_multiplier": multipliers}
+        if self.delta11 is not None:
+            d11 = max(self.delta11.estimate + self.delta11.std_error * float(rng.standard_normal()), 0.0)
+            theta[k + 2] = math.log(d11) if d11 > 0 else -np.inf
         behavior |= {name: v for name, v in (("kappa", kappa), ("delta10", d10), ("delta11", d11)) if v is not None}
         choice = {kind: list(row) for kind, row in self.base["payment_choice"].items()}
         for b, weights in enumerate(self.choices):
@@ -140,18 +147,19 @@ class CardDraws:
 
 
 def _choice_weights(paths: CardPaths) -> list[np.ndarray | None]:
-    """Per bucket, the Dirichlet weights of the payment choice: fitted shares × effective repayments."""
+    """Per bucket, the Dirichlet weights of the payment choice: fitted shares × classified repayments."""
     out: list[np.ndarray | None] = []
     for b in range(card.BUCKETS):
         rows = paths.matches[(paths.bucket == b + 1) & paths.matches.any(axis=1)]
         if rows.shape[0] < card.MIN_EVENTS:
             out.append(None)
             continue
+        # Every classified repayment counts: the ambiguous ones are ambiguous where the kinds pay the same
+        # amount (minimum = past due), so the cash does not depend on how they split. (The mean effective
+        # count over the kinds, an earlier choice, spread the full share so widely that the band held 99.8 %
+        # of days over 8 seeds.)
         p = card._em_shares(rows)
-        n = card._effective_counts(rows, p)
-        live = p > 1e-9
-        weight = float(np.mean(n[live])) if live.any() else float(rows.shape[0])
-        out.append(np.maximum(p * weight, MIN_WEIGHT))
+        out.append(np.maximum(p * rows.shape[0], MIN_WEIGHT))
     return out
 
 

@@ -4,7 +4,7 @@ The page is ``python -m sim calibrate`` and ``backtest`` with a form: the
 base scenario (its terms rebuild the balances), the model, the three files
 (uploaded, up to 200 MB each, or paths on this machine) and the window. It
 shows every fitted parameter with its 95 % interval (null where the data do
-not identify it), the goodness-of-fit QQ plots, the backtest band (cgw fits)
+not identify it), the goodness-of-fit QQ plots, the backtest band
 and offers the fitted scenario for download.
 """
 

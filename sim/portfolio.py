@@ -81,6 +81,9 @@ class Portfolio:
     time_zone_names: tuple[str, ...] = ()
     state: np.ndarray | None = None
     state_names: tuple[str, ...] = ()
+    # An imported book with ``entered_on``: the day each account entered, counted from the start date
+    # (≤ 0: in the book at the start; > 0 only in an open book read for calibration). None without the column.
+    entered_day: np.ndarray | None = None
 
     def __len__(self) -> int:
         return int(self.balance.size)
@@ -197,7 +200,7 @@ def _parse_bool(text: str) -> bool | None:
     return None
 
 
-def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
+def read_portfolio_csv(path: Path, scenario: Scenario, *, open_book: bool = False) -> Portfolio:
     """Import real accounts; columns are validated, personal columns dropped.
 
     Required columns: ``account_id``, ``balance``, ``days_past_due``. Optional:
@@ -208,27 +211,31 @@ def read_portfolio_csv(path: Path, scenario: Scenario) -> Portfolio:
     30 days from ``simulation.start_date``), ``entered_on`` (the ISO date
     the account entered the book, on or before ``simulation.start_date``: the
     CSV is the book at the start, so an account entering later is an error
-    (arrivals come from ``[arrivals]``); blank: from the start).
+    (arrivals come from ``[arrivals]``); blank: from the start). ``open_book``:
+    the CSV is a lender's history over a window from the start date (calibration),
+    so an account may enter later; :attr:`Portfolio.entered_day` says when.
     """
     # Read with a limit, never trusting st_size: a device or FIFO named as the
     # CSV is refused, not read until memory runs out.
     text = read_csv_text(path, limit=MAX_CSV_BYTES, kind="portfolio CSV")
-    return parse_portfolio_csv(text, scenario, source=str(path))
+    return parse_portfolio_csv(text, scenario, source=str(path), open_book=open_book)
 
 
-def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload>") -> Portfolio:
+def parse_portfolio_csv(text: str, scenario: Scenario, *, source: str = "<upload>",
+                        open_book: bool = False) -> Portfolio:
     reader = csv.reader(io.StringIO(text))
     try:
-        return _parse_rows(reader, scenario, source)
+        return _parse_rows(reader, scenario, source, open_book)
     except csv.Error as err:  # e.g. a cell longer than the csv module's field limit
         raise ScenarioError(source, f"line {reader.line_num}", f"not a readable CSV row ({err})") from None
 
 
-def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
+def _parse_rows(reader, scenario: Scenario, source: str, open_book: bool = False) -> Portfolio:
     header, index = _read_header(reader, source)
     segments = tuple(scenario.portfolio.segments)
     columns: dict[str, list] = {name: [] for name in ("ids", "balances", "past_dues", "dpds", "segs",
-                                                      "phones", "emails", "statement_days", *STANDING_COLUMNS)}
+                                                      "phones", "emails", "statement_days", "entered_days",
+                                                      *STANDING_COLUMNS)}
     seen: set[int] = set()
     for line_no, row in enumerate(reader, start=2):
         if not row or all(not cell.strip() for cell in row):
@@ -239,7 +246,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
         if len(row) != len(header):
             raise ScenarioError(source, f"line {line_no}", f"has {len(row)} fields, the header has {len(header)}")
         values = _parse_row({c: row[i].strip() for c, i in index.items()}, f"line {line_no}", source,
-                            scenario, seen)
+                            scenario, seen, open_book)
         for name, value in zip(columns, values, strict=True):
             columns[name].append(value)
     if not columns["ids"]:
@@ -255,6 +262,7 @@ def _parse_rows(reader, scenario: Scenario, source: str) -> Portfolio:
         email_known=np.array(columns["emails"], dtype=bool),
         segment_names=segments,
         statement_day=np.array(columns["statement_days"], dtype=np.int64),
+        entered_day=np.array(columns["entered_days"], dtype=np.int64) if "entered_on" in index else None,
         **standing,
     )
 
@@ -291,7 +299,8 @@ def _read_header(reader, source: str) -> tuple[list[str], dict[str, int]]:
     return header, {c: header.index(c) for c in (*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS) if c in header}
 
 
-def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario, seen: set[int]) -> tuple:
+def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario, seen: set[int],
+               open_book: bool = False) -> tuple:
     """One account's values in the order of :func:`_parse_rows`' columns; its id is added to ``seen``."""
     account_id = _whole(cell["account_id"], source, f"{where}: account_id")
     if not 0 <= account_id < 2**63:  # stored as int64
@@ -317,8 +326,9 @@ def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario
         if name not in segments:
             raise ScenarioError(source, f"{where}: segment", f"unknown segment {cell['segment']!r}; the scenario has: {', '.join(segments)}")
         segment = segments.index(name)
+    entered = 0
     if cell.get("entered_on"):
-        _check_entered_on(cell["entered_on"], scenario, source, f"{where}: entered_on")
+        entered = _entered_day(cell["entered_on"], scenario, source, f"{where}: entered_on", open_book)
     if cell.get("past_due"):
         past_due = _number(cell["past_due"], source, f"{where}: past_due")
         if not 0 <= past_due <= balance + 1e-9:
@@ -333,7 +343,7 @@ def _parse_row(cell: dict[str, str], where: str, source: str, scenario: Scenario
         flags.append(flag)
     return (account_id, balance, round(past_due, 2), dpd, segment, *flags,
             _statement_day(cell.get("statement_day", ""), scenario, source, f"{where}: statement_day"),
-            *_standing(cell, source, where))
+            entered, *_standing(cell, source, where))
 
 
 def _statement_day(text: str, scenario: Scenario, source: str, field: str) -> int:
@@ -372,8 +382,9 @@ def _unescaped(name: str, segments: tuple[str, ...]) -> str:
     return name
 
 
-def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) -> None:
-    """``entered_on`` is an ISO date no later than the start: the CSV is the book at the start."""
+def _entered_day(text: str, scenario: Scenario, source: str, field: str, open_book: bool) -> int:
+    """``entered_on`` as days from the start date: no later than the start (the CSV is the book at the start),
+    or with ``open_book`` (a history over a window) any date before the window's end."""
     try:
         entered = dt.date.fromisoformat(text) if _DATE.fullmatch(text) else None
     except ValueError:  # e.g. 2026-02-30
@@ -381,9 +392,16 @@ def _check_entered_on(text: str, scenario: Scenario, source: str, field: str) ->
     if entered is None:
         raise ScenarioError(source, field, f"must be a date written as YYYY-MM-DD, got {text[:40]!r}")
     start = scenario.simulation.start_date
-    if entered > start:
+    day = (entered - start).days
+    if open_book:
+        end = start + dt.timedelta(days=scenario.simulation.days)
+        if entered >= end:
+            raise ScenarioError(source, field, f"{entered} is not before the window's end {end}; an account "
+                                               "entering later has no history in it")
+    elif entered > start:
         raise ScenarioError(source, field, f"{entered} is after the start date {start}; a portfolio CSV is the "
                                            "book at the start (accounts entering later come from [arrivals])")
+    return day
 
 
 def _number(text: str, source: str, field: str) -> float:

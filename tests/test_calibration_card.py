@@ -150,3 +150,37 @@ def test_a_receipt_above_the_balance_is_still_a_one_line_error(book, tmp_path, c
                  "--payments", str(bad), "--start", str(START), "--days", str(DAYS), "--model", "card"])
     err = capsys.readouterr().err
     assert code == 2 and "line 2: amount: 99999999.00 is more than" in err and "Traceback" not in err
+
+
+def test_the_timing_likelihoods_gradient_is_exact_and_delta11s_interval_is_its_profile(book):
+    """The fit's gradient (which makes 100,000 accounts affordable) against finite differences, and δ11's
+    interval ends where the profile log-likelihood, re-maximised from scratch, has dropped by χ²₁(95 %)/2."""
+    from scipy import optimize
+
+    from sim.calibration import card
+    from sim.calibration.calibrate import card_parts
+
+    scenario_path, files = book
+    history = read_history(scenario_path, files["portfolio"], files["payments"], files["contacts"], start=START,
+                           days=DAYS, model="card")
+    _, data, timing = card_parts(history)
+    theta = timing.theta + np.random.default_rng(1).normal(0, 0.2, timing.theta.size)
+    value, grad = card.value_and_gradient(theta, data)
+    assert value == pytest.approx(card.log_likelihood(theta, data), rel=1e-12)
+    step = np.eye(theta.size) * 1e-5
+    numeric = [(card.log_likelihood(theta + e, data) - card.log_likelihood(theta - e, data)) / 2e-5 for e in step]
+    np.testing.assert_allclose(grad, numeric, rtol=1e-4, atol=1e-3)
+
+    d11 = timing.parameters["delta11"]
+    assert d11.identified and 0 <= d11.ci_low <= d11.estimate < d11.ci_high
+
+    def profile(v: float) -> float:
+        def negative(x):
+            value, grad = card.value_and_gradient(np.r_[x, np.log(v)], data)
+            return -value, -grad[:-1]
+        return -optimize.minimize(negative, timing.theta[:-1], jac=True, method="L-BFGS-B").fun
+
+    drop = timing.log_likelihood - profile(d11.ci_high)
+    assert drop == pytest.approx(card.CHI2_95_HALF, abs=0.05)
+    if d11.ci_low > 0:
+        assert timing.log_likelihood - profile(d11.ci_low) == pytest.approx(card.CHI2_95_HALF, abs=0.05)

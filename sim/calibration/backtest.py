@@ -13,6 +13,11 @@ at the fitted lifts; without one they run the base scenario's strategy.
 What is compared, day by day from K: the cumulative
 recovery (cash over the balance outstanding at K) against the simulated 90 %
 band, and the 30-day roll rates from each bucket, predicted against actual.
+
+``model = "cgw"`` starts from the pieces here; ``model = "card"`` from
+:mod:`.card_backtest` (the statements replayed to day K, the card parameters
+drawn). The simulated days run the book on day K only: an open book's later
+arrivals are left out of the runs, as they are of the actual cash.
 """
 
 from __future__ import annotations
@@ -26,12 +31,16 @@ import numpy as np
 
 from ..domain import DELINQUENT_BUCKETS, RollState
 from ..engine import Engine
+from ..engine.arrivals import Arrivals
 from ..errors import InputError
 from ..portfolio import Portfolio
+from ..scenario import Scenario
 from ..streams import RandomStreams
 from . import cgw, contact_fit
 from .balance_paths import BalancePaths, rebuild
 from .calibrate import CMDLINE, History, cgw_calibration, cgw_parts
+from .card_backtest import card_start
+from .card_paths import rebuild_card
 from .estimates import MAX_SPAN, Z95
 from .history_files import Contacts, Receipts
 
@@ -81,8 +90,9 @@ def _truncate(history: History, days: int) -> History:
                             right_party=c.right_party[inside])
     scenario = history.scenario.with_overrides({"simulation.days": days})
     window = dataclasses.replace(history.window, days=days)
+    arrivals = history.arrivals
     return History(scenario=scenario, portfolio=history.portfolio, receipts=receipts, contacts=contacts,
-                   window=window)
+                   window=window, arrivals=Arrivals(arrivals.first_row, arrivals.entry_day, days))
 
 
 def _book_at(paths: BalancePaths) -> tuple[np.ndarray, Portfolio]:
@@ -97,6 +107,8 @@ def _book_at(paths: BalancePaths) -> tuple[np.ndarray, Portfolio]:
 
 class _ParameterDraws:
     """Parameters drawn from the fit's sampling distribution, and each account's intensity at day K under them."""
+
+    adds_floor = False  # draw() returns the whole intensity (card: the excess over the engine's floor)
 
     def __init__(self, result: cgw.CgwFit, data: cgw.CgwData, rows: np.ndarray):
         if result.covariance is None or not result.converged:
@@ -126,25 +138,34 @@ class _ParameterDraws:
         return behavior, lam_inf + at_end[self.rows]
 
 
+def _cgw_start(fitted_part: History, base_scenario: str):
+    """``model = "cgw"``: the fit of the first K days, the active accounts, the book then, draws, roll states."""
+    paths, data, result = cgw_parts(fitted_part)
+    fit = cgw_calibration(fitted_part, base_scenario, data, result)
+    active, book = _book_at(paths)
+    if active.size == 0:
+        raise InputError(CMDLINE, "--fit-days", f"no account is still active after {fitted_part.window.days} days")
+    observed = paths.observed_until > paths.observed_from
+    draws = _ParameterDraws(result, data, (np.cumsum(observed) - 1)[active])
+    return fit, active, book, draws, paths.roll_state_at_end[active]
+
+
 def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int = 50, seed: int = 0) -> Backtest:
     """Fit the first ``fit_days`` days of ``history``, simulate the rest ``reps`` times, compare."""
     days = history.window.days
     if not 1 <= fit_days < days:
         raise InputError(CMDLINE, "--fit-days", f"must be between 1 and {days - 1} (the window has {days} days)")
     fitted_part = _truncate(history, fit_days)
-    paths, data, result = cgw_parts(fitted_part)
-    fit = cgw_calibration(fitted_part, base_scenario, data, result)
-    active, book = _book_at(paths)
-    if active.size == 0:
-        raise InputError(CMDLINE, "--fit-days", f"no account is still active after {fit_days} days")
-    observed = paths.observed_until > paths.observed_from
-    draws = _ParameterDraws(result, data, (np.cumsum(observed) - 1)[active])
+    if history.scenario.behavior.model == "card":
+        begin = card_start(fitted_part, base_scenario)
+        fit, active, book, draws, start_state = begin.fit, begin.active, begin.book, begin.draws, begin.start_state
+    else:
+        fit, active, book, draws, start_state = _cgw_start(fitted_part, base_scenario)
     rest = days - fit_days
     start = history.window.start + dt.timedelta(days=fit_days)
-    start_state = paths.roll_state_at_end[active]
     # With a contact log the held-out days replay its contacts at the fitted lifts (sim.engine.replay).
-    closed = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts).observed_until \
-        if history.contacts is not None else None
+    closed = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts,
+                     history.arrivals).observed_until if history.contacts is not None else None
     replay = contact_fit.replay_after(history.contacts, active, fit_days, closed)
     lifted = dataclasses.replace(history, scenario=history.scenario.with_overrides(
         contact_fit.fitted_lifts(fit.parameters)))
@@ -184,13 +205,14 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
         behavior, intensity = draws.draw(np.random.default_rng(parameter_stream))
         overrides = {f"behavior.{name}": value for name, value in behavior.items()}
         overrides |= {"simulation.days": rest, "simulation.start_date": start}
-        scenario = history.scenario.with_overrides(overrides)
+        scenario = _closed(history.scenario.with_overrides(overrides))
         snapshot = _RollSnapshot()
         # The account ledger gives each account's cash (it reads agent work from the contact log).
         engine = Engine(scenario, book, RandomStreams(run_stream), record_contacts=True, ledger=True,
                         progress=snapshot, replay=replay)
         snapshot.book = engine.book
-        engine.book.intensity = intensity.copy()  # the state each account reached in the fitted days
+        # The state each account reached in the fitted days (card: the excitation over its drawn floor).
+        engine.book.intensity = intensity + engine.book.floor if draws.adds_floor else intensity.copy()
         engine.run()
         cash[k] = engine.tally.collected[:rest]
         collected = engine.ledger.collected
@@ -198,6 +220,15 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
         bucket_cash[k] = _by_bucket(start_state, collected)
         rolls += snapshot.states
     return _Replications(cash=cash, rolls=rolls, paid_share=paid_share, bucket_cash=bucket_cash)
+
+
+def _closed(scenario: Scenario) -> Scenario:
+    """The scenario without ``[arrivals]``: the simulated days run the book on day K only."""
+    if scenario.arrivals is None:
+        return scenario
+    data = scenario.content()
+    data.pop("arrivals", None)
+    return Scenario.from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
 
 
 def _by_bucket(start_state: np.ndarray, amounts: np.ndarray) -> np.ndarray:
@@ -255,5 +286,7 @@ def _actual_rolls(history: History, fit_days: int, active: np.ndarray,
     if fit_days + ROLL_DAYS > history.window.days:
         return {bucket: None for bucket in DELINQUENT_BUCKETS}
     month = _truncate(history, fit_days + ROLL_DAYS)
-    later = rebuild(month.scenario, history.portfolio, month.receipts, month.contacts).roll_state_at_end
+    replay = rebuild_card if history.scenario.behavior.model == "card" else rebuild
+    later = replay(month.scenario, history.portfolio, month.receipts, month.contacts,
+                   month.arrivals).roll_state_at_end
     return _roll_rates(start_state, later[active])

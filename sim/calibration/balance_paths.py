@@ -16,7 +16,9 @@ Amounts are to the cent, so an account's last receipt within
 pays again later stays open, however little it owed); a receipt that would
 take the balance further below zero is an error naming its line. A ``legal`` receipt (or, with the
 contact log, the first ``legal`` contact) marks the filing: from that day the
-account is in legal, as in the engine, and no longer observed.
+account is in legal, as in the engine, and no longer observed. In an open book
+an account entering during the window is admitted on its day, as the engine
+admits its arrivals (:func:`closed_or`), and observed from then.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 
 from ..domain import ACTIVE, CHARGED_OFF, IN_LEGAL, PAID_OFF, Channel, PaymentKind
 from ..engine import Engine
+from ..engine.arrivals import Arrivals
 from ..engine.book import PAID_OFF_BELOW
 from ..errors import InputError
 from ..portfolio import Portfolio
@@ -62,13 +65,23 @@ def _filing_day(receipts: Receipts, contacts: Contacts | None, n: int, days: int
     return filed
 
 
+def closed_or(arrivals: Arrivals | None, portfolio: Portfolio, days: int) -> Arrivals:
+    """The accounts entering during the window (none if not given): handed to the replay's engine, which then
+    never draws arrivals of its own from the scenario's ``[arrivals]``."""
+    return arrivals if arrivals is not None else Arrivals(len(portfolio), np.zeros(0, np.int32), days)
+
+
 def rebuild(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
-            contacts: Contacts | None = None) -> BalancePaths:
-    """Replay the receipts day by day through the engine's book (the scenario's days are the window)."""
+            contacts: Contacts | None = None, arrivals: Arrivals | None = None) -> BalancePaths:
+    """Replay the receipts day by day through the engine's book (the scenario's days are the window);
+    ``arrivals``: the rows entering during the window (sim.calibration.calibrate.read_history)."""
     days = scenario.simulation.days
-    book = Engine(scenario, portfolio, RandomStreams(0), record_contacts=False).book
+    arrivals = closed_or(arrivals, portfolio, days)
+    book = Engine(scenario, portfolio, RandomStreams(0), record_contacts=False, arrivals=arrivals).book
     n = len(portfolio)
     until = np.where(book.status == ACTIVE, float(days), 0.0)
+    until[arrivals.rows] = float(days)
+    observed_from = arrivals.entered_on_day(n).astype(np.float64)
     filed = _filing_day(receipts, contacts, n, days)
     before = np.zeros(len(receipts))
     day_of = np.floor(receipts.time).astype(np.int64)
@@ -77,6 +90,7 @@ def rebuild(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
     filings = np.argsort(filed, kind="stable")
     filing_bounds = np.searchsorted(filed[filings], np.arange(days + 1))
     for day in range(days):
+        arrivals.enter(book, day)
         going = filings[filing_bounds[day]:filing_bounds[day + 1]]
         going = going[book.status[going] == ACTIVE]
         book.status[going] = IN_LEGAL  # filed: no longer paying, ageing or charged off (as in the engine)
@@ -92,7 +106,7 @@ def rebuild(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
     in_window = receipts.time <= until[receipts.position]
     at_end = replace(portfolio, balance=book.balance.copy(), past_due=book.past_due.copy(),
                      days_past_due=book.dpd.copy())
-    return BalancePaths(observed_from=np.zeros(n), observed_until=until, balance_before=before,
+    return BalancePaths(observed_from=observed_from, observed_until=until, balance_before=before,
                         share=np.minimum(share, 1.0), in_window=in_window, at_end=at_end,
                         active_at_end=book.status == ACTIVE, roll_state_at_end=book.roll_state())
 

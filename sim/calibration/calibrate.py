@@ -8,10 +8,17 @@ base with the fitted ``[behavior]`` (:meth:`Calibration.fitted_scenario_text`).
 
 Models are fitted by the functions in :data:`FITTERS`: ``cgw`` (:mod:`.cgw`)
 and ``card`` (:mod:`.card`, over the statements rebuilt by :mod:`.card_paths`).
+
+An open book: accounts whose ``entered_on`` falls inside the window are
+observed from that day. They are put after the book at the start, in order of
+entry, and the replay admits them on their day as the engine admits its
+arrivals (:class:`sim.engine.arrivals.Arrivals`); their number gives the
+inflow, ``[arrivals]`` (:mod:`.arrival_volume`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import os
@@ -22,13 +29,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 
+from ..engine.arrivals import Arrivals
 from ..errors import InputError
 from ..io import write_atomic
-from ..portfolio import read_portfolio_csv
+from ..portfolio import Portfolio, read_portfolio_csv
 from ..scenario import Scenario, load_scenario
 from . import card, cgw, contact_fit
+from .arrival_volume import arrival_rates
 from .balance_paths import BalancePaths, rebuild
-from .card_paths import rebuild_card
+from .card_paths import CardPaths, rebuild_card
 from .contact_fit_reach import right_party_rates
 from .estimates import ParameterEstimate
 from .goodness import (
@@ -43,6 +52,7 @@ from .treatment_lifts import contact_lifts
 
 CMDLINE = "command line"
 CONTACT_PREFIX = "contact."  # a fitted parameter of [contact] (the right-party multipliers by bucket)
+ARRIVALS = "arrivals."  # the inflow's parameters are named by their --set path: arrivals.per_month
 
 
 @dataclass(frozen=True)
@@ -54,6 +64,7 @@ class History:
     receipts: Receipts
     contacts: Contacts | None
     window: Window
+    arrivals: Arrivals  # accounts entering during the window (none: a closed book), admitted by the replay
 
 
 @dataclass(frozen=True)
@@ -72,6 +83,7 @@ class Calibration:
     shares: np.ndarray = field(repr=False)
     share_low: float | None = None  # the amounts' uniform law starts here (cgw: r_min; card: partial_min)
     base_behavior: dict | None = field(default=None, repr=False)  # the base's [behavior], for list-valued keys
+    arrivals_key: str | None = None  # the [arrivals] key --out writes: the base's, or per_month
 
     def as_dict(self) -> dict:
         return {"model": self.model, "accounts": self.accounts, "payments": self.payments,
@@ -81,8 +93,9 @@ class Calibration:
 
     def fitted_values(self) -> dict[str, float]:
         """The identified estimates as ``[behavior]`` keys (the others stay as the base has them); a
-        ``[contact]`` parameter keeps its ``contact.`` prefix."""
-        return {name: p.estimate for name, p in self.parameters.items() if p.identified and p.estimate is not None}
+        ``[contact]`` parameter keeps its ``contact.`` prefix; the inflow, ``arrivals.*``, is :meth:`fitted_arrivals`."""
+        return {name: p.estimate for name, p in self.parameters.items()
+                if p.identified and p.estimate is not None and not name.startswith(ARRIVALS)}
 
     def _section_values(self, section: str) -> dict[str, float]:
         prefix = f"{section}."
@@ -102,15 +115,27 @@ class Calibration:
         contact = self._section_values("contact")
         if contact:
             lines += ["", "[contact]", *_behavior_lines(contact, {})]
-        missing = [name for name, p in self.parameters.items() if not p.identified]
+        missing = [name for name, p in self.parameters.items() if not p.identified and not name.startswith(ARRIVALS)]
         if missing:
             lines.append(f"# not identified: {', '.join(missing)}")
+        inflow = self.fitted_arrivals()
+        if inflow:
+            lines += ["", "[arrivals]", *(f"{key} = {value!r}" for key, value in inflow.items())]
         return "\n".join(lines) + "\n"
+
+    def fitted_arrivals(self) -> dict[str, float]:
+        """The fitted ``[arrivals]`` rate under the base's key: written when the base has ``[arrivals]`` or
+        accounts entered during the window (a closed book stays closed)."""
+        p = self.parameters.get(f"{ARRIVALS}{self.arrivals_key}")
+        if p is None or not p.identified or (self.arrivals_key == "per_month" and not p.estimate):
+            return {}
+        return {self.arrivals_key: p.estimate}
 
     def write_fitted_scenario(self, out_path: str | Path, base: Scenario) -> None:
         """Check the fitted values against the schema, then write the scenario atomically."""
         overrides = {(name if name.startswith(CONTACT_PREFIX) else f"behavior.{name}"): value
                      for name, value in self.fitted_values().items()}
+        overrides |= {f"arrivals.{key}": value for key, value in self.fitted_arrivals().items()}
         overrides["behavior.model"] = self.model
         base.with_overrides(overrides)  # a value the schema refuses is an error before anything is written
         write_atomic(out_path, self.fitted_scenario_text(out_path), option="--out")
@@ -154,13 +179,48 @@ def read_history(scenario_path, portfolio_path, payments_path, contacts_path, *,
     except (ZoneInfoNotFoundError, ValueError):
         raise InputError(CMDLINE, "--time-zone", f"unknown time zone {time_zone!r}; give an IANA name such as "
                                                  "Europe/Paris or UTC") from None
+    # The replay has no warm-up: the window is what the files show.
     scenario = load_scenario(scenario_path, {"simulation.start_date": start, "simulation.days": days,
-                                             "behavior.model": model})
-    portfolio = read_portfolio_csv(Path(portfolio_path), scenario)
+                                             "simulation.warmup_days": 0, "behavior.model": model})
+    portfolio, arrivals = _in_order_of_entry(read_portfolio_csv(Path(portfolio_path), scenario, open_book=True),
+                                             days)
     window = Window(start=start, days=days, time_zone=time_zone)
     receipts = read_payments(payments_path, portfolio.account_id, window)
+    _check_after_entry(receipts.source, receipts.time, receipts.position, receipts.line, portfolio)
     contacts = read_contacts(contacts_path, portfolio.account_id, window) if contacts_path else None
-    return History(scenario=scenario, portfolio=portfolio, receipts=receipts, contacts=contacts, window=window)
+    if contacts is not None:
+        _check_after_entry(str(contacts_path), contacts.time, contacts.position, contacts.line, portfolio)
+    return History(scenario=scenario, portfolio=portfolio, receipts=receipts, contacts=contacts, window=window,
+                   arrivals=arrivals)
+
+
+def _in_order_of_entry(portfolio: Portfolio, days: int) -> tuple[Portfolio, Arrivals]:
+    """The book at the start first, then the accounts entering during the window in order of entry (the
+    rows an engine's arrivals take), and which of them enter on which day."""
+    entered = np.zeros(len(portfolio), np.int64) if portfolio.entered_day is None \
+        else np.maximum(portfolio.entered_day, 0)
+    order = np.argsort(entered, kind="stable")
+    if (order != np.arange(order.size)).any():
+        portfolio = dataclasses.replace(portfolio, **{
+            f.name: getattr(portfolio, f.name)[order] for f in dataclasses.fields(portfolio)
+            if isinstance(getattr(portfolio, f.name), np.ndarray)})
+        entered = entered[order]
+    first = int(np.count_nonzero(entered == 0))
+    return portfolio, Arrivals(first, entered[first:].astype(np.int32), days)
+
+
+def _check_after_entry(source: str, time: np.ndarray, position: np.ndarray, line: np.ndarray | None,
+                       portfolio: Portfolio) -> None:
+    """A receipt or contact before its account entered the book is an error naming its line."""
+    if portfolio.entered_day is None:
+        return
+    early = time < portfolio.entered_day[position]
+    if early.any():
+        k = int(np.flatnonzero(early)[0])
+        where = f"line {line[k]}: timestamp" if line is not None else "timestamp"
+        raise InputError(source, where,
+                         f"comes before its account {portfolio.account_id[position[k]]} entered the book "
+                         f"(entered_on, day {portfolio.entered_day[position[k]]} of the window)")
 
 
 def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
@@ -169,7 +229,7 @@ def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
     With a contact log the channels' lifts are fitted with the timing (:mod:`.contact_fit`): the fit's
     parameters then hold ``lift.KEY`` too, and the data the contacts' jumps at the fitted lifts.
     """
-    paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts)
+    paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts, history.arrivals)
     if history.contacts is None:
         data = cgw.prepare(history.receipts, paths, contact_lifts(None, history.scenario.behavior))
         return paths, data, cgw.fit(data)
@@ -214,29 +274,57 @@ def cgw_calibration(history: History, base_scenario: str, data: cgw.CgwData, res
                              aic_constant_hazard=aic(constant, 2), share_ks_statistic=share_ks,
                              share_ks_pvalue=share_p)
     return Calibration(model="cgw", accounts=data.accounts, payments=len(history.receipts),
-                       log_likelihood=result.log_likelihood, parameters=result.parameters,
+                       log_likelihood=result.log_likelihood, parameters={**result.parameters, **inflow(history)},
                        goodness_of_fit=goodness, base_scenario=str(base_scenario), window=history.window,
-                       increments=increments, shares=shares,
+                       increments=increments, shares=shares, arrivals_key=_inflow_key(history),
                        base_behavior=history.scenario.content().get("behavior", {}))
 
 
-def fit_card(history: History, base_scenario: str) -> Calibration:
-    """``model = "card"``: timing by bucket and segment, payment-choice shares, re-default (:mod:`.card`)."""
+def _inflow_key(history: History) -> str:
+    """The ``[arrivals]`` key of the base (``per_month`` when it has none)."""
+    section = history.scenario.arrivals
+    return "per_month" if section is None or section.per_month is not None else "per_1000_per_month"
+
+
+def inflow(history: History) -> dict[str, ParameterEstimate]:
+    """The open book's inflow as ``arrivals.KEY`` parameters: reported when accounts entered during the window
+    or the base has ``[arrivals]`` (a closed cohort's parameters are the behaviour's only)."""
+    if history.arrivals.entry_day.size == 0 and history.scenario.arrivals is None:
+        return {}
+    rates = arrival_rates(history.portfolio.entered_day, history.window.days, _inflow_key(history))
+    return {f"{ARRIVALS}{key}": p for key, p in rates.items()}
+
+
+def card_parts(history: History) -> tuple[CardPaths, card.CardData, card.TimingFit]:
+    """The statements replayed, the timing likelihood's data and its maximum-likelihood fit (``model = "card"``)."""
     scenario, portfolio = history.scenario, history.portfolio
     behavior, names = scenario.behavior, portfolio.segment_names
-    paths = rebuild_card(scenario, portfolio, history.receipts, history.contacts)
+    paths = rebuild_card(scenario, portfolio, history.receipts, history.contacts, history.arrivals)
     held = np.array([behavior.segment_multiplier.get(s, 1.0) for s in names])
     reference = names.index("medium") if "medium" in names else 0
     lifts = contact_lifts(history.contacts, behavior, hardening=hardening(scenario))
     data = card.prepare_card(history.receipts, paths, lifts, portfolio.segment,
                              held, reference)
-    timing = card.fit_timing(data, names)
+    return paths, data, card.fit_timing(data, names)
+
+
+def fit_card(history: History, base_scenario: str) -> Calibration:
+    """``model = "card"``: timing by bucket and segment, payment-choice shares, re-default (:mod:`.card`)."""
+    return card_calibration(history, base_scenario, *card_parts(history))
+
+
+def card_calibration(history: History, base_scenario: str, paths: CardPaths, data: card.CardData,
+                     timing: card.TimingFit) -> Calibration:
+    """The card fit with its payment choice, re-default and goodness of fit, as the command line reports it."""
+    scenario, portfolio = history.scenario, history.portfolio
+    behavior, names = scenario.behavior, portfolio.segment_names
     parameters = {**timing.parameters, **card.choice_shares(paths.matches, paths.bucket),
                   **card.redefault_rates(paths, names, history.contacts is not None),
                   **contact_parameters(history, paths.bucket_by_day)}
     # The choice's multipliers are taken as 1 by the share fit (see sim.calibration.card): not fitted.
     for name in [*(f"cure_multiplier.{s}" for s in names), "contact_cure_multiplier", "promise_cure_multiplier"]:
         parameters[name] = ParameterEstimate.unidentified()
+    parameters |= inflow(history)
     increments = card.rescaled_increments(timing.theta, data, paths, portfolio.segment) if timing.converged \
         else np.zeros(0)
     ks, p = exponential_ks(increments)
@@ -253,7 +341,7 @@ def fit_card(history: History, base_scenario: str) -> Calibration:
                        payments=len(history.receipts), log_likelihood=timing.log_likelihood, parameters=parameters,
                        goodness_of_fit=goodness, base_scenario=str(base_scenario), window=history.window,
                        increments=increments, shares=fractions, share_low=behavior.partial_min,
-                       base_behavior=scenario.content().get("behavior", {}))
+                       base_behavior=scenario.content().get("behavior", {}), arrivals_key=_inflow_key(history))
 
 
 FITTERS: dict[str, Callable[[History, str], Calibration]] = {"cgw": fit_cgw, "card": fit_card}

@@ -26,16 +26,17 @@ its ageing): fit books whose plans are rare, or give the plan accounts apart.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..domain import ACTIVE, BUCKET_DAYS, CURED, IN_LEGAL, PAID_OFF, PaymentKind, bucket_of
 from ..engine import Engine
+from ..engine.arrivals import Arrivals
 from ..portfolio import Portfolio
 from ..scenario import Scenario
 from ..streams import RandomStreams
-from .balance_paths import CENT_TOLERANCE, _filing_day, more_than_owed
+from .balance_paths import CENT_TOLERANCE, _filing_day, closed_or, more_than_owed
 from .history_files import Contacts, Receipts
 
 KINDS = 4  # minimum, past due, partial, full (sim.card_behavior.PaymentChoice)
@@ -59,6 +60,11 @@ class CardPaths:
     redefault_trials: np.ndarray  # per segment: statement days a cured account was watched
     redefault_events: np.ndarray  # per segment: re-defaults seen
     cures: int
+    # The book at the window's end (the backtest starts from it): balances, past due, days past due and each
+    # account's statement day in the cycle counted from the day after the window.
+    at_end: Portfolio | None = None
+    active_at_end: np.ndarray | None = None  # bool per account: still in collection
+    roll_state_at_end: np.ndarray | None = None  # per account: sim.domain.RollState
 
 
 class _Episodes:
@@ -114,10 +120,12 @@ def _watch_redefaults(statements, keys: np.ndarray, days: int, trials: np.ndarra
 
 
 def rebuild_card(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
-                 contacts: Contacts | None = None) -> CardPaths:
-    """Replay the receipts day by day through the engine's book and statements (see the module's docstring)."""
+                 contacts: Contacts | None = None, arrivals: Arrivals | None = None) -> CardPaths:
+    """Replay the receipts day by day through the engine's book and statements (see the module's docstring);
+    ``arrivals``: the rows entering during the window, admitted on their day as the engine admits them."""
     days = scenario.simulation.days
-    book = Engine(scenario, portfolio, RandomStreams(0), record_contacts=False).book
+    arrivals = closed_or(arrivals, portfolio, days)
+    book = Engine(scenario, portfolio, RandomStreams(0), record_contacts=False, arrivals=arrivals).book
     n, segments = len(portfolio), len(portfolio.segment_names)
     trials, events = np.zeros(segments, np.int64), np.zeros(segments, np.int64)
     _watch_redefaults(book.statements, _activity_keys(receipts, contacts, days), days, trials, events)
@@ -130,6 +138,9 @@ def rebuild_card(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
     bounds = np.searchsorted(day_of[order], np.arange(days + 1))
     cures = 0
     for day in range(days):
+        start, stop = int(arrivals.bounds[day]), int(arrivals.bounds[day + 1])
+        if arrivals.enter(book, day)[0]:
+            episodes.begin(np.arange(start, stop), float(day))
         going = np.flatnonzero((filed == day) & (book.status == ACTIVE))
         book.status[going] = IN_LEGAL
         episodes.end(going, float(day))
@@ -147,7 +158,11 @@ def rebuild_card(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
                      episode_account=np.array(episodes.account, dtype=np.int64),
                      episode_from=np.array(episodes.start), episode_until=np.array(episodes.until),
                      bucket_by_day=out.bucket_by_day,
-                     redefault_trials=trials, redefault_events=events, cures=cures)
+                     redefault_trials=trials, redefault_events=events, cures=cures,
+                     at_end=replace(portfolio, balance=book.balance.copy(), past_due=book.past_due.copy(),
+                                    days_past_due=book.dpd.copy(),
+                                    statement_day=(book.statements.cycle_day.astype(np.int64) - days) % CYCLE),
+                     active_at_end=book.status == ACTIVE, roll_state_at_end=book.roll_state())
 
 
 class _Outputs:

@@ -130,8 +130,8 @@ def cmd_backtest(args: argparse.Namespace) -> int:
     from ..calibration.figures import band_plot
 
     _check_outputs(args)
-    if args.model != "cgw":
-        raise InputError(CMDLINE, "--model", f"unknown model {args.model!r}; backtest fits: cgw")
+    if args.model not in ("cgw", "card"):
+        raise InputError(CMDLINE, "--model", f"unknown model {args.model!r}; backtest fits: cgw, card")
     history = read_history(args.scenario, args.portfolio, args.payments, args.contacts, start=_start(args.start),
                            days=args.days, model=args.model, time_zone=args.time_zone)
     result = backtest(history, args.scenario, fit_days=args.fit_days, reps=args.reps, seed=args.seed)

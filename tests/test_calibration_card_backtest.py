@@ -1,0 +1,65 @@
+"""The card model's backtest: fit the first days of a card history, simulate the rest, compare."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.calibration.calibrate import read_history
+from sim.calibration.card_backtest import card_start
+from sim.cli import main
+
+from simhelpers import benchmark_module
+
+_backtest = benchmark_module("calibration_backtest")
+_recovery = benchmark_module("calibration_recovery")
+START, write_scenario = _recovery.START, _recovery.write_scenario
+DAYS, FIT_DAYS = 90, 45
+
+
+@pytest.fixture(scope="module")
+def card_book(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("card_backtest")
+    return folder, write_scenario(folder, 800, DAYS, model="card")
+
+
+def test_the_draws_move_the_card_parameters_around_the_fit_and_start_from_each_accounts_excitation(card_book):
+    folder, scenario = card_book
+    _backtest.one_seed(folder, scenario, 9, DAYS, FIT_DAYS, 1, "card")  # writes the files
+    history = read_history(scenario, folder / "accounts.csv", folder / "payments.csv", folder / "contacts.csv",
+                           start=START, days=DAYS, model="card")
+    from sim.calibration.backtest import _truncate
+
+    begin = card_start(_truncate(history, FIT_DAYS), str(scenario))
+    kappas, floors, excesses = [], [], []
+    for seed in range(40):
+        behavior, excess = begin.draws.draw(np.random.default_rng(seed))
+        kappas.append(behavior["kappa"])
+        floors.append(behavior["base_intensity"]["1-30"])
+        excesses.append(excess)
+        shares = [behavior["payment_choice"][k][0] for k in ("minimum", "past_due", "partial", "full")]
+        assert sum(shares) == pytest.approx(1.0)
+    fitted = begin.fit.parameters
+    assert np.std(kappas) > 0 and np.std(floors) > 0
+    assert abs(np.mean(kappas) / fitted["kappa"].estimate - 1) < 0.1
+    assert abs(np.mean(floors) / fitted["base_intensity.1-30"].estimate - 1) < 0.1
+    # Accounts that repaid shortly before day K start excited; the excitation is never negative.
+    excess = np.mean(excesses, axis=0)
+    assert (excess >= 0).all() and (excess > 0).mean() > 0.1
+    assert begin.book.statement_day.min() >= 0 and begin.book.statement_day.max() < 30
+
+
+def test_backtest_model_card_prints_the_issues_json(card_book, capsys):
+    folder, scenario = card_book
+    _backtest.one_seed(folder, scenario, 4, DAYS, FIT_DAYS, 1, "card")
+    args = ["backtest", "--scenario", str(scenario), "--portfolio", str(folder / "accounts.csv"),
+            "--payments", str(folder / "payments.csv"), "--contacts", str(folder / "contacts.csv"),
+            "--start", str(START), "--days", str(DAYS), "--model", "card", "--fit-days", str(FIT_DAYS),
+            "--reps", "5", "--json"]
+    assert main(args) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert list(payload) == ["fit_days", "reps", "curve", "inside_share", "roll_rates"]
+    assert payload["fit_days"] == FIT_DAYS and len(payload["curve"]) == DAYS - FIT_DAYS
+    assert all(p["low"] <= p["high"] for p in payload["curve"])

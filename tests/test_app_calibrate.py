@@ -68,7 +68,9 @@ def test_uploaded_card_history_is_fitted_as_the_command_line_fits_it(tmp_path):
     assert set(shown) == set(expected.parameters)
     assert any("Time rescaling" in m.value for m in at.markdown)  # escaped by plain(): words intact
     assert at.get("download_button")
-    assert any("only so far" in i.value for i in at.info)  # no backtest for card fits yet, and it says so
+    # A card fit is backtested as a cgw fit is (sim.calibration.card_backtest): the button is offered.
+    assert not any("only so far" in i.value for i in at.info)
+    assert any(b.key == "cal_backtest" for b in at.button)
 
 
 def test_a_cgw_history_on_server_paths_is_fitted_and_backtested(tmp_path):

@@ -28,6 +28,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     field_validator,
     model_serializer,
@@ -669,22 +670,52 @@ class HandleMinutes(_Section):
 MAX_AGENTS = 100_000  # one team's agents
 
 
+def scaled_size(per_1000: float, accounts: int) -> float:
+    """Full-time agents that ``per_1000`` per 1,000 accounts ask for, fractions kept (0.4 of 800 is 0.32).
+
+    Rounded to a millionth of an agent, so a ratio that gives whole agents
+    gives them exactly (binary fractions such as 0.05 × 20,000 / 1,000 would
+    otherwise leave a part-timer of 10⁻¹⁶).
+    """
+    return round(per_1000 * accounts / 1000, 6) if per_1000 > 0 else 0.0
+
+
 def scaled_agents(per_1000: float, accounts: int) -> int:
-    """Agents for ``per_1000`` per 1,000 accounts: rounded half up, at least one if ``per_1000`` > 0."""
+    """The people on a team of ``per_1000`` per 1,000 accounts: its size rounded up, at least one if ``per_1000`` > 0.
+
+    A fractional size is honoured by the last of them working part-time
+    (:func:`part_time_share`), so a small book is not staffed above its ratio.
+    """
     if per_1000 <= 0:
         return 0
-    return max(1, math.floor(per_1000 * accounts / 1000 + 0.5))
+    return max(1, math.ceil(scaled_size(per_1000, accounts)))
+
+
+def part_time_share(per_1000: float, accounts: int) -> float:
+    """The share of each shift the last agent of a scaled team works: 1.0 when the size is whole.
+
+    0.32 agents is one agent working 32 % of each shift; 2.2 agents, two full-time
+    and one at 20 %. A size that rounds to nothing still has its one agent, on
+    the shortest shift the engine gives (one minute).
+    """
+    agents = scaled_agents(per_1000, accounts)
+    if agents == 0:
+        return 1.0
+    # In [0, 1]: the size is above agents - 1 and at most agents (0 only for a size that rounds to nothing).
+    return scaled_size(per_1000, accounts) - (agents - 1)
 
 
 class TeamSection(_Section):
     """One team. Its size is ``agents``, or ``agents_per_1000`` accounts in the book at the start.
 
     With ``agents_per_1000`` the scenario sets ``agents`` from
-    ``simulation.accounts`` when it is validated (:func:`scaled_agents`), so
-    everything that reads ``agents`` sees the team the run has; the team's
+    ``simulation.accounts`` when it is validated (:func:`scaled_agents`: the
+    size rounded up), so everything that reads ``agents`` sees the people the
+    run has, and :attr:`part_time_share` is the share of each shift the last of
+    them works (a size of 0.32 is one agent on 32 % of each shift). The team's
     content (TOML, hash) keeps the ratio, not the count. To resize a scaled team
     in code, use ``Scenario.with_overrides({"teams.NAME.agents": n})``, which
-    replaces the ratio.
+    replaces the ratio (and the part-timer: given agents are all full-time).
     """
 
     kind: Literal[TEAM_KINDS] = "call"  # type: ignore[valid-type]
@@ -713,9 +744,23 @@ class TeamSection(_Section):
                 raise ValueError(f"shifts overlap: {value}")
         return value
 
+    # Set with ``agents`` when the scenario staffs a scaled team; not part of the content.
+    _part_time_share: float = PrivateAttr(1.0)
+
     @property
     def shift_minutes(self) -> list[tuple[int, int]]:
         return sorted(parse_shift(s) for s in self.shifts)
+
+    @property
+    def part_time_share(self) -> float:
+        """The share of each shift the last agent works: below 1 only for a scaled team of fractional size.
+
+        A copy whose ``agents`` or ratio was replaced (``model_copy``) is all
+        full-time, as a count given in the file is.
+        """
+        if self.agents_per_1000 is None or self.agents == 0:
+            return 1.0
+        return self._part_time_share
 
     @model_validator(mode="after")
     def _one_size(self) -> TeamSection:
@@ -1127,7 +1172,9 @@ class Scenario(_Section):
                 raise FieldError(field, f"{team.agents_per_1000:g} per 1,000 of {accounts:,} accounts is "
                                          f"{agents:,} agents; a team has at most {MAX_AGENTS:,}")
             # The frozen team is replaced in the (mutable) table, once, while the scenario is built.
-            self.teams[name] = team.model_copy(update={"agents": agents})
+            staffed = team.model_copy(update={"agents": agents})
+            staffed._part_time_share = part_time_share(team.agents_per_1000, accounts)
+            self.teams[name] = staffed
 
     def _csv_accounts(self, field: str) -> int:
         """The accounts of ``portfolio.csv`` (its non-blank rows after the header), to staff a scaled team."""

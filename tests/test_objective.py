@@ -10,7 +10,10 @@ from sim.scenario import load_scenario
 
 from simhelpers import SCENARIOS
 
-PRESSURE = {"simulation.accounts": 300, "simulation.days": 40, "behavior.complaint_probability": 0.2}
+# Whole agents: at 300 accounts the scaled teams would be part-timers (0.12 callers), which the value model,
+# reading a team's ``agents``, counts as a full agent; these tests are about complaints, not staffing.
+WHOLE_TEAMS = {"teams.callers.agents": 1, "teams.inbound.agents": 1, "teams.field.agents": 1}
+PRESSURE = {"simulation.accounts": 300, "simulation.days": 40, "behavior.complaint_probability": 0.2, **WHOLE_TEAMS}
 
 
 def test_complaints_are_a_cost_item_of_the_run_and_so_in_net_recovery():
@@ -60,7 +63,7 @@ def test_one_more_agent_is_worth_what_the_simulator_gains_with_it():
         "simulation.accounts": 1500, "simulation.days": days, "teams.callers.agents": 1,
         # Baseline's field team as at its own size (it scales with the book: 1 agent at 1,500 accounts, where
         # the value model prices one more caller at about twice what the simulator gains: issue 13's to settle).
-        "teams.field.agents": 4,
+        "teams.field.agents": 4, "teams.inbound.agents": 1,  # whole agents, as the value model counts them
         "portfolio.buckets": {"61-90": 0.34, "91-120": 0.33, "121-150": 0.33}})
     result = allocate(s, passes=1)
     value = result.plan.agent_value["callers"]

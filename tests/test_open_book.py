@@ -20,7 +20,7 @@ from sim.cli import main
 from sim.engine import Engine
 from sim.errors import InputError
 from sim.portfolio import build_portfolio, generate_arrivals
-from sim.scenario import load_scenario, scaled_agents
+from sim.scenario import load_scenario, part_time_share, scaled_agents
 from sim.simulation import simulate
 from sim.streams import RandomStreams
 
@@ -138,6 +138,9 @@ def test_arrivals_move_no_other_stream():
 def test_a_warm_up_is_left_out_exactly(book):
     """A run with warm-up W reports exactly days W.. of the same run simulated without one."""
     warm = 30
+    # Teams of a fixed size: a scaled team is staffed again at the start of the measured days (its
+    # part-timer's share follows the book), which the run without a warm-up has no reason to do.
+    book = {**book, "teams.callers.agents": 1, "teams.inbound.agents": 1}
     s = baseline({**book, "simulation.warmup_days": warm})
     start = s.simulation.start_date
     long = baseline({**book, "simulation.days": 60 + warm,
@@ -250,7 +253,11 @@ def test_scaled_teams_are_staffed_on_the_book_at_the_start_of_the_measured_days(
     engine.run()
     in_book = int(engine.measured_start.in_book.sum())
     assert in_book != 800
-    assert len(engine.teams.by_name["callers"].agent_ids) == scaled_agents(12.5, in_book)
+    callers = engine.teams.by_name["callers"]
+    assert len(callers.agent_ids) == scaled_agents(12.5, in_book)
+    # A fractional size on the measured book: the last agent works that share of the shift.
+    share = part_time_share(12.5, in_book)
+    assert callers.staffed_minutes() == 480 * (len(callers.agent_ids) - 1) + max(1, round(480 * share))
 
 
 # ----------------------------------------------------------------------------- bad input

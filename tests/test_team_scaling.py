@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import tomllib
 
+import numpy as np
 import pytest
 
 from sim.cli import main
+from sim.engine.teams import Team, part_time_shifts
 from sim.errors import ScenarioError
-from sim.scenario import Scenario, load_scenario, scaled_agents
+from sim.scenario import Scenario, TeamSection, load_scenario, part_time_share, scaled_agents
 from sim.simulation import simulate
 
 from simhelpers import SCENARIOS
@@ -29,14 +31,54 @@ def test_the_ratio_is_kept_under_accounts(tmp_path):
     for accounts, agents in ((5_000, 2), (2_500, 1), (1_000, 1), (100_000, 40), (21_250, 9)):
         scenario = load_scenario(path, {"simulation.accounts": accounts})
         assert scenario.teams["callers"].agents == agents, accounts
-    # The run staffs what the scenario says.
+    # The run staffs what the scenario says: the warm-up on 5,000 accounts (2 callers), the measured days
+    # on the book at their start (its fraction a part-timer, so one more name).
     result = simulate(load_scenario(path, {"simulation.accounts": 5_000, "simulation.days": 1}))
-    assert [a for a in result.contact_log.agent_names if a.startswith("callers")] == ["callers-1", "callers-2"]
+    measured = scaled_agents(0.4, result.kpis["book_at_start"])
+    assert measured >= 2
+    names = [a for a in result.contact_log.agent_names if a.startswith("callers")]
+    assert names == [f"callers-{k + 1}" for k in range(measured)]
 
 
-def test_rounding_is_half_up_and_never_below_one():
-    assert scaled_agents(0.5, 1_000) == 1 and scaled_agents(2.5, 1_000) == 3 and scaled_agents(1.49, 1_000) == 1
+def test_a_fractional_size_is_rounded_up_and_the_last_agent_works_part_time():
+    assert scaled_agents(0.5, 1_000) == 1 and scaled_agents(2.5, 1_000) == 3 and scaled_agents(1.49, 1_000) == 2
     assert scaled_agents(0.01, 10) == 1 and scaled_agents(0.0, 50_000) == 0
+    assert part_time_share(0.4, 800) == pytest.approx(0.32) and part_time_share(1.49, 1_000) == pytest.approx(0.49)
+    # Whole sizes are all full-time, binary fractions included (0.05 × 20,000 / 1,000 is not exactly 1 in floats).
+    assert part_time_share(0.4, 5_000) == 1.0 and part_time_share(0.05, 20_000) == 1.0
+    assert part_time_share(0.4, 20_000) == 1.0 and scaled_agents(0.05, 20_000) == 1
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800})
+    assert scenario.teams["callers"].agents == 1 and scenario.teams["callers"].part_time_share == pytest.approx(0.32)
+    # A count given in code replaces the ratio and its part-timer.
+    assert scenario.with_overrides({"teams.callers.agents": 3}).teams["callers"].part_time_share == 1.0
+
+
+def test_the_part_timer_works_the_start_of_each_shift():
+    team = Team(name="callers", spec=TeamSection(), agent_ids=[0, 1], shifts=[(540, 780), (840, 1080)])
+    team.set_part_time(0.32)
+    assert team.part_time_shifts == [(540, 617), (840, 917)]  # 77 of each 240 minutes: ends early
+    assert team.shifts_of(0) == team.shifts and team.shifts_of(1) == team.part_time_shifts
+    assert team.staffed_minutes() == 480 + 154
+    team.set_part_time(1.0)
+    assert team.part_time_shifts is None and team.staffed_minutes() == 960
+    assert part_time_shifts([(540, 780)], 0.0) == [(540, 541)]  # a size that rounds to nothing still starts
+
+
+def _callers_calls(accounts: int):
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml",  # a closed book: staffed once, on `accounts`
+                             {"simulation.accounts": accounts, "simulation.days": 10})
+    log = simulate(scenario).contact_log
+    callers = np.array([name.startswith("callers") for name in log.agent_names] + [False])
+    return log.minute[callers[log.agent]] % (24 * 60)  # agent -1 (no agent) reads the False at the end
+
+
+def test_a_small_book_gets_the_calling_its_ratio_pays_for():
+    # 0.4 callers per 1,000: 0.32 agents for 800 accounts, 2 for 5,000. Rounding 0.32 up to a full agent
+    # called each account about three times as often as the large book; the part-timer keeps it within 15 %.
+    small, large = _callers_calls(800), _callers_calls(5_000)
+    assert small.size / 800 == pytest.approx(large.size / 5_000, rel=0.15)
+    # The part-timer dials within the first 77 minutes of each shift (09:00-13:00, 14:00-18:00).
+    assert np.all(((small >= 540) & (small < 617)) | ((small >= 840) & (small < 917)))
 
 
 def test_a_scaled_team_is_written_as_its_ratio_and_reads_back(tmp_path):

@@ -24,7 +24,7 @@ a few scans.
 and left out of every KPI, series and cost (:class:`MeasuredStart` is what
 the measured days start from). With an open book, teams given
 ``agents_per_1000`` are staffed on the book at the start of the measured
-days (:func:`restaff`).
+days (:func:`restaff`), a fractional size by a part-time last agent.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ import numpy as np
 
 from ..domain import ACTIVE, IN_LEGAL
 from ..portfolio import Portfolio, concatenate, generate_arrivals
-from ..scenario import Scenario, scaled_agents
+from ..scenario import Scenario, part_time_share, scaled_agents
 from ..streams import RandomStreams
 from .teams import Teams
 
@@ -137,5 +137,6 @@ def restaff(scenario: Scenario, teams: Teams, accounts_in_book: int) -> dict[str
     for name, spec in scenario.teams.items():
         if spec.agents_per_1000 is None or spec.kind == "legal":
             continue
-        added[name] = teams.resize(name, scaled_agents(spec.agents_per_1000, accounts_in_book))
+        added[name] = teams.resize(name, scaled_agents(spec.agents_per_1000, accounts_in_book),
+                                   part_time_share(spec.agents_per_1000, accounts_in_book))
     return added

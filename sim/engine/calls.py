@@ -109,7 +109,7 @@ class CallCentre:
         team.queue_size = len(team.queue_list)
         env = self.ctx.env
         for agent in team.agent_ids:
-            for start, end in team.shifts:
+            for start, end in team.shifts_of(agent):
                 env.process(self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
 
     def _call_list(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int):
@@ -128,7 +128,7 @@ class CallCentre:
             keep = ~refused
             idx = idx[keep]
             steps = steps[keep] if steps is not None else None
-        minutes = sum(end - start for start, end in team.shifts) * len(team.agent_ids)
+        minutes = team.staffed_minutes()
         handle = team.spec.handle_minutes
         shortest = min(handle.no_answer, handle.wrong_party, handle.right_party)
         # More than agents could ever dial today is never reached: keep the best.

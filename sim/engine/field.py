@@ -64,6 +64,11 @@ class FieldTeams:
             idx, steps = idx[ok], steps[ok]
         per_agent = team.spec.visits_per_day
         capacity = per_agent * len(team.agent_ids)
+        if team.part_time_shifts is not None and per_agent:
+            # The part-timer (the last agent) makes its shifts' share of a day's visits, at least one.
+            full = sum(end - start for start, end in team.shifts)
+            part = sum(end - start for start, end in team.part_time_shifts)
+            capacity -= per_agent - max(1, round(per_agent * part / full))
         idx, steps = idx[:capacity], steps[:capacity]
         for k, agent in enumerate(team.agent_ids):
             mine = idx[k * per_agent:(k + 1) * per_agent]
@@ -104,7 +109,8 @@ class FieldTeams:
     def _agent(self, team: Team, agent: int, accounts: np.ndarray, steps: np.ndarray, day: int):
         ctx = self.ctx
         env = ctx.env
-        shift_start, shift_end = team.shifts[0][0], team.shifts[-1][1]
+        shifts = team.shifts_of(agent)
+        shift_start, shift_end = shifts[0][0], shifts[-1][1]
         start = day * DAY + max(shift_start, ctx.rules.window_start)
         end = day * DAY + min(shift_end, ctx.rules.window_end)
         if start > env.now:

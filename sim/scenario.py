@@ -762,6 +762,14 @@ class TeamSection(_Section):
             return 1.0
         return self._part_time_share
 
+    @property
+    def full_time_equivalents(self) -> float:
+        """The team's size in full-time agents: the part-timer counts by its share (0.32 agents is 0.32).
+
+        What a planner's capacity reads; ``agents`` is the people (the part-timer is one of them).
+        """
+        return self.agents - 1 + self.part_time_share if self.agents else 0.0
+
     @model_validator(mode="after")
     def _one_size(self) -> TeamSection:
         if self.agents_per_1000 is not None and "agents" in self.model_fields_set:

@@ -127,3 +127,21 @@ def test_both_in_one_file_is_one_line_on_the_command_line(tmp_path, capsys):
     assert main(["validate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"error: {path}: teams.callers: give agents or agents_per_1000, not both"
+
+
+def test_the_planners_capacity_counts_a_part_timer_by_its_share():
+    # The optimizer's weekly minutes are the people's paid minutes: 0.32 agents is 0.32 of a full-time agent's
+    # week, not a whole agent (which would let the LP plan calls nobody is there to make).
+    from optimizer.allocation import one_more_agent
+    from optimizer.allocation.lp import team_capacity
+
+    small = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 800, "simulation.days": 14})
+    whole = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 5000, "simulation.days": 14})
+    callers_small, callers_whole = small.teams["callers"], whole.teams["callers"]
+    assert callers_small.full_time_equivalents == pytest.approx(0.32)
+    assert callers_whole.full_time_equivalents == 2
+    week = team_capacity(small, 14)[("callers", 0)]
+    assert week == pytest.approx(team_capacity(whole, 14)[("callers", 0)] * 0.32 / 2)
+    # One more agent is one more full-time agent's minutes, the part-timer staying part-time.
+    more = one_more_agent(small, "callers", 14)[("callers", 0)]
+    assert more - week == pytest.approx(team_capacity(whole, 14)[("callers", 0)] / 2, rel=1e-4)

@@ -67,10 +67,10 @@ def team_capacity(scenario: Scenario, days: int, *, utilisation: float = CALL_UT
                 out[(name, w)] = float(team.filings_per_day * working)
             elif team.kind == "field":
                 span = team.shift_minutes[-1][1] - team.shift_minutes[0][0]
-                out[(name, w)] = float(team.agents * span * working)
+                out[(name, w)] = float(team.full_time_equivalents * span * working)
             else:
                 shift = sum(end - start for start, end in team.shift_minutes)
-                out[(name, w)] = team.agents * shift * working * utilisation
+                out[(name, w)] = team.full_time_equivalents * shift * working * utilisation
     return out
 
 

@@ -155,11 +155,12 @@ def arrivals_of(entry_day: np.ndarray, days: int) -> Arrivals | None:
 def staffed_at_start(scenario: Scenario, book_at_start: int) -> Scenario:
     """The scenario with each ``agents_per_1000`` team staffed on ``book_at_start`` accounts, as an open book's run
     staffs it for the measured days (:func:`sim.engine.arrivals.restaff`): the capacity a plan has to work with."""
-    from sim.scenario import scaled_agents
-
     if not is_open(scenario):
         return scenario
-    overrides = {f"teams.{name}.agents": scaled_agents(team.agents_per_1000, book_at_start)
+    # The ratio rescaled so that the file's accounts give the size the measured book gives: a fractional
+    # size stays a part-timer (sim.scenario.part_time_share), as the engine staffs it.
+    ratio = book_at_start / scenario.simulation.accounts
+    overrides = {f"teams.{name}.agents_per_1000": team.agents_per_1000 * ratio
                  for name, team in scenario.teams.items()
                  if team.agents_per_1000 is not None and team.kind != "legal"}
     return scenario.with_overrides(overrides) if overrides else scenario

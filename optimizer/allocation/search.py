@@ -29,8 +29,14 @@ from .valuation import Valuation
 
 def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, int], float]:
     """The teams' capacity by week with one more agent on ``team`` (its paid minutes in every week)."""
-    agents = scenario.teams[team].agents
-    return team_capacity(scenario.with_overrides({f"teams.{team}.agents": agents + 1}), days)
+    spec = scenario.teams[team]
+    if spec.agents_per_1000 is not None:
+        # A scaled team may end in a part-timer: one more full-time agent is 1,000 / accounts more per 1,000
+        # (a count in place of the ratio would make the part-timer full-time as well).
+        more = {f"teams.{team}.agents_per_1000": spec.agents_per_1000 + 1000 / scenario.simulation.accounts}
+    else:
+        more = {f"teams.{team}.agents": spec.agents + 1}
+    return team_capacity(scenario.with_overrides(more), days)
 
 
 def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solver: str = "highs",

@@ -78,7 +78,8 @@ def capacity(plan, currency: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def agents_curve(curve: list[tuple[int, float | None]], currency: str) -> pd.DataFrame:
+def agents_curve(curve: list[tuple[float, float | None]], currency: str) -> pd.DataFrame:
+    """The optimal objective by the team's size in full-time agents (a part-timer counts by its share)."""
     return pd.DataFrame([{"Agents": agents,
                           f"Optimal objective ({currency})": "infeasible" if value is None else number(value)}
                          for agents, value in curve])

@@ -133,7 +133,7 @@ def capacity_use(plan) -> Figure:
     return fig
 
 
-def objective_by_agents(points: list[tuple[int, float | None]], team: str, current: int, currency: str = ""
+def objective_by_agents(points: list[tuple[float, float | None]], team: str, current: float, currency: str = ""
                         ) -> Figure:
     """Expected net recovery of the optimal allocation against the number of agents of one team.
 
@@ -153,8 +153,8 @@ def objective_by_agents(points: list[tuple[int, float | None]], team: str, curre
         for agents in infeasible:
             ax.annotate("infeasible", (agents, floor), textcoords="offset points", xytext=(0, 8), ha="center",
                         fontsize=8, color="tab:red")
-    ax.axvline(current, color="gray", ls=":", label=f"now: {current}")
-    ax.set_xlabel(f"agents on team {team}")
+    ax.axvline(current, color="gray", ls=":", label=f"now: {current:g}")
+    ax.set_xlabel(f"full-time agents on team {team}")
     ax.set_ylabel(f"expected net recovery ({currency})" if currency else "expected net recovery")
     ax.yaxis.set_major_formatter(FuncFormatter(compact))
     ax.set_title("Optimal objective against agents")

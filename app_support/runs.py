@@ -156,18 +156,43 @@ def allocation(text: str, source: str, budget: float | None, min_service: bool):
     result = allocate(scenario, budget=budget, min_service=min_service)
     plan = result.plan
     team = next((name for name, t in scenario.teams.items() if t.kind == "call"), None)
-    curve: list[tuple[int, float | None]] = []
-    now = scenario.teams[team].agents if team is not None else 0
+    curve: list[tuple[float, float | None]] = []
+    spec = scenario.teams[team] if team is not None else None
+    # In full-time agents: a team scaled per 1,000 accounts may end in a part-timer (0.12 agents for a small
+    # book), and the LP's capacity counts it by its share.
+    now = round(spec.full_time_equivalents, 2) if spec is not None else 0
     if team is not None and plan.ok:
-        counts = sorted({max(0, round(now * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)})
-        for agents in counts:
-            varied = scenario.with_overrides({f"teams.{team}.agents": agents})
+        for size, varied in _team_sizes(scenario, team):
             capacity = team_capacity(varied, plan.days)
             # The same choices the plan could make (a re-solve to fit a ladder may have ruled some out).
             model = build_allocation_model(result.valuation, capacity, budget=budget, min_service=min_service,
                                            units=plan.units, allowed=result.model.allowed)
-            curve.append((agents, solve(model).objective))
+            curve.append((size, solve(model).objective))
     return plan, team, now, curve
+
+
+CURVE_FACTORS = (0.0, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0)
+
+
+def _team_sizes(scenario, team: str):
+    """``(size in full-time agents, scenario)`` for the team at each of :data:`CURVE_FACTORS` of its size.
+
+    A team given ``agents`` varies by whole agents; a team given ``agents_per_1000`` by its ratio, so a
+    fractional size keeps its part-timer. The factor 1 is the scenario itself.
+    """
+    spec = scenario.teams[team]
+    now = spec.full_time_equivalents
+    sizes: dict[float, object] = {}
+    for f in CURVE_FACTORS:
+        if f == 1.0:
+            sizes[round(now, 2)] = scenario
+        elif spec.agents_per_1000 is not None and now > 0:
+            sizes.setdefault(round(now * f, 2), scenario.with_overrides(
+                {f"teams.{team}.agents_per_1000": spec.agents_per_1000 * f}))
+        else:
+            agents = max(0, round(spec.agents * f))
+            sizes.setdefault(float(agents), scenario.with_overrides({f"teams.{team}.agents": agents}))
+    return sorted(sizes.items())
 
 
 @st.cache_data(show_spinner=False, max_entries=16)

@@ -159,8 +159,10 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     if history.scenario.behavior.model == "card":
         begin = card_start(fitted_part, base_scenario)
         fit, active, book, draws, start_state = begin.fit, begin.active, begin.book, begin.draws, begin.start_state
+        statements = begin.statements
     else:
         fit, active, book, draws, start_state = _cgw_start(fitted_part, base_scenario)
+        statements = None
     rest = days - fit_days
     start = history.window.start + dt.timedelta(days=fit_days)
     # With a contact log the held-out days replay its contacts at the fitted lifts (sim.engine.replay).
@@ -169,7 +171,7 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     replay = contact_fit.replay_after(history.contacts, active, fit_days, closed)
     lifted = dataclasses.replace(history, scenario=history.scenario.with_overrides(
         contact_fit.fitted_lifts(fit.parameters)))
-    runs = _simulate_rest(lifted, draws, book, rest, start, reps, seed, start_state, replay)
+    runs = _simulate_rest(lifted, draws, book, rest, start, reps, seed, start_state, replay, statements)
     outstanding = float(book.balance.sum())
     cash = _actual_cash(history.receipts, active, fit_days, rest)
     low, high = np.quantile(np.cumsum(runs.cash, axis=1) / outstanding, BAND, axis=0)
@@ -193,8 +195,10 @@ class _Replications:
 
 
 def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, rest: int, start: dt.date,
-                   reps: int, seed: int, start_state: np.ndarray, replay=None) -> _Replications:
-    """Run the engine over the rest of the window ``reps`` times, each with its own drawn parameters."""
+                   reps: int, seed: int, start_state: np.ndarray, replay=None,
+                   statements: dict[str, np.ndarray] | None = None) -> _Replications:
+    """Run the engine over the rest of the window ``reps`` times, each with its own drawn parameters
+    (``statements``, card: each account's statement on day K, restored in every run)."""
     cash = np.zeros((reps, rest))
     paid_share = np.zeros(reps)
     bucket_cash = np.zeros((reps, len(DELINQUENT_BUCKETS)))
@@ -211,6 +215,8 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
         engine = Engine(scenario, book, RandomStreams(run_stream), record_contacts=True, ledger=True,
                         progress=snapshot, replay=replay)
         snapshot.book = engine.book
+        if statements is not None:
+            engine.book.statements.restore(statements)
         # The state each account reached in the fitted days (card: the excitation over its drawn floor).
         engine.book.intensity = intensity + engine.book.floor if draws.adds_floor else intensity.copy()
         engine.run()

@@ -5,7 +5,12 @@ module gives it for ``model = "card"`` (the ``cgw`` pieces live there):
 
 * the book on day K, from the statements replayed over the first K days
   (:mod:`.card_paths`): balances, past due, days past due, each account's
-  statement day in the cycle counted from day K;
+  statement day in the cycle counted from day K, and its statement as it
+  stood (past due by age, the minimum and what is left of it, the cycle's
+  interest and fees), which each replication restores: left to the
+  engine's start-of-run guess (the past due spread evenly over its cycles)
+  an account needed more to roll back a bucket, so the runs rolled too many
+  accounts forward and collected too little late in the window;
 * each replication's parameters, drawn from the fit's sampling distribution:
   the timing parameters (floors by bucket, segment multipliers, κ, δ10)
   from the normal law of their log-estimates (inverse observed information;
@@ -49,6 +54,7 @@ class CardStart:
     active: np.ndarray  # positions of the accounts still in collection on day K
     book: object  # sim.portfolio.Portfolio of those accounts as they stood on day K
     start_state: np.ndarray  # their sim.domain.RollState on day K
+    statements: dict[str, np.ndarray]  # their statements on day K (sim.engine.statements.Statements.state)
     draws: CardDraws
 
 
@@ -66,7 +72,9 @@ def card_start(fitted_part: History, base_scenario: str) -> CardStart:
         phone_known=at_end.phone_known[active], email_known=at_end.email_known[active],
         segment_names=at_end.segment_names, statement_day=at_end.statement_day[active])
     draws = CardDraws(fitted_part, paths, data, timing, active, fit.parameters["delta11"])
-    return CardStart(fit=fit, active=active, book=book, start_state=paths.roll_state_at_end[active], draws=draws)
+    statements = {name: value[active] for name, value in paths.statements_at_end.items()}
+    return CardStart(fit=fit, active=active, book=book, start_state=paths.roll_state_at_end[active], draws=draws,
+                     statements=statements)
 
 
 class CardDraws:

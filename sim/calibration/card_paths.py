@@ -65,6 +65,9 @@ class CardPaths:
     at_end: Portfolio | None = None
     active_at_end: np.ndarray | None = None  # bool per account: still in collection
     roll_state_at_end: np.ndarray | None = None  # per account: sim.domain.RollState
+    # Per account: the statements' state at the window's end (Statements.state: past due by age, the minimum
+    # and what is left of it, the cycle's interest and fees), which a backtest's runs continue from.
+    statements_at_end: dict[str, np.ndarray] | None = None
 
 
 class _Episodes:
@@ -162,7 +165,8 @@ def rebuild_card(scenario: Scenario, portfolio: Portfolio, receipts: Receipts,
                      at_end=replace(portfolio, balance=book.balance.copy(), past_due=book.past_due.copy(),
                                     days_past_due=book.dpd.copy(),
                                     statement_day=(book.statements.cycle_day.astype(np.int64) - days) % CYCLE),
-                     active_at_end=book.status == ACTIVE, roll_state_at_end=book.roll_state())
+                     active_at_end=book.status == ACTIVE, roll_state_at_end=book.roll_state(),
+                     statements_at_end=book.statements.state(np.arange(n)))
 
 
 class _Outputs:

@@ -109,6 +109,20 @@ class Statements:
         book.past_due[late] = past_due
         self.due[:] = np.minimum(self.minimum, np.maximum(balance - book.past_due, 0.0))
 
+    STATE = ("past_due_by_age", "minimum", "due", "cycle_interest", "cycle_fees")
+
+    def state(self, rows: np.ndarray) -> dict[str, np.ndarray]:
+        """The statement state of the accounts at ``rows`` (what :meth:`restore` takes back)."""
+        return {name: getattr(self, name)[rows].copy() for name in self.STATE}
+
+    def restore(self, state: dict[str, np.ndarray]) -> None:
+        """Continue from a replayed book's statements (a backtest's day K, :mod:`sim.calibration.backtest`):
+        ``_open`` can only guess them from the balance and past due, spreading the past due evenly over its
+        cycles with a fresh minimum, where the history has paid the oldest cycles down first."""
+        for name in self.STATE:
+            getattr(self, name)[:] = state[name]
+        self.book.past_due[:] = self.past_due_by_age.sum(axis=1)
+
     # ------------------------------------------------------------------------- payments
 
     def amounts(self, day: int):

@@ -95,6 +95,25 @@ def _truncate(history: History, days: int) -> History:
                    window=window, arrivals=Arrivals(arrivals.first_row, arrivals.entry_day, days))
 
 
+def _left_collection(history: History, fit_days: int) -> np.ndarray:
+    """Per portfolio account, when the real account left collection after day ``fit_days`` (the whole
+    window replayed): from the next day the lender's log no longer covers it (:func:`.contact_fit.replay_after`).
+
+    A card account also leaves when it cures: the lender stops the ladder, and a replication whose borrower
+    has not cured must then be worked by the strategy, not left untreated (which made the card runs collect
+    a third too little in the window's last 30 days). A cgw account leaves when it pays off, charges off or
+    is filed.
+    """
+    if history.scenario.behavior.model != "card":
+        return rebuild(history.scenario, history.portfolio, history.receipts, history.contacts,
+                       history.arrivals).observed_until
+    paths = rebuild_card(history.scenario, history.portfolio, history.receipts, history.contacts, history.arrivals)
+    out = np.full(len(history.portfolio), float(history.window.days))
+    spans = (paths.episode_from < fit_days) & (paths.episode_until >= fit_days)  # the episode open at day K
+    out[paths.episode_account[spans]] = paths.episode_until[spans]
+    return out
+
+
 def _book_at(paths: BalancePaths) -> tuple[np.ndarray, Portfolio]:
     """The accounts still active at the end of the fitted days, as a portfolio to run on."""
     active = np.flatnonzero(paths.active_at_end)
@@ -166,8 +185,7 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     rest = days - fit_days
     start = history.window.start + dt.timedelta(days=fit_days)
     # With a contact log the held-out days replay its contacts at the fitted lifts (sim.engine.replay).
-    closed = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts,
-                     history.arrivals).observed_until if history.contacts is not None else None
+    closed = _left_collection(history, fit_days) if history.contacts is not None else None
     replay = contact_fit.replay_after(history.contacts, active, fit_days, closed)
     lifted = dataclasses.replace(history, scenario=history.scenario.with_overrides(
         contact_fit.fitted_lifts(fit.parameters)))

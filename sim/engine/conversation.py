@@ -89,11 +89,7 @@ class Conversation:
         logged = None
         if complaint_u < complaint:
             logged = COMPLAINT_LOGGED
-            ctx.tally.complaints[day] += 1
-            if ctx.ledger is not None:
-                ctx.ledger.complaint(i)
-            # A complaint is handled at a cost: one of the run's cost items, so in net recovery.
-            ctx.charge(day, "complaint", i, ctx.costs.complaint)
+            self.complained(i, day)
         if self.standing is not None and self.standing.asks_to_cease(i, recent):
             self.counters.blocked_today.add(i)
             return CEASE_LOGGED  # wins: the audit must see every request to stop
@@ -102,19 +98,35 @@ class Conversation:
         if draws is None:
             outcome_u = next_u()
         outcome = conversation_outcome(behavior, outcome_u)
+        if outcome == PROMISE and draws is None:
+            due_u = next_u()
+            share_u = next_u()
+        elif draws is None:
+            due_u = share_u = 0.0  # read by a promise only
+        self.settle(i, day, outcome, due_u, share_u)
+        return LOGGED_BY_OUTCOME[outcome] if logged is None else logged
+
+    def complained(self, i: int, day: int) -> None:
+        """A complaint: counted, on the account's ledger, and handled at a cost (in net recovery)."""
+        ctx = self.ctx
+        ctx.tally.complaints[day] += 1
+        if ctx.ledger is not None:
+            ctx.ledger.complaint(i)
+        ctx.charge(day, "complaint", i, ctx.costs.complaint)
+
+    def settle(self, i: int, day: int, outcome: int, due_u: float, share_u: float) -> None:
+        """What the conversation's ``outcome`` writes into the book: a promise (its due day and share from
+        ``due_u``, ``share_u``), a plan, or a dispute that pauses collection; a refusal writes nothing."""
         if outcome == PROMISE:
-            if draws is None:
-                due_u = next_u()
-                share_u = next_u()
             self._promise(i, day, due_u, share_u)
         elif outcome == PLAN:
             self._plan(i, day)
         elif outcome == DISPUTE:
+            book = self.book
             book.paused_until[i] = day + DISPUTE_PAUSE_DAYS
             book.any_paused = True
             self.counters.blocked_today.add(i)
-            ctx.tally.disputes[day] += 1
-        return LOGGED_BY_OUTCOME[outcome] if logged is None else logged
+            self.ctx.tally.disputes[day] += 1
 
     def _complaint_probability(self, recent: int) -> float:
         """Complaints rise with contact pressure, harder when fatigue hardens (``[contact] hardening``)."""

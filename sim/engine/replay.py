@@ -49,14 +49,11 @@ from ..domain import (
     ACTIVE,
     CEASE_LOGGED,
     COMPLAINT_LOGGED,
-    DISPUTE,
     IN_LEGAL,
     MINUTES_PER_DAY,
     NO_AGENT,
     NO_ANSWER,
     OPT_OUT_LOGGED,
-    PLAN,
-    PROMISE,
     REFUSAL,
     RIGHT_PARTY,
     WRONG_PARTY,
@@ -66,7 +63,6 @@ from ..domain import (
     reached_right_party,
 )
 from ..errors import InputError
-from .conversation import DISPUTE_PAUSE_DAYS
 from .legal import FILING_MINUTE
 
 DAY = MINUTES_PER_DAY
@@ -284,10 +280,7 @@ class Replay:
         u = self.rng.random(3)
         result = logged - FIRST_RESULT if FIRST_RESULT <= logged <= LAST_RESULT else None
         if logged == COMPLAINT_LOGGED:
-            ctx.tally.complaints[day] += 1
-            if ctx.ledger is not None:
-                ctx.ledger.complaint(i)
-            ctx.charge(day, "complaint", i, ctx.costs.complaint)
+            conversation.complained(i, day)
             result = conversation_outcome(behavior, u[0])
         elif logged == CEASE_LOGGED:
             self.counters.blocked_today.add(i)
@@ -297,15 +290,7 @@ class Replay:
             return
         if result is None or book.in_plan[i] or result == REFUSAL:
             return
-        if result == PROMISE:
-            conversation._promise(i, day, u[1], u[2])
-        elif result == PLAN:
-            conversation._plan(i, day)
-        elif result == DISPUTE:
-            book.paused_until[i] = day + DISPUTE_PAUSE_DAYS
-            book.any_paused = True
-            self.counters.blocked_today.add(i)
-            ctx.tally.disputes[day] += 1
+        conversation.settle(i, day, result, u[1], u[2])
 
     # ------------------------------------------------------------------------- legal
 

@@ -102,7 +102,8 @@ def size_calculator() -> None:
 
 
 # The unit of each readout row (by its key in sim.arms.READOUT_ROWS); "{currency}" is the scenario's.
-READOUT_UNITS = {"share": "%", "accounts": "accounts", "cure_rate": "%", "roll_past_30_rate": "%",
+READOUT_UNITS = {"share": "%", "accounts": "accounts", "reentered": "accounts", "recovery_rate": "%", "cure_rate": "%",
+                 "charge_off_rate": "%", "roll_past_30_rate": "%",
                  "cash_per_account": "{currency} per account", "cost_per_account": "{currency} per account",
                  "complaints_per_1000": "per 1,000 accounts",
                  "right_party_contacts_per_account": "contacts per account", "agent_minutes": "minutes",

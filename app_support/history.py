@@ -33,7 +33,7 @@ def _currency(content: dict[str, Any]) -> str:
 STRATEGY_COLUMNS = {"KPI": st.column_config.TextColumn("KPI", pinned=True),
                     "Unit": st.column_config.TextColumn("Unit", pinned=True, width="medium")}
 # The units of the KPIs by strategy (sim.arms_compare.COMPARED_KPIS), as the one-book readout on Compare says them.
-STRATEGY_UNITS = {"cure_rate": "%", "roll_past_30_rate": "%", "cash_per_account": "{currency} per account",
+STRATEGY_UNITS = {"recovery_rate": "%", "cure_rate": "%", "charge_off_rate": "%", "roll_past_30_rate": "%", "cash_per_account": "{currency} per account",
                   "cost_per_account": "{currency} per account", "complaints_per_1000": "per 1,000 accounts",
                   "right_party_contacts_per_account": "contacts per account", "agent_time_share": "%"}
 

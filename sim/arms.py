@@ -32,12 +32,30 @@ up front (:mod:`sim.engine.arrivals`), so their arms are too.
 
 Readout
 -------
-:func:`kpis_by_strategy` reads the run's account ledger and contact log per
-arm, over the measured book (:func:`sim.metrics.measured_book`: every account
-of a closed cohort; with an open book or a warm-up, the accounts in
-collection when the measured days start and the arrivals after); money, complaints, roll-past-30 counts and contacts add up to the
-book's, and so do the offers (``offers``, by kind, when a ladder makes them). Agent pay is a cost of the shared teams: each arm is charged the
-share of the agent minutes its accounts used (by accounts if no agent worked).
+:func:`kpis_by_strategy` reads the run's account ledger (the measured days
+only) and contact log per arm. Every account the run saw has exactly one
+arm, so money (cash, cost, write-offs), complaints, roll-past-30 counts,
+contacts and offers are summed over *all* the arm's accounts and add up to
+the book's, including those outside the measured book: an account cured in
+the warm-up that re-defaults in the measured days keeps its arm and brings
+its cash and contacts to its arm's readout, not to no one's.
+
+The denominators are the book's (README, "An open book"; the measured book of
+:func:`sim.metrics.measured_book`: every account of a closed cohort; with an
+open book or a warm-up, the accounts in collection when the measured days
+start and the arrivals after), restricted to the arm: ``accounts`` (they add
+up to ``measured_book``), ``recovery_rate`` (cash over the balance its
+measured book owed at the start or at entry), ``cure_rate`` (of its delinquent
+accounts), ``charge_off_rate``, ``roll_past_30_rate`` (of its accounts in 1-30
+at the start or at entry) and ``complaints_per_1000``. So each book rate is
+the arms' rates weighted by their denominators. Cash, cost and right-party
+contacts *per account* are per account the arm had in collection in the
+measured days: its measured book plus ``reentered``, its accounts outside
+the measured book that were back in collection or paid in them; that is the
+sample of the cash test, so its difference is the readout's.
+
+Agent pay is a cost of the shared teams: each arm is charged the share of
+the agent minutes its accounts used (by accounts if no agent worked).
 :func:`within_run_tests` is the test a bank runs on its accounts at the end:
 each challenger against the champion, a two-proportion z test for rates and
 Welch's t test for cash per account.
@@ -52,7 +70,7 @@ from typing import Any
 
 import numpy as np
 
-from .domain import RollState, bucket_of, reached_right_party
+from .domain import ACTIVE, IN_LEGAL, RollState, bucket_of, reached_right_party
 from .portfolio import Portfolio
 from .scenario import Scenario, StrategySection
 from .streams import RandomStreams
@@ -73,6 +91,7 @@ class Arms:
     champion: int
     shares: tuple[float, ...]
     arm: np.ndarray  # int8, one per account
+    population: Population | None = None  # whom the readout counts, once the run is over (simulate_arms)
 
     def members(self, k: int) -> np.ndarray:
         return self.arm == k
@@ -195,6 +214,7 @@ def simulate_arms(scenario: Scenario, portfolio: Portfolio, streams: RandomStrea
     result = build_result(outcome, scenario_name=scenario.display_name,
                           scenario_hash=scenario.content_hash, seed=describe_seed(streams.seed_sequence))
     population = Population.of(outcome, *measured_book(outcome))
+    arms = replace(arms, population=population)
     return replace(result, arms=arms, kpis_by_strategy=kpis_by_strategy(result, book, arms, population),
                    strategy_tests=within_run_tests(result, book, arms, population),
                    ledger=result.ledger if ledger else None, contact_log=result.contact_log if contact_log else None)
@@ -202,16 +222,19 @@ def simulate_arms(scenario: Scenario, portfolio: Portfolio, streams: RandomStrea
 
 @dataclass(frozen=True)
 class Population:
-    """Whom the readout counts: the measured book, who in it was delinquent, who was in 1-30 at its start."""
+    """Whom the readout counts: the measured book, who in it was delinquent, who was in 1-30 at its start or
+    entry, what each owed then, and who outside it was back in collection in the measured days."""
 
     members: np.ndarray | None  # None: every account (a closed cohort)
     delinquent: np.ndarray
     early: np.ndarray
+    owed: np.ndarray  # each account's balance at the start of the measured days, or at entry for an arrival
+    reentered: np.ndarray | None = None  # outside the measured book, in collection or paying in the measured days
 
     @classmethod
     def closed(cls, portfolio: Portfolio) -> Population:
         dpd = portfolio.days_past_due
-        return cls(None, dpd > 0, (dpd > 0) & (dpd <= 30))
+        return cls(None, dpd > 0, (dpd > 0) & (dpd <= 30), portfolio.balance)
 
     @classmethod
     def of(cls, outcome, members: np.ndarray | None, delinquent: np.ndarray) -> Population:
@@ -219,11 +242,27 @@ class Population:
         start = outcome.measured_start
         if members is None:
             return cls.closed(outcome.portfolio)
-        dpd = np.where(start.in_book, start.days_past_due, outcome.portfolio.days_past_due)
-        return cls(members, delinquent, delinquent & (dpd <= 30))
+        in_book = start.in_book
+        dpd = np.where(in_book, start.days_past_due, outcome.portfolio.days_past_due)
+        owed = np.where(in_book, start.balance, outcome.portfolio.balance)
+        return cls(members, delinquent, delinquent & (dpd <= 30), owed, ~members & _active(outcome))
 
     def mask(self, mine: np.ndarray) -> np.ndarray:
+        """``mine``'s accounts in the measured book (the denominators of the book's rates)."""
         return mine if self.members is None else mine & self.members
+
+    def worked(self, mine: np.ndarray) -> np.ndarray:
+        """``mine``'s accounts in collection in the measured days: its measured book and its re-entered ones."""
+        return mine if self.members is None else mine & (self.members | self.reentered)
+
+
+def _active(outcome) -> np.ndarray:
+    """Accounts with anything in the measured days: in collection at the horizon, or cash, cost, a complaint,
+    a write-off or a roll in the ledger (a cured account that re-defaulted and cured again has paid)."""
+    ledger = outcome.ledger
+    return (np.isin(outcome.status, (ACTIVE, IN_LEGAL)) | (ledger.collected != 0) | (ledger.total_spend != 0)
+            | (ledger.complaints > 0) | (ledger.written_off != 0) | (ledger.rolled_past_30 > 0)
+            | (_agent_minutes(ledger) > 0))
 
 
 # ----------------------------------------------------------------------------- readout
@@ -264,42 +303,49 @@ def kpis_by_strategy(result, portfolio: Portfolio, arms: Arms,
     population = population or Population.closed(portfolio)
     delinquent, early = population.delinquent, population.early
     cured = (ledger.state_end == RollState.CURRENT) & delinquent
+    charged_off = ledger.state_end == RollState.CHARGED_OFF
     spend = ledger.total_spend
     minutes = _agent_minutes(ledger)
     agent_pay = float(result.kpis["cost_by_item"].get("agent_time", 0.0))
     where, channel, right_party = _per_account_contacts(result, portfolio)
     channels = list(result.kpis["contacts"])
+    everyone_worked = population.worked(np.ones(ledger.accounts, dtype=bool)).sum()
     out = {}
     for k, name in enumerate(arms.names):
-        mine = population.mask(arms.members(k))
-        n = int(mine.sum())
-        pay_share = _rate(minutes[mine].sum(), minutes.sum()) if minutes.sum() > 0 else _rate(n, mine.size)
-        cost = float(spend[mine].sum()) + agent_pay * pay_share
-        collected = float(ledger.collected[mine].sum())
-        complaints = int(ledger.complaints[mine].sum())
-        contacts = np.bincount(channel[mine[where]], minlength=len(channels))
+        everyone = arms.members(k)  # money and counts: every account of the arm, so they add up to the book's
+        mine = population.mask(everyone)  # the book's denominators
+        worked = population.worked(everyone)  # per account: the sample of the cash test
+        n, m = int(mine.sum()), int(worked.sum())
+        pay_share = _rate(minutes[everyone].sum(), minutes.sum()) if minutes.sum() > 0 else _rate(m, everyone_worked)
+        cost = float(spend[everyone].sum()) + agent_pay * pay_share
+        collected = float(ledger.collected[everyone].sum())
+        complaints = int(ledger.complaints[everyone].sum())
+        contacts = np.bincount(channel[everyone[where]], minlength=len(channels))
         out[name] = {
             "champion": k == arms.champion,
             "share": arms.shares[k],
             "accounts": n,
+            "reentered": m - n,
+            "recovery_rate": _rate(collected, population.owed[mine].sum()),
             "cure_rate": _rate(cured[mine].sum(), (delinquent & mine).sum()),
+            "charge_off_rate": _rate((charged_off & mine).sum(), n),
             "roll_past_30_rate": _rate(((ledger.rolled_past_30 > 0) & early & mine).sum(), (early & mine).sum()),
-            "rolled_past_30": int(ledger.rolled_past_30[mine].sum()),
+            "rolled_past_30": int(ledger.rolled_past_30[everyone].sum()),
             "collected": collected,
-            "cash_per_account": _rate(collected, n),
+            "cash_per_account": _rate(collected, m),
             "cost": cost,
-            "cost_per_account": _rate(cost, n),
-            "written_off": float(ledger.written_off[mine].sum()),
+            "cost_per_account": _rate(cost, m),
+            "written_off": float(ledger.written_off[everyone].sum()),
             "complaints": complaints,
             "complaints_per_1000": 1000.0 * _rate(complaints, n),
-            "right_party_contacts": int(right_party[mine].sum()),
-            "right_party_contacts_per_account": _rate(right_party[mine].sum(), n),
-            "agent_minutes": float(minutes[mine].sum()),
-            "agent_time_share": _rate(minutes[mine].sum(), minutes.sum()),
+            "right_party_contacts": int(right_party[everyone].sum()),
+            "right_party_contacts_per_account": _rate(right_party[everyone].sum(), m),
+            "agent_minutes": float(minutes[everyone].sum()),
+            "agent_time_share": _rate(minutes[everyone].sum(), minutes.sum()),
             "contacts": {ch: int(contacts[c]) for c, ch in enumerate(channels)},
         }
         if ledger.offers is not None:
-            out[name]["offers"] = _offers_of(ledger.offers, mine)
+            out[name]["offers"] = _offers_of(ledger.offers, everyone)
     return out
 
 
@@ -380,14 +426,16 @@ def within_run_tests(result, portfolio: Portfolio, arms: Arms,
     ledger = result.ledger
     population = population or Population.closed(portfolio)
     champion = population.mask(arms.members(arms.champion))
+    champion_worked = population.worked(arms.members(arms.champion))
     out = {}
     for k in arms.challengers:
         mine = population.mask(arms.members(k))
         tests = {kpi: two_proportion_test(*_rate_counts(ledger, population, kpi, champion),
                                           *_rate_counts(ledger, population, kpi, mine)) for kpi in RATE_KPIS}
         for kpi, array in MEAN_KPIS.items():
+            # Per account in collection in the measured days, as the readout's cash per account.
             values = getattr(ledger, array)
-            tests[kpi] = welch_test(values[champion], values[mine])
+            tests[kpi] = welch_test(values[champion_worked], values[population.worked(arms.members(k))])
         out[arms.names[k]] = tests
     return out
 
@@ -410,8 +458,11 @@ def _pct(value: float) -> str:
 
 READOUT_ROWS = (
     ("share of accounts", "share", _pct),
-    ("accounts", "accounts", lambda v: f"{v:,}"),
+    ("accounts (measured book)", "accounts", lambda v: f"{v:,}"),
+    ("re-entered (cured before, back)", "reentered", lambda v: f"{v:,}"),
+    ("recovery rate", "recovery_rate", _pct),
     ("cure rate", "cure_rate", _pct),
+    ("charge-off rate", "charge_off_rate", _pct),
     ("roll past 30 (of 1-30 at start)", "roll_past_30_rate", _pct),
     ("cash per account", "cash_per_account", lambda v: f"{v:,.2f}"),
     ("cost per account", "cost_per_account", lambda v: f"{v:,.2f}"),
@@ -436,7 +487,7 @@ def format_readout(result) -> str:
     lines = ["by strategy (one book, shared teams; the call list in the champion's priority)",
              " " * width + "".join(f"  {h:>{c}}" for h, c in zip(heads, cols, strict=True))]
     for label, key, show in READOUT_ROWS:
-        cells = [show(kpis[name][key]) for name in arms.names]
+        cells = [show(kpis[name][key]) if key in kpis[name] else "n/a" for name in arms.names]
         lines.append(f"{label:<{width}}" + "".join(f"  {v:>{c}}" for v, c in zip(cells, cols, strict=True)))
     champion = printable(arms.names[arms.champion])
     for name, tests in result.strategy_tests.items():

@@ -31,13 +31,13 @@ import numpy as np
 from .experiment import CONFIDENCE, Estimate, estimate
 from .scenario import Scenario
 
-COMPARED_KPIS = ("cure_rate", "roll_past_30_rate", "cash_per_account", "cost_per_account", "complaints_per_1000",
+COMPARED_KPIS = ("recovery_rate", "cure_rate", "charge_off_rate", "roll_past_30_rate", "cash_per_account", "cost_per_account", "complaints_per_1000",
                  "right_party_contacts_per_account", "agent_time_share")
-TITLES = {"cure_rate": "cure rate", "roll_past_30_rate": "roll past 30 (of 1-30)",
+TITLES = {"recovery_rate": "recovery rate", "charge_off_rate": "charge-off rate", "cure_rate": "cure rate", "roll_past_30_rate": "roll past 30 (of 1-30)",
           "cash_per_account": "cash per account", "cost_per_account": "cost per account",
           "complaints_per_1000": "complaints per 1,000", "right_party_contacts_per_account": "RPC per account",
           "agent_time_share": "share of agent time"}
-PERCENT = {"cure_rate", "roll_past_30_rate", "agent_time_share"}
+PERCENT = {"recovery_rate", "cure_rate", "charge_off_rate", "roll_past_30_rate", "agent_time_share"}
 # Shares of agent time add up to 1 across strategies: a difference of them says nothing more.
 NOT_DIFFERENCED = {"agent_time_share"}
 TESTED_KPIS = ("cure_rate", "roll_past_30_rate", "cash_per_account")  # sim.arms.within_run_tests
@@ -90,7 +90,7 @@ def summarize_arms(scenario: str, names: Sequence[str], champion: str, per_rep: 
                    confidence: float = CONFIDENCE) -> ArmsComparison:
     """Strategies' means and each challenger − champion, paired by replication, from every replication's
     ``kpis_by_strategy`` (``per_rep``) and within-run tests (``per_rep_tests``)."""
-    values = {name: {kpi: np.array([_number(run[name][kpi]) for run in per_rep]) for kpi in COMPARED_KPIS}
+    values = {name: {kpi: np.array([_number(run[name].get(kpi)) for run in per_rep]) for kpi in COMPARED_KPIS}
               for name in names}
     by_strategy = {name: {kpi: estimate(v, confidence) for kpi, v in kpis.items()} for name, kpis in values.items()}
     challengers = [name for name in names if name != champion]

@@ -222,20 +222,66 @@ def test_an_arm_without_steps_gets_no_contacts_while_the_other_does():
 
 @pytest.fixture(scope="module")
 def example_run():
-    s = load_scenario(SCENARIOS / "champion_challenger.toml", {"simulation.accounts": 2000, "simulation.days": 45})
+    # The shipped file is baseline's open book: a 150-day warm-up, arrivals, re-defaults.
+    s = load_scenario(SCENARIOS / "champion_challenger.toml", {"simulation.accounts": 1500, "simulation.days": 60})
     return simulate(s, 7, ledger=True), s
+
+
+def test_the_shipped_example_runs_on_baselines_open_book(example_run):
+    result, s = example_run
+    assert s.arrivals is not None and s.simulation.warmup_days == 150
+    assert result.kpis["measured_book"] == result.kpis["book_at_start"] + result.kpis["arrivals"]
+
+
+def test_every_account_the_run_saw_is_in_exactly_one_strategy(example_run):
+    result, s = example_run
+    arms, population = result.arms, result.arms.population
+    # One arm per row: the starting book, the warm-up's arrivals and the measured days' (rows in order of entry).
+    assert arms.arm.size == result.accounts > s.simulation.accounts
+    assert set(np.unique(arms.arm)) == {0, 1}
+    assert sum(int(arms.members(k).sum()) for k in range(2)) == result.accounts
+    arrived = arms.arm[s.simulation.accounts:]
+    assert 0.15 < arrived.mean() < 0.25  # the challenger's 20 % of the arrivals too
+    # Accounts outside the measured book that came back (re-defaults of warm-up cures) are read out in their arm.
+    back = population.reentered & ~population.members
+    assert back.sum() == sum(k["reentered"] for k in result.kpis_by_strategy.values()) > 0
+    assert result.ledger.collected[back].sum() > 0
 
 
 def test_kpis_by_strategy_add_up_to_the_books(example_run):
     result, _ = example_run
     by = result.kpis_by_strategy.values()
+    kpis = result.kpis
     for key in ("collected", "cost", "written_off"):
-        assert math.isclose(sum(k[key] for k in by), result.kpis[key], rel_tol=1e-9), key
+        assert math.isclose(sum(k[key] for k in by), kpis[key], rel_tol=1e-9), key
     for key in ("complaints", "rolled_past_30"):
-        assert sum(k[key] for k in by) == result.kpis[key], key
-    for channel, total in result.kpis["contacts"].items():
+        assert sum(k[key] for k in by) == kpis[key], key
+    for channel, total in kpis["contacts"].items():
         assert sum(k["contacts"][channel] for k in by) == total
     assert math.isclose(sum(k["agent_time_share"] for k in by), 1.0)
+    # The open book's denominators (README, "An open book"), split by strategy: each book rate is the
+    # strategies' rates weighted by their denominators.
+    assert sum(k["accounts"] for k in by) == kpis["measured_book"]
+    owed = sum(k["collected"] / k["recovery_rate"] for k in by)
+    assert math.isclose(owed, kpis["initial_balance"] + kpis["arrived_balance"], rel_tol=1e-9)
+    charged_off = sum(k["charge_off_rate"] * k["accounts"] for k in by)
+    assert math.isclose(charged_off, kpis["charge_off_rate"] * kpis["measured_book"], rel_tol=1e-9)
+    population, arms = result.arms.population, result.arms
+    delinquent = [int((population.delinquent & population.mask(arms.members(k))).sum()) for k in range(2)]
+    cured = sum(k["cure_rate"] * d for k, d in zip(by, delinquent, strict=True))
+    assert math.isclose(cured, kpis["cure_rate"] * sum(delinquent), rel_tol=1e-9)
+    assert math.isclose(sum(k["complaints_per_1000"] * k["accounts"] for k in by),
+                        kpis["complaints_per_1000"] * kpis["measured_book"], rel_tol=1e-9, abs_tol=1e-9)
+
+
+def test_a_champion_challenger_run_is_deterministic(example_run):
+    result, s = example_run
+    again = simulate(s, 7, ledger=True)
+    assert np.array_equal(again.arms.arm, result.arms.arm)
+    assert json.dumps(again.kpis_by_strategy, sort_keys=True) == json.dumps(result.kpis_by_strategy, sort_keys=True)
+    assert again.strategy_tests == result.strategy_tests
+    other = simulate(s, 8, contact_log=False)
+    assert other.kpis_by_strategy["baseline"]["collected"] != result.kpis_by_strategy["baseline"]["collected"]
 
 
 def test_the_challenger_takes_its_ladder_and_the_champion_keeps_its_own(example_run):
@@ -250,9 +296,9 @@ def test_the_challenger_takes_its_ladder_and_the_champion_keeps_its_own(example_
 def test_the_within_run_test_is_the_hand_computation(example_run):
     result, _ = example_run
     ledger, arms = result.ledger, result.arms
-    champ, chall = arms.members(0), arms.members(1)
-    book = build_portfolio(example_run[1], RandomStreams(7)["portfolio"])
-    delinquent = book.days_past_due > 0
+    population = arms.population
+    champ, chall = population.mask(arms.members(0)), population.mask(arms.members(1))
+    delinquent = population.delinquent
     cured = (ledger.state_end == RollState.CURRENT) & delinquent
     x1, n1 = cured[champ].sum(), (delinquent & champ).sum()
     x2, n2 = cured[chall].sum(), (delinquent & chall).sum()
@@ -266,12 +312,59 @@ def test_the_within_run_test_is_the_hand_computation(example_run):
     assert test["p_value"] == pytest.approx(2 * stats.norm.sf(abs(z)), rel=1e-9)
     assert result.kpis_by_strategy["sms_gentle"]["cure_rate"] == pytest.approx(p2)
 
+    # Cash per account: every account each strategy had in collection in the measured days (the measured
+    # book and the re-entered), so the test's difference is the readout's.
+    worked = [population.worked(arms.members(k)) for k in range(2)]
     cash = result.strategy_tests["sms_gentle"]["cash_per_account"]
-    welch = stats.ttest_ind(ledger.collected[chall], ledger.collected[champ], equal_var=False)
+    welch = stats.ttest_ind(ledger.collected[worked[1]], ledger.collected[worked[0]], equal_var=False)
     assert cash["p_value"] == pytest.approx(welch.pvalue, rel=1e-9)
     ci = welch.confidence_interval(0.95)
     assert (cash["ci_low"], cash["ci_high"]) == pytest.approx((ci.low, ci.high), rel=1e-9)
-    assert within_run_tests(result, book, arms) == result.strategy_tests
+    by = result.kpis_by_strategy
+    assert cash["difference"] == pytest.approx(by["sms_gentle"]["cash_per_account"] - by["baseline"]["cash_per_account"])
+    assert within_run_tests(result, None, arms, population) == result.strategy_tests
+
+
+def test_a_closed_book_is_read_out_as_before():
+    # Without warm-up and arrivals every account is in the measured book and none re-enters.
+    s = scenario(two_arms(champion_steps=(SMS, CALL)), base={"simulation": {"accounts": 400}})
+    result = simulate(s, 3, ledger=True)
+    book = build_portfolio(s, RandomStreams(3)["portfolio"])
+    by = result.kpis_by_strategy
+    assert sum(k["accounts"] for k in by.values()) == result.accounts == len(book)
+    assert all(k["reentered"] == 0 for k in by.values())
+    assert within_run_tests(result, book, result.arms) == result.strategy_tests
+
+
+def holdout(accounts: int, days: int, challenger_steps=None):
+    """The shipped book, half on baseline's ladder and half on ``challenger_steps`` (None: baseline's too)."""
+    data = load_scenario(SCENARIOS / "champion_challenger.toml").content()
+    data["simulation"].update(accounts=accounts, days=days)
+    champion = load_scenario(SCENARIOS / "baseline.toml").strategy.model_dump()["steps"]
+    data["strategies"] = [{"name": "baseline", "share": 0.5, "champion": True, "steps": champion},
+                          {"name": "other", "share": 0.5,
+                           "steps": champion if challenger_steps is None else challenger_steps}]
+    return Scenario.from_dict(data, source="holdout")
+
+
+def test_a_no_contact_holdout_shows_the_known_effect_of_collection():
+    # Issue 15's holdout: no contact against the baseline ladder raises charge-off by 3 to 20 points.
+    result = simulate(holdout(1500, 90, challenger_steps=[]), 1, contact_log=False)
+    by, tests = result.kpis_by_strategy, result.strategy_tests["other"]
+    assert sum(by["other"]["contacts"].values()) == 0 and by["other"]["agent_minutes"] == 0
+    assert 0.03 <= by["other"]["charge_off_rate"] - by["baseline"]["charge_off_rate"] <= 0.20
+    assert tests["cure_rate"]["ci_high"] < 0 and tests["cure_rate"]["p_value"] < 1e-6
+    assert tests["roll_past_30_rate"]["ci_low"] > 0
+
+
+def test_two_strategies_with_the_same_ladder_differ_by_noise_only():
+    # An A/A test: the same ladder on both halves; the within-run tests find nothing.
+    result = simulate(holdout(1500, 90), 1, contact_log=False)
+    by, tests = result.kpis_by_strategy, result.strategy_tests["other"]
+    assert abs(by["other"]["accounts"] - by["baseline"]["accounts"]) < 0.1 * by["baseline"]["accounts"]
+    for kpi in ("cure_rate", "roll_past_30_rate", "cash_per_account"):
+        assert tests[kpi]["p_value"] > 0.01, kpi
+        assert tests[kpi]["ci_low"] < 0 < tests[kpi]["ci_high"], kpi
 
 
 def test_two_proportion_and_welch_on_textbook_numbers():

@@ -69,13 +69,40 @@ def parse_param(text: str) -> tuple[str, float]:
 
 
 def _settable(base: Scenario) -> dict[str, Any]:
-    """The scenario's content with every team's head count, also for a team given per 1,000 accounts
-    (written as its ratio): ``teams.NAME.agents`` can be swept or moved (it then replaces the ratio)."""
+    """The scenario's content with every team's head count: for a team given per 1,000 accounts, its size in
+    full-time agents (``full_time_equivalents``: a part-timer by its share), so ``teams.NAME.agents`` can be
+    swept or moved on every team; :func:`_staffing` turns a scaled team's into its ratio."""
     content = base.content()
     for name, team in base.teams.items():
         if team.agents_per_1000 is not None and name in content.get("teams", {}):
-            content["teams"][name]["agents"] = team.agents
+            content["teams"][name]["agents"] = round(team.full_time_equivalents, 6)
     return content
+
+
+def _staffing(base: Scenario, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` with a scaled team's head count as its ratio: ``teams.NAME.agents = N`` on a team given
+    ``agents_per_1000`` is N full-time agents on the book the scenario staffs, i.e. the ratio × N / the
+    team's size now (a team of none: N per ``simulation.accounts``).
+
+    So a swept or moved team stays what the scenario means: staffed again on the book at the start of the
+    measured days (an open book), a fractional size by a part-time last agent, as the optimizer's
+    ``one_more_agent`` and the app's Capacity page vary it. A count in place of the ratio would make every
+    agent full-time and fix the team over the warm-up.
+    """
+    out = {}
+    for path, value in overrides.items():
+        parts = path.split(".")
+        team = base.teams.get(parts[1]) if len(parts) == 3 and parts[::2] == ["teams", "agents"] else None
+        if team is None or team.agents_per_1000 is None:
+            out[path] = value
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+            raise ScenarioError("", path, f"a team's size in full-time agents is a number ≥ 0, got {value!r}")
+        now = team.full_time_equivalents
+        # value / now first: the base's own size gives the base's ratio exactly (a difference of exactly 0).
+        out[f"teams.{parts[1]}.agents_per_1000"] = (team.agents_per_1000 * (value / now) if now > 0
+                                                    else value * 1000 / base.simulation.accounts)
+    return out
 
 
 def _get_path(data: Any, path: str, option: str) -> Any:
@@ -92,7 +119,7 @@ def _get_path(data: Any, path: str, option: str) -> Any:
 
 def _variant(base: Scenario, overrides: dict[str, Any], option: str) -> Scenario:
     try:
-        return base.with_overrides(overrides)
+        return base.with_overrides(_staffing(base, overrides))
     except ScenarioError as err:
         raise ScenarioError(option, err.field, err.message) from None
 

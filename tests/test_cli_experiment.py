@@ -80,7 +80,7 @@ def test_sweep_and_sensitivity_with_an_explicit_store(tmp_path, capsys):
     assert (tmp_path / "sweep.png").is_file()
 
     sens = sim_cli("sensitivity", BASE, "--param", "behavior.promise_keep_rate:0.1", "--param",
-                   "teams.callers.agents:1", *TINY, "--reps", "2", "--plot", "tornado.png",  # 1 caller at 300
+                   "teams.callers.agents:0.1", *TINY, "--reps", "2", "--plot", "tornado.png",  # 0.12 callers at 300
                    cwd=tmp_path, env_extra={"REPAYLAB_STORE": str(store)})
     assert sens.returncode == 0, sens.stderr
     assert "behavior.promise_keep_rate" in sens.stdout and "swing" in sens.stdout

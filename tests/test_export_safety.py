@@ -90,8 +90,8 @@ def test_sweep_and_sensitivity_csv_keep_negative_numbers_as_numbers(tmp_path, mo
     rows = pd.read_csv(tmp_path / "sweep.csv")
     assert rows["delta_net_recovery_mean"].dtype == float and (rows["delta_net_recovery_mean"] < 0).any()
     assert not any(str(c).startswith("'") for c in rows.columns)
-    # baseline's callers scale with the book: 1 at this size, so a step of 1 (0 and 2 agents)
-    assert main(["sensitivity", BASE, "--param", "teams.callers.agents:1", *SMALL, "--reps", "2", "--csv",
+    # baseline's callers scale with the book: 0.04 full-time agents at this size, so a step of 0.02
+    assert main(["sensitivity", BASE, "--param", "teams.callers.agents:0.02", *SMALL, "--reps", "2", "--csv",
                  "sens.csv", "--no-store"]) == 0
     sens = pd.read_csv(tmp_path / "sens.csv")
     assert sens["low_mean"].dtype == float and sens["param"].tolist() == ["teams.callers.agents"]

@@ -19,8 +19,10 @@ from simhelpers import SCENARIOS
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory):
     store = ResultStore(tmp_path_factory.mktemp("tornado") / "runs.duckdb").ensure()
-    # baseline's callers scale with the book (0.4 per 1,000): one caller at 150 accounts, so a step of 1.
-    base = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 150, "simulation.days": 10})
+    # baseline's callers scale with the book: 4 per 1,000 of 250 accounts is one full-time caller, so a step
+    # of 1 (a swept head count of a scaled team is full-time agents on its ratio: 0 and 2).
+    base = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 250, "simulation.days": 10,
+                                                       "teams.callers.agents_per_1000": 4})
     params = [parse_param("teams.callers.agents:1"), parse_param("behavior.promise_keep_rate:0.1")]
     result = run_sensitivity(base, params, 2, kpi="collected", rng=1, executor=LocalExecutor(1), store=store)
     return store, result
@@ -50,7 +52,7 @@ def test_the_tornados_changes_are_the_stored_differences(stored):
                  if s["param"] == "teams.callers.agents")
     assert (swing["low_value"], swing["high_value"]) == (swing["base_value"] - 1, swing["base_value"] + 1)
     for side in ("low", "high"):
-        label = f"teams.callers.agents={swing[side + '_value']}"
+        label = f"teams.callers.agents={swing[side + '_value']:g}"  # labelled as the command prints values
         moved = frame[frame["label"] == label].set_index("rep")["collected"]
         assert swing[side]["mean"] == pytest.approx(float((moved - base).mean()), abs=0.005)
 

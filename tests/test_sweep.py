@@ -54,14 +54,33 @@ def test_bad_param(text):
         parse_param(text)
 
 
-def test_a_team_given_per_1000_can_be_swept_by_head_count():
-    scaled = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 5_000})
-    assert scaled.teams["callers"].agents_per_1000 is not None
-    variants, labels, _ = build_grid(scaled, [parse_set("teams.callers.agents=3,4")])
-    assert [v.teams["callers"].agents for v in variants] == [3, 4] and labels == ["agents=3", "agents=4"]
-    assert all(v.teams["callers"].agents_per_1000 is None for v in variants)  # a count replaces the ratio
-    low, high = sensitivity_variants(scaled, [("teams.callers.agents", 1)])[0]
-    assert (low.teams["callers"].agents, high.teams["callers"].agents) == (1, 3)  # 0.4 per 1,000 of 5,000 = 2
+def test_a_swept_head_count_of_a_scaled_team_is_full_time_agents_on_its_ratio():
+    scaled = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 5_000})  # 0.4 per 1,000: 2 callers
+    variants, labels, _ = build_grid(scaled, [parse_set("teams.callers.agents=2,3,4.5")])
+    callers = [v.teams["callers"] for v in variants]
+    assert labels == ["agents=2", "agents=3", "agents=4.5"]
+    # The ratio is kept (so an open book staffs it again on the measured book) and scaled to the head count.
+    assert [c.agents_per_1000 for c in callers] == pytest.approx([0.4, 0.6, 0.9])
+    assert [c.full_time_equivalents for c in callers] == pytest.approx([2, 3, 4.5])
+    assert [c.agents for c in callers] == [2, 3, 5] and callers[2].part_time_share == pytest.approx(0.5)
+    assert variants[0].content_hash == scaled.content_hash  # the base's own size is the base
+
+
+def test_a_moved_scaled_team_keeps_its_part_timer_as_one_more_agent_does():
+    from optimizer.allocation.lp import team_capacity
+    from optimizer.allocation.search import one_more_agent
+
+    small = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 3_000})  # 1.2 callers: one at 20 %
+    assert small.teams["callers"].full_time_equivalents == pytest.approx(1.2)
+    (low, high), _, moves = sensitivity_variants(small, [("teams.callers.agents", 1)])
+    assert moves == [("teams.callers.agents", 1.2, pytest.approx(0.2), pytest.approx(2.2))]
+    assert low.teams["callers"].full_time_equivalents == pytest.approx(0.2)
+    assert (high.teams["callers"].agents, high.teams["callers"].part_time_share) == (3, pytest.approx(0.2))
+    # One more agent in a sensitivity is the optimizer's one more agent (and the Capacity page's curve).
+    assert team_capacity(high, 28) == pytest.approx(one_more_agent(small, "callers", 28))
+    with pytest.raises(ScenarioError, match="base - step = -0.8 is not allowed") as err:
+        sensitivity_variants(small, [("teams.callers.agents", 2)])
+    assert "\n" not in str(err.value)
 
 
 def test_grid_is_every_combination_validated(base):

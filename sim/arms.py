@@ -410,7 +410,7 @@ def _no_test() -> dict[str, float]:
 
 
 def _rate_counts(ledger, population: Population, kpi: str, mine: np.ndarray) -> tuple[int, int]:
-    """Hits and trials of a rate KPI among ``mine``: cured of the delinquent, rolled of the 1-30 at start."""
+    """Hits and trials of a rate KPI among ``mine``: cured of the delinquent, rolled of the 1-30 at the start or at entry."""
     if kpi == "cure_rate":
         eligible = population.delinquent & mine
         hits = (ledger.state_end == RollState.CURRENT) & eligible
@@ -463,7 +463,7 @@ READOUT_ROWS = (
     ("recovery rate", "recovery_rate", _pct),
     ("cure rate", "cure_rate", _pct),
     ("charge-off rate", "charge_off_rate", _pct),
-    ("roll past 30 (of 1-30 at start)", "roll_past_30_rate", _pct),
+    ("roll past 30 (of 1-30 at start, entry)", "roll_past_30_rate", _pct),
     ("cash per account", "cash_per_account", lambda v: f"{v:,.2f}"),
     ("cost per account", "cost_per_account", lambda v: f"{v:,.2f}"),
     ("complaints per 1,000", "complaints_per_1000", lambda v: f"{v:.2f}"),

@@ -291,24 +291,45 @@ def pilot_cash(scenario, reps: int, seed: int | None = None) -> dict[str, Any]:
     """Mean and standard deviation of one account's collections over ``reps`` pilot runs of ``scenario``.
 
     Each replication is a run with its own child seed (``SeedSequence(seed).spawn(reps)``), with
-    the account ledger kept; every account of every replication is one observation.
+    the account ledger kept; every account a champion/challenger readout would count is one observation
+    (:func:`_pilot_accounts`).
     """
     import numpy as np
-
-    from .simulation import simulate
 
     if isinstance(reps, bool) or not isinstance(reps, int) or reps < 1:
         raise InputError(SOURCE, "--pilot-reps", f"must be a whole number ≥ 1, got {reps!r}")
     root = np.random.SeedSequence(scenario.simulation.seed if seed is None else seed)
-    collected = []
-    for child in root.spawn(reps):
-        result = simulate(scenario, child, contact_log=True, ledger=True)
-        collected.append(result.ledger.collected)
-    values = np.concatenate(collected)
+    values = np.concatenate([_pilot_accounts(scenario, child) for child in root.spawn(reps)])
     return {"scenario": scenario.display_name, "scenario_hash": scenario.content_hash, "reps": reps,
-            "seed": int(root.entropy), "accounts": int(values.size // reps),
+            "seed": int(root.entropy), "accounts": int(round(values.size / reps)),
             "days": int(scenario.simulation.days), "observations": int(values.size),
             "mean": float(values.mean()), "sd": float(values.std(ddof=1)) if values.size > 1 else 0.0}
+
+
+def _pilot_accounts(scenario, seed):
+    """One pilot run's cash by account, over the accounts a champion/challenger readout counts (the cash
+    test's sample, :class:`sim.arms.Population`): every account of a closed cohort; with an open book the
+    measured book and the accounts back in collection in the measured days, not the warm-up's cured,
+    paid-off and charged-off accounts, which the ledger holds with nothing collected."""
+    import numpy as np
+
+    from .arms import Population
+    from .engine import Engine
+    from .metrics import measured_book
+    from .portfolio import build_portfolio
+    from .simulation import simulate
+    from .streams import RandomStreams
+
+    if scenario.strategies is not None:  # one book, several ladders: sim.arms runs it
+        result = simulate(scenario, seed, contact_log=True, ledger=True)
+        return result.ledger.collected[result.arms.population.worked(np.ones(result.accounts, dtype=bool))]
+    streams = RandomStreams(seed)
+    engine = Engine(scenario, build_portfolio(scenario, streams["portfolio"]), streams, record_contacts=True,
+                    ledger=True)
+    engine.run()
+    outcome = engine.outcome()
+    population = Population.of(outcome, *measured_book(outcome))
+    return outcome.ledger.collected[population.worked(np.ones(outcome.accounts, dtype=bool))]
 
 
 __all__ = ["CASH_KPIS", "KPIS", "RATE_KPIS", "TestSize", "arms", "cash_detectable", "cash_test_size",

@@ -120,6 +120,20 @@ def test_the_pilot_takes_the_variance_of_the_ledger_s_cash_per_account():
     assert pilot["sd"] > 0
 
 
+def test_an_open_book_pilot_counts_the_accounts_in_collection_not_the_warm_ups_cured():
+    import numpy as np
+
+    from sim.simulation import simulate
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 300, "simulation.days": 30})
+    pilot = pilot_cash(scenario, 1, seed=5)
+    (child,) = np.random.SeedSequence(5).spawn(1)
+    run = simulate(scenario, child, ledger=True)
+    # The measured book and the warm-up's cures back in collection: the cash test's sample (sim.arms).
+    assert run.kpis["measured_book"] < pilot["observations"] < run.accounts
+    assert pilot["mean"] * pilot["observations"] == pytest.approx(run.kpis["collected"])
+
+
 def test_the_command_prints_the_json_of_the_issue():
     done = run("--kpi", "cure_rate", "--base", "0.30", "--lift", "0.02", "--share", "0.5", "--alpha", "0.05",
                "--power", "0.8", "--json")

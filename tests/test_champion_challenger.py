@@ -404,10 +404,11 @@ def test_the_readmes_example_is_what_run_prints(capsys):
     from simhelpers import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = "$ python -m sim run scenarios/champion_challenger.toml --no-store\n"
+    command = "$ python -m sim run scenarios/champion_challenger.toml --accounts 3000 --no-store\n"
     start = readme.index(command) + len(command)
     shown = readme[start:readme.index("\n$ python -m sim run", start)]
-    assert main(["run", str(SCENARIOS / "champion_challenger.toml"), "--no-store", "--quiet"]) == 0
+    assert main(["run", str(SCENARIOS / "champion_challenger.toml"), "--accounts", "3000", "--no-store",
+                 "--quiet"]) == 0
     assert capsys.readouterr().out.rstrip("\n") == shown
 
 
@@ -439,9 +440,9 @@ def test_the_readmes_compare_example_is_what_compare_prints(capsys):
     from simhelpers import ROOT
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    command = "$ python -m sim compare scenarios/champion_challenger.toml --reps 5 --no-store\n"
+    command = "$ python -m sim compare scenarios/champion_challenger.toml --reps 3 --accounts 3000 --no-store\n"
     start = readme.index(command) + len(command)
     shown = readme[start:readme.index("\n```", start)]
     path = str(SCENARIOS / "champion_challenger.toml")
-    assert main(["compare", path, "--reps", "5", "--no-store", "--quiet"]) == 0
+    assert main(["compare", path, "--reps", "3", "--accounts", "3000", "--no-store", "--quiet", "--workers", "1"]) == 0
     assert capsys.readouterr().out.rstrip("\n") == shown

@@ -48,7 +48,7 @@ GOLDENS = ROOT / "tests" / "goldens.json"
 ACCOUNTS = 1_500
 DAYS = 60
 SEED = 20260105
-ALLOCATE = ("hawkes_baseline", "cn_2025")  # the analytic value model values hawkes borrowers only
+ALLOCATE = ("hawkes_baseline", "cn_2025")  # closed books, valued by the engine on the sample (issue 13)
 STAFF_README = ["--profile", "8:40,9:120,10:150,11:130,12:90,13:100,14:110,15:80,16:50",
                 "--handle-minutes", "6", "--patience-minutes", "3", "--max-occupancy", "0.85",
                 "--shift-length", "8,6,4"]

@@ -180,16 +180,11 @@ def test_the_report_shows_what_offers_cost_and_return_with_the_stores_numbers(tm
 
 def test_allocate_takes_offers_as_treatments_valued_by_the_engine():
     from optimizer.allocation import allocate
-    from sim.errors import InputError
 
-    # hawkes_baseline: a closed book the analytic value model could value, were it not for the offers.
     base = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 600, "simulation.days": 28})
     s = with_offers(base, {"channel": "settlement_offer", "from_dpd": 61, "to_dpd": 179, "every_days": 30,
                            "discount": 0.4})
-    with pytest.raises(InputError, match="--valuation: a ladder with settlement or hardship offers is valued by the "
-                                         "engine only: use --valuation simulate"):
-        allocate(s, weeks=2, per_segment=5, passes=1)
-    allocation = allocate(s, weeks=2, per_segment=5, passes=1, valuation="simulate", band_edges=[0.0])
+    allocation = allocate(s, weeks=2, per_segment=5, passes=1, band_edges=[0.0])
     names = [t.name for t in allocation.valuation.treatments]
     assert "offer:settlement_offer" in names and "ladder:baseline+settlement_offer" in names
     plan = allocation.plan

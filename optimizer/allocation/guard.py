@@ -61,6 +61,27 @@ def paired_differences(plan: Sequence[float], references: dict[str, Sequence[flo
     return out
 
 
+def could_beat_plan(first: Sequence[float], runs: int) -> bool:
+    """Whether a reference whose first paired differences over the plan are ``first`` could still beat it
+    beyond the noise once ``runs`` runs are in, whatever the remaining runs give.
+
+    With ``m`` of the ``runs`` differences at or below 0, the largest mean over
+    standard deviation any further values can reach is
+    √((n − m)(n − 1) / (n·m)) (the others equal and large, the ``m`` at 0;
+    one below 0 only lowers it), and the interval lies above 0 only if the
+    mean over its standard deviation exceeds t₀.₉₇₅,ₙ₋₁ / √n. So one run at or
+    below 0 rules a reference out for n ≤ 4 runs (the default is 3): running
+    it again cannot change what is returned.
+    """
+    n = runs
+    m = sum(1 for d in first if d <= 0)
+    if m == 0:
+        return True
+    if m >= n or n < 2:
+        return False
+    return math.sqrt((n - m) * (n - 1) / m) > float(stats.t.ppf(0.975, n - 1))
+
+
 def choose(differences: Sequence[PairedDifference]) -> PairedDifference | None:
     """The reference that replaces the plan: of those beyond the noise, the largest mean gain; None keeps the plan."""
     winners = [d for d in differences if d.beats_plan()]

@@ -3,8 +3,8 @@
 The linear programme (build, solve and report are separate steps):
 
 * variables ``x[s, t]`` — the share of segment s given treatment t (0-1);
-* maximise Σ value[s, t]·x[s, t], the expected net recovery over the horizon
-  from :mod:`optimizer.allocation.value_model`;
+* maximise Σ value[s, t]·x[s, t], the net recovery over the horizon (and the
+  book left at it) measured by :mod:`optimizer.allocation.sim_valuation`;
 * ``assign_{s}``: Σ_t x[s, t] = 1 — every account gets exactly one treatment;
 * ``capacity_{team}_{week}``: Σ over the weeks from ``week`` to the horizon
   of minutes[s, t, w]·x[s, t] ≤ the team's minutes over those weeks (agents ×

@@ -12,10 +12,10 @@ recoveries, nothing more. ``roll_past_30`` prices each account that reaches
 31 days past due (bureau reporting and IFRS 9 stage 2 begin there); by default
 it is 0, and the count is reported as the provision view.
 
-One definition serves every valuation: the analytic value model and the
-simulated one both give the balance at the horizon by roll state
-(:data:`sim.domain.ROLL_STATES`), the balance written off and the accounts
-rolled past 30; a simulator run gives the same from its KPIs and series.
+One definition serves the valuation and the simulator: the valuation's runs
+give the balance at the horizon by roll state (:data:`sim.domain.ROLL_STATES`),
+the balance written off and the accounts rolled past 30 from the account
+ledger; a simulator run gives the same from its KPIs and series.
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from sim.domain import MINUTES_PER_HOUR, minutes_to_hours
-from sim.errors import ScenarioError
+from sim.errors import InputError, ScenarioError
 from sim.scenario import Scenario
 
-from .guard import DEFAULT_RUNS, choose, describe, paired_differences
+from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .plan import AgentValue, Plan, continuation_table
 from .valuation import Valuation
@@ -71,8 +71,8 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
 class Allocation:
     """Everything ``allocate`` produced: the model solved, its plan and the valuation behind it.
 
-    ``ladder_values`` is the value model's expected net of whole ladders on
-    the book with the teams' daily capacity (the plan's as ``"plan"``, and
+    ``ladder_values`` is the simulated valuation's objective of whole ladders
+    run on the book with the teams' daily capacity (the plan's as ``"plan"``, and
     every reference ladder by name): what ``--verify`` then simulates.
     """
 
@@ -84,48 +84,35 @@ class Allocation:
     ladder_values: dict[str, float] = field(default_factory=dict)
 
 
-VALUATIONS = ("analytic", "simulate")
-# The borrower models the analytic value model mirrors; any other is valued by the engine.
-ANALYTIC_MODELS = ("hawkes",)
+VALUATIONS = ("simulate",)
 
 
 def resolve_valuation(scenario: Scenario, valuation: str | None) -> tuple[str, str]:
     """The valuation ``allocate`` uses and the line that says so.
 
-    ``None`` (the default) is the analytic model where it can value the
-    scenario's borrowers (``model = "hawkes"``) and the engine otherwise;
-    asking for ``analytic`` on another model is one :class:`ScenarioError`.
+    The engine run on a stratified sample of each segment is the only
+    valuation, for every borrower model (hawkes, cgw, card): the analytic
+    value model that mirrored the engine's rules in expectation is gone
+    (issue 13). Anything but ``None`` or ``"simulate"`` is one
+    :class:`InputError` naming ``--valuation`` and what is allowed.
     """
-    model = scenario.behavior.model
     if valuation is None:
-        valuation = "analytic" if model in ANALYTIC_MODELS else "simulate"
+        valuation = "simulate"
     if valuation not in VALUATIONS:
-        raise ValueError(f"unknown valuation {valuation!r}; use one of {', '.join(VALUATIONS)}")
-    if valuation == "analytic" and model not in ANALYTIC_MODELS:
-        raise ScenarioError(scenario.source or "<scenario>", "behavior.model",
-                            f"the analytic value model values only model = 'hawkes', not {model!r}; "
-                            "use --valuation simulate (the default for this model)")
-    if valuation == "analytic":
-        return valuation, "valuation: analytic (the mean-field value model of the engine's rules)"
-    why = "" if model in ANALYTIC_MODELS else f"; the analytic value model cannot value model = {model!r}"
-    return valuation, f"valuation: simulate (the engine run on a stratified sample of each segment{why})"
+        gone = " (the analytic value model was removed)" if valuation == "analytic" else ""
+        raise InputError(scenario.source or "allocate", "--valuation",
+                         f"unknown valuation {valuation!r}{gone}; allowed: {', '.join(VALUATIONS)}")
+    return valuation, "valuation: simulate (the engine run on a stratified sample of each segment)"
 
 
 def valuers(valuation: str):
-    """(value every treatment, value a whole ladder) for a valuation method.
-
-    ``analytic``: the mean-field model of :mod:`optimizer.allocation.value_model`;
-    ``simulate``: the engine itself (:mod:`optimizer.allocation.sim_valuation`).
-    """
-    if valuation == "analytic":
-        from .value_model import value_ladder, value_treatments
-
-        return value_treatments, value_ladder
+    """(value every treatment, value a whole ladder) for a valuation method: the engine itself
+    (:mod:`optimizer.allocation.sim_valuation`)."""
     if valuation == "simulate":
         from .sim_valuation import simulate_ladder, simulate_treatments
 
         return simulate_treatments, simulate_ladder
-    raise ValueError(f"unknown valuation {valuation!r}; use one of {', '.join(VALUATIONS)}")
+    raise InputError("allocate", "--valuation", f"unknown valuation {valuation!r}; allowed: {', '.join(VALUATIONS)}")
 
 
 def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | None = None,
@@ -145,9 +132,9 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     each further pass uses the previous plan as what accounts get once they
     age out of their bucket (the ladder the plan becomes is keyed by current
     days past due) and solves again. Of the passes, the plan whose ladder the
-    value model rates best on the whole book (with the teams' daily capacity)
-    is kept; if a reference ladder rates at least as well, the plan is that
-    ladder (:func:`adopt_reference`).
+    valuation rates best on the whole book (with the teams' daily capacity)
+    is kept; a reference ladder replaces it only if it beats it beyond the
+    noise of paired whole-book runs (:func:`adopt_reference`, the guard).
 
     Values come from a stratified sample of ``per_segment`` accounts per
     segment (weighted to the segment), the same sample for the treatments, the
@@ -159,18 +146,16 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     champion's world (:meth:`sim.scenario.Scenario.champion_world`), and the
     plan's ``note`` says so.
 
-    ``valuation`` says where the values come from: ``"analytic"`` (the
-    value model's expectation) or ``"simulate"`` (the engine run on the
-    sample, one paired run per treatment; whole ladders run on the whole book);
-    ``None``: analytic for ``model = "hawkes"``, the engine for any other
-    model (:func:`resolve_valuation`; the plan's ``valued_by`` and
-    ``valuation_note`` say which). Under another model than hawkes the
+    ``valuation``: ``None`` or ``"simulate"``, the only valuation — the engine
+    run on the sample, one paired run per treatment; whole ladders run on the
+    whole book (:func:`resolve_valuation`; anything else is an
+    :class:`InputError`). Under another model than hawkes the
     horizon's balance values, if the scenario leaves them at their defaults
     (measured under hawkes), are measured by the engine on the scenario's own
     book (:func:`optimizer.allocation.objective.engine_balance_values`).
     ``replications``: engine runs per treatment under the simulated
     valuation, each account's outcomes averaged over them (paired; the time
-    grows with them); the analytic valuation has none to repeat.
+    grows with them).
 
     ``workers``: local processes the simulated valuation's runs are spread
     over (None: one per core, :class:`sim.executors.LocalExecutor`; 1: this
@@ -180,8 +165,7 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     reference ladder are run on the whole book on this many paired seeds, and
     a reference replaces the plan only if its paired difference's 95 %
     interval lies wholly above 0 (:mod:`optimizer.allocation.guard`; the
-    plan's ``guard`` holds the differences). The analytic valuation is an
-    expectation: one comparison, ties to the reference, as before.
+    plan's ``guard`` holds the differences).
     """
     from .objective import engine_balance_values
 
@@ -189,10 +173,9 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     scenario = scenario.champion_world()
     valuation, valuation_note = resolve_valuation(scenario, valuation)
     if replications != 1:
-        if valuation != "simulate" or replications < 1:
+        if replications < 1:
             raise ScenarioError(scenario.source or "<scenario>", "--replications",
-                                "runs per treatment are a count ≥ 1 of the simulated valuation "
-                                "(--valuation simulate); the analytic valuation has none")
+                                f"runs per treatment are a count ≥ 1, got {replications}")
         valuation_note += f"; {replications} paired runs per treatment"
     scenario, measured = engine_balance_values(scenario)
     if measured:
@@ -201,10 +184,9 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
                      per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications,
                      guard_runs=guard_runs)
-    if valuation == "simulate":
-        from sim.executors import LocalExecutor
+    from sim.executors import LocalExecutor
 
-        search.repeat["executor"] = LocalExecutor(workers)
+    search.repeat["executor"] = LocalExecutor(workers)
     best, retried = search.passes(passes)
     allocation = search.finish(best, retried)
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
@@ -244,7 +226,6 @@ class _Search:
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
         from .treatments import (
             ladder_treatments,
-            makes_offers,
             offer_treatments,
             scenario_treatments,
             with_field_visits,
@@ -253,11 +234,10 @@ class _Search:
         self.scenario, self.days, self.budget, self.min_service = scenario, days, budget, min_service
         self.solver, self.time_limit, self.per_segment = solver, time_limit, per_segment
         self.value_treatments, self.value_ladder = valuers(valuation)
-        # Only the simulated valuation repeats runs and takes an executor (the analytic one has neither option).
+        # Runs per treatment (when more than one) and, once allocate sets it, the executor the runs go to.
         self.repeat: dict = {"replications": replications} if replications != 1 else {}
-        # Paired whole-book runs of plan and references before a reference may replace the plan
-        # (None: the analytic valuation, an expectation compared once).
-        self.guard_runs = max(1, guard_runs) if valuation == "simulate" else None
+        # Paired whole-book runs of plan and references before a reference may replace the plan.
+        self.guard_runs = max(1, guard_runs)
         self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS, days=days)
         # Each reference ladder as it runs in this world: its whole strategy section
         # (steps, call-list priority, redial gap) with this scenario's book and teams.
@@ -265,11 +245,6 @@ class _Search:
         for other in ladders:
             self.worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
         self.references = [(name, list(world.strategy.steps)) for name, world in self.worlds.items()]
-        if valuation != "simulate" and any(makes_offers(steps) for _, steps in self.references):
-            from sim.errors import InputError
-
-            raise InputError("allocate", "--valuation", "a ladder with settlement or hardship offers is valued "
-                                                        "by the engine only: use --valuation simulate")
         treatments = scenario_treatments(scenario) + offer_treatments(scenario)
         treatments += [t for t in ladder_treatments(scenario, self.references) if t not in treatments]
         self.treatments = with_field_visits(scenario, treatments)
@@ -282,12 +257,17 @@ class _Search:
         self.capacity = team_capacity(self.staffed, days)
         self.units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
         self.timings = {"value": 0.0, "build": 0.0}
+        # The valuation's runs of the sample, by what they depend on: none is made twice (sim_valuation.run_key).
+        self.runs: dict = {}
+        # The reference ladders' whole-book runs on the valuation's seed, made once (with the first plan's).
+        self.references_run: dict[str, object] | None = None
 
     def value_and_solve(self, continuation: np.ndarray | None) -> _Pass:
         """Value every treatment, build the LP and solve it."""
         started = time.perf_counter()
         valuation = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
-                                          continuation=continuation, per_segment=self.per_segment, **self.repeat)
+                                          continuation=continuation, per_segment=self.per_segment,
+                                          runs_cache=self.runs, **self.repeat)
         self.timings["value"] += time.perf_counter() - started
         started = time.perf_counter()
         model = build_allocation_model(valuation, self.capacity, budget=self.budget, min_service=self.min_service,
@@ -333,13 +313,50 @@ class _Search:
         return step, note
 
     def plan_worth(self, plan: Plan) -> float:
-        """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it)."""
+        """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it).
+
+        The first time, the reference ladders are run with it, in one batch on
+        the executor (they do not depend on the plan, and two cores run two
+        whole-book runs at once); :meth:`reference_outcomes` then reads them.
+        """
         started = time.perf_counter()
         ladder = plan.to_strategy(self.scenario)
-        worth = ladder_worth(self.scenario, self.value_ladder(ladder, self.segments, ladder.strategy.steps, self.days,
-                                                              per_segment=self.per_segment))
+        worlds = {"": ladder}
+        if self.references_run is None:
+            worlds.update(self.worlds)
+        outcomes = self.run_ladders(worlds)
+        if self.references_run is None:
+            self.references_run = {name: outcomes[name] for name in self.worlds}
         self.timings["value"] += time.perf_counter() - started
-        return worth
+        return ladder_worth(self.scenario, outcomes[""])
+
+    def run_ladders(self, worlds: dict[str, Scenario]) -> dict[str, object]:
+        """Whole ladders on the whole book on the valuation's seed, spread over the executor."""
+        units = [(world, self.segments, self.days, None) for world in worlds.values()]
+        executor = self.repeat.get("executor")
+        done = executor.map_unordered(_ladder_outcome, units) if executor else enumerate(map(_ladder_outcome, units))
+        got = dict(done)
+        return {name: got[k] for k, name in enumerate(worlds)}
+
+    def own_ladder_fits(self, continuation: np.ndarray) -> bool:
+        """Whether the scenario's own ladder given to every account fits the teams' capacity, as the LP counts it.
+
+        Its run is the first pass's run of the own-ladder treatment (the own
+        ladder in the starting bucket and after it), made here alone and kept
+        in the runs cache for that pass. If it does not fit, every treatment of
+        the first pass carries that continuation, which alone asks more than
+        the teams have once accounts age out of their bucket, and the LP was
+        infeasible in every such case measured (the open card books): the pass
+        is then valued with treatments kept for the whole horizon straight
+        away, without the 14–40 runs an infeasible LP would throw away. (Were
+        a mix of other first treatments to fit where the own ladder does not,
+        the first pass is still valued kept for the whole horizon.)
+        """
+        alone = self.value_treatments(self.scenario, self.segments, [self.treatments[self.own]], self.days,
+                                      continuation=np.zeros_like(continuation), per_segment=self.per_segment,
+                                      shrink=False, runs_cache=self.runs, **self.repeat)
+        model = build_allocation_model(alone, self.capacity, units=self.units)
+        return solve(model, self.solver, self.time_limit, fallback=0).status != "infeasible"
 
     def passes(self, passes: int) -> tuple[_Pass, str]:
         """The best of up to ``passes`` passes, each with the last plan as the continuation, and a note."""
@@ -349,11 +366,15 @@ class _Search:
         seen: list[np.ndarray] = []
         retried = ""
         for k in range(max(1, passes)):
+            if k == 0 and not self.own_ladder_fits(continuation):
+                continuation = None
+                retried = ("first pass valued treatments as kept for the whole horizon: the own ladder after the "
+                           "bucket asks more of the teams than they have, so the LP would be infeasible")
             step = self.value_and_solve(continuation)
             if step.plan.status == "infeasible" and k == 0 and continuation is not None:
                 # Accounts that age out of their bucket get the scenario's own ladder,
                 # whatever their first treatment: where that ladder alone asks for more
-                # minutes in some week than the team has (the value model does not cut
+                # minutes in some week than the team has (the valuation's teams do not cut
                 # it to capacity here), no allocation is feasible. Value each treatment
                 # as kept for the whole horizon instead ('none' then needs no minutes).
                 continuation = None
@@ -385,13 +406,12 @@ class _Search:
         return best, retried
 
     def reference_outcomes(self) -> dict[str, object]:
-        """Every reference ladder valued on the whole book (the same sample as the plan)."""
-        started = time.perf_counter()
-        outcomes = {name: self.value_ladder(world, self.segments, world.strategy.steps, self.days,
-                                            per_segment=self.per_segment)
-                    for name, world in self.worlds.items()}
-        self.timings["value"] += time.perf_counter() - started
-        return outcomes
+        """Every reference ladder run on the whole book on the valuation's seed (the same book as the plan)."""
+        if self.references_run is None:
+            started = time.perf_counter()
+            self.references_run = self.run_ladders(self.worlds)
+            self.timings["value"] += time.perf_counter() - started
+        return self.references_run
 
     def eligible(self, values: dict[str, float], outcomes) -> dict[str, float]:
         """The reference ladders within the budget the plan was given (every returned plan keeps to it)."""
@@ -406,14 +426,6 @@ class _Search:
         index = self.treatments.index(own_ladder) if own_ladder in self.treatments else self.own
         return adopt_reference(plan, name, self.worlds[name], index, outcomes[name], worth)
 
-    def adopt_best_reference(self, plan: Plan, worth: float, values: dict[str, float], outcomes) -> Plan:
-        """The best reference ladder within the budget in place of the plan, if it rates at least as well."""
-        eligible = self.eligible(values, outcomes)
-        top = max(eligible, key=eligible.get) if eligible else None
-        if top is None or eligible[top] < worth:
-            return plan
-        return self.adopt(plan, top, outcomes, worth)
-
     def guarded_reference(self, plan: Plan, worth: float, values: dict[str, float],
                           outcomes) -> tuple[Plan, dict]:
         """A reference ladder in place of the plan only if it beats it beyond the noise of paired runs.
@@ -425,10 +437,13 @@ class _Search:
 
         eligible = list(self.eligible(values, outcomes))
         plan_runs, runs = [worth], {name: [values[name]] for name in eligible}
-        if eligible and self.guard_runs > 1:
+        # A reference the first paired run puts at or below the plan cannot clear the bar in the runs
+        # left (guard.could_beat_plan): it is not run again, and the plan's own runs only for those that can.
+        contenders = [name for name in eligible if could_beat_plan([values[name] - worth], self.guard_runs)]
+        if contenders and self.guard_runs > 1:
             started = time.perf_counter()
             ladder, seed = plan.to_strategy(self.scenario), valuation_seed(self.scenario)
-            worlds = {"": ladder, **{name: self.worlds[name] for name in eligible}}
+            worlds = {"": ladder, **{name: self.worlds[name] for name in contenders}}
             units = [(self.scenario, world, self.segments, self.days,
                       np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r)))
                      for r in range(1, self.guard_runs) for world in worlds.values()]
@@ -439,13 +454,18 @@ class _Search:
                 name = list(worlds)[k % len(worlds)]
                 (plan_runs if name == "" else runs[name]).append(got[k])
             self.timings["value"] += time.perf_counter() - started
-        differences = paired_differences(plan_runs, runs)
+        differences = [d for name, values_run in runs.items()
+                       for d in paired_differences(plan_runs[:len(values_run)], {name: values_run})]
         winner = choose(differences)
-        said = "; ".join(describe(d) for d in differences)
+        ruled_out = [name for name in eligible if name not in contenders]
+        said = "; ".join(describe(d) if d.name not in ruled_out or self.guard_runs == 1 else
+                         f"{d.name} − LP plan {d.mean:+,.0f} on the first run, at or below 0: it cannot clear "
+                         f"the bar in {self.guard_runs} runs, not run again" for d in differences)
         guard = {"runs": len(plan_runs), "rule": "a reference replaces the LP's plan only if its paired difference's "
                                                  "95 % interval lies wholly above 0",
                  "returned": f"reference ladder {winner.name}" if winner else "lp", "plan_runs": plan_runs,
-                 "references": {d.name: d.to_dict() for d in differences}}
+                 "references": {d.name: d.to_dict() for d in differences},
+                 "not_run_again": ruled_out if self.guard_runs > 1 else []}
         if winner is None:
             note = f"kept the LP's plan ({said})" if said else ""
             return replace(plan, note="; ".join(x for x in (plan.note, note) if x)), guard
@@ -463,10 +483,7 @@ class _Search:
         if worth is not None:
             outcomes = self.reference_outcomes()
             reference_values = {name: ladder_worth(self.scenario, r) for name, r in outcomes.items()}
-            if self.guard_runs is None:
-                plan = self.adopt_best_reference(plan, worth, reference_values, outcomes)
-            else:
-                plan, guard = self.guarded_reference(plan, worth, reference_values, outcomes)
+            plan, guard = self.guarded_reference(plan, worth, reference_values, outcomes)
             values = {**reference_values, "plan": plan.model_value if plan.reference is not None else worth}
         summary = {}
         if plan.ok:
@@ -482,18 +499,24 @@ class _Search:
 
 def _ladder_unit(unit) -> float:
     """One whole-book run of a ladder on one seed, as its objective: an executor's work unit (the guard's runs)."""
+    scenario, world, segments, days, seed = unit
+    return ladder_worth(scenario, _ladder_outcome((world, segments, days, seed)))
+
+
+def _ladder_outcome(unit):
+    """One whole-book run of a ladder (None: on the valuation's seed), as an executor's work unit."""
     from .sim_valuation import simulate_ladder
 
-    scenario, world, segments, days, seed = unit
-    return ladder_worth(scenario, simulate_ladder(world, segments, world.strategy.steps, days, seed=seed))
+    world, segments, days, seed = unit
+    return simulate_ladder(world, segments, world.strategy.steps, days, seed=seed)
 
 
 def adopt_reference(plan: Plan, name: str, world: Scenario, index: int, outcome, lp_worth: float) -> Plan:
-    """The plan replaced by the reference ladder ``name``, which the value model rates at least as high.
+    """The plan replaced by the reference ladder ``name``, which beat it beyond the noise (the guard).
 
     Every account gets the ladder (the allocation table shows its ladder
-    treatment, number ``index``), the objective and capacity used are the ladder's by the value
-    model with the teams' daily capacity; the shadow prices stay those of the
+    treatment, number ``index``), the objective and capacity used are the ladder's whole-book run
+    with the teams' daily capacity; the shadow prices stay those of the
     LP (the value of an agent hour to the LP's own allocation).
     """
     S, T = plan.shares.shape

@@ -38,8 +38,8 @@ segments they enter in. Each treatment's run starts on the first measured day
 (no warm-up of its own: the book at the start is the warm-up's) and admits
 the sampled arrivals on their days (the engine's ``arrivals``), so an
 arrival's treatment and continuation act from the day it enters. Whole
-ladders run the scenario as it is defined: its own book, warm-up and
-arrivals.
+ladders start from the same book (all of it, not a sample) with the teams
+staffed on it: the warm-up is run once per allocation, not once per ladder.
 
 What this does not model: the hour of the dial under binding capacity.
 With agents to spare, the day's list is dialled from the start of the shift,
@@ -58,16 +58,16 @@ import numpy as np
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, WEEKDAYS
 from sim.engine import Engine
-from sim.portfolio import Portfolio, build_portfolio
+from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
 from sim.simulation import simulate
 from sim.streams import RandomStreams
 
 from .objective import HorizonBook, horizon_value
-from .open_book import arrivals_of
+from .open_book import arrivals_of, staffed_at_start
 from .segments import BUCKET_DPD, Segments
 from .treatments import Treatment, field_cadence, minutes_per_attempt, visit_minutes
-from .valuation import MeanFieldResult, Valuation, sample_accounts
+from .valuation import LadderOutcome, Valuation, sample_accounts
 
 # The valuation's own random streams: a child of the scenario's seed that no
 # replication of --verify uses (run_experiment spawns children 0 … reps − 1).
@@ -249,6 +249,16 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
                           rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
+def run_key(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
+            continuation: np.ndarray | None, seed: np.random.SeedSequence, paired_draws: bool,
+            per_segment: int) -> tuple:
+    """What treatment ``t``'s run depends on besides the scenario and the segments: the steps and the
+    accounts each acts on, the sample's size, the horizon, the seed and the draws (a key of a runs cache)."""
+    steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
+    return (repr(steps), tuple(m.tobytes() for m in masks), len(book.portfolio), per_segment, days,
+            seed.entropy, tuple(seed.spawn_key), paired_draws)
+
+
 def _run_unit(unit) -> AccountOutcome:
     """One treatment's run on the sample, as an executor's work unit (plain data in, plain data out)."""
     scenario, book, treatments, t, days, continuation, seed, paired_draws = unit
@@ -375,8 +385,15 @@ def _mean_outcome(outcomes: list[AccountOutcome]) -> AccountOutcome:
 def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int, *,
                         continuation: np.ndarray | None = None, per_segment: int = 40,
                         seed: np.random.SeedSequence | None = None, paired_draws: bool = True,
-                        shrink: bool = True, replications: int = 1, executor=None) -> SimulatedValuation:
+                        shrink: bool = True, replications: int = 1, executor=None,
+                        runs_cache: dict | None = None) -> SimulatedValuation:
     """Value every treatment for every segment by simulation: one run per treatment, paired.
+
+    ``runs_cache``: runs already made, by what determines them (the steps and
+    the accounts each acts on, the sample, the horizon and the seed,
+    :func:`run_key`); a run found there is not made again, and every run made
+    is added. The search keeps one for its passes (a treatment whose run
+    two passes share, or two treatments with the same steps, run once).
 
     ``replications``: runs per treatment, each account's outcomes averaged
     over them (replication r > 0 uses child r of the seed, the same for every
@@ -405,9 +422,19 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     units = [(scenario, book, tuple(treatments), t, days, continuation, each, paired_draws)
              for t in range(T) for each in seeds]
     runs: list[AccountOutcome | None] = [None] * len(units)
-    for position, outcome in (executor.map_unordered(_run_unit, units) if executor is not None
-                              else enumerate(map(_run_unit, units))):
-        runs[position] = outcome
+    keys = [run_key(scenario, book, treatments, t, days, continuation, each, paired_draws, per_segment)
+            for t in range(T) for each in seeds] if runs_cache is not None else None
+    todo = [k for k in range(len(units)) if keys is None or keys[k] not in runs_cache]
+    if keys is not None:
+        for k in range(len(units)):
+            if k not in todo:
+                runs[k] = runs_cache[keys[k]]
+    batch = [units[k] for k in todo]
+    for position, outcome in (executor.map_unordered(_run_unit, batch) if executor is not None
+                              else enumerate(map(_run_unit, batch))):
+        runs[todo[position]] = outcome
+        if keys is not None:
+            runs_cache[keys[todo[position]]] = outcome
     for t in range(T):
         out = _mean_outcome(runs[t * len(seeds):(t + 1) * len(seeds)])
         by_account[:, t] = out.collected
@@ -438,36 +465,50 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
 
 def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step], days: int, *,
                     per_segment: int = 40, seed: np.random.SeedSequence | None = None,
-                    paired_draws: bool = True) -> MeanFieldResult:
+                    paired_draws: bool = True) -> LadderOutcome:
     """One whole ladder on the whole book with the scenario's own teams: what it collects, spends and asks of them.
 
     The plan as a ladder and every reference ladder are run on the same book
     with the valuation's seed and per-account draws (common random numbers,
     so their comparison is paired); what the teams cannot do in a day is left
-    undone, as in any run.
-    ``per_segment`` is accepted for the analytic :func:`value_ladder`'s
-    signature and not used: the whole book is run. Arrays are per account of
-    the book (sums are book totals).
+    undone, as in any run. ``per_segment`` is accepted for the signature
+    :func:`optimizer.allocation.verify.verify` calls and not used: the whole
+    book is run. Arrays are per account of the book (sums are book totals).
 
-    An open book (``segments.entry_day`` set) runs as the scenario defines
-    it: the book its own seed builds, its warm-up under this ladder, and its
-    arrivals; the arrays then cover every row the run saw (the measured days'
-    collections and spend; the balance at the horizon of each).
+    An open book (``segments.entry_day`` set) is run from the book the plan
+    is made for: the book at the start of the measured days (the scenario's
+    own warm-up, run once and cached, :func:`optimizer.allocation.open_book.planning_book`)
+    and the horizon's arrivals entering on their days, with the teams staffed
+    on the book at the start, as the treatments' runs start. Every ladder is
+    compared on that same book; the warm-up is not run again under each
+    ladder (it was 45 % of a whole-book run at 5,000 accounts), so what a
+    ladder would have done to the book before the plan starts is not part of
+    its value — ``--verify`` runs each ladder as the scenario defines it,
+    warm-up included.
     """
     del per_segment
     seed = valuation_seed(scenario) if seed is None else seed
     portfolio = segments.portfolio
-    if segments.entry_day is not None:
-        portfolio = build_portfolio(scenario, RandomStreams(scenario.simulation.seed)["portfolio"])
     strategy = scenario.strategy.model_copy(update={"steps": list(steps)})
-    simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days})
+    arrivals = None
+    if segments.entry_day is not None:
+        start_rows = int((segments.entry_day < 0).sum())
+        scenario = staffed_at_start(scenario, start_rows)
+        arrivals = arrivals_of(segments.entry_day, days)
+    simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days, "warmup_days": 0})
     world = scenario.model_copy(update={"strategy": strategy, "simulation": simulation})
-    result = simulate(world, seed, portfolio=portfolio, ledger=True, paired_draws=paired_draws)
+    if arrivals is None:
+        result = simulate(world, seed, portfolio=portfolio, ledger=True, paired_draws=paired_draws)
+    else:
+        engine = Engine(world, portfolio, RandomStreams(seed), ledger=True, paired_draws=paired_draws,
+                        arrivals=arrivals)
+        engine.run()
+        result = engine.outcome()  # the ledger is all a ladder's value reads
     ledger = result.ledger
-    rows = ledger.state_end.size  # the book and, in an open book, every arrival of the run
+    rows = ledger.state_end.size
     still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
     end = np.zeros((rows, len(ROLL_STATES)))
     end[np.arange(rows), ledger.state_end] = ledger.balance_end
-    return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),
-                           open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
-                           rolled_past_30=ledger.rolled_past_30.astype(float))
+    return LadderOutcome(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),
+                         open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
+                         rolled_past_30=ledger.rolled_past_30.astype(float))

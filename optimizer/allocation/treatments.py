@@ -12,7 +12,7 @@ in 30 days than ``max_field_visits_30d``).
 
 Each treatment also carries its nominal cost per account and week — agent
 minutes by team and money — for an account that stays open all week; the
-allocation model uses the expected figures of :mod:`optimizer.allocation.value_model`,
+allocation model uses the figures measured by :mod:`optimizer.allocation.sim_valuation`,
 which account for accounts that pay, cure or charge off.
 """
 

@@ -1,10 +1,9 @@
 """What a valuation hands the allocation: values and resource use per segment × treatment, and per account of a ladder.
 
-Both valuations fill these — the engine run on a sample
-(:mod:`optimizer.allocation.sim_valuation`) and the analytic model
-(:mod:`optimizer.allocation.value_model`) — and the LP, the plan's summary and
-the search read nothing else. :func:`sample_accounts` is the stratified
-sample of each segment both value.
+The valuation — the engine run on a stratified sample of each segment
+(:mod:`optimizer.allocation.sim_valuation`) — fills these, and the LP, the
+plan's summary and the search read nothing else. :func:`sample_accounts` is
+the stratified sample of each segment it runs.
 """
 
 from __future__ import annotations
@@ -20,8 +19,8 @@ from .treatments import Treatment
 
 
 @dataclass(frozen=True)
-class MeanFieldResult:
-    """Expected outcome per account over the horizon."""
+class LadderOutcome:
+    """A whole ladder's run, per account of the book: collections, spend, work by team and week, the book at the end."""
 
     collected: np.ndarray
     cost: np.ndarray

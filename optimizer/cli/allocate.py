@@ -50,14 +50,14 @@ def register(subparsers) -> None:
                    help="balance band lower edges (default 0,1000,5000)")
     p.add_argument("--sample", type=positive_int(100_000), default=40, metavar="N",
                    help="accounts per segment the valuation follows (default 40)")
-    p.add_argument("--valuation", choices=("analytic", "simulate"), default=None,
-                   help="values from the analytic value model or from the simulator run on the sample "
-                        "(default: analytic for model = 'hawkes', simulate for any other borrower model)")
+    # Not argparse choices: a removed value ('analytic') gets the one-line error that says it is gone.
+    p.add_argument("--valuation", default=None, metavar="simulate",
+                   help="where the values come from: simulate, the simulator run on the sample (the only one)")
     p.add_argument("--replications", type=positive_int(100), default=1, metavar="N",
-                   help="engine runs per treatment under --valuation simulate, averaged account by account "
+                   help="engine runs per treatment, averaged account by account "
                         "(default 1; the time grows with N)")
     p.add_argument("--guard-runs", type=positive_int(100), default=3, metavar="N",
-                   help="under --valuation simulate, paired whole-book runs of the LP's plan and each reference "
+                   help="paired whole-book runs of the LP's plan and each reference "
                         "ladder; a reference is returned only if it beats the plan beyond the noise (its paired "
                         "difference's 95%% interval above 0; default 3)")
     p.add_argument("--workers", type=positive_int(64), default=None, metavar="N",

@@ -17,7 +17,6 @@ import math
 from collections import deque
 
 import numpy as np
-import simpy
 
 from ..domain import (
     BUCKETS,
@@ -36,6 +35,7 @@ from .book import Book
 from .contacts import ContactCounters
 from .context import Context
 from .conversation import Conversation
+from .floor import AgentShift, Floor
 from .rows import distinct_first
 from .teams import Team, Teams
 
@@ -60,7 +60,10 @@ class CallCentre:
         self.inbound_pool = inbound_pool
         self.agent_free_at = [0.0] * len(teams.agent_names)
         self.inbound_queue: deque[tuple[float, int, float]] = deque()
-        self.idle_agents: deque[simpy.Event] = deque()
+        # The call floor runs every call agent's shift (sim.engine.floor); idle agents wait on it as
+        # (shift, token) entries, woken by callers from this queue or by colleagues from the team's own.
+        self.floor = Floor(ctx.env)
+        self.idle_agents: deque[tuple[AgentShift, int]] = deque()
         self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in teams.call)
         behavior, strategy = ctx.behavior, ctx.scenario.strategy
         # Plain-Python copies of what every call reads.
@@ -107,10 +110,12 @@ class CallCentre:
             if self.standing is not None:
                 team.queue_reach = self._reach(idx)
         team.queue_size = len(team.queue_list)
-        env = self.ctx.env
+        floor = self.floor
         for agent in team.agent_ids:
             for start, end in team.shifts_of(agent):
-                env.process(self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
+                shift = AgentShift()
+                shift.gen = self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day, shift)
+                floor.start(shift)
 
     def _call_list(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int):
         """Today's accounts for the team in call order, and each one's ladder step (None: all the one step)."""
@@ -157,29 +162,26 @@ class CallCentre:
     # everything it reads bound to locals once per shift, because splitting it
     # into methods costs an attribute lookup and a call per dial (measured by
     # benchmarks/limits.py); hence the complexity exemption.
-    def agent_shift(self, team: Team, agent: int, start: float, end: float, day: int):  # noqa: C901, PLR0912, PLR0915
+    def agent_shift(self, team: Team, agent: int, start: float, end: float, day: int,  # noqa: C901, PLR0912, PLR0915
+                    shift: AgentShift):
         """An agent works one shift: inbound callers first, then the call list, until the shift ends.
 
-        An outbound call is the engine's innermost loop, so it is written out
-        here with everything it reads bound to locals: the rules that can change
-        during the day (the clock, today's own attempts and conversations) are
-        checked at the dial — the 7-day caps and the quiet period as of this
-        morning were applied when the list was built (``_call_list``) — then
-        one uniform picks the outcome by the hour, one exponential the length,
-        and the call is one SimPy timeout.
+        A generator on the call floor (:mod:`.floor`): it yields the minutes it
+        is busy and is sent the time it resumes at. An outbound call is the
+        engine's innermost loop, so it is written out here with everything it
+        reads bound to locals: the rules that can change during the day (the
+        clock, today's own attempts and conversations) are checked at the dial
+        — the 7-day caps and the quiet period as of this morning were applied
+        when the list was built (``_call_list``) — then one uniform picks the
+        outcome by the hour, one exponential the length.
         """
         ctx = self.ctx
-        env = ctx.env
         # An agent still on a call from the previous shift starts when it ends.
         start = max(start, self.agent_free_at[agent])
         if start >= end:
             return
-        if start > env.now:
-            yield env.timeout(start - env.now)
-        # The clock, kept in a local: after ``yield timeout(d)`` SimPy's own
-        # clock is exactly ``now + d`` (it schedules at ``now + delay``), so
-        # only waits of another kind read ``env.now`` again.
-        now = env.now
+        now = ctx.env.now
+        now = yield (start - now if start > now else 0.0)
         tally = ctx.tally
         tally.agent_paid[day] += end - start
         tally.add_cost(day, "agent_time", (end - start) * ctx.costs.agent_minute)
@@ -192,7 +194,8 @@ class CallCentre:
         answers_inbound = team.spec.inbound
         inbound_queue = self.inbound_queue
         free_at = self.agent_free_at
-        timeout = env.timeout
+        floor = self.floor
+        idle_agents = self.idle_agents
         means = team.means
         day_start = day * DAY
         counters = self.counters
@@ -239,15 +242,14 @@ class CallCentre:
                 row = self._answer_inbound(account, arrival, now, agent, duration)
                 counters.busy_today += duration
                 free_at[agent] = now + duration
-                yield timeout(duration)
-                now += duration
+                now = yield duration
                 ctx.log.conclude(row, conversation(account, int(now // DAY), "inbound_call"))
                 continue
             redial = team.redial
             if redial and redial[0][0] <= now:
                 _, i, k, s = heapq.heappop(redial)
                 if redial and redial[0][0] <= now:
-                    wake_one(team.idle)  # more redials are due: let a colleague help
+                    floor.wake(team.idle, now)  # more redials are due: let a colleague help
                 if reach is not None and (k >= team.queue_size or queue_list[k] != i):
                     continue  # pushed by a call that ended after midnight: yesterday's list, not today's
             elif team.cursor < team.queue_size:
@@ -316,8 +318,7 @@ class CallCentre:
                 counters.busy_today += duration
                 free_at[agent] = now + duration
                 # ---- the call
-                yield timeout(duration)
-                now += duration
+                now = yield duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:
                     # One element read with .item(): a Python number, half the cost of a NumPy scalar
@@ -340,20 +341,23 @@ class CallCentre:
             if not answers_inbound and not watch and not team.redial:
                 return
             if shift_over is None:
-                shift_over = timeout(end - now)
-            wake = env.event()
+                shift_over = now + (end - now)  # the sum a SimPy timeout of ``end - now`` is scheduled at
+            token = shift.token
             if answers_inbound:
-                self.idle_agents.append(wake)
+                idle_agents.append((shift, token))
             if watch:
                 team.watching = True
-                yield wake | shift_over | timeout(team.redial[0][0] - now)
+                due = now + (team.redial[0][0] - now)
+                floor.sleep(shift, due if due < shift_over else shift_over)
+                now = yield None
                 team.watching = False
             else:
-                team.idle.append(wake)
-                yield wake | shift_over
-            now = env.now
-            if not wake.triggered:
-                wake.succeed()  # retire it so that nobody else tries to wake it
+                team.idle.append((shift, token))
+                floor.sleep(shift, shift_over)
+                now = yield None
+            # Awake (by a colleague, a caller or the timer): the sleep's other wake-ups are void.
+            shift.asleep = False
+            shift.token = token + 1
 
     # ------------------------------------------------------------------------- inbound
 
@@ -375,7 +379,7 @@ class CallCentre:
             else:
                 patience = AccountDraws.exponential(patience_mean, ctx.draws.patience.draw(account)[0])
             self.inbound_queue.append((at, account, patience))
-            wake_one(self.idle_agents)
+            self.floor.wake(self.idle_agents, env.now)
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""
@@ -396,11 +400,3 @@ class CallCentre:
         self.counters.record_conversation(i, day)
         return row
 
-
-def wake_one(idle: deque) -> None:
-    """Wake the first agent still asleep on ``idle``."""
-    while idle:
-        event = idle.popleft()
-        if not event.triggered:
-            event.succeed()
-            return

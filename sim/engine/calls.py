@@ -95,7 +95,8 @@ class CallCentre:
 
     def plan_day(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
         """Build the team's call list (accounts and their ladder steps) and start its agents' shifts."""
-        team.redial = []
+        team.redial = deque()
+        team.opening = []
         team.idle = deque()
         team.watching = False
         team.cursor = 0
@@ -146,15 +147,23 @@ class CallCentre:
         order = self.book.call_order(idx)
         return idx[order], (steps[order] if steps is not None else None)
 
-    def _reach(self, idx: np.ndarray) -> tuple[list, list, list, list, list]:
+    def _reach(self, idx: np.ndarray) -> tuple[list, ...]:
         """What each listed account's dial reads, computed in arrays once a morning: its contact window in
         the book's minutes, its offset from the book's time (for its local hour), its right-party
-        multiplier by bucket and segment, and its dial attempts of the last 7 days (contact pressure)."""
-        book = self.book
-        lo, hi = self.standing.local_window(idx)
+        multiplier by bucket and segment, its dial attempts of the last 7 days (contact pressure), and
+        what its rule set leaves it today: dial attempts and conversations (the daily caps and what the
+        7-day caps leave; the 7-day counts change only at 24:00), and whether a conversation today
+        starts a quiet period (ContactCounters.refused_later_today, by list position)."""
+        book, counters, standing = self.book, self.counters, self.standing
+        lo, hi = standing.local_window(idx)
         factor = self.rpc_by_bucket[bucket_of(book.dpd[idx])] * self.rpc_by_segment[book.segment[idx]]
-        return (lo.tolist(), hi.tolist(), self.standing.offset[idx].tolist(), factor.tolist(),
-                self.counters.attempts_7d[idx].tolist())
+        attempts_7d = counters.attempts_7d[idx]
+        sets = standing.rule_set[idx]
+        tries_left = np.minimum(standing.cap_attempts_day[sets], standing.cap_attempts_7d[sets] - attempts_7d)
+        connects_left = np.minimum(standing.cap_connects_day[sets],
+                                   standing.cap_conversations_7d[sets] - counters.connects_7d[idx])
+        return (lo.tolist(), hi.tolist(), standing.offset[idx].tolist(), factor.tolist(), attempts_7d.tolist(),
+                tries_left.tolist(), connects_left.tolist(), (standing.quiet_days[sets] > 0).tolist())
 
     # ------------------------------------------------------------------------- the agents
 
@@ -212,16 +221,19 @@ class CallCentre:
         pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
         lifted = self.book.lifted  # cleared in place each evening
         step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
-        refused_later_today, record_conversation = counters.refused_later_today, counters.record_conversation
+        refused_later_today = counters.refused_later_today
+        # ContactCounters.record_conversation, written out: what a conversation starts and resets.
+        last_conversation, failed_reset = counters.last_conversation, counters.failed_reset_today
         conversation = self.conversation
-        heappush = heapq.heappush
+        heappush, heappop = heapq.heappush, heapq.heappop
         ln = math.log
         per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
         # Rules by account and contact that reacts: each listed account's window, offset, right-party
-        # multiplier and 7-day attempts (CallCentre._reach), read by the list position k.
+        # multiplier, 7-day attempts and what its rules leave of today's attempts and conversations
+        # (CallCentre._reach), read by the list position k.
         reach = team.queue_reach
         if reach is not None:
-            lows, highs, shifts, factors, attempts_before = reach
+            lows, highs, shifts, factors, attempts_before, tries_left, connects_left, quiet = reach
         pressure, hardening = self.pressure, self.hardening
         listens = self.listens  # fatigue(pressure, n, hardening) by n
         listens_known = len(listens)
@@ -245,10 +257,18 @@ class CallCentre:
                 now = yield duration
                 ctx.log.conclude(row, conversation(account, int(now // DAY), "inbound_call"))
                 continue
-            redial = team.redial
+            # The redials: no-answers in the order they fell due (a queue: they are pushed as the floor's
+            # clock runs, at a fixed delay), and accounts waiting for their local window to open (a heap).
+            redial, opening = team.redial, team.opening
             if redial and redial[0][0] <= now:
-                _, i, k, s = heapq.heappop(redial)
-                if redial and redial[0][0] <= now:
+                due = heappop(opening) if opening and opening[0] < redial[0] else redial.popleft()
+            elif opening and opening[0][0] <= now:
+                due = heappop(opening)
+            else:
+                due = None
+            if due is not None:
+                _, i, k, s = due
+                if (redial and redial[0][0] <= now) or (opening and opening[0][0] <= now):
                     floor.wake(team.idle, now)  # more redials are due: let a colleague help
                 if reach is not None and (k >= team.queue_size or queue_list[k] != i):
                     continue  # pushed by a call that ended after midnight: yesterday's list, not today's
@@ -267,9 +287,16 @@ class CallCentre:
                 if reach is not None:
                     window_start, window_end = lows[k], highs[k]  # the consumer's local window
                     if minute_of_day < window_start:  # not yet open where they live: back when it opens
-                        heappush(team.redial, (day_start + window_start, i, k, s))
+                        heappush(team.opening, (day_start + window_start, i, k, s))
                         continue
-                if not (window_start <= minute_of_day < window_end) or (
+                    # ContactCounters.refused_later_today, with this morning's caps and counts per position.
+                    if not minute_of_day < window_end or ((tried or i in conversed) and (
+                        tried >= tries_left[k] or connects.get(i, 0) >= connects_left[k]
+                        or (quiet[k] and i in conversed)
+                    )):
+                        counters.refusals_today += 1
+                        continue
+                elif not (window_start <= minute_of_day < window_end) or (
                     (tried or i in conversed) and refused_later_today(i, tried, day)
                 ):
                     counters.refusals_today += 1
@@ -311,7 +338,10 @@ class CallCentre:
                 if log is not None:
                     row = log.add(i, now, CALL_CODE, outcome, agent, duration)
                 if outcome == RIGHT_PARTY:
-                    record_conversation(i, day)
+                    last_conversation[i] = day  # the quiet period starts, failed attempts reset
+                    conversed.add(i)
+                    failed[i] = 0
+                    failed_reset.add(i)
                     connects[i] = connects.get(i, 0) + 1
                 else:
                     failed[i] = failed.get(i, 0) + 1
@@ -333,12 +363,15 @@ class CallCentre:
                     if log is not None:
                         log.conclude(row, ended)  # the row carries the conversation's result
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
-                    heappush(team.redial, (now + redial_minutes, i, k, s))
+                    team.redial.append((now + redial_minutes, i, k, s))
                 continue
             # Nothing to do now. One agent of the team watches the redial timer;
             # the others sleep until a caller or a colleague wakes them.
-            watch = bool(team.redial) and not team.watching and team.redial[0][0] < end
-            if not answers_inbound and not watch and not team.redial:
+            redial, opening = team.redial, team.opening
+            first_due = (min(redial[0][0], opening[0][0]) if opening else redial[0][0]) if redial else (
+                opening[0][0] if opening else None)
+            watch = first_due is not None and not team.watching and first_due < end
+            if not answers_inbound and not watch and first_due is None:
                 return
             if shift_over is None:
                 shift_over = now + (end - now)  # the sum a SimPy timeout of ``end - now`` is scheduled at
@@ -347,7 +380,7 @@ class CallCentre:
                 idle_agents.append((shift, token))
             if watch:
                 team.watching = True
-                due = now + (team.redial[0][0] - now)
+                due = now + (first_due - now)
                 floor.sleep(shift, due if due < shift_over else shift_over)
                 now = yield None
                 team.watching = False

@@ -75,18 +75,26 @@ class Floor:
         heap = self.heap
         heappop, heappush = heapq.heappop, heapq.heappush
         order = self.order
-        peek = env.peek  # re-read at each step: an agent's work may schedule an event (it does not today)
+        peek = env.peek
         while heap:
-            while heap and heap[0][0] < peek():
+            # Nothing the agents do schedules a SimPy event (callers, deliveries and the day's end do; they
+            # run while the floor waits), so the next other event stays where it was until the floor yields.
+            horizon = peek()
+            while heap and heap[0][0] < horizon:
                 at, _, shift, token = heappop(heap)
                 if token != shift.token:
                     continue  # a timer or wake-up of a sleep the shift has already left
+                send = shift.gen.send
                 try:
-                    busy = shift.gen.send(at)
+                    busy = send(at)
+                    # The same agent again while its next moment comes before everyone else's: no heap.
+                    while busy is not None and at + busy < horizon and (not heap or at + busy < heap[0][0]):
+                        at += busy
+                        busy = send(at)
                 except StopIteration:
                     continue
                 if busy is not None:
                     heappush(heap, (at + busy, next(order), shift, shift.token))
             if heap:
-                yield env.timeout(peek() - env.now)
+                yield env.timeout(horizon - env.now)
         self.running = False

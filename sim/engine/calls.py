@@ -68,6 +68,9 @@ class CallCentre:
         behavior, strategy = ctx.behavior, ctx.scenario.strategy
         # Plain-Python copies of what every call reads.
         self.rpc_by_hour = list(behavior.right_party_by_hour)
+        # The same rates by whole local minute (two days of them): a dial inside its consumer's window reads
+        # int(local minute) instead of working out the hour (int(m) // 60 is m // 60 for m >= 0).
+        self.rpc_by_local_minute = [self.rpc_by_hour[(m // MINUTES_PER_HOUR) % 24] for m in range(2 * DAY)]
         self.wrong_party_rate = behavior.wrong_party_rate
         self.lift_attempt = behavior.lift["call_attempt"]
         self.step_attempts = [step.attempts_per_day for step in strategy.steps]
@@ -228,6 +231,7 @@ class CallCentre:
         heappush, heappop = heapq.heappush, heapq.heappop
         ln = math.log
         per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
+        rpc_by_local_minute = self.rpc_by_local_minute
         # Rules by account and contact that reacts: each listed account's window, offset, right-party
         # multiplier, 7-day attempts and what its rules leave of today's attempts and conversations
         # (CallCentre._reach), read by the list position k.
@@ -320,7 +324,8 @@ class CallCentre:
                     p_right = rpc_by_hour[int(minute_of_day // per_hour)]
                 else:  # by the consumer's local hour, bucket and segment, lower under contact pressure
                     n = attempts_before[k] + tried
-                    p_right = (rpc_by_hour[int((minute_of_day + shifts[k]) // per_hour) % 24] * factors[k]
+                    # The local minute is inside the consumer's window (checked above), so within 0 … 1440.
+                    p_right = (rpc_by_local_minute[int(minute_of_day + shifts[k])] * factors[k]
                                * (listens[n] if n < listens_known else fatigue(pressure, n, hardening)))
                 if u < p_right:
                     outcome = RIGHT_PARTY
@@ -374,19 +379,23 @@ class CallCentre:
             if not answers_inbound and not watch and first_due is None:
                 return
             if shift_over is None:
-                shift_over = now + (end - now)  # the sum a SimPy timeout of ``end - now`` is scheduled at
+                # The time and place in order a SimPy timeout of ``end - now`` made now would have.
+                shift_over, shift_over_order = now + (end - now), floor.next_order()
             token = shift.token
             if answers_inbound:
                 idle_agents.append((shift, token))
             if watch:
                 team.watching = True
                 due = now + (first_due - now)
-                floor.sleep(shift, due if due < shift_over else shift_over)
+                if due < shift_over:
+                    floor.sleep(shift, due, floor.next_order())
+                else:
+                    floor.sleep(shift, shift_over, shift_over_order)
                 now = yield None
                 team.watching = False
             else:
                 team.idle.append((shift, token))
-                floor.sleep(shift, shift_over)
+                floor.sleep(shift, shift_over, shift_over_order)
                 now = yield None
             # Awake (by a colleague, a caller or the timer): the sleep's other wake-ups are void.
             shift.asleep = False

@@ -2,13 +2,17 @@
 
 Call agents meet only each other on the floor (the call list, the redials,
 the idle colleagues they wake) and the outside world through the inbound
-queue. So their shifts run as generators on one heap ordered by time, then
-by the order things were scheduled (SimPy's own rule), and the floor hands
+queue. So their shifts run as generators on one heap, and the floor hands
 control back to SimPy only when another process's event (a caller's arrival,
 an automated delivery, the day's end, a field visit) comes first. A dial
-then costs a heap push and a generator resume instead of a SimPy event; the
-agents still act in time order, so who takes which account is decided as
-before. Imports nothing of the engine.
+then costs a heap step and a generator resume instead of a SimPy event.
+
+The heap is ordered as SimPy orders its own queue: by time, then by the
+order things were scheduled, numbered from SimPy's own event counter, so an
+agent's call that ends at the same minute as another process's event comes
+before or after it exactly as the call's timeout would have. The agents act
+in the same order as when each call was a SimPy timeout, and who takes which
+account is decided as before. Imports nothing of the engine.
 
 A shift's generator yields the minutes it is busy (``now = yield minutes``),
 or, with nothing to do, sleeps: :meth:`Floor.sleep` puts it on the heap at
@@ -20,8 +24,10 @@ way it is sent the time it resumes at.
 from __future__ import annotations
 
 import heapq
-import itertools
+import math
 from collections import deque
+
+from simpy.events import NORMAL
 
 
 class AgentShift:
@@ -36,29 +42,42 @@ class AgentShift:
 
 
 class Floor:
-    """The call agents' heap of (time, order, shift, token) and the SimPy process that runs it."""
+    """The call agents' heap of (time, order, token, shift) and the SimPy process that runs it."""
 
     def __init__(self, env) -> None:
         self.env = env
-        self.heap: list[tuple[float, int, AgentShift, int]] = []
-        self.order = itertools.count()
+        self.heap: list[tuple[float, int, int, AgentShift]] = []
+        # SimPy's own counter of scheduled events (simpy 4: Environment._eid, ._queue), so that the floor's
+        # entries and SimPy's events share one order.
+        self.order = env._eid
         self.running = False
 
+    def next_order(self) -> int:
+        """A place in the order of scheduling, as a SimPy timeout made now would get."""
+        return next(self.order)
+
     def start(self, shift: AgentShift) -> None:
-        """A shift's generator, run to its first wait now (it yields the minutes until its start)."""
+        """A shift starts as a SimPy process would: at its initialisation, in the order it was started."""
+        self.env.process(self._begin(shift))
+
+    def _begin(self, shift: AgentShift):
+        """Run the shift's generator to its first wait (it yields the minutes until its start), then put it on
+        the heap; the floor's own process runs while there is anything on it."""
         try:
             delay = next(shift.gen)
         except StopIteration:
             return
-        heapq.heappush(self.heap, (self.env.now + delay, next(self.order), shift, shift.token))
+        heapq.heappush(self.heap, (self.env.now + delay, next(self.order), shift.token, shift))
         if not self.running:
             self.running = True
             self.env.process(self._run())
+        return
+        yield  # a generator: SimPy runs it as a process
 
-    def sleep(self, shift: AgentShift, until: float) -> None:
-        """The shift has nothing to do: it wakes at ``until`` unless :meth:`wake` wakes it first."""
+    def sleep(self, shift: AgentShift, until: float, order: int) -> None:
+        """The shift has nothing to do: it wakes at ``until`` (in ``order``) unless :meth:`wake` wakes it first."""
         shift.asleep = True
-        heapq.heappush(self.heap, (until, next(self.order), shift, shift.token))
+        heapq.heappush(self.heap, (until, order, shift.token, shift))
 
     def wake(self, idle: deque, at: float) -> None:
         """Wake the first shift on ``idle`` (entries ``(shift, token)``) still asleep in that sleep, at ``at``."""
@@ -66,35 +85,46 @@ class Floor:
             shift, token = idle.popleft()
             if shift.asleep and shift.token == token:
                 shift.asleep = False
-                heapq.heappush(self.heap, (at, next(self.order), shift, token))
+                heapq.heappush(self.heap, (at, next(self.order), token, shift))
                 return
 
     def _run(self):
-        """Resume the shifts in time order while nothing else is scheduled earlier; else let SimPy run it."""
+        """Resume the shifts in order while they come before SimPy's next event; then wait for that event."""
         env = self.env
+        queue = env._queue  # SimPy's heap of (time, priority, order, event)
         heap = self.heap
-        heappop, heappush = heapq.heappop, heapq.heappush
+        heappop, heapreplace = heapq.heappop, heapq.heapreplace
         order = self.order
-        peek = env.peek
         while heap:
             # Nothing the agents do schedules a SimPy event (callers, deliveries and the day's end do; they
-            # run while the floor waits), so the next other event stays where it was until the floor yields.
-            horizon = peek()
-            while heap and heap[0][0] < horizon:
-                at, _, shift, token = heappop(heap)
-                if token != shift.token:
-                    continue  # a timer or wake-up of a sleep the shift has already left
-                send = shift.gen.send
-                try:
-                    busy = send(at)
-                    # The same agent again while its next moment comes before everyone else's: no heap.
-                    while busy is not None and at + busy < horizon and (not heap or at + busy < heap[0][0]):
-                        at += busy
-                        busy = send(at)
-                except StopIteration:
+            # run while the floor waits), so SimPy's next event stays the same until the floor yields.
+            if queue:
+                next_at, priority, next_order, next_event = queue[0]
+            else:
+                next_at, priority, next_order, next_event = math.inf, NORMAL, 0, None
+            while heap:
+                entry = heap[0]
+                at = entry[0]
+                # The floor's entries are NORMAL-priority timeouts in SimPy's order.
+                if at >= next_at and (at > next_at or priority < NORMAL or entry[1] > next_order):
+                    break
+                shift = entry[3]
+                if entry[2] != shift.token:
+                    heappop(heap)  # a timer or wake-up of a sleep the shift has already left
                     continue
-                if busy is not None:
-                    heappush(heap, (at + busy, next(order), shift, shift.token))
+                # The shift's entry stays at the top while it runs: whatever it schedules (its own sleep's
+                # timer, a colleague's wake-up) comes at ``at`` or later and after it in order.
+                try:
+                    busy = shift.gen.send(at)
+                except StopIteration:
+                    heappop(heap)
+                    continue
+                if busy is None:
+                    heappop(heap)  # asleep: its timer is on the heap
+                else:
+                    heapreplace(heap, (at + busy, next(order), shift.token, shift))
             if heap:
-                yield env.timeout(horizon - env.now)
+                # Resume right after SimPy's next event is processed (not a timeout of our own, which
+                # would come after every other event scheduled at that time).
+                yield next_event
         self.running = False

@@ -2,12 +2,12 @@
 
 Every morning each call team's list is built in the strategy's priority order
 (cut to what its agents could possibly dial, and without the accounts this
-morning's 7-day caps or quiet period already forbid), and one SimPy process
-starts per agent and shift (:meth:`CallCentre.agent_shift`, the engine's hot
-loop). Callers (callbacks to automated channels) arrive at their drawn
+morning's 7-day caps or quiet period already forbid), and each agent's shift
+starts on the call floor (:mod:`.floor`; :meth:`CallCentre.agent_shift`, the
+engine's hot loop, acts in SimPy's order without a SimPy event per call). Callers (callbacks to automated channels) arrive at their drawn
 times and queue FIFO for the same agents; an agent taking a caller whose
 patience has run out counts an abandonment. Imports :mod:`sim.domain`, the
-book, the contact counters, the teams and the conversation.
+book, the contact counters, the teams, the floor and the conversation.
 """
 
 from __future__ import annotations

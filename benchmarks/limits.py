@@ -7,8 +7,9 @@ One engine run of the baseline scenario is split in two by timing hooks:
   eligibility, automated channels, planning the call list, repayments,
   promises, interest, ageing, charge-off);
 * the **event part** — everything else inside ``env.run``: the SimPy kernel
-  and the agent, caller, field and legal processes (every call or visit an
-  event).
+  and the caller, delivery, field and legal processes, and the call floor
+  (``sim/engine/floor.py``: the agents' calls in SimPy's order, on a heap of
+  their own instead of one SimPy event each).
 
 The array part is compared with a bare NumPy kernel doing the minimum work
 per account-day on arrays of the same size (one exponential draw, intensity

@@ -2,12 +2,12 @@
 
 Every morning each call team's list is built in the strategy's priority order
 (cut to what its agents could possibly dial, and without the accounts this
-morning's 7-day caps or quiet period already forbid), and one SimPy process
-starts per agent and shift (:meth:`CallCentre.agent_shift`, the engine's hot
-loop). Callers (callbacks to automated channels) arrive at their drawn
+morning's 7-day caps or quiet period already forbid), and each agent's shift
+starts on the call floor (:mod:`.floor`; :meth:`CallCentre.agent_shift`, the
+engine's hot loop, acts in SimPy's order without a SimPy event per call). Callers (callbacks to automated channels) arrive at their drawn
 times and queue FIFO for the same agents; an agent taking a caller whose
 patience has run out counts an abandonment. Imports :mod:`sim.domain`, the
-book, the contact counters, the teams and the conversation.
+book, the contact counters, the teams, the floor and the conversation.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import math
 from collections import deque
 
 import numpy as np
-import simpy
 
 from ..domain import (
     BUCKETS,
@@ -36,6 +35,7 @@ from .book import Book
 from .contacts import ContactCounters
 from .context import Context
 from .conversation import Conversation
+from .floor import AgentShift, Floor
 from .rows import distinct_first
 from .teams import Team, Teams
 
@@ -60,11 +60,17 @@ class CallCentre:
         self.inbound_pool = inbound_pool
         self.agent_free_at = [0.0] * len(teams.agent_names)
         self.inbound_queue: deque[tuple[float, int, float]] = deque()
-        self.idle_agents: deque[simpy.Event] = deque()
+        # The call floor runs every call agent's shift (sim.engine.floor); idle agents wait on it as
+        # (shift, token) entries, woken by callers from this queue or by colleagues from the team's own.
+        self.floor = Floor(ctx.env)
+        self.idle_agents: deque[tuple[AgentShift, int]] = deque()
         self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in teams.call)
         behavior, strategy = ctx.behavior, ctx.scenario.strategy
         # Plain-Python copies of what every call reads.
         self.rpc_by_hour = list(behavior.right_party_by_hour)
+        # The same rates by whole local minute (two days of them): a dial inside its consumer's window reads
+        # int(local minute) instead of working out the hour (int(m) // 60 is m // 60 for m >= 0).
+        self.rpc_by_local_minute = [self.rpc_by_hour[(m // MINUTES_PER_HOUR) % 24] for m in range(2 * DAY)]
         self.wrong_party_rate = behavior.wrong_party_rate
         self.lift_attempt = behavior.lift["call_attempt"]
         self.step_attempts = [step.attempts_per_day for step in strategy.steps]
@@ -92,7 +98,8 @@ class CallCentre:
 
     def plan_day(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
         """Build the team's call list (accounts and their ladder steps) and start its agents' shifts."""
-        team.redial = []
+        team.redial = deque()
+        team.opening = []
         team.idle = deque()
         team.watching = False
         team.cursor = 0
@@ -107,10 +114,12 @@ class CallCentre:
             if self.standing is not None:
                 team.queue_reach = self._reach(idx)
         team.queue_size = len(team.queue_list)
-        env = self.ctx.env
+        floor = self.floor
         for agent in team.agent_ids:
             for start, end in team.shifts_of(agent):
-                env.process(self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day))
+                shift = AgentShift()
+                shift.gen = self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day, shift)
+                floor.start(shift)
 
     def _call_list(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int):
         """Today's accounts for the team in call order, and each one's ladder step (None: all the one step)."""
@@ -141,15 +150,23 @@ class CallCentre:
         order = self.book.call_order(idx)
         return idx[order], (steps[order] if steps is not None else None)
 
-    def _reach(self, idx: np.ndarray) -> tuple[list, list, list, list, list]:
+    def _reach(self, idx: np.ndarray) -> tuple[list, ...]:
         """What each listed account's dial reads, computed in arrays once a morning: its contact window in
         the book's minutes, its offset from the book's time (for its local hour), its right-party
-        multiplier by bucket and segment, and its dial attempts of the last 7 days (contact pressure)."""
-        book = self.book
-        lo, hi = self.standing.local_window(idx)
+        multiplier by bucket and segment, its dial attempts of the last 7 days (contact pressure), and
+        what its rule set leaves it today: dial attempts and conversations (the daily caps and what the
+        7-day caps leave; the 7-day counts change only at 24:00), and whether a conversation today
+        starts a quiet period (ContactCounters.refused_later_today, by list position)."""
+        book, counters, standing = self.book, self.counters, self.standing
+        lo, hi = standing.local_window(idx)
         factor = self.rpc_by_bucket[bucket_of(book.dpd[idx])] * self.rpc_by_segment[book.segment[idx]]
-        return (lo.tolist(), hi.tolist(), self.standing.offset[idx].tolist(), factor.tolist(),
-                self.counters.attempts_7d[idx].tolist())
+        attempts_7d = counters.attempts_7d[idx]
+        sets = standing.rule_set[idx]
+        tries_left = np.minimum(standing.cap_attempts_day[sets], standing.cap_attempts_7d[sets] - attempts_7d)
+        connects_left = np.minimum(standing.cap_connects_day[sets],
+                                   standing.cap_conversations_7d[sets] - counters.connects_7d[idx])
+        return (lo.tolist(), hi.tolist(), standing.offset[idx].tolist(), factor.tolist(), attempts_7d.tolist(),
+                tries_left.tolist(), connects_left.tolist(), (standing.quiet_days[sets] > 0).tolist())
 
     # ------------------------------------------------------------------------- the agents
 
@@ -157,29 +174,26 @@ class CallCentre:
     # everything it reads bound to locals once per shift, because splitting it
     # into methods costs an attribute lookup and a call per dial (measured by
     # benchmarks/limits.py); hence the complexity exemption.
-    def agent_shift(self, team: Team, agent: int, start: float, end: float, day: int):  # noqa: C901, PLR0912, PLR0915
+    def agent_shift(self, team: Team, agent: int, start: float, end: float, day: int,  # noqa: C901, PLR0912, PLR0915
+                    shift: AgentShift):
         """An agent works one shift: inbound callers first, then the call list, until the shift ends.
 
-        An outbound call is the engine's innermost loop, so it is written out
-        here with everything it reads bound to locals: the rules that can change
-        during the day (the clock, today's own attempts and conversations) are
-        checked at the dial — the 7-day caps and the quiet period as of this
-        morning were applied when the list was built (``_call_list``) — then
-        one uniform picks the outcome by the hour, one exponential the length,
-        and the call is one SimPy timeout.
+        A generator on the call floor (:mod:`.floor`): it yields the minutes it
+        is busy and is sent the time it resumes at. An outbound call is the
+        engine's innermost loop, so it is written out here with everything it
+        reads bound to locals: the rules that can change during the day (the
+        clock, today's own attempts and conversations) are checked at the dial
+        — the 7-day caps and the quiet period as of this morning were applied
+        when the list was built (``_call_list``) — then one uniform picks the
+        outcome by the hour, one exponential the length.
         """
         ctx = self.ctx
-        env = ctx.env
         # An agent still on a call from the previous shift starts when it ends.
         start = max(start, self.agent_free_at[agent])
         if start >= end:
             return
-        if start > env.now:
-            yield env.timeout(start - env.now)
-        # The clock, kept in a local: after ``yield timeout(d)`` SimPy's own
-        # clock is exactly ``now + d`` (it schedules at ``now + delay``), so
-        # only waits of another kind read ``env.now`` again.
-        now = env.now
+        now = ctx.env.now
+        now = yield (start - now if start > now else 0.0)
         tally = ctx.tally
         tally.agent_paid[day] += end - start
         tally.add_cost(day, "agent_time", (end - start) * ctx.costs.agent_minute)
@@ -192,7 +206,8 @@ class CallCentre:
         answers_inbound = team.spec.inbound
         inbound_queue = self.inbound_queue
         free_at = self.agent_free_at
-        timeout = env.timeout
+        floor = self.floor
+        idle_agents = self.idle_agents
         means = team.means
         day_start = day * DAY
         counters = self.counters
@@ -209,16 +224,20 @@ class CallCentre:
         pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
         lifted = self.book.lifted  # cleared in place each evening
         step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
-        refused_later_today, record_conversation = counters.refused_later_today, counters.record_conversation
+        refused_later_today = counters.refused_later_today
+        # ContactCounters.record_conversation, written out: what a conversation starts and resets.
+        last_conversation, failed_reset = counters.last_conversation, counters.failed_reset_today
         conversation = self.conversation
-        heappush = heapq.heappush
+        heappush, heappop = heapq.heappush, heapq.heappop
         ln = math.log
         per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
+        rpc_by_local_minute = self.rpc_by_local_minute
         # Rules by account and contact that reacts: each listed account's window, offset, right-party
-        # multiplier and 7-day attempts (CallCentre._reach), read by the list position k.
+        # multiplier, 7-day attempts and what its rules leave of today's attempts and conversations
+        # (CallCentre._reach), read by the list position k.
         reach = team.queue_reach
         if reach is not None:
-            lows, highs, shifts, factors, attempts_before = reach
+            lows, highs, shifts, factors, attempts_before, tries_left, connects_left, quiet = reach
         pressure, hardening = self.pressure, self.hardening
         listens = self.listens  # fatigue(pressure, n, hardening) by n
         listens_known = len(listens)
@@ -239,15 +258,22 @@ class CallCentre:
                 row = self._answer_inbound(account, arrival, now, agent, duration)
                 counters.busy_today += duration
                 free_at[agent] = now + duration
-                yield timeout(duration)
-                now += duration
+                now = yield duration
                 ctx.log.conclude(row, conversation(account, int(now // DAY), "inbound_call"))
                 continue
-            redial = team.redial
+            # The redials: no-answers in the order they fell due (a queue: they are pushed as the floor's
+            # clock runs, at a fixed delay), and accounts waiting for their local window to open (a heap).
+            redial, opening = team.redial, team.opening
             if redial and redial[0][0] <= now:
-                _, i, k, s = heapq.heappop(redial)
-                if redial and redial[0][0] <= now:
-                    wake_one(team.idle)  # more redials are due: let a colleague help
+                due = heappop(opening) if opening and opening[0] < redial[0] else redial.popleft()
+            elif opening and opening[0][0] <= now:
+                due = heappop(opening)
+            else:
+                due = None
+            if due is not None:
+                _, i, k, s = due
+                if (redial and redial[0][0] <= now) or (opening and opening[0][0] <= now):
+                    floor.wake(team.idle, now)  # more redials are due: let a colleague help
                 if reach is not None and (k >= team.queue_size or queue_list[k] != i):
                     continue  # pushed by a call that ended after midnight: yesterday's list, not today's
             elif team.cursor < team.queue_size:
@@ -265,9 +291,16 @@ class CallCentre:
                 if reach is not None:
                     window_start, window_end = lows[k], highs[k]  # the consumer's local window
                     if minute_of_day < window_start:  # not yet open where they live: back when it opens
-                        heappush(team.redial, (day_start + window_start, i, k, s))
+                        heappush(team.opening, (day_start + window_start, i, k, s))
                         continue
-                if not (window_start <= minute_of_day < window_end) or (
+                    # ContactCounters.refused_later_today, with this morning's caps and counts per position.
+                    if not minute_of_day < window_end or ((tried or i in conversed) and (
+                        tried >= tries_left[k] or connects.get(i, 0) >= connects_left[k]
+                        or (quiet[k] and i in conversed)
+                    )):
+                        counters.refusals_today += 1
+                        continue
+                elif not (window_start <= minute_of_day < window_end) or (
                     (tried or i in conversed) and refused_later_today(i, tried, day)
                 ):
                     counters.refusals_today += 1
@@ -291,7 +324,8 @@ class CallCentre:
                     p_right = rpc_by_hour[int(minute_of_day // per_hour)]
                 else:  # by the consumer's local hour, bucket and segment, lower under contact pressure
                     n = attempts_before[k] + tried
-                    p_right = (rpc_by_hour[int((minute_of_day + shifts[k]) // per_hour) % 24] * factors[k]
+                    # The local minute is inside the consumer's window (checked above), so within 0 … 1440.
+                    p_right = (rpc_by_local_minute[int(minute_of_day + shifts[k])] * factors[k]
                                * (listens[n] if n < listens_known else fatigue(pressure, n, hardening)))
                 if u < p_right:
                     outcome = RIGHT_PARTY
@@ -309,15 +343,17 @@ class CallCentre:
                 if log is not None:
                     row = log.add(i, now, CALL_CODE, outcome, agent, duration)
                 if outcome == RIGHT_PARTY:
-                    record_conversation(i, day)
+                    last_conversation[i] = day  # the quiet period starts, failed attempts reset
+                    conversed.add(i)
+                    failed[i] = 0
+                    failed_reset.add(i)
                     connects[i] = connects.get(i, 0) + 1
                 else:
                     failed[i] = failed.get(i, 0) + 1
                 counters.busy_today += duration
                 free_at[agent] = now + duration
                 # ---- the call
-                yield timeout(duration)
-                now += duration
+                now = yield duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:
                     # One element read with .item(): a Python number, half the cost of a NumPy scalar
@@ -332,28 +368,38 @@ class CallCentre:
                     if log is not None:
                         log.conclude(row, ended)  # the row carries the conversation's result
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
-                    heappush(team.redial, (now + redial_minutes, i, k, s))
+                    team.redial.append((now + redial_minutes, i, k, s))
                 continue
             # Nothing to do now. One agent of the team watches the redial timer;
             # the others sleep until a caller or a colleague wakes them.
-            watch = bool(team.redial) and not team.watching and team.redial[0][0] < end
-            if not answers_inbound and not watch and not team.redial:
+            redial, opening = team.redial, team.opening
+            first_due = (min(redial[0][0], opening[0][0]) if opening else redial[0][0]) if redial else (
+                opening[0][0] if opening else None)
+            watch = first_due is not None and not team.watching and first_due < end
+            if not answers_inbound and not watch and first_due is None:
                 return
             if shift_over is None:
-                shift_over = timeout(end - now)
-            wake = env.event()
+                # The time and place in order a SimPy timeout of ``end - now`` made now would have.
+                shift_over, shift_over_order = now + (end - now), floor.next_order()
+            token = shift.token
             if answers_inbound:
-                self.idle_agents.append(wake)
+                idle_agents.append((shift, token))
             if watch:
                 team.watching = True
-                yield wake | shift_over | timeout(team.redial[0][0] - now)
+                due = now + (first_due - now)
+                if due < shift_over:
+                    floor.sleep(shift, due, floor.next_order())
+                else:
+                    floor.sleep(shift, shift_over, shift_over_order)
+                now = yield None
                 team.watching = False
             else:
-                team.idle.append(wake)
-                yield wake | shift_over
-            now = env.now
-            if not wake.triggered:
-                wake.succeed()  # retire it so that nobody else tries to wake it
+                team.idle.append((shift, token))
+                floor.sleep(shift, shift_over, shift_over_order)
+                now = yield None
+            # Awake (by a colleague, a caller or the timer): the sleep's other wake-ups are void.
+            shift.asleep = False
+            shift.token = token + 1
 
     # ------------------------------------------------------------------------- inbound
 
@@ -375,7 +421,7 @@ class CallCentre:
             else:
                 patience = AccountDraws.exponential(patience_mean, ctx.draws.patience.draw(account)[0])
             self.inbound_queue.append((at, account, patience))
-            wake_one(self.idle_agents)
+            self.floor.wake(self.idle_agents, env.now)
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""
@@ -396,11 +442,3 @@ class CallCentre:
         self.counters.record_conversation(i, day)
         return row
 
-
-def wake_one(idle: deque) -> None:
-    """Wake the first agent still asleep on ``idle``."""
-    while idle:
-        event = idle.popleft()
-        if not event.triggered:
-            event.succeed()
-            return

@@ -43,6 +43,7 @@ from .book import Book
 from .context import Context
 
 NO_CAP = 10**9
+CEASE_TABLE = 256  # recent-contact counts whose chance of a cease request is computed once (more: each time)
 CONVERSATION_REACTIONS_KEY = REACTIONS_KEY + 1
 PAIRED_MESSAGE_KEY, PAIRED_CONVERSATION_KEY = REACTIONS_KEY + 2, REACTIONS_KEY + 3
 
@@ -93,6 +94,11 @@ class Standing:
             self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1)
         self.opt_outs = 0
         self.cease_requests = 0
+        # A conversation's chance of a cease request by the borrower's recent contacts, computed once per
+        # count by the same formula (so the same numbers): every conversation reads it.
+        cease = self.contact.cease_request if self.contact is not None else 0.0
+        self.cease_by_recent = [cease * contact_pressure(ctx.behavior.fatigue, n, self.hardening)
+                                for n in range(CEASE_TABLE)] if cease else None
         self.blocked_today: set[int] = set()  # the contact counters' set of accounts not to call again today
 
     @classmethod
@@ -189,10 +195,11 @@ class Standing:
 
     def asks_to_cease(self, i: int, recent: int) -> bool:
         """Whether a conversation ends in a cease-communication request (and then records it)."""
-        contact = self.contact
-        if contact is None or not contact.cease_request:
+        table = self.cease_by_recent
+        if table is None:
             return False
-        p = contact.cease_request * contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
+        p = table[recent] if recent < CEASE_TABLE else (
+            self.contact.cease_request * contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening))
         u = self.cease_draws.draw(i)[0] if self.paired else self.pool.next()
         if u < p:
             self.ceased[i] = True

@@ -33,7 +33,9 @@ class Team:
     # The last agent's shifts when it works part-time (None: everyone works ``shifts``).
     part_time_shifts: list[tuple[int, int]] | None = None
     cursor: int = 0
-    redial: list[tuple[float, int, int, int]] = field(default_factory=list)
+    # No-answers to dial again, in the order they fall due, and accounts waiting for their window to open.
+    redial: deque[tuple[float, int, int, int]] = field(default_factory=deque)
+    opening: list[tuple[float, int, int, int]] = field(default_factory=list)
     queue_list: list = field(default_factory=list)
     queue_step_list: list = field(default_factory=list)
     queue_size: int = 0

@@ -705,6 +705,11 @@ def part_time_share(per_1000: float, accounts: int) -> float:
     return scaled_size(per_1000, accounts) - (agents - 1)
 
 
+def team_part_time_share(team: TeamSection, accounts: int) -> float:
+    """:func:`part_time_share` of a scaled team, or 1.0 when the team has no part-timer (``part_time = false``)."""
+    return part_time_share(team.agents_per_1000, accounts) if team.part_time else 1.0
+
+
 class TeamSection(_Section):
     """One team. Its size is ``agents``, or ``agents_per_1000`` accounts in the book at the start.
 
@@ -712,7 +717,11 @@ class TeamSection(_Section):
     ``simulation.accounts`` when it is validated (:func:`scaled_agents`: the
     size rounded up), so everything that reads ``agents`` sees the people the
     run has, and :attr:`part_time_share` is the share of each shift the last of
-    them works (a size of 0.32 is one agent on 32 % of each shift). The team's
+    them works (a size of 0.32 is one agent on 32 % of each shift), unless
+    ``part_time = false``: then every agent works whole shifts (the size rounded
+    up). An inbound line needs that: a part-timer works the start of each shift
+    only, so the line would be closed for the rest of the hours callbacks come
+    in (Erlang C staffing is not proportional to volume anyway). The team's
     content (TOML, hash) keeps the ratio, not the count. To resize a scaled team
     in code, use ``Scenario.with_overrides({"teams.NAME.agents": n})``, which
     replaces the ratio (and the part-timer: given agents are all full-time).
@@ -728,6 +737,7 @@ class TeamSection(_Section):
     handle_minutes: HandleMinutes = HandleMinutes()
     handle_distribution: Literal["exponential", "fixed"] = "exponential"
     inbound: bool = True
+    part_time: bool = True  # a scaled team's last agent may work part of each shift (see the class docstring)
     visits_per_day: int = Field(6, ge=0, le=100)
     visit_success: float = Field(0.6, ge=0, le=1)
     filings_per_day: int = Field(20, ge=0, le=100_000)
@@ -1181,7 +1191,7 @@ class Scenario(_Section):
                                          f"{agents:,} agents; a team has at most {MAX_AGENTS:,}")
             # The frozen team is replaced in the (mutable) table, once, while the scenario is built.
             staffed = team.model_copy(update={"agents": agents})
-            staffed._part_time_share = part_time_share(team.agents_per_1000, accounts)
+            staffed._part_time_share = team_part_time_share(team, accounts)
             self.teams[name] = staffed
 
     def _csv_accounts(self, field: str) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from sim.scenario import BehaviorSection, load_scenario
+from sim.scenario import BehaviorSection, load_scenario, parse_clock
 
 from simhelpers import SCENARIOS
 
@@ -23,7 +23,10 @@ def test_the_baseline_row_states_its_staff():
     baseline = load_scenario(SCENARIOS / "baseline.toml")
     callers = int(re.search(r"([0-9]+) callers", row)[1])
     per_1000 = float(re.search(r"for [0-9,]+ accounts \(([0-9.]+) per 1,000\)", row)[1])
-    inbound = float(re.search(r"17:00–21:00 \(([0-9.]+) per 1,000\)", row)[1])
+    opens, closes, inbound = re.search(r"([0-9:]+)–([0-9:]+) every day, [^(]*\(([0-9.]+) per 1,000", row).groups()
+    line = baseline.teams["inbound"]
+    assert (parse_clock(opens), parse_clock(closes)) == (line.shift_minutes[0][0], line.shift_minutes[-1][1])
+    inbound = float(inbound)
     accounts = int(re.search(r"for ([0-9,]+) accounts", row)[1].replace(",", ""))
     assert (callers, per_1000, inbound, accounts) == (
         baseline.teams["callers"].agents, baseline.teams["callers"].agents_per_1000,

@@ -31,6 +31,7 @@ IN_RANGE = {
     "payments of the full balance": 0.02,
     "right-party contacts per call attempt": 0.02,
     "complaints per 1,000 accounts a year": 0.5,
+    "inbound service level (answered within 20 s)": 0.03,
 }
 SIZES = {"baseline": 3000, "sms_gentle": 5000, "call_heavy": 5000, "early_field": 5000}
 

@@ -35,7 +35,7 @@ import numpy as np
 
 from ..domain import ACTIVE, IN_LEGAL
 from ..portfolio import Portfolio, concatenate, generate_arrivals
-from ..scenario import Scenario, part_time_share, scaled_agents
+from ..scenario import Scenario, scaled_agents, team_part_time_share
 from ..streams import RandomStreams
 from .teams import Teams
 
@@ -138,5 +138,5 @@ def restaff(scenario: Scenario, teams: Teams, accounts_in_book: int) -> dict[str
         if spec.agents_per_1000 is None or spec.kind == "legal":
             continue
         added[name] = teams.resize(name, scaled_agents(spec.agents_per_1000, accounts_in_book),
-                                   part_time_share(spec.agents_per_1000, accounts_in_book))
+                                   team_part_time_share(spec, accounts_in_book))
     return added

@@ -123,6 +123,15 @@ class ContactCounters:
         self.contacts_7d[idx] += 1
         self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
 
+    def count_agent_contact(self, i: int) -> None:
+        """A dial or a visit to account ``i`` counts among its contacts today, from the moment it is made.
+
+        A callback the borrower starts does not count (it is no pressure on them): with the messages
+        (:meth:`count_contacts`) these are the contacts that damp a lift (:func:`sim.domain.fatigue`), the
+        same for the engine's agents (the call loop has this written out) and a replayed log's.
+        """
+        self.today_contacts[i] = self.today_contacts.get(i, 0) + 1
+
     def recent_contacts(self, i: int) -> int:
         """Contacts of account ``i`` in the last 7 days, today's included."""
         return self.contacts_7d.item(i) + self.today_contacts.get(i, 0)  # .item(): a Python int, cheaply

@@ -106,6 +106,48 @@ def test_so_does_a_log_of_messages_sent_in_each_consumers_time_zone(tmp_path):
     _same_lifts(logged, original, replayed, [Channel.SMS, Channel.EMAIL, Channel.CALL])
 
 
+def test_a_replay_from_day_k_starts_with_the_logs_last_week_in_its_fatigue_window():
+    """A backtest replays the log from day K on a book that has been contacted before: the week before K still
+    damps the first week's lifts (without it every account would start the held-out days fresh)."""
+    scenario = _every_channel()
+    logged, original, _ = _run_then_replay(scenario)
+    k, day = 14, 1440
+    keep = logged.minute >= (k - 7) * day
+    later = LoggedContacts(row=logged.row[keep], minute=logged.minute[keep] - k * day, channel=logged.channel[keep],
+                           outcome=logged.outcome[keep], line=logged.line[keep])
+    portfolio = build_portfolio(scenario, RandomStreams(3)["portfolio"])
+    rest = scenario.with_overrides({"simulation.days": 35 - k})
+    replay = Engine(rest, portfolio, RandomStreams(5), record_contacts=True, replay=later)
+    replayed = _Evenings(replay)
+    replay.run()
+    assert np.array_equal(replay.tally.contacts[:35 - k], logged.per_day(35)[k:])  # the week before is not replayed
+    assert np.array_equal(np.array(replayed.recent), np.array(original.recent[k:]))
+    assert replayed.recent[0].sum() > 2 * (later.minute // day == 0).sum()  # the carried week is most of day K's
+
+
+def test_the_strategy_that_takes_an_account_over_keeps_the_lenders_cadence_and_the_log_stops():
+    """From its handover day the strategy works an account (the lender's account closed): the log's later rows
+    for it are another episode's and are not replayed, and each step waits its ``every_days`` from the lender's
+    last contact on its channel instead of starting again."""
+    scenario = _every_channel()
+    logged, _, _ = _run_then_replay(scenario)
+    portfolio = build_portfolio(scenario, RandomStreams(3)["portfolio"])
+    handover = np.full(len(portfolio), 10)
+    taken = LoggedContacts(row=logged.row, minute=logged.minute, channel=logged.channel, outcome=logged.outcome,
+                           line=logged.line, handover=handover)
+    engine = Engine(scenario, portfolio, RandomStreams(6), record_contacts=True, replay=taken)
+    engine.run()
+    log = engine.outcome().log.build(portfolio.account_id, [], scenario.simulation.start_date)
+    day = (log.minute // 1440).astype(np.int64)
+    assert (day >= 10).sum() > 1000
+    for channel, every in ((Channel.SMS, 5), (Channel.EMAIL, 7), (Channel.CALL, 2)):
+        mine = log.channel == channel
+        pairs = np.unique(np.c_[log.account[mine], day[mine]], axis=0)  # an account's days with the channel
+        same = pairs[1:, 0] == pairs[:-1, 0]
+        gaps = np.diff(pairs[:, 1])[same]
+        assert gaps.size > 100 and gaps.min() >= every, Channel(channel).label
+
+
 @pytest.mark.parametrize("idx", [[], [4], [3, 1, 3, 2, 3, 1], [5, 6, 7]])
 def test_a_batch_with_an_account_twice_is_sent_as_batches_of_distinct_accounts(idx):
     from sim.engine.replay import _rounds

@@ -38,7 +38,10 @@ When the log stops covering an account because the lender's account closed
 scenario's strategy takes over for it if the replication still has it open:
 a lender does not contact an account that paid, so replaying only the log
 would leave the replication's borrowers who have not paid untreated from
-the day the real ones paid, and bias the replay low.
+the day the real ones paid, and bias the replay low. From then on the log's
+rows for it (a later episode of the real account) are not replayed, and
+the strategy's steps keep the lender's cadence: each logged contact counts
+as the last day of the steps on its channel.
 
 Contacts to an account the replication has already closed (paid off,
 charged off, in legal) still happen and are logged and counted (the
@@ -89,7 +92,9 @@ class LoggedContacts:
     """The contacts to replay, by the run's book rows and the engine's clock, sorted by minute.
 
     ``minute`` counts from the run's first measured day (a warm-up is added by the replay);
-    ``outcome`` is a :class:`~sim.domain.LogOutcome` code, −1 for a blank cell.
+    ``outcome`` is a :class:`~sim.domain.LogOutcome` code, −1 for a blank cell. Rows before minute 0
+    (at most 7 days before) are not replayed: they are the week the run continues (a backtest's days before
+    day K), and count in the 7-day windows it starts with (fatigue, the caps).
     """
 
     row: np.ndarray
@@ -113,8 +118,9 @@ class LoggedContacts:
     def per_day(self, days: int) -> np.ndarray:
         """Contacts by day and channel (the run's ``contacts`` series, as the log says it should be)."""
         day = (self.minute // DAY).astype(np.int64)
+        run = day >= 0
         out = np.zeros((days, len(Channel)), dtype=np.int64)
-        np.add.at(out, (day, self.channel.astype(np.int64)), 1)
+        np.add.at(out, (day[run], self.channel[run].astype(np.int64)), 1)
         return out
 
 
@@ -133,7 +139,7 @@ class Replay:
         self.minute = contacts.minute + offset
         day = (self.minute // DAY).astype(np.int64)
         self.bounds = np.searchsorted(day, np.arange(engine.warmup + engine.days + 1))
-        legal = np.flatnonzero(contacts.channel == Channel.LEGAL)
+        legal = np.flatnonzero((contacts.channel == Channel.LEGAL) & (contacts.minute >= 0))
         if legal.size and not self.teams.legal:
             raise InputError(contacts.source, f"line {contacts.line[legal[0]]}: channel",
                              "a legal filing is replayed by a legal team; the scenario has none ([teams] kind = "
@@ -153,6 +159,42 @@ class Replay:
         if handover is not None and handover.shape != (self.book.n,):
             raise ValueError(f"handover needs one day per book row ({self.book.n}), got {handover.shape}")
         self.handover = None if handover is None else np.asarray(handover, dtype=np.int64) + engine.warmup
+        # The ladder's steps by channel: a logged contact is the last day of each step on its channel, so a step
+        # that takes an account over keeps the lender's cadence instead of starting it again.
+        self.steps_of: dict[int, list[int]] = {}
+        for s, step in enumerate(engine.scenario.strategy.steps):
+            if not step.after_charge_off and step.channel.upper() in Channel.__members__:
+                self.steps_of.setdefault(int(Channel[step.channel.upper()]), []).append(s)
+        self._carry_last_week(engine.warmup)
+
+    def _carry_last_week(self, first: int) -> None:
+        """The log's contacts before the run (minute < 0) in the 7-day windows the run starts with, counted as
+        the engine counts them: a message, a dial or a visit is a contact (a callback or a filing is not), a
+        dial an attempt, a dial that reached the borrower a connected call."""
+        c = self.contacts
+        before = np.flatnonzero(c.minute < 0)
+        if before.size == 0:
+            return
+        day = first + (c.minute[before] // DAY).astype(np.int64)
+        channel, rows = c.channel[before], c.row[before]
+        call = channel == Channel.CALL
+        counted = call | (channel == Channel.FIELD_VISIT) | np.isin(channel, AUTOMATED)
+        reached = call & reached_right_party(c.outcome[before], channel)
+        n = self.book.n
+        for d in np.unique(day[day >= first - 7]).tolist():
+            on = day == d
+            contacts = np.bincount(rows[on], weights=counted[on], minlength=n).astype(np.int64)
+            attempts = np.bincount(rows[on], weights=call[on], minlength=n).astype(np.int64)
+            connects = np.bincount(rows[on], weights=reached[on], minlength=n).astype(np.int64)
+            idx = np.flatnonzero(contacts)
+            self.counters.carry(d, idx, contacts[idx], attempts[idx], connects[idx])
+            for code in np.unique(channel[on]).tolist():
+                self._mark_steps(code, rows[on & (channel == code)], d)
+
+    def _mark_steps(self, channel: int, idx, day: int) -> None:
+        """The ladder's steps on ``channel`` acted on ``idx`` today (their cadence counts from here)."""
+        for s in self.steps_of.get(channel, ()):
+            self.counters.last_step_day[s, idx] = day
 
     def handed_over(self, day: int) -> np.ndarray:
         """The accounts the scenario's strategy works today: those the log no longer covers."""
@@ -174,6 +216,8 @@ class Replay:
         if hi <= lo:
             return
         rows = np.arange(lo, hi)
+        if self.handover is not None:  # the strategy works these accounts now (a later episode's contacts: not theirs)
+            rows = rows[self.handover[self.contacts.row[rows]] > day]
         channel = self.contacts.channel[rows]
         for code in self.message_order:
             mine = rows[channel == code]
@@ -219,6 +263,7 @@ class Replay:
         outcome = c.outcome[rows].astype(np.int8)
         ctx.log.add_batch(idx, minute, name, outcome)
         self._requests_to_stop(idx, outcome, name)
+        self._mark_steps(channel, idx, day)
         # An account messaged twice in the minute (two of the ladder's steps on one channel) is reached twice
         # in a row, as the ladder's batches reach it: the second message damped by the first.
         for once in _rounds(idx):
@@ -271,6 +316,7 @@ class Replay:
         duration = self.handle[int(Channel.CALL)][answered]
         counters.today_attempts[i] = counters.today_attempts.get(i, 0) + 1
         counters.count_agent_contact(i)
+        self._mark_steps(int(Channel.CALL), i, day)
         counters.outcomes_today[answered] += 1
         counters.busy_today += duration
         ctx.log.add(i, minute, int(Channel.CALL), logged if logged >= 0 else answered, NO_AGENT, duration)
@@ -295,6 +341,7 @@ class Replay:
         counters.busy_today += duration
         if channel == Channel.FIELD_VISIT:  # a callback the borrower makes is no contact that tires them
             counters.count_agent_contact(i)
+            self._mark_steps(channel, i, day)
         default = RIGHT_PARTY if reached else NO_ANSWER
         ctx.log.add(i, minute, channel, logged if logged >= 0 else default, NO_AGENT, duration)
         if reached:

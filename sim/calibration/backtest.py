@@ -9,7 +9,8 @@ book as it stood on day K, the book's balances and days past due rebuilt
 from the history and each account's intensity at day K from its own
 repayments under the drawn parameters. With a contact log the held-out
 days replay the contacts that actually happened (:mod:`sim.engine.replay`)
-at the fitted lifts; without one they run the base scenario's strategy.
+at the fitted lifts, the log's week before day K in the fatigue window they
+start with; without one they run the base scenario's strategy.
 What is compared, day by day from K: the cumulative
 recovery (cash over the balance outstanding at K) against the simulated 90 %
 band, and the 30-day roll rates from each bucket, predicted against actual.
@@ -29,9 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain import DELINQUENT_BUCKETS, RollState
+from ..domain import DELINQUENT_BUCKETS, MINUTES_PER_DAY, RollState
 from ..engine import Engine
 from ..engine.arrivals import Arrivals
+from ..engine.replay import LoggedContacts
 from ..errors import InputError
 from ..portfolio import Portfolio
 from ..scenario import Scenario
@@ -46,6 +48,7 @@ from .history_files import Contacts, Receipts
 
 BAND = (0.05, 0.95)  # the 90 % band
 ROLL_DAYS = 30
+FATIGUE_DAYS = 7  # the contact counters' window: the log's days before K that still damp a lift at K
 MAX_RATE = 100.0  # the schema's largest rate a day
 
 
@@ -112,6 +115,22 @@ def _left_collection(history: History, fit_days: int) -> np.ndarray:
     spans = (paths.episode_from < fit_days) & (paths.episode_until >= fit_days)  # the episode open at day K
     out[paths.episode_account[spans]] = paths.episode_until[spans]
     return out
+
+
+def _with_last_week(replay: LoggedContacts | None, contacts: Contacts | None, active: np.ndarray,
+                    fit_days: int) -> LoggedContacts | None:
+    """The replay with the log's contacts of the week before day K (before its minute 0): the held-out days
+    start with them in the 7-day fatigue window, as the history's borrowers did (:mod:`sim.engine.replay`)."""
+    if replay is None or contacts is None:
+        return replay
+    start = max(fit_days - FATIGUE_DAYS, 0)
+    week = contact_fit.replay_after(contacts, active, start)
+    shift = (fit_days - start) * MINUTES_PER_DAY
+    before = week.minute < shift
+    return dataclasses.replace(
+        replay, row=np.r_[week.row[before], replay.row], minute=np.r_[week.minute[before] - shift, replay.minute],
+        channel=np.r_[week.channel[before], replay.channel], outcome=np.r_[week.outcome[before], replay.outcome],
+        line=np.r_[week.line[before], replay.line])
 
 
 def _book_at(paths: BalancePaths) -> tuple[np.ndarray, Portfolio]:
@@ -186,7 +205,8 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     start = history.window.start + dt.timedelta(days=fit_days)
     # With a contact log the held-out days replay its contacts at the fitted lifts (sim.engine.replay).
     closed = _left_collection(history, fit_days) if history.contacts is not None else None
-    replay = contact_fit.replay_after(history.contacts, active, fit_days, closed)
+    replay = _with_last_week(contact_fit.replay_after(history.contacts, active, fit_days, closed),
+                             history.contacts, active, fit_days)
     lifted = dataclasses.replace(history, scenario=history.scenario.with_overrides(
         contact_fit.fitted_lifts(fit.parameters)))
     runs = _simulate_rest(lifted, draws, book, rest, start, reps, seed, start_state, replay, statements)

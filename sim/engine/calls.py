@@ -94,6 +94,23 @@ class CallCentre:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
 
+    def attempt_lift(self, i: int) -> None:
+        """After a dial to account ``i`` (counted among today's contacts when it was made): the attempt's lift,
+        damped by the borrower's contacts of the last 7 days, today's included (this one too).
+
+        The one definition of a dial's lift: the agents' loop (:meth:`agent_shift`) has it written out (a method
+        call at every dial is the engine's innermost cost) and a test holds the two to the same numbers;
+        a replayed log's dials (:mod:`.replay`) call it.
+        """
+        if not self.lift_attempt:
+            return
+        recent = self.counters.recent_contacts(i)
+        book = self.book
+        book.pending_lift[i] = book.pending_lift.item(i) + (
+            self.lift_by_recent[recent] if recent < FATIGUE_TABLE
+            else self.lift_attempt * fatigue(self.ctx.behavior.fatigue, recent, self.hardening))
+        book.lifted.append(i)
+
     # ------------------------------------------------------------------------- the morning
 
     def plan_day(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int) -> None:
@@ -336,7 +353,7 @@ class CallCentre:
                 mean = means[outcome]
                 duration = mean * unit_length if exponential else mean
                 attempts[i] = tried + 1
-                contacts[i] = contacts.get(i, 0) + 1
+                contacts[i] = contacts.get(i, 0) + 1  # counters.count_agent_contact(i), written out
                 if not tried:
                     steps_today += (s, i)
                 outcomes[outcome] += 1
@@ -355,7 +372,7 @@ class CallCentre:
                 # ---- the call
                 now = yield duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
-                if lift_attempt:
+                if lift_attempt:  # attempt_lift(i), written out
                     # One element read with .item(): a Python number, half the cost of a NumPy scalar
                     # (the same sum: float64 + float is the same IEEE addition either way).
                     recent = contacts_7d.item(i) + contacts.get(i, 0)

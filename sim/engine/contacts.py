@@ -116,12 +116,34 @@ class ContactCounters:
         tally.agent_busy[day] += self.busy_today
         self.reset_today()
 
+    def carry(self, day: int, idx: np.ndarray, contacts: np.ndarray, attempts: np.ndarray,
+              connects: np.ndarray) -> None:
+        """A day before the run (``day`` < its first, at most 7 before): accounts ``idx`` (distinct) had these
+        contacts, dial attempts and connected calls, as :meth:`fold_today` would have folded them. A run that
+        continues a history (a backtest's day K) starts with the history's last 7 days in its window."""
+        slot = day % 7
+        for counts, ring, total in ((attempts, self.attempt_ring, self.attempts_7d),
+                                    (connects, self.connect_ring, self.connects_7d),
+                                    (contacts, self.contact_ring, self.contacts_7d)):
+            ring[slot, idx] += counts.astype(ring.dtype)
+            total[idx] += counts.astype(total.dtype)
+        self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
+
     def count_contacts(self, idx: np.ndarray, day: int) -> None:
         """A batch of contacts (automated channels) counts at once."""
         slot = day % 7
         self.contact_ring[slot, idx] += 1
         self.contacts_7d[idx] += 1
         self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
+
+    def count_agent_contact(self, i: int) -> None:
+        """A dial or a visit to account ``i`` counts among its contacts today, from the moment it is made.
+
+        A callback the borrower starts does not count (it is no pressure on them): with the messages
+        (:meth:`count_contacts`) these are the contacts that damp a lift (:func:`sim.domain.fatigue`), the
+        same for the engine's agents (the call loop has this written out) and a replayed log's.
+        """
+        self.today_contacts[i] = self.today_contacts.get(i, 0) + 1
 
     def recent_contacts(self, i: int) -> int:
         """Contacts of account ``i`` in the last 7 days, today's included."""

@@ -69,7 +69,6 @@ class Conversation:
         if book.status.item(i) != ACTIVE:
             return None
         ctx = self.ctx
-        behavior = ctx.behavior
         # The four uniforms (complaint, outcome, due day, share). From the shared pool they are
         # drawn as they are used; per account, all four, used or not: the account's next
         # conversation then always gets the same ones.
@@ -79,16 +78,9 @@ class Conversation:
             complaint_u = next_u()
         else:
             complaint_u, outcome_u, due_u, share_u = draws.conversation.draw(i)
-        counters = self.counters
-        recent = counters.contacts_7d.item(i) + counters.today_contacts.get(i, 0)  # ContactCounters.recent_contacts
-        if recent < PRESSURE_TABLE:
-            lift = self.lift_by_recent[lift_key][recent]
-            complaint = self.complaint_by_recent[recent]
-        else:
-            lift = behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
-            complaint = self._complaint_probability(recent)
-        book.pending_lift[i] = book.pending_lift.item(i) + lift
-        book.lifted.append(i)
+        recent = self.lift(i, lift_key)
+        complaint = (self.complaint_by_recent[recent] if recent < PRESSURE_TABLE
+                     else self._complaint_probability(recent))
         day = min(day, ctx.days - 1)
         logged = None
         if complaint_u < complaint:
@@ -117,6 +109,24 @@ class Conversation:
             due_u = share_u = 0.0  # read by a promise only
         self.settle(i, day, outcome, due_u, share_u)
         return LOGGED_BY_OUTCOME[outcome] if logged is None else logged
+
+    def lift(self, i: int, lift_key: str) -> int:
+        """The conversation's lift (``[behavior.lift]``'s ``lift_key``), damped by the borrower's contacts of
+        the last 7 days, today's included (:func:`sim.domain.fatigue`); returns that count.
+
+        The one definition of a conversation's lift: the engine's conversations and a replayed log's
+        (:mod:`.replay`) both go through here.
+        """
+        recent = self.counters.recent_contacts(i)
+        if recent < PRESSURE_TABLE:
+            lift = self.lift_by_recent[lift_key][recent]
+        else:
+            behavior = self.ctx.behavior
+            lift = behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
+        book = self.book
+        book.pending_lift[i] = book.pending_lift.item(i) + lift
+        book.lifted.append(i)
+        return recent
 
     def complained(self, i: int, day: int) -> None:
         """A complaint: counted, on the account's ledger, and handled at a cost (in net recovery)."""

@@ -129,7 +129,7 @@ class FieldTeams:
             ctx.tally.contacts[day, VISIT_CODE] += 1  # the series' column is the channel's code
             ctx.charge(day, "field_visit", i, ctx.costs.field_visit)
             row = ctx.log.add(i, env.now, VISIT_CODE, RIGHT_PARTY if found else NO_ANSWER, agent, duration)
-            counters.today_contacts[i] = counters.today_contacts.get(i, 0) + 1
+            counters.count_agent_contact(i)
             yield env.timeout(duration)
             if found:
                 counters.today_failed[i] = 0

@@ -138,19 +138,30 @@ class Ladder:
         counters.last_step_day[s, idx] = day
         ctx.tally.contacts[day, Channel[channel.upper()]] += idx.size
         ctx.charge(day, channel, idx, getattr(ctx.costs, channel), idx.size)
-        recent = counters.contacts_7d[idx]
-        outcomes = standing.react_to_messages(channel, idx, recent) if standing is not None else None
+        outcomes = (standing.react_to_messages(channel, idx, counters.contacts_7d[idx]) if standing is not None
+                    else None)
         ctx.log.add_batch(idx, minutes, channel, outcomes)
-        lift = ctx.behavior.lift[channel]
-        if lift:
-            self.book.lift(idx, lift * fatigue(ctx.behavior.fatigue, recent, self.hardening))
-        counters.count_contacts(idx, day)
+        self.reach(channel, idx, day)
         p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.callbacks_answered:
             if standing is None:
                 self._callbacks(channel, idx, p_callback, parse_clock(step.send_time), day)
             else:
                 self._local_callbacks(idx, p_callback, minutes, day)
+
+    def reach(self, channel: str, idx: np.ndarray, day: int) -> None:
+        """A batch of messages on ``channel`` reached accounts ``idx`` (distinct): each one's lift, damped by
+        the borrower's contacts of the 7 days before today (:func:`sim.domain.fatigue`), then the batch counts
+        among those contacts (the 7-day ring, cleared as the week rolls on).
+
+        The one definition of a message's lift and its place in the fatigue window: the ladder's batches and
+        a replayed log's (:mod:`.replay`) both go through here.
+        """
+        lift = self.ctx.behavior.lift[channel]
+        if lift:
+            recent = self.counters.contacts_7d[idx]
+            self.book.lift(idx, lift * fatigue(self.ctx.behavior.fatigue, recent, self.hardening))
+        self.counters.count_contacts(idx, day)
 
     def _callbacks(self, channel: str, idx: np.ndarray, p_callback: float, send_minute: int, day: int) -> None:
         """Who calls back after a batch, and when: uniformly from the send time to the end of the window."""

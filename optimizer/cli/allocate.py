@@ -63,8 +63,8 @@ def register(subparsers) -> None:
                         "ladder; a reference is returned only if it beats the plan beyond the noise (its paired "
                         "difference's 95%% interval above 0; default 3)")
     p.add_argument("--workers", type=positive_int(64), default=None, metavar="N",
-                   help="local processes for the simulated valuation's runs (default: one per core; "
-                        "the plan does not depend on it)")
+                   help="local processes for the simulated valuation's and --verify's runs (default: one per "
+                        "core; the results do not depend on it)")
     p.add_argument("--passes", type=positive_int(10), default=2, metavar="N",
                    help="value-and-solve passes, each with the last plan as what aged accounts get (default 2)")
     p.add_argument("--accounts", type=positive_int(MAX_ACCOUNTS), help="override simulation.accounts")
@@ -106,9 +106,13 @@ def cmd_allocate(args: argparse.Namespace) -> int:
         write_atomic(args.strategy_out, strategy.to_toml(), option="--strategy-out")
     verification = None
     if args.verify and strategy is not None:
-        verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
-                              days=plan.days, per_segment=args.sample, valuation=plan.valued_by or args.valuation,
-                              objective=result.world)
+        from sim.executors import LocalExecutor
+
+        with LocalExecutor(args.workers) as executor:  # --workers holds for the verification's runs too
+            verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
+                                  days=plan.days, per_segment=args.sample,
+                                  valuation=plan.valued_by or args.valuation, objective=result.world,
+                                  executor=executor)
     if args.json:
         import json
 

@@ -342,6 +342,9 @@ def test_verify_runs_run_experiments_replications_and_reports_the_objective_besi
     assert data["judged_on"] == "objective"
     assert data["verdict"][scenario.display_name] in ("beats", "level", "loses")
     assert set(data["objective_differences"]) == set(data["differences"]) == {scenario.display_name}
+    for label in v.labels:  # the book's value split by roll state adds up to it
+        parts = data["mean_book_value_by_state"][label]
+        assert sum(parts.values()) == pytest.approx(np.mean(v.book_value[label]), rel=1e-9)
     assert json.dumps(data)
 
 

@@ -53,6 +53,8 @@ class Verification:
     # label -> per replication: the objective's second part, the value of the book left at the horizon
     # (the first is net collections: collections − variable spend, without the agents' time the KPI charges)
     book_value: dict[str, list[float]] = field(default_factory=dict)
+    # label -> the mean book value by roll state (value of its balance), written off and the roll's price
+    book_parts: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def difference(self, label: str, against: str, measure: str = "net_recovery") -> dict[str, float]:
         """``label`` − ``against`` on ``measure``: mean paired difference, its 95 % interval, the valuation's prediction."""
@@ -85,21 +87,36 @@ class Verification:
                 "mean_objective": {k: float(np.mean(v)) for k, v in self.objective.items()},
                 "predicted_objective": self.predicted_objective,
                 "mean_book_value": {k: float(np.mean(v)) for k, v in self.book_value.items()},
+                "mean_book_value_by_state": self.book_parts,
                 "differences": compared("net_recovery"),
                 "objective_differences": compared("objective"),
                 "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised}}
 
 
-def _replication(unit) -> tuple[float, float, float]:
-    """One run of one ladder on one seed: (net recovery KPI, the LP's objective, its book value at the horizon);
-    an executor's work unit."""
+def _replication(unit) -> tuple[float, float, float, dict[str, float]]:
+    """One run of one ladder on one seed: (net recovery KPI, the LP's objective, its book value at the horizon,
+    that value by roll state and written off); an executor's work unit."""
     from sim.simulation import simulate
 
     scenario, valued, seed = unit
     result = simulate(scenario, seed, ledger=True)  # the ledger reads agent work from the contact log
     outcome = ledger_book(result.ledger)
     worth = ladder_worth(valued, outcome)
-    return float(result.kpis["net_recovery"]), worth, worth - float(outcome.net.sum())
+    return float(result.kpis["net_recovery"]), worth, worth - float(outcome.net.sum()), book_parts(valued, outcome)
+
+
+def book_parts(scenario: Scenario, outcome: MeanFieldResult) -> dict[str, float]:
+    """The value of the book at the horizon by roll state, what written-off balances still bring, and the roll's price."""
+    from .objective import state_weights
+
+    spec = scenario.objective
+    if not spec.horizon_value:
+        return {}
+    by_state = outcome.balance_end.sum(axis=0) * state_weights(scenario)
+    parts = {state: float(v) for state, v in zip(ROLL_STATES, by_state, strict=True) if v}
+    parts["written_off"] = spec.written_off_value * float(outcome.written_off.sum())
+    parts["roll_past_30"] = -spec.roll_past_30 * float(outcome.rolled_past_30.sum())
+    return parts
 
 
 def ledger_book(ledger) -> MeanFieldResult:
@@ -153,10 +170,12 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
     net = {label: [done[k * len(labels) + i][0] for k in range(reps)] for i, label in enumerate(labels)}
     worth = {label: [done[k * len(labels) + i][1] for k in range(reps)] for i, label in enumerate(labels)}
     book = {label: [done[k * len(labels) + i][2] for k in range(reps)] for i, label in enumerate(labels)}
+    parts = {label: {key: float(np.mean([done[k * len(labels) + i][3].get(key, 0.0) for k in range(reps)]))
+                     for key in done[i][3]} for i, label in enumerate(labels)}
     horizon = days or world.simulation.days
     outcomes = {label: value_ladder(scenario, segments, scenario.strategy.steps, horizon, per_segment=per_segment)
                 for label, scenario in runs.items()}
     return Verification(reps=reps, labels=labels, net_recovery=net,
                         predicted={label: float(o.net.sum()) for label, o in outcomes.items()},
-                        objective=worth, book_value=book,
+                        objective=worth, book_value=book, book_parts=parts,
                         predicted_objective={label: ladder_worth(valued, o) for label, o in outcomes.items()})

@@ -317,23 +317,36 @@ def test_the_plan_is_worth_its_whole_book_run_and_a_reference_replaces_it_only_b
         assert sum(r["accounts"] for r in data["allocation"]) == int(plan.segments.accounts.sum())
 
 
-def test_verify_pairs_runs_through_run_experiment(small):
+def test_verify_runs_run_experiments_replications_and_reports_the_objective_beside_net_recovery(small):
     from optimizer.allocation import verify
     from sim.executors import LocalExecutor
+    from sim.experiment import run_experiment
 
     scenario, result = small
     plan = result.plan
     strategy = plan.to_strategy(scenario)
     with LocalExecutor(1) as executor:
         v = verify(scenario, strategy, [scenario], 2, segments=plan.segments, days=plan.days, executor=executor)
+        reference = run_experiment([strategy, scenario], 2, scenario.simulation.seed, executor=executor)
     assert v.labels == [strategy.display_name, scenario.display_name]
-    d = v.difference(strategy.display_name, scenario.display_name)
-    paired = np.subtract(v.net_recovery[strategy.display_name], v.net_recovery[scenario.display_name])
-    assert d["mean"] == pytest.approx(paired.mean())
-    assert d["low"] <= d["mean"] <= d["high"]
-    got = v.comparison.difference(scenario.display_name, "net_recovery").estimate.mean
-    assert got == pytest.approx(-d["mean"])
-    assert json.dumps(v.to_dict(strategy.display_name))
+    # The same replications as run_experiment's (child k of the seed for every ladder), so paired.
+    for label in v.labels:
+        assert v.net_recovery[label] == pytest.approx(list(reference.values(label, "net_recovery")), rel=1e-12)
+    for measure, runs in (("net_recovery", v.net_recovery), ("objective", v.objective)):
+        d = v.difference(strategy.display_name, scenario.display_name, measure)
+        paired = np.subtract(runs[strategy.display_name], runs[scenario.display_name])
+        assert d["mean"] == pytest.approx(paired.mean())
+        assert d["low"] <= d["mean"] <= d["high"]
+    # The objective counts the book left at the horizon, which net recovery does not.
+    assert v.objective[scenario.display_name] != pytest.approx(v.net_recovery[scenario.display_name])
+    data = v.to_dict(strategy.display_name)
+    assert data["judged_on"] == "objective"
+    assert data["verdict"][scenario.display_name] in ("beats", "level", "loses")
+    assert set(data["objective_differences"]) == set(data["differences"]) == {scenario.display_name}
+    for label in v.labels:  # the book's value split by roll state adds up to it
+        parts = data["mean_book_value_by_state"][label]
+        assert sum(parts.values()) == pytest.approx(np.mean(v.book_value[label]), rel=1e-9)
+    assert json.dumps(data)
 
 
 def test_field_visits_are_offered_on_top_of_calls():

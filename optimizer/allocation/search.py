@@ -82,6 +82,8 @@ class Allocation:
     build_seconds: float
     value_seconds: float
     ladder_values: dict[str, float] = field(default_factory=dict)
+    # The scenario the LP valued: the world with any balance values allocate measured in [objective].
+    world: Scenario | None = None
 
 
 VALUATIONS = ("simulate",)
@@ -494,7 +496,7 @@ class _Search:
                        lp_value=worth, reference_values=reference_values, guard=guard,
                        note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
         return Allocation(model=best.model, plan=plan, valuation=best.valuation, build_seconds=self.timings["build"],
-                          value_seconds=self.timings["value"], ladder_values=values)
+                          value_seconds=self.timings["value"], ladder_values=values, world=self.scenario)
 
 
 def _ladder_unit(unit) -> float:

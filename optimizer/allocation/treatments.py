@@ -233,7 +233,9 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
     Single channels at the scenario's own cadences and a standard set
     (SMS every 3 and 7 days, e-mail weekly, a monthly letter, calls every 7, 3
     and 2 days, monthly field visits, legal), plus, with ``combos``, the usual
-    pairings (SMS + e-mail, SMS + calls, calls + letter, field visit + calls).
+    pairings (SMS + e-mail, SMS + calls, calls + letter, field visit + calls)
+    and the message cadences of :func:`cadence_options` (SMS and e-mail every
+    k days, alone, with follow-up calls and with letters).
     """
     rules = ContactRules.from_section(scenario.compliance)
     has = {ch: (ch in AUTOMATED_CHANNELS) or team_for(scenario, ch) is not None for ch in CHANNEL_ORDER}
@@ -275,12 +277,52 @@ def scenario_treatments(scenario: Scenario, *, combos: bool = True) -> list[Trea
         for a, b in pairs:
             if a is not None and b is not None:
                 options.append((a, b))
+        options += cadence_options(singles, rules, has)
     out: list[Treatment] = []
     for contacts in options:
         t = treatment(scenario, *contacts)
         if t not in out:
             out.append(t)
     return out
+
+
+# Message cadences: (SMS every k days, e-mail every k days), the automated parts of the shipped US
+# ladders — sms_gentle's frequent reminders (2, 3) and baseline's, call_heavy's and early_field's (5, 7).
+# Each is a treatment alone and with calls every 4 or 2 days as follow-up (sms_gentle calls every 4 days
+# from 31 days past due, baseline every 2 from 15), so a segment can have a ladder's reminders with the
+# calls that go with them without taking the whole hand-written ladder. Kept short: every treatment is
+# one more engine run per pass under the simulated valuation.
+MESSAGE_CADENCES = ((2, 3), (5, 7))
+FOLLOW_UP_CALLS = (4, 2)
+GENTLE = (2, 3)  # the cadence whose calls also come with monthly letters (sms_gentle's 61-90 days)
+
+
+def cadence_options(singles: list[Contact], rules: ContactRules, has: dict[str, bool]) -> list[tuple[Contact, ...]]:
+    """The message-cadence treatments as contact tuples: each cadence alone and with follow-up calls;
+    sms_gentle's reminders with calls and letters; calls every 4 days alone and with letters.
+
+    Without them the catalogue's message treatments were SMS every 3 or 7
+    days and weekly e-mail, one channel or paired with calls, so the LP could
+    give a segment what sms_gentle's ladder gives it (SMS every 2 days, e-mail
+    every 3, calls every 4 days, monthly letters) only by taking that whole
+    hand-written ladder there.
+    """
+    options: list[tuple[Contact, ...]] = []
+    letter = next((c for c in singles if c.channel == "letter"), None)
+    calls = {every: compliant_call(rules, every, 1) if has["call"] else None for every in FOLLOW_UP_CALLS}
+    for cadence in MESSAGE_CADENCES:
+        messages = tuple(Contact(channel, every) for channel, every in zip(("sms", "email"), cadence, strict=True)
+                         if has[channel])
+        if not messages:
+            continue
+        options.append(messages)
+        for call in filter(None, calls.values()):
+            options.append((*messages, call))
+        if cadence == GENTLE and calls[4] is not None and letter is not None:
+            options.append((*messages, calls[4], letter))
+    if calls[4] is not None:  # what a gentle ladder does once its reminders stop
+        options += [(calls[4],)] + ([(calls[4], letter)] if letter is not None else [])
+    return options
 
 
 def offer_treatments(scenario: Scenario) -> list[Treatment]:

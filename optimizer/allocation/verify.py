@@ -1,78 +1,181 @@
-"""The optimised strategy checked by simulation against other ladders, paired by common random numbers."""
+"""The optimised strategy checked by simulation against other ladders, paired by common random numbers.
+
+Two figures per ladder and replication, side by side:
+
+* ``net_recovery`` — the run's KPI (collections − every cost of the run,
+  agents' time included), what a collections report shows;
+* ``objective`` — what the LP maximises (:func:`optimizer.allocation.search.ladder_worth`):
+  net collections within the horizon (collections − variable spend; the
+  teams' time is the capacity the LP rations, not a cost of it) plus the
+  value of the book left at the horizon by ``[objective]``
+  (:mod:`optimizer.allocation.objective`).
+
+Whether the plan beats a ladder is judged on the objective, the quantity it
+was chosen to maximise; net recovery is shown next to it because a plan can
+win on the objective by leaving a book worth more while collecting less
+within the horizon.
+"""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from sim.domain import ROLL_STATES
 from sim.scenario import Scenario
 
-from .search import resolve_valuation, valuers, with_strategy
+from .search import ladder_worth, resolve_valuation, valuers, with_strategy
 from .segments import Segments
+from .valuation import MeanFieldResult
+
+MEASURES = ("objective", "net_recovery")
+JUDGED_ON = "objective"
 
 
 @dataclass
 class Verification:
-    """Simulated net recovery of the optimised strategy against others, paired by replication.
+    """Simulated objective and net recovery of the optimised strategy against others, paired by replication.
 
-    The runs are :func:`sim.experiment.run_experiment`'s (common random
-    numbers: replication k of every strategy uses child k of one root seed).
+    Replication k of every strategy uses child k of one root seed (the seeds
+    :func:`sim.experiment.run_experiment` gives its replications), so the
+    differences are paired.
     """
 
     reps: int
     labels: list[str]
     net_recovery: dict[str, list[float]]  # label -> per replication
-    predicted: dict[str, float]  # label -> value model's expected net collections of the ladder
-    comparison: Any = None  # the sim.experiment.Comparison behind it
+    predicted: dict[str, float]  # label -> the valuation's expected net collections of the ladder
+    objective: dict[str, list[float]] = field(default_factory=dict)  # label -> per replication
+    predicted_objective: dict[str, float] = field(default_factory=dict)  # label -> the valuation's objective
+    # label -> per replication: the objective's second part, the value of the book left at the horizon
+    # (the first is net collections: collections − variable spend, without the agents' time the KPI charges)
+    book_value: dict[str, list[float]] = field(default_factory=dict)
+    # label -> the mean book value by roll state (value of its balance), written off and the roll's price
+    book_parts: dict[str, dict[str, float]] = field(default_factory=dict)
 
-    def difference(self, label: str, against: str) -> dict[str, float]:
-        """``label`` − ``against``: mean paired difference, its 95 % interval, and the value model's prediction."""
+    def difference(self, label: str, against: str, measure: str = "net_recovery") -> dict[str, float]:
+        """``label`` − ``against`` on ``measure``: mean paired difference, its 95 % interval, the valuation's prediction."""
         from sim.experiment import estimate
 
-        d = np.asarray(self.net_recovery[label]) - np.asarray(self.net_recovery[against])
+        runs, predicted = ((self.net_recovery, self.predicted) if measure == "net_recovery"
+                           else (self.objective, self.predicted_objective))
+        d = np.asarray(runs[label]) - np.asarray(runs[against])
         e = estimate(d)
         low, high = (e.ci_low, e.ci_high) if d.size > 1 else (-math.inf, math.inf)
-        return {"mean": e.mean, "low": low, "high": high,
-                "predicted": self.predicted[label] - self.predicted[against]}
+        return {"mean": e.mean, "low": low, "high": high, "predicted": predicted[label] - predicted[against]}
+
+    def verdict(self, label: str, against: str) -> str:
+        """On the objective: ``beats`` (interval above 0), ``loses`` (below 0) or ``level`` (it holds 0)."""
+        d = self.difference(label, against, JUDGED_ON)
+        return "beats" if d["low"] > 0 else "loses" if d["high"] < 0 else "level"
 
     def to_dict(self, optimised: str) -> dict[str, Any]:
         def plain(x: float) -> float | None:
             return x if math.isfinite(x) else None
 
+        def compared(measure: str) -> dict[str, dict[str, float | None]]:
+            return {k: {n: plain(x) for n, x in self.difference(optimised, k, measure).items()}
+                    for k in self.labels if k != optimised}
+
         return {"reps": self.reps,
-                "experiment_id": getattr(self.comparison, "experiment_id", None),
+                "judged_on": JUDGED_ON,
                 "mean_net_recovery": {k: float(np.mean(v)) for k, v in self.net_recovery.items()},
                 "predicted_net": self.predicted,
-                "differences": {k: {n: plain(x) for n, x in self.difference(optimised, k).items()}
-                                for k in self.labels if k != optimised}}
+                "mean_objective": {k: float(np.mean(v)) for k, v in self.objective.items()},
+                "predicted_objective": self.predicted_objective,
+                "mean_book_value": {k: float(np.mean(v)) for k, v in self.book_value.items()},
+                "mean_book_value_by_state": self.book_parts,
+                "differences": compared("net_recovery"),
+                "objective_differences": compared("objective"),
+                "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised}}
+
+
+def _replication(unit) -> tuple[float, float, float, dict[str, float]]:
+    """One run of one ladder on one seed: (net recovery KPI, the LP's objective, its book value at the horizon,
+    that value by roll state and written off); an executor's work unit."""
+    from sim.simulation import simulate
+
+    scenario, valued, seed = unit
+    result = simulate(scenario, seed, ledger=True)  # the ledger reads agent work from the contact log
+    outcome = ledger_book(result.ledger)
+    worth = ladder_worth(valued, outcome)
+    return float(result.kpis["net_recovery"]), worth, worth - float(outcome.net.sum()), book_parts(valued, outcome)
+
+
+def book_parts(scenario: Scenario, outcome: MeanFieldResult) -> dict[str, float]:
+    """The value of the book at the horizon by roll state, what written-off balances still bring, and the roll's price."""
+    from .objective import state_weights
+
+    spec = scenario.objective
+    if not spec.horizon_value:
+        return {}
+    by_state = outcome.balance_end.sum(axis=0) * state_weights(scenario)
+    parts = {state: float(v) for state, v in zip(ROLL_STATES, by_state, strict=True) if v}
+    parts["written_off"] = spec.written_off_value * float(outcome.written_off.sum())
+    parts["roll_past_30"] = -spec.roll_past_30 * float(outcome.rolled_past_30.sum())
+    return parts
+
+
+def ledger_book(ledger) -> MeanFieldResult:
+    """A run's account ledger as the whole-ladder outcome :func:`ladder_worth` reads (as ``simulate_ladder`` builds it).
+
+    Collections and variable spend per row, and the book at the horizon:
+    each row's balance in the roll state it ended in, written off, rolled past 30.
+    """
+    rows = ledger.state_end.size
+    end = np.zeros((rows, len(ROLL_STATES)))
+    end[np.arange(rows), ledger.state_end] = ledger.balance_end
+    still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
+    return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes={},
+                           open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
+                           rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
 def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: int, *, segments: Segments,
            seed: int | None = None, days: int | None = None, executor=None,
-           per_segment: int = 40, valuation: str | None = None) -> Verification:
+           per_segment: int = 40, valuation: str | None = None, objective: Scenario | None = None) -> Verification:
     """Simulate the optimised strategy and every other ladder in ``world`` (equal capacity), ``reps`` times each.
 
-    Runs through :func:`sim.experiment.run_experiment` with the optimised
-    strategy as champion, so the replications are paired by common random
-    numbers; ``predicted`` is the valuation's expected net of each ladder
-    (``valuation``: as :func:`optimizer.allocation.search.resolve_valuation`
-    resolves it — None is the engine for any model but hawkes).
+    Replication k of every ladder runs on child k of the root seed (``seed``,
+    by default the world's), as :func:`sim.experiment.run_experiment` would
+    run it, so the replications are paired by common random numbers;
+    ``predicted`` and ``predicted_objective`` are the valuation's (as
+    :func:`optimizer.allocation.search.resolve_valuation` resolves
+    ``valuation`` — None is the engine for any model but hawkes).
+    ``objective``: the scenario whose ``[objective]`` the LP used (``allocate``
+    may have measured its balance values; by default ``world``'s).
+    ``executor``: a :mod:`sim.executors` executor (None: a local pool, closed at the end).
     """
-    from sim.experiment import run_experiment
+    from sim.executors import LocalExecutor
+    from sim.experiment import replication_seeds
 
+    valued = world if objective is None else objective
     value_ladder = valuers(resolve_valuation(world, valuation)[0])[1]
     runs = {optimised.display_name: optimised}
     for other in others:
         runs.setdefault(other.display_name, with_strategy(world, other))
     labels = list(runs)
-    comparison = run_experiment(list(runs.values()), reps, world.simulation.seed if seed is None else seed,
-                                executor=executor, labels=labels)
+    _, children = replication_seeds(world.simulation.seed if seed is None else seed, reps)
+    units = [(runs[label], valued, child) for child in children for label in labels]
+    own_executor = executor is None
+    executor = LocalExecutor() if own_executor else executor
+    try:
+        done = dict(executor.map_unordered(_replication, units))
+    finally:
+        if own_executor:
+            executor.close()
+    net = {label: [done[k * len(labels) + i][0] for k in range(reps)] for i, label in enumerate(labels)}
+    worth = {label: [done[k * len(labels) + i][1] for k in range(reps)] for i, label in enumerate(labels)}
+    book = {label: [done[k * len(labels) + i][2] for k in range(reps)] for i, label in enumerate(labels)}
+    parts = {label: {key: float(np.mean([done[k * len(labels) + i][3].get(key, 0.0) for k in range(reps)]))
+                     for key in done[i][3]} for i, label in enumerate(labels)}
     horizon = days or world.simulation.days
-    net = {label: [float(x) for x in comparison.values(label, "net_recovery")] for label in labels}
-    predicted = {label: float(value_ladder(scenario, segments, scenario.strategy.steps, horizon,
-                                           per_segment=per_segment).net.sum())
-                 for label, scenario in runs.items()}
-    return Verification(reps=reps, labels=labels, net_recovery=net, predicted=predicted, comparison=comparison)
+    outcomes = {label: value_ladder(scenario, segments, scenario.strategy.steps, horizon, per_segment=per_segment)
+                for label, scenario in runs.items()}
+    return Verification(reps=reps, labels=labels, net_recovery=net,
+                        predicted={label: float(o.net.sum()) for label, o in outcomes.items()},
+                        objective=worth, book_value=book, book_parts=parts,
+                        predicted_objective={label: ladder_worth(valued, o) for label, o in outcomes.items()})

@@ -504,11 +504,4 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
                         arrivals=arrivals)
         engine.run()
         result = engine.outcome()  # the ledger is all a ladder's value reads
-    ledger = result.ledger
-    rows = ledger.state_end.size
-    still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
-    end = np.zeros((rows, len(ROLL_STATES)))
-    end[np.arange(rows), ledger.state_end] = ledger.balance_end
-    return LadderOutcome(collected=ledger.collected, cost=ledger.total_spend, minutes=lp_work(world, result, days),
-                         open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
-                         rolled_past_30=ledger.rolled_past_30.astype(float))
+    return LadderOutcome.from_ledger(result.ledger, minutes=lp_work(world, result, days))

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.domain import ROLL_STATES
+
 from .objective import HorizonBook
 from .segments import Segments
 from .treatments import Treatment
@@ -31,6 +33,18 @@ class LadderOutcome:
     balance_end: np.ndarray | None = None
     written_off: np.ndarray | None = None
     rolled_past_30: np.ndarray | None = None
+
+    @classmethod
+    def from_ledger(cls, ledger, minutes: dict[str, np.ndarray] | None = None) -> LadderOutcome:
+        """A run's account ledger as a whole ladder's outcome: collections and variable spend per row, and the
+        book at the horizon (each row's balance in the roll state it ended in, written off, rolled past 30)."""
+        rows = ledger.state_end.size
+        end = np.zeros((rows, len(ROLL_STATES)))
+        end[np.arange(rows), ledger.state_end] = ledger.balance_end
+        still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
+        return cls(collected=ledger.collected, cost=ledger.total_spend, minutes=minutes or {},
+                   open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
+                   rolled_past_30=ledger.rolled_past_30.astype(float))
 
     def book(self) -> HorizonBook:
         return HorizonBook(self.balance_end, self.written_off, self.rolled_past_30)

@@ -29,7 +29,7 @@ from sim.scenario import Scenario
 
 from .search import ladder_worth, resolve_valuation, valuers, with_strategy
 from .segments import Segments
-from .valuation import MeanFieldResult
+from .valuation import LadderOutcome
 
 MEASURES = ("objective", "net_recovery")
 JUDGED_ON = "objective"
@@ -100,12 +100,12 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float]]:
 
     scenario, valued, seed = unit
     result = simulate(scenario, seed, ledger=True)  # the ledger reads agent work from the contact log
-    outcome = ledger_book(result.ledger)
+    outcome = LadderOutcome.from_ledger(result.ledger)
     worth = ladder_worth(valued, outcome)
     return float(result.kpis["net_recovery"]), worth, worth - float(outcome.net.sum()), book_parts(valued, outcome)
 
 
-def book_parts(scenario: Scenario, outcome: MeanFieldResult) -> dict[str, float]:
+def book_parts(scenario: Scenario, outcome: LadderOutcome) -> dict[str, float]:
     """The value of the book at the horizon by roll state, what written-off balances still bring, and the roll's price."""
     from .objective import state_weights
 
@@ -117,21 +117,6 @@ def book_parts(scenario: Scenario, outcome: MeanFieldResult) -> dict[str, float]
     parts["written_off"] = spec.written_off_value * float(outcome.written_off.sum())
     parts["roll_past_30"] = -spec.roll_past_30 * float(outcome.rolled_past_30.sum())
     return parts
-
-
-def ledger_book(ledger) -> MeanFieldResult:
-    """A run's account ledger as the whole-ladder outcome :func:`ladder_worth` reads (as ``simulate_ladder`` builds it).
-
-    Collections and variable spend per row, and the book at the horizon:
-    each row's balance in the roll state it ended in, written off, rolled past 30.
-    """
-    rows = ledger.state_end.size
-    end = np.zeros((rows, len(ROLL_STATES)))
-    end[np.arange(rows), ledger.state_end] = ledger.balance_end
-    still_open = (ledger.state_end >= 1) & (ledger.state_end <= 6)
-    return MeanFieldResult(collected=ledger.collected, cost=ledger.total_spend, minutes={},
-                           open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
-                           rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
 def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: int, *, segments: Segments,

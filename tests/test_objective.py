@@ -67,7 +67,7 @@ def test_one_more_agent_is_the_lp_solved_again_with_its_paid_minutes(one_caller)
     # The agent's value is the LP re-solved with one more agent's paid minutes in every week (two 4-hour
     # shifts on the 38 working days of 8 weeks), per hour and against what an agent hour costs; both
     # sides with a row per week (carry=False: the carrying rows count work done weeks late at its value
-    # on time), which the LP's own plan, solved with the carrying rows, does not beat at one caller.
+    # on time). A row per week is the stricter model: it never values the team above the carrying rows.
     from optimizer.allocation import build_allocation_model, one_more_agent, solve
 
     s, result = one_caller

@@ -87,6 +87,18 @@ def test_work_asked_in_one_week_may_be_done_later_never_earlier(solver):
     assert late.capacity_prices == pytest.approx({("callers", 0): 0.0, ("callers", 1): 0.1})
 
 
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_without_carry_a_weeks_work_fits_its_own_week(solver):
+    # The rows an agent is priced by (carry=False): 100 minutes asked for in week 0 with 40 a week get
+    # week 0's 40 alone (call 40 %), and only week 0's minute has a price.
+    v = valuation([[0.0, 10.0]], [[[0.0, 0.0], [100.0, 0.0]]])
+    capacity = {("callers", 0): 40.0, ("callers", 1): 40.0}
+    plan = solve(build_allocation_model(v, capacity, carry=False), solver)
+    assert plan.objective == pytest.approx(4.0) and plan.shares[0, 1] == pytest.approx(0.4)
+    assert plan.capacity_prices == pytest.approx({("callers", 0): 0.1, ("callers", 1): 0.0})
+
+
 @pytest.mark.parametrize("solver", SOLVERS)
 def test_budget_binds_and_is_priced(solver):
     v = valuation([[0.0, 10.0]], [[0.0, 1.0]], spend=[[0.0, 5.0]])

@@ -11,7 +11,8 @@ The linear programme (build, solve and report are separate steps):
   shift minutes × working days — the same paid minutes the simulator's agents
   and the whole-ladder valuation give out; legal teams count filings): work
   asked for in one week may be done in a later one, as the engine's lists
-  carry over (:func:`backlog_rows`);
+  carry over (:func:`backlog_rows`). With ``carry=False`` a week's work is
+  held to that week's minutes alone: the rows an agent is priced by;
 * ``budget``: Σ spend[s, t]·x[s, t] ≤ the budget for variable spend (messages,
   letters, visits, filings, commission, complaint handling) — agent pay is fixed by the teams;
 * minimum service (optional): treatments without any contact are not allowed.
@@ -22,7 +23,9 @@ relaxes); times 60 it is the value of one more agent hour.
 A price that exists in one week tells a planner little, so the main figure is
 :func:`optimizer.allocation.search.agent_values`: the LP re-solved with one
 more agent's paid minutes in every week of a team, against what that agent
-costs. :func:`solve` returns a :class:`optimizer.allocation.plan.Plan`;
+costs — with a row per week (``carry=False``), since work the carrying rows
+move to later weeks is not delivered at the value the valuation measured on
+time (docs/optimizer_validation.md, "One more agent under the engine"). :func:`solve` returns a :class:`optimizer.allocation.plan.Plan`;
 infeasible or out of time is its status, never an exception.
 """
 
@@ -100,15 +103,20 @@ class AllocationModel:
     constraints: list[pulp.LpConstraint] = field(default_factory=list)
     # (S, T) which segment × treatment columns the model has (None: all but what min_service forbids).
     allowed: np.ndarray | None = None
+    # Whether work may be carried into later weeks (backlog rows) or is held to its own week's minutes.
+    carry: bool = True
 
 
 def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int], float], *,
                            budget: float | None = None, min_service: bool = False,
-                           units: dict[str, str] | None = None, allowed: np.ndarray | None = None) -> AllocationModel:
+                           units: dict[str, str] | None = None, allowed: np.ndarray | None = None,
+                           carry: bool = True) -> AllocationModel:
     """The PuLP model, every row built from NumPy arrays by one ``LpAffineExpression(zip(...))``.
 
     ``allowed`` (S, T): the segment × treatment choices the model may make
-    (None: all; ``min_service`` forbids more).
+    (None: all; ``min_service`` forbids more). ``carry``: a team's rows hold
+    its work from each week to the horizon (:func:`backlog_rows`); False: a
+    row per week, that week's work against that week's minutes.
     """
     from scipy import sparse
 
@@ -137,7 +145,7 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     for s in range(S):
         cols = np.arange(starts[s], starts[s + 1])
         rows.append((f"assign_{s}", cols, np.ones(cols.size), pulp.LpConstraintEQ, 1.0))
-    for (team, week), (coef, cap) in backlog_rows(valuation, capacity, allowed).items():
+    for (team, week), (coef, cap) in backlog_rows(valuation, capacity, allowed, carry=carry).items():
         nz = np.flatnonzero(coef > TINY)
         if nz.size == 0:
             continue
@@ -161,11 +169,11 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     return AllocationModel(problem=problem, x=x, valuation=valuation, capacity=dict(capacity), budget=budget,
                            min_service=min_service, units=units or {}, columns=columns, column_of=column_of,
                            cost=cost, matrix=matrix, row_lower=np.where(equal, rhs, -np.inf), row_upper=rhs,
-                           constraints=list(constraints.values()), allowed=given)
+                           constraints=list(constraints.values()), allowed=given, carry=carry)
 
 
 def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
-                 allowed: np.ndarray) -> dict[tuple[str, int], tuple[np.ndarray, float]]:
+                 allowed: np.ndarray, *, carry: bool = True) -> dict[tuple[str, int], tuple[np.ndarray, float]]:
     """Each team's work from week ``w`` to the horizon's end against its minutes over the same weeks.
 
     The engine's lists carry over: an account due for a call that no agent
@@ -185,6 +193,15 @@ def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
     for as done on time, and a call made late may merge with the account's
     next one (docs/optimizer_validation.md measures it). Returns
     ``{(team, w): (coefficients over the allowed columns, capacity from w on)}``.
+
+    ``carry=False``: each week's work against its own week's minutes. Under
+    a team far too small for the book the carrying rows overstate what it
+    delivers — one caller for 1,500 accounts 61–150 days past due: the LP
+    put its plan at 4.94 M, the engine with one caller at 4.74 M: the
+    engine's list is worked by priority (carried calls of low-balance
+    accounts wait behind new high-balance ones) and a call made weeks late
+    has lost part of what an 8-week horizon gave it — so an agent is priced
+    with a row per week (:func:`optimizer.allocation.search.agent_values`).
     """
     out: dict[tuple[str, int], tuple[np.ndarray, float]] = {}
     teams = dict.fromkeys(team for team, _ in capacity)
@@ -196,8 +213,11 @@ def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
         coef = np.zeros(int(allowed.sum()))
         cap = 0.0
         for week in reversed(weeks):
-            coef = coef + cube[:, :, week][allowed]
-            cap += capacity[(team, week)]
+            if carry:
+                coef = coef + cube[:, :, week][allowed]
+                cap += capacity[(team, week)]
+            else:
+                coef, cap = cube[:, :, week][allowed], capacity[(team, week)]
             out[(team, week)] = (coef, cap)
     return out
 
@@ -316,11 +336,12 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
         for (team, week) in model.capacity:
             cube = valuation.minutes.get(team)
             used[(team, week)] = float((cube[:, :, week] * shares).sum()) if cube is not None and week < cube.shape[2] else 0.0
-        # One more minute in week w relaxes every row from an earlier week on.
+        # One more minute in week w relaxes every row from an earlier week on (its own row alone without carry).
         for team in dict.fromkeys(team for team, _ in model.capacity):
             price = 0.0
             for week in sorted(w for t, w in model.capacity if t == team):
-                price += _price(model.problem, f"capacity_{team}_{week}", sign)
+                row = _price(model.problem, f"capacity_{team}_{week}", sign)
+                price = price + row if model.carry else row
                 prices[(team, week)] = price
         if model.budget is not None:
             budget_used = float((valuation.spend * shares).sum())

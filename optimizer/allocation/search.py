@@ -43,10 +43,28 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
                  time_limit: float | None = None) -> dict[str, AgentValue]:
     """:class:`AgentValue` of every call and field team: the LP re-solved with one more agent on it.
 
-    Legal teams are priced per filing by their weekly shadow prices and have
-    no agents to add.
+    Both sides are solved with a capacity row per week (``carry=False``):
+    each week's work within that week's minutes. The plan's own rows let
+    work move to later weeks, which finds the better plan (the book's first
+    sweep is worked off over the weeks after it) but counts the carried work
+    at the value it has on time; under a team far too small for its book
+    that made the plan for N agents look nearly as good as the plan for
+    N + 1 (one caller for 1,500 accounts 61–150 days past due: 17 k for the
+    second caller, where the engine gains 118 k; a row per week says 125 k).
+    Where a row per week leaves no feasible plan (a continuation whose
+    first sweep alone is more than a week's minutes), the carrying rows are
+    used. Legal teams are priced per filing by their weekly shadow prices
+    and have no agents to add.
     """
-    base = solve(model, solver, time_limit)
+    def rows(capacity, carry: bool) -> AllocationModel:
+        return build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
+                                      units=model.units, allowed=model.allowed, carry=carry)
+
+    carry = False
+    base = solve(rows(model.capacity, carry), solver, time_limit)
+    if base.objective is None:
+        carry = True
+        base = solve(model, solver, time_limit)
     if base.objective is None:
         return {}
     out = {}
@@ -54,9 +72,7 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
         if spec.kind == "legal":
             continue
         capacity = one_more_agent(scenario, name, days)
-        more = build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
-                                      units=model.units, allowed=model.allowed)
-        plan = solve(more, solver, time_limit)
+        plan = solve(rows(capacity, carry), solver, time_limit)
         if plan.objective is None:
             continue
         added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
@@ -64,7 +80,6 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
                                agent_hours=minutes_to_hours(added),
                                cost_per_agent_hour=MINUTES_PER_HOUR * scenario.costs.agent_minute)
     return out
-
 
 
 @dataclass

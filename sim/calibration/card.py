@@ -50,6 +50,7 @@ from ..scenario import PAYMENT_CHOICES
 from . import cgw
 from .card_paths import KINDS, CardPaths
 from .estimates import (
+    CHI2_95_HALF,
     Z95,
     ParameterEstimate,
     hessian_from_gradient,
@@ -407,9 +408,6 @@ def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
         parameters["delta11"] = delta11_profile(objective, theta, nuisance, scale, bool(on_bound[at_d11]), at_d11)
     return TimingFit(theta, -result.fun / scale, parameters, bool(result.success), np.flatnonzero(~on_bound),
                      covariance)
-
-
-CHI2_95_HALF = 1.920729410347062  # half the χ²₁ 95 % point: the profile's drop at the interval's ends
 
 
 def delta11_profile(objective, theta: np.ndarray, nuisance: np.ndarray, scale: float,

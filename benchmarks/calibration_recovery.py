@@ -11,7 +11,7 @@ estimates relative to the truth.
 Run: ``python benchmarks/calibration_recovery.py [--model cgw|card] [--seeds 200] [--accounts 2000] [--days 120]
 [--dates-only]`` (``--dates-only``: the payments file keeps only each receipt's date, the day-interval
 likelihood). The card book texts every account from 1 day past due (its contact log is fitted with it:
-the lifts, and the re-defaults it shows), has no calls (so no promises or plans) and its payment-choice
+the SMS lift, fitted with the timing, and the re-defaults it shows), has no calls (so no promises or plans) and its payment-choice
 multipliers are 1 (the share fit does not fit them).
 ``--contacts``: the cgw book treated by SMS, e-mail and calls under ``[contact]``, its contact log
 written and fitted: the channels' lifts and the right-party rates by hour and bucket join the parameters
@@ -116,7 +116,8 @@ CARD_TRUTH = {**{f"base_intensity.{b}": v for b, v in CARD_FLOORS.items()},
               "segment_multiplier.low": 1.5, "segment_multiplier.high": 0.5,
               "kappa": 0.15, "delta10": 0.02, "delta11": 0.1,
               **{f"payment_choice.{k}.{i}": w for k, row in CARD_WEIGHTS.items() for i, w in enumerate(row)},
-              "redefault_rate.low": 0.05, "redefault_rate.medium": 0.1, "redefault_rate.high": 0.2}
+              "redefault_rate.low": 0.05, "redefault_rate.medium": 0.1, "redefault_rate.high": 0.2,
+              "lift.sms": 0.01}
 
 CARD_SCENARIO = """\
 name = "card-recovery"

@@ -115,6 +115,67 @@ def test_without_contact_rules_each_hour_is_its_share_of_right_party_dials(tmp_p
     assert not any(name.startswith("contact.") for name in rates)
 
 
+def test_an_evening_hour_s_interval_is_a_score_interval_wilson_s_for_an_hour_alone():
+    """Under rules by account every hour and bucket gets the score interval of the product model: for one hour
+    and one bucket it is Wilson's, and on 400 books where the evening has ~200 dials it covers about 95 %."""
+    from sim.calibration.contact_fit_reach import _hours_and_buckets
+    from sim.calibration.estimates import wilson
+
+    rng = np.random.default_rng(1)
+    multiplier = np.array([1.0, 1.0, 2.0, 1.8, 1.6, 1.5, 1.4])  # current, then the six buckets
+    reached = rng.random(60) < 0.3
+    alone = _hours_and_buckets(np.full(60, 18), np.ones(60, np.int64), np.ones(60), reached, multiplier)
+    exact = wilson(reached.mean(), 60)
+    p = alone["right_party_by_hour.18"]
+    assert (p.estimate, p.ci_low, p.ci_high) == pytest.approx((exact.estimate, exact.ci_low, exact.ci_high), rel=1e-4)
+    covered = []
+    for _ in range(400):
+        hour = rng.choice([17, 18], size=2000, p=[0.9, 0.1])
+        bucket = rng.choice([1, 2, 3], size=2000)
+        known = rng.choice([0.6, 0.8, 1.0], size=2000)  # segment × pressure, held at the base's
+        reached = rng.random(2000) < 0.3 * multiplier[bucket] * known
+        p = _hours_and_buckets(hour, bucket, known, reached, multiplier)["right_party_by_hour.18"]
+        covered.append(p.ci_low <= 0.3 <= p.ci_high)
+    assert 0.92 <= np.mean(covered) <= 0.98, np.mean(covered)
+
+
+def test_a_lift_s_interval_ends_where_its_profile_likelihood_has_dropped_by_the_chi2_point(treated, fitted):
+    """A lift's profile interval against the profile re-maximised from scratch (L-BFGS-B) at its ends: the
+    fit's first-order start and one Newton step come within a small part of the 1.92 drop."""
+    from scipy import optimize
+
+    from sim.calibration import cgw, contact_fit
+    from sim.calibration.balance_paths import rebuild
+    from sim.calibration.calibrate import hardening
+    from sim.calibration.estimates import CHI2_95_HALF
+
+    folder, scenario_path = treated
+    history = read_history(scenario_path, folder / "accounts.csv", folder / "payments.csv", folder / "contacts.csv",
+                           start=START, days=90, model="cgw")
+    paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts, history.arrivals)
+    prepared = contact_fit.prepare(history.receipts, paths, history.contacts, history.scenario.behavior,
+                                   hardening(history.scenario))
+    fit = contact_fit.fit_cgw(prepared)
+    theta = np.r_[fit.timing.theta, np.log(fit.lifts[prepared.free])]
+
+    timing = len(cgw.TIMING)
+
+    def log_likelihood(t):
+        return cgw.log_likelihood(t[:timing], prepared.with_lifts(prepared.lifts(t[timing:])))
+
+    top = log_likelihood(theta)
+    j = timing + list(prepared.free).index(contact_fit.FITTED_LIFTS.index("right_party_contact"))
+    p = fitted.parameters["lift.right_party_contact"]
+    assert p.ci_low < p.estimate < p.ci_high
+    others = np.arange(theta.size) != j
+    for end in (p.ci_low, p.ci_high):
+        def negative(x, end=end):  # per account, as the fit scales it
+            return -log_likelihood(np.insert(x, j, np.log(end))) / prepared.data.accounts
+        best = optimize.minimize(negative, theta[others], method="L-BFGS-B",
+                                 options={"ftol": 1e-13, "gtol": 1e-9})
+        assert top + best.fun * prepared.data.accounts == pytest.approx(CHI2_95_HALF, abs=0.1)
+
+
 # --------------------------------------------------------------------------- the engine's replay
 
 

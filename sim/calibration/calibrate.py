@@ -48,7 +48,7 @@ from .goodness import (
     uniform_ks,
 )
 from .history_files import Contacts, Receipts, Window, read_contacts, read_payments
-from .treatment_lifts import contact_lifts
+from .treatment_lifts import base_lifts, contact_lifts, contact_rows
 
 CMDLINE = "command line"
 CONTACT_PREFIX = "contact."  # a fitted parameter of [contact] (the right-party multipliers by bucket)
@@ -302,10 +302,18 @@ def card_parts(history: History) -> tuple[CardPaths, card.CardData, card.TimingF
     paths = rebuild_card(scenario, portfolio, history.receipts, history.contacts, history.arrivals)
     held = np.array([behavior.segment_multiplier.get(s, 1.0) for s in names])
     reference = names.index("medium") if "medium" in names else 0
-    lifts = contact_lifts(history.contacts, behavior, hardening=hardening(scenario))
-    data = card.prepare_card(history.receipts, paths, lifts, portfolio.segment,
-                             held, reference)
-    return paths, data, card.fit_timing(data, names)
+    if history.contacts is None:
+        data = card.prepare_card(history.receipts, paths, contact_lifts(None, behavior), portfolio.segment,
+                                 held, reference)
+        return paths, data, card.fit_timing(data, names)
+    # With a contact log the lifts are parameters of the timing likelihood, as under cgw (:mod:`.contact_fit`):
+    # each contact a jump whose size is its row's design times the lifts.
+    traced, rows = contact_rows(history.contacts, behavior, hardening(scenario))
+    data = card.prepare_card(history.receipts, paths, traced, portfolio.segment, held, reference,
+                             lift_rows=rows, held_lifts=base_lifts(behavior))
+    timing = card.fit_timing(data, names)
+    lifts = card.lift_values(timing.theta, data) if timing.converged else data.lift_held
+    return paths, card.at_lifts(data, lifts), timing
 
 
 def fit_card(history: History, base_scenario: str) -> Calibration:
@@ -334,7 +342,9 @@ def card_calibration(history: History, base_scenario: str, paths: CardPaths, dat
     dated_counts = ev.day_count[ev.dated & (ev.day_first == np.arange(ev.time.size))]
     constant = constant_hazard_log_likelihood(ev.repayments, float(data.exposure.sum()), dated_counts,
                                               np.zeros(0), None)
-    goodness = GoodnessOfFit(ks_statistic=ks, ks_pvalue=p, aic=aic(timing.log_likelihood, data.free.size + 3),
+    fitted_lifts = sum(p.identified for name, p in timing.parameters.items() if name in card.LIFT_NAMES)
+    goodness = GoodnessOfFit(ks_statistic=ks, ks_pvalue=p, aic=aic(timing.log_likelihood,
+                                                                    data.free.size + 3 + fitted_lifts),
                              aic_constant_hazard=aic(constant, 1), share_ks_statistic=share_ks,
                              share_ks_pvalue=share_p)
     return Calibration(model="card", accounts=int(np.unique(paths.episode_account).size),

@@ -168,6 +168,23 @@ def log_likelihood(theta: np.ndarray, data: CgwData) -> float:
     return value
 
 
+def account_log_likelihoods(theta: np.ndarray, data: CgwData) -> np.ndarray:
+    """Each observed account's term of :func:`log_likelihood` (they sum to it): the accounts are independent,
+    so the spread of their scores is what a robust (sandwich) covariance reads (:mod:`.contact_fit`)."""
+    lam_inf, excess0, kappa, d10, d11 = np.exp(theta)
+    before, at_end, jump = excess_before(data, excess0, kappa, d10, d11)
+    n = data.accounts
+    injected = excess0 + np.bincount(data.account, weights=jump, minlength=n)
+    value = -lam_inf * (data.end - data.start) - (injected - at_end) / kappa
+    points = data.point  # timed and dated repayments alike: log λ at the (placed) time
+    value += np.bincount(data.account[points], weights=np.log(lam_inf + before[points]), minlength=n)
+    dated = data.dated
+    if dated.any():
+        firsts = np.flatnonzero(dated)[data.day_first[dated] == np.flatnonzero(dated)]
+        value -= np.bincount(data.account[firsts], weights=gammaln(data.day_count[firsts] + 1.0), minlength=n)
+    return value
+
+
 def _dated_days(data: CgwData, before: np.ndarray, lam_inf: float) -> float:
     """log P(k repayments in a dated day), as the k-fold integral over their times taken at one point.
 

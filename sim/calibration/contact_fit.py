@@ -7,9 +7,11 @@ channel and whether it reached the borrower, so each contact is a jump of
 the intensity at a known time whose size is a known combination of the
 lifts: ``design[row] @ lifts``. The lifts are then parameters of the same
 Ogata likelihood as λ∞, κ, δ10 and δ11 (:mod:`.cgw`): fitted together on the
-log scale, with Wald intervals from the joint observed information, so that
-what a lift cannot be told apart from (the base rate, the decay, a channel
-always sent with another) widens its interval instead of biasing it.
+log scale, each lift with its profile-likelihood interval (the others
+re-maximised, :class:`_Profile`), so that what a lift cannot be told apart
+from (the base rate, the decay, a channel always sent with another) widens
+its interval instead of biasing it, and its skew is the likelihood's, not a
+normal approximation's.
 
 A lift is fitted when at least :data:`MIN_CONTACTS` contacts inside the
 accounts' observed windows give it; with fewer (a channel the lender does
@@ -32,7 +34,14 @@ from ..engine.replay import LoggedContacts
 from ..scenario import BehaviorSection
 from . import cgw
 from .balance_paths import BalancePaths
-from .estimates import ParameterEstimate, log_scale_covariance, numerical_hessian, wald_on_log
+from .estimates import (
+    CHI2_95_HALF,
+    Z95,
+    ParameterEstimate,
+    log_scale_covariance,
+    numerical_hessian,
+    wald_on_log,
+)
 from .history_files import Contacts, Receipts
 from .treatment_lifts import FITTED_LIFTS, base_lifts, contact_rows
 
@@ -111,7 +120,8 @@ def fit_cgw(prepared: LiftDesign) -> LiftFit:
                                options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
     theta = result.x
     on_bound = (theta <= cgw.LOG_BOUNDS[0] + 0.5) | (theta >= cgw.LOG_BOUNDS[1] - 0.5)
-    covariance = log_scale_covariance(numerical_hessian(objective, theta) / scale, ~on_bound)
+    hessian = numerical_hessian(objective, theta) / scale
+    covariance = log_scale_covariance(hessian, ~on_bound)
     full = None
     if covariance is not None:
         full = np.full((k, k), np.nan)
@@ -127,7 +137,99 @@ def fit_cgw(prepared: LiftDesign) -> LiftFit:
     timing = cgw.CgwFit(theta=theta[:TIMING], log_likelihood=-result.fun / scale + marks,
                         parameters=timing_parameters, shares=shares, converged=bool(result.success),
                         covariance=None if full is None else full[:TIMING, :TIMING])
-    return LiftFit(timing, events, lifts, _lift_estimates(prepared, theta[TIMING:], full, on_bound))
+    estimates = _lift_estimates(prepared, theta[TIMING:], full, on_bound)
+    if full is not None:
+        profile = _Profile(lambda t: objective(t) / scale, theta, hessian, np.flatnonzero(~on_bound))
+        for j, key in enumerate(prepared.free):
+            wald = estimates[LIFT_NAMES[key]]
+            if wald.identified:
+                low, high = profile.interval(TIMING + j, math.sqrt(full[TIMING + j, TIMING + j]))
+                estimates[LIFT_NAMES[key]] = dataclasses.replace(wald, ci_low=low, ci_high=high)
+    return LiftFit(timing, events, lifts, estimates)
+
+
+class _Profile:
+    """A lift's profile-likelihood interval: the lifts v ≥ 0 whose log-likelihood, the other parameters
+    re-maximised with the lift held at v, is within χ²₁(95 %)/2 of the maximum.
+
+    Why: a lift is told apart only by the repayments after its contacts, a few dozen per channel in a book of
+    a thousand accounts, and ``call_attempt`` only by the calls that missed (a reached call gives it with
+    ``right_party_contact``), so their likelihood is skewed: on 200 seeds the log-scale Wald intervals of
+    ``call_attempt`` and ``right_party_contact`` covered in 89.1 % and 90.0 %. (Not misspecification: the
+    sandwich covariance from the accounts' scores, :func:`account_scores`, matches the observed information
+    within a few percent.) The intensity is linear in the lifts, so the profile is searched on their natural
+    scale, 0 included.
+
+    Re-maximising: the others start where they move with the lift to first order (the regression of the
+    observed information, ``−H_oo⁻¹ H_oj`` per unit of log-lift, taken linearly in v so that v = 0 stays
+    finite), then one Newton step with the fit's Hessian and the gradient by central differences; the
+    likelihood is close to a parabola in the others, so that is within a small fraction of the 1.92 drop.
+    """
+
+    def __init__(self, negative, theta: np.ndarray, hessian: np.ndarray, regular: np.ndarray):
+        self.negative, self.theta, self.hessian, self.regular = negative, theta, hessian, regular
+        self.top = -negative(theta)
+
+    def log_likelihood(self, j: int, v: float) -> float:
+        others = self.regular[self.regular != j]
+        h_oo = self.hessian[np.ix_(others, others)]
+        t = self.theta.copy()
+        slope = -np.linalg.solve(h_oo, self.hessian[others, j])  # per unit of log-lift at the estimate
+        t[others] += slope * (v / math.exp(self.theta[j]) - 1.0)
+        t[j] = math.log(v) if v > 0 else -np.inf
+        h = 1e-4
+        gradient = np.empty(others.size)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for i, o in enumerate(others):
+                up, down = t.copy(), t.copy()
+                up[o] += h
+                down[o] -= h
+                gradient[i] = (self.negative(up) - self.negative(down)) / (2 * h)
+        with np.errstate(over="ignore", invalid="ignore"):
+            ridge = -self.negative(t)
+        if not math.isfinite(ridge):
+            return -math.inf  # the others pushed out of range: far outside the interval
+        step = np.linalg.solve(h_oo, gradient)
+        # A step the parabola does not justify (far out on a flat side, where the likelihood is no parabola)
+        # is not taken: the first-order point stays, which can only make the interval wider.
+        if not (np.all(np.isfinite(step)) and np.abs(step).max() < 1.0):
+            return ridge
+        newton = t.copy()
+        newton[others] -= step
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = -self.negative(newton)
+        return max(ridge, value) if math.isfinite(value) else ridge
+
+    def interval(self, j: int, log_se: float) -> tuple[float, float]:
+        estimate = math.exp(self.theta[j])
+        inside = lambda v: self.log_likelihood(j, v) - (self.top - CHI2_95_HALF)  # noqa: E731 (> 0 inside)
+        low = 0.0
+        guess = estimate * math.exp(-Z95 * log_se)
+        if inside(guess) > 0:
+            if inside(0.0) < 0:
+                low = optimize.brentq(inside, 0.0, guess, rtol=1e-3, xtol=1e-3 * estimate)
+        else:
+            low = optimize.brentq(inside, guess, estimate, rtol=1e-3, xtol=1e-3 * estimate)
+        near, far = estimate, estimate * math.exp(Z95 * log_se)
+        while inside(far) > 0:
+            near, far = far, far * math.exp(Z95 * log_se)
+        high = optimize.brentq(inside, near, far, rtol=1e-3, xtol=1e-3 * estimate)
+        return low, high
+
+
+def account_scores(prepared: LiftDesign, theta: np.ndarray, step: float = 1e-4) -> np.ndarray:
+    """Per observed account, the gradient of its log-likelihood term in θ (timing and free lifts, log scale),
+    by central differences of :func:`cgw.account_log_likelihoods` (2k passes over the events)."""
+    def terms(t: np.ndarray) -> np.ndarray:
+        return cgw.account_log_likelihoods(t[:TIMING], prepared.with_lifts(prepared.lifts(t[TIMING:])))
+
+    scores = np.empty((prepared.data.accounts, theta.size))
+    for j in range(theta.size):
+        up, down = theta.copy(), theta.copy()
+        up[j] += step
+        down[j] -= step
+        scores[:, j] = (terms(up) - terms(down)) / (2 * step)
+    return scores
 
 
 def _lift_estimates(prepared: LiftDesign, log_free: np.ndarray | None, full: np.ndarray | None,

@@ -12,6 +12,12 @@ Two kinds of interval, by where the likelihood is regular:
   95 % coverage. A Wald interval would be wrong there: the likelihood is not
   differentiable at its maximum.
 
+Where a likelihood is skewed (a small share, a lift told apart by a few
+dozen repayments, a rate from few trials) the modules that fit them use a
+profile-likelihood interval (the parameters' values within χ²₁(95 %)/2 of
+the maximum, the others re-maximised: :data:`CHI2_95_HALF`) or a score
+interval (Wilson's is one) instead of Wald's.
+
 A parameter the data cannot pin down (no events that inform it, a flat
 likelihood, a maximum on a bound) is reported as not identified, with no
 estimate, rather than made up.
@@ -26,6 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 
 Z95 = 1.959963984540054  # the standard normal's 97.5 % point
+CHI2_95_HALF = 1.920729410347062  # half the χ²₁ 95 % point: a profile likelihood's drop at its interval's ends
 LEVEL = 0.95
 MAX_SPAN = 1000.0  # an interval from θ̂/1000 to 1000·θ̂ says nothing: not identified
 

@@ -155,9 +155,11 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
 
     Values come from a stratified sample of ``per_segment`` accounts per
     segment (weighted to the segment), the same sample for the treatments, the
-    plan and the reference ladders, so their comparison is paired. The
-    defaults (40 accounts, 2 passes) keep a 5,000-account book near 15 s on
-    two cores; a third pass rarely changed the plan in measurements.
+    plan and the reference ladders, so their comparison is paired. With the
+    defaults (40 accounts, 2 passes) a 5,000-account book takes about 17 s
+    (baseline) and 19 s (hawkes_baseline) on two cores, estimated, with
+    today's 24- and 39-treatment catalogues; a third pass rarely changed the
+    plan in measurements.
 
     A champion/challenger scenario (``[[strategies]]``) is optimised as the
     champion's world (:meth:`sim.scenario.Scenario.champion_world`), and the
@@ -375,6 +377,40 @@ class _Search:
         model = build_allocation_model(alone, self.capacity, units=self.units)
         return solve(model, self.solver, self.time_limit, fallback=0).status != "infeasible"
 
+    def continuation_fits(self, continuation: np.ndarray) -> bool:
+        """Whether a pass with this continuation can be feasible, judged on the treatments that need no agents.
+
+        Every account that ages out of its bucket gets the continuation,
+        whatever its first treatment, so the continuation's calls are asked
+        for under every treatment. The treatments whose own steps need no
+        agent (``none``, reminders, a ladder's automated part) are run first
+        (their runs are that pass's runs of them, kept in the runs cache) and
+        the LP is solved on them alone: if it is feasible, so is the pass's
+        LP (it has more choices), and the rest are run. If it is not, the
+        pass is not run: a feasible plan would need first treatments whose
+        calls save more of the continuation's calls than they take, and a
+        pass that the teams can carry only that way is a rule of thumb's
+        loss, not a proof's. Measured (docs/optimizer_validation.md, "allocate
+        within 15 s"): on baseline (card, open book, 5,000 accounts) the
+        second pass's LP was infeasible with all 24 treatments, and the check
+        rules it out with the 10 agent-free ones' runs; on card at 1,000
+        accounts × 42 days the full pass was feasible but its plan worth less
+        than the first's (4,981,963 against 5,021,322), so the plan returned
+        is the same; on hawkes_baseline the check passes and the pass runs.
+        """
+        from .treatments import needs_agents
+
+        free = [k for k, t in enumerate(self.treatments) if not needs_agents(t)]
+        if not free:
+            return True
+        started = time.perf_counter()
+        subset = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
+                                       continuation=continuation, per_segment=self.per_segment, shrink=False,
+                                       runs_cache=self.runs, only=free, **self.repeat)
+        self.timings["value"] += time.perf_counter() - started
+        model = build_allocation_model(subset, self.capacity, units=self.units)
+        return solve(model, self.solver, self.time_limit, fallback=0).status != "infeasible"
+
     def passes(self, passes: int) -> tuple[_Pass, str]:
         """The best of up to ``passes`` passes, each with the last plan as the continuation, and a note."""
         n_risk = len(self.segments.portfolio.segment_names)
@@ -387,6 +423,10 @@ class _Search:
                 continuation = None
                 retried = ("first pass valued treatments as kept for the whole horizon: the own ladder after the "
                            "bucket asks more of the teams than they have, so the LP would be infeasible")
+            if k > 0 and not self.continuation_fits(continuation):
+                retried = "; ".join(x for x in (retried, f"pass {k + 1} not run: with the last plan after the bucket "
+                                                "the agent-free treatments alone leave the LP infeasible") if x)
+                break
             step = self.value_and_solve(continuation)
             if step.plan.status == "infeasible" and k == 0 and continuation is not None:
                 # Accounts that age out of their bucket get the scenario's own ladder,

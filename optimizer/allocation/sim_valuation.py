@@ -386,7 +386,7 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
                         continuation: np.ndarray | None = None, per_segment: int = 40,
                         seed: np.random.SeedSequence | None = None, paired_draws: bool = True,
                         shrink: bool = True, replications: int = 1, executor=None,
-                        runs_cache: dict | None = None) -> SimulatedValuation:
+                        runs_cache: dict | None = None, only: Sequence[int] | None = None) -> SimulatedValuation:
     """Value every treatment for every segment by simulation: one run per treatment, paired.
 
     ``runs_cache``: runs already made, by what determines them (the steps and
@@ -408,10 +408,16 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     collections over the first treatment shrunk toward its bucket's rate
     (:func:`shrink_collections`); ``value_std_error`` stays the standard
     error of the value as measured.
+
+    ``only``: value just these treatments (positions in ``treatments``); the
+    valuation returned has their columns, in that order. ``continuation``
+    still indexes the whole list, so each run is the one the whole list
+    would make (the same :func:`run_key`, shared through ``runs_cache``).
     """
     book = sample_book(segments, per_segment)
     seed = valuation_seed(scenario) if seed is None else seed
-    S, T, weeks = len(segments), len(treatments), math.ceil(days / 7)
+    picked = list(range(len(treatments))) if only is None else [int(t) for t in only]
+    S, T, weeks = len(segments), len(picked), math.ceil(days / 7)
     value, collected, spend, error, complaints = (np.zeros((S, T)) for _ in range(5))
     balance_end = np.zeros((S, T, len(ROLL_STATES)))
     written_off, rolled_past_30 = np.zeros((S, T)), np.zeros((S, T))
@@ -420,10 +426,10 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
     seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
                       for r in range(1, replications)]
     units = [(scenario, book, tuple(treatments), t, days, continuation, each, paired_draws)
-             for t in range(T) for each in seeds]
+             for t in picked for each in seeds]
     runs: list[AccountOutcome | None] = [None] * len(units)
     keys = [run_key(scenario, book, treatments, t, days, continuation, each, paired_draws, per_segment)
-            for t in range(T) for each in seeds] if runs_cache is not None else None
+            for t in picked for each in seeds] if runs_cache is not None else None
     todo = [k for k in range(len(units)) if keys is None or keys[k] not in runs_cache]
     if keys is not None:
         for k in range(len(units)):
@@ -456,7 +462,7 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
                                      for t in range(T)], axis=1)
         collected = shrink_collections(collected, difference_error, segments)
         value = collected - spend
-    return SimulatedValuation(segments=segments, treatments=tuple(treatments), days=days, value=value,
+    return SimulatedValuation(segments=segments, treatments=tuple(treatments[t] for t in picked), days=days, value=value,
                               collected=collected, spend=spend, minutes=minutes, value_std_error=error,
                               complaints=complaints, balance_end=balance_end, sample_accounts=len(book.portfolio),
                               written_off=written_off, rolled_past_30=rolled_past_30,

@@ -104,6 +104,11 @@ class Treatment:
         return bool(self.contacts or self.ladder)
 
 
+def needs_agents(t: Treatment) -> bool:
+    """Whether a treatment's own steps ask a team for work (calls, field visits, filings)."""
+    return any(step.channel in TEAM_KIND_OF_CHANNEL for step in t.steps)
+
+
 def team_for(scenario: Scenario, channel: str) -> str | None:
     """The team that does a channel (the first team of its kind with capacity), or None."""
     kind = TEAM_KIND_OF_CHANNEL.get(channel)

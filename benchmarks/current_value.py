@@ -18,6 +18,7 @@ spread over √runs.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -38,7 +39,11 @@ def main() -> None:
     print_machine()
     scenario = load_scenario(args.scenario).with_overrides({"simulation.accounts": args.accounts})
     started, cpu = time.perf_counter(), time.process_time()
-    cv = measure_current_value(scenario, np.random.SeedSequence(args.seed).spawn(args.seeds), days=args.days)
+    try:
+        cv = measure_current_value(scenario, np.random.SeedSequence(args.seed).spawn(args.seeds), days=args.days)
+    except ValueError as err:  # a closed book: no account is current when the measured days start
+        print(f"error: {args.scenario}: {err}", file=sys.stderr)
+        sys.exit(2)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     print(f"scenario {args.scenario}: {args.accounts:,} accounts at the start of the warm-up, {args.seeds} runs "
           f"of {args.days} measured days; {cv.accounts_current:,} rows current at the start "

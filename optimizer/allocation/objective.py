@@ -125,7 +125,7 @@ def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dic
     were measured (docs/optimizer_validation.md).
     """
     flows = [_run_flows(scenario, seed, days, current=False) for seed in seeds]
-    return _fixed_point(sum_flows(flows), discount=1.0)
+    return _fixed_point(_sum_flows(flows), discount=1.0)
 
 
 @dataclass(frozen=True)
@@ -170,7 +170,7 @@ def measure_current_value(scenario: Scenario, seeds, *, days: int = 180) -> Curr
     beta = (1.0 + scenario.simulation.discount_rate) ** (-days / 365.0)
     flows = [_run_flows(scenario, seed, days, current=True) for seed in seeds]
     per_run = tuple(_fixed_point(f, discount=beta)["current"] for f in flows)
-    pooled = sum_flows(flows)
+    pooled = _sum_flows(flows)
     values = _fixed_point(pooled, discount=beta)
     spread = float(np.std(per_run, ddof=1) / np.sqrt(len(per_run))) if len(per_run) > 1 else float("nan")
     try:
@@ -195,7 +195,8 @@ class _Flows:
     system: tuple[int, ...]  # the states valued by the fixed point
 
 
-def sum_flows(flows: list[_Flows]) -> _Flows:
+def _sum_flows(flows: list[_Flows]) -> _Flows:
+    """Runs pooled: their money added state by state."""
     return _Flows(paid=sum(f.paid for f in flows), owed=sum(f.owed for f in flows),
                   ending=sum(f.ending for f in flows), accounts=sum(f.accounts for f in flows),
                   system=flows[0].system)

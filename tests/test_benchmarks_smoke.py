@@ -21,6 +21,7 @@ CASES = {
                     "--pilot-accounts", "400", "--days", "10", "--challenger", "sms_gentle",
                     "--max-accounts", "20000"],
     "bench_allocation": ["--sizes", "50", "--allocate-accounts", "300", "--weeks", "2", "--verify-reps", "2"],
+    "current_value": ["--accounts", "300", "--seeds", "2", "--days", "20"],
     "profile_engine": ["--accounts", "300", "--days", "5", "--agents", "5", "--cprofile", "--top", "5"],
 }
 

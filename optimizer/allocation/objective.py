@@ -85,14 +85,18 @@ def engine_balance_values(scenario: Scenario, *, days: int = 180) -> tuple[Scena
     counts the book at the horizon) under another model, the delinquent
     buckets' values are measured on its own book and ladder by
     :func:`measure_balance_values` (one run of ``days`` days, seeds of their
-    own); ``current`` and ``legal`` keep their stated values. Returns the
+    own) against the scenario's ``current`` and ``legal`` values, which stay
+    as stated (the defaults, or the scenario's own). Returns the
     scenario (unchanged otherwise) and a note saying what was measured ('' if nothing).
     """
     from sim.scenario import DEFAULT_BALANCE_VALUE
 
     spec = scenario.objective
+    # Only the delinquent buckets are measured here: a scenario may state its own `current` (baseline's is
+    # measured by benchmarks/current_value.py) and still have its buckets measured against it.
+    buckets = [state for state in DEFAULT_BALANCE_VALUE if state not in ("current", "legal")]
     if (scenario.behavior.model == DEFAULTS_MEASURED_UNDER or not spec.horizon_value
-            or spec.balance_value != DEFAULT_BALANCE_VALUE):
+            or any(spec.balance_value[k] != DEFAULT_BALANCE_VALUE[k] for k in buckets)):
         return scenario, ""
     seed = np.random.SeedSequence(scenario.simulation.seed, spawn_key=(BALANCE_VALUE_STREAM,))
     measured = measure_balance_values(scenario, [seed], days=days)
@@ -120,6 +124,90 @@ def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dic
     the runs of ``seeds``. How the defaults of ``[objective] balance_value``
     were measured (docs/optimizer_validation.md).
     """
+    flows = [_run_flows(scenario, seed, days, current=False) for seed in seeds]
+    return _fixed_point(_sum_flows(flows), discount=1.0)
+
+
+@dataclass(frozen=True)
+class CurrentValue:
+    """The value of a unit of current (cured) balance at the horizon, measured by the engine (:func:`measure_current_value`)."""
+
+    value: float  # pooled over the runs, discounted
+    std_error: float  # over the runs (their spread / √runs)
+    undiscounted: float  # the same fixed point with no discounting beyond the window (nan if nothing leaves current)
+    per_run: tuple[float, ...]
+    discount: float  # the factor applied to each window's carried balance
+    accounts_current: int  # rows current at the start of the measured days, over the runs
+    balance_current: float
+    buckets: dict[str, float]  # the delinquent buckets' values solved in the same system
+
+
+def measure_current_value(scenario: Scenario, seeds, *, days: int = 180) -> CurrentValue:
+    """Expected discounted future collections of a unit of balance current at the horizon, by the engine.
+
+    The delinquent buckets' method (:func:`measure_balance_values`) with the
+    current state added to the fixed point: an open book's accounts that
+    cured in the warm-up and still owe their balance start the measured days
+    current; over ``days`` days they may re-default, roll, pay, cure again
+    and charge off (then ``written_off_value``), and what each row still
+    owes at the end is worth the value of the state it ends in — current
+    and the delinquent buckets solved together, w = c + β·M·w. Cash within
+    the window is nominal (as for the delinquent buckets); the balance
+    carried past it is discounted by β = (1 + simulation.discount_rate)^(−days/365)
+    per window, because a current balance is collected over years, not
+    months, and a dollar then is worth less than a dollar collected now.
+    Collections only: the simulator follows a cured account's balance (no
+    interest, no payments until it re-defaults), so interest a revolving
+    cardholder pays is not counted — it is the lender's income for lending,
+    not a collection of the balance at the horizon.
+
+    Needs an open book with a warm-up (``[arrivals]``, ``warmup_days`` > 0):
+    only then does the run hold accounts current when the measured days start.
+    """
+    if scenario.simulation.warmup_days <= 0 or scenario.strategies is not None:
+        raise ValueError("measuring the current balance's value needs an open book with a warm-up "
+                         "([arrivals], simulation.warmup_days > 0) and one strategy")
+    beta = (1.0 + scenario.simulation.discount_rate) ** (-days / 365.0)
+    flows = [_run_flows(scenario, seed, days, current=True) for seed in seeds]
+    per_run = tuple(_fixed_point(f, discount=beta)["current"] for f in flows)
+    pooled = _sum_flows(flows)
+    values = _fixed_point(pooled, discount=beta)
+    spread = float(np.std(per_run, ddof=1) / np.sqrt(len(per_run))) if len(per_run) > 1 else float("nan")
+    try:
+        undiscounted = _fixed_point(pooled, discount=1.0)["current"]
+    except np.linalg.LinAlgError:
+        # Nothing ever leaves current (no re-default): undiscounted, a balance that is never collected
+        # has no finite-horizon value to solve for.
+        undiscounted = float("nan")
+    return CurrentValue(value=values.pop("current"), std_error=spread, undiscounted=undiscounted, per_run=per_run,
+                        discount=beta, accounts_current=int(pooled.accounts[CURRENT]),
+                        balance_current=float(pooled.owed[CURRENT]), buckets=values)
+
+
+@dataclass
+class _Flows:
+    """One or more runs' money by the state rows started the measured days in (:data:`ROLL_STATES` order)."""
+
+    paid: np.ndarray  # cash, written-off value and settled end balances per start state
+    owed: np.ndarray  # the balance rows started with
+    ending: np.ndarray  # balance started in state a, ending in state b of the system (still to be valued)
+    accounts: np.ndarray
+    system: tuple[int, ...]  # the states valued by the fixed point
+
+
+def _sum_flows(flows: list[_Flows]) -> _Flows:
+    """Runs pooled: their money added state by state."""
+    return _Flows(paid=sum(f.paid for f in flows), owed=sum(f.owed for f in flows),
+                  ending=sum(f.ending for f in flows), accounts=sum(f.accounts for f in flows),
+                  system=flows[0].system)
+
+
+def _run_flows(scenario: Scenario, seed, days: int, *, current: bool) -> _Flows:
+    """One run of ``days`` measured days with the ledger: where each counted row started, what it brought, where it ended.
+
+    ``current``: rows current at the start (cured in the warm-up, still owing) are counted too, and the
+    current state joins the delinquent buckets in the fixed point instead of keeping its stated weight.
+    """
     from sim.engine import Engine
     from sim.portfolio import bucket_of, build_portfolio
     from sim.simulation import simulate
@@ -129,44 +217,48 @@ def measure_balance_values(scenario: Scenario, seeds, *, days: int = 180) -> dic
     spec = scenario.objective
     weights = state_weights(scenario)
     n_states = len(ROLL_STATES)
-    paid = np.zeros(n_states)
-    owed = np.zeros(n_states)
-    ending = np.zeros((n_states, n_states))  # balance started in state a, ending in delinquent state b
-    delinquent = np.arange(1, 7)
-    for seed in seeds:
-        book = build_portfolio(world, RandomStreams(seed)["portfolio"])  # the book simulate would draw
-        if world.strategies is None:
-            # The engine's outcome, not the run's KPIs: it says where the measured days start (an open book).
-            engine = Engine(world, book, RandomStreams(seed), ledger=True)
-            engine.run()
-            result = engine.outcome()
-            start, opening, counted = starting_states(result)
-        else:
-            result = simulate(world, seed, portfolio=book, ledger=True)
-            start, opening, counted = bucket_of(book.days_past_due), book.balance, np.ones(len(book), dtype=bool)
-        ledger = result.ledger
-        end = ledger.state_end
-        settled = np.where(np.isin(end, delinquent), 0.0, weights[end]) * ledger.balance_end
-        worth = ledger.collected + spec.written_off_value * ledger.written_off + settled
-        paid += np.bincount(start[counted], weights=worth[counted], minlength=n_states)
-        owed += np.bincount(start[counted], weights=opening[counted], minlength=n_states)
-        still = counted & np.isin(end, delinquent)
-        np.add.at(ending, (start[still], end[still]), ledger.balance_end[still])
-    rows = [k for k in delinquent if owed[k] > 0]
-    c = paid[rows] / owed[rows]
-    M = ending[np.ix_(rows, rows)] / owed[rows][:, None]
-    w = np.linalg.solve(np.eye(len(rows)) - M, c)
+    system = tuple(range(0 if current else 1, 7))
+    book = build_portfolio(world, RandomStreams(seed)["portfolio"])  # the book simulate would draw
+    if world.strategies is None:
+        # The engine's outcome, not the run's KPIs: it says where the measured days start (an open book).
+        engine = Engine(world, book, RandomStreams(seed), ledger=True)
+        engine.run()
+        result = engine.outcome()
+        start, opening, counted = starting_states(result, current=current)
+    else:
+        result = simulate(world, seed, portfolio=book, ledger=True)
+        start, opening, counted = bucket_of(book.days_past_due), book.balance, np.ones(len(book), dtype=bool)
+    ledger = result.ledger
+    end = ledger.state_end
+    settled = np.where(np.isin(end, system), 0.0, weights[end]) * ledger.balance_end
+    worth = ledger.collected + spec.written_off_value * ledger.written_off + settled
+    paid = np.bincount(start[counted], weights=worth[counted], minlength=n_states)
+    owed = np.bincount(start[counted], weights=opening[counted], minlength=n_states)
+    accounts = np.bincount(start[counted], minlength=n_states)
+    ending = np.zeros((n_states, n_states))
+    still = counted & np.isin(end, system)
+    np.add.at(ending, (start[still], end[still]), ledger.balance_end[still])
+    return _Flows(paid=paid, owed=owed, ending=ending, accounts=accounts, system=system)
+
+
+def _fixed_point(flows: _Flows, *, discount: float) -> dict[str, float]:
+    """Solve w = c + β·M·w over the system's states that some row started in."""
+    rows = [k for k in flows.system if flows.owed[k] > 0]
+    c = flows.paid[rows] / flows.owed[rows]
+    M = flows.ending[np.ix_(rows, rows)] / flows.owed[rows][:, None]
+    w = np.linalg.solve(np.eye(len(rows)) - discount * M, c)
     return {ROLL_STATES[k]: float(x) for k, x in zip(rows, w, strict=True)}
 
 
-def starting_states(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def starting_states(result, *, current: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Each row of a run (:meth:`sim.engine.Engine.outcome`): the roll state it starts the measured days in, its balance then, and whether it counts.
 
     A closed book without warm-up: every account of the book, as generated.
     An open book: the accounts in collection when the measured days start (at
     their state and balance then), and the accounts arriving during them (at
     entry); rows out of collection then (cured or written off in the warm-up)
-    start nowhere and are not counted.
+    start nowhere and are not counted — unless ``current``: then the rows
+    cured in the warm-up that still owe start current, at their balance then.
     """
     from sim.portfolio import bucket_of
 
@@ -184,4 +276,11 @@ def starting_states(result) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         counted |= arrived
     # An account in legal when the measured days start is not in a delinquent bucket's flow.
     counted &= (state >= 1) & (state <= 6)
+    if current:
+        # Out of collection at the start, in the book before it, still owing: cured in the warm-up (written-off
+        # and paid-off rows owe nothing, arrivals not yet admitted are held at zero).
+        before = np.ones(len(p), dtype=bool) if result.entered_day is None else result.entered_day < start.day
+        cured = before & ~start.in_book & (start.balance >= 0.005)
+        state[cured] = CURRENT
+        counted |= cured
     return state, opening, counted

@@ -104,8 +104,8 @@ class Engine:
         self.log = ContactLogBuilder(record_contacts)
         self.ledger = AccountLedger(n, days, day_offset=warmup) if ledger else None
         self.first_day = dt.date.fromordinal(scenario.simulation.start_date.toordinal() - warmup)
-        # Repayment draws stay on the shared stream in both modes: every account
-        # draws one per day, so they are already numbered by account and day.
+        # Repayment draws are the same in both modes: numbered by account and day
+        # (sim.streams.RowDayUniforms), so already paired account by account.
         draws = AccountDraws(streams.seed_sequence, n) if paired_draws else None
         self.ctx = ctx = Context(
             scenario=scenario, env=self.env, days=total, behavior=scenario.behavior, costs=scenario.costs,

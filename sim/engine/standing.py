@@ -94,6 +94,7 @@ class Standing:
         self.opt_outs = 0
         self.cease_requests = 0
         self.blocked_today: set[int] = set()  # the contact counters' set of accounts not to call again today
+        self._scanned = False  # the first morning's placement looks at every row (see morning)
 
     @classmethod
     def attach(cls, ctx: Context, book: Book, portfolio: Portfolio, rules: ContactRules,
@@ -113,12 +114,25 @@ class Standing:
     # ------------------------------------------------------------------------- the morning
 
     def morning(self, day: int) -> None:
-        """Accounts that reached ``placement_dpd`` pass to the agency's rules today, for good."""
+        """Accounts that reached ``placement_dpd`` pass to the agency's rules today, for good.
+
+        Days past due move only on the live rows (ageing, rolling back, entering, re-defaulting), and an
+        account ages past ``placement_dpd`` while active: after the first morning's scan of every row, the
+        candidates are the live rows and the accounts charged off last evening (aged and closed at once).
+        """
         if self.placement_dpd is None:
             return
-        newly = (self.book.dpd >= self.placement_dpd) & (self.facts.placed_on == NOT_PLACED)
-        if newly.any():
-            self.place(np.flatnonzero(newly), day)
+        book = self.book
+        if self._scanned:
+            rows = book.active_rows()
+            if book.charged_last.size:
+                rows = np.concatenate([rows, book.charged_last])
+        else:
+            rows = np.arange(book.n)
+            self._scanned = True
+        newly = rows[(book.dpd[rows] >= self.placement_dpd) & (self.facts.placed_on[rows] == NOT_PLACED)]
+        if newly.size:
+            self.place(np.sort(newly), day)
 
     def place(self, idx: np.ndarray, day: int) -> None:
         """Accounts placed with the agency today (at ``placement_dpd`` or by the ladder's agency step): its

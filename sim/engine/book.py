@@ -223,9 +223,14 @@ class Book:
         return np.argsort(self.priority_key(idx), kind="stable")
 
     def priority_key(self, idx: np.ndarray) -> np.ndarray:
-        return priority_key(self.ctx.scenario.strategy.priority, balance=self.balance[idx],
-                            days_past_due=self.dpd[idx], intensity=self.intensity[idx],
-                            account_id=self.portfolio.account_id[idx])
+        rule = self.ctx.scenario.strategy.priority
+        # Only the columns the rule reads are gathered (a call list is up to a million accounts long).
+        needs = {"balance": ("balance",), "days_past_due": ("days_past_due",),
+                 "expected_value": ("balance", "intensity")}.get(rule, ("account_id",))
+        columns = {"balance": self.balance, "days_past_due": self.dpd, "intensity": self.intensity,
+                   "account_id": self.portfolio.account_id}
+        gathered = {name: columns[name][idx] if name in needs else None for name in columns}
+        return priority_key(rule, **gathered)
 
     def lift(self, idx: np.ndarray, amount) -> None:
         """Treatments of the day that reached accounts ``idx`` (distinct): their lifts count from 24:00."""

@@ -119,9 +119,10 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         Without ``draws`` every account still draws its two numbers from ``rng``, so the stream and the
         outcomes are those of ``payable``.
     draws
-        With ``rows``: the day's two numbers of each of those rows, already drawn (the engine's, numbered by
-        account and day: :class:`sim.streams.RowDayUniforms`), as (Exp(1) draws, uniform shares); ``rng``
-        then draws nothing for the first repayment, and the work is that of the rows alone.
+        With ``rows``: the day's two uniforms of each of those rows, already drawn (the engine's, numbered by
+        account and day: :class:`sim.streams.RowDayUniforms`), as (U, the share's uniform); the first
+        repayment's E is −log(1 − U). ``rng`` then draws nothing for the first repayment, and the work is
+        that of the rows alone.
     """
     kappa = behavior.kappa
     n = balance.size
@@ -137,8 +138,13 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
     if draws is not None:
         if rows is None:
             raise ValueError("draws are given for the rows: pass rows too")
-        targets, shares = draws  # one per row of ``rows``
-        hit_at = np.flatnonzero(targets < whole_day)  # positions in ``rows``
+        uniform, shares = draws  # one per row of ``rows``
+        # E = −log(1 − U) ≥ U, so only a row with U < Λ(1) can have E < Λ(1): the logarithm is taken for
+        # those few candidates, not for every live row.
+        candidates = np.flatnonzero(uniform < whole_day)
+        targets = np.zeros(uniform.size)
+        targets[candidates] = -np.log1p(-uniform[candidates])
+        hit_at = candidates[targets[candidates] < whole_day[candidates]]  # positions in ``rows``
         hit = rows[hit_at]
         drawn_at = hit_at  # the draws are the rows'
     else:

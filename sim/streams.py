@@ -97,47 +97,43 @@ class UniformPool:
 
 
 class RowDayUniforms:
-    """Uniforms numbered by (account row, day): what a daily draw of every account would give, computed for
-    any subset of rows (the book's live ones) at the cost of that subset.
+    """Two uniforms numbered by (account row, day): what a daily draw of every account would give, computed
+    for any subset of rows (the book's live ones) at the cost of that subset.
 
-    Uniform ``k`` (of ``width``) of row ``i`` on day ``d`` is output number ``(d·rows + i)·width + k`` of
-    SplitMix64 (Steele, Lea & Flood 2014, the seeding generator of Java's SplittableRandom) started at
-    ``key``: a counter-based generator, so a row's draws depend only on the key, the row and the day, never
-    on which other rows were drawn. Two strategies run with the same seed therefore share every account's
-    daily draws (common random numbers) however many accounts each has closed, and a day of a million
-    live rows costs a million hashes, not one per row the book will ever hold. 53-bit uniforms in [0, 1),
-    like ``Generator.random``.
+    Row ``i``'s pair on day ``d`` is the two 32-bit halves of output number ``d·rows + i`` of SplitMix64
+    (Steele, Lea & Flood 2014, the seeding generator of Java's SplittableRandom) started at ``key``: a
+    counter-based generator, so a row's draws depend only on the key, the row and the day, never on which
+    other rows were drawn. Two strategies run with the same seed therefore share every account's daily
+    draws (common random numbers) however many accounts each has closed, and a day of a million live rows
+    costs a million hashes, not one per row the book will ever hold. Uniforms in [0, 1) on a grid of 2⁻³²
+    (a repayment's time and share need no finer: the chance of a draw below 2⁻³² is itself 2⁻³²).
     """
 
     _GAMMA = np.uint64(0x9E3779B97F4A7C15)
     _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
     _MIX2 = np.uint64(0x94D049BB133111EB)
 
-    def __init__(self, rng: np.random.Generator, rows: int, width: int = 2):
+    def __init__(self, rng: np.random.Generator, rows: int):
         self.key = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
         self.rows = rows
-        self.width = width
 
     def draw(self, rows: np.ndarray, day: int) -> np.ndarray:
-        """(width, len(rows)) uniforms: row ``rows[j]``'s ``k``-th draw of day ``day`` at ``[k, j]``."""
-        out = np.empty((self.width, rows.size))
-        counter = np.asarray(rows, dtype=np.uint64) + np.uint64(day * self.rows)
-        counter *= np.uint64(self.width)
-        z = np.empty_like(counter)
-        shifted = np.empty_like(counter)
-        for k in range(self.width):
-            # SplitMix64: state = key + (index + 1)·γ, then its finaliser (in place: no temporaries).
-            np.add(counter, np.uint64(k + 1), out=z)
-            z *= self._GAMMA
-            z += self.key
-            for shift, multiplier in ((30, self._MIX1), (27, self._MIX2)):
-                np.right_shift(z, np.uint64(shift), out=shifted)
-                z ^= shifted
-                z *= multiplier
-            np.right_shift(z, np.uint64(31), out=shifted)
+        """(2, len(rows)) uniforms: row ``rows[j]``'s two draws of day ``day`` at ``[0, j]`` and ``[1, j]``."""
+        # SplitMix64: state = key + (index + 1)·γ, then its finaliser, in place (no temporaries but one).
+        z = np.asarray(rows, dtype=np.uint64) + np.uint64(day * self.rows + 1)
+        z *= self._GAMMA
+        z += self.key
+        shifted = np.empty_like(z)
+        for shift, multiplier in ((30, self._MIX1), (27, self._MIX2)):
+            np.right_shift(z, np.uint64(shift), out=shifted)
             z ^= shifted
-            z >>= np.uint64(11)  # the top 53 bits, scaled to [0, 1)
-            np.multiply(z, 2.0**-53, out=out[k])
+            z *= multiplier
+        np.right_shift(z, np.uint64(31), out=shifted)
+        z ^= shifted
+        halves = z.view(np.uint32).reshape(-1, 2)  # each output's two 32-bit halves
+        out = np.empty((2, rows.size))
+        np.multiply(halves[:, 0], 2.0**-32, out=out[0])
+        np.multiply(halves[:, 1], 2.0**-32, out=out[1])
         return out
 
 

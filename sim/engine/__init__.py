@@ -196,9 +196,10 @@ class Engine:
     def _start_of_day(self, day: int) -> None:
         """00:00: roll the 7-day rings, evaluate the ladder, send batches, plan calls, visits and filings."""
         self.counters.roll_forward(day)
+        live = self.book.active_rows()  # placement does not change who is active: one gathering for both
         if self.standing is not None:
-            self.standing.morning(day)
-        workable = self.book.workable(day)
+            self.standing.morning(day, live)
+        workable = self.book.workable(day, live)
         call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         if self.replay is not None:  # the logged contacts treat the accounts the log still covers

@@ -206,12 +206,13 @@ class Book:
 
     # ------------------------------------------------------------------------- the morning's view
 
-    def workable(self, day: int) -> np.ndarray:
+    def workable(self, day: int, live: np.ndarray | None = None) -> np.ndarray:
         """Accounts a ladder step may act on today: active, not on a plan, not referred to legal, not paused.
 
-        Positions, ascending (the live rows, :meth:`active_rows`, filtered).
+        Positions, ascending (the live rows, :meth:`active_rows`, filtered; ``live``: those, when the caller
+        has them).
         """
-        rows = self.active_rows()
+        rows = self.active_rows() if live is None else live
         keep = ~self.in_plan[rows]
         keep &= ~self.legal_queued[rows]
         if self.any_paused:
@@ -258,8 +259,6 @@ class Book:
         statements = self.statements
         rows = self.active_rows()
         uniforms = self.payment_draws.draw(rows, day)
-        np.log1p(-uniforms[0], out=uniforms[0])
-        np.negative(uniforms[0], out=uniforms[0])  # Exp(1) by inversion: E = −log(1 − U)
         result = repayment_day(self.intensity, self.floor, self.balance, self.behavior, None,
                                followup_rng=self.followup_rng,
                                followup_draws=draws.followup.draw if draws is not None else None, events=events,

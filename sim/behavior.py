@@ -142,11 +142,11 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         # E = −log(1 − U) ≥ U, so only a row with U < Λ(1) can have E < Λ(1): the logarithm is taken for
         # those few candidates, not for every live row.
         candidates = np.flatnonzero(uniform < whole_day)
-        targets = np.zeros(uniform.size)
-        targets[candidates] = -np.log1p(-uniform[candidates])
-        hit_at = candidates[targets[candidates] < whole_day[candidates]]  # positions in ``rows``
+        exponential = -np.log1p(-uniform[candidates])
+        fires = exponential < whole_day[candidates]
+        hit_at = candidates[fires]  # positions in ``rows``
         hit = rows[hit_at]
-        drawn_at = hit_at  # the draws are the rows'
+        first_target, first_share = exponential[fires], shares[hit_at]
     else:
         targets, shares = rng.standard_exponential(n), rng.random(n)
         if rows is not None:
@@ -157,13 +157,13 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
             if payable is not None:
                 hit_mask &= payable
             hit = hit_at = np.flatnonzero(hit_mask)
-        drawn_at = hit  # the whole book's draws, by position
+        first_target, first_share = targets[hit], shares[hit]  # the whole book's draws, by position
     lam_end = excess * (np.exp(-kappa) if kappa > 0 else 1.0)
     lam_end += floor_rows
     paid, payments = np.zeros(0), np.zeros(0, np.int32)
     if hit.size:
         h_excess, h_floor = excess[hit_at], floor_rows[hit_at]
-        paid, payments, t = _repayments(hit, targets[drawn_at], shares[drawn_at], h_excess, h_floor,
+        paid, payments, t = _repayments(hit, first_target, first_share, h_excess, h_floor,
                                         balance[hit].copy(),
                                         behavior, rng if followup_rng is None else followup_rng, followup_draws,
                                         events, amount_rule)

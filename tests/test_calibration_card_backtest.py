@@ -44,8 +44,13 @@ def test_the_draws_move_the_card_parameters_around_the_fit_and_start_from_each_a
         assert sum(shares) == pytest.approx(1.0)
     fitted = begin.fit.parameters
     assert np.std(kappas) > 0 and np.std(floors) > 0
-    assert abs(np.mean(kappas) / fitted["kappa"].estimate - 1) < 0.1
-    assert abs(np.mean(floors) / fitted["base_intensity.1-30"].estimate - 1) < 0.1
+    # Drawn on the log scale around the fit: the logs' mean is the fit's log within 3 standard errors of a
+    # 40-draw mean. (The draws' plain mean sits exp(sigma^2 / 2) above the fit, +8 % at kappa's 41 % standard
+    # error on the history of the repayment draws numbered by account and day, and its own noise is 6.5 %: a
+    # 10 % band on it failed on sampling alone.)
+    for drawn, name in ((kappas, "kappa"), (floors, "base_intensity.1-30")):
+        logs = np.log(drawn)
+        assert abs(logs.mean() - np.log(fitted[name].estimate)) < 3 * logs.std(ddof=1) / np.sqrt(len(logs)), name
     # Accounts that repaid shortly before day K start excited; the excitation is never negative.
     excess = np.mean(excesses, axis=0)
     assert (excess >= 0).all() and (excess > 0).mean() > 0.1

@@ -20,8 +20,8 @@ intensity decay, a compare and a balance update per account-day) over the
 same account-days: the book at the start × the measured days. An open book
 holds a row for every account the run will ever see (the starting book plus
 every arrival, drawn up front); the engine's day works on the live rows (the
-active accounts) but still draws two numbers for every row, so the table
-shows those row-days too.
+active accounts, their repayment draws included), and the table shows those
+row-days too.
 
 Run: ``python benchmarks/open_book.py [--book 1000000 --days 180 --warmup 60 --agents 100 --per-1000 450]``.
 """

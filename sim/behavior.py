@@ -81,16 +81,17 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                   payable: np.ndarray | None = None,
                   followup_rng: np.random.Generator | None = None, followup_draws=None,
                   events: list | None = None, amount_rule=None, rows: np.ndarray | None = None,
-                  scratch: tuple[np.ndarray, np.ndarray] | None = None) -> RepaymentDay:
+                  draws: tuple[np.ndarray, np.ndarray] | None = None) -> RepaymentDay:
     """Simulate one day (length 1) of the self-exciting repayment process exactly.
 
     By the time-change theorem, the first repayment after time s happens at the
     τ with Λ(τ) = E, E ~ Exp(1); there is none today when E ≥ Λ(rest of day).
-    Every account draws exactly one E and one repayment share r per day from
-    ``rng`` (whether it pays or not), so that stream stays aligned across
-    strategies (common random numbers): the same borrower pays the same share
-    on the same day unless a treatment changed its intensity. Later repayments
-    on the same day, which are rare, draw from ``followup_rng``.
+    Every account draws exactly one E and one repayment share r per day
+    (whether it pays or not: from ``rng``, or the engine's ``draws`` numbered by
+    account and day), so the draws stay aligned across strategies (common
+    random numbers): the same borrower pays the same share on the same day
+    unless a treatment changed its intensity. Later repayments on the same day,
+    which are rare, draw from ``followup_rng``.
 
     Parameters
     ----------
@@ -115,9 +116,13 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         Instead of ``payable``: the positions (ascending) of the accounts that can pay. Only these rows
         are computed, and ``intensity`` is updated in place at them (the others keep theirs: an account
         that cannot pay has no intensity anyone reads until it is reset) and returned as ``intensity_end``.
-        Every account still draws its two numbers, so the stream and the outcomes are those of ``payable``.
-    scratch
-        Two arrays of ``balance.size`` to draw the day's numbers into (saves allocating them every day).
+        Without ``draws`` every account still draws its two numbers from ``rng``, so the stream and the
+        outcomes are those of ``payable``.
+    draws
+        With ``rows``: the day's two uniforms of each of those rows, already drawn (the engine's, numbered by
+        account and day: :class:`sim.streams.RowDayUniforms`), as (U, the share's uniform); the first
+        repayment's E is −log(1 − U). ``rng`` then draws nothing for the first repayment, and the work is
+        that of the rows alone.
     """
     kappa = behavior.kappa
     n = balance.size
@@ -130,26 +135,36 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
     # Λ(1) = λ∞ + excess·(1 − e^{−κ})/κ, written with in-place steps (1M accounts a day).
     whole_day = excess * ((-np.expm1(-kappa)) / kappa if kappa > 0 else 1.0)
     whole_day += floor_rows
-    if scratch is not None:
-        draws = rng.standard_exponential(n, out=scratch[0])
-        shares = rng.random(n, out=scratch[1])
-    else:
-        draws = rng.standard_exponential(n)
-        shares = rng.random(n)
-    if rows is not None:
-        hit_at = np.flatnonzero(draws[rows] < whole_day)  # positions in ``rows``
+    if draws is not None:
+        if rows is None:
+            raise ValueError("draws are given for the rows: pass rows too")
+        uniform, shares = draws  # one per row of ``rows``
+        # E = −log(1 − U) ≥ U, so only a row with U < Λ(1) can have E < Λ(1): the logarithm is taken for
+        # those few candidates, not for every live row.
+        candidates = np.flatnonzero(uniform < whole_day)
+        exponential = -np.log1p(-uniform[candidates])
+        fires = exponential < whole_day[candidates]
+        hit_at = candidates[fires]  # positions in ``rows``
         hit = rows[hit_at]
+        first_target, first_share = exponential[fires], shares[hit_at]
     else:
-        hit_mask = draws < whole_day
-        if payable is not None:
-            hit_mask &= payable
-        hit = hit_at = np.flatnonzero(hit_mask)
+        targets, shares = rng.standard_exponential(n), rng.random(n)
+        if rows is not None:
+            hit_at = np.flatnonzero(targets[rows] < whole_day)  # positions in ``rows``
+            hit = rows[hit_at]
+        else:
+            hit_mask = targets < whole_day
+            if payable is not None:
+                hit_mask &= payable
+            hit = hit_at = np.flatnonzero(hit_mask)
+        first_target, first_share = targets[hit], shares[hit]  # the whole book's draws, by position
     lam_end = excess * (np.exp(-kappa) if kappa > 0 else 1.0)
     lam_end += floor_rows
     paid, payments = np.zeros(0), np.zeros(0, np.int32)
     if hit.size:
         h_excess, h_floor = excess[hit_at], floor_rows[hit_at]
-        paid, payments, t = _repayments(hit, draws[hit], shares[hit], h_excess, h_floor, balance[hit].copy(),
+        paid, payments, t = _repayments(hit, first_target, first_share, h_excess, h_floor,
+                                        balance[hit].copy(),
                                         behavior, rng if followup_rng is None else followup_rng, followup_draws,
                                         events, amount_rule)
         lam_end[hit_at] = h_floor + h_excess * np.exp(-kappa * (1.0 - t))

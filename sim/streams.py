@@ -96,6 +96,47 @@ class UniformPool:
         return -mean * math.log(1.0 - self.next())
 
 
+class RowDayUniforms:
+    """Two uniforms numbered by (account row, day): what a daily draw of every account would give, computed
+    for any subset of rows (the book's live ones) at the cost of that subset.
+
+    Row ``i``'s pair on day ``d`` is the two 32-bit halves of output number ``d·rows + i`` of SplitMix64
+    (Steele, Lea & Flood 2014, the seeding generator of Java's SplittableRandom) started at ``key``: a
+    counter-based generator, so a row's draws depend only on the key, the row and the day, never on which
+    other rows were drawn. Two strategies run with the same seed therefore share every account's daily
+    draws (common random numbers) however many accounts each has closed, and a day of a million live rows
+    costs a million hashes, not one per row the book will ever hold. Uniforms in [0, 1) on a grid of 2⁻³²
+    (a repayment's time and share need no finer: the chance of a draw below 2⁻³² is itself 2⁻³²).
+    """
+
+    _GAMMA = np.uint64(0x9E3779B97F4A7C15)
+    _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+    _MIX2 = np.uint64(0x94D049BB133111EB)
+
+    def __init__(self, rng: np.random.Generator, rows: int):
+        self.key = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
+        self.rows = rows
+
+    def draw(self, rows: np.ndarray, day: int) -> np.ndarray:
+        """(2, len(rows)) uniforms: row ``rows[j]``'s two draws of day ``day`` at ``[0, j]`` and ``[1, j]``."""
+        # SplitMix64: state = key + (index + 1)·γ, then its finaliser, in place (no temporaries but one).
+        z = np.asarray(rows, dtype=np.uint64) + np.uint64(day * self.rows + 1)
+        z *= self._GAMMA
+        z += self.key
+        shifted = np.empty_like(z)
+        for shift, multiplier in ((30, self._MIX1), (27, self._MIX2)):
+            np.right_shift(z, np.uint64(shift), out=shifted)
+            z ^= shifted
+            z *= multiplier
+        np.right_shift(z, np.uint64(31), out=shifted)
+        z ^= shifted
+        halves = z.view(np.uint32).reshape(-1, 2)  # each output's two 32-bit halves
+        out = np.empty((2, rows.size))
+        np.multiply(halves[:, 0], 2.0**-32, out=out[0])
+        np.multiply(halves[:, 1], 2.0**-32, out=out[1])
+        return out
+
+
 # Per-account draws (``simulate(..., paired_draws=True)``). Each purpose is a
 # child of the run's seed keyed past the named streams' children (0 … 8).
 PAIRED_KEY = 1_000

@@ -46,9 +46,11 @@ def test_naive_model_collects_like_the_engine_at_a_small_size():
         sys.path.remove(str(BENCH))
     from sim.scenario import load_scenario
 
-    # The naive model is the hawkes process on a closed book (benchmarks/naive_sim.py).
+    # The naive model is the hawkes process on a closed book (benchmarks/naive_sim.py). At 400 or 1,000
+    # accounts four seeds' sums differ by 11-17 % from the draws alone (whichever way the engine draws its
+    # repayments); at 3,000 by 7.5 %, under the 15 % this allows with room to spare.
     scenario = load_scenario(ROOT / "scenarios" / "hawkes_baseline.toml",
-                             {"simulation.accounts": 400, "simulation.days": 40})
+                             {"simulation.accounts": 3000, "simulation.days": 40})
     engine = [run_engine(scenario, seed).collected for seed in (1, 2, 3, 4)]
     naive = [run_naive(scenario, seed).collected for seed in (1, 2, 3, 4)]
     assert abs(sum(naive) - sum(engine)) / sum(engine) < 0.15

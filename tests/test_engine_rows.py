@@ -37,7 +37,7 @@ def test_repayment_day_on_live_rows_matches_the_whole_book(model):
     live_intensity = intensity.copy()
     stream = np.random.default_rng(9)
     live = repayment_day(live_intensity, floor, balance, behavior, stream, followup_rng=np.random.default_rng(10),
-                         rows=rows, scratch=(np.empty(n), np.empty(n)))
+                         rows=rows)
     assert whole.payers.size > 100
     assert np.array_equal(live.payers, whole.payers)
     assert np.array_equal(live.paid, whole.paid)
@@ -50,3 +50,49 @@ def test_repayment_day_on_live_rows_matches_the_whole_book(model):
     after.standard_exponential(n)
     after.random(n)
     assert stream.random() == after.random()
+
+
+def test_repayment_day_with_the_rows_own_draws_matches_the_whole_book():
+    """Given the live rows' own draws (the engine's, numbered by account and day), the day is the one the
+    whole book would have had with those numbers at those rows."""
+    behavior = BehaviorSection(model="hawkes")
+    n = 20_000
+    rng = np.random.default_rng(6)
+    floor = rng.uniform(0.001, 0.05, n)
+    intensity = floor + rng.exponential(0.3, n)
+    balance = rng.uniform(100, 5_000, n)
+    payable = rng.random(n) < 0.3
+    whole = repayment_day(intensity.copy(), floor, balance, behavior, np.random.default_rng(9), payable,
+                          followup_rng=np.random.default_rng(10))
+    same = np.random.default_rng(9)
+    targets, shares = same.standard_exponential(n), same.random(n)
+    uniforms = -np.expm1(-targets)  # the uniforms these exponentials are the inverse of: E = −log(1 − U)
+    rows = np.flatnonzero(payable)
+    live = repayment_day(intensity.copy(), floor, balance, behavior, None, followup_rng=np.random.default_rng(10),
+                         rows=rows, draws=(uniforms[rows], shares[rows]))
+    assert whole.payers.size > 100
+    assert np.array_equal(live.payers, whole.payers)
+    assert np.array_equal(live.paid, whole.paid)
+    # The exponentials come back from their uniforms to the last bit or two: so do the times and intensities.
+    assert np.allclose(live.intensity_end[rows], whole.intensity_end[rows], rtol=1e-12, atol=0)
+
+
+def test_an_accounts_daily_draws_do_not_depend_on_which_other_rows_are_drawn():
+    """Common random numbers by account and day: two strategies that close different accounts still give
+    every account they both keep the same repayment draws, and the draws are uniform and independent."""
+    from sim.streams import RowDayUniforms
+
+    draws = RowDayUniforms(np.random.default_rng(3), 100_000)  # two per row and day
+    every = draws.draw(np.arange(100_000), 7)
+    some = np.sort(np.random.default_rng(4).choice(100_000, 30_000, replace=False))
+    assert np.array_equal(draws.draw(some, 7), every[:, some])
+    again = RowDayUniforms(np.random.default_rng(3), 100_000).draw(some, 7)
+    assert np.array_equal(again, every[:, some])  # same seed, same numbers
+    assert not np.array_equal(draws.draw(some, 8), every[:, some])  # another day, other numbers
+    assert every.shape == (2, 100_000) and every.min() >= 0.0 and every.max() < 1.0
+    # Uniform: mean 1/2 and variance 1/12 within 5 standard errors; the two draws and the days uncorrelated.
+    assert np.allclose(every.mean(axis=1), 0.5, atol=5 * (1 / 12) ** 0.5 / 100_000**0.5)
+    assert np.allclose(every.var(axis=1), 1 / 12, atol=5 * 0.0745 / 100_000**0.5)  # sd of U²'s mean
+    next_day = draws.draw(np.arange(100_000), 8)
+    for a, b in ((every[0], every[1]), (every[0], next_day[0]), (every[0][:-1], every[0][1:])):
+        assert abs(np.corrcoef(a, b)[0, 1]) < 5 / 100_000**0.5

@@ -89,6 +89,11 @@ def test_one_more_agent_is_the_lp_solved_again_with_its_paid_minutes(one_caller)
 # under the engine"). With the plan's carrying rows the LP priced the second caller at 17,416 against a
 # simulated gain of 118,322 (92,850 … 143,795): it counted the work one caller carries weeks late at its
 # value on time. The plans are the ones allocate makes (carrying rows); the price is the LP with a row a week.
+# With the repayment draws numbered by account and day (merge of speedarray) it no longer holds: LP 134,697
+# against a simulated 68,619 (31,377 … 105,860) on these 20 seeds, 71,874 (56,600 … 87,148) over 60; the
+# hawkes_baseline runs are bit for bit speedarray's, so it is the new draws, not the merge. Open (issue 13).
+@pytest.mark.xfail(strict=True, reason="LP 134,697 vs simulated 71,874 (56,600 … 87,148, 60 seeds) on the "
+                                       "repayment draws numbered by account and day: open, issue 13")
 def test_one_more_agent_is_worth_what_the_simulator_gains_with_it(one_caller):
     # The plan for N agents run with N, the plan for N + 1 run with N + 1, paired by common random numbers,
     # each run worth its cash and its book at the horizon (the LP's objective); agent pay left out of both

@@ -241,9 +241,12 @@ def test_a_plan_too_scattered_for_a_ladder_is_solved_again_with_fewer_treatments
     # Eight balance bands and a tiny sample scatter the simulated plan over more than the 64 steps a strategy
     # allows; allocate re-solves without the treatments fewest accounts got instead of failing.
     # Whole agents (the book's 0.4 callers per 1,000 would be a part-timer): the scatter, not the staffing.
+    # Seed 2: a sample whose plan the re-solve brings within 64 steps (with the repayment draws numbered by
+    # account and day, seeds 1 and 3 give plans of 116 and 129 steps that the re-solves do not bring within
+    # 64: allocate stops with the --bands error).
     scenario = load_scenario(SCENARIOS / "card_baseline.toml", {"simulation.accounts": 1000, "simulation.days": 42,
                                                                 "teams.callers.agents": 1, "teams.inbound.agents": 1,
-                                                                "teams.field.agents": 1})
+                                                                "teams.field.agents": 1, "simulation.seed": 2})
     result = allocate(scenario, per_segment=4, passes=1, band_edges=(0, 300, 600, 1000, 1500, 2500, 4000, 6000),
                       budget=2000.0)
     plan = result.plan

@@ -105,8 +105,8 @@ class Engine:
         self.log = ContactLogBuilder(record_contacts)
         self.ledger = AccountLedger(n, days, day_offset=warmup) if ledger else None
         self.first_day = dt.date.fromordinal(scenario.simulation.start_date.toordinal() - warmup)
-        # Repayment draws stay on the shared stream in both modes: every account
-        # draws one per day, so they are already numbered by account and day.
+        # Repayment draws are the same in both modes: numbered by account and day
+        # (sim.streams.RowDayUniforms), so already paired account by account.
         draws = AccountDraws(streams.seed_sequence, n) if paired_draws else None
         self.ctx = ctx = Context(
             scenario=scenario, env=self.env, days=total, behavior=scenario.behavior, costs=scenario.costs,
@@ -197,9 +197,10 @@ class Engine:
     def _start_of_day(self, day: int) -> None:
         """00:00: roll the 7-day rings, evaluate the ladder, send batches, plan calls, visits and filings."""
         self.counters.roll_forward(day)
+        live = self.book.active_rows()  # placement does not change who is active: one gathering for both
         if self.standing is not None:
-            self.standing.morning(day)
-        workable = self.book.workable(day)
+            self.standing.morning(day, live)
+        workable = self.book.workable(day, live)
         call_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         field_lists: dict[str, list[tuple[np.ndarray, int]]] = defaultdict(list)
         if self.replay is not None:  # the logged contacts treat the accounts the log still covers

@@ -17,8 +17,9 @@ held out of the book (owing nothing, worked by nothing) until their day
 (:meth:`Book.hold_back`, :meth:`Book.admit`). Entering is one slice a day;
 nothing is ever appended or reallocated. Each day's array work runs on the
 live rows (:meth:`Book.active_rows`): rows not yet entered, and rows closed,
-cost only the day's two repayment draws (kept for common random numbers) and
-a few scans.
+cost nothing a day but a sum of all balances (the repayment draws are
+numbered by row and day, :class:`sim.streams.RowDayUniforms`, and drawn for
+the live rows only).
 
 **Warm-up.** ``simulation.warmup_days`` are simulated before ``start_date``
 and left out of every KPI, series and cost (:class:`MeasuredStart` is what

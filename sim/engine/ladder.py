@@ -79,7 +79,7 @@ class Ladder:
             self._workable, self._workable_dpd = workable, book.dpd[workable]
         dpd = self._workable_dpd
         idx = workable[(dpd >= step.from_dpd) & (dpd <= step.to_dpd)]
-        idx = idx[self.counters.last_step_day[s, idx] <= day - step.every_days]
+        idx = idx[self.counters.last_step_day[s][idx] <= day - step.every_days]  # one row: a 1-D gather
         static = self.static_masks[s]
         if static is not None:
             idx = idx[static[idx]]
@@ -121,7 +121,7 @@ class Ladder:
         env = self.ctx.env
         if minutes[0] > env.now:
             yield env.timeout(minutes[0] - env.now)
-        still = self.standing.allowed(step.channel)[idx]
+        still = self.standing.allowed_at(step.channel, idx)
         if not still.all():
             self.ctx.tally.refusals[day] += int((~still).sum())
             idx, minutes = idx[still], minutes[still]

@@ -275,11 +275,11 @@ class Replay:
             return
         opted = outcome == OPT_OUT_LOGGED
         if opted.any() and channel in standing.opted_out:
-            standing.opted_out[channel][idx[opted]] = True
+            standing.opt_out(channel, idx[opted])
             standing.opt_outs += int(opted.sum())
         ceased = outcome == CEASE_LOGGED
         if ceased.any():
-            standing.ceased[idx[ceased]] = True
+            standing.cease(idx[ceased])
             standing.cease_requests += int(ceased.sum())
 
     # ------------------------------------------------------------------------- agents' contacts
@@ -370,7 +370,7 @@ class Replay:
         elif logged == CEASE_LOGGED:
             self.counters.blocked_today.add(i)
             if self.engine.standing is not None:
-                self.engine.standing.ceased[i] = True
+                self.engine.standing.cease(i)
                 self.engine.standing.cease_requests += 1
             return
         if result is None or book.in_plan[i] or result == REFUSAL:

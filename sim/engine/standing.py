@@ -84,6 +84,9 @@ class Standing:
         self.excluded = facts.excluded
         self.ceased = np.zeros(n, dtype=bool)
         self.opted_out = {"sms": np.zeros(n, dtype=bool), "email": np.zeros(n, dtype=bool)}
+        # By channel (but legal), the accounts a step may not act on: excluded, ceased or opted out of it, kept
+        # up to date by cease() and opt_out(), so the ladder's check reads one array instead of three.
+        self._blocked: dict[str, np.ndarray] = {}
         self.rng = child_generator(seed, REACTIONS_KEY)
         self.pool = UniformPool(child_generator(seed, CONVERSATION_REACTIONS_KEY))
         # Paired mode (common random numbers account by account): each account's k-th message and k-th
@@ -100,6 +103,7 @@ class Standing:
         self.cease_by_recent = [cease * contact_pressure(ctx.behavior.fatigue, n, self.hardening)
                                 for n in range(CEASE_TABLE)] if cease else None
         self.blocked_today: set[int] = set()  # the contact counters' set of accounts not to call again today
+        self._scanned = False  # the first morning's placement looks at every row (see morning)
 
     @classmethod
     def attach(cls, ctx: Context, book: Book, portfolio: Portfolio, rules: ContactRules,
@@ -118,13 +122,27 @@ class Standing:
 
     # ------------------------------------------------------------------------- the morning
 
-    def morning(self, day: int) -> None:
-        """Accounts that reached ``placement_dpd`` pass to the agency's rules today, for good."""
+    def morning(self, day: int, live: np.ndarray | None = None) -> None:
+        """Accounts that reached ``placement_dpd`` pass to the agency's rules today, for good.
+
+        Days past due move only on the live rows (ageing, rolling back, entering, re-defaulting), and an
+        account ages past ``placement_dpd`` while active: after the first morning's scan of every row, the
+        candidates are the live rows and the accounts charged off last evening (aged and closed at once).
+        ``live``: :meth:`Book.active_rows`, when the caller has them.
+        """
         if self.placement_dpd is None:
             return
-        newly = (self.book.dpd >= self.placement_dpd) & (self.facts.placed_on == NOT_PLACED)
-        if newly.any():
-            self.place(np.flatnonzero(newly), day)
+        book = self.book
+        if self._scanned:
+            rows = book.active_rows() if live is None else live
+            if book.charged_last.size:
+                rows = np.concatenate([rows, book.charged_last])
+        else:
+            rows = np.arange(book.n)
+            self._scanned = True
+        newly = rows[(book.dpd[rows] >= self.placement_dpd) & (self.facts.placed_on[rows] == NOT_PLACED)]
+        if newly.size:
+            self.place(np.sort(newly), day)
 
     def place(self, idx: np.ndarray, day: int) -> None:
         """Accounts placed with the agency today (at ``placement_dpd`` or by the ladder's agency step): its
@@ -146,9 +164,22 @@ class Standing:
         """:meth:`allowed` at the accounts ``idx`` only (the ladder's candidates, not the whole book)."""
         if channel == "legal":
             return ~self.excluded[idx]
-        allowed = ~(self.excluded[idx] | self.ceased[idx])
-        opted = self.opted_out.get(channel)
-        return allowed if opted is None else allowed & ~opted[idx]
+        blocked = self._blocked.get(channel)
+        if blocked is None:
+            blocked = self._blocked[channel] = ~self.allowed(channel)
+        return ~blocked[idx]
+
+    def cease(self, idx) -> None:
+        """Accounts ``idx`` (positions, or one) asked to cease communication: no step but legal acts on them."""
+        self.ceased[idx] = True
+        for blocked in self._blocked.values():
+            blocked[idx] = True
+
+    def opt_out(self, channel: str, idx) -> None:
+        """Accounts ``idx`` opted out of ``channel`` (SMS or e-mail)."""
+        self.opted_out[channel][idx] = True
+        if channel in self._blocked:
+            self._blocked[channel][idx] = True
 
     def local_window(self, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Each account's contact window in the book's minutes of the day (its local window, shifted)."""
@@ -181,11 +212,11 @@ class Standing:
         outcome = np.full(idx.size, NO_OUTCOME, dtype=np.int8)
         opt_out = u[:, 0] < np.minimum(1.0, contact.opt_out.get(channel, 0.0) * pressure)
         if channel in self.opted_out:
-            self.opted_out[channel][idx[opt_out]] = True
+            self.opt_out(channel, idx[opt_out])
             outcome[opt_out] = OPT_OUT_LOGGED
             self.opt_outs += int(opt_out.sum())
         cease = u[:, 1] < np.minimum(1.0, contact.cease_after_message * pressure)
-        self.ceased[idx[cease]] = True
+        self.cease(idx[cease])
         self.blocked_today.update(idx[cease].tolist())  # no more calls today either
         outcome[cease] = CEASE_LOGGED  # wins: it forbids more than the opt-out
         self.cease_requests += int(cease.sum())
@@ -202,7 +233,7 @@ class Standing:
             self.contact.cease_request * contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening))
         u = self.cease_draws.draw(i)[0] if self.paired else self.pool.next()
         if u < p:
-            self.ceased[i] = True
+            self.cease(i)
             self.cease_requests += 1
             return True
         return False

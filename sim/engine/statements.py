@@ -203,11 +203,13 @@ class Statements:
 
     # ------------------------------------------------------------------------- the statement day
 
-    def cycle_evening(self, ageing: np.ndarray, day: int) -> None:
-        """The evening's statements (after ageing): active accounts age their past due and get a new minimum;
-        cured accounts may re-default. ``ageing``: the positions (ascending) of the accounts ageing tonight."""
+    def cycle_evening(self, day: int) -> None:
+        """The evening's statements (after ageing): active accounts not on a plan (those ageing tonight) age
+        their past due and get a new minimum; cured accounts may re-default. Looks at today's statement day's
+        rows only (a 30th of the book)."""
+        book = self.book
         today = self._rows_by_cycle_day[day % BUCKET_DAYS]
-        cycle = ageing[self.cycle_day[ageing] == day % BUCKET_DAYS]
+        cycle = today[(book.status[today] == ACTIVE) & ~book.in_plan[today]]
         if cycle.size:
             self._age_past_due(cycle)
             self._statement(cycle, self.minimum[cycle], day)
@@ -264,6 +266,7 @@ class Statements:
         self.past_due_by_age[who, 0] = missed
         book.past_due[who] = missed
         book.status[who] = ACTIVE
+        book.activate(who)
         book.dpd[who] = 1
         book.floor[who] = floor_intensity(book.behavior, bucket_of(book.dpd[who]), book.segment[who],
                                           book.portfolio.segment_names)

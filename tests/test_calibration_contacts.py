@@ -148,13 +148,14 @@ def test_a_lift_s_interval_ends_where_its_profile_likelihood_has_dropped_by_the_
     from sim.calibration.balance_paths import rebuild
     from sim.calibration.calibrate import hardening
     from sim.calibration.estimates import CHI2_95_HALF
+    from sim.calibration.treatment_lifts import ContactTiming
 
     folder, scenario_path = treated
     history = read_history(scenario_path, folder / "accounts.csv", folder / "payments.csv", folder / "contacts.csv",
                            start=START, days=90, model="cgw")
     paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts, history.arrivals)
     prepared = contact_fit.prepare(history.receipts, paths, history.contacts, history.scenario.behavior,
-                                   hardening(history.scenario))
+                                   hardening(history.scenario), ContactTiming.of(history.scenario, history.portfolio))
     fit = contact_fit.fit_cgw(prepared)
     theta = np.r_[fit.timing.theta, np.log(fit.lifts[prepared.free])]
 

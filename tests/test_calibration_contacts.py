@@ -12,7 +12,7 @@ from sim import simulate
 from sim.calibration import calibrate
 from sim.calibration.calibrate import read_history
 from sim.cli import main
-from sim.domain import Channel
+from sim.domain import ACTIVE, Channel
 from sim.engine import Engine
 from sim.engine.replay import LoggedContacts
 from sim.portfolio import build_portfolio
@@ -148,13 +148,14 @@ def test_a_lift_s_interval_ends_where_its_profile_likelihood_has_dropped_by_the_
     from sim.calibration.balance_paths import rebuild
     from sim.calibration.calibrate import hardening
     from sim.calibration.estimates import CHI2_95_HALF
+    from sim.calibration.treatment_lifts import ContactTiming
 
     folder, scenario_path = treated
     history = read_history(scenario_path, folder / "accounts.csv", folder / "payments.csv", folder / "contacts.csv",
                            start=START, days=90, model="cgw")
     paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts, history.arrivals)
     prepared = contact_fit.prepare(history.receipts, paths, history.contacts, history.scenario.behavior,
-                                   hardening(history.scenario))
+                                   hardening(history.scenario), ContactTiming.of(history.scenario, history.portfolio))
     fit = contact_fit.fit_cgw(prepared)
     theta = np.r_[fit.timing.theta, np.log(fit.lifts[prepared.free])]
 
@@ -302,3 +303,60 @@ def test_a_logged_filing_needs_a_legal_team_to_replay_it(treated):
     scenario = history.scenario.with_overrides({"simulation.days": 45})
     with pytest.raises(InputError, match=r"contacts.csv: line 77: channel: a legal filing is replayed by a legal"):
         Engine(scenario, history.portfolio, RandomStreams(0), replay=filing)
+
+
+def _engine_and_design_lifts(scenario, tmp_path):
+    """The lift the engine added to each account on each day (before the evening that applies it), and the
+    calibration's design at the scenario's lifts summed by account and day, from the log the run wrote."""
+    from test_replay_lifts import _Evenings
+
+    from sim.calibration.calibrate import hardening
+    from sim.calibration.history_files import Window, read_contacts
+    from sim.calibration.treatment_lifts import ContactTiming, contact_lifts, pressure_counts
+
+    portfolio = build_portfolio(scenario, RandomStreams(3)["portfolio"])
+    engine = Engine(scenario, portfolio, RandomStreams(3), record_contacts=True)
+    evenings = _Evenings(engine)
+    engine.run()
+    log = engine.outcome().log.build(portfolio.account_id, list(engine.teams.agent_names),
+                                     scenario.simulation.start_date)
+    assert engine.warmup == 0  # the log's days are the evenings' days
+    log.write_csv(tmp_path / "contacts.csv")
+    days = scenario.simulation.days
+    contacts = read_contacts(tmp_path / "contacts.csv", portfolio.account_id, Window(log.start_date, days))
+    timing = ContactTiming.of(scenario, portfolio)
+    lifts = contact_lifts(contacts, scenario.behavior, hardening=hardening(scenario), timing=timing)
+    design = np.zeros((days + 1, len(portfolio)))
+    np.add.at(design, (lifts.time.astype(np.int64) - 1, lifts.position), lifts.size)
+    return contacts, pressure_counts(contacts, timing), evenings, design[:days]
+
+
+@pytest.mark.parametrize("book", ["every_channel_at_midnight", "rules_by_account"])
+def test_the_fits_lift_design_gives_each_account_the_lift_the_engine_gave_it(book, tmp_path):
+    """Per account and day the design's lifts (each contact's channel lift × its fatigue) add up to what the
+    engine added: SMS, e-mail, dials, right-party conversations (and, without rules by account, letters, visits
+    and callbacks) on days with mixes of channels, messages counted at 00:00 or at their local send time. A
+    message's fatigue in the engine does not count the day's earlier dials; a design that counted them gave
+    the fit lifts the engine never gave."""
+    from test_replay_lifts import _every_channel, _rules_by_account
+
+    scenario = _every_channel() if book == "every_channel_at_midnight" else _rules_by_account(tmp_path)
+    contacts, pressure, evenings, design = _engine_and_design_lifts(scenario, tmp_path)
+    channels = ([int(c) for c in Channel if c != Channel.LEGAL] if book == "every_channel_at_midnight"
+                else [Channel.SMS, Channel.EMAIL, Channel.CALL])
+    day = np.floor(contacts.time).astype(np.int64)
+    for channel in channels:
+        assert (contacts.channel == channel).any(), Channel(channel).label
+    # Days when an account got a message and a dial: the case where the counts' order matters.
+    account_day = contacts.position * 10_000 + day
+    messaged = np.isin(contacts.channel, (Channel.SMS, Channel.EMAIL))
+    mixed = np.intersect1d(account_day[messaged], account_day[contacts.channel == Channel.CALL])
+    assert mixed.size > 50
+    assert pressure.max() >= 4  # fatigue has something to damp
+    compared = 0
+    for d in range(design.shape[0]):
+        open_ = evenings.status[d] == ACTIVE
+        np.testing.assert_allclose(design[d][open_], evenings.lift[d][open_], rtol=1e-9, atol=1e-15,
+                                   err_msg=f"{book}, day {d}")
+        compared += int(np.count_nonzero(evenings.lift[d][open_]))
+    assert compared > 1000

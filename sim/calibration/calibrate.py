@@ -48,7 +48,7 @@ from .goodness import (
     uniform_ks,
 )
 from .history_files import Contacts, Receipts, Window, read_contacts, read_payments
-from .treatment_lifts import base_lifts, contact_lifts, contact_rows
+from .treatment_lifts import ContactTiming, base_lifts, contact_lifts, contact_rows
 
 CMDLINE = "command line"
 CONTACT_PREFIX = "contact."  # a fitted parameter of [contact] (the right-party multipliers by bucket)
@@ -234,7 +234,8 @@ def cgw_parts(history: History) -> tuple[BalancePaths, cgw.CgwData, cgw.CgwFit]:
         data = cgw.prepare(history.receipts, paths, contact_lifts(None, history.scenario.behavior))
         return paths, data, cgw.fit(data)
     joint = contact_fit.fit_cgw(contact_fit.prepare(history.receipts, paths, history.contacts,
-                                                    history.scenario.behavior, hardening(history.scenario)))
+                                                    history.scenario.behavior, hardening(history.scenario),
+                                                    ContactTiming.of(history.scenario, history.portfolio)))
     joint.timing.parameters.update(joint.parameters)
     return paths, joint.data, joint.timing
 
@@ -308,7 +309,8 @@ def card_parts(history: History) -> tuple[CardPaths, card.CardData, card.TimingF
         return paths, data, card.fit_timing(data, names)
     # With a contact log the lifts are parameters of the timing likelihood, as under cgw (:mod:`.contact_fit`):
     # each contact a jump whose size is its row's design times the lifts.
-    traced, rows = contact_rows(history.contacts, behavior, hardening(scenario))
+    traced, rows = contact_rows(history.contacts, behavior, hardening(scenario),
+                                ContactTiming.of(scenario, portfolio))
     data = card.prepare_card(history.receipts, paths, traced, portfolio.segment, held, reference,
                              lift_rows=rows, held_lifts=base_lifts(behavior))
     timing = card.fit_timing(data, names)

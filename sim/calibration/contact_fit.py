@@ -43,7 +43,7 @@ from .estimates import (
     wald_on_log,
 )
 from .history_files import Contacts, Receipts
-from .treatment_lifts import FITTED_LIFTS, base_lifts, contact_rows
+from .treatment_lifts import FITTED_LIFTS, ContactTiming, base_lifts, contact_rows
 
 MIN_CONTACTS = 10  # contacts giving a lift, inside the observed windows, for it to be fitted
 LIFT_NAMES = tuple(f"lift.{key}" for key in FITTED_LIFTS)  # as --set writes them inside [behavior]
@@ -76,9 +76,10 @@ class LiftDesign:
 
 
 def prepare(receipts: Receipts, paths: BalancePaths, contacts: Contacts, behavior: BehaviorSection,
-            hardening: float = 0.0) -> LiftDesign:
-    """The events of :func:`cgw.prepare` with each contact event's row of the lift design."""
-    traced, rows_design = contact_rows(contacts, behavior, hardening)
+            hardening: float = 0.0, timing: ContactTiming | None = None) -> LiftDesign:
+    """The events of :func:`cgw.prepare` with each contact event's row of the lift design
+    (``timing``: :func:`.treatment_lifts.lift_design`)."""
+    traced, rows_design = contact_rows(contacts, behavior, hardening, timing)
     data = cgw.prepare(receipts, paths, traced)
     design = np.zeros((data.time.size, len(FITTED_LIFTS)))
     known = ~data.receipt

@@ -11,7 +11,6 @@ from sim.calibration.calibrate import read_history
 from sim.calibration.card_backtest import card_start
 from sim.cli import main
 from sim.domain import RollState
-from sim.errors import InputError
 
 from simhelpers import benchmark_module
 
@@ -105,12 +104,54 @@ def test_the_runs_continue_each_accounts_statement_and_roll_as_the_history_did(c
     assert abs(predicted - actual) < 0.045  # 0.023 here; 0.068 when the runs started from the guess
 
 
-# On the repayment draws numbered by account and day (merge of speedarray) seed 4's 40 fitted days stop the
-# backtest with the --fit-days error: the timing fit converges with two log-parameters at -22.6 and -19.5, flat
-# there but not within 0.5 of the bound (-25), so they count as regular and the observed information is
-# singular (no covariance to draw from). Open: the fit should treat such a parameter as at its bound.
-@pytest.mark.xfail(strict=True, raises=InputError,
-                   reason="seed 4: timing fit's covariance singular (parameters near 0 not treated as on the bound)")
+def _worked_hard(folder, days: int):
+    """The band test's card book: an SMS every 2 days lifting 0.05, fatigue 1.0."""
+    scenario = write_scenario(folder, 600, days, model="card")
+    scenario.write_text(scenario.read_text().replace("every_days = 5", "every_days = 2")
+                        .replace("sms = 0.01,", "sms = 0.05,").replace("kappa = 0.15", "fatigue = 1.0\nkappa = 0.15"))
+    return scenario
+
+
+def test_a_rate_the_fit_puts_at_zero_is_reported_on_the_boundary_and_the_backtest_still_runs(tmp_path):
+    """Seed 4's first 40 days: the floor of 121-150 and δ11 have their maximum at 0, where the likelihood is
+    flat, and the optimiser stopped at e^-22.6 and e^-19.5 (not within 0.5 of the bound, e^-25). Counted as
+    regular they made the observed information singular: every parameter came out not identified and the
+    backtest stopped with the --fit-days error, on data a lender could have."""
+    from sim.calibration.backtest import _truncate
+    from sim.calibration.calibrate import card_parts
+
+    days, fit_days = 80, 40
+    scenario = _worked_hard(tmp_path, days)
+    from sim import simulate
+    from sim.scenario import load_scenario
+
+    result = simulate(load_scenario(scenario), 4, contact_log=True, history=True)
+    result.history.write_portfolio_csv(tmp_path / "accounts.csv")
+    result.history.payments.write_csv(tmp_path / "payments.csv")
+    result.contact_log.write_csv(tmp_path / "contacts.csv")
+    history = read_history(scenario, tmp_path / "accounts.csv", tmp_path / "payments.csv",
+                           tmp_path / "contacts.csv", start=START, days=days, model="card")
+    fitted_part = _truncate(history, fit_days)
+    _, _, timing = card_parts(fitted_part)
+    floor = timing.parameters["base_intensity.121-150"]
+    assert floor.identified and floor.estimate == 0.0 and floor.ci_low == 0.0 < floor.ci_high < 0.1
+    d11 = timing.parameters["delta11"]
+    assert d11.identified and d11.estimate == 0.0 and d11.ci_low == 0.0 < d11.ci_high
+    # The others keep their Wald intervals from the information of the rest, taken with those two at 0.
+    for name in ("base_intensity.1-30", "kappa", "delta10", "lift.sms"):
+        p = timing.parameters[name]
+        assert p.identified and p.ci_low < p.estimate < p.ci_high, name
+    begin = card_start(fitted_part, str(scenario))
+    for seed in range(5):
+        behavior, _ = begin.draws.draw(np.random.default_rng(seed))
+        assert behavior["base_intensity"]["121-150"] < 1e-9  # held at 0, not drawn, not the base's
+
+
+# With a rate at 0 held on its bound (issue 16) seed 4 no longer stops the backtest, and the band test fails for
+# another reason: seeds 4 and 5 have the actual curve below the band on 80 % and 62.5 % of days (the runs
+# collect too much; seed 5 has no floor at 0, only δ11, as before), 80.9 % of days inside over the 8 seeds.
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="seeds 4 and 5: actual curve below the band (runs collect too much); 80.9 % inside")
 def test_over_seeds_the_card_band_holds_the_actual_curve_on_about_nine_days_in_ten(tmp_path):
     """Eight small seeds of a card book worked hard (an SMS every 2 days lifting 0.05, fatigue 1.0), where how
     the replay counts contact fatigue decides much of the cash. 20 replications' 5 % and 95 % points hold a new
@@ -119,9 +160,7 @@ def test_over_seeds_the_card_band_holds_the_actual_curve_on_about_nine_days_in_t
     strategy restarting its cadence on the day it takes an account over, messages never leaving the 7-day
     window), most of the rest below the band (the runs collected too much)."""
     days, fit_days = 80, 40
-    scenario = write_scenario(tmp_path, 600, days, model="card")
-    scenario.write_text(scenario.read_text().replace("every_days = 5", "every_days = 2")
-                        .replace("sms = 0.01,", "sms = 0.05,").replace("kappa = 0.15", "fatigue = 1.0\nkappa = 0.15"))
+    scenario = _worked_hard(tmp_path, days)
     inside, below = [], []
     for seed in range(1, 9):
         b = _backtest.one_seed(tmp_path, scenario, seed, days, fit_days, 20, "card")

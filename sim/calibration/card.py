@@ -53,6 +53,7 @@ from .estimates import (
     CHI2_95_HALF,
     Z95,
     ParameterEstimate,
+    flat_toward_zero,
     hessian_from_gradient,
     log_scale_covariance,
     wald_on_log,
@@ -361,6 +362,7 @@ class TimingFit:
     converged: bool
     regular: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # θ's entries off the bounds
     covariance: np.ndarray | None = None  # of θ[regular], the inverse observed information (the backtest draws)
+    at_zero: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))  # θ's entries held at 0 (the bound)
 
 
 def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
@@ -388,8 +390,12 @@ def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
     # benchmark's time went there), and the Hessian is differenced from it (2k gradients, not 2k² values).
     result = optimize.minimize(objective, _start(data), jac=True, method="L-BFGS-B", bounds=[cgw.LOG_BOUNDS] * k,
                                options={"maxiter": 1000, "ftol": 1e-13, "gtol": 1e-9})
-    theta = result.x
-    on_bound = (theta <= cgw.LOG_BOUNDS[0] + 0.5) | (theta >= cgw.LOG_BOUNDS[1] - 0.5)
+    theta = result.x.copy()
+    # A rate whose maximum is at 0 stops wherever the likelihood goes flat (seen at e^-22.6 and e^-19.5, not
+    # within 0.5 of the bound): it is held at the bound, the rest's information taken there (else singular).
+    at_zero = flat_toward_zero(lambda t: -objective(t)[0] / scale, theta, cgw.LOG_BOUNDS[0])
+    theta[at_zero] = cgw.LOG_BOUNDS[0]
+    on_bound = at_zero | (theta >= cgw.LOG_BOUNDS[1] - 0.5)
     hessian = hessian_from_gradient(lambda t: objective(t)[1], theta)
     covariance = log_scale_covariance(hessian / scale, ~on_bound)
     parameters = {n: ParameterEstimate.unidentified() for n in names}
@@ -405,9 +411,16 @@ def fit_timing(data: CardData, segment_names: tuple[str, ...]) -> TimingFit:
         # interval covered in 88 % of 200 seeds and its maximum is often at 0. Its profile-likelihood
         # interval, on the natural scale with 0 allowed, is used instead (see delta11_profile).
         nuisance = regular[regular != at_d11]
-        parameters["delta11"] = delta11_profile(objective, theta, nuisance, scale, bool(on_bound[at_d11]), at_d11)
+        parameters["delta11"] = delta11_profile(objective, theta, nuisance, scale, bool(at_zero[at_d11]), at_d11)
+        # Any other rate at 0 (a floor no repayment came at, a lift that adds nothing) gets the same one-sided
+        # profile interval from 0, the regular ones re-maximised. κ is not a rate that can be 0 (X would never
+        # decay and its integral diverge): at its bound it stays not identified.
+        at_kappa = data.free.size
+        for i in np.flatnonzero(at_zero):
+            if i not in (at_d11, at_kappa):
+                parameters[fitted[i]] = delta11_profile(objective, theta, regular, scale, True, int(i))
     return TimingFit(theta, -result.fun / scale, parameters, bool(result.success), np.flatnonzero(~on_bound),
-                     covariance)
+                     covariance, np.flatnonzero(at_zero))
 
 
 def delta11_profile(objective, theta: np.ndarray, nuisance: np.ndarray, scale: float,

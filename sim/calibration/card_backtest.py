@@ -100,7 +100,8 @@ class CardDraws:
         self.regular = timing.regular[keep]
         sub = timing.covariance[np.ix_(keep, keep)]
         self.factor = np.linalg.cholesky(sub) if sub.size else sub
-        self.fitted = set(timing.regular.tolist())  # θ's entries with an estimate (the others: the base's)
+        # θ's entries with an estimate (the others: the base's); those at 0 are held there, never drawn
+        self.fitted = set(timing.regular.tolist()) | set(timing.at_zero.tolist())
         self.choices = _choice_weights(paths)
         with_contacts = history.contacts is not None
         self.redefault = [(int(e), int(t)) if with_contacts and t >= card.MIN_TRIALS else None

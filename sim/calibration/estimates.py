@@ -35,6 +35,7 @@ Z95 = 1.959963984540054  # the standard normal's 97.5 % point
 CHI2_95_HALF = 1.920729410347062  # half the χ²₁ 95 % point: a profile likelihood's drop at its interval's ends
 LEVEL = 0.95
 MAX_SPAN = 1000.0  # an interval from θ̂/1000 to 1000·θ̂ says nothing: not identified
+NEGLIGIBLE = 1e-6  # a parameter whose whole value moves the log-likelihood by less than this is at 0
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,27 @@ def hessian_from_gradient(gradient: Callable[[np.ndarray], np.ndarray], x: np.nd
         down[i] -= step
         hess[:, i] = (gradient(up) - gradient(down)) / (2 * step)
     return (hess + hess.T) / 2
+
+
+def flat_toward_zero(log_likelihood: Callable[[np.ndarray], float], theta: np.ndarray, floor: float,
+                     margin: float = 0.5) -> np.ndarray:
+    """Which log-parameters sit at 0 on the natural scale: on the log scale's lower bound (within ``margin``),
+    or anywhere the likelihood is flat from there down to it.
+
+    A positive rate's maximum at 0 is where a log-scale optimiser stops wherever the likelihood stops moving
+    (e^-20 and e^-25 a day are both "none"), often well above the bound: there the observed information is
+    singular, and a Wald interval on the log scale is meaningless. The rule: moving the parameter from its
+    estimate to the bound, the others held, changes the log-likelihood by less than :data:`NEGLIGIBLE`: its
+    whole value contributes nothing the data can see, so its estimate is the boundary's (0), as ``r_min``'s
+    and δ11's are, and it takes a one-sided profile interval instead.
+    """
+    at = theta <= floor + margin
+    top = log_likelihood(theta)
+    for i in np.flatnonzero(~at):
+        moved = theta.copy()
+        moved[i] = floor
+        at[i] = abs(top - log_likelihood(moved)) < NEGLIGIBLE
+    return at
 
 
 def log_scale_covariance(hessian: np.ndarray, regular: np.ndarray) -> np.ndarray | None:

@@ -20,17 +20,22 @@ def test_distinct_rows_are_numpys_unique(size):
     assert np.array_equal(first, want_first)  # the first occurrence, as np.unique gives it
 
 
+def a_days_book(seed: int, n: int = 20_000):
+    """A day's book of ``n`` accounts: floors, intensities above them, balances, and which 30 % can pay."""
+    rng = np.random.default_rng(seed)
+    floor = rng.uniform(0.001, 0.05, n)
+    intensity = floor + rng.exponential(0.3, n)
+    balance = rng.uniform(100, 5_000, n)
+    payable = rng.random(n) < 0.3
+    return n, floor, intensity, balance, payable
+
+
 @pytest.mark.parametrize("model", ["hawkes", "cgw"])
 def test_repayment_day_on_live_rows_matches_the_whole_book(model):
     """An account that cannot pay is left out of the work, not out of the draws: the stream, the payers,
     what they pay and the payable accounts' intensity are the same bit for bit."""
     behavior = BehaviorSection(model=model)
-    n = 20_000
-    rng = np.random.default_rng(5)
-    floor = rng.uniform(0.001, 0.05, n)
-    intensity = floor + rng.exponential(0.3, n)
-    balance = rng.uniform(100, 5_000, n)
-    payable = rng.random(n) < 0.3
+    n, floor, intensity, balance, payable = a_days_book(5)
     whole = repayment_day(intensity.copy(), floor, balance, behavior, np.random.default_rng(9), payable,
                           followup_rng=np.random.default_rng(10))
     rows = np.flatnonzero(payable)
@@ -56,12 +61,7 @@ def test_repayment_day_with_the_rows_own_draws_matches_the_whole_book():
     """Given the live rows' own draws (the engine's, numbered by account and day), the day is the one the
     whole book would have had with those numbers at those rows."""
     behavior = BehaviorSection(model="hawkes")
-    n = 20_000
-    rng = np.random.default_rng(6)
-    floor = rng.uniform(0.001, 0.05, n)
-    intensity = floor + rng.exponential(0.3, n)
-    balance = rng.uniform(100, 5_000, n)
-    payable = rng.random(n) < 0.3
+    n, floor, intensity, balance, payable = a_days_book(6)
     whole = repayment_day(intensity.copy(), floor, balance, behavior, np.random.default_rng(9), payable,
                           followup_rng=np.random.default_rng(10))
     same = np.random.default_rng(9)

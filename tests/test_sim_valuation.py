@@ -380,7 +380,8 @@ def test_a_second_pass_the_agent_free_treatments_cannot_make_feasible_is_not_run
     # have, so the second pass is not run (its agent-free treatments' LP is infeasible). That is a rule of
     # thumb, not a proof — here the pass run in full is feasible (calls in the bucket save calls after it) —
     # so this checks what the skip costs: the skipped pass's plan, run in full, is worth less as a ladder than
-    # the plan returned, so the plan is the same.
+    # the plan returned, so the plan is the same. (8 a segment: on the repayment draws numbered by account and
+    # day, 6 a segment gives a sample whose own ladder fits after the bucket, and pass 2 is run.)
     from optimizer.allocation.objective import engine_balance_values
     from optimizer.allocation.plan import continuation_table
     from optimizer.allocation.search import _Search
@@ -388,7 +389,7 @@ def test_a_second_pass_the_agent_free_treatments_cannot_make_feasible_is_not_run
     scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 1000, "simulation.days": 42})
     world, _ = engine_balance_values(scenario)
     search = _Search(world, days=42, budget=None, min_service=False, solver="highs", time_limit=None,
-                     band_edges=None, rng=None, per_segment=6, ladders=[], valuation="simulate")
+                     band_edges=None, rng=None, per_segment=8, ladders=[], valuation="simulate")
     best, note = search.passes(2)
     assert best.plan.ok and "pass 2 not run" in note
     continuation = continuation_table(search.segments, best.plan.dominant_treatment(), search.own)

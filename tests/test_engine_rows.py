@@ -5,9 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sim.engine.calls as calls
 from sim.behavior import repayment_day
 from sim.engine.rows import distinct, distinct_first
-from sim.scenario import BehaviorSection
+from sim.scenario import BehaviorSection, load_scenario
+from sim.simulation import simulate
+
+from simhelpers import SCENARIOS
 
 
 @pytest.mark.parametrize("size", [0, 1, 2, 50, 5_000])
@@ -96,3 +100,21 @@ def test_an_accounts_daily_draws_do_not_depend_on_which_other_rows_are_drawn():
     next_day = draws.draw(np.arange(100_000), 8)
     for a, b in ((every[0], every[1]), (every[0], next_day[0]), (every[0][:-1], every[0][1:])):
         assert abs(np.corrcoef(a, b)[0, 1]) < 5 / 100_000**0.5
+
+
+@pytest.mark.parametrize("name", ["baseline", "call_heavy"])
+def test_the_call_list_read_a_chunk_at_a_time_calls_the_same_accounts(name, monkeypatch):
+    """The agents' list is made Python lists (and its rules per position read) as they get to it: with chunks
+    of one position the run dials, reaches and collects exactly what the whole list read at once gives."""
+    scenario = load_scenario(SCENARIOS / f"{name}.toml", {"simulation.accounts": 1_500, "simulation.days": 20,
+                                                          "simulation.warmup_days": 10})
+    monkeypatch.setattr(calls, "LIST_CHUNK", 10**9)
+    whole = simulate(scenario, 5)
+    monkeypatch.setattr(calls, "LIST_CHUNK", 1)
+    chunked = simulate(scenario, 5)
+    assert whole.kpis["contacts"]["call"] > 500
+    assert chunked.kpis == whole.kpis
+    for name in whole.series:
+        assert np.array_equal(chunked.series[name], whole.series[name], equal_nan=True), name
+    for column in ("account", "minute", "channel", "outcome", "agent", "duration"):
+        assert np.array_equal(getattr(chunked.contact_log, column), getattr(whole.contact_log, column)), column

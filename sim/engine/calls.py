@@ -44,6 +44,7 @@ SERVICE_LEVEL_SECONDS = 20.0
 CALL_CODE = int(Channel.CALL)
 INBOUND_CODE = int(Channel.INBOUND_CALL)
 FATIGUE_TABLE = 256  # recent-contact counts with a precomputed fatigue (more: computed at the dial)
+LIST_CHUNK = 4096  # the call list's first positions made Python lists in the morning (CallCentre.list_more)
 
 
 class CallCentre:
@@ -120,17 +121,17 @@ class CallCentre:
         team.idle = deque()
         team.watching = False
         team.cursor = 0
-        team.queue_list, team.queue_step_list, team.queue_size = [], [], 0
-        team.queue_reach = None
+        team.queue_list, team.queue_step_list, team.queue_size, team.queue_ready = [], [], 0, 0
+        team.queue_reach = team.queue_pending = None
         if not self.teams.works_today(team, day) or not team.agent_ids:
             return
         if lists:
             idx, steps = self._call_list(team, lists, day)
-            team.queue_list = idx.tolist()
-            team.queue_step_list = steps.tolist() if steps is not None else [lists[0][1]] * idx.size
+            team.queue_size = idx.size
+            team.queue_pending = (idx, steps, lists[0][1])
             if self.standing is not None:
-                team.queue_reach = self._reach(idx)
-        team.queue_size = len(team.queue_list)
+                team.queue_reach = ([], [], [], [], [], [], [], [])
+            self.list_more(team, 0)
         floor = self.floor
         for agent in team.agent_ids:
             for start, end in team.shifts_of(agent):
@@ -166,6 +167,30 @@ class CallCentre:
             steps = steps[keep] if steps is not None else None
         order = self.book.call_order(idx)
         return idx[order], (steps[order] if steps is not None else None)
+
+    def list_more(self, team: Team, k: int) -> None:
+        """The team's list as Python lists (what the agents' loop reads), up to position ``k`` at least.
+
+        The list is cut to what the agents could dial if every call were the
+        shortest (``_call_list``), several times what they do dial, so it is
+        turned into Python lists (and each position's ``_reach`` computed) a
+        chunk at a time, as the agents get to it: doubling from
+        ``LIST_CHUNK`` positions. Everything ``_reach`` reads stays as it
+        was this morning until 24:00 (days past due, the 7-day counts, rule
+        sets and windows change in the morning or the evening only), and every
+        shift ends by 24:00, so a chunk read later in the day holds the numbers
+        the whole list would have held.
+        """
+        idx, steps, step = team.queue_pending
+        ready = team.queue_ready
+        stop = min(idx.size, max(k + 1, ready + max(ready, LIST_CHUNK)))
+        part = idx[ready:stop]
+        team.queue_list.extend(part.tolist())
+        team.queue_step_list.extend(steps[ready:stop].tolist() if steps is not None else [step] * part.size)
+        if team.queue_reach is not None:
+            for column, values in zip(team.queue_reach, self._reach(part), strict=True):
+                column.extend(values)
+        team.queue_ready = stop
 
     def _reach(self, idx: np.ndarray) -> tuple[list, ...]:
         """What each listed account's dial reads, computed in arrays once a morning: its contact window in
@@ -291,11 +316,16 @@ class CallCentre:
                 _, i, k, s = due
                 if (redial and redial[0][0] <= now) or (opening and opening[0][0] <= now):
                     floor.wake(team.idle, now)  # more redials are due: let a colleague help
-                if reach is not None and (k >= team.queue_size or queue_list[k] != i):
-                    continue  # pushed by a call that ended after midnight: yesterday's list, not today's
+                if reach is not None:
+                    if team.queue_ready <= k < team.queue_size:
+                        self.list_more(team, k)
+                    if k >= team.queue_size or queue_list[k] != i:
+                        continue  # pushed by a call that ended after midnight: yesterday's list, not today's
             elif team.cursor < team.queue_size:
                 k = team.cursor
                 team.cursor = k + 1
+                if k >= team.queue_ready:  # the next chunk of the list (list_more)
+                    self.list_more(team, k)
                 i, s = queue_list[k], queue_step_list[k]
             else:
                 i = -1

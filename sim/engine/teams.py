@@ -40,6 +40,10 @@ class Team:
     queue_step_list: list = field(default_factory=list)
     queue_size: int = 0
     queue_reach: tuple | None = None  # per listed account, what its dial reads (CallCentre._reach)
+    # The list's positions made Python lists so far, and its arrays (accounts, steps or None, the one step)
+    # for the rest (CallCentre.list_more).
+    queue_ready: int = 0
+    queue_pending: tuple | None = None
     means: tuple = (1.0, 1.0, 1.0)
     idle: deque = field(default_factory=deque)
     watching: bool = False

@@ -7,7 +7,7 @@ import pytest
 
 import sim.engine.calls as calls
 from sim.behavior import repayment_day
-from sim.engine.rows import distinct, distinct_first
+from sim.engine.rows import distinct, distinct_first, kept, stable_argsort, table_rows
 from sim.scenario import BehaviorSection, load_scenario
 from sim.simulation import simulate
 
@@ -118,3 +118,60 @@ def test_the_call_list_read_a_chunk_at_a_time_calls_the_same_accounts(name, monk
         assert np.array_equal(chunked.series[name], whole.series[name], equal_nan=True), name
     for column in ("account", "minute", "channel", "outcome", "agent", "duration"):
         assert np.array_equal(getattr(chunked.contact_log, column), getattr(whole.contact_log, column)), column
+
+
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.97, 1.0])
+def test_kept_rows_are_the_boolean_index(share):
+    """``kept(rows, mask)`` is ``rows[mask]`` (rows or a table's rows), and a mask of another length is an error
+    rather than a quiet cut; ``table_rows(table, rows)`` is ``table[rows]``."""
+    rng = np.random.default_rng(3)
+    rows = np.sort(rng.choice(1_000_000, 20_000, replace=False))
+    mask = rng.random(rows.size) < share
+    assert np.array_equal(kept(rows, mask), rows[mask])
+    table = rng.random((rows.size, 6))
+    assert np.array_equal(kept(table, mask), table[mask])
+    book_table = rng.random((1_000_000, 6))
+    assert np.array_equal(table_rows(book_table, rows), book_table[rows])
+    with pytest.raises(ValueError, match="a mask of 19999 rows for 20000"):
+        kept(rows, mask[1:])
+
+
+def test_the_call_order_is_the_stable_order_with_or_without_ties():
+    """Highest balance first, equal balances by position: the fast sort is used only when it cannot differ."""
+    from sim.engine import Engine
+    from sim.portfolio import build_portfolio
+    from sim.streams import RandomStreams
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 3_000})
+    streams = RandomStreams(4)
+    book = Engine(scenario, build_portfolio(scenario, streams["portfolio"]), streams, record_contacts=False).book
+    idx = np.flatnonzero(book.balance > 0)
+    assert idx.size > 1_000
+
+    def stable() -> np.ndarray:
+        return np.argsort(-book.balance[idx], kind="stable")
+
+    assert np.array_equal(book.call_order(idx), stable())  # distinct balances
+    book.balance[idx[::3]] = 2_500.0  # a third of the accounts tie
+    assert np.array_equal(book.call_order(idx), stable())
+    book.balance[idx[1::7]] = np.nan
+    assert np.array_equal(book.call_order(idx), stable())
+
+
+@pytest.mark.parametrize("case", ["distinct", "ties", "signed zeros", "nan", "one", "empty"])
+def test_stable_argsort_is_numpys_stable_sort(case):
+    rng = np.random.default_rng(8)
+    key = -rng.lognormal(7.8, 0.9, 50_000)
+    if case == "ties":
+        key[rng.random(key.size) < 0.3] = -50_000.0  # clipped balances
+        key[::11] = np.round(key[::11], -2)
+    elif case == "signed zeros":
+        key[::3] = 0.0
+        key[1::3] = -0.0
+    elif case == "nan":
+        key[::13] = np.nan
+    elif case == "one":
+        key = key[:1]
+    elif case == "empty":
+        key = key[:0]
+    assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))

@@ -39,7 +39,7 @@ from ..history import RESIDUE, evening_minute
 from ..portfolio import Portfolio
 from ..streams import RandomStreams, RowDayUniforms
 from .context import Context
-from .rows import distinct
+from .rows import distinct, kept, stable_argsort
 from .statements import Statements
 
 NEVER = -(10**6)
@@ -193,7 +193,7 @@ class Book:
         Callers must not write into the array returned.
         """
         live = self._live
-        live = live[self.status[live] == ACTIVE]
+        live = kept(live, self.status[live] == ACTIVE)
         self._live = live
         return live
 
@@ -217,11 +217,11 @@ class Book:
         keep &= ~self.legal_queued[rows]
         if self.any_paused:
             keep &= self.paused_until[rows] <= day
-        return rows[keep]
+        return kept(rows, keep)
 
     def call_order(self, idx: np.ndarray) -> np.ndarray:
         """Positions of ``idx`` (ascending) in the strategy's priority order; ties by account position."""
-        return np.argsort(self.priority_key(idx), kind="stable")
+        return stable_argsort(self.priority_key(idx))
 
     def priority_key(self, idx: np.ndarray) -> np.ndarray:
         rule = self.ctx.scenario.strategy.priority
@@ -245,7 +245,7 @@ class Book:
         rows = distinct(np.concatenate([np.asarray(self.lifted, dtype=np.int64), *self.lifted_batches]))
         self.lifted.clear()  # cleared in place: the call centre holds the list
         self.lifted_batches.clear()
-        return rows[self.pending_lift[rows] != 0]
+        return kept(rows, self.pending_lift[rows] != 0)
 
     # ------------------------------------------------------------------------- the evening
 
@@ -292,7 +292,7 @@ class Book:
         """
         paid_today = distinct(np.concatenate(self._paid_today)) if self._paid_today else np.zeros(0, np.int64)
         self._paid_today = []
-        done = paid_today[(self.status[paid_today] == ACTIVE) & (self.balance[paid_today] < PAID_OFF_BELOW)]
+        done = kept(paid_today, (self.status[paid_today] == ACTIVE) & (self.balance[paid_today] < PAID_OFF_BELOW))
         if done.size:
             self.collect(done, self.balance[done].copy(), day, RESIDUE)
             self.status[done] = PAID_OFF
@@ -305,7 +305,7 @@ class Book:
             self._apply_card_payment(who, paid, day)
             return
         self.past_due[who] = np.maximum(self.past_due[who] - paid, 0.0)
-        cured = who[(self.past_due[who] <= PAID_OFF_BELOW) & (self.status[who] == ACTIVE)]
+        cured = kept(who, (self.past_due[who] <= PAID_OFF_BELOW) & (self.status[who] == ACTIVE))
         if cured.size:
             self.status[cured] = CURED
             self.dpd[cured] = 0
@@ -317,12 +317,12 @@ class Book:
         rolls the account back a bucket (its intensity floor moves with it)."""
         self.statements.pay(who, paid)
         cured, rolled = self.statements.after_payment(who, day)
-        done = cured[self.balance[cured] < PAID_OFF_BELOW]
+        done = kept(cured, self.balance[cured] < PAID_OFF_BELOW)
         if done.size:  # the whole balance paid: the account leaves the book paid off, not cured
             self.collect(done, self.balance[done].copy(), day, RESIDUE)
             self.status[done] = PAID_OFF
             self.in_plan[done] = False
-            cured = cured[self.status[cured] == ACTIVE]
+            cured = kept(cured, self.status[cured] == ACTIVE)
         self._cure(cured)
         if rolled.size:
             self._move_floors(rolled)
@@ -424,33 +424,35 @@ class Book:
             balance += interest
             self.balance[active] = balance
             if self.statements is not None:
-                self.statements.cycle_interest[active] += interest
+                # The live rows are distinct: one addition each, as ``[active] +=`` does, without its two
+                # temporaries (about half the time for a million rows).
+                np.add.at(self.statements.cycle_interest, active, interest)
             added = float(interest.sum())  # over the live rows only (a sum over every row was 5x the work)
             self.interest_and_fees_total += added
             tally.interest_and_fees[day] += added
         # Accounts on a plan that is being kept do not age.
-        ageing = active[~self.in_plan[active]]
+        ageing = kept(active, ~self.in_plan[active])
         dpd = self.dpd[ageing]
         dpd += 1
         self.dpd[ageing] = dpd
         if self.statements is not None:
             self.statements.cycle_evening(day)  # each account on its own statement day
         else:
-            new_cycle = ageing[dpd % 30 == 0]
+            new_cycle = kept(ageing, dpd % 30 == 0)
             if new_cycle.size:
                 self._new_cycle(new_cycle, day)
         # Nothing above moves the ageing accounts' days past due again (a statement changes what is due).
         crossed_at = np.flatnonzero(dpd % 30 == 1)
         crossed = ageing[crossed_at]
         # Reaching 31 days past due: bureau reporting and IFRS 9 stage 2 begin (the provision view).
-        past_30 = crossed[dpd[crossed_at] == 31]
+        past_30 = kept(crossed, dpd[crossed_at] == 31)
         if past_30.size:
             tally.rolled_past_30[day] += past_30.size
             if self.ctx.ledger is not None:
                 np.add.at(self.ctx.ledger.rolled_past_30, past_30, 1)
         if self.behavior.model != "cgw" and crossed.size:
             self._move_floors(crossed)
-        charged = ageing[dpd >= portfolio.charge_off_dpd]
+        charged = kept(ageing, dpd >= portfolio.charge_off_dpd)
         self.charged_last = charged  # the standing's placement reads them tomorrow morning
         if charged.size:
             if self.after_charge_off is not None:

@@ -36,7 +36,7 @@ from .contacts import ContactCounters
 from .context import Context
 from .conversation import Conversation
 from .floor import AgentShift, Floor
-from .rows import distinct_first
+from .rows import distinct_first, kept
 from .teams import Team, Teams
 
 DAY = MINUTES_PER_DAY
@@ -153,8 +153,8 @@ class CallCentre:
         if refused.any():
             self.ctx.tally.refusals[day] += int(refused.sum())
             keep = ~refused
-            idx = idx[keep]
-            steps = steps[keep] if steps is not None else None
+            idx = kept(idx, keep)
+            steps = kept(steps, keep) if steps is not None else None
         minutes = team.staffed_minutes()
         handle = team.spec.handle_minutes
         shortest = min(handle.no_answer, handle.wrong_party, handle.right_party)

@@ -171,7 +171,10 @@ class ContactCounters:
         refused = (day - self.last_conversation[idx]) < st.quiet_days[sets]
         refused |= self.attempts_7d[idx] >= st.cap_attempts_7d[sets]
         refused |= self.connects_7d[idx] >= st.cap_conversations_7d[sets]
-        refused |= (st.cap_attempts_day[sets] <= 0) | (st.cap_connects_day[sets] <= 0)
+        # A rule set allowing no call a day refuses all its accounts: read by set, and only when one does.
+        no_calls = (st.cap_attempts_day <= 0) | (st.cap_connects_day <= 0)
+        if no_calls.any():
+            refused |= no_calls[sets]
         return refused
 
     def refused_later_today(self, i: int, tried: int, day: int) -> bool:

@@ -41,6 +41,7 @@ from ..scenario import Scenario
 from ..streams import AccountUniformArrays, AccountUniforms, UniformPool
 from .book import Book
 from .context import Context
+from .rows import kept
 
 NO_CAP = 10**9
 CEASE_TABLE = 256  # recent-contact counts whose chance of a cease request is computed once (more: each time)
@@ -140,7 +141,7 @@ class Standing:
         else:
             rows = np.arange(book.n)
             self._scanned = True
-        newly = rows[(book.dpd[rows] >= self.placement_dpd) & (self.facts.placed_on[rows] == NOT_PLACED)]
+        newly = kept(rows, (book.dpd[rows] >= self.placement_dpd) & (self.facts.placed_on[rows] == NOT_PLACED))
         if newly.size:
             self.place(np.sort(newly), day)
 
@@ -148,7 +149,7 @@ class Standing:
         """Accounts placed with the agency today (at ``placement_dpd`` or by the ladder's agency step): its
         rules from today on, for good; an account placed before keeps its first day."""
         facts = self.facts
-        idx = idx[facts.placed_on[idx] == NOT_PLACED]
+        idx = kept(idx, facts.placed_on[idx] == NOT_PLACED)
         facts.placed_on[idx] = day
         self.rule_set[idx] = self.rule_set[idx] % 2  # the agency's set, Massachusetts kept
 

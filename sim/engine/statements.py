@@ -37,6 +37,7 @@ from ..behavior import floor_intensity
 from ..card_behavior import CardChoice, PaymentChoice, first_minimum, minimum_rule
 from ..card_terms import late_fees_due, minimum_due_cents, to_cents
 from ..domain import ACTIVE, BUCKET_DAYS, CURED, bucket_of
+from .rows import kept, table_rows
 
 AGES = 6  # past-due amounts kept by cycle: 1-30 … 151-180 (and older, in the last)
 HALF_CENT = 0.005
@@ -157,7 +158,7 @@ class Statements:
     def pay(self, who: np.ndarray, paid: np.ndarray) -> None:
         """Apply payments: the oldest past-due amount first, then the minimum not yet due."""
         left = np.asarray(paid, dtype=np.float64).copy()
-        by_age = self.past_due_by_age[who]
+        by_age = table_rows(self.past_due_by_age, who)
         for age in range(AGES - 1, -1, -1):
             take = np.minimum(by_age[:, age], left)
             by_age[:, age] -= take
@@ -170,12 +171,12 @@ class Statements:
     def after_payment(self, who: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Cure or roll back the active payers ``who`` (unique): returns (cured, rolled back)."""
         book = self.book
-        who = who[book.status[who] == ACTIVE]
-        cured = who[book.past_due[who] < HALF_CENT]
+        who = kept(who, book.status[who] == ACTIVE)
+        cured = kept(who, book.past_due[who] < HALF_CENT)
         if cured.size:
             self.past_due_by_age[cured] = 0.0
             book.past_due[cured] = 0.0
-        late = who[book.past_due[who] >= HALF_CENT]
+        late = kept(who, book.past_due[who] >= HALF_CENT)
         cycles = self._cycles_behind(late)
         # This evening's ageing is still to come: the days past due as of this morning.
         dpd = delinquent_dpd(cycles, self.cycle_day[late], day - 1)
@@ -187,15 +188,15 @@ class Statements:
     def _cycles_behind(self, late: np.ndarray) -> np.ndarray:
         """Cycles still behind: the oldest column with something left (the last column holds the older
         cycles too, so an account still owing it keeps its days past due)."""
-        return AGES - np.argmax(self.past_due_by_age[late][:, ::-1] > 0, axis=1)
+        return AGES - np.argmax(table_rows(self.past_due_by_age, late)[:, ::-1] > 0, axis=1)
 
     def resume(self, who: np.ndarray, day: int) -> np.ndarray:
         """Accounts whose plan broke, before this evening's ageing: their days past due, which stood still
         on the plan, follow again from what is unpaid and their statement day. Returns those with nothing
         past due (the instalments paid it): they are current."""
         book = self.book
-        cured = who[book.past_due[who] < HALF_CENT]
-        late = who[book.past_due[who] >= HALF_CENT]
+        cured = kept(who, book.past_due[who] < HALF_CENT)
+        late = kept(who, book.past_due[who] >= HALF_CENT)
         cycles = self._cycles_behind(late)
         keep = cycles < AGES
         book.dpd[late[keep]] = delinquent_dpd(cycles[keep], self.cycle_day[late[keep]], day - 1)
@@ -209,12 +210,12 @@ class Statements:
         rows only (a 30th of the book)."""
         book = self.book
         today = self._rows_by_cycle_day[day % BUCKET_DAYS]
-        cycle = today[(book.status[today] == ACTIVE) & ~book.in_plan[today]]
+        cycle = kept(today, (book.status[today] == ACTIVE) & ~book.in_plan[today])
         if cycle.size:
             self._age_past_due(cycle)
             self._statement(cycle, self.minimum[cycle], day)
-        cured = today[self.book.status[today] == CURED]
-        cured = cured[self.book.balance[cured] >= HALF_CENT]
+        cured = kept(today, self.book.status[today] == CURED)
+        cured = kept(cured, self.book.balance[cured] >= HALF_CENT)
         # Paired runs (ctx.draws): one uniform per account every evening, whoever is cured, so an account's
         # re-default does not depend on which other accounts a treatment cured.
         daily = self.rng.random(self.book.n) if self.book.ctx.draws is not None else None
@@ -230,7 +231,7 @@ class Statements:
         return cured[self.choice.redefaults(self.book.segment[cured], u)]
 
     def _age_past_due(self, who: np.ndarray) -> None:
-        by_age = self.past_due_by_age[who]
+        by_age = table_rows(self.past_due_by_age, who)
         by_age[:, AGES - 1] += by_age[:, AGES - 2]
         by_age[:, 1:AGES - 1] = by_age[:, 0:AGES - 2]
         by_age[:, 0] = self.due[who]

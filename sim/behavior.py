@@ -130,7 +130,9 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
         intensity_rows, floor_rows = intensity[rows], floor[rows]
     else:
         intensity_rows, floor_rows = intensity, floor
-    excess = intensity_rows - floor_rows
+    # On the live rows the gathered intensities are a copy of the day's own: the excess is computed in it (one
+    # array of a million fewer to allocate, and to fault in, each evening).
+    excess = np.subtract(intensity_rows, floor_rows, out=intensity_rows if rows is not None else None)
     np.maximum(excess, 0.0, out=excess)
     # Λ(1) = λ∞ + excess·(1 − e^{−κ})/κ, written with in-place steps (1M accounts a day).
     whole_day = excess * ((-np.expm1(-kappa)) / kappa if kappa > 0 else 1.0)
@@ -158,11 +160,13 @@ def repayment_day(intensity: np.ndarray, floor: np.ndarray, balance: np.ndarray,
                 hit_mask &= payable
             hit = hit_at = np.flatnonzero(hit_mask)
         first_target, first_share = targets[hit], shares[hit]  # the whole book's draws, by position
-    lam_end = excess * (np.exp(-kappa) if kappa > 0 else 1.0)
+    if hit.size:
+        h_excess, h_floor = excess[hit_at], floor_rows[hit_at]
+    # λ at the day's end, decayed from the excess in place (read above for the payers, not after).
+    lam_end = np.multiply(excess, np.exp(-kappa) if kappa > 0 else 1.0, out=excess)
     lam_end += floor_rows
     paid, payments = np.zeros(0), np.zeros(0, np.int32)
     if hit.size:
-        h_excess, h_floor = excess[hit_at], floor_rows[hit_at]
         paid, payments, t = _repayments(hit, first_target, first_share, h_excess, h_floor,
                                         balance[hit].copy(),
                                         behavior, rng if followup_rng is None else followup_rng, followup_draws,

@@ -193,7 +193,8 @@ class CallCentre:
         team.queue_ready = stop
 
     def _reach(self, idx: np.ndarray) -> tuple[list, ...]:
-        """What each listed account's dial reads, computed in arrays once a morning: its contact window in
+        """What each listed account's dial reads, computed in arrays a chunk of the list at a time
+        (:meth:`list_more`): its contact window in
         the book's minutes, its offset from the book's time (for its local hour), its right-party
         multiplier by bucket and segment, its dial attempts of the last 7 days (contact pressure), and
         what its rule set leaves it today: dial attempts and conversations (the daily caps and what the

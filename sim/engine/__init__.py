@@ -127,7 +127,7 @@ class Engine:
         self.field = FieldTeams(ctx, book, counters, teams, conversation, UniformPool(streams["field"]))
         self.legal = Legal(ctx, book, teams, streams["legal"])
         self.ladder = Ladder(ctx, book, counters, step_accounts, self.calls.start_callers,
-                             self.calls.inbound_enabled, streams["automated"])
+                             self.calls.inbound_enabled, streams["automated"], self.calls.floor)
         after = [(s, step) for s, step in enumerate(scenario.strategy.steps) if step.after_charge_off]
         self.lifecycle = None
         if after:  # steps after charge-off: agency, attorney, debt sale (sim/engine/lifecycle.py)

@@ -24,6 +24,7 @@ from ..scenario import Step, parse_clock
 from .book import Book
 from .contacts import ContactCounters
 from .context import Context
+from .floor import Floor, FloorProcess
 
 DAY = MINUTES_PER_DAY
 
@@ -33,8 +34,8 @@ class Ladder:
 
     def __init__(self, ctx: Context, book: Book, counters: ContactCounters,
                  step_accounts: Sequence[np.ndarray | None] | None,
-                 start_callers: Callable[[np.ndarray, np.ndarray, int], None], callbacks_answered: bool,
-                 automated_rng: np.random.Generator):
+                 start_callers: Callable[..., None], callbacks_answered: bool,
+                 automated_rng: np.random.Generator, floor: Floor):
         self.ctx = ctx
         self.book = book
         self.counters = counters
@@ -44,6 +45,7 @@ class Ladder:
         self.start_callers = start_callers
         self.callbacks_answered = callbacks_answered
         self.automated_rng = automated_rng
+        self.floor = floor  # the call floor's heap, where the day's deliveries wait for their minute
         self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
         contact = ctx.scenario.contact
         self.hardening = contact.hardening if contact is not None else 0.0
@@ -112,25 +114,32 @@ class Ladder:
             self._deliver(step, s, idx, day * DAY + send_minute, day)
             return
         idx, minutes = standing.local_send(idx, channel, send_minute, day)
+        # One delivery per book minute, in the order of the minutes, each waiting on the call floor (its heap
+        # and SimPy's order: sim.engine.floor) as its own SimPy process and timeout would have.
+        groups = []
         for minute in np.unique(minutes).tolist():
             at = minutes == minute
-            ctx.env.process(self._deliver_at(step, s, idx[at], minutes[at], day))
+            groups.append(FloorProcess(self._deliver_at(step, s, idx[at], minutes[at], minute, day,
+                                                        ctx.env.now)))
+        self.floor.start_all(groups)
 
-    def _deliver_at(self, step: Step, s: int, idx: np.ndarray, minutes: np.ndarray, day: int):
-        """Wait for the send time, then deliver to whoever may still be contacted on the channel."""
-        env = self.ctx.env
-        if minutes[0] > env.now:
-            yield env.timeout(minutes[0] - env.now)
+    def _deliver_at(self, step: Step, s: int, idx: np.ndarray, minutes: np.ndarray, minute: int, day: int,
+                    now: float):
+        """Wait for the send time ``minute`` (from ``now``), then deliver to whoever may still be contacted on the
+        channel: a generator on the call floor (or delivered as it starts, when the time has come)."""
+        on_floor = None
+        if minute > now:
+            on_floor = yield minute - now
         still = self.standing.allowed_at(step.channel, idx)
         if not still.all():
             self.ctx.tally.refusals[day] += int((~still).sum())
             idx, minutes = idx[still], minutes[still]
         if idx.size:
-            self._deliver(step, s, idx, minutes, day)
+            self._deliver(step, s, idx, minutes, day, on_floor)
 
-    def _deliver(self, step: Step, s: int, idx: np.ndarray, minutes, day: int) -> None:
+    def _deliver(self, step: Step, s: int, idx: np.ndarray, minutes, day: int, on_floor: float | None = None) -> None:
         """The batch goes out: counted, charged, logged (with the requests to stop it brings), its lift and
-        its callbacks."""
+        its callbacks (``on_floor``: the minute of the call floor it goes out at, None from a SimPy process)."""
         ctx = self.ctx
         channel = step.channel
         standing = self.standing
@@ -147,7 +156,7 @@ class Ladder:
             if standing is None:
                 self._callbacks(channel, idx, p_callback, parse_clock(step.send_time), day)
             else:
-                self._local_callbacks(idx, p_callback, minutes, day)
+                self._local_callbacks(idx, p_callback, minutes, day, on_floor)
 
     def reach(self, channel: str, idx: np.ndarray, day: int) -> None:
         """A batch of messages on ``channel`` reached accounts ``idx`` (distinct): each one's lift, damped by
@@ -184,7 +193,8 @@ class Ladder:
             order = np.argsort(times, kind="stable")
             self.start_callers(callers[order], times[order], day)
 
-    def _local_callbacks(self, idx: np.ndarray, p_callback: float, minutes: np.ndarray, day: int) -> None:
+    def _local_callbacks(self, idx: np.ndarray, p_callback: float, minutes: np.ndarray, day: int,
+                         on_floor: float | None) -> None:
         """Callbacks when consumers live in their own time zones: from each one's send time (a letter: the
         opening of their window) to the close of their local window, in the book's minutes."""
         low, high = self.standing.local_window(idx)
@@ -199,7 +209,7 @@ class Ladder:
         callers, times = idx[calls_back], times[calls_back]
         if callers.size:
             order = np.argsort(times, kind="stable")
-            self.start_callers(callers[order], times[order], day)
+            self.start_callers(callers[order], times[order], day, on_floor)
 
 
 def _check_step_accounts(step_accounts, steps: int, accounts: int) -> list[np.ndarray | None] | None:

@@ -7,7 +7,7 @@ from collections import deque
 import numpy as np
 import simpy
 
-from sim.engine.floor import AgentShift, Floor
+from sim.engine.floor import AgentShift, Floor, FloorProcess
 
 
 def _agent(name: str, start: float, durations: list[float], log: list, env: simpy.Environment):
@@ -88,3 +88,76 @@ def test_a_sleeping_agent_wakes_at_its_timer_or_when_woken_whichever_comes_first
     env.process(caller())
     env.run(until=100)
     assert resumed == [("early", 5.0), ("late", 20.0)]
+
+
+def _callers(name: str, times: list[float], now: float, log: list):
+    """A batch of callers on the floor: each arrives at its time (the floor's protocol, from ``now``)."""
+    for at in times:
+        if at > now:
+            now = yield at - now
+        log.append((now, name))
+
+
+def _delivery(name: str, minute: float, callers: list[float], now: float, log: list, floor: Floor):
+    """A delivery waiting for its minute on the floor, then starting its callers: at once when the floor runs it,
+    as a SimPy process when it is delivered as it starts (what the ladder does)."""
+    on_floor = None
+    if minute > now:
+        on_floor = yield minute - now
+    log.append((now if on_floor is None else on_floor, name))
+    batch = FloorProcess(_callers(f"{name}-caller", callers, now if on_floor is None else on_floor, log))
+    if on_floor is None:
+        floor.start(batch)
+    else:
+        floor.begin(batch, on_floor)
+
+
+def _delivery_process(name: str, minute: float, callers: list[float], log: list, env: simpy.Environment):
+    """The same delivery as its own SimPy process, its callers another: what the floor replaces."""
+    if minute > env.now:
+        yield env.timeout(minute - env.now)
+    log.append((env.now, name))
+
+    def arrive():
+        for at in callers:
+            if at > env.now:
+                yield env.timeout(at - env.now)
+            log.append((env.now, f"{name}-caller"))
+
+    env.process(arrive())
+
+
+def _run_with_deliveries(on_floor: bool, seed: int) -> list:
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    log: list = []
+    floor = Floor(env)
+    env.process(_outsider(np.cumsum(rng.integers(0, 4, 40)).astype(float).tolist(), log, env))
+    # Whole minutes again, some deliveries due at once (minute 0) and callers at their delivery's minute.
+    deliveries = [(f"delivery-{d}", float(rng.integers(0, 12)), rng.integers(0, 3, 5).astype(float)) for d in range(8)]
+    if on_floor:
+        floor.start_all([FloorProcess(_delivery(name, minute, (minute + np.cumsum(gaps)).tolist(), 0.0, log, floor))
+                         for name, minute, gaps in deliveries])
+    else:
+        for name, minute, gaps in deliveries:
+            env.process(_delivery_process(name, minute, (minute + np.cumsum(gaps)).tolist(), log, env))
+    shifts = []
+    for a in range(6):
+        gen = _agent(f"agent-{a}", float(rng.integers(0, 5)), rng.integers(0, 4, 30).astype(float).tolist(), log, env)
+        if on_floor:
+            shifts.append(AgentShift(gen))
+        else:
+            env.process(_as_process(gen, env))
+    if on_floor:
+        floor.start_all(shifts)
+    env.run(until=500)
+    return log
+
+
+def test_deliveries_and_their_callers_on_the_floor_act_in_the_order_simpy_processes_would():
+    # Ties at the same minute between agents, an outsider, deliveries and callers fall as SimPy's queue orders
+    # them: the floor's entries take their places in SimPy's counter when the processes would have taken theirs.
+    for seed in range(20):
+        floor_log = _run_with_deliveries(on_floor=True, seed=seed)
+        assert floor_log == _run_with_deliveries(on_floor=False, seed=seed)
+        assert sum(name.endswith("caller") for _, name in floor_log) == 40

@@ -8,7 +8,8 @@
 * The **capacity** is SimPy processes: call agents work through the day's
   prioritised call list inside their shifts and the contact window,
   answering inbound callbacks first (:mod:`.calls`), their shifts run on the
-  call floor in SimPy's order without a SimPy event per call (:mod:`.floor`); field agents make
+  call floor in SimPy's order without a SimPy event per call (:mod:`.floor`;
+  the callers and the ladder's deliveries wait on it too); field agents make
   visits (:mod:`.field`); the legal team files cases that resolve after a
   delay (:mod:`.legal`). After charge-off the ladder's agency, attorney and
   debt-sale steps act on the charged-off accounts (:mod:`.lifecycle`). Every call or visit is an event with its own
@@ -127,7 +128,7 @@ class Engine:
         self.field = FieldTeams(ctx, book, counters, teams, conversation, UniformPool(streams["field"]))
         self.legal = Legal(ctx, book, teams, streams["legal"])
         self.ladder = Ladder(ctx, book, counters, step_accounts, self.calls.start_callers,
-                             self.calls.inbound_enabled, streams["automated"])
+                             self.calls.inbound_enabled, streams["automated"], self.calls.floor)
         after = [(s, step) for s, step in enumerate(scenario.strategy.steps) if step.after_charge_off]
         self.lifecycle = None
         if after:  # steps after charge-off: agency, attorney, debt sale (sim/engine/lifecycle.py)

@@ -35,7 +35,7 @@ from .book import Book
 from .contacts import ContactCounters
 from .context import Context
 from .conversation import Conversation
-from .floor import AgentShift, Floor
+from .floor import AgentShift, Floor, FloorProcess
 from .rows import distinct_first, kept
 from .teams import Team, Teams
 
@@ -132,12 +132,13 @@ class CallCentre:
             if self.standing is not None:
                 team.queue_reach = ([], [], [], [], [], [], [], [])
             self.list_more(team, 0)
-        floor = self.floor
+        shifts = []
         for agent in team.agent_ids:
             for start, end in team.shifts_of(agent):
                 shift = AgentShift()
                 shift.gen = self.agent_shift(team, agent, day * DAY + start, day * DAY + end, day, shift)
-                floor.start(shift)
+                shifts.append(shift)
+        self.floor.start_all(shifts)  # in this order, as one SimPy process per shift would start
 
     def _call_list(self, team: Team, lists: list[tuple[np.ndarray, int]], day: int):
         """Today's accounts for the team in call order, and each one's ladder step (None: all the one step)."""
@@ -451,25 +452,38 @@ class CallCentre:
 
     # ------------------------------------------------------------------------- inbound
 
-    def start_callers(self, accounts: np.ndarray, times: np.ndarray, day: int) -> None:
-        """Callbacks of one batch: they arrive at ``times`` (ascending) and queue for the agents."""
-        self.ctx.env.process(self._callers(accounts, times, day))
+    def start_callers(self, accounts: np.ndarray, times: np.ndarray, day: int, on_floor: float | None = None) -> None:
+        """Callbacks of one batch: they arrive at ``times`` (ascending) and queue for the agents.
 
-    def _callers(self, accounts: np.ndarray, times: np.ndarray, day: int):
+        They arrive on the call floor (:mod:`.floor`), not as SimPy events: from a SimPy process (the morning's
+        batches) they start as their own process would (``on_floor`` None); from a delivery the floor is running
+        at minute ``on_floor``, right away, as their process would have begun right after the delivery's.
+        """
+        floor = self.floor
+        if on_floor is None:
+            floor.start(FloorProcess(self._callers(accounts, times, day, self.ctx.env.now)))
+        else:
+            floor.begin(FloorProcess(self._callers(accounts, times, day, on_floor)), on_floor)
+
+    def _callers(self, accounts: np.ndarray, times: np.ndarray, day: int, now: float):
+        """The batch's callers, one after another from ``now``: a generator on the floor (it yields the minutes
+        until the next caller, as a SimPy timeout would wait, and is sent the time it resumes at)."""
         ctx = self.ctx
-        env = ctx.env
         pool = self.inbound_pool
         patience_mean = ctx.behavior.patience_minutes
+        tally_arrivals, last_day = ctx.tally.inbound_arrivals, ctx.days - 1
+        draws = ctx.draws
+        queue, wake, idle = self.inbound_queue, self.floor.wake, self.idle_agents
         for account, at in zip(accounts.tolist(), times.tolist(), strict=True):
-            if at > env.now:
-                yield env.timeout(at - env.now)
-            ctx.tally.inbound_arrivals[min(int(at // DAY), ctx.days - 1)] += 1
-            if ctx.draws is None:
+            if at > now:
+                now = yield at - now
+            tally_arrivals[min(int(at // DAY), last_day)] += 1
+            if draws is None:
                 patience = pool.exponential(patience_mean)
             else:
-                patience = AccountDraws.exponential(patience_mean, ctx.draws.patience.draw(account)[0])
-            self.inbound_queue.append((at, account, patience))
-            self.floor.wake(self.idle_agents, env.now)
+                patience = AccountDraws.exponential(patience_mean, draws.patience.draw(account)[0])
+            queue.append((at, account, patience))
+            wake(idle, now)
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""

@@ -132,7 +132,7 @@ class ContactCounters:
     def count_contacts(self, idx: np.ndarray, day: int) -> None:
         """A batch of contacts (automated channels) counts at once."""
         slot = day % 7
-        self.contact_ring[slot, idx] += 1
+        self.contact_ring[slot][idx] += 1  # the slot's row, then a 1-D scatter (a fraction of [slot, idx]'s cost)
         self.contacts_7d[idx] += 1
         self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
 

@@ -14,6 +14,15 @@ before or after it exactly as the call's timeout would have. The agents act
 in the same order as when each call was a SimPy timeout, and who takes which
 account is decided as before. Imports nothing of the engine.
 
+The floor runs other generators by the same protocol, on the same heap: a
+batch of callers arriving (:meth:`sim.engine.calls.CallCentre.start_callers`)
+and a ladder step's messages delivered at each consumer's local send minute
+(:meth:`sim.engine.ladder.Ladder.send_automated`), so that neither costs a
+SimPy process and a timeout per caller or per minute. Neither schedules a
+SimPy event while the floor runs it: callbacks a delivery causes start on the
+floor at once (:meth:`Floor.begin`), as their own process would have begun
+right after the delivery's.
+
 A shift's generator yields the minutes it is busy (``now = yield minutes``),
 or, with nothing to do, sleeps: :meth:`Floor.sleep` puts it on the heap at
 the time it must wake by (its shift's end, a redial due), and it yields
@@ -30,23 +39,29 @@ from collections import deque
 from simpy.events import NORMAL
 
 
-class AgentShift:
-    """One agent's shift on the floor: its generator, and which of its wake-ups is still valid."""
+class FloorProcess:
+    """A generator run on the floor: its generator, and which of its wake-ups is still valid."""
 
     __slots__ = ("asleep", "gen", "token")
 
-    def __init__(self) -> None:
-        self.gen = None
+    def __init__(self, gen=None) -> None:
+        self.gen = gen
         self.token = 0  # raised at each wake-up from a sleep: older timers and wake-ups of that sleep are void
         self.asleep = False
 
 
+class AgentShift(FloorProcess):
+    """One agent's shift on the floor (it may sleep and be woken)."""
+
+    __slots__ = ()
+
+
 class Floor:
-    """The call agents' heap of (time, order, token, shift) and the SimPy process that runs it."""
+    """The floor's heap of (time, order, token, generator) and the SimPy process that runs it."""
 
     def __init__(self, env) -> None:
         self.env = env
-        self.heap: list[tuple[float, int, int, AgentShift]] = []
+        self.heap: list[tuple[float, int, int, FloorProcess]] = []
         # SimPy's own counter of scheduled events (simpy 4: Environment._eid, ._queue), so that the floor's
         # entries and SimPy's events share one order.
         self.order = env._eid
@@ -56,23 +71,34 @@ class Floor:
         """A place in the order of scheduling, as a SimPy timeout made now would get."""
         return next(self.order)
 
-    def start(self, shift: AgentShift) -> None:
-        """A shift starts as a SimPy process would: at its initialisation, in the order it was started."""
-        self.env.process(self._begin(shift))
+    def start(self, proc: FloorProcess) -> None:
+        """A generator starts as a SimPy process would: at its initialisation, in the order it was started."""
+        self.start_all((proc,))
 
-    def _begin(self, shift: AgentShift):
-        """Run the shift's generator to its first wait (it yields the minutes until its start), then put it on
-        the heap; the floor's own process runs while there is anything on it."""
+    def start_all(self, procs) -> None:
+        """Several generators start in this order, as as many SimPy processes started one after another would
+        (their initialisations come one after the other, nothing between them): one process begins them all."""
+        self.env.process(self._begin_all(procs))
+
+    def _begin_all(self, procs):
+        now = self.env.now
+        for proc in procs:
+            self.begin(proc, now)
+        return
+        yield  # a generator: SimPy runs it as a process
+
+    def begin(self, proc: FloorProcess, now: float) -> None:
+        """Run ``proc``'s generator to its first wait (it yields the minutes from ``now`` until it acts), then put
+        it on the heap; the floor's own process runs while there is anything on it. Called at ``now`` by a SimPy
+        process's initialisation (:meth:`start_all`) or by a generator the floor is running."""
         try:
-            delay = next(shift.gen)
+            delay = next(proc.gen)
         except StopIteration:
             return
-        heapq.heappush(self.heap, (self.env.now + delay, next(self.order), shift.token, shift))
+        heapq.heappush(self.heap, (now + delay, next(self.order), proc.token, proc))
         if not self.running:
             self.running = True
             self.env.process(self._run())
-        return
-        yield  # a generator: SimPy runs it as a process
 
     def sleep(self, shift: AgentShift, until: float, order: int) -> None:
         """The shift has nothing to do: it wakes at ``until`` (in ``order``) unless :meth:`wake` wakes it first."""
@@ -89,15 +115,16 @@ class Floor:
                 return
 
     def _run(self):
-        """Resume the shifts in order while they come before SimPy's next event; then wait for that event."""
+        """Resume the generators in order while they come before SimPy's next event; then wait for that event."""
         env = self.env
         queue = env._queue  # SimPy's heap of (time, priority, order, event)
         heap = self.heap
         heappop, heapreplace = heapq.heappop, heapq.heapreplace
         order = self.order
         while heap:
-            # Nothing the agents do schedules a SimPy event (callers, deliveries and the day's end do; they
-            # run while the floor waits), so SimPy's next event stays the same until the floor yields.
+            # Nothing the floor runs schedules a SimPy event (the day's end, field visits and the processes
+            # that start generators on the floor do; they run while the floor waits), so SimPy's next event
+            # stays the same until the floor yields.
             if queue:
                 next_at, priority, next_order, next_event = queue[0]
             else:

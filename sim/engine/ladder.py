@@ -24,6 +24,7 @@ from ..scenario import Step, parse_clock
 from .book import Book
 from .contacts import ContactCounters
 from .context import Context
+from .floor import Floor, FloorProcess
 from .rows import kept
 
 DAY = MINUTES_PER_DAY
@@ -34,8 +35,8 @@ class Ladder:
 
     def __init__(self, ctx: Context, book: Book, counters: ContactCounters,
                  step_accounts: Sequence[np.ndarray | None] | None,
-                 start_callers: Callable[[np.ndarray, np.ndarray, int], None], callbacks_answered: bool,
-                 automated_rng: np.random.Generator):
+                 start_callers: Callable[..., None], callbacks_answered: bool,
+                 automated_rng: np.random.Generator, floor: Floor):
         self.ctx = ctx
         self.book = book
         self.counters = counters
@@ -45,6 +46,7 @@ class Ladder:
         self.start_callers = start_callers
         self.callbacks_answered = callbacks_answered
         self.automated_rng = automated_rng
+        self.floor = floor  # the call floor's heap, where the day's deliveries wait for their minute
         self.standing = None  # sim.engine.standing.Standing, set by the engine when the run has one
         contact = ctx.scenario.contact
         self.hardening = contact.hardening if contact is not None else 0.0
@@ -114,54 +116,64 @@ class Ladder:
             self._deliver(step, s, idx, day * DAY + send_minute, day)
             return
         idx, minutes = standing.local_send(idx, channel, send_minute, day)
-        for minute in np.unique(minutes).tolist():
-            at = minutes == minute
-            ctx.env.process(self._deliver_at(step, s, idx[at], minutes[at], day))
+        # One delivery per book minute, in the order of the minutes (each one's accounts ascending, as the
+        # batch: a stable sort), each waiting on the call floor (its heap and SimPy's order: sim.engine.floor)
+        # as its own SimPy process and timeout would have.
+        order = np.argsort(minutes, kind="stable")
+        idx, minutes = idx[order], minutes[order]
+        cuts = (np.flatnonzero(minutes[1:] != minutes[:-1]) + 1).tolist()
+        now = ctx.env.now
+        self.floor.start_all([FloorProcess(self._deliver_at(step, s, idx[a:b], minutes[a:b], minutes.item(a), day, now))
+                              for a, b in zip([0, *cuts], [*cuts, idx.size], strict=True) if b > a])
 
-    def _deliver_at(self, step: Step, s: int, idx: np.ndarray, minutes: np.ndarray, day: int):
-        """Wait for the send time, then deliver to whoever may still be contacted on the channel."""
-        env = self.ctx.env
-        if minutes[0] > env.now:
-            yield env.timeout(minutes[0] - env.now)
+    def _deliver_at(self, step: Step, s: int, idx: np.ndarray, minutes: np.ndarray, minute: int, day: int,
+                    now: float):
+        """Wait for the send time ``minute`` (from ``now``), then deliver to whoever may still be contacted on the
+        channel: a generator on the call floor (or delivered as it starts, when the time has come)."""
+        on_floor = None
+        if minute > now:
+            on_floor = yield minute - now
         still = self.standing.allowed_at(step.channel, idx)
         if not still.all():
             self.ctx.tally.refusals[day] += int((~still).sum())
             idx, minutes = idx[still], minutes[still]
         if idx.size:
-            self._deliver(step, s, idx, minutes, day)
+            self._deliver(step, s, idx, minutes, day, on_floor)
 
-    def _deliver(self, step: Step, s: int, idx: np.ndarray, minutes, day: int) -> None:
+    def _deliver(self, step: Step, s: int, idx: np.ndarray, minutes, day: int, on_floor: float | None = None) -> None:
         """The batch goes out: counted, charged, logged (with the requests to stop it brings), its lift and
-        its callbacks."""
+        its callbacks (``on_floor``: the minute of the call floor it goes out at, None from a SimPy process)."""
         ctx = self.ctx
         channel = step.channel
         standing = self.standing
         counters = self.counters
-        counters.last_step_day[s, idx] = day
+        counters.last_step_day[s][idx] = day  # the step's row, then a 1-D scatter (much cheaper than [s, idx])
         ctx.tally.contacts[day, Channel[channel.upper()]] += idx.size
         ctx.charge(day, channel, idx, getattr(ctx.costs, channel), idx.size)
-        outcomes = (standing.react_to_messages(channel, idx, counters.contacts_7d[idx]) if standing is not None
-                    else None)
+        recent = counters.contacts_7d[idx]  # the 7 days before today: read once for the reactions and the lift
+        outcomes = standing.react_to_messages(channel, idx, recent) if standing is not None else None
         ctx.log.add_batch(idx, minutes, channel, outcomes)
-        self.reach(channel, idx, day)
+        self.reach(channel, idx, day, recent)
         p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.callbacks_answered:
             if standing is None:
                 self._callbacks(channel, idx, p_callback, parse_clock(step.send_time), day)
             else:
-                self._local_callbacks(idx, p_callback, minutes, day)
+                self._local_callbacks(idx, p_callback, minutes, day, on_floor)
 
-    def reach(self, channel: str, idx: np.ndarray, day: int) -> None:
+    def reach(self, channel: str, idx: np.ndarray, day: int, recent: np.ndarray | None = None) -> None:
         """A batch of messages on ``channel`` reached accounts ``idx`` (distinct): each one's lift, damped by
         the borrower's contacts of the 7 days before today (:func:`sim.domain.fatigue`), then the batch counts
         among those contacts (the 7-day ring, cleared as the week rolls on).
 
         The one definition of a message's lift and its place in the fatigue window: the ladder's batches and
-        a replayed log's (:mod:`.replay`) both go through here.
+        a replayed log's (:mod:`.replay`) both go through here. ``recent``: those contacts at ``idx``, when the
+        caller has read them already.
         """
         lift = self.ctx.behavior.lift[channel]
         if lift:
-            recent = self.counters.contacts_7d[idx]
+            if recent is None:
+                recent = self.counters.contacts_7d[idx]
             self.book.lift(idx, lift * fatigue(self.ctx.behavior.fatigue, recent, self.hardening))
         self.counters.count_contacts(idx, day)
 
@@ -186,22 +198,27 @@ class Ladder:
             order = np.argsort(times, kind="stable")
             self.start_callers(callers[order], times[order], day)
 
-    def _local_callbacks(self, idx: np.ndarray, p_callback: float, minutes: np.ndarray, day: int) -> None:
+    def _local_callbacks(self, idx: np.ndarray, p_callback: float, minutes: np.ndarray, day: int,
+                         on_floor: float | None) -> None:
         """Callbacks when consumers live in their own time zones: from each one's send time (a letter: the
-        opening of their window) to the close of their local window, in the book's minutes."""
-        low, high = self.standing.local_window(idx)
-        start = np.maximum(minutes - day * DAY, low)
-        end = np.minimum(high, DAY).astype(np.float64)
+        opening of their window) to the close of their local window, in the book's minutes. Every account draws
+        (the streams stay as they are); the windows and times are worked out only for those whose draw calls
+        back (element by element, the same numbers)."""
         if self.ctx.draws is None:
             u = self.automated_rng.random((idx.size, 2))
         else:
             u = self.ctx.draws.callback.draw(idx)
-        calls_back = (u[:, 0] < p_callback) & (end > start)
-        times = day * DAY + start + (end - start) * u[:, 1]
+        drawn = np.flatnonzero(u[:, 0] < p_callback)
+        idx, minutes, u = idx[drawn], minutes[drawn], u[drawn, 1]
+        low, high = self.standing.local_window(idx)
+        start = np.maximum(minutes - day * DAY, low)
+        end = np.minimum(high, DAY).astype(np.float64)
+        calls_back = end > start
+        times = day * DAY + start + (end - start) * u
         callers, times = idx[calls_back], times[calls_back]
         if callers.size:
             order = np.argsort(times, kind="stable")
-            self.start_callers(callers[order], times[order], day)
+            self.start_callers(callers[order], times[order], day, on_floor)
 
 
 def _check_step_accounts(step_accounts, steps: int, accounts: int) -> list[np.ndarray | None] | None:

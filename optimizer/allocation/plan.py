@@ -70,6 +70,8 @@ class AgentValue:
     per_agent: float
     agent_hours: float
     cost_per_agent_hour: float
+    # The LP's difference alone, before the correction for the work each side's team does not reach (None: none made).
+    lp_per_agent: float | None = None
 
     @property
     def per_agent_hour(self) -> float:
@@ -81,7 +83,8 @@ class AgentValue:
 
     def to_dict(self) -> dict[str, float]:
         return {"per_agent": self.per_agent, "per_agent_hour": self.per_agent_hour,
-                "cost_per_agent_hour": self.cost_per_agent_hour, "agent_hours": self.agent_hours}
+                "cost_per_agent_hour": self.cost_per_agent_hour, "agent_hours": self.agent_hours,
+                "lp_per_agent": self.lp_per_agent}
 
 
 

@@ -61,14 +61,32 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
     ``ladder_worths`` the value is the LP's difference. Legal teams are
     priced per filing by their weekly shadow prices and have no agents to add.
     """
-    def rows(capacity) -> AllocationModel:
+    def rows(capacity, allowed=model.allowed) -> AllocationModel:
         return build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
-                                      units=model.units, allowed=model.allowed, carry=model.carry)
+                                      units=model.units, allowed=allowed, carry=model.carry)
+
+    def run(plan: Plan, capacity, team: str | None) -> np.ndarray | None:
+        """The plan's ladder worths; a plan too scattered for 64 steps is solved again without the treatment
+        the fewest accounts get, as ``allocate`` fits its own plan (None: nothing left to drop)."""
+        allowed = np.ones(plan.shares.shape, dtype=bool) if model.allowed is None else model.allowed.copy()
+        keep = {fallback, *(k for k, t in enumerate(model.valuation.treatments) if t.name == "none")}
+        while True:
+            try:
+                return np.asarray(ladder_worths(plan, team))
+            except ValueError:
+                counts = plan.counts.sum(axis=0)
+                used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
+                if not used:
+                    return None
+                allowed[:, min(used, key=lambda t: (counts[t], t))] = False
+                plan = solve(rows(capacity, allowed), solver, time_limit, fallback=fallback)
+                if not plan.ok:
+                    return None
 
     base = solve(model, solver, time_limit, fallback=fallback)
     if base.objective is None:
         return {}
-    now = np.asarray(ladder_worths(base, None)) if ladder_worths is not None else None
+    now = run(base, model.capacity, None) if ladder_worths is not None else None
     out = {}
     for name, spec in scenario.teams.items():
         if spec.kind == "legal":
@@ -78,7 +96,8 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
         if plan.objective is None:
             continue
         lp_gain = plan.objective - base.objective
-        gain = lp_gain if now is None else float(np.mean(np.asarray(ladder_worths(plan, name)) - now))
+        more = run(plan, capacity, name) if now is not None else None
+        gain = lp_gain if more is None else float(np.mean(more - now))
         added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
         out[name] = AgentValue(team=name, per_agent=max(gain, 0.0), agent_hours=minutes_to_hours(added),
                                cost_per_agent_hour=MINUTES_PER_HOUR * scenario.costs.agent_minute,

@@ -55,15 +55,19 @@ def largest_remainder_rows(shares: np.ndarray, totals: np.ndarray) -> np.ndarray
 
 @dataclass(frozen=True)
 class AgentValue:
-    """One more agent on a team for the whole horizon, as the LP values it.
+    """One more agent on a team for the whole horizon.
 
-    ``per_agent`` is the LP's optimal objective with one more agent's paid
-    minutes in every week of the team, less the objective without (the same
-    values per segment and treatment: the plan may move accounts to use the
-    agent); ``per_agent_hour`` divides it by that agent's paid hours over the
-    horizon, to set against ``cost_per_agent_hour`` (``[costs] agent_minute``
-    × 60, what the engine pays for an agent's shift). The weekly shadow
-    prices say where the minutes bind; this says what a hire is worth.
+    ``per_agent`` is what the plan the LP makes with one more agent's paid
+    minutes in every week of the team, run as its ladder with that team,
+    brings over the plan for today's team run with today's team (paired
+    whole-book runs, :func:`optimizer.allocation.search.agent_values`; the
+    plan may move accounts to use the agent); ``lp_per_agent`` is the LP's
+    own difference of the two optima, which counts every call a plan asks
+    for as made on time. ``per_agent_hour`` divides ``per_agent`` by that
+    agent's paid hours over the horizon, to set against
+    ``cost_per_agent_hour`` (``[costs] agent_minute`` × 60, what the engine
+    pays for an agent's shift). The weekly shadow prices say where the
+    minutes bind; this says what a hire is worth.
     """
 
     team: str

@@ -7,7 +7,7 @@ rates best on the whole book is kept, and a hand-written reference ladder that
 rates at least as well replaces it (:func:`adopt_reference`; under the simulated
 valuation only if it beats the plan beyond the noise of paired whole-book runs,
 :mod:`optimizer.allocation.guard`). :func:`agent_values`
-says what one more agent on a team is worth to the LP.
+says what one more agent on a team is worth: the plan the LP makes with it, run as a ladder.
 """
 
 from __future__ import annotations

@@ -58,8 +58,9 @@ GLOSSARY: dict[str, tuple[str, str]] = {
         "hour (one more filing for legal). Zero where the team has time to spare that week."),
     "one more agent": (
         "Capacity (metrics)",
-        "The plan's objective re-solved with one more agent's paid minutes in every week, minus the "
-        "objective now: what hiring one would be worth over the horizon, before the agent's own pay."),
+        "The plan made with one more agent's paid minutes in every week, run as its ladder with that team, "
+        "minus the plan now run with today's team (paired simulated runs): what hiring one would be worth over "
+        "the horizon, before the agent's own pay."),
     "the \"none\" treatment": (
         "Capacity (allocation table)",
         "A segment left without any contact by the plan: its accounts are only left to self-cure. Chosen where "

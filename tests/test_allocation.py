@@ -462,8 +462,10 @@ def test_every_returned_plan_keeps_the_budget_and_capacity_it_was_given(budget):
 
 
 def test_a_plan_too_fragmented_for_a_strategy_is_solved_again_and_written_as_a_ladder(tmp_path):
+    # Seed 4: a sample whose plan the re-solves bring within 64 steps (with the roll-ins valued under the next
+    # cell's treatment, seed 2 and the scenario's own give plans of 117 and 114 steps they do not: the --bands error).
     out = cli(str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "800", "--sample", "3", "--passes", "1", "--weeks", "4",
-              "--bands", "0,300,600,1000,1500,2500,4000,6000", "--json",
+              "--bands", "0,300,600,1000,1500,2500,4000,6000", "--json", "--seed", "4",
               "--strategy-out", str(tmp_path / "plan.toml"))
     assert out.returncode == 0 and "Traceback" not in out.stderr
     note = json.loads(out.stdout)["note"]

@@ -264,15 +264,25 @@ def test_allocate_averages_paired_runs_per_treatment_when_asked():
     result = allocate(scenario, per_segment=4, passes=1, replications=2)
     assert "2 paired runs per treatment" in result.plan.valuation_note
     v = result.valuation
-    own = [t.name for t in v.treatments].index("ladder:baseline")
-    table = np.full((7, len(v.segments.portfolio.segment_names), len(v.segments.band_edges)), own)
-    if "kept for the whole horizon" in result.plan.note:  # the own ladder after the bucket did not fit
-        table = None
-    direct = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4,
-                                 replications=2)
+    names = [t.name for t in v.treatments]
+    own, none = names.index("ladder:baseline"), names.index("none")
+    shape = (7, len(v.segments.portfolio.segment_names), len(v.segments.band_edges))
+    rolls = "rolling into a cell" in result.plan.note  # the own ladder after the bucket did not fit
+
+    def valued(replications: int):
+        table = np.full(shape, none if rolls else own)
+        native = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4,
+                                     replications=replications)
+        if not rolls:
+            return native
+        from optimizer.allocation.rolls import with_roll_ins
+
+        return with_roll_ins(scenario, v.segments, v.treatments, 28, native, base=own, after=none, per_segment=4,
+                             replications=replications)
+
+    direct = valued(2)
     assert np.array_equal(v.value, direct.value) and np.array_equal(v.spend, direct.spend)
-    single = simulate_treatments(scenario, v.segments, v.treatments, 28, continuation=table, per_segment=4)
-    assert not np.array_equal(v.value, single.value)
+    assert not np.array_equal(v.value, valued(1).value)
     args = [sys.executable, "-m", "optimizer", "allocate", str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "200",
             "--replications", "0"]
     run = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=120)

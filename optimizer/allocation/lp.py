@@ -21,11 +21,12 @@ The value of one more minute (filing) of a team in a week is the sum of the
 duals of its rows from that week back to week 0 (every row the minute
 relaxes); times 60 it is the value of one more agent hour.
 A price that exists in one week tells a planner little, so the main figure is
-:func:`optimizer.allocation.search.agent_values`: the LP re-solved with one
-more agent's paid minutes in every week of a team, against what that agent
-costs — with a row per week (``carry=False``), since work the carrying rows
-move to later weeks is not delivered at the value the valuation measured on
-time (docs/optimizer_validation.md, "One more agent under the engine"). :func:`solve` returns a :class:`optimizer.allocation.plan.Plan`;
+:func:`optimizer.allocation.search.agent_values`: the plan the LP makes with
+one more agent's paid minutes in every week of a team against its plan, each
+run as its ladder with its team (work the carrying rows move to later weeks
+is not delivered at the value the valuation measured on time,
+docs/optimizer_validation.md, "One more agent: the plans' ladders, run"),
+against what that agent costs. :func:`solve` returns a :class:`optimizer.allocation.plan.Plan`;
 infeasible or out of time is its status, never an exception.
 """
 
@@ -201,7 +202,8 @@ def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
     engine's list is worked by priority (carried calls of low-balance
     accounts wait behind new high-balance ones) and a call made weeks late
     has lost part of what an 8-week horizon gave it — so an agent is priced
-    with a row per week (:func:`optimizer.allocation.search.agent_values`).
+    by running each side's plan as its ladder with its team
+    (:func:`optimizer.allocation.search.agent_values`).
     """
     out: dict[tuple[str, int], tuple[np.ndarray, float]] = {}
     teams = dict.fromkeys(team for team, _ in capacity)

@@ -55,21 +55,27 @@ def largest_remainder_rows(shares: np.ndarray, totals: np.ndarray) -> np.ndarray
 
 @dataclass(frozen=True)
 class AgentValue:
-    """One more agent on a team for the whole horizon, as the LP values it.
+    """One more agent on a team for the whole horizon.
 
-    ``per_agent`` is the LP's optimal objective with one more agent's paid
-    minutes in every week of the team, less the objective without (the same
-    values per segment and treatment: the plan may move accounts to use the
-    agent); ``per_agent_hour`` divides it by that agent's paid hours over the
-    horizon, to set against ``cost_per_agent_hour`` (``[costs] agent_minute``
-    × 60, what the engine pays for an agent's shift). The weekly shadow
-    prices say where the minutes bind; this says what a hire is worth.
+    ``per_agent`` is what the plan the LP makes with one more agent's paid
+    minutes in every week of the team, run as its ladder with that team,
+    brings over the plan for today's team run with today's team (paired
+    whole-book runs, :func:`optimizer.allocation.search.agent_values`; the
+    plan may move accounts to use the agent); ``lp_per_agent`` is the LP's
+    own difference of the two optima, which counts every call a plan asks
+    for as made on time. ``per_agent_hour`` divides ``per_agent`` by that
+    agent's paid hours over the horizon, to set against
+    ``cost_per_agent_hour`` (``[costs] agent_minute`` × 60, what the engine
+    pays for an agent's shift). The weekly shadow prices say where the
+    minutes bind; this says what a hire is worth.
     """
 
     team: str
     per_agent: float
     agent_hours: float
     cost_per_agent_hour: float
+    # The LP's difference alone, before the correction for the work each side's team does not reach (None: none made).
+    lp_per_agent: float | None = None
 
     @property
     def per_agent_hour(self) -> float:
@@ -81,7 +87,8 @@ class AgentValue:
 
     def to_dict(self) -> dict[str, float]:
         return {"per_agent": self.per_agent, "per_agent_hour": self.per_agent_hour,
-                "cost_per_agent_hour": self.cost_per_agent_hour, "agent_hours": self.agent_hours}
+                "cost_per_agent_hour": self.cost_per_agent_hour, "agent_hours": self.agent_hours,
+                "lp_per_agent": self.lp_per_agent}
 
 
 

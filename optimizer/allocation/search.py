@@ -7,7 +7,7 @@ rates best on the whole book is kept, and a hand-written reference ladder that
 rates at least as well replaces it (:func:`adopt_reference`; under the simulated
 valuation only if it beats the plan beyond the noise of paired whole-book runs,
 :mod:`optimizer.allocation.guard`). :func:`agent_values`
-says what one more agent on a team is worth to the LP.
+says what one more agent on a team is worth: the plan the LP makes with it, run as a ladder.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from sim.scenario import Scenario
 
 from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
+from .open_book import is_open
 from .plan import AgentValue, Plan, continuation_table
 from .valuation import Valuation
 
@@ -40,45 +41,67 @@ def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, 
 
 
 def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solver: str = "highs",
-                 time_limit: float | None = None) -> dict[str, AgentValue]:
-    """:class:`AgentValue` of every call and field team: the LP re-solved with one more agent on it.
+                 time_limit: float | None = None, ladder_worths=None, fallback: int = 0) -> dict[str, AgentValue]:
+    """:class:`AgentValue` of every call and field team: the plan the LP makes with one more agent, against its plan.
 
-    Both sides are solved with a capacity row per week (``carry=False``):
-    each week's work within that week's minutes. The plan's own rows let
-    work move to later weeks, which finds the better plan (the book's first
-    sweep is worked off over the weeks after it) but counts the carried work
-    at the value it has on time; under a team far too small for its book
-    that made the plan for N agents look nearly as good as the plan for
-    N + 1 (one caller for 1,500 accounts 61–150 days past due: 17 k for the
-    second caller, where the engine gains 118 k; a row per week says 125 k).
-    Where a row per week leaves no feasible plan (a continuation whose
-    first sweep alone is more than a week's minutes), the carrying rows are
-    used. Legal teams are priced per filing by their weekly shadow prices
-    and have no agents to add.
+    The LP is re-solved with one more agent's paid minutes in every week of
+    the team, on the plan's own rows (work asked in one week may be done in a
+    later one, as the engine's lists carry over). Its objective counts every
+    call a plan asks for at its value on time; the engine makes only the
+    calls a team reaches, late when the list runs long, highest balances
+    first, so a short team's plan is worth less than the LP says, and by
+    more the shorter the team (one caller for 1,500 accounts 61–150 days
+    past due: the LP put its plan 231 k above its ladder run with the team,
+    and the two-caller plan 196 k, so its difference, 25 k, missed most of
+    what the second caller brings, 61 k). So the value is each side's plan
+    run as its ladder with its team on the whole book, paired
+    (``ladder_worths(plan, team)``: worth on each of the same seeds, team
+    None for the plan's own teams; :meth:`_Search.ladder_worths`), and the
+    LP's difference is kept beside it (``lp_per_agent``). Without
+    ``ladder_worths`` the value is the LP's difference. Legal teams are
+    priced per filing by their weekly shadow prices and have no agents to add.
     """
-    def rows(capacity, carry: bool) -> AllocationModel:
+    def rows(capacity, allowed=model.allowed) -> AllocationModel:
         return build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
-                                      units=model.units, allowed=model.allowed, carry=carry)
+                                      units=model.units, allowed=allowed, carry=model.carry)
 
-    carry = False
-    base = solve(rows(model.capacity, carry), solver, time_limit)
-    if base.objective is None:
-        carry = True
-        base = solve(model, solver, time_limit)
+    def run(plan: Plan, capacity, team: str | None) -> np.ndarray | None:
+        """The plan's ladder worths; a plan too scattered for 64 steps is solved again without the treatment
+        the fewest accounts get, as ``allocate`` fits its own plan (None: nothing left to drop)."""
+        allowed = np.ones(plan.shares.shape, dtype=bool) if model.allowed is None else model.allowed.copy()
+        keep = {fallback, *(k for k, t in enumerate(model.valuation.treatments) if t.name == "none")}
+        while True:
+            try:
+                return np.asarray(ladder_worths(plan, team))
+            except ValueError:
+                counts = plan.counts.sum(axis=0)
+                used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
+                if not used:
+                    return None
+                allowed[:, min(used, key=lambda t: (counts[t], t))] = False
+                plan = solve(rows(capacity, allowed), solver, time_limit, fallback=fallback)
+                if not plan.ok:
+                    return None
+
+    base = solve(model, solver, time_limit, fallback=fallback)
     if base.objective is None:
         return {}
+    now = run(base, model.capacity, None) if ladder_worths is not None else None
     out = {}
     for name, spec in scenario.teams.items():
         if spec.kind == "legal":
             continue
         capacity = one_more_agent(scenario, name, days)
-        plan = solve(rows(capacity, carry), solver, time_limit)
+        plan = solve(rows(capacity), solver, time_limit, fallback=fallback)
         if plan.objective is None:
             continue
+        lp_gain = plan.objective - base.objective
+        more = run(plan, capacity, name) if now is not None else None
+        gain = lp_gain if more is None else float(np.mean(more - now))
         added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
-        out[name] = AgentValue(team=name, per_agent=max(plan.objective - base.objective, 0.0),
-                               agent_hours=minutes_to_hours(added),
-                               cost_per_agent_hour=MINUTES_PER_HOUR * scenario.costs.agent_minute)
+        out[name] = AgentValue(team=name, per_agent=max(gain, 0.0), agent_hours=minutes_to_hours(added),
+                               cost_per_agent_hour=MINUTES_PER_HOUR * scenario.costs.agent_minute,
+                               lp_per_agent=lp_gain)
     return out
 
 
@@ -269,30 +292,62 @@ class _Search:
         self.treatments = with_field_visits(scenario, treatments)
         self.own = next((k for k, t in enumerate(self.treatments)
                          if t.label == f"ladder:{scenario.strategy.name}"), 0)
+        self.none = next((k for k, t in enumerate(self.treatments) if t.name == "none"), None)
         # An open book's teams are staffed on the book at the start of the measured days (the engine restaffs them).
         start_rows = (len(self.segments.portfolio) if self.segments.entry_day is None
                       else int((self.segments.entry_day < 0).sum()))
+        self.start_rows = start_rows
         self.staffed = staffed_at_start(scenario, start_rows)
         self.capacity = team_capacity(self.staffed, days)
         self.units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
         self.timings = {"value": 0.0, "build": 0.0}
         # The valuation's runs of the sample, by what they depend on: none is made twice (sim_valuation.run_key).
         self.runs: dict = {}
+        # Plans' ladders' worths by (ladder, run): run 0 the valuation's seed, run r its child r (the guard's).
+        self.worths: dict[tuple[str, int], float] = {}
         # The reference ladders' whole-book runs on the valuation's seed, made once (with the first plan's).
         self.references_run: dict[str, object] | None = None
 
     def value_and_solve(self, continuation: np.ndarray | None) -> _Pass:
-        """Value every treatment, build the LP and solve it."""
+        """Value every treatment, build the LP and solve it.
+
+        ``continuation`` None: each treatment in its bucket, and the accounts
+        that roll out of it under the treatment the plan's ladder gives the
+        cell they roll into (:mod:`optimizer.allocation.rolls`), so the LP
+        counts the minutes the ladder will ask for.
+        """
         started = time.perf_counter()
-        valuation = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
-                                          continuation=continuation, per_segment=self.per_segment,
-                                          runs_cache=self.runs, **self.repeat)
+        if continuation is None and self.none is not None:
+            valuation = self.valued_with_roll_ins()
+        else:
+            valuation = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
+                                              continuation=continuation, per_segment=self.per_segment,
+                                              runs_cache=self.runs, **self.repeat)
         self.timings["value"] += time.perf_counter() - started
         started = time.perf_counter()
         model = build_allocation_model(valuation, self.capacity, budget=self.budget, min_service=self.min_service,
                                        units=self.units)
         self.timings["build"] += time.perf_counter() - started
         return _Pass(valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+
+    def valued_with_roll_ins(self):
+        """Every treatment in its bucket, no contact after it, plus the accounts rolling into each cell under it.
+
+        Measured against no contact after the bucket, not the own ladder: a
+        cell given no contact then asks for no minutes after it, so a plan
+        that fits the teams exists whenever ``none`` is allowed (against the
+        own ladder the card book's 0.59 callers at 1,500 accounts had none).
+        """
+        from .rolls import with_roll_ins
+
+        n_risk = len(self.segments.portfolio.segment_names)
+        after = self.none
+        table = np.full((7, n_risk, len(self.segments.band_edges)), after, dtype=np.int64)
+        native = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
+                                       continuation=table, per_segment=self.per_segment, runs_cache=self.runs,
+                                       **self.repeat)
+        return with_roll_ins(self.scenario, self.segments, self.treatments, self.days, native, base=self.own,
+                             after=after, per_segment=self.per_segment, runs_cache=self.runs, **self.repeat)
 
     def fit_ladder(self, step: _Pass) -> tuple[_Pass, str]:
         """The pass with its plan's worth as a ladder, re-solved until a strategy can hold the plan.
@@ -347,7 +402,38 @@ class _Search:
         if self.references_run is None:
             self.references_run = {name: outcomes[name] for name in self.worlds}
         self.timings["value"] += time.perf_counter() - started
-        return ladder_worth(self.scenario, outcomes[""])
+        worth = ladder_worth(self.scenario, outcomes[""])
+        self.worths[(ladder.content_hash, 0)] = worth
+        return worth
+
+    def with_one_more(self, team: str) -> Scenario:
+        """The scenario with one more full-time agent on ``team`` for the measured days (as :func:`one_more_agent`
+        prices it): a team given per 1,000 accounts gets 1,000 / the book at the start more."""
+        spec = self.scenario.teams[team]
+        if spec.agents_per_1000 is None:
+            return self.scenario.with_overrides({f"teams.{team}.agents": spec.agents + 1})
+        rows = self.start_rows if is_open(self.scenario) else self.scenario.simulation.accounts
+        return self.scenario.with_overrides({f"teams.{team}.agents_per_1000": spec.agents_per_1000 + 1000 / rows})
+
+    def ladder_worths(self, plan: Plan, team: str | None = None) -> list[float]:
+        """The plan's ladder run on the whole book with the teams (one more agent on ``team``), as its objective,
+        on the valuation's seed and the guard's next ones (``guard_runs`` paired runs, every plan on the same)."""
+        from .sim_valuation import valuation_seed
+
+        world = self.scenario if team is None else self.with_one_more(team)
+        ladder, seed = plan.to_strategy(world), valuation_seed(self.scenario)
+        seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
+                          for r in range(1, self.guard_runs)]
+        # The plan's own runs (plan_worth's on the valuation's seed, the guard's on the next) are not made again.
+        todo = [r for r in range(len(seeds)) if (ladder.content_hash, r) not in self.worths]
+        units = [(self.scenario, ladder, self.segments, self.days, seeds[r]) for r in todo]
+        started = time.perf_counter()
+        executor = self.repeat.get("executor")
+        got = dict(executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units)))
+        self.timings["value"] += time.perf_counter() - started
+        for k, r in enumerate(todo):
+            self.worths[(ladder.content_hash, r)] = got[k]
+        return [self.worths[(ladder.content_hash, r)] for r in range(len(seeds))]
 
     def run_ladders(self, worlds: dict[str, Scenario]) -> dict[str, object]:
         """Whole ladders on the whole book on the valuation's seed, spread over the executor."""
@@ -421,8 +507,9 @@ class _Search:
         for k in range(max(1, passes)):
             if k == 0 and not self.own_ladder_fits(continuation):
                 continuation = None
-                retried = ("first pass valued treatments as kept for the whole horizon: the own ladder after the "
-                           "bucket asks more of the teams than they have, so the LP would be infeasible")
+                retried = ("first pass valued each treatment in its bucket and the accounts rolling into a cell under "
+                           "that cell's treatment, as the plan's ladder gives it: the own ladder after the bucket "
+                           "asks more of the teams than they have, so the LP would be infeasible")
             if k > 0 and not self.continuation_fits(continuation):
                 retried = "; ".join(x for x in (retried, f"pass {k + 1} not run: with the last plan after the bucket "
                                                 "the agent-free treatments alone leave the LP infeasible") if x)
@@ -433,11 +520,13 @@ class _Search:
                 # whatever their first treatment: where that ladder alone asks for more
                 # minutes in some week than the team has (the valuation's teams do not cut
                 # it to capacity here), no allocation is feasible. Value each treatment
-                # as kept for the whole horizon instead ('none' then needs no minutes).
+                # in its bucket and the accounts rolling into each cell under that cell's
+                # treatment instead (optimizer.allocation.rolls): the LP then chooses the
+                # rolled accounts' treatment too.
                 continuation = None
                 step = self.value_and_solve(None)
-                retried = ("first pass valued treatments as kept for the whole horizon: with the own ladder after "
-                           "the bucket the LP was infeasible")
+                retried = ("first pass valued each treatment in its bucket and the accounts rolling into a cell "
+                           "under that cell's treatment: with the own ladder after the bucket the LP was infeasible")
             if not step.plan.ok:
                 best = best or step
                 break
@@ -510,6 +599,8 @@ class _Search:
             for k in range(len(units)):
                 name = list(worlds)[k % len(worlds)]
                 (plan_runs if name == "" else runs[name]).append(got[k])
+            for r, worth_r in enumerate(plan_runs[1:], start=1):
+                self.worths[(ladder.content_hash, r)] = worth_r
             self.timings["value"] += time.perf_counter() - started
         differences = [d for name, values_run in runs.items()
                        for d in paired_differences(plan_runs[:len(values_run)], {name: values_run})]
@@ -532,8 +623,7 @@ class _Search:
     def finish(self, best: _Pass, retried: str) -> Allocation:
         """The plan returned, built complete: agent values, reference ladders, note and summary."""
         plan, worth = best.plan, best.worth
-        agents = (agent_values(self.staffed, best.model, self.days, solver=self.solver, time_limit=self.time_limit)
-                  if plan.ok else {})
+        lp_plan = plan
         values: dict[str, float] = {}
         reference_values: dict[str, float] = {}
         guard: dict = {}
@@ -542,6 +632,9 @@ class _Search:
             reference_values = {name: ladder_worth(self.scenario, r) for name, r in outcomes.items()}
             plan, guard = self.guarded_reference(plan, worth, reference_values, outcomes)
             values = {**reference_values, "plan": plan.model_value if plan.reference is not None else worth}
+        # After the guard: its runs of the LP's plan are the agent value's runs of it.
+        agents = (agent_values(self.staffed, best.model, self.days, solver=self.solver, time_limit=self.time_limit,
+                               ladder_worths=self.ladder_worths, fallback=self.own) if lp_plan.ok else {})
         summary = {}
         if plan.ok:
             from .plan_summary import plan_summary

@@ -16,9 +16,14 @@ normal approximation's.
 A lift is fitted when at least :data:`MIN_CONTACTS` contacts inside the
 accounts' observed windows give it; with fewer (a channel the lender does
 not use) it is ``"identified": false`` and held at the base's value in the
-likelihood, as is a lift whose interval spans more than the identification
-limit of :mod:`.estimates` (two channels always sent together, say).
-The right-party rate by hour is :mod:`.contact_reach`'s.
+likelihood. A lift whose maximum is at 0 (its likelihood flat from its
+estimate down to 0, :func:`.estimates.flat_toward_zero`) is on the boundary:
+estimate 0, held there for the others' information, with a one-sided profile
+interval; one so near 0 that its log-scale interval would span more than the
+identification limit gets its profile interval from 0 too
+(:meth:`_Profile.near_zero`). Either is "not identified" only if that
+interval never closes below :data:`~.estimates.MAX_SPAN` times the base's lift.
+The right-party rate by hour is :mod:`.contact_fit_reach`'s.
 """
 
 from __future__ import annotations

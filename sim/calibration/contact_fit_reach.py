@@ -27,7 +27,11 @@ the values v whose score test, the other parameters re-fitted with it held at
 v, does not reject at 5 % (``U(v)ᵀ I(v)⁻¹ U(v) ≤ 1.96²``, expected
 information). For an hour alone (one parameter, no buckets) that is exactly
 Wilson's interval, the one the hours get without rules by account, and like
-it, it needs no normal approximation of the estimate.
+it, it needs no normal approximation of the estimate. The dials of one
+account are not independent trials where borrowers differ in how reachable
+they are (a real book's do; the engine's do not): the score test's variance
+is the larger of the model's and the accounts' own (cluster-robust, see
+:class:`_LogLinkBernoulli`), so the interval widens only where they differ.
 
 Names: ``right_party_by_hour.H`` (H = 0 … 23, inside ``[behavior]``) and
 ``contact.right_party_by_bucket.BUCKET`` (inside ``[contact]``, hence the

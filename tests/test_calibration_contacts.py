@@ -177,6 +177,66 @@ def test_a_lift_s_interval_ends_where_its_profile_likelihood_has_dropped_by_the_
         assert top + best.fun * prepared.data.accounts == pytest.approx(CHI2_95_HALF, abs=0.1)
 
 
+
+def test_a_lift_that_does_nothing_is_fitted_at_or_near_0_with_an_interval_from_0(treated):
+    """A channel whose contacts add nothing (the truth is 0): its maximum is at 0 or so near it that a log-scale
+    interval spans more than the identification limit. It is still reported, estimate at or near 0 and a
+    profile interval from 0, and the other lifts keep theirs (before, such a lift was "not identified", and
+    near 0 it threw the others' profile re-maximisation off: ``sms`` missed in 7 of the 19 such seeds of 200)."""
+    import dataclasses
+
+    from sim.calibration import contact_fit
+    from sim.calibration.balance_paths import rebuild
+    from sim.calibration.calibrate import hardening
+    from sim.calibration.treatment_lifts import ContactTiming
+
+    folder, scenario_path = treated
+    history = read_history(scenario_path, folder / "accounts.csv", folder / "payments.csv", folder / "contacts.csv",
+                           start=START, days=90, model="cgw")
+    paths = rebuild(history.scenario, history.portfolio, history.receipts, history.contacts, history.arrivals)
+    prepared = contact_fit.prepare(history.receipts, paths, history.contacts, history.scenario.behavior,
+                                   hardening(history.scenario), ContactTiming.of(history.scenario, history.portfolio))
+    # Every third e-mail is also "a letter" whose lift is 0: a channel the book used that moved nothing.
+    letter, email = (contact_fit.FITTED_LIFTS.index(k) for k in ("letter", "email"))
+    design = prepared.design.copy()
+    emails = np.flatnonzero(design[:, email] > 0)
+    design[emails[::3], letter] = design[emails[::3], email]
+    counts = (design > 0).sum(axis=0)
+    dummy = dataclasses.replace(prepared, design=np.asfortranarray(design), counts=counts,
+                                free=np.flatnonzero(counts >= contact_fit.MIN_CONTACTS))
+    fit = contact_fit.fit_cgw(dummy)
+    p = fit.parameters["lift.letter"]
+    assert p.identified and p.ci_low == 0.0 <= p.estimate < 0.002 < p.ci_high < 0.02, p
+    truth = _recovery.CONTACT_LIFTS
+    for key in ("sms", "email", "right_party_contact"):
+        q = fit.parameters[f"lift.{key}"]
+        assert q.identified and q.ci_low <= truth[key] <= q.ci_high, (key, q)
+
+
+def test_a_right_party_interval_widens_when_the_dials_of_one_account_go_together():
+    """Borrowers are not alike: half never pick up (a fifth of the rate), half do (1.8 times it). Their dials
+    are then clustered by account, and the binomial score interval, which takes every dial as independent,
+    covers the evening's rate too seldom; with the accounts known the score test's variance is the accounts'
+    own, and the interval covers about 95 %."""
+    from sim.calibration.contact_fit_reach import _hours_and_buckets
+
+    rng = np.random.default_rng(7)
+    multiplier = np.array([1.0, 1.0, 2.0, 1.8, 1.6, 1.5, 1.4])
+    naive, clustered = [], []
+    for _ in range(200):
+        own = rng.choice([0.2, 1.8], size=300)  # each account's reach, mean 1
+        account = np.repeat(np.arange(300), 10)
+        hour = rng.choice([17, 18], size=account.size, p=[0.8, 0.2])
+        bucket = np.repeat(rng.choice([1, 2, 3], size=300), 10)
+        known = np.ones(account.size)
+        reached = rng.random(account.size) < np.where(hour == 18, 0.15, 0.1) * multiplier[bucket] * own[account]
+        for out, by in ((naive, None), (clustered, account)):
+            p = _hours_and_buckets(hour, bucket, known, reached, multiplier, by)["right_party_by_hour.18"]
+            out.append(p.ci_low <= 0.15 <= p.ci_high)
+    assert np.mean(naive) < 0.9, np.mean(naive)
+    assert 0.92 <= np.mean(clustered) <= 0.98, np.mean(clustered)
+
+
 # --------------------------------------------------------------------------- the engine's replay
 
 

@@ -27,7 +27,11 @@ the values v whose score test, the other parameters re-fitted with it held at
 v, does not reject at 5 % (``U(v)ᵀ I(v)⁻¹ U(v) ≤ 1.96²``, expected
 information). For an hour alone (one parameter, no buckets) that is exactly
 Wilson's interval, the one the hours get without rules by account, and like
-it, it needs no normal approximation of the estimate.
+it, it needs no normal approximation of the estimate. The dials of one
+account are not independent trials where borrowers differ in how reachable
+they are (a real book's do; the engine's do not): the score test's variance
+is the larger of the model's and the accounts' own (cluster-robust, see
+:class:`_LogLinkBernoulli`), so the interval widens only where they differ.
 
 Names: ``right_party_by_hour.H`` (H = 0 … 23, inside ``[behavior]``) and
 ``contact.right_party_by_bucket.BUCKET`` (inside ``[contact]``, hence the
@@ -106,7 +110,7 @@ def right_party_rates(scenario: Scenario, portfolio, contacts: Contacts,
     hardening = contact.hardening if contact is not None else 0.0
     known = by_segment[portfolio.segment[position]] * fatigue(pressure, _earlier_dials(position, day), hardening)
     keep = bucket > 0  # a current account is not dialled by a ladder; a row that is says nothing of a bucket
-    return _hours_and_buckets(hour[keep], bucket[keep], known[keep], reached[keep], by_bucket)
+    return _hours_and_buckets(hour[keep], bucket[keep], known[keep], reached[keep], by_bucket, position[keep])
 
 
 def _hours_alone(hour: np.ndarray, reached: np.ndarray) -> dict[str, ParameterEstimate]:
@@ -117,8 +121,12 @@ def _hours_alone(hour: np.ndarray, reached: np.ndarray) -> dict[str, ParameterEs
 
 
 def _hours_and_buckets(hour: np.ndarray, bucket: np.ndarray, known: np.ndarray, reached: np.ndarray,
-                       held_bucket: np.ndarray) -> dict[str, ParameterEstimate]:
-    """log p = a[hour] + b[bucket] + log known; a Bernoulli likelihood, b of the reference bucket held."""
+                       held_bucket: np.ndarray, account: np.ndarray | None = None) -> dict[str, ParameterEstimate]:
+    """log p = a[hour] + b[bucket] + log known; a Bernoulli likelihood, b of the reference bucket held.
+
+    ``account`` (per dial): whose number was dialled; the score intervals are then never narrower than the
+    accounts' own spread of scores says (:meth:`_LogLinkBernoulli.score_statistic`).
+    """
     out = {name: ParameterEstimate.unidentified() for name in (*HOUR_NAMES, *BUCKET_NAMES)}
     hour_dials = np.bincount(hour, minlength=HOURS)
     hour_hits = np.bincount(hour, weights=reached, minlength=HOURS)
@@ -151,6 +159,8 @@ def _hours_and_buckets(hour: np.ndarray, bucket: np.ndarray, known: np.ndarray, 
     inverse = inverse.ravel()
     fit = _LogLinkBernoulli(cells[:, :k], np.bincount(inverse, weights=y), np.bincount(inverse).astype(np.float64),
                             cells[:, k])
+    if account is not None:
+        fit.cluster_by(inverse, np.unique(account[rows], return_inverse=True)[1].ravel(), y)
     start = np.log(np.maximum(hour_hits[hours] / hour_dials[hours], 1e-3) / max(np.mean(known), 1e-9)
                    / held_bucket[reference])
     theta = np.r_[start, np.log(held_bucket[fitted])]
@@ -179,7 +189,17 @@ def _hours_and_buckets(hour: np.ndarray, bucket: np.ndarray, known: np.ndarray, 
 
 class _LogLinkBernoulli:
     """Binomial cells (``hits`` of ``trials`` dials) with log p = base + design @ θ: Fisher scoring, and each
-    parameter's score interval."""
+    parameter's score interval.
+
+    Clustered dials (:meth:`cluster_by`): the binomial information takes every dial as an independent trial. A
+    lender's borrowers are not alike: one who never picks up is a run of misses, and such dials tell less than
+    as many independent ones (on 400 synthetic books whose accounts' reach varied by a gamma factor of
+    coefficient of variation 0.8, the evening hour's score interval covered in 83 %). With the dials' accounts
+    known, the score test's variance is the larger of the model's and the accounts' own (the sum over accounts
+    of each one's squared efficient score: the cluster-robust, "sandwich", variance of the score), so the
+    interval widens where the accounts differ and stays the binomial one where they do not (the engine's
+    accounts have no reach of their own: there the two agree within a few percent).
+    """
 
     def __init__(self, design: np.ndarray, hits: np.ndarray, trials: np.ndarray, base: np.ndarray):
         self.design, self.hits, self.trials, self.base = design, hits, trials, base
@@ -189,6 +209,13 @@ class _LogLinkBernoulli:
         second = design.shape[1] - 1 - np.argmax(design[:, ::-1], axis=1)
         self.two = np.flatnonzero(second != self.first)
         self.second = second[self.two]
+
+        self.dial_cell = self.dial_account = self.dial_hit = None
+
+    def cluster_by(self, dial_cell: np.ndarray, dial_account: np.ndarray, dial_hit: np.ndarray) -> None:
+        """Each dial's cell, its account (0 … accounts − 1) and whether it reached: the score test's variance
+        is then the larger of the model's and the accounts'."""
+        self.dial_cell, self.dial_account, self.dial_hit = dial_cell, dial_account, dial_hit
 
     def eta(self, theta: np.ndarray) -> np.ndarray:
         value = self.base + theta[self.first]
@@ -245,7 +272,20 @@ class _LogLinkBernoulli:
         if refit is None or not math.isfinite(self.negative(refit)):
             return math.inf  # a chance at 1 for some dial: far outside
         score, information = self.score_and_information(refit)
-        return float(score @ np.linalg.solve(information, score))
+        statistic = float(score @ np.linalg.solve(information, score))
+        if self.dial_cell is None or not free.any():
+            return statistic
+        # The efficient score of θ_j (the others' part regressed out: a·U with a = e_j − I_oo⁻¹ I_oj) and its
+        # variance: the model's, aᵀ I a, against the accounts', Σ_accounts (a·U_account)².
+        a = np.zeros(theta.size)
+        a[j] = 1.0
+        a[free] = -np.linalg.solve(information[np.ix_(free, free)], information[free, j])
+        p = np.exp(self.eta(refit))
+        per_cell = self.design @ a / (1 - p)
+        cell = self.dial_cell
+        by_account = np.bincount(self.dial_account, weights=per_cell[cell] * (self.dial_hit - p[cell]))
+        model, accounts = float(a @ information @ a), float(by_account @ by_account)
+        return statistic * model / max(model, accounts)
 
     def score_interval(self, theta: np.ndarray, j: int, se: float) -> tuple[float, float]:
         """The θ_j (log scale) where the score statistic crosses 1.96², either side of the estimate, searched

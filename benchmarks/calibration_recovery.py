@@ -203,11 +203,21 @@ def one_seed(folder: Path, scenario_path: Path, seed: int, days: int, dates_only
 
 
 def recovery(seeds: range, accounts: int, days: int, dates_only: bool = False,
-             model: str = "cgw", contacts: bool = False, seed_log=None) -> dict[str, dict[str, float]]:
-    """Per parameter: the share of seeds whose interval covers the truth, the mean relative error, how many fits."""
+             model: str = "cgw", contacts: bool = False, seed_log=None,
+             earlier: list[dict] = ()) -> dict[str, dict[str, float]]:
+    """Per parameter: the share of seeds whose interval covers the truth, the mean relative error, how many fits.
+
+    ``earlier``: seeds of an earlier study as its seed log wrote them ({"seed", NAME: [estimate, low, high]}),
+    counted with these (a parameter not identified in a seed has no estimate there)."""
     truths = CARD_TRUTH if model == "card" else CONTACT_TRUTH if contacts else TRUTH
     covered = {name: [] for name in truths}
     errors = {name: [] for name in truths}
+    for row in earlier:
+        for name, truth in truths.items():
+            estimate, low, high = row[name]
+            if estimate is not None and low is not None and high is not None:
+                covered[name].append(low <= truth <= high)
+                errors[name].append(estimate / truth - 1.0)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         scenario_path = write_scenario(folder, accounts, days, model=model, contacts=contacts)
@@ -237,12 +247,19 @@ def main() -> None:
     parser.add_argument("--contacts", action="store_true",
                         help="cgw: a book treated by SMS, e-mail and calls under [contact]; fit the lifts and reach")
     parser.add_argument("--seed-log", metavar="FILE.jsonl", help="write each seed's estimates and intervals as it ends")
+    parser.add_argument("--first-seed", type=positive_int, default=1,
+                        help="the study's seeds are FIRST … FIRST + SEEDS − 1 (to extend an earlier study)")
+    parser.add_argument("--with-log", metavar="FILE.jsonl", action="append", default=[],
+                        help="count an earlier study's seeds too, from its --seed-log (its seeds must not overlap)")
     args = parser.parse_args()
     print_machine()
     began = time.perf_counter()
     seed_log = open(args.seed_log, "w") if args.seed_log else None  # noqa: SIM115 (open for the whole study)
-    table = recovery(range(1, args.seeds + 1), args.accounts, args.days, args.dates_only, args.model,
-                     args.contacts, seed_log)
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    earlier = [json.loads(line) for path in args.with_log for line in Path(path).read_text().splitlines() if line]
+    if overlap := sorted({row["seed"] for row in earlier} & set(seeds)):
+        parser.error(f"--with-log: seeds {overlap[0]}… are in this study too")
+    table = recovery(seeds, args.accounts, args.days, args.dates_only, args.model, args.contacts, seed_log, earlier)
     if seed_log is not None:
         seed_log.close()
     elapsed = time.perf_counter() - began
@@ -251,7 +268,7 @@ def main() -> None:
             for name, row in table.items()]
     print_table(["parameter", "truth", "95 % interval covers", "mean relative error", "fits"], rows)
     kind = "dates only" if args.dates_only else "date-times"
-    print(f"{args.model}: {args.seeds} seeds × {args.accounts} accounts × {args.days} days ({kind}) "
+    print(f"{args.model}: {args.seeds + len(earlier)} seeds × {args.accounts} accounts × {args.days} days ({kind}) "
           f"in {elapsed:.0f} s")
     rates = [row["coverage"] for row in table.values() if math.isfinite(row["coverage"])]
     print(f"parameters covered in 92-98 % of seeds: {sum(0.92 <= c <= 0.98 for c in rates)} of {len(rates)}; "

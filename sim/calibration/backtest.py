@@ -19,6 +19,12 @@ band, and the 30-day roll rates from each bucket, predicted against actual.
 :mod:`.card_backtest` (the statements replayed to day K, the card parameters
 drawn). The simulated days run the book on day K only: an open book's later
 arrivals are left out of the runs, as they are of the actual cash.
+
+``known_parameters=True`` (card) runs every replication at the base
+scenario's parameters, nothing drawn: on a history the engine wrote from that
+scenario (``benchmarks/calibration_backtest.py --known-parameters``) the runs
+then differ from the history only by the replay's state on day K and the
+borrowers' randomness, which is how a shortfall is told apart from the fit's.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain import DELINQUENT_BUCKETS, MINUTES_PER_DAY, RollState
+from ..domain import DELINQUENT_BUCKETS, MINUTES_PER_DAY, PaymentKind, RollState
 from ..engine import Engine
 from ..engine.arrivals import Arrivals
 from ..engine.replay import LoggedContacts
@@ -65,12 +71,21 @@ class Backtest:
     roll_predicted: dict[str, float | None]
     roll_actual: dict[str, float | None]
     paid_share: tuple[float, float]  # accounts active at K that paid anything by the end: predicted (mean), actual
+    receipts: tuple[float, float]  # their repayments and instalments after K: predicted (mean), actual
+    last_day_runs: tuple[float, float]  # the runs' cumulative recovery on the last day: mean, standard deviation
     cash_by_bucket: dict[str, tuple[float, float]]  # by bucket at K: cash predicted (mean), actual
     fit: object  # the Calibration of the first K days
 
     @property
     def inside_share(self) -> float:
         return float(np.mean((self.actual >= self.low) & (self.actual <= self.high)))
+
+    @property
+    def last_day_z(self) -> float:
+        """The actual last-day recovery in the runs' standard deviations from their mean (0 on average over
+        histories when the runs are right; a seed's band says less, as it is one draw)."""
+        mean, sd = self.last_day_runs
+        return (float(self.actual[-1]) - mean) / sd if sd > 0 else 0.0
 
     def as_dict(self) -> dict:
         curve = [{"day": int(d), "actual": float(a), "low": float(lo), "high": float(hi)}
@@ -188,16 +203,23 @@ def _cgw_start(fitted_part: History, base_scenario: str):
     return fit, active, book, draws, paths.roll_state_at_end[active]
 
 
-def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int = 50, seed: int = 0) -> Backtest:
-    """Fit the first ``fit_days`` days of ``history``, simulate the rest ``reps`` times, compare."""
+def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int = 50, seed: int = 0,
+             known_parameters: bool = False) -> Backtest:
+    """Fit the first ``fit_days`` days of ``history``, simulate the rest ``reps`` times, compare
+    (``known_parameters``, card: every replication at the base scenario's parameters, nothing drawn)."""
     days = history.window.days
     if not 1 <= fit_days < days:
         raise InputError(CMDLINE, "--fit-days", f"must be between 1 and {days - 1} (the window has {days} days)")
+    card_model = history.scenario.behavior.model == "card"
+    if known_parameters and not card_model:
+        raise ValueError("known_parameters: the card model's backtest only")
     fitted_part = _truncate(history, fit_days)
-    if history.scenario.behavior.model == "card":
+    if card_model:
         begin = card_start(fitted_part, base_scenario)
         fit, active, book, draws, start_state = begin.fit, begin.active, begin.book, begin.draws, begin.start_state
         statements = begin.statements
+        if known_parameters:
+            draws = draws.at_base(history.scenario.behavior)
     else:
         fit, active, book, draws, start_state = _cgw_start(fitted_part, base_scenario)
         statements = None
@@ -207,18 +229,22 @@ def backtest(history: History, base_scenario: str, *, fit_days: int, reps: int =
     closed = _left_collection(history, fit_days) if history.contacts is not None else None
     replay = _with_last_week(contact_fit.replay_after(history.contacts, active, fit_days, closed),
                              history.contacts, active, fit_days)
-    lifted = dataclasses.replace(history, scenario=history.scenario.with_overrides(
-        contact_fit.fitted_lifts(fit.parameters)))
+    lifted = history if known_parameters else dataclasses.replace(
+        history, scenario=history.scenario.with_overrides(contact_fit.fitted_lifts(fit.parameters)))
     runs = _simulate_rest(lifted, draws, book, rest, start, reps, seed, start_state, replay, statements)
     outstanding = float(book.balance.sum())
     cash = _actual_cash(history.receipts, active, fit_days, rest)
-    low, high = np.quantile(np.cumsum(runs.cash, axis=1) / outstanding, BAND, axis=0)
+    curves = np.cumsum(runs.cash, axis=1) / outstanding
+    low, high = np.quantile(curves, BAND, axis=0)
     actual_by_account = _cash_by_account(history.receipts, active, fit_days)
     actual_buckets = _by_bucket(start_state, actual_by_account)
     return Backtest(fit_days=fit_days, reps=reps, days=np.arange(fit_days, days), actual=np.cumsum(cash) / outstanding,
                     low=low, high=high, roll_predicted=_mean_rolls(runs.rolls, start_state),
                     roll_actual=_actual_rolls(history, fit_days, active, start_state),
                     paid_share=(float(np.mean(runs.paid_share)), float(np.mean(actual_by_account > 0))),
+                    receipts=(float(np.mean(runs.receipts)), float(_actual_receipts(history.receipts, active,
+                                                                                      fit_days, rest))),
+                    last_day_runs=(float(curves[:, -1].mean()), float(curves[:, -1].std(ddof=1)) if reps > 1 else 0.0),
                     cash_by_bucket={bucket: (float(runs.bucket_cash[:, k].mean()), float(actual_buckets[k]))
                                     for k, bucket in enumerate(DELINQUENT_BUCKETS)},
                     fit=fit)
@@ -229,6 +255,7 @@ class _Replications:
     cash: np.ndarray  # reps × days: cash collected each day
     rolls: list[np.ndarray]  # each replication's roll states after 30 days (if the rest is that long)
     paid_share: np.ndarray  # per replication: share of the accounts that paid anything
+    receipts: np.ndarray  # per replication: repayments and instalments (the tally's payments)
     bucket_cash: np.ndarray  # reps × buckets: cash by the account's bucket at day K
 
 
@@ -239,6 +266,7 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
     (``statements``, card: each account's statement on day K, restored in every run)."""
     cash = np.zeros((reps, rest))
     paid_share = np.zeros(reps)
+    receipts = np.zeros(reps)
     bucket_cash = np.zeros((reps, len(DELINQUENT_BUCKETS)))
     rolls: list[np.ndarray] = []
     children = np.random.SeedSequence(seed).spawn(reps)
@@ -259,11 +287,12 @@ def _simulate_rest(history: History, draws: _ParameterDraws, book: Portfolio, re
         engine.book.intensity = intensity + engine.book.floor if draws.adds_floor else intensity.copy()
         engine.run()
         cash[k] = engine.tally.collected[:rest]
+        receipts[k] = engine.tally.payments[:rest].sum()
         collected = engine.ledger.collected
         paid_share[k] = float(np.mean(collected > 0))
         bucket_cash[k] = _by_bucket(start_state, collected)
         rolls += snapshot.states
-    return _Replications(cash=cash, rolls=rolls, paid_share=paid_share, bucket_cash=bucket_cash)
+    return _Replications(cash=cash, rolls=rolls, paid_share=paid_share, receipts=receipts, bucket_cash=bucket_cash)
 
 
 def _closed(scenario: Scenario) -> Scenario:
@@ -306,6 +335,13 @@ def _actual_cash(receipts: Receipts, active: np.ndarray, fit_days: int, rest: in
     later = (receipts.time >= fit_days) & np.isin(receipts.position, active)
     day = np.floor(receipts.time[later]).astype(np.int64) - fit_days
     return np.bincount(day, weights=receipts.amount[later], minlength=rest)[:rest]
+
+
+def _actual_receipts(receipts: Receipts, active: np.ndarray, fit_days: int, rest: int) -> int:
+    """The repayments and instalments of the accounts active at day K in the rest of the window (what the
+    engine's tally counts as payments: not what an agency or a sale brought in)."""
+    mine = (receipts.time >= fit_days) & (receipts.time < fit_days + rest) & np.isin(receipts.position, active)
+    return int(np.sum(mine & np.isin(receipts.kind, (int(PaymentKind.PAYMENT), int(PaymentKind.INSTALMENT)))))
 
 
 def _roll_rates(start_state: np.ndarray, later_state: np.ndarray) -> dict[str, float | None]:

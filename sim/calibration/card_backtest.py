@@ -25,6 +25,12 @@ module gives it for ``model = "card"`` (the ``cgw`` pieces live there):
   engine adds the drawn floor of its bucket and segment.
 
 Parameters the fit could not identify stay as the base scenario has them.
+
+:meth:`CardDraws.at_base` runs every replication at the base scenario's
+parameters instead, with no draws (``backtest(..., known_parameters=True)``):
+on a history the engine wrote from that scenario, the truth. What is left
+between the runs and the history is then the replay's state on day K and the
+borrowers' randomness, not the fit.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ from . import card, cgw
 from .calibrate import CMDLINE, Calibration, History, card_calibration, card_parts
 from .card_paths import CardPaths
 from .estimates import MAX_SPAN, Z95
+from .treatment_lifts import base_lifts
 
 MAX_RATE = 100.0  # the schema's largest rate a day
 MIN_WEIGHT = 0.5  # a Dirichlet weight for a kind never seen: its share is drawn small, not fixed at 0
@@ -153,6 +160,28 @@ class CardDraws:
         has = self.open_episode >= 0
         excess[has] = at_end[self.open_episode[has]]
         return behavior, excess
+
+    def at_base(self, behavior) -> BaseParameters:
+        """Every replication at ``behavior``'s (the base scenario's) parameters: no draws, each account's
+        excitation on day K under its κ, δ10, δ11 and lifts."""
+        data = card.at_lifts(self.data, base_lifts(behavior))
+        _, at_end, _ = cgw.excess_before(data.events, 0.0, behavior.kappa, behavior.delta10, behavior.delta11)
+        excess = np.zeros(self.open_episode.size)
+        has = self.open_episode >= 0
+        excess[has] = at_end[self.open_episode[has]]
+        return BaseParameters(excess)
+
+
+@dataclass(frozen=True)
+class BaseParameters:
+    """The draws' shape with nothing drawn: the base scenario's parameters (no overrides) and each account's
+    excess X on day K under them."""
+
+    excess: np.ndarray
+    adds_floor = True
+
+    def draw(self, rng: np.random.Generator) -> tuple[dict, np.ndarray]:
+        return {}, self.excess.copy()
 
 
 def _choice_weights(paths: CardPaths) -> list[np.ndarray | None]:

@@ -161,6 +161,8 @@ def _backtest_report(result) -> str:
                      f"{cash_predicted:>15,.0f}{cash_actual:>15,.0f}")
     predicted, actual = result.paid_share
     lines += ["", f"accounts that paid anything after day K: {predicted:.1%} predicted, {actual:.1%} actual"]
+    predicted, actual = result.receipts
+    lines.append(f"their repayments and instalments after day K: {predicted:,.0f} predicted, {actual:,.0f} actual")
     return "\n".join(lines)
 
 

@@ -51,26 +51,40 @@ class Floor:
         # entries and SimPy's events share one order.
         self.order = env._eid
         self.running = False
+        self.starting: list[AgentShift] = []  # shifts started and not yet begun (one SimPy process begins them)
 
     def next_order(self) -> int:
         """A place in the order of scheduling, as a SimPy timeout made now would get."""
         return next(self.order)
 
     def start(self, shift: AgentShift) -> None:
-        """A shift starts as a SimPy process would: at its initialisation, in the order it was started."""
-        self.env.process(self._begin(shift))
+        """A shift starts as a SimPy process would: at its initialisation, in the order it was started.
 
-    def _begin(self, shift: AgentShift):
-        """Run the shift's generator to its first wait (it yields the minutes until its start), then put it on
-        the heap; the floor's own process runs while there is anything on it."""
-        try:
-            delay = next(shift.gen)
-        except StopIteration:
-            return
-        heapq.heappush(self.heap, (self.env.now + delay, next(self.order), shift.token, shift))
-        if not self.running:
-            self.running = True
-            self.env.process(self._run())
+        The shifts started together (a morning's, before SimPy runs anything
+        else) begin in one SimPy process, at the place in SimPy's order the
+        first one's own process would have begun: each process's beginning
+        came right after the previous one's, with nothing between them but
+        the no-op end of that process, so the heap gets the same entries in
+        the same order, for one SimPy process a morning instead of one an
+        agent's shift (most of the events of a small book with roomy teams).
+        """
+        self.starting.append(shift)
+        if len(self.starting) == 1:
+            self.env.process(self._begin())
+
+    def _begin(self):
+        """Run each starting shift's generator to its first wait (it yields the minutes until its start), then
+        put it on the heap; the floor's own process runs while there is anything on it."""
+        starting, self.starting = self.starting, []
+        for shift in starting:
+            try:
+                delay = next(shift.gen)
+            except StopIteration:
+                continue
+            heapq.heappush(self.heap, (self.env.now + delay, next(self.order), shift.token, shift))
+            if not self.running:
+                self.running = True
+                self.env.process(self._run())
         return
         yield  # a generator: SimPy runs it as a process
 

@@ -23,7 +23,8 @@ from sim.scenario import Scenario
 
 from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
-from .plan import AgentValue, Plan, continuation_table
+from .plan import AgentValue, Plan, continuation_table, largest_remainder_rows
+from .refit import Refit
 from .valuation import Valuation
 
 
@@ -308,25 +309,50 @@ class _Search:
         keep = {self.own, *(k for k, t in enumerate(self.treatments) if t.name == "none")}
         dropped: list[str] = []
         first_error = None
+        # The drops' LPs are re-solved in one HiGHS model from the last basis (optimizer.allocation.refit);
+        # only the plan that fits is built and solved as a model of its own.
+        refit = Refit(step.model, self.time_limit) if self.solver == "highs" and step.model.matrix is not None \
+            else None
+        plan = step.plan
         while True:
-            try:
-                step.worth = self.plan_worth(step.plan)
-                break
-            except ValueError as err:
-                first_error = first_error or str(err)
-                counts = step.plan.counts.sum(axis=0)
-                used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
-                if not used:
-                    raise ValueError(first_error) from None
-                drop = min(used, key=lambda t: (counts[t], t))
-                allowed = allowed.copy()
-                allowed[:, drop] = False
-                dropped.append(self.treatments[drop].name)
+            error = None
+            if plan is not step.plan:  # a drop's plan from the refit: a model of its own once it fits
+                try:
+                    plan.to_strategy(self.scenario)
+                except ValueError as err:
+                    error = err
+                else:
+                    model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
+                                                   min_service=self.min_service, units=self.units, allowed=allowed)
+                    step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+                    if not step.plan.ok:
+                        raise ValueError(first_error) from None
+                    plan = step.plan
+            if error is None:
+                try:
+                    step.worth = self.plan_worth(step.plan)
+                    break
+                except ValueError as err:
+                    error = err
+            first_error = first_error or str(error)
+            counts = plan.counts.sum(axis=0)
+            used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
+            if not used:
+                raise ValueError(first_error) from None
+            drop = min(used, key=lambda t: (counts[t], t))
+            allowed = allowed.copy()
+            allowed[:, drop] = False
+            dropped.append(self.treatments[drop].name)
+            shares = refit.without(drop) if refit is not None else None
+            if shares is None:
                 model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
                                                min_service=self.min_service, units=self.units, allowed=allowed)
                 step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
                 if not step.plan.ok:
                     raise ValueError(first_error) from None
+                plan = step.plan
+            else:
+                plan = replace(step.plan, shares=shares, counts=largest_remainder_rows(shares, self.segments.accounts))
         note = (f"the LP's plan needed more than the 64 steps a strategy allows ({first_error.split(';')[0]}): "
                 f"solved again without {', '.join(dropped)} (the treatments fewest accounts got)") if dropped else ""
         return step, note

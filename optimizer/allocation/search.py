@@ -271,7 +271,7 @@ class _Search:
         self.timings = {"value": 0.0, "build": 0.0}
         # The valuation's runs of the sample, by what they depend on: none is made twice (sim_valuation.run_key).
         self.runs: dict = {}
-        # The reference ladders' whole-book runs on the valuation's seed, made once (with the first plan's).
+        # The reference ladders' whole-book runs on the valuation's seed, made once (in allocate's first batch).
         self.references_run: dict[str, object] | None = None
         # Whether own_ladder_fits measures the balance values first (allocate sets it), and what it measured.
         self.measure_balance_values = False
@@ -371,9 +371,9 @@ class _Search:
     def plan_worth(self, plan: Plan, ahead=None) -> float:
         """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it).
 
-        The first time, the reference ladders are run with it, in one batch on
-        the executor (they do not depend on the plan, and two cores run two
-        whole-book runs at once); :meth:`reference_outcomes` then reads them.
+        If the reference ladders have not been run yet (allocate runs them in
+        its first batch, :meth:`own_ladder_fits`), they are run with it, in one
+        batch on the executor; :meth:`reference_outcomes` then reads them.
         ``ahead(plan)``: sample runs the next pass will make with this plan
         (:meth:`next_pass_runs`), made in the same batch: the plan's
         whole-book run is the batch's longest unit by far (3.3 s against
@@ -439,15 +439,21 @@ class _Search:
         if self.measure_balance_values:
             # The balance values at the horizon, measured by the engine where the scenario's model is not the
             # defaults' (optimizer.allocation.objective.engine_balance_values: a whole-book run, 1.7 s on
-            # baseline at 5,000 accounts), in one batch with this run; the run does not read them.
+            # baseline at 5,000 accounts), in one batch with this run; no engine run reads them.
+            # The reference ladders' whole-book runs (they wait for no plan) go in the same batch: beside the
+            # first plan's, the longest run of its batch, they left a core idle.
             self.measure_balance_values = False
             runs = self.next_pass_runs(np.zeros_like(continuation), own, [0])
+            references = list(self.worlds.items()) if self.references_run is None else []
             units = [("balance", self.scenario)] + [("sample", unit) for _, unit in runs]
+            units += [("ladder", (world, self.segments, self.days, None)) for _, world in references]
             executor = self.repeat.get("executor")
             done = dict(executor.map_unordered(_search_unit, units) if executor
                         else enumerate(map(_search_unit, units)))
             for k, (key, _) in enumerate(runs):
                 self.runs[key] = done[1 + k]
+            if references:
+                self.references_run = {name: done[1 + len(runs) + k] for k, (name, _) in enumerate(references)}
             world, self.balance_note = done[0]
             self.set_world(world)
         alone = self.value_treatments(self.scenario, self.segments, own, self.days,

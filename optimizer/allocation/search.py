@@ -157,10 +157,11 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     Values come from a stratified sample of ``per_segment`` accounts per
     segment (weighted to the segment), the same sample for the treatments, the
     plan and the reference ladders, so their comparison is paired. With the
-    defaults (40 accounts, 2 passes) a 5,000-account book takes about 17 s
-    (baseline) and 19 s (hawkes_baseline) on two cores, estimated, with
-    today's 24- and 39-treatment catalogues; a third pass rarely changed the
-    plan in measurements.
+    defaults (40 accounts, 2 passes) a 5,000-account book takes about 11–12 s
+    (baseline) and 11–13 s (hawkes_baseline) on two cores, estimated, with
+    today's 24- and 39-treatment catalogues (docs/optimizer_validation.md,
+    "allocate within 15 s, met"); a third pass rarely changed the plan in
+    measurements.
 
     A champion/challenger scenario (``[[strategies]]``) is optimised as the
     champion's world (:meth:`sim.scenario.Scenario.champion_world`), and the

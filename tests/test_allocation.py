@@ -477,7 +477,7 @@ def test_a_plan_no_strategy_can_hold_is_one_line_not_a_traceback(monkeypatch):
     from optimizer.allocation import search
     from sim.errors import InputError
 
-    def too_many(self, plan):
+    def too_many(self, plan, ahead=None):
         raise ValueError("the plan needs 99 ladder steps; a strategy allows 64 (use fewer balance bands)")
 
     # Whatever treatments are dropped, the plan never fits: one error naming --bands.

@@ -24,7 +24,8 @@ from sim.scenario import Scenario
 from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .open_book import is_open
-from .plan import AgentValue, Plan, continuation_table
+from .plan import AgentValue, Plan, continuation_table, largest_remainder_rows
+from .refit import Refit
 from .valuation import Valuation
 
 
@@ -179,10 +180,11 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     Values come from a stratified sample of ``per_segment`` accounts per
     segment (weighted to the segment), the same sample for the treatments, the
     plan and the reference ladders, so their comparison is paired. With the
-    defaults (40 accounts, 2 passes) a 5,000-account book takes about 17 s
-    (baseline) and 19 s (hawkes_baseline) on two cores, estimated, with
-    today's 24- and 39-treatment catalogues; a third pass rarely changed the
-    plan in measurements.
+    defaults (40 accounts, 2 passes) a 5,000-account book takes about 11–12 s
+    (baseline) and 11–13 s (hawkes_baseline) on two cores, estimated, with
+    today's 24- and 39-treatment catalogues (docs/optimizer_validation.md,
+    "allocate within 15 s, met"); a third pass rarely changed the plan in
+    measurements.
 
     A champion/challenger scenario (``[[strategies]]``) is optimised as the
     champion's world (:meth:`sim.scenario.Scenario.champion_world`), and the
@@ -209,8 +211,6 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     interval lies wholly above 0 (:mod:`optimizer.allocation.guard`; the
     plan's ``guard`` holds the differences).
     """
-    from .objective import engine_balance_values
-
     champion = champion_note(scenario)
     scenario = scenario.champion_world()
     valuation, valuation_note = resolve_valuation(scenario, valuation)
@@ -219,9 +219,8 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             raise ScenarioError(scenario.source or "<scenario>", "--replications",
                                 f"runs per treatment are a count ≥ 1, got {replications}")
         valuation_note += f"; {replications} paired runs per treatment"
-    scenario, measured = engine_balance_values(scenario)
-    if measured:
-        valuation_note += f"; {measured}"
+    # The balance values are measured by the engine (under another model than hawkes) in the first batch of
+    # runs, beside the own ladder's sample run (_Search.own_ladder_fits): no run reads [objective].
     search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
                      min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
                      per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications,
@@ -229,7 +228,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     from sim.executors import LocalExecutor
 
     search.repeat["executor"] = LocalExecutor(workers)
+    search.measure_balance_values = True
     best, retried = search.passes(passes)
+    if search.balance_note:
+        valuation_note += f"; {search.balance_note}"
     allocation = search.finish(best, retried)
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
     if champion:
@@ -264,7 +266,6 @@ class _Search:
     def __init__(self, scenario: Scenario, *, days: int, budget: float | None, min_service: bool, solver: str,
                  time_limit: float | None, band_edges, rng, per_segment: int, ladders: list[Scenario],
                  valuation: str, replications: int = 1, guard_runs: int = DEFAULT_RUNS):
-        from .open_book import staffed_at_start
         from .segments import DEFAULT_BALANCE_BANDS, build_segments
         from .treatments import (
             ladder_treatments,
@@ -281,12 +282,8 @@ class _Search:
         # Paired whole-book runs of plan and references before a reference may replace the plan.
         self.guard_runs = max(1, guard_runs)
         self.segments = build_segments(scenario, rng, band_edges=band_edges or DEFAULT_BALANCE_BANDS, days=days)
-        # Each reference ladder as it runs in this world: its whole strategy section
-        # (steps, call-list priority, redial gap) with this scenario's book and teams.
-        self.worlds = {scenario.strategy.name: scenario}
-        for other in ladders:
-            self.worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
-        self.references = [(name, list(world.strategy.steps)) for name, world in self.worlds.items()]
+        self.ladders = ladders
+        self.set_world(scenario)
         treatments = scenario_treatments(scenario) + offer_treatments(scenario)
         treatments += [t for t in ladder_treatments(scenario, self.references) if t not in treatments]
         self.treatments = with_field_visits(scenario, treatments)
@@ -294,10 +291,6 @@ class _Search:
                          if t.label == f"ladder:{scenario.strategy.name}"), 0)
         self.none = next((k for k, t in enumerate(self.treatments) if t.name == "none"), None)
         # An open book's teams are staffed on the book at the start of the measured days (the engine restaffs them).
-        start_rows = (len(self.segments.portfolio) if self.segments.entry_day is None
-                      else int((self.segments.entry_day < 0).sum()))
-        self.start_rows = start_rows
-        self.staffed = staffed_at_start(scenario, start_rows)
         self.capacity = team_capacity(self.staffed, days)
         self.units = {name: ("filings" if team.kind == "legal" else "minutes") for name, team in scenario.teams.items()}
         self.timings = {"value": 0.0, "build": 0.0}
@@ -305,8 +298,27 @@ class _Search:
         self.runs: dict = {}
         # Plans' ladders' worths by (ladder, run): run 0 the valuation's seed, run r its child r (the guard's).
         self.worths: dict[tuple[str, int], float] = {}
-        # The reference ladders' whole-book runs on the valuation's seed, made once (with the first plan's).
+        # The reference ladders' whole-book runs on the valuation's seed, made once (in allocate's first batch).
         self.references_run: dict[str, object] | None = None
+        # Whether own_ladder_fits measures the balance values first (allocate sets it), and what it measured.
+        self.measure_balance_values = False
+        self.balance_note = ""
+
+    def set_world(self, scenario: Scenario) -> None:
+        """The scenario the search values in, each reference ladder as it runs in it (its whole strategy
+        section — steps, call-list priority, redial gap — with this scenario's book and teams), and the
+        teams staffed on the book at the start of the measured days (an open book's; the engine restaffs)."""
+        from .open_book import staffed_at_start
+
+        self.scenario = scenario
+        self.worlds = {scenario.strategy.name: scenario}
+        for other in self.ladders:
+            self.worlds.setdefault(other.strategy.name, with_strategy(scenario, other))
+        self.references = [(name, list(world.strategy.steps)) for name, world in self.worlds.items()]
+        start_rows = (len(self.segments.portfolio) if self.segments.entry_day is None
+                      else int((self.segments.entry_day < 0).sum()))
+        self.start_rows = start_rows
+        self.staffed = staffed_at_start(scenario, start_rows)
 
     def value_and_solve(self, continuation: np.ndarray | None) -> _Pass:
         """Value every treatment, build the LP and solve it.
@@ -349,7 +361,7 @@ class _Search:
         return with_roll_ins(self.scenario, self.segments, self.treatments, self.days, native, base=self.own,
                              after=after, per_segment=self.per_segment, runs_cache=self.runs, **self.repeat)
 
-    def fit_ladder(self, step: _Pass) -> tuple[_Pass, str]:
+    def fit_ladder(self, step: _Pass, ahead=None) -> tuple[_Pass, str]:
         """The pass with its plan's worth as a ladder, re-solved until a strategy can hold the plan.
 
         A plan whose treatments are too many and too scattered needs more than
@@ -358,47 +370,78 @@ class _Search:
         (never ``none`` or the scenario's own ladder) until the plan fits, every
         plan still within capacity and budget. Returns the pass and a note of
         what was dropped; raises ValueError if nothing is left to drop.
+        ``ahead``: :meth:`plan_worth`'s, for the plan that fits.
         """
         allowed = np.ones(step.plan.shares.shape, dtype=bool) if step.model.allowed is None else step.model.allowed
         keep = {self.own, *(k for k, t in enumerate(self.treatments) if t.name == "none")}
         dropped: list[str] = []
         first_error = None
+        # The drops' LPs are cut from the pass's matrix and solved as they are (optimizer.allocation.refit);
+        # only the plan that fits is built and solved as a model of its own.
+        refit = Refit(step.model, self.time_limit) if self.solver == "highs" and step.model.matrix is not None \
+            else None
+        plan = step.plan
         while True:
-            try:
-                step.worth = self.plan_worth(step.plan)
-                break
-            except ValueError as err:
-                first_error = first_error or str(err)
-                counts = step.plan.counts.sum(axis=0)
-                used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
-                if not used:
-                    raise ValueError(first_error) from None
-                drop = min(used, key=lambda t: (counts[t], t))
-                allowed = allowed.copy()
-                allowed[:, drop] = False
-                dropped.append(self.treatments[drop].name)
+            error = None
+            if plan is not step.plan:  # a drop's plan from the refit: a model of its own once it fits
+                try:
+                    plan.to_strategy(self.scenario)
+                except ValueError as err:
+                    error = err
+                else:
+                    model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
+                                                   min_service=self.min_service, units=self.units, allowed=allowed)
+                    step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+                    if not step.plan.ok:
+                        raise ValueError(first_error) from None
+                    plan = step.plan
+            if error is None:
+                try:
+                    step.worth = self.plan_worth(step.plan, ahead)
+                    break
+                except ValueError as err:
+                    error = err
+            first_error = first_error or str(error)
+            counts = plan.counts.sum(axis=0)
+            used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
+            if not used:
+                raise ValueError(first_error) from None
+            drop = min(used, key=lambda t: (counts[t], t))
+            allowed = allowed.copy()
+            allowed[:, drop] = False
+            dropped.append(self.treatments[drop].name)
+            shares = refit.without(drop) if refit is not None else None
+            if shares is None:
                 model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
                                                min_service=self.min_service, units=self.units, allowed=allowed)
                 step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
                 if not step.plan.ok:
                     raise ValueError(first_error) from None
+                plan = step.plan
+            else:
+                plan = replace(step.plan, shares=shares, counts=largest_remainder_rows(shares, self.segments.accounts))
         note = (f"the LP's plan needed more than the 64 steps a strategy allows ({first_error.split(';')[0]}): "
                 f"solved again without {', '.join(dropped)} (the treatments fewest accounts got)") if dropped else ""
         return step, note
 
-    def plan_worth(self, plan: Plan) -> float:
+    def plan_worth(self, plan: Plan, ahead=None) -> float:
         """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it).
 
-        The first time, the reference ladders are run with it, in one batch on
-        the executor (they do not depend on the plan, and two cores run two
-        whole-book runs at once); :meth:`reference_outcomes` then reads them.
+        If the reference ladders have not been run yet (allocate runs them in
+        its first batch, :meth:`own_ladder_fits`), they are run with it, in one
+        batch on the executor; :meth:`reference_outcomes` then reads them.
+        ``ahead(plan)``: sample runs the next pass will make with this plan
+        (:meth:`next_pass_runs`), made in the same batch: the plan's
+        whole-book run is the batch's longest unit by far (3.3 s against
+        0.5–1.4 s on baseline at 5,000 accounts), and alone with one
+        reference ladder it left a core idle for most of it.
         """
         started = time.perf_counter()
         ladder = plan.to_strategy(self.scenario)
         worlds = {"": ladder}
         if self.references_run is None:
             worlds.update(self.worlds)
-        outcomes = self.run_ladders(worlds)
+        outcomes = self.run_ladders(worlds, ahead(plan) if ahead is not None else ())
         if self.references_run is None:
             self.references_run = {name: outcomes[name] for name in self.worlds}
         self.timings["value"] += time.perf_counter() - started
@@ -435,13 +478,35 @@ class _Search:
             self.worths[(ladder.content_hash, r)] = got[k]
         return [self.worths[(ladder.content_hash, r)] for r in range(len(seeds))]
 
-    def run_ladders(self, worlds: dict[str, Scenario]) -> dict[str, object]:
-        """Whole ladders on the whole book on the valuation's seed, spread over the executor."""
-        units = [(world, self.segments, self.days, None) for world in worlds.values()]
+    def run_ladders(self, worlds: dict[str, Scenario], sample_runs=()) -> dict[str, object]:
+        """Whole ladders on the whole book on the valuation's seed, spread over the executor.
+
+        ``sample_runs``: (run key, work unit) of sample runs made in the same
+        batch (:func:`optimizer.allocation.sim_valuation.runs_to_make`), each
+        put in the runs cache.
+        """
+        units = [("ladder", (world, self.segments, self.days, None)) for world in worlds.values()]
+        units += [("sample", unit) for _, unit in sample_runs]
         executor = self.repeat.get("executor")
-        done = executor.map_unordered(_ladder_outcome, units) if executor else enumerate(map(_ladder_outcome, units))
+        done = executor.map_unordered(_search_unit, units) if executor else enumerate(map(_search_unit, units))
         got = dict(done)
+        for k, (key, _) in enumerate(sample_runs):
+            self.runs[key] = got[len(worlds) + k]
         return {name: got[k] for k, name in enumerate(worlds)}
+
+    def next_pass_runs(self, continuation: np.ndarray, treatments=None, only=None) -> list[tuple[tuple, tuple]]:
+        """The sample runs not made yet of ``only`` (positions in ``treatments``; by default the search's
+        treatments that need no agents: what :meth:`continuation_fits` runs first) with this continuation."""
+        from .sim_valuation import runs_to_make, simulate_treatments
+        from .treatments import needs_agents
+
+        treatments = self.treatments if treatments is None else treatments
+        only = [k for k, t in enumerate(treatments) if not needs_agents(t)] if only is None else only
+        if not only or self.value_treatments is not simulate_treatments:
+            return []
+        return runs_to_make(self.scenario, self.segments, treatments, self.days, runs_cache=self.runs,
+                            continuation=continuation, per_segment=self.per_segment,
+                            replications=self.repeat.get("replications", 1), only=only)
 
     def own_ladder_fits(self, continuation: np.ndarray) -> bool:
         """Whether the scenario's own ladder given to every account fits the teams' capacity, as the LP counts it.
@@ -457,7 +522,28 @@ class _Search:
         a mix of other first treatments to fit where the own ladder does not,
         the first pass is still valued kept for the whole horizon.)
         """
-        alone = self.value_treatments(self.scenario, self.segments, [self.treatments[self.own]], self.days,
+        own = [self.treatments[self.own]]
+        if self.measure_balance_values:
+            # The balance values at the horizon, measured by the engine where the scenario's model is not the
+            # defaults' (optimizer.allocation.objective.engine_balance_values: a whole-book run, 1.7 s on
+            # baseline at 5,000 accounts), in one batch with this run; no engine run reads them.
+            # The reference ladders' whole-book runs (they wait for no plan) go in the same batch: beside the
+            # first plan's, the longest run of its batch, they left a core idle.
+            self.measure_balance_values = False
+            runs = self.next_pass_runs(np.zeros_like(continuation), own, [0])
+            references = list(self.worlds.items()) if self.references_run is None else []
+            units = [("balance", self.scenario)] + [("sample", unit) for _, unit in runs]
+            units += [("ladder", (world, self.segments, self.days, None)) for _, world in references]
+            executor = self.repeat.get("executor")
+            done = dict(executor.map_unordered(_search_unit, units) if executor
+                        else enumerate(map(_search_unit, units)))
+            for k, (key, _) in enumerate(runs):
+                self.runs[key] = done[1 + k]
+            if references:
+                self.references_run = {name: done[1 + len(runs) + k] for k, (name, _) in enumerate(references)}
+            world, self.balance_note = done[0]
+            self.set_world(world)
+        alone = self.value_treatments(self.scenario, self.segments, own, self.days,
                                       continuation=np.zeros_like(continuation), per_segment=self.per_segment,
                                       shrink=False, runs_cache=self.runs, **self.repeat)
         model = build_allocation_model(alone, self.capacity, units=self.units)
@@ -530,8 +616,15 @@ class _Search:
             if not step.plan.ok:
                 best = best or step
                 break
+            def ahead(plan: Plan, k: int = k) -> list[tuple[tuple, tuple]]:
+                """The next pass's first runs, if there is a next pass (as decided below)."""
+                new = continuation_table(self.segments, plan.dominant_treatment(), self.own)
+                if k + 1 >= max(1, passes) or any(np.array_equal(new, old) for old in seen):
+                    return []
+                return self.next_pass_runs(new)
+
             try:
-                step, fitted = self.fit_ladder(step)
+                step, fitted = self.fit_ladder(step, ahead)
             except ValueError as err:
                 if best is None:
                     # The user's options gave a plan no strategy can hold: one line, not a traceback.
@@ -645,6 +738,21 @@ class _Search:
                        note="; ".join(x for x in (plan.note, retried) if x), summary=summary)
         return Allocation(model=best.model, plan=plan, valuation=best.valuation, build_seconds=self.timings["build"],
                           value_seconds=self.timings["value"], ladder_values=values, world=self.scenario)
+
+
+def _search_unit(item):
+    """A whole-book ladder run, a treatment's sample run or the balance values' measurement, as an executor's
+    work unit (kind, unit)."""
+    kind, unit = item
+    if kind == "ladder":
+        return _ladder_outcome(unit)
+    if kind == "balance":
+        from .objective import engine_balance_values
+
+        return engine_balance_values(unit)
+    from .sim_valuation import run_unit
+
+    return run_unit(unit)
 
 
 def _ladder_unit(unit) -> float:

@@ -14,6 +14,18 @@ Whether the plan beats a ladder is judged on the objective, the quantity it
 was chosen to maximise; net recovery is shown next to it because a plan can
 win on the objective by leaving a book worth more while collecting less
 within the horizon.
+
+*Which accounts.* On an open book the valuation values the planning book
+(:mod:`optimizer.allocation.open_book`): the accounts in collection when the
+measured days start and the horizon's arrivals. A run also holds the accounts
+its own warm-up cured, which still owe their card balance (about 25 M at 3,000
+accounts of baseline) and which each ladder cures in its own warm-up, before
+any plan starts. The objective and ``net_collections`` of a run therefore
+count the same accounts the prediction counts — the run's rows in collection
+at the start of its measured days and its arrivals (:func:`planning_rows`) —
+so that "predicted" and "simulated" are figures for one book, and a ladder is
+not credited with what its warm-up cured. ``net_recovery`` stays the run's
+KPI over every row, as ``run`` and ``compare`` report it.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from .search import ladder_worth, resolve_valuation, valuers, with_strategy
 from .segments import Segments
 from .valuation import LadderOutcome
 
-MEASURES = ("objective", "net_recovery")
+MEASURES = ("objective", "net_collections", "net_recovery")
 JUDGED_ON = "objective"
 
 
@@ -55,13 +67,17 @@ class Verification:
     book_value: dict[str, list[float]] = field(default_factory=dict)
     # label -> the mean book value by roll state (value of its balance), written off and the roll's price
     book_parts: dict[str, dict[str, float]] = field(default_factory=dict)
+    # label -> per replication: collections − variable spend of the planning book's accounts (what ``predicted``
+    # predicts; the objective without the book at the horizon)
+    net_collections: dict[str, list[float]] = field(default_factory=dict)
 
     def difference(self, label: str, against: str, measure: str = "net_recovery") -> dict[str, float]:
         """``label`` − ``against`` on ``measure``: mean paired difference, its 95 % interval, the valuation's prediction."""
         from sim.experiment import estimate
 
-        runs, predicted = ((self.net_recovery, self.predicted) if measure == "net_recovery"
-                           else (self.objective, self.predicted_objective))
+        runs, predicted = {"net_recovery": (self.net_recovery, self.predicted),
+                           "net_collections": (self.net_collections, self.predicted),
+                           "objective": (self.objective, self.predicted_objective)}[measure]
         d = np.asarray(runs[label]) - np.asarray(runs[against])
         e = estimate(d)
         low, high = (e.ci_low, e.ci_high) if d.size > 1 else (-math.inf, math.inf)
@@ -83,26 +99,56 @@ class Verification:
         return {"reps": self.reps,
                 "judged_on": JUDGED_ON,
                 "mean_net_recovery": {k: float(np.mean(v)) for k, v in self.net_recovery.items()},
+                "mean_net_collections": {k: float(np.mean(v)) for k, v in self.net_collections.items()},
                 "predicted_net": self.predicted,
                 "mean_objective": {k: float(np.mean(v)) for k, v in self.objective.items()},
                 "predicted_objective": self.predicted_objective,
                 "mean_book_value": {k: float(np.mean(v)) for k, v in self.book_value.items()},
                 "mean_book_value_by_state": self.book_parts,
                 "differences": compared("net_recovery"),
+                "net_collections_differences": compared("net_collections"),
                 "objective_differences": compared("objective"),
-                "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised}}
+                "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised},
+                # every replication's figures, so that levels and differences can be re-read from the JSON
+                "per_replication": {"objective": self.objective, "net_collections": self.net_collections,
+                                    "net_recovery": self.net_recovery}}
 
 
-def _replication(unit) -> tuple[float, float, float, dict[str, float]]:
+def _replication(unit) -> tuple[float, float, float, dict[str, float], float]:
     """One run of one ladder on one seed: (net recovery KPI, the LP's objective, its book value at the horizon,
-    that value by roll state and written off); an executor's work unit."""
-    from sim.simulation import simulate
+    that value by roll state and written off, net collections); an executor's work unit. All but the KPI count
+    the planning book's accounts only (:func:`planning_rows`)."""
+    from sim.engine import Engine
+    from sim.metrics import build_result
+    from sim.portfolio import build_portfolio
+    from sim.streams import RandomStreams, describe_seed
 
     scenario, valued, seed = unit
-    result = simulate(scenario, seed, ledger=True)  # the ledger reads agent work from the contact log
-    outcome = LadderOutcome.from_ledger(result.ledger)
+    # simulate()'s own steps, kept apart so that the engine's outcome (where the measured days start) is at hand.
+    streams = RandomStreams(seed)
+    engine = Engine(scenario, build_portfolio(scenario, streams["portfolio"]), streams, ledger=True)
+    engine.run()
+    run = engine.outcome()
+    kpis = build_result(run, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
+                        seed=describe_seed(streams.seed_sequence)).kpis
+    outcome = LadderOutcome.from_ledger(run.ledger).rows(planning_rows(run))
     worth = ladder_worth(valued, outcome)
-    return float(result.kpis["net_recovery"]), worth, worth - float(outcome.net.sum()), book_parts(valued, outcome)
+    net = float(outcome.net.sum())
+    return float(kpis["net_recovery"]), worth, worth - net, book_parts(valued, outcome), net
+
+
+def planning_rows(run) -> np.ndarray:
+    """The rows of a run (:meth:`sim.engine.Engine.outcome`) that a plan is made for: every row of a closed book;
+    on an open book the rows in collection when the measured days start (delinquent or in legal) and the rows
+    arriving during them — not the rows the warm-up cured or wrote off, which the planning book leaves out."""
+    start = run.measured_start
+    rows = np.ones(run.ledger.state_end.size, dtype=bool)
+    if start is None:
+        return rows
+    rows = start.in_book.copy()
+    if run.entered_day is not None:
+        rows |= (run.entered_day >= start.day) & ~start.in_book
+    return rows
 
 
 def book_parts(scenario: Scenario, outcome: LadderOutcome) -> dict[str, float]:
@@ -157,10 +203,11 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
     book = {label: [done[k * len(labels) + i][2] for k in range(reps)] for i, label in enumerate(labels)}
     parts = {label: {key: float(np.mean([done[k * len(labels) + i][3].get(key, 0.0) for k in range(reps)]))
                      for key in done[i][3]} for i, label in enumerate(labels)}
+    collected = {label: [done[k * len(labels) + i][4] for k in range(reps)] for i, label in enumerate(labels)}
     horizon = days or world.simulation.days
     outcomes = {label: value_ladder(scenario, segments, scenario.strategy.steps, horizon, per_segment=per_segment)
                 for label, scenario in runs.items()}
     return Verification(reps=reps, labels=labels, net_recovery=net,
                         predicted={label: float(o.net.sum()) for label, o in outcomes.items()},
-                        objective=worth, book_value=book, book_parts=parts,
+                        objective=worth, book_value=book, book_parts=parts, net_collections=collected,
                         predicted_objective={label: ladder_worth(valued, o) for label, o in outcomes.items()})

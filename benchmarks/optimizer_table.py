@@ -104,12 +104,25 @@ def cells(data: dict) -> list[dict]:
     return rows
 
 
+def levels(data: dict) -> list[tuple[str, float, float, float, bool]]:
+    """Each strategy's own net collections: simulated mean, its 95 % interval, whether the prediction is inside."""
+    from sim.experiment import estimate
+
+    v = data["verification"]
+    out = []
+    for label, runs in v["per_replication"]["net_collections"].items():
+        e = estimate(runs)
+        predicted = v["predicted_net"][label]
+        out.append((label, e.ci_low, e.ci_high, predicted, e.ci_low <= predicted <= e.ci_high))
+    return out
+
+
 def fmt(d: dict) -> str:
     return f"{d['mean']:+,.0f} ({d['low']:+,.0f} … {d['high']:+,.0f}) / {d['predicted']:+,.0f}"
 
 
 def print_tables(results: dict[str, dict]) -> tuple[int, int, int, int]:
-    agree = agree_objective = beats = total = 0
+    agree = agree_objective = beats = total = level_in = level_total = 0
     for world, data in results.items():
         m = data["_measured"]
         source = data.get("plan_source", "lp")
@@ -125,9 +138,18 @@ def print_tables(results: dict[str, dict]) -> tuple[int, int, int, int]:
             mark = "" if row["agrees"] else " ✗"
             print(f"| {row['ladder']} | {row['verdict']} | {fmt(row['objective'])} | "
                   f"{fmt(row['net collections'])}{mark} | {fmt(row['net recovery (KPI)'])} |")
+        shown = []
+        for label, low, high, predicted, inside in levels(data):
+            level_total += 1
+            level_in += inside
+            shown.append(f"{label} {predicted:,.0f} in ({low:,.0f} … {high:,.0f})" if inside else
+                         f"{label} {predicted:,.0f} NOT in ({low:,.0f} … {high:,.0f})")
+        print("levels, predicted net collections against the simulated 95 % interval: " + "; ".join(shown))
     print(f"\nagreement (predicted net-collections difference inside the simulated 95 % interval): "
           f"{agree} of {total} (target: at least 23 of 25)")
     print(f"agreement on the objective: {agree_objective} of {total}")
+    print(f"levels: each strategy's predicted net collections inside its simulated 95 % interval: "
+          f"{level_in} of {level_total}")
     print(f"the plan beats the ladder on the objective (interval above 0): {beats} of {total}")
     return agree, agree_objective, beats, total
 

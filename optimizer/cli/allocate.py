@@ -233,9 +233,10 @@ def format_verification(v, optimised: str) -> str:
                      f"{v.predicted[label]:>14,.0f} {np.mean(v.net_recovery[label]):>14,.0f}")
     lines.append("  objective: net collections within the horizon + the value of the book left at it ([objective]; "
                  "'of it: book'), what the LP maximises;\n  net collections: collections − variable spend; both "
-                 "count the accounts the plan is made for (on an open book: in collection when the measured days "
-                 "start, and the arrivals), as the valuation does;\n  net recovery: the run's KPI over every "
-                 "account (every cost, agents' time included). The verdict is on the objective.")
+                 "count the accounts the plan is made for (on an open book every ladder starts from the book the "
+                 "scenario's own warm-up leaves on the replication's seed, and the arrivals), as the valuation "
+                 "does;\n  net recovery: the run's KPI (every cost, agents' time included). "
+                 "The verdict is on the objective.")
     for label in v.labels:
         if label == optimised:
             continue

@@ -141,7 +141,7 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float], float, fl
     from sim.portfolio import build_portfolio
     from sim.streams import RandomStreams, describe_seed
 
-    from .open_book import arrivals_of, planning_book, staffed_at_start
+    from .open_book import arrivals_of, planning_book
 
     scenario, valued, seed, world = unit
     arrivals = None
@@ -151,9 +151,7 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float], float, fl
     else:
         days = scenario.simulation.days
         book = planning_book(world, days, rng=seed)  # cached: one warm-up per replication and process
-        start_rows = int((book.entry_day < 0).sum())
-        scenario = staffed_at_start(scenario, start_rows)
-        scenario = scenario.with_overrides({"simulation.accounts": len(book.portfolio), "simulation.warmup_days": 0})
+        scenario = from_planning_book(scenario, book)
         portfolio, arrivals = book.portfolio, arrivals_of(book.entry_day, days)
         streams = RandomStreams(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, MEASURED_CHILD)))
     # simulate()'s own steps, kept apart so that the engine's outcome (where the measured days start) is at hand.
@@ -168,6 +166,17 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float], float, fl
     worth = ladder_worth(valued, outcome)
     net = float(outcome.net.sum())
     return float(kpis["net_recovery"]), worth, worth - net, book_parts(valued, outcome), net, float(opening)
+
+
+def from_planning_book(scenario: Scenario, book) -> Scenario:
+    """``scenario`` set to run its measured days from ``book`` (:class:`~optimizer.allocation.open_book.PlanningBook`):
+    no warm-up, the book's rows, teams staffed on the book at the start as the engine staffs the measured days."""
+    from .open_book import staffed_at_start
+
+    scenario = staffed_at_start(scenario, int((book.entry_day < 0).sum()))
+    # Set without validating again: validation would staff the teams once more, on the book and its arrivals.
+    simulation = scenario.simulation.model_copy(update={"accounts": len(book.portfolio), "warmup_days": 0})
+    return scenario.model_copy(update={"simulation": simulation})
 
 
 def planning_rows(run) -> np.ndarray:

@@ -542,8 +542,8 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
     compared on that same book; the warm-up is not run again under each
     ladder (it was 45 % of a whole-book run at 5,000 accounts), so what a
     ladder would have done to the book before the plan starts is not part of
-    its value — ``--verify`` runs each ladder as the scenario defines it,
-    warm-up included.
+    its value — nor in ``--verify``, which builds this kind of book afresh on
+    each replication's seed.
     """
     del per_segment
     seed = valuation_seed(scenario) if seed is None else seed

@@ -46,6 +46,16 @@ class LadderOutcome:
                    open_at_end=still_open.astype(float), balance_end=end, written_off=ledger.written_off,
                    rolled_past_30=ledger.rolled_past_30.astype(float))
 
+    def rows(self, keep: np.ndarray) -> LadderOutcome:
+        """The outcome of the rows ``keep`` selects (a boolean mask over the accounts) alone."""
+        def cut(a):
+            return None if a is None else a[keep]
+
+        return LadderOutcome(collected=self.collected[keep], cost=self.cost[keep],
+                             minutes={team: cube[:, keep] for team, cube in self.minutes.items()},
+                             open_at_end=self.open_at_end[keep], balance_end=cut(self.balance_end),
+                             written_off=cut(self.written_off), rolled_past_30=cut(self.rolled_past_30))
+
     def book(self) -> HorizonBook:
         return HorizonBook(self.balance_end, self.written_off, self.rolled_past_30)
 

@@ -14,6 +14,24 @@ Whether the plan beats a ladder is judged on the objective, the quantity it
 was chosen to maximise; net recovery is shown next to it because a plan can
 win on the objective by leaving a book worth more while collecting less
 within the horizon.
+
+*Which accounts.* On an open book the valuation values the planning book
+(:mod:`optimizer.allocation.open_book`): the accounts in collection when the
+measured days start, as the world's own ladder's warm-up leaves them, and the
+horizon's arrivals. Run as the scenario defines it, each ladder would bring
+a book of its own: its own warm-up's (sms_gentle's leaves 17.4 M in
+collection where call_heavy's leaves 15.8 M, in call_heavy's world at 5,000
+accounts, and collects 1.3 M more in the measured days for it), and the
+accounts that warm-up cured, which still owe their card balance (about 25 M
+at 3,000 accounts of baseline). A manager asks what switching today would
+bring, on today's book. So replication k builds that book afresh — the
+world's own ladder's warm-up on child k of the seed and the horizon's
+arrivals (:func:`optimizer.allocation.open_book.planning_book`) — and runs
+every ladder's measured days from it (a stream of their own, paired across
+ladders); the objective and ``net_collections`` count its rows
+(:func:`planning_rows`), which is every row such a run holds, and
+``net_recovery`` is the run's KPI (agents' time included). A closed book is
+run as the scenario defines it, as :func:`sim.experiment.run_experiment` runs it.
 """
 
 from __future__ import annotations
@@ -27,11 +45,12 @@ import numpy as np
 from sim.domain import ROLL_STATES
 from sim.scenario import Scenario
 
+from .open_book import is_open
 from .search import ladder_worth, resolve_valuation, valuers, with_strategy
 from .segments import Segments
 from .valuation import LadderOutcome
 
-MEASURES = ("objective", "net_recovery")
+MEASURES = ("objective", "net_collections", "net_recovery")
 JUDGED_ON = "objective"
 
 
@@ -55,13 +74,19 @@ class Verification:
     book_value: dict[str, list[float]] = field(default_factory=dict)
     # label -> the mean book value by roll state (value of its balance), written off and the roll's price
     book_parts: dict[str, dict[str, float]] = field(default_factory=dict)
+    # label -> per replication: collections − variable spend of the planning book's accounts (what ``predicted``
+    # predicts; the objective without the book at the horizon)
+    net_collections: dict[str, list[float]] = field(default_factory=dict)
+    # label -> per replication: the balance in collection when the measured days start
+    opening_balance: dict[str, list[float]] = field(default_factory=dict)
 
     def difference(self, label: str, against: str, measure: str = "net_recovery") -> dict[str, float]:
         """``label`` − ``against`` on ``measure``: mean paired difference, its 95 % interval, the valuation's prediction."""
         from sim.experiment import estimate
 
-        runs, predicted = ((self.net_recovery, self.predicted) if measure == "net_recovery"
-                           else (self.objective, self.predicted_objective))
+        runs, predicted = {"net_recovery": (self.net_recovery, self.predicted),
+                           "net_collections": (self.net_collections, self.predicted),
+                           "objective": (self.objective, self.predicted_objective)}[measure]
         d = np.asarray(runs[label]) - np.asarray(runs[against])
         e = estimate(d)
         low, high = (e.ci_low, e.ci_high) if d.size > 1 else (-math.inf, math.inf)
@@ -83,26 +108,89 @@ class Verification:
         return {"reps": self.reps,
                 "judged_on": JUDGED_ON,
                 "mean_net_recovery": {k: float(np.mean(v)) for k, v in self.net_recovery.items()},
+                "mean_net_collections": {k: float(np.mean(v)) for k, v in self.net_collections.items()},
                 "predicted_net": self.predicted,
                 "mean_objective": {k: float(np.mean(v)) for k, v in self.objective.items()},
                 "predicted_objective": self.predicted_objective,
                 "mean_book_value": {k: float(np.mean(v)) for k, v in self.book_value.items()},
                 "mean_book_value_by_state": self.book_parts,
                 "differences": compared("net_recovery"),
+                "net_collections_differences": compared("net_collections"),
                 "objective_differences": compared("objective"),
-                "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised}}
+                "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised},
+                # every replication's figures, so that levels and differences can be re-read from the JSON
+                "per_replication": {"objective": self.objective, "net_collections": self.net_collections,
+                                    "net_recovery": self.net_recovery, "opening_balance": self.opening_balance}}
 
 
-def _replication(unit) -> tuple[float, float, float, dict[str, float]]:
+# Each replication's ladders run their measured days on a stream of their own: a child of the replication's seed
+# (the seed itself drives the world's warm-up that leaves the book they start from).
+MEASURED_CHILD = 1_000_037
+
+
+def _replication(unit) -> tuple[float, float, float, dict[str, float], float, float]:
     """One run of one ladder on one seed: (net recovery KPI, the LP's objective, its book value at the horizon,
-    that value by roll state and written off); an executor's work unit."""
-    from sim.simulation import simulate
+    that value by roll state and written off, net collections, the balance in collection at the start); an
+    executor's work unit. All but the KPI count the planning book's accounts only (:func:`planning_rows`).
 
-    scenario, valued, seed = unit
-    result = simulate(scenario, seed, ledger=True)  # the ledger reads agent work from the contact log
-    outcome = LadderOutcome.from_ledger(result.ledger)
+    ``world`` set (an open book): the run starts from the book ``world``'s own warm-up leaves on this seed and
+    the horizon's arrivals (:func:`optimizer.allocation.open_book.planning_book`), the same book for every
+    ladder of the replication; otherwise the scenario is run as defined, as ``simulate`` runs it."""
+    from sim.engine import Engine
+    from sim.metrics import build_result
+    from sim.portfolio import build_portfolio
+    from sim.streams import RandomStreams, describe_seed
+
+    from .open_book import arrivals_of, planning_book
+
+    scenario, valued, seed, world = unit
+    arrivals = None
+    if world is None:
+        streams = RandomStreams(seed)
+        portfolio = build_portfolio(scenario, streams["portfolio"])
+    else:
+        days = scenario.simulation.days
+        book = planning_book(world, days, rng=seed)  # cached: one warm-up per replication and process
+        scenario = from_planning_book(scenario, book)
+        portfolio, arrivals = book.portfolio, arrivals_of(book.entry_day, days)
+        streams = RandomStreams(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, MEASURED_CHILD)))
+    # simulate()'s own steps, kept apart so that the engine's outcome (where the measured days start) is at hand.
+    engine = Engine(scenario, portfolio, streams, ledger=True, arrivals=arrivals)
+    engine.run()
+    run = engine.outcome()
+    kpis = build_result(run, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
+                        seed=describe_seed(streams.seed_sequence)).kpis
+    rows = planning_rows(run)
+    opening = run.initial_balance if run.measured_start is None else run.measured_start.balance_owed
+    outcome = LadderOutcome.from_ledger(run.ledger).rows(rows)
     worth = ladder_worth(valued, outcome)
-    return float(result.kpis["net_recovery"]), worth, worth - float(outcome.net.sum()), book_parts(valued, outcome)
+    net = float(outcome.net.sum())
+    return float(kpis["net_recovery"]), worth, worth - net, book_parts(valued, outcome), net, float(opening)
+
+
+def from_planning_book(scenario: Scenario, book) -> Scenario:
+    """``scenario`` set to run its measured days from ``book`` (:class:`~optimizer.allocation.open_book.PlanningBook`):
+    no warm-up, the book's rows, teams staffed on the book at the start as the engine staffs the measured days."""
+    from .open_book import staffed_at_start
+
+    scenario = staffed_at_start(scenario, int((book.entry_day < 0).sum()))
+    # Set without validating again: validation would staff the teams once more, on the book and its arrivals.
+    simulation = scenario.simulation.model_copy(update={"accounts": len(book.portfolio), "warmup_days": 0})
+    return scenario.model_copy(update={"simulation": simulation})
+
+
+def planning_rows(run) -> np.ndarray:
+    """The rows of a run (:meth:`sim.engine.Engine.outcome`) that a plan is made for: every row of a closed book;
+    on an open book the rows in collection when the measured days start (delinquent or in legal) and the rows
+    arriving during them — not the rows the warm-up cured or wrote off, which the planning book leaves out."""
+    start = run.measured_start
+    rows = np.ones(run.ledger.state_end.size, dtype=bool)
+    if start is None:
+        return rows
+    rows = start.in_book.copy()
+    if run.entered_day is not None:
+        rows |= (run.entered_day >= start.day) & ~start.in_book
+    return rows
 
 
 def book_parts(scenario: Scenario, outcome: LadderOutcome) -> dict[str, float]:
@@ -126,7 +214,9 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
 
     Replication k of every ladder runs on child k of the root seed (``seed``,
     by default the world's), as :func:`sim.experiment.run_experiment` would
-    run it, so the replications are paired by common random numbers;
+    run it (an open book: from the book the world's own warm-up leaves on
+    child k, the same for every ladder; module docstring), so the replications
+    are paired by common random numbers;
     ``predicted`` and ``predicted_objective`` are the valuation's (as
     :func:`optimizer.allocation.search.resolve_valuation` resolves
     ``valuation`` — None is the engine for any model but hawkes).
@@ -144,7 +234,10 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
         runs.setdefault(other.display_name, with_strategy(world, other))
     labels = list(runs)
     _, children = replication_seeds(world.simulation.seed if seed is None else seed, reps)
-    units = [(runs[label], valued, child) for child in children for label in labels]
+    # An open book: every ladder of replication k starts from the book the world's own ladder leaves on child k
+    # (fresh seeds, the planning book's kind), not from a warm-up of its own.
+    start_from = world if is_open(world) else None
+    units = [(runs[label], valued, child, start_from) for child in children for label in labels]
     own_executor = executor is None
     executor = LocalExecutor() if own_executor else executor
     try:
@@ -157,10 +250,13 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
     book = {label: [done[k * len(labels) + i][2] for k in range(reps)] for i, label in enumerate(labels)}
     parts = {label: {key: float(np.mean([done[k * len(labels) + i][3].get(key, 0.0) for k in range(reps)]))
                      for key in done[i][3]} for i, label in enumerate(labels)}
+    collected = {label: [done[k * len(labels) + i][4] for k in range(reps)] for i, label in enumerate(labels)}
+    opening = {label: [done[k * len(labels) + i][5] for k in range(reps)] for i, label in enumerate(labels)}
     horizon = days or world.simulation.days
     outcomes = {label: value_ladder(scenario, segments, scenario.strategy.steps, horizon, per_segment=per_segment)
                 for label, scenario in runs.items()}
     return Verification(reps=reps, labels=labels, net_recovery=net,
                         predicted={label: float(o.net.sum()) for label, o in outcomes.items()},
-                        objective=worth, book_value=book, book_parts=parts,
+                        objective=worth, book_value=book, book_parts=parts, net_collections=collected,
+                        opening_balance=opening,
                         predicted_objective={label: ladder_worth(valued, o) for label, o in outcomes.items()})

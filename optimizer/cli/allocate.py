@@ -225,20 +225,24 @@ def format_verification(v, optimised: str) -> str:
     """Both measures side by side: the objective the LP maximises (the verdict) and net recovery (the KPI)."""
     predicted = "valuation"
     lines = [f"\nverification by simulation ({v.reps} replications, common random numbers, equal capacity):",
-             f"  {'strategy':<28} {'objective':>14} {predicted:>14} {'of it: book':>14} {'net recovery':>14} "
-             f"{predicted:>14}"]
+             f"  {'strategy':<28} {'objective':>14} {predicted:>14} {'of it: book':>14} {'net collections':>15} "
+             f"{predicted:>14} {'net recovery':>14}"]
     for label in v.labels:
         lines.append(f"  {label:<28} {np.mean(v.objective[label]):>14,.0f} {v.predicted_objective[label]:>14,.0f} "
-                     f"{np.mean(v.book_value[label]):>14,.0f} {np.mean(v.net_recovery[label]):>14,.0f} "
-                     f"{v.predicted[label]:>14,.0f}")
+                     f"{np.mean(v.book_value[label]):>14,.0f} {np.mean(v.net_collections[label]):>15,.0f} "
+                     f"{v.predicted[label]:>14,.0f} {np.mean(v.net_recovery[label]):>14,.0f}")
     lines.append("  objective: net collections within the horizon + the value of the book left at it ([objective]; "
-                 "'of it: book'), what the LP maximises;\n  net recovery: the run's KPI (every cost, agents' time included). "
+                 "'of it: book'), what the LP maximises;\n  net collections: collections − variable spend; both "
+                 "count the accounts the plan is made for (on an open book every ladder starts from the book the "
+                 "scenario's own warm-up leaves on the replication's seed, and the arrivals), as the valuation "
+                 "does;\n  net recovery: the run's KPI (every cost, agents' time included). "
                  "The verdict is on the objective.")
     for label in v.labels:
         if label == optimised:
             continue
         lines.append(f"  {optimised} − {label}: {v.verdict(optimised, label)} it on the objective")
-        for measure, name in (("objective", "objective"), ("net_recovery", "net recovery")):
+        for measure, name in (("objective", "objective"), ("net_collections", "net collect."),
+                              ("net_recovery", "net recovery")):
             d = v.difference(optimised, label, measure)
             lines.append(f"    {name:<13} simulated {d['mean']:+,.0f} (95 % CI {d['low']:+,.0f} … {d['high']:+,.0f}); "
                          f"predicted {d['predicted']:+,.0f}")

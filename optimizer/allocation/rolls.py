@@ -56,10 +56,10 @@ from .plan import continuation_table
 from .segments import Segments
 from .sim_valuation import (
     SimulatedValuation,
-    _run_unit,
     _segment_std_error,
     _segment_totals,
     run_key,
+    run_unit,
     sample_book,
     valuation_seed,
 )
@@ -101,8 +101,8 @@ def with_roll_ins(scenario: Scenario, segments: Segments, treatments: Sequence[T
     runs: list = [runs_cache.get(key) if runs_cache is not None else None for key in keys]
     todo = [k for k, run in enumerate(runs) if run is None]
     batch = [units[k] for k in todo]
-    for position, outcome in (executor.map_unordered(_run_unit, batch) if executor is not None
-                              else enumerate(map(_run_unit, batch))):
+    for position, outcome in (executor.map_unordered(run_unit, batch) if executor is not None
+                              else enumerate(map(run_unit, batch))):
         runs[todo[position]] = outcome
         if runs_cache is not None:
             runs_cache[keys[todo[position]]] = outcome

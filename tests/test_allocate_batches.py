@@ -88,7 +88,9 @@ def test_work_moved_into_an_earlier_batch_is_made_once_and_the_plan_is_the_same(
     alone = run(world, measure=False)
     assert all("sample" not in b for b in batches if "ladder" in b)
     assert batched.balance_note and batched.scenario.objective == world.objective
-    assert ahead > 0 and "pass 2 not run" in batched.note  # its check needed only runs already made
+    # The next pass's agent-free runs were made ahead (whether its check then skips the pass or the pass runs, it
+    # uses them: the same runs as the search that made them in their own batch, below).
+    assert ahead > 0
     assert len(alone.runs) == len(batched.runs)
     for key, outcome in alone.runs.items():
         assert np.array_equal(outcome.collected, batched.runs[key].collected)

@@ -361,6 +361,12 @@ class _Search:
         return with_roll_ins(self.scenario, self.segments, self.treatments, self.days, native, base=self.own,
                              after=after, per_segment=self.per_segment, runs_cache=self.runs, **self.repeat)
 
+    def solved_without(self, step: _Pass, allowed: np.ndarray) -> _Pass:
+        """The pass's valuation solved again with only the ``allowed`` (segment × treatment) choices."""
+        model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
+                                       min_service=self.min_service, units=self.units, allowed=allowed)
+        return _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+
     def fit_ladder(self, step: _Pass, ahead=None) -> tuple[_Pass, str]:
         """The pass with its plan's worth as a ladder, re-solved until a strategy can hold the plan.
 
@@ -389,9 +395,7 @@ class _Search:
                 except ValueError as err:
                     error = err
                 else:
-                    model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
-                                                   min_service=self.min_service, units=self.units, allowed=allowed)
-                    step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+                    step = self.solved_without(step, allowed)
                     if not step.plan.ok:
                         raise ValueError(first_error) from None
                     plan = step.plan
@@ -412,9 +416,7 @@ class _Search:
             dropped.append(self.treatments[drop].name)
             shares = refit.without(drop) if refit is not None else None
             if shares is None:
-                model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
-                                               min_service=self.min_service, units=self.units, allowed=allowed)
-                step = _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+                step = self.solved_without(step, allowed)
                 if not step.plan.ok:
                     raise ValueError(first_error) from None
                 plan = step.plan

@@ -215,7 +215,8 @@ def _spread_in_day(data: CgwData, before: np.ndarray, jump: np.ndarray, lam_inf:
 
     Its time u is unknown within the day (uniform a priori, variance 1/12); the likelihood is
     ∫ e^{ℓ(u)} du, which placing it at noon takes as e^{ℓ(½)}. The next term of the expansion,
-    (ℓ'' + ℓ'²)/24 with ℓ's derivatives in u at the placed time (the others' times held), is added:
+    ℓ''/24 + log(sinh(ℓ'/2)/(ℓ'/2)) (≈ (ℓ'' + ℓ'²)/24) with ℓ's derivatives in u at the placed time (the
+    others' times held), is added:
     without it κ came out 0.7 % low on the log scale against the same histories with date-times
     (0.2 standard errors), and its interval covered 91.5 % of 1,000 seeds. Days with several
     repayments are few and left as placed (they moved κ by 0.08 %).
@@ -244,7 +245,18 @@ def _spread_in_day(data: CgwData, before: np.ndarray, jump: np.ndarray, lam_inf:
     d2 = kappa**2 * before * lam_inf / lam**2 + kappa * carried + kappa**2 * (jump * s1 - jump**2 * s2)
     d1 = np.where(payoff, -kappa * before / lam - lam, d1)
     d2 = np.where(payoff, kappa**2 * before * lam_inf / lam**2 + kappa * before, d2)
-    return np.where(lone, (d2 + d1 * d1) / 24.0, 0.0)
+    # log ∫ e^{d1·(u − ½)} du = log(sinh(d1/2)/(d1/2)) ≈ d1²/24 near 0, but only |d1|/2 far out: with d1²/24
+    # itself an unlikely point (a large d1 there) gained without bound, and the fit of one seed in 1,000
+    # stopped at such a saddle.
+    return np.where(lone, _log_sinhc(0.5 * d1) + d2 / 24.0, 0.0)
+
+
+def _log_sinhc(x: np.ndarray) -> np.ndarray:
+    """log(sinh(x)/x), without overflow and exact to rounding near 0."""
+    a = np.abs(x)
+    small = a < 1e-4
+    big = np.where(small, 1.0, a)
+    return np.where(small, a * a / 6.0, big + np.log1p(-np.exp(-2.0 * big)) - np.log(2.0 * big))
 
 
 def _dated_days(data: CgwData, before: np.ndarray, lam_inf: float) -> float:

@@ -190,3 +190,45 @@ def test_a_contacts_lift_is_the_scenarios_damped_by_the_last_seven_days_of_conta
     assert list(lifts.time) == [1.0, 4.0, 10.0]  # from the end of the contact's day
     # SMS: none before it; the call: itself and the SMS (n = 2); the day-9 SMS: the call only (n = 1).
     assert lifts.size == pytest.approx([0.02, (0.01 + 0.1) / (1 + 0.5 * 2), 0.02 / (1 + 0.5 * 1)])
+
+
+def test_a_pay_off_known_only_by_its_date_ends_the_window_at_its_place_in_the_day(tmp_path):
+    # The account left when it paid: the rest of the day (and the pay-off's own jump) is no time in which
+    # it did not pay again. Counting it biased κ and δ11 low under dates only (README, the dates-only study).
+    from sim.calibration import cgw
+
+    scenario_path = tmp_path / "terms.toml"
+    scenario_path.write_text(
+        'name = "terms"\n[simulation]\ndays = 30\naccounts = 3\nstart_date = 2026-01-05\n'
+        '[portfolio]\napr = 0.0\nlate_fee = 0\ncharge_off_dpd = 180\n'
+        '[behavior]\nmodel = "cgw"\n[strategy]\nname = "none"\nsteps = []\n[teams]\n')
+    accounts = tmp_path / "accounts.csv"
+    accounts.write_text("account_id,balance,days_past_due\n1,1000,5\n2,500,5\n3,800,5\n")
+    payments = tmp_path / "payments.csv"
+    payments.write_text("account_id,timestamp,amount\n"
+                        "1,2026-01-15,1000.00\n"  # paid off on day 10, time unknown
+                        "2,2026-01-12,100.00\n2,2026-01-12,400.00\n"  # two on day 7, the second pays off
+                        "3,2026-01-15,100.00\n")  # a part payment: the account stays to the window's end
+    history = read_history(scenario_path, accounts, payments, None, start=START, days=30, model="cgw")
+    paths = rebuild(history.scenario, history.portfolio, history.receipts)
+    data = cgw.prepare(history.receipts, paths)
+    assert list(data.end) == pytest.approx([10.5, 7 + 2 / 3, 30.0])
+
+
+def test_dates_only_fit_the_same_process_as_the_date_times_of_the_same_histories(tmp_path):
+    # Paired by seed, the day-interval likelihood's estimates sit where the exact times' do: placing a lone
+    # repayment at noon with nothing more put log κ 0.9 % and log δ11 1.8 % lower (the dates-only kappa
+    # interval covered 91.5 % of 1,000 seeds); per seed the difference's spread is about 0.3 % and 0.5 %.
+    scenario_path = write_scenario(tmp_path, 2000, 120)
+    gaps = []
+    for seed in range(1, 5):
+        accounts, payments = export(tmp_path, scenario_path, seed)
+        lines = payments.read_text().splitlines()
+        dated = tmp_path / "dated.csv"
+        dated.write_text("\n".join([lines[0]] + [_to_date(line) for line in lines[1:]]) + "\n")
+        timed = calibrate(scenario_path, accounts, payments, start=START, days=120).parameters
+        by_day = calibrate(scenario_path, accounts, dated, start=START, days=120).parameters
+        gaps.append([np.log(by_day[name].estimate / timed[name].estimate) for name in ("kappa", "delta11")])
+    kappa, delta11 = np.mean(gaps, axis=0)
+    assert abs(kappa) < 0.004
+    assert abs(delta11) < 0.008

@@ -16,7 +16,10 @@ their ordered times, is taken at one point of the day, the times placed
 evenly ((i + 1)/(k + 1); k = 1: noon), with volume 1/k!. Λ_d, the compensator
 of the day, includes their own jumps, so a repayment's excitation of the rest
 of its day counts both ways; with a constant intensity this is exactly the
-Poisson probability Λ_dᵏ e^{−Λ_d}/k!. Nothing is put at midnight.
+Poisson probability Λ_dᵏ e^{−Λ_d}/k!. Nothing is put at midnight. A lone
+repayment's day also gets the next term of that integral's expansion about
+noon (:func:`_spread_in_day`), and a dated pay-off ends its account's window
+at its placed time, not at the day's end (:func:`_dated_payoff_ends`).
 
 The shares r ~ Uniform[r_min, 1] add −log(1 − r_min) a repayment and are fitted
 apart (:func:`~.estimates.smallest_share_estimate`). The timing parameters are
@@ -35,7 +38,7 @@ from scipy import optimize
 from scipy.special import gammaln
 
 from ..domain import PaymentKind
-from .balance_paths import BalancePaths
+from .balance_paths import CENT_TOLERANCE, BalancePaths
 from .estimates import (
     ParameterEstimate,
     log_scale_covariance,
@@ -111,9 +114,10 @@ def prepare(receipts: Receipts, paths: BalancePaths, lifts: Lifts | None = None)
     time[placed] = day[placed] + (rank_in_day[placed] + 1.0) / (size[group][placed] + 1.0)
     share, balance_before = paths.share[jumps], paths.balance_before[jumps]
     first_index, count = starts[group], size[group]
+    until = _dated_payoff_ends(paths, account, time, placed, observed)
     known = np.zeros(time.size)
     if lifts is not None and lifts.position.size:
-        inside = observed[lifts.position] & (lifts.time <= paths.observed_until[lifts.position])
+        inside = observed[lifts.position] & (lifts.time <= until[lifts.position])
         m = int(inside.sum())
         account = np.r_[account, renumber[lifts.position[inside]]]
         time = np.r_[time, lifts.time[inside]]
@@ -137,7 +141,27 @@ def prepare(receipts: Receipts, paths: BalancePaths, lifts: Lifts | None = None)
     return CgwData(account=account, time=time, share=share, known_jump=known, receipt=known == 0,
                    balance_before=balance_before, point=point, dated=dated & point,
                    day_first=day_first, day_count=count, start=paths.observed_from[observed],
-                   end=paths.observed_until[observed], by_rank=by_rank, accounts=int(observed.sum()))
+                   end=until[observed], by_rank=by_rank, accounts=int(observed.sum()))
+
+
+def _dated_payoff_ends(paths: BalancePaths, account: np.ndarray, time: np.ndarray, placed: np.ndarray,
+                       observed: np.ndarray) -> np.ndarray:
+    """Each account's window end, a pay-off known only by its date ending at the pay-off's placed time.
+
+    The book closes a dated pay-off at the end of its day; but the account left when it paid, so the
+    day's probability is ∫ λ(u) e^{−Λ(s, u)} du with nothing after u: counting the rest of the day (and
+    the pay-off's own jump in it) as time in which it did not pay again biased κ by −1 % and δ11 by
+    −2 % on the log scale against the same histories with date-times (the 2,000-account recovery study).
+    """
+    until = paths.observed_until.copy()
+    if account.size == 0 or not isinstance(paths, BalancePaths) or not placed.any():
+        return until  # the card fit's episodes (not BalancePaths) count their exposure by whole days
+    paid_off = ~paths.active_at_end & (paths.at_end.balance < CENT_TOLERANCE)
+    last = np.r_[account[1:] != account[:-1], True]  # each account's last receipt (sorted by account, time)
+    position = np.flatnonzero(observed)[account[last]]
+    closes = placed[last] & paid_off[position] & (np.floor(time[last]) + 1.0 == until[position])
+    until[position[closes]] = time[last][closes]
+    return until
 
 
 def excess_before(data: CgwData, excess0: float, kappa: float, d10: float, d11: float):
@@ -164,7 +188,7 @@ def log_likelihood(theta: np.ndarray, data: CgwData) -> float:
     value = float(np.log(lam_inf + before[timed]).sum()) - compensator
     dated = data.dated
     if dated.any():
-        value += _dated_days(data, before, lam_inf)
+        value += _dated_days(data, before, lam_inf) + float(_spread_in_day(data, before, jump, lam_inf, kappa).sum())
     return value
 
 
@@ -182,7 +206,57 @@ def account_log_likelihoods(theta: np.ndarray, data: CgwData) -> np.ndarray:
     if dated.any():
         firsts = np.flatnonzero(dated)[data.day_first[dated] == np.flatnonzero(dated)]
         value -= np.bincount(data.account[firsts], weights=gammaln(data.day_count[firsts] + 1.0), minlength=n)
+        value += np.bincount(data.account, weights=_spread_in_day(data, before, jump, lam_inf, kappa), minlength=n)
     return value
+
+
+def _spread_in_day(data: CgwData, before: np.ndarray, jump: np.ndarray, lam_inf: float, kappa: float) -> np.ndarray:
+    """Per event: the second-order term of a lone dated repayment's day integral (0 for the others).
+
+    Its time u is unknown within the day (uniform a priori, variance 1/12); the likelihood is
+    ∫ e^{ℓ(u)} du, which placing it at noon takes as e^{ℓ(½)}. The next term of the expansion,
+    ℓ''/24 + log(sinh(ℓ'/2)/(ℓ'/2)) (≈ (ℓ'' + ℓ'²)/24) with ℓ's derivatives in u at the placed time (the
+    others' times held), is added:
+    without it κ came out 0.7 % low on the log scale against the same histories with date-times
+    (0.2 standard errors), and its interval covered 91.5 % of 1,000 seeds. Days with several
+    repayments are few and left as placed (they moved κ by 0.08 %).
+
+    ℓ depends on u through log λ(u⁻) (the excess decaying to it), the jump's compensator up to the
+    window's end e, and the jump's share c_j = J e^{−κ(t_j − u)} in each later repayment's log λ(t_j);
+    for a pay-off e = u: the compensator of the account's whole stay grows with it instead.
+    """
+    lam = lam_inf + before
+    n = data.time.size
+    s1, s2 = np.zeros(n), np.zeros(n)  # Σ_{later j} e^{−κ(t_j − tᵢ)} / λ_j and Σ e^{−2κ(t_j − tᵢ)} / λ_j²
+    following = np.r_[data.account[1:] == data.account[:-1], False]
+    nxt = np.minimum(np.arange(n) + 1, n - 1)
+    inv = np.where(data.point, 1.0 / lam, 0.0)
+    for idx in reversed(data.by_rank):
+        on = idx[following[idx]]
+        k = nxt[on]
+        decay = np.exp(-kappa * (data.time[k] - data.time[on]))
+        s1[on] = decay * (inv[k] + s1[k])
+        s2[on] = decay * decay * (inv[k] ** 2 + s2[k])
+    lone = data.dated & (data.day_count == 1)
+    end = data.end[data.account]
+    payoff = lone & (data.time >= end)
+    carried = jump * np.exp(-kappa * (end - data.time))  # the jump's excess left at the window's end
+    d1 = -kappa * before / lam + carried + kappa * jump * s1
+    d2 = kappa**2 * before * lam_inf / lam**2 + kappa * carried + kappa**2 * (jump * s1 - jump**2 * s2)
+    d1 = np.where(payoff, -kappa * before / lam - lam, d1)
+    d2 = np.where(payoff, kappa**2 * before * lam_inf / lam**2 + kappa * before, d2)
+    # log ∫ e^{d1·(u − ½)} du = log(sinh(d1/2)/(d1/2)) ≈ d1²/24 near 0, but only |d1|/2 far out: with d1²/24
+    # itself an unlikely point (a large d1 there) gained without bound, and the fit of one seed in 1,000
+    # stopped at such a saddle.
+    return np.where(lone, _log_sinhc(0.5 * d1) + d2 / 24.0, 0.0)
+
+
+def _log_sinhc(x: np.ndarray) -> np.ndarray:
+    """log(sinh(x)/x), without overflow and exact to rounding near 0."""
+    a = np.abs(x)
+    small = a < 1e-4
+    big = np.where(small, 1.0, a)
+    return np.where(small, a * a / 6.0, big + np.log1p(-np.exp(-2.0 * big)) - np.log(2.0 * big))
 
 
 def _dated_days(data: CgwData, before: np.ndarray, lam_inf: float) -> float:

@@ -33,6 +33,7 @@ import os
 import platform
 import sys
 import time
+from importlib import metadata
 from pathlib import Path
 
 import highspy
@@ -44,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from test_allocation import valuation  # noqa: E402
 
 from optimizer.allocation import build_allocation_model, solve  # noqa: E402
+from optimizer.solvers import native_stdout_silenced  # noqa: E402
 
 T, W = 8, 26
 
@@ -79,10 +81,12 @@ def direct_highs(v, capacity) -> tuple[float, float]:
     lp.row_lower_, lp.row_upper_ = np.concatenate(lower), np.concatenate(upper)
     lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_, lp.a_matrix_.index_, lp.a_matrix_.value_ = A.indptr, A.indices, A.data
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.passModel(lp)
-    h.run()
+    # The banner is written from C++ when the first Highs object is built, before output_flag can be set.
+    with native_stdout_silenced():
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        h.passModel(lp)
+        h.run()
     return -h.getInfo().objective_function_value, 0.0
 
 
@@ -197,7 +201,7 @@ def main() -> None:
     parser.add_argument("--verify-reps", type=int, default=5, help="replications of the plan's check (0: skip it)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
-          f"Python {platform.python_version()}, highspy {getattr(highspy, '__version__', '?')}")
+          f"Python {platform.python_version()}, highspy {metadata.version('highspy')}")
     headline = None
     headline_size = 0
     for S in args.sizes:

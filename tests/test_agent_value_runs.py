@@ -10,6 +10,8 @@ import pytest
 from optimizer.allocation.guard import gain_settled
 from optimizer.allocation.search import paired_gains
 
+from simhelpers import SCENARIOS
+
 
 def test_two_runs_that_agree_settle_a_gain_and_two_that_disagree_do_not():
     # Baseline's callers at 5,000 accounts: three gains within 0.7 % of each other; the first two settle it.
@@ -62,3 +64,14 @@ def test_a_team_never_runs_more_than_the_guard_runs(runs):
     runner = FakeRunner(worth)
     gains = paired_gains(runner, "now", {"noisy": "noisy"}, runs)
     assert 1 <= len(gains["noisy"]) <= runs
+
+
+def test_the_agent_value_is_the_same_whichever_number_of_workers_runs_it():
+    # The runs made depend on the gains measured, never on which worker finished first.
+    from optimizer.allocation import allocate
+    from sim.scenario import load_scenario
+
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 400, "simulation.days": 56})
+    one, two = (allocate(s, passes=1, workers=w).plan for w in (1, 2))
+    assert one.agent_value == two.agent_value
+    assert {name for name, team in s.teams.items() if team.kind != "legal"} == set(one.agent_value)

@@ -242,7 +242,9 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     reference ladder are run on the whole book on this many paired seeds, and
     a reference replaces the plan only if its paired difference's 95 %
     interval lies wholly above 0 (:mod:`optimizer.allocation.guard`; the
-    plan's ``guard`` holds the differences).
+    plan's ``guard`` holds the differences). The value of one more agent
+    runs each team's plan on up to this many of the same seeds, fewer once
+    its gain's interval excludes 0 or cannot (:func:`paired_gains`).
     """
     champion = champion_note(scenario)
     scenario = scenario.champion_world()

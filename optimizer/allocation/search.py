@@ -123,7 +123,7 @@ def paired_gains(runner, now: Scenario, more: dict[str, Scenario], runs: int) ->
     :func:`optimizer.allocation.guard.gain_settled`: ``runs`` runs, or two or
     more whose 95 % interval lies above 0, or a gain at or below 0 the runs
     left could not lift above 0. Measured at 5,000 accounts (2026-11-26,
-    docs/optimizer_validation.md, "The agent value's runs"): baseline's
+    docs/optimizer_validation.md, "The agent value's and the guard's runs"): baseline's
     callers settle after 2 runs and its inbound line (gain −3,349 on the
     first) after 1, 4 whole-book runs in place of 8.
     """

@@ -21,7 +21,7 @@ from sim.domain import MINUTES_PER_HOUR, minutes_to_hours
 from sim.errors import InputError, ScenarioError
 from sim.scenario import Scenario
 
-from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, paired_differences
+from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, gain_settled, paired_differences
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .open_book import is_open
 from .plan import AgentValue, Plan, continuation_table, largest_remainder_rows
@@ -42,7 +42,8 @@ def one_more_agent(scenario: Scenario, team: str, days: int) -> dict[tuple[str, 
 
 
 def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solver: str = "highs",
-                 time_limit: float | None = None, ladder_worths=None, fallback: int = 0) -> dict[str, AgentValue]:
+                 time_limit: float | None = None, runner=None, fallback: int = 0,
+                 runs: int = DEFAULT_RUNS) -> dict[str, AgentValue]:
     """:class:`AgentValue` of every call and field team: the plan the LP makes with one more agent, against its plan.
 
     The LP is re-solved with one more agent's paid minutes in every week of
@@ -55,25 +56,26 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
     past due: the LP put its plan 231 k above its ladder run with the team,
     and the two-caller plan 196 k, so its difference, 25 k, missed most of
     what the second caller brings, 61 k). So the value is each side's plan
-    run as its ladder with its team on the whole book, paired
-    (``ladder_worths(plan, team)``: worth on each of the same seeds, team
-    None for the plan's own teams; :meth:`_Search.ladder_worths`), and the
-    LP's difference is kept beside it (``lp_per_agent``). Without
-    ``ladder_worths`` the value is the LP's difference. Legal teams are
-    priced per filing by their weekly shadow prices and have no agents to add.
+    run as its ladder with its team on the whole book, paired on the guard's
+    seeds (:func:`paired_gains`: up to ``runs`` of them, fewer once the
+    gain's interval excludes 0 or cannot), and the LP's difference is kept
+    beside it (``lp_per_agent``). ``runner`` (:class:`_Search`) makes the
+    ladders and runs them (``ladder(plan, team)``, ``ladder_runs(pairs)``);
+    without it the value is the LP's difference. Legal teams are priced per
+    filing by their weekly shadow prices and have no agents to add.
     """
     def rows(capacity, allowed=model.allowed) -> AllocationModel:
         return build_allocation_model(model.valuation, capacity, budget=model.budget, min_service=model.min_service,
                                       units=model.units, allowed=allowed, carry=model.carry)
 
-    def run(plan: Plan, capacity, team: str | None) -> np.ndarray | None:
-        """The plan's ladder worths; a plan too scattered for 64 steps is solved again without the treatment
-        the fewest accounts get, as ``allocate`` fits its own plan (None: nothing left to drop)."""
+    def ladder(plan: Plan, capacity, team: str | None) -> Scenario | None:
+        """The plan's ladder with the team; a plan too scattered for 64 steps is solved again without the
+        treatment the fewest accounts get, as ``allocate`` fits its own plan (None: nothing left to drop)."""
         allowed = np.ones(plan.shares.shape, dtype=bool) if model.allowed is None else model.allowed.copy()
         keep = {fallback, *(k for k, t in enumerate(model.valuation.treatments) if t.name == "none")}
         while True:
             try:
-                return np.asarray(ladder_worths(plan, team))
+                return runner.ladder(plan, team)
             except ValueError:
                 counts = plan.counts.sum(axis=0)
                 used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
@@ -87,8 +89,9 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
     base = solve(model, solver, time_limit, fallback=fallback)
     if base.objective is None:
         return {}
-    now = run(base, model.capacity, None) if ladder_worths is not None else None
-    out = {}
+    now = ladder(base, model.capacity, None) if runner is not None else None
+    priced: dict[str, tuple[dict, float]] = {}
+    more: dict[str, Scenario] = {}
     for name, spec in scenario.teams.items():
         if spec.kind == "legal":
             continue
@@ -96,14 +99,44 @@ def agent_values(scenario: Scenario, model: AllocationModel, days: int, *, solve
         plan = solve(rows(capacity), solver, time_limit, fallback=fallback)
         if plan.objective is None:
             continue
-        lp_gain = plan.objective - base.objective
-        more = run(plan, capacity, name) if now is not None else None
-        gain = lp_gain if more is None else float(np.mean(more - now))
+        priced[name] = capacity, plan.objective - base.objective
+        side = ladder(plan, capacity, name) if now is not None else None
+        if side is not None:
+            more[name] = side
+    gains = paired_gains(runner, now, more, runs) if more else {}
+    out = {}
+    for name, (capacity, lp_gain) in priced.items():
+        gain = float(np.mean(gains[name])) if name in gains else lp_gain
         added = sum(c - model.capacity.get(key, 0.0) for key, c in capacity.items() if key[0] == name)
         out[name] = AgentValue(team=name, per_agent=max(gain, 0.0), agent_hours=minutes_to_hours(added),
                                cost_per_agent_hour=MINUTES_PER_HOUR * scenario.costs.agent_minute,
                                lp_per_agent=lp_gain)
     return out
+
+
+def paired_gains(runner, now: Scenario, more: dict[str, Scenario], runs: int) -> dict[str, list[float]]:
+    """Each team's ladder (one more agent) − today's plan's ladder, run by run on the guard's seeds.
+
+    Seed by seed, every team not settled yet runs its next seed in one batch
+    with today's plan on the same seed (today's plan on the valuation's seed
+    and any the guard ran are not run again), until
+    :func:`optimizer.allocation.guard.gain_settled`: ``runs`` runs, or two or
+    more whose 95 % interval lies above 0, or a gain at or below 0 the runs
+    left could not lift above 0. Measured at 5,000 accounts (2026-11-26,
+    docs/optimizer_validation.md, "The agent value's and the guard's runs"): baseline's
+    callers settle after 2 runs and its inbound line (gain −3,349 on the
+    first) after 1, 4 whole-book runs in place of 8.
+    """
+    gains: dict[str, list[float]] = {name: [] for name in more}
+    active = list(more)
+    r = 0
+    while active:
+        worths = runner.ladder_runs([(now, r)] + [(more[name], r) for name in active])
+        for name, worth in zip(active, worths[1:], strict=True):
+            gains[name].append(worth - worths[0])
+        r += 1
+        active = [name for name in active if not gain_settled(gains[name], runs)]
+    return gains
 
 
 @dataclass
@@ -209,7 +242,9 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     reference ladder are run on the whole book on this many paired seeds, and
     a reference replaces the plan only if its paired difference's 95 %
     interval lies wholly above 0 (:mod:`optimizer.allocation.guard`; the
-    plan's ``guard`` holds the differences).
+    plan's ``guard`` holds the differences). The value of one more agent
+    runs each team's plan on up to this many of the same seeds, fewer once
+    its gain's interval excludes 0 or cannot (:func:`paired_gains`).
     """
     champion = champion_note(scenario)
     scenario = scenario.champion_world()
@@ -460,25 +495,31 @@ class _Search:
         rows = self.start_rows if is_open(self.scenario) else self.scenario.simulation.accounts
         return self.scenario.with_overrides({f"teams.{team}.agents_per_1000": spec.agents_per_1000 + 1000 / rows})
 
-    def ladder_worths(self, plan: Plan, team: str | None = None) -> list[float]:
-        """The plan's ladder run on the whole book with the teams (one more agent on ``team``), as its objective,
-        on the valuation's seed and the guard's next ones (``guard_runs`` paired runs, every plan on the same)."""
+    def ladder(self, plan: Plan, team: str | None = None) -> Scenario:
+        """The plan as a ladder run with the teams, one more agent on ``team`` (raises ValueError if no strategy
+        can hold the plan)."""
+        return plan.to_strategy(self.scenario if team is None else self.with_one_more(team))
+
+    def ladder_runs(self, pairs: list[tuple[Scenario, int]]) -> list[float]:
+        """Each (ladder, run) run on the whole book as its objective, in one batch on the executor: run 0 on
+        the valuation's seed, run r on its child r (the guard's seeds, every ladder on the same). A ladder's
+        run made before (plan_worth's on the valuation's seed, the guard's) is not made again."""
         from .sim_valuation import valuation_seed
 
-        world = self.scenario if team is None else self.with_one_more(team)
-        ladder, seed = plan.to_strategy(world), valuation_seed(self.scenario)
-        seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
-                          for r in range(1, self.guard_runs)]
-        # The plan's own runs (plan_worth's on the valuation's seed, the guard's on the next) are not made again.
-        todo = [r for r in range(len(seeds)) if (ladder.content_hash, r) not in self.worths]
-        units = [(self.scenario, ladder, self.segments, self.days, seeds[r]) for r in todo]
+        seed = valuation_seed(self.scenario)
+        todo = list(dict.fromkeys((ladder.content_hash, r) for ladder, r in pairs
+                                  if (ladder.content_hash, r) not in self.worths))
+        ladders = {ladder.content_hash: ladder for ladder, _ in pairs}
+        units = [(self.scenario, ladders[key], self.segments, self.days,
+                  seed if r == 0 else np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r)))
+                 for key, r in todo]
         started = time.perf_counter()
         executor = self.repeat.get("executor")
         got = dict(executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units)))
         self.timings["value"] += time.perf_counter() - started
-        for k, r in enumerate(todo):
-            self.worths[(ladder.content_hash, r)] = got[k]
-        return [self.worths[(ladder.content_hash, r)] for r in range(len(seeds))]
+        for k, key in enumerate(todo):
+            self.worths[key] = got[k]
+        return [self.worths[(ladder.content_hash, r)] for ladder, r in pairs]
 
     def run_ladders(self, worlds: dict[str, Scenario], sample_runs=()) -> dict[str, object]:
         """Whole ladders on the whole book on the valuation's seed, spread over the executor.
@@ -729,7 +770,7 @@ class _Search:
             values = {**reference_values, "plan": plan.model_value if plan.reference is not None else worth}
         # After the guard: its runs of the LP's plan are the agent value's runs of it.
         agents = (agent_values(self.staffed, best.model, self.days, solver=self.solver, time_limit=self.time_limit,
-                               ladder_worths=self.ladder_worths, fallback=self.own) if lp_plan.ok else {})
+                               runner=self, fallback=self.own, runs=self.guard_runs) if lp_plan.ok else {})
         summary = {}
         if plan.ok:
             from .plan_summary import plan_summary

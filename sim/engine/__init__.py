@@ -61,7 +61,6 @@ from .field import FieldTeams
 from .ladder import Ladder
 from .legal import Legal
 from .lifecycle import AfterChargeOff
-from .memory import keep_freed_memory
 from .offers import Offers
 from .replay import Replay
 from .standing import Standing, needs_standing
@@ -93,7 +92,6 @@ class Engine:
         :class:`~.replay.LoggedContacts` whose contacts replace the strategy (:mod:`.replay`)."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
-        keep_freed_memory()  # a day's temporary arrays reuse the day before's memory (sim/engine/memory.py)
         self.scenario = scenario
         # An open book: every arrival of the run has its row after the book's (sim.engine.arrivals).
         self.portfolio = portfolio = self._with_arrivals(portfolio, streams, step_accounts, arrivals)

@@ -7,7 +7,14 @@ import pytest
 
 import sim.engine.calls as calls
 from sim.behavior import repayment_day
-from sim.engine.rows import distinct, distinct_first, kept, stable_argsort, table_rows
+from sim.engine.rows import (
+    distinct,
+    distinct_first,
+    kept,
+    minutes_order,
+    stable_argsort,
+    table_rows,
+)
 from sim.scenario import BehaviorSection, load_scenario
 from sim.simulation import simulate
 
@@ -22,6 +29,16 @@ def test_distinct_rows_are_numpys_unique(size):
     want_values, want_first = np.unique(rows, return_index=True)
     assert np.array_equal(values, want_values)
     assert np.array_equal(first, want_first)  # the first occurrence, as np.unique gives it
+
+
+@pytest.mark.parametrize("size", [0, 1, 7, 70_000])
+def test_a_batchs_minutes_are_ordered_as_the_stable_sort_orders_them(size):
+    rng = np.random.default_rng(size)
+    # A batch's send minutes in the book's time: a few time zones' offsets, many equal keys, on day 100.
+    minutes = 100 * 1440 + 600 - rng.choice([0, 60, 120, 180, 360], size)
+    assert np.array_equal(minutes_order(minutes), np.argsort(minutes, kind="stable"))
+    wide = rng.integers(0, 10**6, size)  # more than 16 bits apart: the 64-bit sort itself
+    assert np.array_equal(minutes_order(wide), np.argsort(wide, kind="stable"))
 
 
 def a_days_book(seed: int, n: int = 20_000):

@@ -25,7 +25,7 @@ from .book import Book
 from .contacts import ContactCounters
 from .context import Context
 from .floor import Floor, FloorProcess
-from .rows import kept
+from .rows import kept, minutes_order
 
 DAY = MINUTES_PER_DAY
 
@@ -119,7 +119,7 @@ class Ladder:
         # One delivery per book minute, in the order of the minutes (each one's accounts ascending, as the
         # batch: a stable sort), each waiting on the call floor (its heap and SimPy's order: sim.engine.floor)
         # as its own SimPy process and timeout would have.
-        order = np.argsort(minutes, kind="stable")
+        order = minutes_order(minutes)  # a stable argsort, by radix (the minutes are within one book day)
         idx, minutes = idx[order], minutes[order]
         cuts = (np.flatnonzero(minutes[1:] != minutes[:-1]) + 1).tolist()
         now = ctx.env.now

@@ -702,7 +702,7 @@ class _Search:
                 break
             def ahead(plan: Plan, k: int = k) -> list[tuple[tuple, tuple]]:
                 """The next pass's first runs, if there is a next pass (as decided below)."""
-                new = continuation_table(self.segments, plan.dominant_treatment(), self.own)
+                new = continuation_table(self.segments, plan.dominant_treatment(), self.own, plan.cell_groups)
                 if k + 1 >= max(1, passes) or any(np.array_equal(new, old) for old in seen):
                     return []
                 return self.next_pass_runs(new)
@@ -721,7 +721,8 @@ class _Search:
                 retried = "; ".join(x for x in (retried, f"pass {k + 1}: {fitted}") if x)
             if best is None or best.worth is None or step.worth > best.worth:
                 best = step
-            new = continuation_table(self.segments, step.plan.dominant_treatment(), self.own)
+            new = continuation_table(self.segments, step.plan.dominant_treatment(), self.own,
+                                     step.plan.cell_groups)
             if any(np.array_equal(new, old) for old in seen):
                 break
             seen.append(new)

@@ -491,6 +491,17 @@ def test_a_plan_no_treatment_set_fits_is_keyed_more_coarsely_and_its_loss_report
     assert len(load_scenario(tmp_path / "plan.toml").strategy.steps) <= 64
 
 
+def test_the_report_says_what_the_ladder_fit_did_and_cost():
+    from optimizer.cli.allocate import ladder_fit_line
+
+    fit = {"reason": "the plan needs 114 ladder steps", "dropped": [], "keyed": "balance bands 0,2500,6000",
+           "lp_objective_unrestricted": 2_673_453.0, "lp_objective": 2_662_826.0, "loss": 10_627.0}
+    line = ladder_fit_line(fit)
+    assert "needs 114 ladder steps" in line and "balance bands 0,2500,6000" in line
+    assert "loss 10,627, 0.4%" in line
+    assert "2 treatments dropped" in ladder_fit_line({**fit, "keyed": "", "dropped": ["sms/3d", "call/2d"]})
+
+
 def test_tied_cells_get_one_mix_and_the_plan_keeps_its_capacity():
     # Every cell in one group: one treatment mix for the whole book, so one treatment in the ladder.
     from optimizer.allocation.lp import build_allocation_model, solve

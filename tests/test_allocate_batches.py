@@ -37,11 +37,10 @@ def test_the_fits_resolves_from_the_last_basis_drop_the_same_treatments_and_retu
                      band_edges=(0, 300, 600, 1000, 1500, 2500, 4000, 6000), rng=None, per_segment=4, ladders=[],
                      valuation="simulate")
     first = search.value_and_solve(None)
-    # The plan's worth as a ladder is a whole-book run; whether the plan fits is all the fit asks of it here.
-    monkeypatch.setattr(search, "plan_worth", lambda plan, ahead=None: (plan.to_strategy(scenario), 0.0)[1])
-    refitted, note = search.fit_ladder(_Pass(first.valuation, first.model, first.plan))
+    # The drops alone (fit_ladder also tries coarser keys and keeps the higher LP objective).
+    refitted, note, _ = search.dropped_to_fit(_Pass(first.valuation, first.model, first.plan))
     monkeypatch.setattr(search_module, "Refit", FreshModels)
-    fresh, fresh_note = search.fit_ladder(_Pass(first.valuation, first.model, first.plan))
+    fresh, fresh_note, _ = search.dropped_to_fit(_Pass(first.valuation, first.model, first.plan))
     assert "solved again without" in note and len(note.split("solved again without ")[1].split(", ")) >= 2
     assert note == fresh_note  # the same treatments dropped, in the same order
     assert refitted.plan.objective == fresh.plan.objective

@@ -469,8 +469,62 @@ def test_a_plan_too_fragmented_for_a_strategy_is_solved_again_and_written_as_a_l
               "--strategy-out", str(tmp_path / "plan.toml"))
     assert out.returncode == 0 and "Traceback" not in out.stderr
     note = json.loads(out.stdout)["note"]
-    assert "needed more than the 64 steps" in note and "solved again without" in note
+    # Dropping treatments and keying cells more coarsely both fit it; the higher LP objective is kept.
+    assert "needed more than the 64 steps" in note and "solved again with" in note
     assert len(load_scenario(tmp_path / "plan.toml").strategy.steps) <= 64
+
+
+def test_a_plan_no_treatment_set_fits_is_keyed_more_coarsely_and_its_loss_reported(tmp_path):
+    # The scenario's own seed: a 114-step plan that dropping treatments does not fit (none and the own ladder
+    # alone still need 66 steps), so allocate ended in the --bands error. Now neighbouring cells share a mix.
+    out = cli(str(SCENARIOS / "hawkes_baseline.toml"), "--accounts", "800", "--sample", "3", "--passes", "1", "--weeks", "4",
+              "--bands", "0,300,600,1000,1500,2500,4000,6000", "--json", "--workers", "1",
+              "--strategy-out", str(tmp_path / "plan.toml"))
+    assert out.returncode == 0, out.stderr
+    report = json.loads(out.stdout)
+    fit = report["ladder_fit"]
+    assert fit["keyed"].startswith("balance bands 0,") and "needs 114 ladder steps" in fit["reason"]
+    assert fit["lp_objective"] == pytest.approx(report["objective"])
+    assert 0 <= fit["loss"] == pytest.approx(fit["lp_objective_unrestricted"] - fit["lp_objective"])
+    assert fit["loss"] < 0.05 * fit["lp_objective_unrestricted"]
+    assert "keyed more coarsely" in report["note"] and "loss" in report["note"]
+    assert len(load_scenario(tmp_path / "plan.toml").strategy.steps) <= 64
+
+
+def test_the_report_says_what_the_ladder_fit_did_and_cost():
+    from optimizer.cli.allocate import ladder_fit_line
+
+    fit = {"reason": "the plan needs 114 ladder steps", "dropped": [], "keyed": "balance bands 0,2500,6000",
+           "lp_objective_unrestricted": 2_673_453.0, "lp_objective": 2_662_826.0, "loss": 10_627.0}
+    line = ladder_fit_line(fit)
+    assert "needs 114 ladder steps" in line and "balance bands 0,2500,6000" in line
+    assert "loss 10,627, 0.4%" in line
+    assert "2 treatments dropped" in ladder_fit_line({**fit, "keyed": "", "dropped": ["sms/3d", "call/2d"]})
+
+
+def test_tied_cells_get_one_mix_and_the_plan_keeps_its_capacity():
+    # Every cell in one group: one treatment mix for the whole book, so one treatment in the ladder.
+    from optimizer.allocation.lp import build_allocation_model, solve
+    from optimizer.allocation.search import _Search
+
+    scenario = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 400})
+    search = _Search(scenario, days=28, budget=None, min_service=False, solver="highs", time_limit=None,
+                     band_edges=None, rng=None, per_segment=3, ladders=[], valuation="simulate")
+    step = search.value_and_solve(None)
+    free = step.plan
+    n_risk, n_band = len(search.segments.portfolio.segment_names), len(search.segments.band_edges)
+    model = build_allocation_model(step.valuation, search.capacity, units=search.units,
+                                   cell_groups=np.zeros((7, n_risk, n_band), dtype=np.int64))
+    tied = solve(model, fallback=search.own)
+    assert tied.ok and tied.within_capacity()
+    np.testing.assert_allclose(tied.shares, tied.shares[[0] * len(tied.shares)], atol=1e-7)
+    assert tied.objective <= free.objective + 1e-6
+    assert len(set(tied.dominant_treatment().tolist())) == 1
+    # Its ladder is that one treatment's steps, uncut by bucket, risk segment or balance band.
+    chosen = tied.treatments[int(tied.dominant_treatment()[0])]
+    ladder = tied.to_strategy(scenario).strategy.steps
+    assert not any(step.segments or step.min_balance or step.max_balance for step in ladder)
+    assert len(ladder) <= max(len(chosen.steps), 1)
 
 
 def test_a_plan_no_strategy_can_hold_is_one_line_not_a_traceback(monkeypatch):

@@ -106,18 +106,23 @@ class AllocationModel:
     allowed: np.ndarray | None = None
     # Whether work may be carried into later weeks (backlog rows) or is held to its own week's minutes.
     carry: bool = True
+    # (7, R, B) cells with the same number tied to one treatment mix (``tie_*`` rows); None: no ties.
+    cell_groups: np.ndarray | None = None
 
 
 def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int], float], *,
                            budget: float | None = None, min_service: bool = False,
                            units: dict[str, str] | None = None, allowed: np.ndarray | None = None,
-                           carry: bool = True) -> AllocationModel:
+                           carry: bool = True, cell_groups: np.ndarray | None = None) -> AllocationModel:
     """The PuLP model, every row built from NumPy arrays by one ``LpAffineExpression(zip(...))``.
 
     ``allowed`` (S, T): the segment × treatment choices the model may make
     (None: all; ``min_service`` forbids more). ``carry``: a team's rows hold
     its work from each week to the horizon (:func:`backlog_rows`); False: a
     row per week, that week's work against that week's minutes.
+    ``cell_groups`` (7, R, B): segments whose cells share a number get the
+    same shares (``tie_{s}_{t}``: x[s, t] = x[first of the group, t]), so the
+    plan keys them as one ladder cell (:func:`tie_rows`).
     """
     from scipy import sparse
 
@@ -155,6 +160,9 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
         spend = valuation.spend[allowed]
         nz = np.flatnonzero(spend > TINY)
         rows.append(("budget", nz, spend[nz], pulp.LpConstraintLE, float(budget)))
+    if cell_groups is not None:
+        rows += [(name, cols, coef, pulp.LpConstraintEQ, 0.0)
+                 for name, cols, coef in tie_rows(valuation.segments, cell_groups, column_of)]
     constraints: dict[str, pulp.LpConstraint] = {}
     for name, cols, coef, sense, rhs in rows:
         expr = pulp.LpAffineExpression(zip(pick(cols), coef.tolist(), strict=True))
@@ -170,7 +178,29 @@ def build_allocation_model(valuation: Valuation, capacity: dict[tuple[str, int],
     return AllocationModel(problem=problem, x=x, valuation=valuation, capacity=dict(capacity), budget=budget,
                            min_service=min_service, units=units or {}, columns=columns, column_of=column_of,
                            cost=cost, matrix=matrix, row_lower=np.where(equal, rhs, -np.inf), row_upper=rhs,
-                           constraints=list(constraints.values()), allowed=given, carry=carry)
+                           constraints=list(constraints.values()), allowed=given, carry=carry,
+                           cell_groups=cell_groups)
+
+
+def tie_rows(segments, cell_groups: np.ndarray, column_of: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Rows x[s, t] − x[g, t] = 0 tying every segment s to the first segment g of its cell group.
+
+    A treatment only one of the two may have is held at 0 in the other's
+    row (x[s, t] = 0 or −x[g, t] = 0): a tie means one mix. Returns
+    (name, columns, coefficients) per row, right-hand side 0.
+    """
+    group = cell_groups[segments.bucket, segments.risk, segments.band]
+    _, first = np.unique(group, return_index=True)
+    leader = first[np.searchsorted(np.unique(group), group)]
+    rows = []
+    for s in np.flatnonzero(leader != np.arange(group.size)).tolist():
+        g = int(leader[s])
+        for t in np.flatnonzero((column_of[s] >= 0) | (column_of[g] >= 0)).tolist():
+            cols = [(int(column_of[s, t]), 1.0)] if column_of[s, t] >= 0 else []
+            cols += [(int(column_of[g, t]), -1.0)] if column_of[g, t] >= 0 else []
+            rows.append((f"tie_{s}_{t}", np.array([c for c, _ in cols], dtype=np.int64),
+                         np.array([v for _, v in cols])))
+    return rows
 
 
 def backlog_rows(valuation: Valuation, capacity: dict[tuple[str, int], float],
@@ -352,7 +382,8 @@ def solve(model: AllocationModel, solver: str = "highs", time_limit: float | Non
                 treatments=valuation.treatments, capacity=model.capacity, capacity_used=used,
                 capacity_prices=prices, budget=model.budget, budget_used=budget_used, budget_price=budget_price,
                 units=model.units, solver=ran, solve_seconds=elapsed, days=valuation.days, fallback=fallback,
-                value=valuation.value, value_std_error=getattr(valuation, "value_std_error", None))
+                value=valuation.value, value_std_error=getattr(valuation, "value_std_error", None),
+                cell_groups=model.cell_groups)
 
 
 def _run(model: AllocationModel, solver: str, time_limit: float | None) -> tuple[str, str]:

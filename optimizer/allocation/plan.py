@@ -140,6 +140,13 @@ class Plan:
     # Which valuation gave the values ("analytic" or "simulate") and the report's line saying so.
     valued_by: str = ""
     valuation_note: str = ""
+    # Cells (bucket, risk, band; shape (7, R, B)) with the same number share one treatment mix: the LP was
+    # solved with their segments tied, so the plan is written with fewer ladder steps (None: every cell its own).
+    cell_groups: np.ndarray | None = None
+    # How the LP's plan was fitted into a strategy's 64 ladder steps (treatments dropped, cells keyed more
+    # coarsely) and the LP objective that cost (:meth:`optimizer.allocation.search._Search.fit_ladder`); empty
+    # when the LP's own plan fitted as it was.
+    ladder_fit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -226,16 +233,30 @@ class Plan:
             "lp_plan_model_value": self.lp_value,
             "reference_values": self.reference_values,
             "guard": self.guard,
+            # Only when the plan had to be fitted into 64 ladder steps (absent: the LP's plan as solved, loss 0).
+            **({"ladder_fit": self.ladder_fit} if self.ladder_fit else {}),
         }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
 
     def dominant_treatment(self) -> np.ndarray:
-        """The treatment most of each segment's accounts get (a ladder cannot split a segment)."""
+        """The treatment most of each segment's accounts get (a ladder cannot split a segment).
+
+        Segments whose cells are tied (:attr:`cell_groups`) have the same
+        shares in the LP; their summed shares decide, so a split that the
+        solver's tolerance leaves a hair uneven cannot give them two treatments.
+        """
         if self.shares is None:
             raise ValueError(f"no plan to turn into a strategy (status {self.status})")
-        return np.argmax(self.shares, axis=1)
+        if self.cell_groups is None:
+            return np.argmax(self.shares, axis=1)
+        seg = self.segments
+        group = self.cell_groups[seg.bucket, seg.risk, seg.band]
+        ids, member = np.unique(group, return_inverse=True)
+        summed = np.zeros((ids.size, self.shares.shape[1]))
+        np.add.at(summed, member, self.shares)
+        return np.argmax(summed, axis=1)[member]
 
     def to_strategy(self, scenario: Scenario) -> Scenario:
         """The plan as a ladder the simulator runs: steps by dpd range × risk segment × balance band.
@@ -254,7 +275,7 @@ class Plan:
             steps = data["strategy"]["steps"]
             data["description"] = f"reference ladder {self.reference}: {self.note}"
         else:
-            table = continuation_table(self.segments, self.dominant_treatment(), self.fallback)
+            table = continuation_table(self.segments, self.dominant_treatment(), self.fallback, self.cell_groups)
             steps = plan_steps(self.segments, self.treatments, table, scenario)
         data["strategy"]["name"] = f"optimised-{scenario.strategy.name}"
         data["strategy"]["steps"] = steps
@@ -376,15 +397,25 @@ def _written_step(st: dict[str, Any], risks: tuple[str, ...]) -> dict[str, Any]:
 
 
 
-def continuation_table(segments: Segments, choice: np.ndarray, fallback: int = 0) -> np.ndarray:
+def continuation_table(segments: Segments, choice: np.ndarray, fallback: int = 0,
+                       cell_groups: np.ndarray | None = None) -> np.ndarray:
     """treatment[bucket, risk, band] of the plan, for accounts that age into another bucket.
 
-    A cell with no segment of its own takes the nearest earlier bucket's choice
-    for the same risk segment and band (what that account was getting).
+    A cell with no segment of its own takes its group's choice when
+    ``cell_groups`` ties it to cells that have one (a coarser key, one ladder
+    step for all of them), else the nearest earlier bucket's choice for the
+    same risk segment and band (what that account was getting).
     """
     n_risk = len(segments.portfolio.segment_names)
     table = np.full((7, n_risk, len(segments.band_edges)), -1, dtype=np.int64)
     table[segments.bucket, segments.risk, segments.band] = choice
+    if cell_groups is not None:
+        # Every segment of a group has the group's choice (dominant_treatment), so any filled cell gives it.
+        chosen = table >= 0
+        of_group = dict(zip(cell_groups[chosen].tolist(), table[chosen].tolist(), strict=True))
+        for group in np.unique(cell_groups[~chosen]).tolist():
+            if group in of_group:
+                table[(cell_groups == group) & ~chosen] = of_group[group]
     for bucket in range(1, 7):
         missing = table[bucket] < 0
         table[bucket][missing] = table[bucket - 1][missing]

@@ -129,6 +129,15 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     return 0 if plan.ok else 1
 
 
+def ladder_fit_line(fit: dict) -> str:
+    """What writing the LP's plan as a ladder of at most 64 steps did and cost (``Plan.ladder_fit``)."""
+    from ..allocation.search import fit_loss_note
+
+    how = (f"cells keyed more coarsely ({fit['keyed']})" if fit["keyed"]
+           else f"{len(fit['dropped'])} treatments dropped (those fewest accounts got)")
+    return f"ladder fit: the LP's plan {fit['reason'].replace('the plan ', '')}; {how}; {fit_loss_note(fit)}"
+
+
 def format_plan(plan, result) -> str:
     lines = [f"status: {plan.status}   solver: {plan.solver}   horizon: {plan.days} days"]
     if not plan.ok:
@@ -140,6 +149,8 @@ def format_plan(plan, result) -> str:
     if plan.reference is not None:
         lines.append(f"plan: {plan.note}")
     lines += guard_lines(plan)
+    if plan.ladder_fit:
+        lines.append(ladder_fit_line(plan.ladder_fit))
     lines.append(objective_line(plan))
     if plan.reference_values:
         lines.append(f"{valuation_name(plan)}, whole ladders on the book with the teams' daily capacity:")

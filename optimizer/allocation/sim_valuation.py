@@ -60,6 +60,7 @@ import numpy as np
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, WEEKDAYS
 from sim.engine import Engine
+from sim.engine.arrivals import Arrivals
 from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
 from sim.streams import DrawKeys, RandomStreams
@@ -288,6 +289,9 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
     world = roomy_world(scenario, book, steps, days)
     arrivals = None if book.entry_day is None else arrivals_of(book.entry_day, days)
+    if arrivals is None and book.entry_day is not None:
+        # An open book's part with no arrival among its accounts: none enter (the engine would draw its own).
+        arrivals = Arrivals(len(book.portfolio), np.zeros(0, dtype=np.int64), days)
     with cycles_collected_after():
         # An open book's sampled arrivals are rows of the book, entering on their days (the engine's own
         # arrivals are not drawn: the masks are per row, and the sample's arrivals are the ones valued). The

@@ -17,7 +17,6 @@ of account i gets the same uniforms whatever happened to the other accounts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -114,16 +113,14 @@ class RowDayUniforms:
     _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
     _MIX2 = np.uint64(0x94D049BB133111EB)
 
-    def __init__(self, rng: np.random.Generator, rows: int, keys: DrawKeys | None = None):
+    def __init__(self, rng: np.random.Generator, rows: int):
         self.key = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
-        # ``keys``: each row draws as its row of the book it was taken from (:class:`DrawKeys`).
-        self.rows = rows if keys is None else keys.book
-        self._as = None if keys is None else keys.rows.astype(np.uint64)
+        self.rows = rows
 
     def draw(self, rows: np.ndarray, day: int) -> np.ndarray:
         """(2, len(rows)) uniforms: row ``rows[j]``'s two draws of day ``day`` at ``[0, j]`` and ``[1, j]``."""
         # SplitMix64: state = key + (index + 1)·γ, then its finaliser, in place (no temporaries but one).
-        z = (np.asarray(rows, dtype=np.uint64) if self._as is None else self._as[rows]) + np.uint64(day * self.rows + 1)
+        z = np.asarray(rows, dtype=np.uint64) + np.uint64(day * self.rows + 1)
         z *= self._GAMMA
         z += self.key
         shifted = np.empty_like(z)
@@ -138,25 +135,6 @@ class RowDayUniforms:
         np.multiply(halves[:, 0], 2.0**-32, out=out[0])
         np.multiply(halves[:, 1], 2.0**-32, out=out[1])
         return out
-
-
-@dataclass(frozen=True)
-class DrawKeys:
-    """A run on some rows of a larger book that draws as those rows would in it (paired runs only).
-
-    ``rows[i]``: the row of the larger book that this run's row ``i`` is; ``book``: that book's rows.
-    Every draw numbered by account (:class:`AccountDraws`, :class:`RowDayUniforms`, and the engine's
-    other per-row draws of a paired run) is then the larger book's row's, so a run on part of a
-    sample pairs account by account with runs on all of it (the valuation's roll-in runs,
-    :mod:`optimizer.allocation.rolls`). Without keys a row draws as itself.
-    """
-
-    rows: np.ndarray
-    book: int
-
-    def spread(self, book_draws: np.ndarray) -> np.ndarray:
-        """This run's rows of draws made for every row of the larger book."""
-        return book_draws[self.rows]
 
 
 # Per-account draws (``simulate(..., paired_draws=True)``). Each purpose is a
@@ -175,11 +153,9 @@ class _AccountBlocks:
     other accounts did, nor on the order in which events happened.
     """
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16,
-                 keys: DrawKeys | None = None):
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
         self._seed = seed
         self._accounts = accounts
-        self._keys = keys
         self.width = width
         self._stride = block * width
         self._blocks: list[np.ndarray] = []
@@ -188,19 +164,15 @@ class _AccountBlocks:
         while len(self._blocks) <= b:
             key = (*self._seed.spawn_key, len(self._blocks))
             rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(self._seed.entropy, spawn_key=key)))
-            if self._keys is None:
-                self._blocks.append(rng.random((self._accounts, self._stride)))
-            else:  # the larger book's block, this run's rows of it
-                self._blocks.append(self._keys.spread(rng.random((self._keys.book, self._stride))))
+            self._blocks.append(rng.random((self._accounts, self._stride)))
         return self._blocks[b]
 
 
 class AccountUniforms(_AccountBlocks):
     """One account's event at a time (the agents' loops): ``draw(i)`` gives ``width`` uniforms."""
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16,
-                 keys: DrawKeys | None = None):
-        super().__init__(seed, accounts, width, block, keys)
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
+        super().__init__(seed, accounts, width, block)
         # Plain lists: an agent's call reads them one account at a time.
         self._rows: list[list[float]] = [[] for _ in range(accounts)]
         self._next = [0] * accounts
@@ -216,9 +188,8 @@ class AccountUniforms(_AccountBlocks):
 class AccountUniformArrays(_AccountBlocks):
     """Many accounts' events at once (the book's daily steps): ``draw(idx)`` gives (len(idx), width) uniforms."""
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16,
-                 keys: DrawKeys | None = None):
-        super().__init__(seed, accounts, width, block, keys)
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
+        super().__init__(seed, accounts, width, block)
         self._next = np.zeros(accounts, dtype=np.int64)
 
     def draw(self, idx: np.ndarray) -> np.ndarray:
@@ -245,24 +216,21 @@ class AccountDraws:
     repayments under both, whatever the strategies do to other accounts.
     """
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, keys: DrawKeys | None = None):
+    def __init__(self, seed: np.random.SeedSequence, accounts: int):
         def child(purpose: str) -> np.random.SeedSequence:
             key = (*seed.spawn_key, PAIRED_KEY + ACCOUNT_PURPOSES.index(purpose))
             return np.random.SeedSequence(seed.entropy, spawn_key=key)
 
-        # ``keys``: the run's rows draw as their rows of a larger book (the engine's other per-row draws read them).
-        self.keys = keys
-        k = {"keys": keys}
-        self.dial = AccountUniforms(child("dial"), accounts, 2, **k)  # outcome, length
-        self.conversation = AccountUniforms(child("conversation"), accounts, 4, **k)  # complaint, outcome, due, share
-        self.callback = AccountUniformArrays(child("callback"), accounts, 2, **k)  # calls back?, when
-        self.patience = AccountUniforms(child("patience"), accounts, 1, **k)
-        self.inbound_length = AccountUniforms(child("inbound_length"), accounts, 1, **k)
-        self.visit = AccountUniforms(child("visit"), accounts, 2, **k)  # length, found
-        self.legal = AccountUniforms(child("legal"), accounts, 1, **k)
-        self.promise_keep = AccountUniformArrays(child("promise_keep"), accounts, 1, **k)
-        self.instalment_keep = AccountUniformArrays(child("instalment_keep"), accounts, 1, **k)
-        self.followup = AccountUniformArrays(child("followup"), accounts, 2, **k)  # time, share
+        self.dial = AccountUniforms(child("dial"), accounts, 2)  # outcome, length
+        self.conversation = AccountUniforms(child("conversation"), accounts, 4)  # complaint, outcome, due, share
+        self.callback = AccountUniformArrays(child("callback"), accounts, 2)  # calls back?, when
+        self.patience = AccountUniforms(child("patience"), accounts, 1)
+        self.inbound_length = AccountUniforms(child("inbound_length"), accounts, 1)
+        self.visit = AccountUniforms(child("visit"), accounts, 2)  # length, found
+        self.legal = AccountUniforms(child("legal"), accounts, 1)
+        self.promise_keep = AccountUniformArrays(child("promise_keep"), accounts, 1)
+        self.instalment_keep = AccountUniformArrays(child("instalment_keep"), accounts, 1)
+        self.followup = AccountUniformArrays(child("followup"), accounts, 2)  # time, share
 
     @staticmethod
     def exponential(mean: float, u: float) -> float:

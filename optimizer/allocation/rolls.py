@@ -23,16 +23,6 @@ ladder, so the LP stays an LP):
   and t from the day they leave it, less the same with no contact after it
   (a paired difference: an account that never leaves its bucket contributes
   exactly 0);
-* ``rolled`` is run on the accounts that fall behind outside their bucket
-  in ``native``'s run of the own ladder (about half the sample on
-  baseline's card book): every other account fares the same under every
-  treatment after its bucket, a difference of exactly 0. Each account of
-  such a run draws as its row of the whole sample
-  (:class:`sim.streams.DrawKeys`, :func:`optimizer.allocation.sim_valuation.part_of`),
-  so it fares as in a run of the whole sample, but for the minute of its
-  calls (the valuation's teams are sized on the run's accounts). Where a
-  treatment visits, the whole sample is run: a visit's hour depends on the
-  visits its agent makes before it that day;
 * the cell segment s rolls into is its bucket's next cell of the same risk
   segment and balance band; where no segment starts there the plan's ladder
   gives the nearest earlier bucket's choice
@@ -68,7 +58,6 @@ from .sim_valuation import (
     SimulatedValuation,
     _segment_std_error,
     _segment_totals,
-    part_of,
     run_key,
     run_unit,
     sample_book,
@@ -87,19 +76,28 @@ def roll_owner(segments: Segments) -> np.ndarray:
     return np.where(segments.bucket + 1 < table.shape[0], owner, -1)
 
 
-def _runs(scenario: Scenario, books, treatments: Sequence[Treatment], days: int, wanted: list, per_segment: int,
-          executor, runs_cache: dict | None) -> list:
-    """The sample runs (treatment, continuation table, seed) of ``wanted``, from the cache or made on the executor.
+def with_roll_ins(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int,
+                  native: SimulatedValuation, *, base: int, after: int, per_segment: int = 40,
+                  replications: int = 1, executor=None, runs_cache: dict | None = None) -> SimulatedValuation:
+    """``native`` (every treatment in its bucket, ``after`` after it) with the accounts rolling into each cell added.
 
-    ``books``: the sample, or its books by seed (a part of the sample keeps the consumer facts its seed gives).
+    ``base``: the treatment the rolling accounts get in their first bucket
+    (the scenario's own ladder), ``after``: what ``native`` gave them after
+    it (no contact). One run per treatment of the whole sample (base in the bucket,
+    the treatment after it), paired with the run of ``after`` after it: the
+    differences, summed by segment, are added to the columns of the segment
+    whose cell the accounts roll into (:func:`roll_owner`).
     """
-    def book_of(each):
-        return books[each.spawn_key] if isinstance(books, dict) else books
-
-    units = [(scenario, book_of(each), tuple(treatments), t, days, table, each, True)
-             for t, table, each in wanted]
-    keys = [run_key(scenario, book_of(each), treatments, t, days, table, each, True, per_segment)
-            for t, table, each in wanted]
+    book = sample_book(segments, per_segment)
+    seed = valuation_seed(scenario)
+    seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
+                      for r in range(1, replications)]
+    S, T, weeks = len(segments), len(treatments), math.ceil(days / 7)
+    n_risk = len(segments.portfolio.segment_names)
+    tables = [np.full((7, n_risk, len(segments.band_edges)), t, dtype=np.int64) for t in range(T)]
+    units = [(scenario, book, tuple(treatments), base, days, tables[t], each, True) for t in range(T) for each in seeds]
+    keys = [run_key(scenario, book, treatments, base, days, tables[t], each, True, per_segment)
+            for t in range(T) for each in seeds]
     runs: list = [runs_cache.get(key) if runs_cache is not None else None for key in keys]
     todo = [k for k, run in enumerate(runs) if run is None]
     batch = [units[k] for k in todo]
@@ -108,65 +106,12 @@ def _runs(scenario: Scenario, books, treatments: Sequence[Treatment], days: int,
         runs[todo[position]] = outcome
         if runs_cache is not None:
             runs_cache[keys[todo[position]]] = outcome
-    return runs
 
+    def mean(t: int, read) -> np.ndarray:
+        return sum(read(run) for run in runs[t * len(seeds):(t + 1) * len(seeds)]) / len(seeds)
 
-def with_roll_ins(scenario: Scenario, segments: Segments, treatments: Sequence[Treatment], days: int,
-                  native: SimulatedValuation, *, base: int, after: int, per_segment: int = 40,
-                  replications: int = 1, executor=None, runs_cache: dict | None = None,
-                  whole_sample: bool = False) -> SimulatedValuation:
-    """``native`` (every treatment in its bucket, ``after`` after it) with the accounts rolling into each cell added.
-
-    ``base``: the treatment the rolling accounts get in their first bucket
-    (the scenario's own ladder), ``after``: what ``native`` gave them after
-    it (no contact). One run per treatment (base in the bucket, the treatment
-    after it) of the accounts that leave their bucket, paired with the run of
-    ``after`` after it: the differences, summed by segment, are added to the
-    columns of the segment whose cell the accounts roll into
-    (:func:`roll_owner`). ``whole_sample``: run every sample account (as
-    where a treatment visits).
-    """
-    book = sample_book(segments, per_segment)
-    seed = valuation_seed(scenario)
-    seeds = [seed] + [np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))
-                      for r in range(1, replications)]
-    S, T, weeks = len(segments), len(treatments), math.ceil(days / 7)
     owner = roll_owner(segments)
     rolls = owner >= 0
-    n_risk = len(segments.portfolio.segment_names)
-    tables = [np.full((7, n_risk, len(segments.band_edges)), t, dtype=np.int64) for t in range(T)]
-    n = len(book.portfolio)
-    wanted = [(base, tables[t], each) for t in range(T) for each in seeds]
-    if whole_sample or any(step.channel == "field_visit" for treatment in treatments for step in treatment.steps):
-        # A visit's hour depends on the visits its agent makes before it that day (and whether the borrower's
-        # window is still open then): a run of part of the sample would visit its accounts at other hours.
-        rows = np.arange(n)
-        runs = _runs(scenario, book, treatments, days, wanted, per_segment, executor, runs_cache)
-    else:
-        # Only the accounts a continuation can reach are run: those that fall behind outside their bucket under
-        # base in it and nothing after (``native``'s run of base, made already), in a cell with a next bucket.
-        # Each draws as in the whole sample (sim_valuation.part_of), so it fares as there, and every other
-        # account fares the same under every treatment after the bucket: a paired difference of 0.
-        whole = _runs(scenario, book, treatments, days, [(base, tables[after], each) for each in seeds],
-                      per_segment, executor, runs_cache)
-        rows = np.flatnonzero(np.logical_or.reduce([run.left_bucket for run in whole]) & rolls[book.segment])
-        if not rows.size:
-            return native  # no account reaches a next bucket: nothing rolls in
-        parts = {each.spawn_key: part_of(scenario, book, rows, each) for each in seeds}
-        runs = _runs(scenario, parts, treatments, days, wanted, per_segment, executor, runs_cache)
-
-    def mean(t: int, read, axis: int = 0) -> np.ndarray:
-        """The mean over replications of ``read(run)`` for the runs of ``t``, as rows of the whole sample
-        (0 for the rows not run); ``axis``: the accounts' axis (1 in a work cube, weeks × accounts)."""
-        part = sum(read(run) for run in runs[t * len(seeds):(t + 1) * len(seeds)]) / len(seeds)
-        if np.ndim(part) == 0:
-            return part
-        shape = list(np.shape(part))
-        shape[axis] = n
-        out = np.zeros(shape)
-        out[(slice(None),) * axis + (rows,)] = part
-        return out
-
     net0 = mean(after, lambda r: r.collected - r.spend)
     end0 = mean(after, lambda r: r.balance_end)
     fields = {"value": np.zeros((S, T)), "collected": np.zeros((S, T)), "spend": np.zeros((S, T)),
@@ -193,8 +138,7 @@ def with_roll_ins(scenario: Scenario, segments: Segments, treatments: Sequence[T
             np.add.at(fields["balance_end"][:, t, k], owner[rolls], _segment_totals(end[:, k], book, S)[rolls])
         np.add.at(variance[:, t], owner[rolls], _segment_std_error(worth, book, S)[rolls] ** 2)
         for name in minutes:
-            work = (mean(t, lambda r, name=name: r.work.get(name, 0.0), axis=1)
-                    - mean(after, lambda r, name=name: r.work.get(name, 0.0), axis=1))
+            work = mean(t, lambda r, name=name: r.work.get(name, 0.0)) - mean(after, lambda r, name=name: r.work.get(name, 0.0))
             if np.ndim(work) != 2:
                 continue
             for w in range(min(weeks, work.shape[0])):

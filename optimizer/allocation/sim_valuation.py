@@ -60,10 +60,9 @@ import numpy as np
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, WEEKDAYS
 from sim.engine import Engine
-from sim.engine.arrivals import Arrivals
 from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
-from sim.streams import DrawKeys, RandomStreams
+from sim.streams import RandomStreams
 
 from .objective import HorizonBook, horizon_value
 from .open_book import arrivals_of, staffed_at_start
@@ -89,8 +88,6 @@ class SampleBook:
     risk: np.ndarray
     band: np.ndarray
     entry_day: np.ndarray | None = None  # an open book: each row's day of entry (-1: there at the start)
-    # Rows of a larger sample (:func:`part_of`): each draws as its row there, so runs on both pair account by account.
-    draw_keys: DrawKeys | None = None
 
 
 def sample_book(segments: Segments, per_segment: int) -> SampleBook:
@@ -111,37 +108,6 @@ def sample_book(segments: Segments, per_segment: int) -> SampleBook:
     seg = segments.member[idx]
     return SampleBook(portfolio=book, weight=weight, segment=seg, start_bucket=segments.bucket[seg],
                       risk=segments.risk[seg], band=segments.band[seg], entry_day=entry_day)
-
-
-def part_of(scenario: Scenario, book: SampleBook, rows: np.ndarray, seed: np.random.SeedSequence) -> SampleBook:
-    """Rows ``rows`` (ascending) of the sample as a book of their own that runs as they run in the whole sample.
-
-    Each row draws its per-account numbers as its row of the sample
-    (:class:`sim.streams.DrawKeys`), and keeps the consumer facts (time zone,
-    state, exclusion) the whole sample's run on ``seed`` gives it: an account
-    is the same borrower in both runs, so a treatment's run on the part pairs
-    with another's on the part, account by account, as on the whole sample.
-    What still differs from the whole sample's run: the hour of the day a
-    call is made (the call list is shorter) and the few draws a paired run
-    still takes from streams shared by the book (an offer's).
-    """
-    from sim.consumers import consumer_facts
-
-    facts = consumer_facts(scenario, book.portfolio, seed)
-    p = book.portfolio
-    part = Portfolio(account_id=p.account_id[rows], balance=p.balance[rows], past_due=p.past_due[rows],
-                     days_past_due=p.days_past_due[rows], segment=p.segment[rows], phone_known=p.phone_known[rows],
-                     email_known=p.email_known[rows], segment_names=p.segment_names,
-                     statement_day=None if p.statement_day is None else p.statement_day[rows],
-                     exclusion=facts.exclusion[rows],
-                     time_zone=None if facts.time_zone is None else facts.time_zone[rows],
-                     time_zone_names=facts.time_zone_names,
-                     state=None if facts.state is None else facts.state[rows], state_names=facts.state_names)
-    inner = np.arange(len(p)) if book.draw_keys is None else book.draw_keys.rows
-    return SampleBook(portfolio=part, weight=book.weight[rows], segment=book.segment[rows],
-                      start_bucket=book.start_bucket[rows], risk=book.risk[rows], band=book.band[rows],
-                      entry_day=None if book.entry_day is None else book.entry_day[rows],
-                      draw_keys=DrawKeys(rows=inner[rows], book=len(p) if book.draw_keys is None else book.draw_keys.book))
 
 
 def bucket_range(bucket: int, charge_off_dpd: int) -> tuple[int, int]:
@@ -274,8 +240,6 @@ class AccountOutcome:
     balance_end: np.ndarray  # (accounts, roll states)
     written_off: np.ndarray | None = None
     rolled_past_30: np.ndarray | None = None
-    # Whether the account was ever behind by days outside its starting bucket (where a continuation acts).
-    left_bucket: np.ndarray | None = None
 
 
 def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
@@ -289,25 +253,13 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
     world = roomy_world(scenario, book, steps, days)
     arrivals = None if book.entry_day is None else arrivals_of(book.entry_day, days)
-    if arrivals is None and book.entry_day is not None:
-        # An open book's part with no arrival among its accounts: none enter (the engine would draw its own).
-        arrivals = Arrivals(len(book.portfolio), np.zeros(0, dtype=np.int64), days)
     with cycles_collected_after():
         # An open book's sampled arrivals are rows of the book, entering on their days (the engine's own
         # arrivals are not drawn: the masks are per row, and the sample's arrivals are the ones valued). The
         # engine's outcome, not simulate's result: the ledger is all the valuation reads, and the result's
         # metrics and content hash were about 2 % of a closed book's allocate.
         engine = Engine(world, book.portfolio, RandomStreams(seed), step_accounts=masks, ledger=True,
-                        paired_draws=paired_draws, arrivals=arrivals, draw_keys=book.draw_keys)
-        left = np.zeros(len(book.portfolio), dtype=bool)
-        lo, hi = bucket_ranges(book.start_bucket, scenario.portfolio.charge_off_dpd)
-
-        def evening(day: int, days: int) -> None:
-            # Read after each day's end (the progress hook): the rows whose run a continuation can change.
-            dpd = engine.book.dpd[:left.size]
-            left[(dpd > 0) & ((dpd < lo) | (dpd > hi))] = True
-
-        engine.progress = evening
+                        paired_draws=paired_draws, arrivals=arrivals)
         engine.run()
         result = engine.outcome()
     ledger = result.ledger
@@ -316,13 +268,7 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
     end[np.arange(n), ledger.state_end] = ledger.balance_end
     return AccountOutcome(collected=ledger.collected, spend=ledger.total_spend, complaints=ledger.complaints,
                           work=lp_work(scenario, result, days), balance_end=end, written_off=ledger.written_off,
-                          rolled_past_30=ledger.rolled_past_30.astype(float), left_bucket=left)
-
-
-def bucket_ranges(start_bucket: np.ndarray, charge_off_dpd: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's starting bucket's days past due as :func:`bucket_range` gives them (lowest, highest)."""
-    table = np.array([bucket_range(b, charge_off_dpd) if b else (0, 0) for b in range(7)])
-    return table[start_bucket, 0], table[start_bucket, 1]
+                          rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
 def run_key(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
@@ -331,9 +277,8 @@ def run_key(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment
     """What treatment ``t``'s run depends on besides the scenario and the segments: the steps and the
     accounts each acts on, the sample's size, the horizon, the seed and the draws (a key of a runs cache)."""
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
-    part = None if book.draw_keys is None else (book.draw_keys.rows.tobytes(), book.draw_keys.book)
     return (repr(steps), tuple(m.tobytes() for m in masks), len(book.portfolio), per_segment, days,
-            seed.entropy, tuple(seed.spawn_key), paired_draws, part)
+            seed.entropy, tuple(seed.spawn_key), paired_draws)
 
 
 def run_unit(unit) -> AccountOutcome:
@@ -456,8 +401,7 @@ def _mean_outcome(outcomes: list[AccountOutcome]) -> AccountOutcome:
                           complaints=sum(out.complaints.astype(float) for out in outcomes) / k,
                           work=work, balance_end=sum(out.balance_end for out in outcomes) / k,
                           written_off=sum(out.written_off for out in outcomes) / k,
-                          rolled_past_30=sum(out.rolled_past_30 for out in outcomes) / k,
-                          left_bucket=np.logical_or.reduce([out.left_bucket for out in outcomes]))
+                          rolled_past_30=sum(out.rolled_past_30 for out in outcomes) / k)
 
 
 def _units(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], days: int,

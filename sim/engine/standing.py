@@ -94,9 +94,8 @@ class Standing:
         # conversation draw their own numbered uniforms, whatever other accounts did.
         self.paired = ctx.draws is not None
         if self.paired:
-            keys = ctx.draws.keys  # a run on part of a larger book draws as its rows there (sim.streams.DrawKeys)
-            self.message_draws = AccountUniformArrays(child_seed(seed, PAIRED_MESSAGE_KEY), n, 2, keys=keys)
-            self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1, keys=keys)
+            self.message_draws = AccountUniformArrays(child_seed(seed, PAIRED_MESSAGE_KEY), n, 2)
+            self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1)
         self.opt_outs = 0
         self.cease_requests = 0
         # A conversation's chance of a cease request by the borrower's recent contacts, computed once per

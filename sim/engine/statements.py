@@ -218,9 +218,7 @@ class Statements:
         cured = kept(cured, self.book.balance[cured] >= HALF_CENT)
         # Paired runs (ctx.draws): one uniform per account every evening, whoever is cured, so an account's
         # re-default does not depend on which other accounts a treatment cured.
-        draws = self.book.ctx.draws
-        daily = None if draws is None else (self.rng.random(self.book.n) if draws.keys is None
-                                            else draws.keys.spread(self.rng.random(draws.keys.book)))
+        daily = self.rng.random(self.book.n) if self.book.ctx.draws is not None else None
         if cured.size:
             u = daily[cured] if daily is not None else None
             self._redefault(self.redefaulting(cured, day, u), day)

@@ -83,7 +83,13 @@ class Ladder:
         dpd = self._workable_dpd
         # Each narrowing is a boolean mask with no pattern: kept() (np.compress), not rows[mask], is the cheap way.
         idx = kept(workable, (dpd >= step.from_dpd) & (dpd <= step.to_dpd))
+        if idx.size == 0:
+            # No account in the step's days past due today: most steps of a valuation's run, each treatment cut
+            # to each bucket, most days (the narrowings below would each cost a call for nothing).
+            return idx
         idx = kept(idx, self.counters.last_step_day[s][idx] <= day - step.every_days)  # one row: a 1-D gather
+        if idx.size == 0:
+            return idx
         static = self.static_masks[s]
         if static is not None:
             idx = kept(idx, static[idx])
@@ -209,6 +215,8 @@ class Ladder:
         else:
             u = self.ctx.draws.callback.draw(idx)
         drawn = np.flatnonzero(u[:, 0] < p_callback)
+        if drawn.size == 0:
+            return  # nobody calls back (a small batch, most of them): no window to work out
         idx, minutes, u = idx[drawn], minutes[drawn], u[drawn, 1]
         low, high = self.standing.local_window(idx)
         start = np.maximum(minutes - day * DAY, low)

@@ -212,15 +212,19 @@ class Standing:
         u = self.message_draws.draw(idx) if self.paired else self.rng.random((idx.size, 2))
         outcome = np.full(idx.size, NO_OUTCOME, dtype=np.int8)
         opt_out = u[:, 0] < np.minimum(1.0, contact.opt_out.get(channel, 0.0) * pressure)
-        if channel in self.opted_out:
+        # Most batches bring no opt-out and no request to cease: their bookkeeping is skipped (the same state).
+        opt_outs = int(opt_out.sum())
+        if opt_outs and channel in self.opted_out:
             self.opt_out(channel, idx[opt_out])
             outcome[opt_out] = OPT_OUT_LOGGED
-            self.opt_outs += int(opt_out.sum())
+            self.opt_outs += opt_outs
         cease = u[:, 1] < np.minimum(1.0, contact.cease_after_message * pressure)
-        self.cease(idx[cease])
-        self.blocked_today.update(idx[cease].tolist())  # no more calls today either
-        outcome[cease] = CEASE_LOGGED  # wins: it forbids more than the opt-out
-        self.cease_requests += int(cease.sum())
+        ceases = int(cease.sum())
+        if ceases:
+            self.cease(idx[cease])
+            self.blocked_today.update(idx[cease].tolist())  # no more calls today either
+            outcome[cease] = CEASE_LOGGED  # wins: it forbids more than the opt-out
+            self.cease_requests += ceases
         return outcome
 
     # ------------------------------------------------------------------------- conversations

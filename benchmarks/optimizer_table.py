@@ -148,6 +148,27 @@ def within_one_run(v: dict, ladder: str, measure: str, predicted: float) -> bool
     return abs(predicted - d.mean()) <= half
 
 
+def agreement_by_books(results: dict[str, dict]) -> dict[int, tuple[int, int]]:
+    """The strict agreement count had each prediction been the mean of its first p books' runs, for p up to the
+    runs made: (agreeing, comparisons) by p. Read from each world's ``prediction_per_run``."""
+    counts: dict[int, list[int]] = {}
+    for data in results.values():
+        v = data["verification"]
+        runs = v.get("prediction_per_run", {}).get("net_collections")
+        if not runs:
+            continue
+        optimised = next(iter(v["per_replication"]["net_collections"]))
+        made = len(runs[optimised])
+        for ladder, d in v["net_collections_differences"].items():
+            paired = [a - b for a, b in zip(runs[optimised], runs[ladder], strict=True)]
+            for p in range(1, made + 1):
+                predicted = sum(paired[:p]) / p
+                tally = counts.setdefault(p, [0, 0])
+                tally[0] += d["low"] <= predicted <= d["high"]
+                tally[1] += 1
+    return {p: (a, n) for p, (a, n) in counts.items()}
+
+
 def levels(data: dict) -> list[tuple[str, float, float, float, bool]]:
     """Each strategy's own net collections: simulated mean, its 95 % interval, whether the prediction is inside."""
     from sim.experiment import estimate
@@ -205,6 +226,11 @@ def print_tables(results: dict[str, dict]) -> tuple[int, int, int, int]:
           "1.96·√(SE_predicted² + SE_simulated²): " + (f"{errors_in} of {errors_total}" if errors_total else
                                                           "not made (the predictions have no standard error: "
                                                           "--prediction-runs 1)"))
+    by_books = agreement_by_books(results)
+    if len(by_books) > 1:
+        shown = [p for p in sorted(by_books) if p in (1, 2, 5, 10, 15, 20, 30, 40, 50) or p == max(by_books)]
+        print("strict agreement had each prediction been the mean of its first p books: " +
+              ", ".join(f"p={p}: {by_books[p][0]} of {by_books[p][1]}" for p in shown))
     print(f"the predicted net-collections difference inside the 95 % prediction interval of one paired run "
           f"(what a one-run prediction can be held to): {one_run} of {total}")
     print(f"levels: each strategy's predicted net collections inside its simulated 95 % interval: "

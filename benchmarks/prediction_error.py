@@ -22,7 +22,12 @@ in one world, for the five shipped ladders:
 A whole ladder's prediction does not read ``--sample`` (the sample values the
 segments' treatments, which choose the plan; the ladders run the whole book).
 
+``--ladder FILE`` adds a ladder written by ``allocate --strategy-out`` (the
+plan: the one ladder the valuation chose, so the one it may flatter);
+``--shipped NAMES`` keeps only these shipped ladders (the world's own first).
+
     python benchmarks/prediction_error.py [--world baseline] [--accounts 5000] [--books 10] [--runs 5]
+        [--ladder FILE] [--shipped baseline,sms_gentle]
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -38,32 +44,43 @@ from common import ROOT, positive_int, print_machine
 WORLDS = ("baseline", "sms_gentle", "call_heavy", "early_field", "cn_2025")
 
 
+def load_ladders(args):
+    """The world, and every ladder to take apart as it runs in the world (its own first)."""
+    from optimizer.allocation.search import with_strategy
+    from sim.scenario import load_scenario
+
+    scenarios = ROOT / "scenarios"
+    overrides = {"simulation.accounts": args.accounts}
+    world = load_scenario(scenarios / f"{args.world}.toml", overrides)
+    ladders = {world.strategy.name: world}
+    shipped = [w.strip() for w in args.shipped.split(",") if w.strip()]
+    paths = [scenarios / f"{other}.toml" for other in WORLDS if other != args.world and other in shipped]
+    for path in [*args.ladder, *paths]:
+        o = load_scenario(path, overrides)
+        name = f"{o.strategy.name} ({Path(path).name})" if o.strategy.name in ladders else o.strategy.name
+        ladders[name] = with_strategy(world, o)
+    return world, ladders
+
+
 def main() -> None:
     from optimizer.allocation.open_book import planning_book
-    from optimizer.allocation.search import with_strategy
     from optimizer.allocation.sim_valuation import VALUATION_STREAM, simulate_ladder, valuation_seed
     from optimizer.allocation.verify import _replication
     from sim.experiment import replication_seeds
-    from sim.scenario import load_scenario
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--world", default="baseline", help=f"one of {', '.join(WORLDS)}")
     parser.add_argument("--accounts", type=positive_int, default=5000)
     parser.add_argument("--books", type=positive_int, default=10, help="replications' books (verify's children)")
     parser.add_argument("--runs", type=positive_int, default=5, help="valuation seeds on the valuation's own book")
+    parser.add_argument("--ladder", action="append", default=[], help="another ladder (a scenario file) to take apart")
+    parser.add_argument("--shipped", default=",".join(WORLDS), help="the shipped ladders to take apart")
     args = parser.parse_args()
     if args.world not in WORLDS:
         print(f"prediction_error: --world: unknown {args.world} (allowed: {', '.join(WORLDS)})", file=sys.stderr)
         sys.exit(2)
     print_machine()
-    scenarios = ROOT / "scenarios"
-    overrides = {"simulation.accounts": args.accounts}
-    world = load_scenario(scenarios / f"{args.world}.toml", overrides)
-    ladders = {world.strategy.name: world}
-    for other in WORLDS:
-        if other != args.world:
-            o = load_scenario(scenarios / f"{other}.toml", overrides)
-            ladders[o.strategy.name] = with_strategy(world, o)
+    world, ladders = load_ladders(args)
     days = world.simulation.days
     _, children = replication_seeds(world.simulation.seed, args.books)
     names = list(ladders)

@@ -137,6 +137,11 @@ def main() -> None:
         r = own_book[:, 0] - own_book[:, j]
         print(f"| {name} | {a.mean():+,.0f} ({se(a):,.0f}) | {a.std(ddof=1):,.0f} / {b.std(ddof=1):,.0f} | "
               f"{r.std(ddof=1):,.0f} | {r[0]:+,.0f} |")
+    bias = (valuation_style - verify_style).mean(axis=0) / verify_style.mean(axis=0) * 100
+    excess = own_book[0] / verify_style.mean(axis=0) * 100 - 100
+    print(f"headline: {args.world}: the valuation's runs against verify's on the same books {bias.min():+.1f} … "
+          f"{bias.max():+.1f} %; its own book {(valuation_opening / opening.mean() - 1) * 100:+.1f} % at the start, "
+          f"its prediction {excess.min():+.1f} … {excess.max():+.1f} %")
 
 
 if __name__ == "__main__":

@@ -18,10 +18,20 @@ its 95 % interval and the prediction. Then the issue's two checks:
 * agreement: the valuation's predicted difference in net collections lies
   inside the simulated 95 % interval (target: at least 23 of 25); the same
   on the objective beside it;
+* a second view of agreement, not a replacement: the prediction and the
+  simulated mean are both estimates, so the count of |predicted − simulated
+  mean| ≤ 1.96 · √(SE_predicted² + SE_simulated²) (the prediction's standard
+  error needs ``--prediction-runs`` ≥ 2; with one run that count is not made);
 * the plan beats every ladder: each objective interval lies above 0.
 
+``--prediction-runs P``: the valuation predicts each ladder as the mean of
+its runs on P books (``allocate --prediction-runs``;
+:mod:`optimizer.allocation.verify`), with a standard error; 1 (the
+default) is allocate's own prediction, one run on one book.
+
     python benchmarks/optimizer_table.py [--worlds call_heavy,early_field,...] [--accounts 5000] [--reps 20]
-        [--out DIR] [--workers 1] [--sample N] [--passes N] [--guard-runs N] [--table-only] [--rerun]
+        [--out DIR] [--workers 1] [--sample N] [--passes N] [--guard-runs N] [--prediction-runs P]
+        [--table-only] [--rerun]
 
 cn_2025's world is run against the four US ladders and its own (a step
 whose team the world lacks loses its team, as ``with_strategy`` does for every
@@ -51,7 +61,7 @@ def run_world(world: str, args: argparse.Namespace, out: Path | None) -> dict:
     cmd = [sys.executable, "-m", "optimizer", "allocate", str(scenarios / f"{world}.toml"),
            "--accounts", str(args.accounts), "--verify", "--reps", str(args.reps), "--json",
            "--workers", str(args.workers)]
-    for option in ("sample", "passes", "guard_runs"):
+    for option in ("sample", "passes", "guard_runs", "prediction_runs"):
         if getattr(args, option) is not None:
             cmd += [f"--{option.replace('_', '-')}", str(getattr(args, option))]
     for other in WORLDS:
@@ -99,10 +109,22 @@ def cells(data: dict) -> list[dict]:
         nc = row["net collections"]
         ob = row["objective"]
         row["agrees"] = nc["low"] <= nc["predicted"] <= nc["high"]
+        row["within_errors"] = within_errors(nc)
         row["as_one_run"] = within_one_run(v, ladder, "net_collections", nc["predicted"])
         row["agrees_objective"] = ob["low"] <= ob["predicted"] <= ob["high"]
         rows.append(row)
     return rows
+
+
+def within_errors(d: dict) -> bool | None:
+    """The second view: |predicted − simulated mean| ≤ 1.96 · √(SE_predicted² + SE_simulated²); None when the
+    prediction has no standard error (one run) or the JSON predates it."""
+    import math
+
+    se_p, se_s = d.get("predicted_std_error"), d.get("std_error")
+    if se_p is None or se_s is None or not math.isfinite(se_p) or not math.isfinite(se_s):
+        return None
+    return abs(d["predicted"] - d["mean"]) <= 1.96 * math.hypot(se_p, se_s)
 
 
 def within_one_run(v: dict, ladder: str, measure: str, predicted: float) -> bool:
@@ -126,6 +148,27 @@ def within_one_run(v: dict, ladder: str, measure: str, predicted: float) -> bool
     return abs(predicted - d.mean()) <= half
 
 
+def agreement_by_books(results: dict[str, dict]) -> dict[int, tuple[int, int]]:
+    """The strict agreement count had each prediction been the mean of its first p books' runs, for p up to the
+    runs made: (agreeing, comparisons) by p. Read from each world's ``prediction_per_run``."""
+    counts: dict[int, list[int]] = {}
+    for data in results.values():
+        v = data["verification"]
+        runs = v.get("prediction_per_run", {}).get("net_collections")
+        if not runs:
+            continue
+        optimised = next(iter(v["per_replication"]["net_collections"]))
+        made = len(runs[optimised])
+        for ladder, d in v["net_collections_differences"].items():
+            paired = [a - b for a, b in zip(runs[optimised], runs[ladder], strict=True)]
+            for p in range(1, made + 1):
+                predicted = sum(paired[:p]) / p
+                tally = counts.setdefault(p, [0, 0])
+                tally[0] += d["low"] <= predicted <= d["high"]
+                tally[1] += 1
+    return {p: (a, n) for p, (a, n) in counts.items()}
+
+
 def levels(data: dict) -> list[tuple[str, float, float, float, bool]]:
     """Each strategy's own net collections: simulated mean, its 95 % interval, whether the prediction is inside."""
     from sim.experiment import estimate
@@ -140,16 +183,21 @@ def levels(data: dict) -> list[tuple[str, float, float, float, bool]]:
 
 
 def fmt(d: dict) -> str:
-    return f"{d['mean']:+,.0f} ({d['low']:+,.0f} … {d['high']:+,.0f}) / {d['predicted']:+,.0f}"
+    se = d.get("predicted_std_error")
+    shown = "" if se is None else f" ± {se:,.0f}"
+    return f"{d['mean']:+,.0f} ({d['low']:+,.0f} … {d['high']:+,.0f}) / {d['predicted']:+,.0f}{shown}"
 
 
 def print_tables(results: dict[str, dict]) -> tuple[int, int, int, int]:
     agree = agree_objective = beats = total = level_in = level_total = one_run = 0
+    errors_in = errors_total = 0
     for world, data in results.items():
         m = data["_measured"]
         source = data.get("plan_source", "lp")
-        print(f"\n## {world}'s world: {m['accounts']} accounts, {m['reps']} reps, plan: {source}; "
-              f"{m['wall_seconds']:.0f} s wall, {m['cpu_seconds']:.0f} s CPU; commit {m['commit']}")
+        runs = data["verification"].get("prediction_runs", 1)
+        print(f"\n## {world}'s world: {m['accounts']} accounts, {m['reps']} reps, plan: {source}; prediction: "
+              f"{runs} book{'s' if runs != 1 else ''}; {m['wall_seconds']:.0f} s wall, {m['cpu_seconds']:.0f} s CPU; "
+              f"commit {m['commit']}")
         print("| ladder | verdict | objective: simulated (95 % CI) / predicted | net collections | net recovery (KPI) |")
         print("|---|---|---|---|---|")
         for row in cells(data):
@@ -157,6 +205,9 @@ def print_tables(results: dict[str, dict]) -> tuple[int, int, int, int]:
             agree += row["agrees"]
             agree_objective += row["agrees_objective"]
             one_run += row["as_one_run"]
+            if row["within_errors"] is not None:
+                errors_total += 1
+                errors_in += row["within_errors"]
             beats += row["verdict"] == "beats"
             mark = "" if row["agrees"] else " ✗"
             print(f"| {row['ladder']} | {row['verdict']} | {fmt(row['objective'])} | "
@@ -171,6 +222,15 @@ def print_tables(results: dict[str, dict]) -> tuple[int, int, int, int]:
     print(f"\nagreement (predicted net-collections difference inside the simulated 95 % interval): "
           f"{agree} of {total} (target: at least 23 of 25)")
     print(f"agreement on the objective: {agree_objective} of {total}")
+    print("second view, not a replacement: |predicted − simulated mean| net-collections difference within "
+          "1.96·√(SE_predicted² + SE_simulated²): " + (f"{errors_in} of {errors_total}" if errors_total else
+                                                          "not made (the predictions have no standard error: "
+                                                          "--prediction-runs 1)"))
+    by_books = agreement_by_books(results)
+    if len(by_books) > 1:
+        shown = [p for p in sorted(by_books) if p in (1, 2, 5, 10, 15, 20, 30, 40, 50) or p == max(by_books)]
+        print("strict agreement had each prediction been the mean of its first p books: " +
+              ", ".join(f"p={p}: {by_books[p][0]} of {by_books[p][1]}" for p in shown))
     print(f"the predicted net-collections difference inside the 95 % prediction interval of one paired run "
           f"(what a one-run prediction can be held to): {one_run} of {total}")
     print(f"levels: each strategy's predicted net collections inside its simulated 95 % interval: "
@@ -189,6 +249,8 @@ def main() -> None:
     parser.add_argument("--sample", type=positive_int, help="allocate --sample (default: allocate's)")
     parser.add_argument("--passes", type=positive_int, help="allocate --passes (default: allocate's)")
     parser.add_argument("--guard-runs", type=positive_int, help="allocate --guard-runs (default: allocate's)")
+    parser.add_argument("--prediction-runs", type=positive_int,
+                        help="allocate --prediction-runs: books each prediction is the mean of (default: allocate's, 1)")
     parser.add_argument("--out", help="a directory to keep each world's JSON in and resume from (default: none)")
     parser.add_argument("--table-only", action="store_true", help="print the table from --out, run nothing")
     parser.add_argument("--rerun", action="store_true", help="run worlds whose JSON is already in --out")

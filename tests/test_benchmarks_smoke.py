@@ -23,7 +23,9 @@ CASES = {
     "bench_allocation": ["--sizes", "50", "--allocate-accounts", "300", "--weeks", "2", "--verify-reps", "2"],
     "current_value": ["--accounts", "300", "--seeds", "2", "--days", "20"],
     "optimizer_table": ["--worlds", "cn_2025", "--accounts", "200", "--reps", "2", "--sample", "6", "--passes", "1",
-                        "--guard-runs", "1"],
+                        "--guard-runs", "1", "--prediction-runs", "2"],
+    "prediction_error": ["--world", "baseline", "--accounts", "200", "--books", "2", "--runs", "2",
+                         "--shipped", "sms_gentle"],
     "profile_engine": ["--accounts", "300", "--days", "5", "--agents", "5", "--cprofile", "--top", "5"],
 }
 

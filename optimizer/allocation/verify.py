@@ -32,6 +32,19 @@ ladders); the objective and ``net_collections`` count its rows
 (:func:`planning_rows`), which is every row such a run holds, and
 ``net_recovery`` is the run's KPI (agents' time included). A closed book is
 run as the scenario defines it, as :func:`sim.experiment.run_experiment` runs it.
+
+*The prediction and its standard error.* The valuation predicts a whole
+ladder by running it on one book: the planning book the scenario's seed
+leaves, with the valuation's seed (run 0, what ``allocate`` itself saw). One
+book is one draw: at 5,000 accounts the scenario seed's book holds 1.8 % more
+arrivals than the replications' books on average (17,360 against 17,045, sd
+107) and 1–2 % more balance at the start, and every ladder's predicted level
+shares that offset. ``prediction_runs`` = P > 1 adds P − 1 books of the
+valuation's own (the warm-up on child r of the valuation's seed, never a seed
+``--verify`` replicates on), each ladder run once on each with common random
+numbers across ladders; the prediction is the mean over the P runs and its
+standard error the runs' standard deviation / √P (of a level, and of each
+paired difference). With P = 1 there is no standard error to give (None).
 """
 
 from __future__ import annotations
@@ -79,6 +92,18 @@ class Verification:
     net_collections: dict[str, list[float]] = field(default_factory=dict)
     # label -> per replication: the balance in collection when the measured days start
     opening_balance: dict[str, list[float]] = field(default_factory=dict)
+    # label -> the valuation's prediction run by run (module docstring): net collections and the objective
+    predicted_runs: dict[str, list[float]] = field(default_factory=dict)
+    predicted_objective_runs: dict[str, list[float]] = field(default_factory=dict)
+
+    def predicted_std_error(self, label: str, against: str | None = None, measure: str = "net_collections") -> float:
+        """Standard error of the prediction of ``label`` (``against``: of ``label`` − ``against``, paired run by
+        run) over the prediction's runs; NaN with one run."""
+        runs = self.predicted_objective_runs if measure == "objective" else self.predicted_runs
+        x = np.asarray(runs.get(label, []), dtype=float)
+        if against is not None:
+            x = x - np.asarray(runs[against], dtype=float)
+        return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
 
     def difference(self, label: str, against: str, measure: str = "net_recovery") -> dict[str, float]:
         """``label`` − ``against`` on ``measure``: mean paired difference, its 95 % interval, the valuation's prediction."""
@@ -90,7 +115,13 @@ class Verification:
         d = np.asarray(runs[label]) - np.asarray(runs[against])
         e = estimate(d)
         low, high = (e.ci_low, e.ci_high) if d.size > 1 else (-math.inf, math.inf)
-        return {"mean": e.mean, "low": low, "high": high, "predicted": predicted[label] - predicted[against]}
+        # The simulated mean's standard error beside the prediction's: the second view of agreement compares
+        # the two with both errors (optimizer_table.py), the strict one the prediction with the interval.
+        se = float(d.std(ddof=1) / math.sqrt(d.size)) if d.size > 1 else math.nan
+        predicted_se = self.predicted_std_error(label, against, "objective" if measure == "objective"
+                                                else "net_collections")
+        return {"mean": e.mean, "low": low, "high": high, "std_error": se,
+                "predicted": predicted[label] - predicted[against], "predicted_std_error": predicted_se}
 
     def verdict(self, label: str, against: str) -> str:
         """On the objective: ``beats`` (interval above 0), ``loses`` (below 0) or ``level`` (it holds 0)."""
@@ -110,6 +141,10 @@ class Verification:
                 "mean_net_recovery": {k: float(np.mean(v)) for k, v in self.net_recovery.items()},
                 "mean_net_collections": {k: float(np.mean(v)) for k, v in self.net_collections.items()},
                 "predicted_net": self.predicted,
+                "prediction_runs": len(next(iter(self.predicted_runs.values()), [None])),
+                "predicted_net_std_error": {k: plain(self.predicted_std_error(k)) for k in self.labels},
+                "predicted_objective_std_error": {k: plain(self.predicted_std_error(k, measure="objective"))
+                                                  for k in self.labels},
                 "mean_objective": {k: float(np.mean(v)) for k, v in self.objective.items()},
                 "predicted_objective": self.predicted_objective,
                 "mean_book_value": {k: float(np.mean(v)) for k, v in self.book_value.items()},
@@ -120,7 +155,9 @@ class Verification:
                 "verdict": {k: self.verdict(optimised, k) for k in self.labels if k != optimised},
                 # every replication's figures, so that levels and differences can be re-read from the JSON
                 "per_replication": {"objective": self.objective, "net_collections": self.net_collections,
-                                    "net_recovery": self.net_recovery, "opening_balance": self.opening_balance}}
+                                    "net_recovery": self.net_recovery, "opening_balance": self.opening_balance},
+                "prediction_per_run": {"net_collections": self.predicted_runs,
+                                       "objective": self.predicted_objective_runs}}
 
 
 # Each replication's ladders run their measured days on a stream of their own: a child of the replication's seed
@@ -168,6 +205,36 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float], float, fl
     return float(kpis["net_recovery"]), worth, worth - net, book_parts(valued, outcome), net, float(opening)
 
 
+# The prediction's books after the first: child r of this child of the valuation's seed (the guard's run seeds are
+# the valuation seed's children r; --verify's replications are the root seed's children 0 … reps − 1).
+PREDICTION_BOOKS = 1_000_033
+
+
+def prediction_seeds(world: Scenario, runs: int) -> list[tuple[np.random.SeedSequence | None, np.random.SeedSequence]]:
+    """(book seed, run seed) of each of the prediction's ``runs``: run 0 the valuation's own book (None: the one
+    ``allocate`` built) and seed; run r > 0 a book of the valuation's own and the valuation's stream of it."""
+    from .sim_valuation import VALUATION_STREAM, valuation_seed
+
+    seed = valuation_seed(world)
+    out: list[tuple[np.random.SeedSequence | None, np.random.SeedSequence]] = [(None, seed)]
+    for r in range(1, runs):
+        book = np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, PREDICTION_BOOKS, r))
+        out.append((book, np.random.SeedSequence(book.entropy, spawn_key=(*book.spawn_key, VALUATION_STREAM))))
+    return out
+
+
+def _prediction_run(unit) -> tuple[float, float]:
+    """One ladder run by the valuation on one of the prediction's books: (net collections, the LP's objective);
+    an executor's work unit. The book is built as ``allocate`` builds its own, from the book's seed (an open
+    book: that seed's warm-up, cached per process, and the horizon's arrivals)."""
+    from .segments import build_segments
+
+    scenario, valued, world, days, book_seed, run_seed, value_ladder = unit
+    segments = build_segments(world, book_seed, days=days)
+    outcome = value_ladder(scenario, segments, scenario.strategy.steps, days, seed=run_seed)
+    return float(outcome.net.sum()), ladder_worth(valued, outcome)
+
+
 def from_planning_book(scenario: Scenario, book) -> Scenario:
     """``scenario`` set to run its measured days from ``book`` (:class:`~optimizer.allocation.open_book.PlanningBook`):
     no warm-up, the book's rows, teams staffed on the book at the start as the engine staffs the measured days."""
@@ -209,7 +276,8 @@ def book_parts(scenario: Scenario, outcome: LadderOutcome) -> dict[str, float]:
 
 def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: int, *, segments: Segments,
            seed: int | None = None, days: int | None = None, executor=None,
-           per_segment: int = 40, valuation: str | None = None, objective: Scenario | None = None) -> Verification:
+           per_segment: int = 40, valuation: str | None = None, objective: Scenario | None = None,
+           prediction_runs: int = 1) -> Verification:
     """Simulate the optimised strategy and every other ladder in ``world`` (equal capacity), ``reps`` times each.
 
     Replication k of every ladder runs on child k of the root seed (``seed``,
@@ -223,6 +291,8 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
     ``objective``: the scenario whose ``[objective]`` the LP used (``allocate``
     may have measured its balance values; by default ``world``'s).
     ``executor``: a :mod:`sim.executors` executor (None: a local pool, closed at the end).
+    ``prediction_runs``: books the valuation predicts each ladder on (module docstring); the prediction is their
+    mean, with its standard error when more than one.
     """
     from sim.executors import LocalExecutor
     from sim.experiment import replication_seeds
@@ -238,10 +308,16 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
     # (fresh seeds, the planning book's kind), not from a warm-up of its own.
     start_from = world if is_open(world) else None
     units = [(runs[label], valued, child, start_from) for child in children for label in labels]
+    horizon = days or world.simulation.days
+    # Run 0 is the prediction allocate made, on its own book (``segments``); runs 1 … P − 1 go to the executor
+    # beside the replications, book by book (a book's warm-up is cached in the process that builds it).
+    extra = [(runs[label], valued, world, horizon, book_seed, run_seed, value_ladder)
+             for book_seed, run_seed in prediction_seeds(world, prediction_runs)[1:] for label in labels]
     own_executor = executor is None
     executor = LocalExecutor() if own_executor else executor
     try:
-        done = dict(executor.map_unordered(_replication, units))
+        done = dict(executor.map_unordered(_verify_unit, [("replication", u) for u in units]
+                                           + [("prediction", u) for u in extra]))
     finally:
         if own_executor:
             executor.close()
@@ -252,11 +328,25 @@ def verify(world: Scenario, optimised: Scenario, others: list[Scenario], reps: i
                      for key in done[i][3]} for i, label in enumerate(labels)}
     collected = {label: [done[k * len(labels) + i][4] for k in range(reps)] for i, label in enumerate(labels)}
     opening = {label: [done[k * len(labels) + i][5] for k in range(reps)] for i, label in enumerate(labels)}
-    horizon = days or world.simulation.days
     outcomes = {label: value_ladder(scenario, segments, scenario.strategy.steps, horizon, per_segment=per_segment)
                 for label, scenario in runs.items()}
+    first = len(units)
+    predicted_runs = {label: [float(o.net.sum())] + [done[first + r * len(labels) + i][0]
+                                                     for r in range(prediction_runs - 1)]
+                      for i, (label, o) in enumerate(outcomes.items())}
+    objective_runs = {label: [ladder_worth(valued, o)] + [done[first + r * len(labels) + i][1]
+                                                          for r in range(prediction_runs - 1)]
+                      for i, (label, o) in enumerate(outcomes.items())}
     return Verification(reps=reps, labels=labels, net_recovery=net,
-                        predicted={label: float(o.net.sum()) for label, o in outcomes.items()},
+                        predicted={label: float(np.mean(v)) for label, v in predicted_runs.items()},
                         objective=worth, book_value=book, book_parts=parts, net_collections=collected,
                         opening_balance=opening,
-                        predicted_objective={label: ladder_worth(valued, o) for label, o in outcomes.items()})
+                        predicted_objective={label: float(np.mean(v)) for label, v in objective_runs.items()},
+                        predicted_runs=predicted_runs, predicted_objective_runs=objective_runs)
+
+
+def _verify_unit(item):
+    """A replication (:func:`_replication`) or one of the prediction's runs (:func:`_prediction_run`), as an
+    executor's work unit (kind, unit)."""
+    kind, unit = item
+    return _replication(unit) if kind == "replication" else _prediction_run(unit)

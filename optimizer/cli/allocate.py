@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 from collections import Counter
 
 import numpy as np
@@ -71,6 +72,9 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=seed_arg, help="override simulation.seed")
     p.add_argument("--verify", action="store_true", help="simulate the plan against the scenario's own strategy")
     p.add_argument("--reps", type=positive_int(1000), default=5, help="replications for --verify (default 5)")
+    p.add_argument("--prediction-runs", type=positive_int(1000), default=1, metavar="P",
+                   help="with --verify: books the valuation predicts each ladder on, the prediction their mean "
+                        "with its standard error (default 1: allocate's own book, no standard error)")
     p.add_argument("--against", action="append", default=[], metavar="SCENARIO",
                    help="also verify against this scenario's strategy (repeatable)")
     p.set_defaults(func=cmd_allocate)
@@ -112,7 +116,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
             verification = verify(scenario, strategy, [scenario, *others], args.reps, segments=plan.segments,
                                   days=plan.days, per_segment=args.sample,
                                   valuation=plan.valued_by or args.valuation, objective=result.world,
-                                  executor=executor)
+                                  executor=executor, prediction_runs=args.prediction_runs)
     if args.json:
         import json
 
@@ -248,6 +252,10 @@ def format_verification(v, optimised: str) -> str:
                  "scenario's own warm-up leaves on the replication's seed, and the arrivals), as the valuation "
                  "does;\n  net recovery: the run's KPI (every cost, agents' time included). "
                  "The verdict is on the objective.")
+    runs = len(next(iter(v.predicted_runs.values()), []))
+    if runs > 1:
+        lines.append(f"  valuation: the mean of {runs} books' runs; standard error of its net collections: " +
+                     ", ".join(f"{label} {v.predicted_std_error(label):,.0f}" for label in v.labels))
     for label in v.labels:
         if label == optimised:
             continue
@@ -255,6 +263,7 @@ def format_verification(v, optimised: str) -> str:
         for measure, name in (("objective", "objective"), ("net_collections", "net collect."),
                               ("net_recovery", "net recovery")):
             d = v.difference(optimised, label, measure)
+            se = "" if math.isnan(d["predicted_std_error"]) else f" ± {d['predicted_std_error']:,.0f} (SE)"
             lines.append(f"    {name:<13} simulated {d['mean']:+,.0f} (95 % CI {d['low']:+,.0f} … {d['high']:+,.0f}); "
-                         f"predicted {d['predicted']:+,.0f}")
+                         f"predicted {d['predicted']:+,.0f}{se}")
     return "\n".join(lines)

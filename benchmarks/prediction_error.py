@@ -128,15 +128,24 @@ def main() -> None:
               f"({se(d):,.0f}) | {a.std(ddof=1):,.0f} / {b.std(ddof=1):,.0f} | {r.std(ddof=1):,.0f} | "
               f"{r[0]:,.0f} | {(r[0] / a.mean() - 1) * 100:+.1f} % |")
     print("\ndifferences, own ladder − each (what --verify compares, a plan in place of the own ladder):")
-    print("| own − ladder | verify-style mean (SE) | sd over books: verify / valuation | sd over runs, book fixed | "
-          "prediction (run 0) |")
-    print("|---|---|---|---|---|")
+    # With a plan (--ladder) first, these are its leads. Two ways the valuation could flatter the plan it chose:
+    # its runs value the plan's lead above verify's on the same books (the paired bias column), or run 0 — the
+    # book and seed the plan was chosen on — gives it a lead the fresh books do not (the last column's z).
+    print("| own − ladder | verify-style mean (SE) | valuation-style mean (SE) | bias: valuation − verify, paired (SE) "
+          "| sd over books: verify / valuation | sd over runs, book fixed | prediction (run 0) | run 0 − books' "
+          "valuation-style mean (z) | run 0 − other seeds' mean, own book (z) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for j, name in enumerate(names[1:], start=1):
         a = verify_style[:, 0] - verify_style[:, j]
         b = valuation_style[:, 0] - valuation_style[:, j]
         r = own_book[:, 0] - own_book[:, j]
-        print(f"| {name} | {a.mean():+,.0f} ({se(a):,.0f}) | {a.std(ddof=1):,.0f} / {b.std(ddof=1):,.0f} | "
-              f"{r.std(ddof=1):,.0f} | {r[0]:+,.0f} |")
+        gap = r[0] - b.mean()
+        seeds = r[0] - r[1:].mean() if r.size > 2 else float("nan")
+        seeds_z = seeds / r[1:].std(ddof=1) if r.size > 2 else float("nan")
+        print(f"| {name} | {a.mean():+,.0f} ({se(a):,.0f}) | {b.mean():+,.0f} ({se(b):,.0f}) | {(b - a).mean():+,.0f} "
+              f"({se(b - a):,.0f}) | {a.std(ddof=1):,.0f} / {b.std(ddof=1):,.0f} | {r.std(ddof=1):,.0f} | "
+              f"{r[0]:+,.0f} | {gap:+,.0f} ({gap / b.std(ddof=1):+.2f}) | "
+              f"{seeds:+,.0f} ({seeds_z:+.2f}) |")
     bias = (valuation_style - verify_style).mean(axis=0) / verify_style.mean(axis=0) * 100
     excess = own_book[0] / verify_style.mean(axis=0) * 100 - 100
     print(f"headline: {args.world}: the valuation's runs against verify's on the same books {bias.min():+.1f} … "

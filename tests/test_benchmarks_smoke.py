@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 
@@ -58,3 +59,35 @@ def test_naive_model_collects_like_the_engine_at_a_small_size():
     engine = [run_engine(scenario, seed).collected for seed in (1, 2, 3, 4)]
     naive = [run_naive(scenario, seed).collected for seed in (1, 2, 3, 4)]
     assert abs(sum(naive) - sum(engine)) / sum(engine) < 0.15
+
+
+def _verification_with_flattered_run0(tmp_path):
+    """A world's ``--verify --json`` whose plan leads by 100 on every fresh book but by 400 on run 0 (the book it
+    was chosen on), and by 100 in every simulated replication."""
+    fresh = [1000.0 + x for x in (-3, 1, 2, 0, -1, 4, -2, 3, -4, 0)]
+    plan_runs = [1400.0, *[f + 100.0 for f in fresh]]
+    ladder_runs = [1000.0, *fresh]
+    sims = [900.0 + x for x in (5, -5, 3, -3, 2, -2, 0, 1, -1, 4)]
+    verification = {"prediction_per_run": {"net_collections": {"plan": plan_runs, "ladder": ladder_runs}},
+                    "per_replication": {"net_collections": {"plan": [s + 100.0 for s in sims], "ladder": sims}}}
+    (tmp_path / "baseline.json").write_text(json.dumps({"verification": verification}))
+
+
+def test_prediction_selection_finds_a_run0_that_flatters_the_plan(tmp_path):
+    # The optimizer's curse check of issue 13: a plan lead inflated on the book it was chosen on must show as a
+    # large positive z, and the fresh books alone must agree with the simulation where all runs do not.
+    _verification_with_flattered_run0(tmp_path)
+    out = subprocess.run([sys.executable, str(BENCH / "prediction_selection.py"), str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    headline = out.stdout.strip().splitlines()[-1]
+    z = float(headline.split("mean z ")[1].split(";")[0])
+    assert z > 50
+    assert headline.endswith("agreement 0 of 1 with all runs, 1 of 1 with fresh books only")
+
+
+def test_prediction_selection_without_tables_is_one_line_and_exit_2(tmp_path):
+    out = subprocess.run([sys.executable, str(BENCH / "prediction_selection.py"), str(tmp_path)], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().count("\n") == 0 and "no WORLD.json" in out.stderr

@@ -31,7 +31,10 @@ class ContactLogBuilder:
         # The consumers' facts (sim.consumers.ConsumerFacts), set by a run with [contact] or rules that
         # follow the consumer; the built log carries them for the audit.
         self.facts = None
-        self._chunks: list[tuple[np.ndarray, ...]] = []
+        # A batch's rows as given: accounts, minutes, channel code, outcomes (None: none). The columns every
+        # row of a batch shares (channel, no agent, no duration) are made once for all batches in build():
+        # a valuation's sample run sends about a thousand small batches, each four arrays fewer.
+        self._chunks: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | None]] = []
         self._rows: list[tuple[int, float, int, int, int, float]] = []
 
     def add_batch(self, accounts: np.ndarray, minute, channel: str, outcomes: np.ndarray | None = None) -> None:
@@ -43,10 +46,8 @@ class ContactLogBuilder:
         self._chunks.append((
             accounts.astype(np.int64, copy=True),
             np.broadcast_to(np.asarray(minute, dtype=np.float64), (n,)).copy(),
-            np.full(n, CHANNEL_CODE[channel], dtype=np.int8),
-            np.full(n, NO_OUTCOME, dtype=np.int8) if outcomes is None else outcomes.astype(np.int8),
-            np.full(n, NO_AGENT, dtype=np.int32),
-            np.zeros(n, dtype=np.float64),
+            CHANNEL_CODE[channel],
+            None if outcomes is None else outcomes.astype(np.int8),
         ))
 
     def add(self, account: int, minute: float, channel: int, outcome: int, agent: int, duration: float) -> int:
@@ -75,9 +76,16 @@ class ContactLogBuilder:
 
     def build(self, account_ids: np.ndarray, agent_names: list[str], start_date: dt.date) -> ContactLog:
         columns: list[list[np.ndarray]] = [[] for _ in range(6)]
-        for chunk in self._chunks:
-            for col, values in zip(columns, chunk, strict=True):
-                col.append(values)
+        if self._chunks:
+            sizes = [chunk[0].size for chunk in self._chunks]
+            total = sum(sizes)
+            columns[0].extend(chunk[0] for chunk in self._chunks)
+            columns[1].extend(chunk[1] for chunk in self._chunks)
+            columns[2].append(np.repeat(np.array([chunk[2] for chunk in self._chunks], dtype=np.int8), sizes))
+            columns[3].extend(np.full(n, NO_OUTCOME, dtype=np.int8) if chunk[3] is None else chunk[3]
+                              for chunk, n in zip(self._chunks, sizes, strict=True))
+            columns[4].append(np.full(total, NO_AGENT, dtype=np.int32))
+            columns[5].append(np.zeros(total, dtype=np.float64))
         if self._rows:
             rows = np.array(self._rows, dtype=np.float64)
             dtypes = (np.int64, np.float64, np.int8, np.int8, np.int32, np.float64)

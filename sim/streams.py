@@ -191,15 +191,21 @@ class AccountUniformArrays(_AccountBlocks):
     def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
         super().__init__(seed, accounts, width, block)
         self._next = np.zeros(accounts, dtype=np.int64)
+        self._columns = np.arange(width)  # each draw's offsets within an account's event
 
     def draw(self, idx: np.ndarray) -> np.ndarray:
         """One event of each account in ``idx`` (distinct positions)."""
         k = self._next[idx]
         self._next[idx] = k + self.width
-        block, at = np.divmod(k, self._stride)
-        columns = np.arange(self.width)
-        if idx.size and block.min() == block.max():  # the usual case: all in one block
-            return self._block(int(block[0]))[idx[:, None], at[:, None] + columns]
+        stride, columns = self._stride, self._columns
+        if idx.size:
+            first = int(k.min()) // stride
+            if int(k.max()) // stride == first:
+                # The usual case, all in one block: one gather from the flat block (the same elements as
+                # block[idx[:, None], at[:, None] + columns], without the 2-D index's broadcasting and the divmod).
+                flat = self._block(first).reshape(-1)
+                return flat.take((idx * stride + (k - first * stride))[:, None] + columns)
+        block, at = np.divmod(k, stride)
         out = np.empty((idx.size, self.width))
         for b in np.unique(block).tolist():
             mine = block == b

@@ -90,6 +90,42 @@ def test_a_sleeping_agent_wakes_at_its_timer_or_when_woken_whichever_comes_first
     assert resumed == [("early", 5.0), ("late", 20.0)]
 
 
+def test_a_shift_woken_early_and_asleep_again_keeps_one_timer_and_wakes_at_it():
+    """An agent woken by a caller, then asleep again until the end of its shift (the same timer): its old
+    timer is made valid again, not pushed a second time, and it still wakes at the end of its shift."""
+    env = simpy.Environment()
+    floor = Floor(env)
+    idle: deque = deque()
+    resumed: list = []
+    heap_sizes: list = []
+    shift = AgentShift()
+
+    def agent():
+        now = yield 1.0
+        end_order = floor.next_order()
+        for _ in range(2):
+            idle.append((shift, shift.token))
+            floor.sleep(shift, 30.0, end_order, now)
+            heap_sizes.append(len(floor.heap))
+            now = yield None
+            shift.asleep = False
+            shift.token += 1
+            resumed.append(now)
+
+    def caller():
+        yield env.timeout(5.0)
+        floor.wake(idle, env.now)
+
+    shift.gen = agent()
+    floor.start(shift)
+    env.process(caller())
+    env.run(until=100)
+    assert resumed == [5.0, 30.0]
+    # The running shift's own entry stays on top while it runs, beside its timer; asleep again: the same timer,
+    # valid again, no second one beside the void one (which would make 3).
+    assert heap_sizes == [2, 2]
+
+
 def _callers(name: str, times: list[float], now: float, log: list):
     """A batch of callers on the floor: each arrives at its time (the floor's protocol, from ``now``)."""
     for at in times:

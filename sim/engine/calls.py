@@ -437,14 +437,14 @@ class CallCentre:
                 team.watching = True
                 due = now + (first_due - now)
                 if due < shift_over:
-                    floor.sleep(shift, due, floor.next_order())
+                    floor.sleep(shift, due, floor.next_order(), now)
                 else:
-                    floor.sleep(shift, shift_over, shift_over_order)
+                    floor.sleep(shift, shift_over, shift_over_order, now)
                 now = yield None
                 team.watching = False
             else:
                 team.idle.append((shift, token))
-                floor.sleep(shift, shift_over, shift_over_order)
+                floor.sleep(shift, shift_over, shift_over_order, now)
                 now = yield None
             # Awake (by a colleague, a caller or the timer): the sleep's other wake-ups are void.
             shift.asleep = False

@@ -42,12 +42,13 @@ from simpy.events import NORMAL
 class FloorProcess:
     """A generator run on the floor: its generator, and which of its wake-ups is still valid."""
 
-    __slots__ = ("asleep", "gen", "token")
+    __slots__ = ("asleep", "gen", "timer", "token")
 
     def __init__(self, gen=None) -> None:
         self.gen = gen
         self.token = 0  # raised at each wake-up from a sleep: older timers and wake-ups of that sleep are void
         self.asleep = False
+        self.timer: list | None = None  # the heap entry of its last sleep's timer
 
 
 class AgentShift(FloorProcess):
@@ -57,11 +58,14 @@ class AgentShift(FloorProcess):
 
 
 class Floor:
-    """The floor's heap of (time, order, token, generator) and the SimPy process that runs it."""
+    """The floor's heap of [time, order, token, generator] and the SimPy process that runs it.
+
+    Entries are lists so that a sleep's timer can be made valid again in place (:meth:`sleep`); the orders
+    are distinct, so the heap never compares past them and a token changed in place leaves it a heap."""
 
     def __init__(self, env) -> None:
         self.env = env
-        self.heap: list[tuple[float, int, int, FloorProcess]] = []
+        self.heap: list[list] = []
         # SimPy's own counter of scheduled events (simpy 4: Environment._eid, ._queue), so that the floor's
         # entries and SimPy's events share one order.
         self.order = env._eid
@@ -95,15 +99,28 @@ class Floor:
             delay = next(proc.gen)
         except StopIteration:
             return
-        heapq.heappush(self.heap, (now + delay, next(self.order), proc.token, proc))
+        heapq.heappush(self.heap, [now + delay, next(self.order), proc.token, proc])
         if not self.running:
             self.running = True
             self.env.process(self._run())
 
-    def sleep(self, shift: AgentShift, until: float, order: int) -> None:
-        """The shift has nothing to do: it wakes at ``until`` (in ``order``) unless :meth:`wake` wakes it first."""
+    def sleep(self, shift: AgentShift, until: float, order: int, now: float | None = None) -> None:
+        """The shift has nothing to do at ``now`` (the floor's time; None: unknown, no timer is reused): it wakes
+        at ``until`` (in ``order``) unless :meth:`wake` wakes it first.
+
+        A shift woken early leaves its timer on the heap, void (its token is old); when it sleeps again until
+        the same time in the same order (the end of its shift, most of an inbound agent's sleeps), that entry
+        is still on the heap (it is later than ``now``) and is made valid again instead of a new one being
+        pushed beside it: the same place in the order, one push and one pop of a void entry fewer.
+        """
         shift.asleep = True
-        heapq.heappush(self.heap, (until, order, shift.token, shift))
+        timer = shift.timer
+        if timer is not None and now is not None and timer[0] == until and timer[1] == order and until > now:
+            timer[2] = shift.token
+            return
+        timer = [until, order, shift.token, shift]
+        shift.timer = timer
+        heapq.heappush(self.heap, timer)
 
     def wake(self, idle: deque, at: float) -> None:
         """Wake the first shift on ``idle`` (entries ``(shift, token)``) still asleep in that sleep, at ``at``."""
@@ -111,7 +128,7 @@ class Floor:
             shift, token = idle.popleft()
             if shift.asleep and shift.token == token:
                 shift.asleep = False
-                heapq.heappush(self.heap, (at, next(self.order), token, shift))
+                heapq.heappush(self.heap, [at, next(self.order), token, shift])
                 return
 
     def _run(self):
@@ -149,7 +166,7 @@ class Floor:
                 if busy is None:
                     heappop(heap)  # asleep: its timer is on the heap
                 else:
-                    heapreplace(heap, (at + busy, next(order), shift.token, shift))
+                    heapreplace(heap, [at + busy, next(order), shift.token, shift])
             if heap:
                 # Resume right after SimPy's next event is processed (not a timeout of our own, which
                 # would come after every other event scheduled at that time).

@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from ..domain import MINUTES_PER_DAY, Channel, fatigue
+from ..domain import MINUTES_PER_DAY, Channel, contact_pressure, fatigue
 from ..scenario import Step, parse_clock
 from .book import Book
 from .contacts import ContactCounters
@@ -157,9 +157,13 @@ class Ladder:
         ctx.tally.contacts[day, Channel[channel.upper()]] += idx.size
         ctx.charge(day, channel, idx, getattr(ctx.costs, channel), idx.size)
         recent = counters.contacts_7d[idx]  # the 7 days before today: read once for the reactions and the lift
-        outcomes = standing.react_to_messages(channel, idx, recent) if standing is not None else None
+        # The reactions' pressure and the lift's fatigue are one formula of ``recent`` (fatigue = 1 / pressure):
+        # worked out once per delivery when both are read (a valuation's run makes about a thousand).
+        pressure = (contact_pressure(ctx.behavior.fatigue, recent, self.hardening)
+                    if standing is not None and standing.contact is not None and idx.size else None)
+        outcomes = standing.react_to_messages(channel, idx, recent, pressure) if standing is not None else None
         ctx.log.add_batch(idx, minutes, channel, outcomes)
-        self.reach(channel, idx, day, recent)
+        self.reach(channel, idx, day, recent, pressure)
         p_callback = ctx.behavior.callback_probability.get(channel, 0.0)
         if p_callback > 0 and self.callbacks_answered:
             if standing is None:
@@ -167,20 +171,26 @@ class Ladder:
             else:
                 self._local_callbacks(idx, p_callback, minutes, day, on_floor)
 
-    def reach(self, channel: str, idx: np.ndarray, day: int, recent: np.ndarray | None = None) -> None:
+    def reach(self, channel: str, idx: np.ndarray, day: int, recent: np.ndarray | None = None,
+              pressure: np.ndarray | None = None) -> None:
         """A batch of messages on ``channel`` reached accounts ``idx`` (distinct): each one's lift, damped by
         the borrower's contacts of the 7 days before today (:func:`sim.domain.fatigue`), then the batch counts
         among those contacts (the 7-day ring, cleared as the week rolls on).
 
         The one definition of a message's lift and its place in the fatigue window: the ladder's batches and
         a replayed log's (:mod:`.replay`) both go through here. ``recent``: those contacts at ``idx``, when the
-        caller has read them already.
+        caller has read them already; ``pressure``: their :func:`sim.domain.contact_pressure`, when worked out
+        already (its reciprocal is the fatigue, as :func:`sim.domain.fatigue` computes it).
         """
         lift = self.ctx.behavior.lift[channel]
         if lift:
-            if recent is None:
-                recent = self.counters.contacts_7d[idx]
-            self.book.lift(idx, lift * fatigue(self.ctx.behavior.fatigue, recent, self.hardening))
+            if pressure is not None:
+                listens = 1.0 / pressure
+            else:
+                if recent is None:
+                    recent = self.counters.contacts_7d[idx]
+                listens = fatigue(self.ctx.behavior.fatigue, recent, self.hardening)
+            self.book.lift(idx, lift * listens)
         self.counters.count_contacts(idx, day)
 
     def _callbacks(self, channel: str, idx: np.ndarray, p_callback: float, send_minute: int, day: int) -> None:

@@ -203,12 +203,15 @@ class Standing:
             self.ctx.tally.refusals[day] += refused
         return idx[ok], day * MINUTES_PER_DAY + book_minute[ok]
 
-    def react_to_messages(self, channel: str, idx: np.ndarray, recent: np.ndarray) -> np.ndarray | None:
-        """Who answers this batch with an opt-out of its channel or a cease request (the log's outcomes)."""
+    def react_to_messages(self, channel: str, idx: np.ndarray, recent: np.ndarray,
+                          pressure: np.ndarray | None = None) -> np.ndarray | None:
+        """Who answers this batch with an opt-out of its channel or a cease request (the log's outcomes).
+        ``pressure``: :func:`contact_pressure` of ``recent``, when the caller has worked it out already."""
         contact = self.contact
         if contact is None or idx.size == 0:
             return None
-        pressure = contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
+        if pressure is None:
+            pressure = contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
         u = self.message_draws.draw(idx) if self.paired else self.rng.random((idx.size, 2))
         outcome = np.full(idx.size, NO_OUTCOME, dtype=np.int8)
         opt_out = u[:, 0] < np.minimum(1.0, contact.opt_out.get(channel, 0.0) * pressure)

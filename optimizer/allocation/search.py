@@ -397,10 +397,14 @@ class _Search:
         return with_roll_ins(self.scenario, self.segments, self.treatments, self.days, native, base=self.own,
                              after=after, per_segment=self.per_segment, runs_cache=self.runs, **self.repeat)
 
-    def solved_without(self, step: _Pass, allowed: np.ndarray) -> _Pass:
-        """The pass's valuation solved again with only the ``allowed`` (segment × treatment) choices."""
+    def solved_without(self, step: _Pass, allowed: np.ndarray, cell_groups: np.ndarray | None = None) -> _Pass:
+        """The pass's valuation solved again with only the ``allowed`` (segment × treatment) choices (and, with
+        ``cell_groups``, the cells of one group sharing one treatment mix)."""
+        started = time.perf_counter()
         model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
-                                       min_service=self.min_service, units=self.units, allowed=allowed)
+                                       min_service=self.min_service, units=self.units, allowed=allowed,
+                                       cell_groups=cell_groups)
+        self.timings["build"] += time.perf_counter() - started
         return _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
 
     def fit_ladder(self, step: _Pass, ahead=None) -> tuple[_Pass, str]:
@@ -511,12 +515,7 @@ class _Search:
             return (bucket * n_risk + risk) * n_band + np.asarray(bands)[None, None, :]
 
         def solved(coarse: tuple) -> _Pass:
-            started = time.perf_counter()
-            model = build_allocation_model(step.valuation, self.capacity, budget=self.budget,
-                                           min_service=self.min_service, units=self.units,
-                                           allowed=step.model.allowed, cell_groups=key(*coarse))
-            self.timings["build"] += time.perf_counter() - started
-            return _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
+            return self.solved_without(step, step.model.allowed, key(*coarse))
 
         coarse: tuple = (tuple(range(n_band)), False, False)
         while True:

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimizer.allocation import search as search_module
+from optimizer.allocation import ladder_fit as ladder_fit_module
+from optimizer.allocation.ladder_fit import dropped_to_fit
 from optimizer.allocation.search import _Pass, _Search
 from sim.executors import LocalExecutor
 from sim.scenario import load_scenario
@@ -38,9 +39,9 @@ def test_the_fits_resolves_from_the_last_basis_drop_the_same_treatments_and_retu
                      valuation="simulate")
     first = search.value_and_solve(None)
     # The drops alone (fit_ladder also tries coarser keys and keeps the higher LP objective).
-    refitted, note, _ = search.dropped_to_fit(_Pass(first.valuation, first.model, first.plan))
-    monkeypatch.setattr(search_module, "Refit", FreshModels)
-    fresh, fresh_note, _ = search.dropped_to_fit(_Pass(first.valuation, first.model, first.plan))
+    refitted, note, _ = dropped_to_fit(search, _Pass(first.valuation, first.model, first.plan))
+    monkeypatch.setattr(ladder_fit_module, "Refit", FreshModels)
+    fresh, fresh_note, _ = dropped_to_fit(search, _Pass(first.valuation, first.model, first.plan))
     assert "solved again without" in note and len(note.split("solved again without ")[1].split(", ")) >= 2
     assert note == fresh_note  # the same treatments dropped, in the same order
     assert refitted.plan.objective == fresh.plan.objective

@@ -395,6 +395,7 @@ def test_a_second_pass_the_agent_free_treatments_cannot_make_feasible_is_not_run
     # so this checks what the skip costs: the skipped pass's plan, run in full, is worth less as a ladder than
     # the plan returned, so the plan is the same. (8 a segment: on the repayment draws numbered by account and
     # day, 6 a segment gives a sample whose own ladder fits after the bucket, and pass 2 is run.)
+    from optimizer.allocation.ladder_fit import fit_ladder
     from optimizer.allocation.objective import engine_balance_values
     from optimizer.allocation.plan import continuation_table
     from optimizer.allocation.search import _Search
@@ -411,5 +412,5 @@ def test_a_second_pass_the_agent_free_treatments_cannot_make_feasible_is_not_run
     full = search.value_and_solve(continuation)
     assert len(search.runs) == made + sum(map(needs_agents, search.treatments))  # only the rest were run
     if full.plan.ok:
-        full, _ = search.fit_ladder(full)
+        full, _ = fit_ladder(search, full)
         assert full.worth < best.worth

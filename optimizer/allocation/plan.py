@@ -144,7 +144,7 @@ class Plan:
     # solved with their segments tied, so the plan is written with fewer ladder steps (None: every cell its own).
     cell_groups: np.ndarray | None = None
     # How the LP's plan was fitted into a strategy's 64 ladder steps (treatments dropped, cells keyed more
-    # coarsely) and the LP objective that cost (:meth:`optimizer.allocation.search._Search.fit_ladder`); empty
+    # coarsely) and the LP objective that cost (:func:`optimizer.allocation.ladder_fit.fit_ladder`); empty
     # when the LP's own plan fitted as it was.
     ladder_fit: dict[str, Any] = field(default_factory=dict)
 

@@ -1,7 +1,7 @@
 """A pass's allocation LP re-solved straight from its matrix while the ladder fit drops treatments.
 
 A plan the simulated valuation scatters over many treatments may need more
-ladder steps than a strategy allows; :meth:`optimizer.allocation.search._Search.fit_ladder`
+ladder steps than a strategy allows; :func:`optimizer.allocation.ladder_fit.fit_ladder`
 then solves the LP again without the treatment the fewest accounts get, one
 at a time, until the plan fits (71 solves on hawkes_baseline at 5,000
 accounts, all of it serial time between the passes' batches of engine runs).

@@ -22,10 +22,10 @@ from sim.errors import InputError, ScenarioError
 from sim.scenario import Scenario
 
 from .guard import DEFAULT_RUNS, choose, could_beat_plan, describe, gain_settled, paired_differences
+from .ladder_fit import fit_ladder
 from .lp import AllocationModel, build_allocation_model, solve, team_capacity
 from .open_book import is_open
-from .plan import AgentValue, Plan, continuation_table, largest_remainder_rows
-from .refit import Refit
+from .plan import AgentValue, Plan, continuation_table
 from .valuation import Valuation
 
 
@@ -407,141 +407,6 @@ class _Search:
         self.timings["build"] += time.perf_counter() - started
         return _Pass(step.valuation, model, solve(model, self.solver, self.time_limit, fallback=self.own))
 
-    def fit_ladder(self, step: _Pass, ahead=None) -> tuple[_Pass, str]:
-        """The pass with its plan's worth as a ladder, re-solved until a strategy can hold the plan.
-
-        A plan whose treatments are too many and too scattered needs more than
-        the 64 steps a strategy allows (noisy simulated values scatter them).
-        Two ways to fit it, each an LP within capacity and budget: drop, one at
-        a time, the treatment the fewest accounts get (:meth:`dropped_to_fit`),
-        or key the cells more coarsely, neighbouring cells sharing one
-        treatment mix (:meth:`keyed_coarser`, which always ends in a plan a
-        strategy holds). The one whose LP objective is higher is kept: on
-        hawkes_baseline at 800 accounts (3 sampled per segment, eight balance
-        bands, seed 4) dropping took 37 treatments and lost 78,119 of the LP's
-        2,657,115, keying by three bands lost 15,651 (and its ladder ran
-        32,890 higher); on the scenario's own seed no set of treatments fitted.
-        Returns the pass and a note of what was done and what it cost against
-        the LP's unrestricted plan (also :attr:`Plan.ladder_fit`); raises
-        ValueError if no plan can be written. ``ahead``: :meth:`plan_worth`'s,
-        for the plan that fits.
-        """
-        try:
-            step.plan.to_strategy(self.scenario)
-        except ValueError as err:
-            error = str(err)
-        else:
-            step.worth = self.plan_worth(step.plan, ahead)
-            return step, ""
-        reason = error.split(";")[0]
-        fits = [fitted for fitted in (self.dropped_to_fit(step), self.keyed_coarser(step)) if fitted is not None]
-        if not fits:
-            raise ValueError(error)
-        # The higher LP objective; on a tie the fewer treatments dropped (the first).
-        fitted, how, fit = max(fits, key=lambda f: f[0].plan.objective)
-        fitted.plan = replace(fitted.plan, ladder_fit=ladder_fit(step.plan, fitted.plan, error, **fit))
-        fitted.worth = self.plan_worth(fitted.plan, ahead)
-        return fitted, (f"the LP's plan needed more than the 64 steps a strategy allows ({reason}): {how}; "
-                        f"{fit_loss_note(fitted.plan.ladder_fit)}")
-
-    def dropped_to_fit(self, step: _Pass) -> tuple[_Pass, str, dict] | None:
-        """The pass solved again without the treatment the fewest accounts get (never ``none`` or the
-        scenario's own ladder), one at a time, until a strategy can hold the plan; None if nothing is left
-        to drop first. Returns the pass, what was done and :func:`ladder_fit`'s arguments."""
-        allowed = np.ones(step.plan.shares.shape, dtype=bool) if step.model.allowed is None else step.model.allowed
-        keep = {self.own, *(k for k, t in enumerate(self.treatments) if t.name == "none")}
-        dropped: list[str] = []
-        # The drops' LPs are cut from the pass's matrix and solved as they are (optimizer.allocation.refit);
-        # only the plan that fits is built and solved as a model of its own.
-        refit = Refit(step.model, self.time_limit) if self.solver == "highs" and step.model.matrix is not None \
-            else None
-        fitted, plan = step, step.plan
-        while True:
-            counts = plan.counts.sum(axis=0)
-            used = [t for t in np.flatnonzero(counts).tolist() if t not in keep]
-            if not used:
-                return None
-            drop = min(used, key=lambda t: (counts[t], t))
-            allowed = allowed.copy()
-            allowed[:, drop] = False
-            dropped.append(self.treatments[drop].name)
-            shares = refit.without(drop) if refit is not None else None
-            if shares is None:
-                fitted = self.solved_without(step, allowed)
-                if not fitted.plan.ok:
-                    return None
-                plan = fitted.plan
-            else:
-                plan = replace(step.plan, shares=shares, counts=largest_remainder_rows(shares, self.segments.accounts))
-            try:
-                plan.to_strategy(self.scenario)
-            except ValueError:
-                continue
-            if plan is not fitted.plan:  # a drop's plan from the refit: a model of its own once it fits
-                fitted = self.solved_without(step, allowed)
-                if not fitted.plan.ok:
-                    return None
-                try:
-                    fitted.plan.to_strategy(self.scenario)
-                except ValueError:
-                    plan = fitted.plan
-                    continue
-            how = f"solved again without {', '.join(dropped)} (the treatments fewest accounts got)"
-            return fitted, how, {"dropped": dropped}
-
-    def keyed_coarser(self, step: _Pass) -> tuple[_Pass, str, dict] | None:
-        """The pass solved again with its cells keyed more coarsely, until a strategy can hold the plan.
-
-        Neighbouring cells are made to share one treatment mix (the LP's
-        ``tie_*`` rows, :func:`optimizer.allocation.lp.tie_rows`), so each
-        group of cells becomes one ladder cell. Greedily, one coarsening at a
-        time, the one whose LP keeps the highest objective: a balance band
-        edge removed in every bucket and risk segment, or the risk segments
-        merged; the buckets are merged only when nothing else is left (one
-        mix for the whole book: one treatment's steps, which a strategy holds,
-        since every treatment is a single channel or a written ladder). On
-        hawkes_baseline at 800 accounts with eight balance bands, none and the
-        own ladder alone still needed 66 steps (a checkerboard of the two that
-        noisy values of tiny segments scatter), while keying by three bands
-        kept 19 treatments and lost 0.4 % of the LP's objective. Every LP keeps
-        the capacity and budget rows. None if no coarser LP is feasible.
-        """
-        n_risk, n_band = len(self.segments.portfolio.segment_names), len(self.segments.band_edges)
-
-        def key(bands: tuple[int, ...], risks: bool, buckets: bool) -> np.ndarray:
-            """Cell group numbers (7, risks, bands): bucket (or one), risk segment (or one), band group."""
-            bucket = np.arange(7)[:, None, None] * (not buckets)
-            risk = np.arange(n_risk)[None, :, None] * (not risks)
-            return (bucket * n_risk + risk) * n_band + np.asarray(bands)[None, None, :]
-
-        def solved(coarse: tuple) -> _Pass:
-            return self.solved_without(step, step.model.allowed, key(*coarse))
-
-        coarse: tuple = (tuple(range(n_band)), False, False)
-        while True:
-            bands, risks, buckets = coarse
-            options = [(tuple(bands[e - 1] if b == bands[e] else b for b in bands), risks, buckets)
-                       for e in range(1, n_band) if bands[e] != bands[e - 1]]
-            options += [(bands, True, buckets)] if not risks and n_risk > 1 else []
-            if not options and not buckets:
-                options = [(bands, risks, True)]
-            tried = [(option, p) for option, p in ((option, solved(option)) for option in options) if p.plan.ok]
-            if not tried:
-                return None
-            # The highest objective; among equals the first (an earlier band edge, then the risk merge).
-            coarse, fitted = max(tried, key=lambda item: item[1].plan.objective)
-            try:
-                fitted.plan.to_strategy(self.scenario)
-            except ValueError:
-                continue
-            break
-        bands, risks, buckets = coarse
-        edges = self.segments.band_edges
-        kept = [f"{edges[e]:g}" for e in range(n_band) if e == 0 or bands[e] != bands[e - 1]]
-        keyed = (f"balance bands {','.join(kept)}" + (", risk segments merged" if risks else "")
-                 + (", one treatment mix for every bucket" if buckets else ""))
-        return fitted, f"solved again with cells keyed more coarsely ({keyed})", {"keyed": keyed}
-
     def plan_worth(self, plan: Plan, ahead=None) -> float:
         """The plan as a ladder, valued on the whole book (raises ValueError if no strategy can hold it).
 
@@ -748,7 +613,7 @@ class _Search:
                 return self.next_pass_runs(new)
 
             try:
-                step, fitted = self.fit_ladder(step, ahead)
+                step, fitted = fit_ladder(self, step, ahead)
             except ValueError as err:
                 if best is None:
                     # The user's options gave a plan no strategy can hold: one line, not a traceback.
@@ -946,25 +811,3 @@ def with_strategy(world: Scenario, other: Scenario) -> Scenario:
     data["strategy"] = strategy
     data["name"] = other.strategy.name
     return Scenario.from_dict(data, source=other.source, base_dir=world.base_dir)
-
-
-
-def ladder_fit(unrestricted: Plan, fitted: Plan, error: str, *, dropped: list[str] | None = None,
-               keyed: str | None = None) -> dict:
-    """What fitting the LP's plan into a strategy's 64 ladder steps did and cost, for the report and ``--json``.
-
-    ``loss`` is the LP objective given up against the LP's plan solved with
-    every treatment and every cell its own (both on the same valuation): the
-    price of writing the plan as a ladder, as the LP values it.
-    """
-    return {"reason": error.split(";")[0], "dropped": list(dropped or []), "keyed": keyed or "",
-            "lp_objective_unrestricted": unrestricted.objective, "lp_objective": fitted.objective,
-            "loss": unrestricted.objective - fitted.objective}
-
-
-def fit_loss_note(fit: dict) -> str:
-    """One clause of the plan's note: the LP objective the fit gave up."""
-    base = fit["lp_objective_unrestricted"]
-    share = fit["loss"] / abs(base) if base else 0.0
-    return (f"LP objective {fit['lp_objective']:,.0f} against {base:,.0f} unrestricted "
-            f"(loss {fit['loss']:,.0f}, {share:.1%})")

@@ -135,7 +135,7 @@ def cmd_allocate(args: argparse.Namespace) -> int:
 
 def ladder_fit_line(fit: dict) -> str:
     """What writing the LP's plan as a ladder of at most 64 steps did and cost (``Plan.ladder_fit``)."""
-    from ..allocation.search import fit_loss_note
+    from ..allocation.ladder_fit import fit_loss_note
 
     how = (f"cells keyed more coarsely ({fit['keyed']})" if fit["keyed"]
            else f"{len(fit['dropped'])} treatments dropped (those fewest accounts got)")

@@ -18,7 +18,8 @@ over — ``--workers 1`` keeps them all in it, and then CPU is the total and the
 line adds the estimated wall on two idle cores: the serial CPU plus, for each
 batch of runs the executor is given, the larger of its longest run and half
 its total, :class:`BatchClock` — on a shared machine under load the measured
-wall is not the target's), and,
+wall is not the target's; ``--batches`` lists every batch: its work units'
+kind, their number, their CPU and the longest one's), and,
 with ``--verify-reps R`` (5 by default; 0 skips it), the returned plan (or,
 when the guard returned a reference ladder, the LP's own plan) against the
 scenario's own ladder on ``verify``'s seeds (children 0 … R − 1
@@ -114,6 +115,9 @@ class BatchClock:
     def __init__(self):
         self.batched = 0.0
         self.two_cores = 0.0
+        # Each batch in the order made: (work unit's function, units, CPU, longest unit's CPU), to say which
+        # part of allocate a change moved (docs/optimizer_validation.md's tables by batch).
+        self.batches: list[tuple[str, int, float, float]] = []
 
     def __enter__(self):
         from sim import executors
@@ -131,6 +135,7 @@ class BatchClock:
                 yield out
             clock.batched += time.process_time() - started
             clock.two_cores += max(max(units, default=0.0), sum(units) / 2)
+            clock.batches.append((getattr(fn, "__name__", str(fn)), len(units), sum(units), max(units, default=0.0)))
 
         executors.LocalExecutor.map_unordered = timed
         return self
@@ -160,6 +165,8 @@ def allocate_run(name: str, valuation: str, accounts: int, weeks: int | None, re
            "source": f"ladder {plan.reference}" if plan.reference else "LP plan", "lead": None}
     if workers == 1:
         out["two_cores"] = cpu - clock.batched + clock.two_cores
+        out["serial"] = cpu - clock.batched
+        out["batches"] = clock.batches
     if plan.reference is not None:
         # The returned plan is the own ladder (+0 by construction): check the LP's own plan instead,
         # the plan the guard turned down (the model solved again gives it back).
@@ -175,7 +182,7 @@ def allocate_run(name: str, valuation: str, accounts: int, weeks: int | None, re
     return out
 
 
-def print_allocate_runs(runs: list[dict], accounts: int, reps: int) -> None:
+def print_allocate_runs(runs: list[dict], accounts: int, reps: int, batches: bool = False) -> None:
     print(f"\nallocate at {accounts:,} accounts (wall s / CPU s of allocate; plan − own ladder on verify's "
           f"{reps} fresh seeds, net recovery, mean and 95 % CI):")
     for r in runs:
@@ -188,6 +195,11 @@ def print_allocate_runs(runs: list[dict], accounts: int, reps: int) -> None:
             line += (f"; plan − own ladder {lead['mean']:+,.0f} ({lead['low']:+,.0f} … {lead['high']:+,.0f}), "
                      f"predicted {lead['predicted']:+,.0f}; verify {r['verify_seconds']:.1f} s")
         print(line)
+        if batches and r.get("batches") is not None:
+            print(f"    serial (outside the batches) {r['serial']:.2f} s CPU")
+            for k, (kind, units, cpu, longest) in enumerate(r["batches"]):
+                print(f"    batch {k + 1}: {units:>3} × {kind:<13} {cpu:6.2f} s CPU, longest {longest:5.2f} s, "
+                      f"on 2 cores {max(longest, cpu / 2):5.2f} s")
 
 
 def main() -> None:
@@ -199,6 +211,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=None,
                         help="allocate's local processes for the simulated valuation (default: one per core)")
     parser.add_argument("--verify-reps", type=int, default=5, help="replications of the plan's check (0: skip it)")
+    parser.add_argument("--batches", action="store_true",
+                        help="with --workers 1: list allocate's batches of runs (units, CPU, longest)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, highspy {metadata.version('highspy')}")
@@ -228,7 +242,7 @@ def main() -> None:
     runs = [allocate_run(name, valuation, args.allocate_accounts, args.weeks, args.verify_reps, args.workers)
             for name, valuation in ALLOCATE_RUNS] if args.allocate_accounts else []
     if runs:
-        print_allocate_runs(runs, args.allocate_accounts, args.verify_reps)
+        print_allocate_runs(runs, args.allocate_accounts, args.verify_reps, args.batches)
     times = "; ".join(f"{r['scenario']} {r['seconds']:.1f} s"
                       + (f" (2 idle cores: {r['two_cores']:.1f} s)" if r["two_cores"] is not None else "")
                       for r in runs)

@@ -91,3 +91,26 @@ def test_prediction_selection_without_tables_is_one_line_and_exit_2(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 2
     assert out.stderr.strip().count("\n") == 0 and "no WORLD.json" in out.stderr
+
+
+def test_bench_allocation_lists_allocates_batches_and_they_make_up_its_two_core_estimate():
+    # --batches is how a change to allocate's runs is told apart batch by batch (docs/optimizer_validation.md):
+    # the serial CPU plus each batch's two-core time must be the estimate the line reports, scenario by scenario.
+    args = ["--sizes", "50", "--allocate-accounts", "300", "--weeks", "2", "--verify-reps", "0", "--workers", "1",
+            "--batches"]
+    out = subprocess.run([sys.executable, str(BENCH / "bench_allocation.py"), *args], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr
+    estimates, parts = [], []
+    for line in out.stdout.splitlines():
+        if "on 2 idle cores about" in line:
+            estimates.append(float(line.split("on 2 idle cores about ")[1].split(" s")[0]))
+            parts.append([])
+        elif line.strip().startswith("serial (outside the batches)"):
+            parts[-1].append(float(line.split("batches) ")[1].split(" s")[0]))
+        elif line.strip().startswith("batch "):
+            parts[-1].append(float(line.split("on 2 cores ")[1].split(" s")[0]))
+    assert len(estimates) == 2  # baseline and hawkes_baseline
+    for estimate, listed in zip(estimates, parts, strict=True):
+        assert len(listed) >= 4  # the serial part, then the first pass's, the plan's and the agent value's batches
+        assert sum(listed) == pytest.approx(estimate, abs=0.05 + 0.005 * len(listed))

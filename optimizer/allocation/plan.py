@@ -5,19 +5,22 @@ builds the LP's; :func:`optimizer.allocation.search.allocate` derives the one
 it returns with ``dataclasses.replace``). Shares are rounded to account counts
 with the largest-remainder method, so each segment's counts add up to its
 accounts. :meth:`Plan.to_strategy` writes the plan as a ladder the simulator
-runs (:func:`plan_steps`).
+runs (:func:`plan_steps`); :func:`written_strategy` gives the TOML text
+``allocate --strategy-out`` writes and the scenario that text reads back as,
+the one ``--verify`` runs.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from sim.domain import LADDER_CHANNELS, MINUTES_PER_HOUR
-from sim.scenario import Scenario, Step
+from sim.scenario import Scenario, Step, load_scenario_text
 
 from .segments import BUCKET_DPD, Segments
 from .treatments import Treatment, team_for
@@ -281,6 +284,21 @@ class Plan:
         data["strategy"]["steps"] = steps
         data["name"] = f"optimised-{scenario.display_name}"
         return Scenario.from_dict(data, source=scenario.source, base_dir=scenario.base_dir)
+
+
+def written_strategy(plan: Plan, scenario: Scenario, path: str | None = None) -> tuple[str, Scenario]:
+    """The plan's ladder as the TOML text ``--strategy-out`` writes, and the scenario read back from that text.
+
+    ``--verify`` simulates the scenario returned here, not the object the
+    text was written from: what it checks is what the file holds, so a field
+    the TOML lost or re-read differently would show in verify's figures
+    rather than only in the user's runs. ``path``: where the file goes
+    (its source and directory, as ``load_scenario`` reads it); None keeps
+    the world's.
+    """
+    text = plan.to_strategy(scenario).to_toml()
+    source, base_dir = (scenario.source, scenario.base_dir) if path is None else (path, str(Path(path).parent))
+    return text, load_scenario_text(text, source=source, base_dir=base_dir)
 
 
 def _cell_steps(treatment: Treatment, lo: int, hi: int, risk: str, bal_lo: float, bal_hi: float | None,

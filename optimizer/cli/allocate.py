@@ -82,6 +82,7 @@ def register(subparsers) -> None:
 
 def cmd_allocate(args: argparse.Namespace) -> int:
     from ..allocation import allocate, verify
+    from ..allocation.plan import written_strategy
     from ..allocation.search import champion_note
 
     for path, option in ((args.mps, "--mps"), (args.strategy_out, "--strategy-out")):
@@ -103,11 +104,12 @@ def cmd_allocate(args: argparse.Namespace) -> int:
     if args.mps:
         # With its objective sense, so that any solver reading the file maximises.
         write_atomic(args.mps, lambda tmp: result.model.problem.writeMPS(tmp, with_objsense=True), option="--mps")
-    strategy = plan.to_strategy(scenario) if plan.ok else None
+    # One scenario for both: --verify runs the ladder read back from the very text --strategy-out writes.
+    text, strategy = written_strategy(plan, scenario, args.strategy_out) if plan.ok else (None, None)
     if args.strategy_out:
         if strategy is None:
             raise InputError(args.scenario, "--strategy-out", f"no plan to write (status {plan.status})")
-        write_atomic(args.strategy_out, strategy.to_toml(), option="--strategy-out")
+        write_atomic(args.strategy_out, text, option="--strategy-out")
     verification = None
     if args.verify and strategy is not None:
         from sim.executors import LocalExecutor

@@ -468,9 +468,15 @@ def test_a_plan_too_fragmented_for_a_strategy_is_solved_again_and_written_as_a_l
               "--bands", "0,300,600,1000,1500,2500,4000,6000", "--json", "--seed", "4",
               "--strategy-out", str(tmp_path / "plan.toml"))
     assert out.returncode == 0 and "Traceback" not in out.stderr
-    note = json.loads(out.stdout)["note"]
-    # Dropping treatments and keying cells more coarsely both fit it; the higher LP objective is kept.
+    report = json.loads(out.stdout)
+    note = report["note"]
+    # Dropping treatments and keying cells more coarsely both fit it; the ladder the whole-book run rates
+    # higher is kept (not the higher LP objective: the fit's ladder is not the LP's plan).
     assert "needed more than the 64 steps" in note and "solved again with" in note
+    worths = report["ladder_fit"]["ladder_worths"]
+    kept = "keyed" if report["ladder_fit"]["keyed"] else "dropped"
+    assert set(worths) == {"dropped", "keyed"} and worths[kept] == max(worths.values())
+    assert "rated higher on the whole book" in note
     assert len(load_scenario(tmp_path / "plan.toml").strategy.steps) <= 64
 
 

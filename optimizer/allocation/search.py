@@ -419,18 +419,25 @@ class _Search:
         0.5–1.4 s on baseline at 5,000 accounts), and alone with one
         reference ladder it left a core idle for most of it.
         """
+        return self.plans_worth([plan], ahead)[0]
+
+    def plans_worth(self, plans: list[Plan], ahead=None) -> list[float]:
+        """Each plan as a ladder valued on the whole book, all in one batch (as :meth:`plan_worth`;
+        ``ahead`` is made only for a single plan, since the next pass follows the plan that is kept)."""
         started = time.perf_counter()
-        ladder = plan.to_strategy(self.scenario)
-        worlds = {"": ladder}
+        ladders = [plan.to_strategy(self.scenario) for plan in plans]
+        worlds: dict = {("plan", j): ladder for j, ladder in enumerate(ladders)}
         if self.references_run is None:
             worlds.update(self.worlds)
-        outcomes = self.run_ladders(worlds, ahead(plan) if ahead is not None else ())
+        outcomes = self.run_ladders(worlds, ahead(plans[0]) if ahead is not None and len(plans) == 1 else ())
         if self.references_run is None:
             self.references_run = {name: outcomes[name] for name in self.worlds}
         self.timings["value"] += time.perf_counter() - started
-        worth = ladder_worth(self.scenario, outcomes[""])
-        self.worths[(ladder.content_hash, 0)] = worth
-        return worth
+        worths = []
+        for j, ladder in enumerate(ladders):
+            worths.append(ladder_worth(self.scenario, outcomes[("plan", j)]))
+            self.worths[(ladder.content_hash, 0)] = worths[-1]
+        return worths
 
     def with_one_more(self, team: str) -> Scenario:
         """The scenario with one more full-time agent on ``team`` for the measured days (as :func:`one_more_agent`

@@ -202,13 +202,7 @@ class Book:
         live, rows = self._live, np.sort(rows)
         at = np.searchsorted(live, rows)
         new = (at == live.size) | (live[np.minimum(at, live.size - 1)] != rows) if live.size else np.ones(rows.size, bool)
-        # Two ascending runs of distinct rows, concatenated: NumPy's stable sort of 64-bit integers (timsort)
-        # finds the two runs and merges them, copying whole stretches of the live rows at once; np.insert
-        # places them through a boolean mask over every row instead (1.0 against 2.6 ms for 30,000 rows
-        # into a million, CPU, on this machine). The same array either way.
-        merged = np.concatenate((live, rows[new]))
-        merged.sort(kind="stable")
-        self._live = merged
+        self._live = np.insert(live, at[new], rows[new])
 
     # ------------------------------------------------------------------------- the morning's view
 

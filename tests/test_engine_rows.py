@@ -223,3 +223,12 @@ def test_live_rows_and_7_day_counts_stay_those_a_scan_of_the_book_gives():
     assert len(checked) == 45
     assert engine.book.statements.redefaults > 0  # re-defaults went back into the live rows
     assert engine.counters.contacts_7d.sum() > 0
+
+
+def test_the_bucket_entry_table_is_the_modulo_for_any_days_past_due():
+    """The evening finds accounts entering a bucket (31, 61, … days past due) by a periodic table: the same mask
+    as ``dpd % 30 == 1`` for every count, past the table's length and below zero included."""
+    from sim.engine.book import ENTERS_BUCKET
+
+    dpd = np.arange(-5_000, 20_000, dtype=np.int32)
+    assert np.array_equal(np.take(ENTERS_BUCKET, dpd, mode="wrap"), dpd % 30 == 1)

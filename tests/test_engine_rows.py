@@ -7,6 +7,7 @@ import pytest
 
 import sim.engine.calls as calls
 from sim.behavior import repayment_day
+from sim.domain import ACTIVE
 from sim.engine.rows import (
     distinct,
     distinct_first,
@@ -192,3 +193,42 @@ def test_stable_argsort_is_numpys_stable_sort(case):
     elif case == "empty":
         key = key[:0]
     assert np.array_equal(stable_argsort(key), np.argsort(key, kind="stable"))
+
+
+def test_live_rows_and_7_day_counts_stay_those_a_scan_of_the_book_gives():
+    """Every evening of an open card book (arrivals, cures, re-defaults, calls and messages): the live rows the
+    day works on are exactly the active accounts, ascending, and each 7-day count is the sum of its ring, with
+    the rows a day left the window cleared."""
+    from sim.engine import Engine
+    from sim.portfolio import build_portfolio
+    from sim.streams import RandomStreams
+
+    scenario = load_scenario(SCENARIOS / "baseline.toml", {"simulation.accounts": 3_000, "simulation.days": 25,
+                                                           "simulation.warmup_days": 20})
+    streams = RandomStreams(4)
+    engine = Engine(scenario, build_portfolio(scenario, streams["portfolio"]), streams, record_contacts=False)
+    evening, checked = engine._end_of_day, []
+
+    def checked_evening(day):
+        evening(day)
+        book, counters = engine.book, engine.counters
+        assert np.array_equal(book.active_rows(), np.flatnonzero(book.status == ACTIVE)), day
+        for ring, total in ((counters.attempt_ring, counters.attempts_7d),
+                            (counters.contact_ring, counters.contacts_7d)):
+            assert np.array_equal(ring.sum(axis=0), total), day
+        checked.append(day)
+
+    engine._end_of_day = checked_evening
+    engine.run()
+    assert len(checked) == 45
+    assert engine.book.statements.redefaults > 0  # re-defaults went back into the live rows
+    assert engine.counters.contacts_7d.sum() > 0
+
+
+def test_the_bucket_entry_table_is_the_modulo_for_any_days_past_due():
+    """The evening finds accounts entering a bucket (31, 61, … days past due) by a periodic table: the same mask
+    as ``dpd % 30 == 1`` for every count, past the table's length and below zero included."""
+    from sim.engine.book import ENTERS_BUCKET
+
+    dpd = np.arange(-5_000, 20_000, dtype=np.int32)
+    assert np.array_equal(np.take(ENTERS_BUCKET, dpd, mode="wrap"), dpd % 30 == 1)

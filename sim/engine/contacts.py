@@ -19,7 +19,6 @@ import numpy as np
 
 from ..compliance import ContactRules
 from ..domain import Channel
-from .rows import distinct
 from .tally import Tally
 
 NEVER = -(10**6)
@@ -82,7 +81,10 @@ class ContactCounters:
         written = self._ring_written[slot]
         if not written:
             return
-        idx = distinct(np.concatenate(written))
+        # Positions may repeat (a call and a message on the same day): every gather below is taken before its
+        # scatter, so a repeated position writes the same value twice; sorting them distinct cost more than
+        # the repeats (at a million accounts 488 k positions, 437 k distinct: 7.0 against 4.7 ms of CPU).
+        idx = np.concatenate(written)
         written.clear()
         for ring, total in ((self.attempt_ring, self.attempts_7d), (self.connect_ring, self.connects_7d),
                             (self.contact_ring, self.contacts_7d)):

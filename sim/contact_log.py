@@ -47,9 +47,13 @@ class ContactLogBuilder:
         if not self.enabled or accounts.size == 0:
             return
         n = accounts.size
+        minute = np.asarray(minute, dtype=np.float64)
+        # One minute each (a local delivery: copied as given) or one for all; not np.broadcast_to, whose
+        # Python-level checks cost more than the copy for a valuation run's thousand small batches.
+        minutes = minute.copy() if minute.shape == (n,) else np.full(n, minute)
         self._chunks.append((
             accounts.astype(np.int64, copy=True),
-            np.broadcast_to(np.asarray(minute, dtype=np.float64), (n,)).copy(),
+            minutes,
             CHANNEL_CODE[channel],
             None if outcomes is None else outcomes.astype(np.int8),
         ))

@@ -207,6 +207,9 @@ class AccountUniformArrays(_AccountBlocks):
         self._next[idx] = k + self.width
         stride, columns = self._stride, self._columns
         if idx.size:
+            if k.max() < stride:
+                # Every account still in its first block (most events of a run): one reduction, no offset.
+                return self._block(0).reshape(-1).take((idx * stride + k)[:, None] + columns)
             first = int(k.min()) // stride
             if int(k.max()) // stride == first:
                 # The usual case, all in one block: one gather from the flat block (the same elements as

@@ -21,6 +21,7 @@ from .export_safety import safe_cell
 from .io import write_atomic
 
 LOG_CHANNELS = ALL_CHANNELS  # channel codes are sim.domain.Channel values
+ROW = 6  # an agent's row: account, minute, channel, outcome, agent, duration
 
 
 class ContactLogBuilder:
@@ -35,7 +36,10 @@ class ContactLogBuilder:
         # row of a batch shares (channel, no agent, no duration) are made once for all batches in build():
         # a valuation's sample run sends about a thousand small batches, each four arrays fewer.
         self._chunks: list[tuple[np.ndarray, np.ndarray, int, np.ndarray | None]] = []
-        self._rows: list[tuple[int, float, int, int, int, float]] = []
+        # The agents' rows, flat: account, minute, channel, outcome, agent, duration, one row after another.
+        # Numbers in one list, not a tuple a row: a run ends with tens of thousands of rows, and tuples are
+        # objects the cycle collector walks when it next runs (sim_valuation holds it off during a run).
+        self._flat: list[float] = []
 
     def add_batch(self, accounts: np.ndarray, minute, channel: str, outcomes: np.ndarray | None = None) -> None:
         """A batch of messages: ``minute`` one for all or one each; ``outcomes`` (opt-outs, cease requests)
@@ -43,9 +47,13 @@ class ContactLogBuilder:
         if not self.enabled or accounts.size == 0:
             return
         n = accounts.size
+        minute = np.asarray(minute, dtype=np.float64)
+        # One minute each (a local delivery: copied as given) or one for all; not np.broadcast_to, whose
+        # Python-level checks cost more than the copy for a valuation run's thousand small batches.
+        minutes = minute.copy() if minute.shape == (n,) else np.full(n, minute)
         self._chunks.append((
             accounts.astype(np.int64, copy=True),
-            np.broadcast_to(np.asarray(minute, dtype=np.float64), (n,)).copy(),
+            minutes,
             CHANNEL_CODE[channel],
             None if outcomes is None else outcomes.astype(np.int8),
         ))
@@ -54,8 +62,9 @@ class ContactLogBuilder:
         """One contact an agent made or took; returns its row (−1 when the log is off) for :meth:`conclude`."""
         if not self.enabled:
             return -1
-        self._rows.append((account, minute, channel, outcome, agent, duration))
-        return len(self._rows) - 1
+        flat = self._flat
+        flat.extend((account, minute, channel, outcome, agent, duration))
+        return len(flat) // ROW - 1
 
     def conclude(self, row: int, outcome: int | None) -> None:
         """A conversation's result (a :class:`~sim.domain.LogOutcome`) replaces ``right_party`` on its row.
@@ -64,15 +73,18 @@ class ContactLogBuilder:
         events) and the result is known only when the conversation ends.
         """
         if row >= 0 and outcome is not None:
-            account, minute, channel, _, agent, duration = self._rows[row]
-            self._rows[row] = (account, minute, channel, outcome, agent, duration)
+            self._flat[row * ROW + 3] = outcome
 
     def agent_rows(self) -> np.ndarray:
         """The contacts agents made or took so far (calls, callbacks, visits): account, minute, agent, duration."""
-        if not self._rows:
+        if not self._flat:
             return np.zeros((0, 4))
-        rows = np.array(self._rows, dtype=np.float64)
+        rows = self._rows_array()
         return rows[rows[:, 4] >= 0][:, [0, 1, 4, 5]]
+
+    def _rows_array(self) -> np.ndarray:
+        """The agents' rows as a (rows, 6) float64 array."""
+        return np.array(self._flat, dtype=np.float64).reshape(-1, ROW)
 
     def build(self, account_ids: np.ndarray, agent_names: list[str], start_date: dt.date) -> ContactLog:
         columns: list[list[np.ndarray]] = [[] for _ in range(6)]
@@ -86,8 +98,8 @@ class ContactLogBuilder:
                               for chunk, n in zip(self._chunks, sizes, strict=True))
             columns[4].append(np.full(total, NO_AGENT, dtype=np.int32))
             columns[5].append(np.zeros(total, dtype=np.float64))
-        if self._rows:
-            rows = np.array(self._rows, dtype=np.float64)
+        if self._flat:
+            rows = self._rows_array()
             dtypes = (np.int64, np.float64, np.int8, np.int8, np.int32, np.float64)
             for k, (col, dtype) in enumerate(zip(columns, dtypes, strict=True)):
                 col.append(rows[:, k].astype(dtype))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 
 import numpy as np
@@ -197,3 +198,36 @@ def test_deliveries_and_their_callers_on_the_floor_act_in_the_order_simpy_proces
         floor_log = _run_with_deliveries(on_floor=True, seed=seed)
         assert floor_log == _run_with_deliveries(on_floor=False, seed=seed)
         assert sum(name.endswith("caller") for _, name in floor_log) == 40
+
+
+def test_a_finished_shift_is_freed_at_once_not_left_to_the_cycle_collector():
+    """A shift that slept on a timer and ended: nothing refers to it any more, so reference counting frees it
+    (its last timer referred back to it; a run ends thousands of shifts, each a cycle the collector walked)."""
+
+    def tracked_shifts() -> int:
+        return sum(isinstance(o, AgentShift) for o in gc.get_objects())
+
+    def agent(shift: AgentShift, until: float):
+        now = yield 1.0
+        floor.sleep(shift, until, floor.next_order(), now)
+        now = yield None
+        shift.asleep = False
+        shift.token += 1
+
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        before = tracked_shifts()
+        env = simpy.Environment()
+        floor = Floor(env)
+        for until in (10.0, 12.0, 15.0):
+            shift = AgentShift()
+            shift.gen = agent(shift, until)
+            floor.start(shift)
+        del shift
+        env.run(until=20)
+        assert not floor.heap
+        assert tracked_shifts() == before
+    finally:
+        if was_enabled:
+            gc.enable()

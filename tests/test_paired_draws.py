@@ -41,6 +41,22 @@ def test_an_accounts_kth_draw_does_not_depend_on_other_accounts_or_the_order_of_
     assert len(set(first.tolist())) == 9
 
 
+def test_an_accounts_draws_one_at_a_time_are_its_rows_of_the_blocks_in_order():
+    """Account i's k-th event (``AccountUniforms.draw``) is the next ``width`` numbers of its row of block
+    k // block, the same doubles the vectorised form reads: across blocks, for accounts met late or never."""
+    width, block, accounts = 2, 4, 5
+    draws = AccountUniforms(SEED, accounts, width, block=block)
+    blocks = [np.random.Generator(np.random.Philox(np.random.SeedSequence(SEED.entropy, spawn_key=(*SEED.spawn_key, b))))
+              .random((accounts, block * width)) for b in range(3)]
+    for i in (4, 1):  # account 4 first; 0, 2 and 3 never draw
+        got = [draws.draw(i) for _ in range(10)]
+        assert all(type(u) is float for event in got for u in event)
+        expected = np.concatenate([b[i] for b in blocks])[: 10 * width].reshape(10, width)
+        assert np.array_equal(np.array([list(event) for event in got]), expected)
+        u, v = got[0]  # unpacked as the agents' loop does
+        assert (u, v) == tuple(expected[0])
+
+
 @pytest.mark.parametrize("name", ["baseline", "cn_2025", "early_field"])
 def test_a_paired_run_is_deterministic_and_draws_other_numbers_than_the_default(name):
     scenario = tiny(name)

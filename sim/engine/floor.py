@@ -162,6 +162,9 @@ class Floor:
                     busy = shift.gen.send(at)
                 except StopIteration:
                     heappop(heap)
+                    # Its last timer refers back to it: dropped, so a finished shift is freed at once by
+                    # reference counting, not left as a cycle for the collector (a run ends thousands).
+                    shift.timer = None
                     continue
                 if busy is None:
                     heappop(heap)  # asleep: its timer is on the heap

@@ -98,6 +98,7 @@ class Standing:
             self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1)
         self.opt_outs = 0
         self.cease_requests = 0
+        self._rates: dict[str, np.ndarray] = {}  # by channel: a message's chance of an opt-out, of a cease request
         # A conversation's chance of a cease request by the borrower's recent contacts, computed once per
         # count by the same formula (so the same numbers): every conversation reads it.
         cease = self.contact.cease_request if self.contact is not None else 0.0
@@ -213,15 +214,25 @@ class Standing:
         if pressure is None:
             pressure = contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening)
         u = self.message_draws.draw(idx) if self.paired else self.rng.random((idx.size, 2))
+        # Each message's two chances side by side (the opt-out's, the cease request's: the same products,
+        # capped at 1), read against its two uniforms at once: most batches bring neither, and then there is
+        # nothing more to do (no outcomes: the log fills the batch's with NO_OUTCOME, as it would this array).
+        rates = self._rates.get(channel)
+        if rates is None:
+            rates = self._rates[channel] = np.array([contact.opt_out.get(channel, 0.0), contact.cease_after_message])
+        chance = pressure[:, None] * rates
+        np.minimum(chance, 1.0, out=chance)
+        hits = u < chance
+        if not hits.any():
+            return None
         outcome = np.full(idx.size, NO_OUTCOME, dtype=np.int8)
-        opt_out = u[:, 0] < np.minimum(1.0, contact.opt_out.get(channel, 0.0) * pressure)
-        # Most batches bring no opt-out and no request to cease: their bookkeeping is skipped (the same state).
+        opt_out = hits[:, 0]
         opt_outs = int(opt_out.sum())
         if opt_outs and channel in self.opted_out:
             self.opt_out(channel, idx[opt_out])
             outcome[opt_out] = OPT_OUT_LOGGED
             self.opt_outs += opt_outs
-        cease = u[:, 1] < np.minimum(1.0, contact.cease_after_message * pressure)
+        cease = hits[:, 1]
         ceases = int(cease.sum())
         if ceases:
             self.cease(idx[cease])

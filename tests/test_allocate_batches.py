@@ -65,8 +65,11 @@ def test_work_moved_into_an_earlier_batch_is_made_once_and_the_plan_is_the_same(
     monkeypatch.setattr(LocalExecutor, "map_unordered", recorded)
 
     def run(world, *, measure: bool) -> _Search:
+        # Two balance bands: a plan a strategy holds as it is. (With the default bands 600 accounts scatter the
+        # plan over more than 64 steps; the fit then runs its two ladders against each other in a batch of their
+        # own, which fills both cores, and the next pass's runs wait for the ladder kept.)
         search = _Search(world, days=42, budget=None, min_service=False, solver="highs", time_limit=None,
-                         band_edges=None, rng=None, per_segment=6, ladders=[], valuation="simulate")
+                         band_edges=(0, 2500), rng=None, per_segment=6, ladders=[], valuation="simulate")
         search.repeat["executor"] = LocalExecutor(1)
         search.measure_balance_values = measure
         search.best, search.note = search.passes(2)

@@ -91,17 +91,10 @@ def run_book(ladder, book, seed, days: int, *, paired: bool):
     return world, engine.outcome()
 
 
-def main() -> None:
-    from optimizer.allocation import allocate
-    from optimizer.allocation.open_book import is_open, planning_book
-    from optimizer.allocation.search import with_strategy
-    from optimizer.allocation.sim_valuation import VALUATION_STREAM
-    from optimizer.allocation.verify import MEASURED_CHILD, prediction_seeds
-    from sim.experiment import replication_seeds
-    from sim.scenario import load_scenario
-
+def parse_args() -> tuple[argparse.Namespace, list[str]]:
+    """The options, checked: a bad one is one line on stderr and exit 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", default="baseline", help=f"one of {', '.join(WORLDS)}")
+    parser.add_argument("--world", default="baseline", help="an open-book world (cn_2025 is closed)")
     parser.add_argument("--accounts", type=positive_int, default=5000)
     parser.add_argument("--books", type=positive_int, default=10, help="--verify's replication books")
     parser.add_argument("--shipped", default="baseline,call_heavy,early_field",
@@ -111,21 +104,40 @@ def main() -> None:
     parser.add_argument("--books-from", choices=("verify", "prediction"), default="verify",
                         help="whose books: --verify's replication books (default) or the prediction's fresh ones "
                              "(verify.prediction_seeds: the valuation's own, runs 1 … N)")
+    parser.add_argument("--skip", type=int, default=0,
+                        help="leave out the first K of those books (to add books to an earlier run's)")
     parser.add_argument("--out", help="also write every book's figures (net and objective by ladder and way) here, "
                                       "as JSON")
     args = parser.parse_args()
     shipped = [w.strip() for w in args.shipped.split(",") if w.strip()]
+    if args.skip < 0:
+        print(f"capacity_use: --skip: {args.skip} (allowed: 0 or more)", file=sys.stderr)
+        sys.exit(2)
     for name in [args.world, *shipped]:
         if name not in WORLDS:
             print(f"capacity_use: --world/--shipped: unknown {name} (allowed: {', '.join(WORLDS)})", file=sys.stderr)
             sys.exit(2)
-    print_machine()
+    return args, shipped
+
+
+def main() -> None:
+    from optimizer.allocation import allocate
+    from optimizer.allocation.open_book import is_open, planning_book
+    from optimizer.allocation.search import with_strategy
+    from optimizer.allocation.sim_valuation import VALUATION_STREAM
+    from optimizer.allocation.verify import MEASURED_CHILD, prediction_seeds
+    from sim.experiment import replication_seeds
+    from sim.scenario import load_scenario
+
+    args, shipped = parse_args()
     scenarios = ROOT / "scenarios"
     overrides = {"simulation.accounts": args.accounts}
     loaded = load_scenario(scenarios / f"{args.world}.toml", overrides)
     if not is_open(loaded):
-        print(f"capacity_use: --world: {args.world} is a closed book (allowed: an open book's world)", file=sys.stderr)
+        opened = [w for w in WORLDS if is_open(load_scenario(scenarios / f"{w}.toml"))]
+        print(f"capacity_use: --world: {args.world} is a closed book (allowed: {', '.join(opened)})", file=sys.stderr)
         sys.exit(2)
+    print_machine()
     world = loaded.champion_world()
     others = [load_scenario(scenarios / f"{o}.toml", overrides).champion_world() for o in WORLDS if o != args.world]
     started, cpu0 = time.time(), time.process_time()
@@ -140,9 +152,10 @@ def main() -> None:
     names = list(ladders)
     days = plan.days
     if args.books_from == "verify":
-        _, children = replication_seeds(world.simulation.seed, args.books)
+        _, children = replication_seeds(world.simulation.seed, args.skip + args.books)
     else:
-        children = [book_seed for book_seed, _ in prediction_seeds(world, args.books + 1)[1:]]
+        children = [book_seed for book_seed, _ in prediction_seeds(world, args.skip + args.books + 1)[1:]]
+    children = children[args.skip:]
     figs = {(way, name): [] for way in ("verify", "valuation") for name in names}
     for k, child in enumerate(children):
         book = planning_book(world, days, rng=child)

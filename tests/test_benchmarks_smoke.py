@@ -27,6 +27,7 @@ CASES = {
                         "--guard-runs", "1", "--prediction-runs", "2"],
     "prediction_error": ["--world", "baseline", "--accounts", "200", "--books", "2", "--runs", "2",
                          "--shipped", "sms_gentle"],
+    "capacity_use": ["--accounts", "300", "--books", "2", "--sample", "6", "--passes", "1", "--shipped", "baseline"],
     "profile_engine": ["--accounts", "300", "--days", "5", "--agents", "5", "--cprofile", "--top", "5"],
 }
 

@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# kept(): from this many rows a count of the mask picks boolean indexing or np.compress (below it the count
+# is not worth its call); boolean indexing from this share of the rows kept on.
+MANY_ROWS = 4096
+NEARLY_ALL = 0.98
+
 
 def distinct(rows: np.ndarray) -> np.ndarray:
     """The distinct values of ``rows``, ascending (``np.unique(rows)``)."""
@@ -48,9 +53,23 @@ def kept(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
     of CPU, ``np.compress`` 0.7 ms (1.5 against 0.8 ms with 90 % kept; 0.84
     against 1.03 ms with 98 %, the one case it loses). The engine narrows its
     live rows this way dozens of times a day.
+
+    Most of those masks drop almost nothing (the live rows less the few closed
+    since, the workable rows less the few on a plan), and there boolean
+    indexing, which copies runs of kept rows, wins: over a million rows,
+    0.45-0.65 ms against compress's 0.82-0.85 ms with 98-99.9 % kept, and a
+    plain copy 0.19 ms when all are. A count of the kept rows (0.03 ms) picks
+    the way; every way gives the same array.
     """
     if mask.shape[0] != rows.shape[0]:  # np.compress would quietly cut to the shorter of the two
         raise ValueError(f"a mask of {mask.shape[0]} rows for {rows.shape[0]}")
+    if mask.shape[0] < MANY_ROWS:
+        return np.compress(mask, rows, axis=0)
+    count = np.count_nonzero(mask)
+    if count == mask.shape[0]:
+        return rows.copy()
+    if count >= NEARLY_ALL * mask.shape[0]:
+        return rows[mask]
     return np.compress(mask, rows, axis=0)
 
 

@@ -13,6 +13,7 @@ from sim.engine.rows import (
     distinct_first,
     kept,
     minutes_order,
+    put_table_rows,
     stable_argsort,
     table_rows,
 )
@@ -155,6 +156,21 @@ def test_kept_rows_are_the_boolean_index(share, size):
     assert np.array_equal(table_rows(book_table, rows), book_table[rows])
     with pytest.raises(ValueError, match=f"a mask of {size - 1} rows for {size}"):
         kept(rows, mask[1:])
+
+
+@pytest.mark.parametrize("count", [0, 1, 5_000])
+def test_rows_written_whole_are_the_assignment(count):
+    """``put_table_rows(table, rows, values)`` leaves the table ``table[rows] = values`` leaves, for a row each
+    and for one value for all (the statements' past due by age, cleared on a cure)."""
+    rng = np.random.default_rng(5)
+    table = rng.random((50_000, 6))
+    rows = np.sort(rng.choice(table.shape[0], count, replace=False))
+    values = rng.random((count, 6))
+    for value in (values, 0.0):
+        expected, got = table.copy(), table.copy()
+        expected[rows] = value
+        put_table_rows(got, rows, value)
+        assert np.array_equal(got.view(np.int64), expected.view(np.int64))  # bit for bit
 
 
 def test_the_call_order_is_the_stable_order_with_or_without_ties():

@@ -13,6 +13,7 @@ from sim.engine.rows import (
     distinct_first,
     kept,
     minutes_order,
+    put_table_rows,
     stable_argsort,
     table_rows,
 )
@@ -138,20 +139,38 @@ def test_the_call_list_read_a_chunk_at_a_time_calls_the_same_accounts(name, monk
         assert np.array_equal(getattr(chunked.contact_log, column), getattr(whole.contact_log, column)), column
 
 
-@pytest.mark.parametrize("share", [0.0, 0.5, 0.97, 1.0])
-def test_kept_rows_are_the_boolean_index(share):
-    """``kept(rows, mask)`` is ``rows[mask]`` (rows or a table's rows), and a mask of another length is an error
-    rather than a quiet cut; ``table_rows(table, rows)`` is ``table[rows]``."""
+@pytest.mark.parametrize("size", [1_000, 20_000])
+@pytest.mark.parametrize("share", [0.0, 0.5, 0.97, 0.99, 0.9995, 1.0])
+def test_kept_rows_are_the_boolean_index(share, size):
+    """``kept(rows, mask)`` is ``rows[mask]`` (rows or a table's rows) whichever way it takes (compress, boolean
+    indexing, a copy), never the caller's array itself, and a mask of another length is an error rather than a
+    quiet cut; ``table_rows(table, rows)`` is ``table[rows]``."""
     rng = np.random.default_rng(3)
-    rows = np.sort(rng.choice(1_000_000, 20_000, replace=False))
+    rows = np.sort(rng.choice(1_000_000, 20_000, replace=False))[:size]
     mask = rng.random(rows.size) < share
-    assert np.array_equal(kept(rows, mask), rows[mask])
+    out = kept(rows, mask)
+    assert np.array_equal(out, rows[mask]) and out.dtype == rows.dtype and not np.shares_memory(out, rows)
     table = rng.random((rows.size, 6))
     assert np.array_equal(kept(table, mask), table[mask])
     book_table = rng.random((1_000_000, 6))
     assert np.array_equal(table_rows(book_table, rows), book_table[rows])
-    with pytest.raises(ValueError, match="a mask of 19999 rows for 20000"):
+    with pytest.raises(ValueError, match=f"a mask of {size - 1} rows for {size}"):
         kept(rows, mask[1:])
+
+
+@pytest.mark.parametrize("count", [0, 1, 5_000])
+def test_rows_written_whole_are_the_assignment(count):
+    """``put_table_rows(table, rows, values)`` leaves the table ``table[rows] = values`` leaves, for a row each
+    and for one value for all (the statements' past due by age, cleared on a cure)."""
+    rng = np.random.default_rng(5)
+    table = rng.random((50_000, 6))
+    rows = np.sort(rng.choice(table.shape[0], count, replace=False))
+    values = rng.random((count, 6))
+    for value in (values, 0.0):
+        expected, got = table.copy(), table.copy()
+        expected[rows] = value
+        put_table_rows(got, rows, value)
+        assert np.array_equal(got.view(np.int64), expected.view(np.int64))  # bit for bit
 
 
 def test_the_call_order_is_the_stable_order_with_or_without_ties():

@@ -197,8 +197,12 @@ class Book:
         Callers must not write into the array returned.
         """
         live = self._live
-        live = kept(live, self.status[live] == ACTIVE)
-        self._live = live
+        active = self.status[live] == ACTIVE
+        # The morning finds every row active still (the night closes none): then the array stays as it is,
+        # not copied (a million positions, 0.2 ms and 8 MB of memory traffic).
+        if not active.all():
+            live = kept(live, active)
+            self._live = live
         return live
 
     def activate(self, rows: np.ndarray) -> None:

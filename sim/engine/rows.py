@@ -14,6 +14,11 @@ from __future__ import annotations
 
 import numpy as np
 
+# kept(): from this many rows a count of the mask picks boolean indexing or np.compress (below it the count
+# is not worth its call); boolean indexing from this share of the rows kept on.
+MANY_ROWS = 4096
+NEARLY_ALL = 0.98
+
 
 def distinct(rows: np.ndarray) -> np.ndarray:
     """The distinct values of ``rows``, ascending (``np.unique(rows)``)."""
@@ -48,9 +53,23 @@ def kept(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
     of CPU, ``np.compress`` 0.7 ms (1.5 against 0.8 ms with 90 % kept; 0.84
     against 1.03 ms with 98 %, the one case it loses). The engine narrows its
     live rows this way dozens of times a day.
+
+    Most of those masks drop almost nothing (the live rows less the few closed
+    since, the workable rows less the few on a plan), and there boolean
+    indexing, which copies runs of kept rows, wins: over a million rows,
+    0.45-0.65 ms against compress's 0.82-0.85 ms with 98-99.9 % kept, and a
+    plain copy 0.19 ms when all are. A count of the kept rows (0.03 ms) picks
+    the way; every way gives the same array.
     """
     if mask.shape[0] != rows.shape[0]:  # np.compress would quietly cut to the shorter of the two
         raise ValueError(f"a mask of {mask.shape[0]} rows for {rows.shape[0]}")
+    if mask.shape[0] < MANY_ROWS:
+        return np.compress(mask, rows, axis=0)
+    count = np.count_nonzero(mask)
+    if count == mask.shape[0]:
+        return rows.copy()
+    if count >= NEARLY_ALL * mask.shape[0]:
+        return rows[mask]
     return np.compress(mask, rows, axis=0)
 
 
@@ -59,6 +78,20 @@ def table_rows(table: np.ndarray, rows: np.ndarray) -> np.ndarray:
     whole rows where fancy indexing walks element by element (0.1 ms against 0.9 ms for 33,000 rows of six
     columns out of 5.3 M, CPU time, on this machine)."""
     return np.take(table, rows, axis=0)
+
+
+def put_table_rows(table: np.ndarray, rows: np.ndarray, values) -> None:
+    """``table[rows] = values`` for a 2-D C-ordered ``table`` (a row per account): each row written whole, as
+    one element of a byte view of the table, instead of element by element (0.13 against 0.54 ms for 33,000
+    rows of six columns out of 5.3 M, CPU time, on this machine). A repeated row takes its last values, as
+    with the assignment; ``values`` is one row for all, or a row each."""
+    if not table.flags.c_contiguous:
+        table[rows] = values
+        return
+    width = table.dtype.itemsize * table.shape[1]
+    whole = np.dtype((np.void, width))
+    values = np.ascontiguousarray(np.broadcast_to(np.asarray(values, dtype=table.dtype), (len(rows), table.shape[1])))
+    np.put(table.view(whole).reshape(table.shape[0]), rows, values.view(whole).reshape(len(rows)))
 
 
 def stable_argsort(key: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ from ..behavior import floor_intensity
 from ..card_behavior import CardChoice, PaymentChoice, first_minimum, minimum_rule
 from ..card_terms import late_fees_due, minimum_due_cents, to_cents
 from ..domain import ACTIVE, BUCKET_DAYS, CURED, bucket_of
-from .rows import kept, table_rows
+from .rows import kept, put_table_rows, table_rows
 
 AGES = 6  # past-due amounts kept by cycle: 1-30 … 151-180 (and older, in the last)
 HALF_CENT = 0.005
@@ -164,7 +164,7 @@ class Statements:
             by_age[:, age] -= take
             left -= take
         by_age[by_age < HALF_CENT] = 0.0
-        self.past_due_by_age[who] = by_age
+        put_table_rows(self.past_due_by_age, who, by_age)
         self.due[who] = np.maximum(self.due[who] - left, 0.0)
         self.book.past_due[who] = by_age.sum(axis=1)
 
@@ -174,7 +174,7 @@ class Statements:
         who = kept(who, book.status[who] == ACTIVE)
         cured = kept(who, book.past_due[who] < HALF_CENT)
         if cured.size:
-            self.past_due_by_age[cured] = 0.0
+            put_table_rows(self.past_due_by_age, cured, 0.0)
             book.past_due[cured] = 0.0
         late = kept(who, book.past_due[who] >= HALF_CENT)
         cycles = self._cycles_behind(late)
@@ -235,7 +235,7 @@ class Statements:
         by_age[:, AGES - 1] += by_age[:, AGES - 2]
         by_age[:, 1:AGES - 1] = by_age[:, 0:AGES - 2]
         by_age[:, 0] = self.due[who]
-        self.past_due_by_age[who] = by_age
+        put_table_rows(self.past_due_by_age, who, by_age)
         self.book.past_due[who] = by_age.sum(axis=1)
         self.due[who] = 0.0
 

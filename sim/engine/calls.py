@@ -320,21 +320,22 @@ class CallCentre:
                 due = None
             if due is not None:
                 _, i, k, s = due
-                if (redial and redial[0][0] <= now) or (opening and opening[0][0] <= now):
-                    floor.wake(idle, now)  # more redials are due: let a colleague help
+                if idle and ((redial and redial[0][0] <= now) or (opening and opening[0][0] <= now)):
+                    floor.wake(idle, now)  # more redials are due: let a colleague help (none idle: no call)
                 if reach is not None:
                     if team.queue_ready <= k < queue_size:
                         self.list_more(team, k)
                     if k >= queue_size or queue_list[k] != i:
                         continue  # pushed by a call that ended after midnight: yesterday's list, not today's
-            elif team.cursor < queue_size:
-                k = team.cursor
-                team.cursor = k + 1
-                if k >= team.queue_ready:  # the next chunk of the list (list_more)
-                    self.list_more(team, k)
-                i, s = queue_list[k], queue_step_list[k]
             else:
-                i = -1
+                k = team.cursor  # the list's next position (shared with the team's other agents)
+                if k < queue_size:
+                    team.cursor = k + 1
+                    if k >= team.queue_ready:  # the next chunk of the list (list_more)
+                        self.list_more(team, k)
+                    i, s = queue_list[k], queue_step_list[k]
+                else:
+                    i = -1
             if i >= 0:
                 # ---- the dial: may the call be made now?
                 if i in blocked:
@@ -486,7 +487,8 @@ class CallCentre:
             else:
                 patience = AccountDraws.exponential(patience_mean, draws.patience.draw(account)[0])
             queue.append((at, account, patience))
-            wake(idle, now)
+            if idle:  # Floor.wake does nothing on an empty queue: not called
+                wake(idle, now)
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""

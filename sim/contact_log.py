@@ -66,6 +66,12 @@ class ContactLogBuilder:
         flat.extend((account, minute, channel, outcome, agent, duration))
         return len(flat) // ROW - 1
 
+    def agent_rows_list(self) -> list[float]:
+        """The agents' rows as the flat list they are kept in, for the call agents' loop, which appends to it
+        itself (:meth:`sim.engine.calls.CallCentre.agent_shift`: a method call at every dial costs more than
+        the append): ``ROW`` numbers a row as :meth:`add` takes them, row ``r``'s outcome at ``r * ROW + 3``."""
+        return self._flat
+
     def conclude(self, row: int, outcome: int | None) -> None:
         """A conversation's result (a :class:`~sim.domain.LogOutcome`) replaces ``right_party`` on its row.
 

@@ -18,6 +18,7 @@ from collections import deque
 
 import numpy as np
 
+from ..contact_log import ROW as LOG_ROW
 from ..domain import (
     BUCKETS,
     DELINQUENT_BUCKETS,
@@ -263,6 +264,8 @@ class CallCentre:
         attempts, contacts, connects = counters.today_attempts, counters.today_contacts, counters.today_connects
         failed, steps_today, outcomes = counters.today_failed, counters.today_steps, counters.outcomes_today
         log = ctx.log if ctx.log.enabled else None
+        # ContactLogBuilder.add and .conclude, written out: the agents' rows, six numbers a row.
+        log_rows = log.agent_rows_list() if log is not None else None
         lift_attempt, fatigue_rate = self.lift_attempt, ctx.behavior.fatigue
         lift_by_recent = self.lift_by_recent  # lift_attempt * fatigue(fatigue_rate, n, hardening) by n
         lift_known = len(lift_by_recent)
@@ -272,7 +275,8 @@ class CallCentre:
         refused_later_today = counters.refused_later_today
         # ContactCounters.record_conversation, written out: what a conversation starts and resets.
         last_conversation, failed_reset = counters.last_conversation, counters.failed_reset_today
-        conversation = self.conversation
+        # Its bound method: calling the instance goes through type slots, three times the cost of the call.
+        conversation = self.conversation.__call__
         heappush, heappop = heapq.heappush, heapq.heappop
         ln = math.log
         per_hour = MINUTES_PER_HOUR  # sim.domain.hour_of, written out: one call fewer per dial
@@ -320,21 +324,22 @@ class CallCentre:
                 due = None
             if due is not None:
                 _, i, k, s = due
-                if (redial and redial[0][0] <= now) or (opening and opening[0][0] <= now):
-                    floor.wake(idle, now)  # more redials are due: let a colleague help
+                if idle and ((redial and redial[0][0] <= now) or (opening and opening[0][0] <= now)):
+                    floor.wake(idle, now)  # more redials are due: let a colleague help (none idle: no call)
                 if reach is not None:
                     if team.queue_ready <= k < queue_size:
                         self.list_more(team, k)
                     if k >= queue_size or queue_list[k] != i:
                         continue  # pushed by a call that ended after midnight: yesterday's list, not today's
-            elif team.cursor < queue_size:
-                k = team.cursor
-                team.cursor = k + 1
-                if k >= team.queue_ready:  # the next chunk of the list (list_more)
-                    self.list_more(team, k)
-                i, s = queue_list[k], queue_step_list[k]
             else:
-                i = -1
+                k = team.cursor  # the list's next position (shared with the team's other agents)
+                if k < queue_size:
+                    team.cursor = k + 1
+                    if k >= team.queue_ready:  # the next chunk of the list (list_more)
+                        self.list_more(team, k)
+                    i, s = queue_list[k], queue_step_list[k]
+                else:
+                    i = -1
             if i >= 0:
                 # ---- the dial: may the call be made now?
                 if i in blocked:
@@ -393,8 +398,9 @@ class CallCentre:
                 if not tried:
                     steps_today += (s, i)
                 outcomes[outcome] += 1
-                if log is not None:
-                    row = log.add(i, now, CALL_CODE, outcome, agent, duration)
+                if log is not None:  # log.add(…), written out: the row's number, then its numbers
+                    row = len(log_rows) // LOG_ROW
+                    log_rows += (i, now, CALL_CODE, outcome, agent, duration)
                 if outcome == RIGHT_PARTY:
                     last_conversation[i] = day  # the quiet period starts, failed attempts reset
                     conversed.add(i)
@@ -418,8 +424,8 @@ class CallCentre:
                     lifted.append(i)
                 if outcome == RIGHT_PARTY:
                     ended = conversation(i, day, "right_party_contact")
-                    if log is not None:
-                        log.conclude(row, ended)  # the row carries the conversation's result
+                    if log is not None and ended is not None:  # log.conclude(row, ended), written out:
+                        log_rows[row * LOG_ROW + 3] = ended  # the row carries the conversation's result
                 elif outcome == NO_ANSWER and attempts.get(i, 0) < step_attempts[s]:
                     team.redial.append((now + redial_minutes, i, k, s))
                 continue
@@ -486,7 +492,8 @@ class CallCentre:
             else:
                 patience = AccountDraws.exponential(patience_mean, draws.patience.draw(account)[0])
             queue.append((at, account, patience))
-            wake(idle, now)
+            if idle:  # Floor.wake does nothing on an empty queue: not called
+                wake(idle, now)
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""

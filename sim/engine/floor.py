@@ -168,8 +168,15 @@ class Floor:
                     continue
                 if busy is None:
                     heappop(heap)  # asleep: its timer is on the heap
-                else:
+                elif entry is shift.timer:  # its sleep's timer (sleep() may make it valid again): left as it is
                     heapreplace(heap, [at + busy, next(order), shift.token, shift])
+                else:
+                    # The entry it ran from, reused in place for the end of its call (no new list a call); its
+                    # token may have moved on (it woke from a sleep), so it is written again.
+                    entry[0] = at + busy
+                    entry[1] = next(order)
+                    entry[2] = shift.token
+                    heapreplace(heap, entry)
             if heap:
                 # Resume right after SimPy's next event is processed (not a timeout of our own, which
                 # would come after every other event scheduled at that time).

@@ -63,10 +63,7 @@ class Conversation:
         self.promise_p, self.plan_p = behavior.promise_probability, behavior.plan_uptake
         self.dispute_p = behavior.dispute_probability
 
-    # A hot path: called at every right-party contact, so lift() and the pool's next() are written out
-    # (a method call per step costs more than the step; the same steps in the same order, so the same
-    # numbers); hence the complexity exemption.
-    def __call__(self, i: int, day: int, lift_key: str) -> int | None:  # noqa: C901, PLR0912, PLR0915
+    def __call__(self, i: int, day: int, lift_key: str) -> int | None:
         book = self.book
         # Elements read with .item() (a Python number: half the cost of a NumPy scalar, the same value).
         if book.status.item(i) != ACTIVE:
@@ -77,79 +74,48 @@ class Conversation:
         # conversation then always gets the same ones.
         draws = ctx.draws
         if draws is None:
-            pool = self.pool
-            at, buffer = pool._index, pool._buffer
-            if at < len(buffer):  # UniformPool.next, written out (it refills an emptied block)
-                complaint_u = buffer[at]
-                pool._index = at + 1
-            else:
-                complaint_u = pool.next()
+            next_u = self.pool.next
+            complaint_u = next_u()
         else:
             complaint_u, outcome_u, due_u, share_u = draws.conversation.draw(i)
-        # self.lift(i, lift_key), written out.
-        counters = self.counters
-        recent = counters.contacts_7d.item(i) + counters.today_contacts.get(i, 0)  # recent_contacts(i)
-        if recent < PRESSURE_TABLE:
-            lift = self.lift_by_recent[lift_key][recent]
-            complaint = self.complaint_by_recent[recent]
-        else:
-            behavior = ctx.behavior
-            lift = behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
-            complaint = self._complaint_probability(recent)
-        pending_lift = book.pending_lift
-        pending_lift[i] = pending_lift.item(i) + lift
-        book.lifted.append(i)
-        days = ctx.days
-        if day >= days:
-            day = days - 1
+        recent = self.lift(i, lift_key)
+        complaint = (self.complaint_by_recent[recent] if recent < PRESSURE_TABLE
+                     else self._complaint_probability(recent))
+        day = min(day, ctx.days - 1)
         logged = None
         if complaint_u < complaint:
             logged = COMPLAINT_LOGGED
             self.complained(i, day)
-        standing = self.standing
-        if standing is not None and standing.asks_to_cease(i, recent):
-            counters.blocked_today.add(i)
+        if self.standing is not None and self.standing.asks_to_cease(i, recent):
+            self.counters.blocked_today.add(i)
             return CEASE_LOGGED  # wins: the audit must see every request to stop
         if book.in_plan.item(i):
             return logged
         if draws is None:
-            at, buffer = pool._index, pool._buffer
-            if at < len(buffer):
-                outcome_u = buffer[at]
-                pool._index = at + 1
-            else:
-                outcome_u = pool.next()
+            outcome_u = next_u()
         # sim.behavior.conversation_outcome, written out with its probabilities read once (the same steps).
-        promise_p = self.promise_p
-        if outcome_u < promise_p:
-            # A promise: its due day and share (from the pool: two more uniforms; per account: drawn already).
-            if draws is None:
-                at, buffer = pool._index, pool._buffer
-                if at + 2 <= len(buffer):
-                    due_u, share_u = buffer[at], buffer[at + 1]
-                    pool._index = at + 2
-                else:
-                    due_u = pool.next()
-                    share_u = pool.next()
-            self._promise(i, day, due_u, share_u)
+        if outcome_u < self.promise_p:
             outcome = PROMISE
-        elif outcome_u - promise_p < self.plan_p:
-            self._plan(i, day)
+        elif outcome_u - self.promise_p < self.plan_p:
             outcome = PLAN
-        elif outcome_u - promise_p - self.plan_p < self.dispute_p:
+        elif outcome_u - self.promise_p - self.plan_p < self.dispute_p:
             outcome = DISPUTE
-            self.settle(i, day, outcome, 0.0, 0.0)
         else:
             outcome = REFUSAL
+        if outcome == PROMISE and draws is None:
+            due_u = next_u()
+            share_u = next_u()
+        elif draws is None:
+            due_u = share_u = 0.0  # read by a promise only
+        self.settle(i, day, outcome, due_u, share_u)
         return LOGGED_BY_OUTCOME[outcome] if logged is None else logged
 
     def lift(self, i: int, lift_key: str) -> int:
         """The conversation's lift (``[behavior.lift]``'s ``lift_key``), damped by the borrower's contacts of
         the last 7 days, today's included (:func:`sim.domain.fatigue`); returns that count.
 
-        The one definition of a conversation's lift: :meth:`__call__` has it written out (a method call at
-        every conversation costs more than the lift), the same steps; a replayed log's conversations
-        (:mod:`.replay`) call it, and the replay tests hold the two to the same numbers.
+        The one definition of a conversation's lift: the engine's conversations and a replayed log's
+        (:mod:`.replay`) both go through here.
         """
         recent = self.counters.recent_contacts(i)
         if recent < PRESSURE_TABLE:

@@ -153,6 +153,31 @@ def test_contact_and_promises_shift_payments_toward_the_past_due_amount():
     assert by_segment[0, PaymentChoice.PAST_DUE] > by_segment[1, PaymentChoice.PAST_DUE]  # low risk cures more
 
 
+def test_the_payment_choice_is_numpys_cumulative_sums_and_row_sums_bit_for_bit():
+    """The kind a uniform falls on and where in it, with the running sums and row totals written a column at a
+    time: exactly what ``np.cumsum`` and ``sum(axis=1)`` give, on weights of every scale and empty rows."""
+    from sim.card_behavior import CardChoice, _row_sums
+
+    rng = np.random.default_rng(11)
+    w = rng.random((50_000, len(PaymentChoice))) * np.exp(rng.normal(0.0, 3.0, (50_000, len(PaymentChoice))))
+    w[rng.random(w.shape) < 0.2] = 0.0
+    assert np.array_equal(_row_sums(w), w.sum(axis=1))
+    probabilities = w / np.where(w.sum(axis=1) > 0, w.sum(axis=1), 1.0)[:, None]
+    u = rng.random(w.shape[0])
+    kind, within = CardChoice.choose(probabilities, u)
+    # The choice as first written: NumPy's cumulative sum and a count of the bounds at or below u.
+    upper = np.cumsum(probabilities, axis=1)
+    upper[:, -1] = 1.0
+    expected = np.minimum((u[:, None] >= upper).sum(axis=1), len(PaymentChoice) - 1)
+    rows = np.arange(u.size)
+    width = probabilities[rows, expected]
+    lower = upper[rows, expected] - width
+    expected_within = np.clip(np.divide(u - lower, width, out=np.zeros_like(u), where=width > 0), 0.0, 1.0 - 1e-12)
+    assert np.array_equal(kind, expected) and kind.dtype == expected.dtype
+    assert np.array_equal(within, expected_within)
+    assert set(np.unique(kind)) == set(range(len(PaymentChoice)))
+
+
 # ----------------------------------------------------------------------------- re-default
 
 

@@ -34,7 +34,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..behavior import floor_intensity
-from ..card_behavior import CardChoice, PaymentChoice, first_minimum, minimum_rule
+from ..card_behavior import CardChoice, PaymentChoice, first_minimum, minimum_rule, row_sums
 from ..card_terms import late_fees_due, minimum_due_cents, to_cents
 from ..domain import ACTIVE, BUCKET_DAYS, CURED, bucket_of
 from .rows import kept, put_table_rows, table_rows
@@ -166,7 +166,7 @@ class Statements:
         by_age[by_age < HALF_CENT] = 0.0
         put_table_rows(self.past_due_by_age, who, by_age)
         self.due[who] = np.maximum(self.due[who] - left, 0.0)
-        self.book.past_due[who] = by_age.sum(axis=1)
+        self.book.past_due[who] = row_sums(by_age)
 
     def after_payment(self, who: np.ndarray, day: int) -> tuple[np.ndarray, np.ndarray]:
         """Cure or roll back the active payers ``who`` (unique): returns (cured, rolled back)."""
@@ -236,7 +236,7 @@ class Statements:
         by_age[:, 1:AGES - 1] = by_age[:, 0:AGES - 2]
         by_age[:, 0] = self.due[who]
         put_table_rows(self.past_due_by_age, who, by_age)
-        self.book.past_due[who] = by_age.sum(axis=1)
+        self.book.past_due[who] = row_sums(by_age)
         self.due[who] = 0.0
 
     def _statement(self, who: np.ndarray, missed: np.ndarray, day: int) -> None:

@@ -246,7 +246,7 @@ class CallCentre:
         handle = team.spec.handle_minutes
         exponential = team.spec.handle_distribution == "exponential"
         pool = self.call_pool
-        draw_call = pool.uniform_and_exponential
+        next_u = pool.next  # shared with the conversations, which draw from it between dials
         draws = ctx.draws
         dial_draws = draws.dial.draw if draws is not None else None
         answers_inbound = team.spec.inbound
@@ -365,16 +365,9 @@ class CallCentre:
                     continue
                 # The outcome's uniform and a unit exponential for the length, in one draw.
                 if dial_draws is None:
-                    # UniformPool.uniform_and_exponential(1.0), written out (the pool is
-                    # shared with the conversations, so its place is read at every dial).
-                    at = pool._index
-                    buffer = pool._buffer
-                    if at + 2 > len(buffer):
-                        u, unit_length = draw_call(1.0)
-                    else:
-                        pool._index = at + 2
-                        u = buffer[at]
-                        unit_length = -ln(1.0 - buffer[at + 1])  # -1.0 * log(…), exactly
+                    # UniformPool.uniform_and_exponential(1.0): two of the pool's draws, each a C-level call.
+                    u = next_u()
+                    unit_length = -ln(1.0 - next_u())  # -1.0 * log(…), exactly
                 else:
                     u, v = dial_draws(i)  # the account's own next dial
                     unit_length = -ln(1.0 - v)

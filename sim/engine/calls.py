@@ -92,6 +92,12 @@ class CallCentre:
         self.lift_by_recent = [self.lift_attempt * fatigue(behavior.fatigue, n, self.hardening)
                                for n in range(FATIGUE_TABLE)]
         self.listens = [fatigue(self.pressure, n, self.hardening) for n in range(FATIGUE_TABLE)]
+        # The columns a dial reads or writes one element of, as memoryviews: a read gives the Python number
+        # .item() gives and a write stores the same value, each about half the cost of NumPy's scalar
+        # indexing. The book's and the counters' columns are allocated once for the run and changed in place.
+        self.pending_lift = memoryview(book.pending_lift)
+        self.contacts_7d = memoryview(counters.contacts_7d)
+        self.last_conversation = memoryview(counters.last_conversation)
         for team in teams.call:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
@@ -107,11 +113,11 @@ class CallCentre:
         if not self.lift_attempt:
             return
         recent = self.counters.recent_contacts(i)
-        book = self.book
-        book.pending_lift[i] = book.pending_lift.item(i) + (
+        pending_lift = self.pending_lift
+        pending_lift[i] = pending_lift[i] + (
             self.lift_by_recent[recent] if recent < FATIGUE_TABLE
             else self.lift_attempt * fatigue(self.ctx.behavior.fatigue, recent, self.hardening))
-        book.lifted.append(i)
+        self.book.lifted.append(i)
 
     # ------------------------------------------------------------------------- the morning
 
@@ -269,12 +275,12 @@ class CallCentre:
         lift_attempt, fatigue_rate = self.lift_attempt, ctx.behavior.fatigue
         lift_by_recent = self.lift_by_recent  # lift_attempt * fatigue(fatigue_rate, n, hardening) by n
         lift_known = len(lift_by_recent)
-        pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
+        pending_lift, contacts_7d = self.pending_lift, self.contacts_7d  # memoryviews (see __init__)
         lifted = self.book.lifted  # cleared in place each evening
         step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
         refused_later_today = counters.refused_later_today
         # ContactCounters.record_conversation, written out: what a conversation starts and resets.
-        last_conversation, failed_reset = counters.last_conversation, counters.failed_reset_today
+        last_conversation, failed_reset = self.last_conversation, counters.failed_reset_today
         # Its bound method: calling the instance goes through type slots, three times the cost of the call.
         conversation = self.conversation.__call__
         heappush, heappop = heapq.heappush, heapq.heappop
@@ -408,10 +414,10 @@ class CallCentre:
                 now = yield duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:  # attempt_lift(i), written out
-                    # One element read with .item(): a Python number, half the cost of a NumPy scalar
-                    # (the same sum: float64 + float is the same IEEE addition either way).
-                    recent = contacts_7d.item(i) + contacts.get(i, 0)
-                    pending_lift[i] = pending_lift.item(i) + (
+                    # Elements read through memoryviews: Python numbers, the same sum (float64 + float is the
+                    # same IEEE addition either way).
+                    recent = contacts_7d[i] + contacts.get(i, 0)
+                    pending_lift[i] = pending_lift[i] + (
                         lift_by_recent[recent] if recent < lift_known
                         else lift_attempt * fatigue(fatigue_rate, recent, hardening))
                     lifted.append(i)

@@ -62,11 +62,16 @@ class Conversation:
         self.complaint_by_recent = [self._complaint_probability(n) for n in range(PRESSURE_TABLE)]
         self.promise_p, self.plan_p = behavior.promise_probability, behavior.plan_uptake
         self.dispute_p = behavior.dispute_probability
+        # The book's columns every conversation reads or writes one element of, as memoryviews: a read gives the
+        # Python number .item() gives and a write stores the same value, each about half the cost of NumPy's
+        # scalar indexing. The book's columns are allocated once for the run and changed in place.
+        self.status, self.in_plan = memoryview(book.status), memoryview(book.in_plan)
+        self.pending_lift = memoryview(book.pending_lift)
+        self.balance, self.past_due = memoryview(book.balance), memoryview(book.past_due)
+        self.promise_amount, self.promise_day = memoryview(book.promise_amount), memoryview(book.promise_day)
 
     def __call__(self, i: int, day: int, lift_key: str) -> int | None:
-        book = self.book
-        # Elements read with .item() (a Python number: half the cost of a NumPy scalar, the same value).
-        if book.status.item(i) != ACTIVE:
+        if self.status[i] != ACTIVE:
             return None
         ctx = self.ctx
         # The four uniforms (complaint, outcome, due day, share). From the shared pool they are
@@ -89,7 +94,7 @@ class Conversation:
         if self.standing is not None and self.standing.asks_to_cease(i, recent):
             self.counters.blocked_today.add(i)
             return CEASE_LOGGED  # wins: the audit must see every request to stop
-        if book.in_plan.item(i):
+        if self.in_plan[i]:
             return logged
         if draws is None:
             outcome_u = next_u()
@@ -123,9 +128,9 @@ class Conversation:
         else:
             behavior = self.ctx.behavior
             lift = behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
-        book = self.book
-        book.pending_lift[i] = book.pending_lift.item(i) + lift
-        book.lifted.append(i)
+        pending_lift = self.pending_lift
+        pending_lift[i] = pending_lift[i] + lift
+        self.book.lifted.append(i)
         return recent
 
     def complained(self, i: int, day: int) -> None:
@@ -163,9 +168,9 @@ class Conversation:
         # What is promised is drawn like a repayment (a share r of the balance),
         # and never less than what is past due: a promise brings a payment forward.
         share = behavior.r_min + (1.0 - behavior.r_min) * share_u
-        balance = book.balance.item(i)  # .item(): a Python float, cheaply (the same value)
-        book.promise_amount[i] = min(balance, max(book.past_due.item(i), share * balance))
-        book.promise_day[i] = due
+        balance = self.balance[i]
+        self.promise_amount[i] = min(balance, max(self.past_due[i], share * balance))
+        self.promise_day[i] = due
         book.promises_due[due].append(i)
         self.ctx.tally.promises_made[day] += 1
 

@@ -30,11 +30,16 @@ def test_the_dials_and_conversations_write_into_the_books_own_columns_to_the_end
         (conversation.in_plan, book.in_plan), (conversation.pending_lift, book.pending_lift),
         (conversation.balance, book.balance), (conversation.past_due, book.past_due),
         (conversation.promise_amount, book.promise_amount), (conversation.promise_day, book.promise_day),
+        (conversation.promises_made, engine.tally.promises_made),
+        *zip(calls.inbound_tally, (engine.tally.inbound_answered, engine.tally.inbound_wait,
+                                   engine.tally.inbound_waited, engine.tally.inbound_within_target,
+                                   engine.tally.contacts), strict=True),
     ]
     for view, column in views:
         assert view.obj is column
     # The run did write through them: promises were made and conversations started quiet periods.
     assert engine.tally.promises_made.sum() > 0
+    assert engine.tally.inbound_answered.sum() > 0
     assert (book.promise_amount > 0).any()
     assert (counters.last_conversation >= 0).any()  # NEVER (no conversation yet) is negative
     # A write through a view is the column's element, the same value as NumPy's scalar assignment stores.

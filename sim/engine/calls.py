@@ -98,6 +98,11 @@ class CallCentre:
         self.pending_lift = memoryview(book.pending_lift)
         self.contacts_7d = memoryview(counters.contacts_7d)
         self.last_conversation = memoryview(counters.last_conversation)
+        # Likewise the tally's daily counts an answered caller adds to (the tally's arrays are made once a run).
+        tally = ctx.tally
+        self.inbound_tally = tuple(memoryview(counts) for counts in (
+            tally.inbound_answered, tally.inbound_wait, tally.inbound_waited, tally.inbound_within_target,
+            tally.contacts))
         for team in teams.call:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
@@ -252,7 +257,7 @@ class CallCentre:
         handle = team.spec.handle_minutes
         exponential = team.spec.handle_distribution == "exponential"
         pool = self.call_pool
-        next_u = pool.next  # shared with the conversations, which draw from it between dials
+        uniforms = pool.uniforms  # shared with the conversations, which draw from it between dials
         draws = ctx.draws
         dial_draws = draws.dial.draw if draws is not None else None
         answers_inbound = team.spec.inbound
@@ -371,9 +376,9 @@ class CallCentre:
                     continue
                 # The outcome's uniform and a unit exponential for the length, in one draw.
                 if dial_draws is None:
-                    # UniformPool.uniform_and_exponential(1.0): two of the pool's draws, each a C-level call.
-                    u = next_u()
-                    unit_length = -ln(1.0 - next_u())  # -1.0 * log(…), exactly
+                    # UniformPool.uniform_and_exponential(1.0): two of the pool's draws, without a Python frame.
+                    u = next(uniforms)
+                    unit_length = -ln(1.0 - next(uniforms))  # -1.0 * log(…), exactly
                 else:
                     u, v = dial_draws(i)  # the account's own next dial
                     unit_length = -ln(1.0 - v)
@@ -497,17 +502,18 @@ class CallCentre:
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""
         ctx = self.ctx
-        tally = ctx.tally
-        arrival_day = min(int(arrival // DAY), ctx.days - 1)
+        answered, waits, waited, within_target, contacts = self.inbound_tally  # memoryviews (see __init__)
+        last_day = ctx.days - 1
+        arrival_day = min(int(arrival // DAY), last_day)
         wait = now - arrival
-        tally.inbound_answered[arrival_day] += 1
-        tally.inbound_wait[arrival_day] += wait
+        answered[arrival_day] += 1
+        waits[arrival_day] += wait
         if wait > 1e-9:
-            tally.inbound_waited[arrival_day] += 1
+            waited[arrival_day] += 1
         if wait <= SERVICE_LEVEL_SECONDS / 60.0:  # seconds → minutes, the clock's unit
-            tally.inbound_within_target[arrival_day] += 1
-        day = min(int(now // DAY), ctx.days - 1)
-        tally.contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
+            within_target[arrival_day] += 1
+        day = min(int(now // DAY), last_day)
+        contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
         row = ctx.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
         # A borrower-initiated call is still a telephone conversation for Reg F.
         self.counters.record_conversation(i, day)

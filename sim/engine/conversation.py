@@ -69,6 +69,7 @@ class Conversation:
         self.pending_lift = memoryview(book.pending_lift)
         self.balance, self.past_due = memoryview(book.balance), memoryview(book.past_due)
         self.promise_amount, self.promise_day = memoryview(book.promise_amount), memoryview(book.promise_day)
+        self.promises_made = memoryview(ctx.tally.promises_made)  # likewise the tally's (made once a run)
 
     def __call__(self, i: int, day: int, lift_key: str) -> int | None:
         if self.status[i] != ACTIVE:
@@ -79,14 +80,15 @@ class Conversation:
         # conversation then always gets the same ones.
         draws = ctx.draws
         if draws is None:
-            next_u = self.pool.next
-            complaint_u = next_u()
+            uniforms = self.pool.uniforms  # next(uniforms): the pool's next draw (UniformPool)
+            complaint_u = next(uniforms)
         else:
             complaint_u, outcome_u, due_u, share_u = draws.conversation.draw(i)
         recent = self.lift(i, lift_key)
         complaint = (self.complaint_by_recent[recent] if recent < PRESSURE_TABLE
                      else self._complaint_probability(recent))
-        day = min(day, ctx.days - 1)
+        if day >= ctx.days:  # min(day, ctx.days - 1): a call that ended after the last midnight counts on the last day
+            day = ctx.days - 1
         logged = None
         if complaint_u < complaint:
             logged = COMPLAINT_LOGGED
@@ -97,7 +99,7 @@ class Conversation:
         if self.in_plan[i]:
             return logged
         if draws is None:
-            outcome_u = next_u()
+            outcome_u = next(uniforms)
         # sim.behavior.conversation_outcome, written out with its probabilities read once (the same steps).
         if outcome_u < self.promise_p:
             outcome = PROMISE
@@ -108,8 +110,8 @@ class Conversation:
         else:
             outcome = REFUSAL
         if outcome == PROMISE and draws is None:
-            due_u = next_u()
-            share_u = next_u()
+            due_u = next(uniforms)
+            share_u = next(uniforms)
         elif draws is None:
             due_u = share_u = 0.0  # read by a promise only
         self.settle(i, day, outcome, due_u, share_u)
@@ -169,10 +171,14 @@ class Conversation:
         # and never less than what is past due: a promise brings a payment forward.
         share = behavior.r_min + (1.0 - behavior.r_min) * share_u
         balance = self.balance[i]
-        self.promise_amount[i] = min(balance, max(self.past_due[i], share * balance))
+        past_due, wanted = self.past_due[i], share * balance
+        # min(balance, max(past_due, wanted)) as conditionals, each keeping the first unless the other is strictly
+        # past it, as min and max do (the same value; in Python 3.11 min and max are calls through tp_call).
+        at_least = wanted if wanted > past_due else past_due
+        self.promise_amount[i] = at_least if at_least < balance else balance
         self.promise_day[i] = due
         book.promises_due[due].append(i)
-        self.ctx.tally.promises_made[day] += 1
+        self.promises_made[day] += 1
 
     def _plan(self, i: int, day: int) -> None:
         book, behavior = self.book, self.ctx.behavior

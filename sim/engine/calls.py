@@ -222,7 +222,9 @@ class CallCentre:
         tries_left = np.minimum(standing.cap_attempts_day[sets], standing.cap_attempts_7d[sets] - attempts_7d)
         connects_left = np.minimum(standing.cap_connects_day[sets],
                                    standing.cap_conversations_7d[sets] - counters.connects_7d[idx])
-        return (lo.tolist(), hi.tolist(), standing.offset[idx].tolist(), factor.tolist(), attempts_7d.tolist(),
+        # The window and the offset as floats: the agents compare and add them to the floor's (float) clock.
+        return (lo.astype(np.float64).tolist(), hi.astype(np.float64).tolist(),
+                standing.offset[idx].astype(np.float64).tolist(), factor.tolist(), attempts_7d.tolist(),
                 tries_left.tolist(), connects_left.tolist(), (standing.quiet_days[sets] > 0).tolist())
 
     # ------------------------------------------------------------------------- the agents
@@ -245,6 +247,10 @@ class CallCentre:
         outcome by the hour, one exponential the length.
         """
         ctx = self.ctx
+        # The floor's clock is a float: the shift's bounds, the day's start and the windows are floats too (the
+        # same values, whole minutes), so that comparing and subtracting them with the clock takes the
+        # interpreter's float-only fast path (an int beside a float takes the generic one, several times slower).
+        start, end = float(start), float(end)
         # An agent still on a call from the previous shift starts when it ends.
         start = max(start, self.agent_free_at[agent])
         if start >= end:
@@ -266,9 +272,9 @@ class CallCentre:
         floor = self.floor
         idle_agents = self.idle_agents
         means = team.means
-        day_start = day * DAY
+        day_start = float(day * DAY)
         counters = self.counters
-        window_start, window_end = counters.window
+        window_start, window_end = (float(minute) for minute in counters.window)
         rpc_by_hour = self.rpc_by_hour
         wrong_party_rate = self.wrong_party_rate
         blocked, conversed = counters.blocked_today, counters.conversed_today
@@ -282,7 +288,7 @@ class CallCentre:
         lift_known = len(lift_by_recent)
         pending_lift, contacts_7d = self.pending_lift, self.contacts_7d  # memoryviews (see __init__)
         lifted = self.book.lifted  # cleared in place each evening
-        step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
+        step_attempts, redial_minutes = self.step_attempts, float(self.redial_minutes)  # a float, as the clock
         refused_later_today = counters.refused_later_today
         # ContactCounters.record_conversation, written out: what a conversation starts and resets.
         last_conversation, failed_reset = self.last_conversation, counters.failed_reset_today

@@ -92,6 +92,17 @@ class CallCentre:
         self.lift_by_recent = [self.lift_attempt * fatigue(behavior.fatigue, n, self.hardening)
                                for n in range(FATIGUE_TABLE)]
         self.listens = [fatigue(self.pressure, n, self.hardening) for n in range(FATIGUE_TABLE)]
+        # The columns a dial reads or writes one element of, as memoryviews: a read gives the Python number
+        # .item() gives and a write stores the same value, each about half the cost of NumPy's scalar
+        # indexing. The book's and the counters' columns are allocated once for the run and changed in place.
+        self.pending_lift = memoryview(book.pending_lift)
+        self.contacts_7d = memoryview(counters.contacts_7d)
+        self.last_conversation = memoryview(counters.last_conversation)
+        # Likewise the tally's daily counts an answered caller adds to (the tally's arrays are made once a run).
+        tally = ctx.tally
+        self.inbound_tally = tuple(memoryview(counts) for counts in (
+            tally.inbound_answered, tally.inbound_wait, tally.inbound_waited, tally.inbound_within_target,
+            tally.contacts))
         for team in teams.call:
             handle = team.spec.handle_minutes
             team.means = (handle.no_answer, handle.wrong_party, handle.right_party)
@@ -107,11 +118,11 @@ class CallCentre:
         if not self.lift_attempt:
             return
         recent = self.counters.recent_contacts(i)
-        book = self.book
-        book.pending_lift[i] = book.pending_lift.item(i) + (
+        pending_lift = self.pending_lift
+        pending_lift[i] = pending_lift[i] + (
             self.lift_by_recent[recent] if recent < FATIGUE_TABLE
             else self.lift_attempt * fatigue(self.ctx.behavior.fatigue, recent, self.hardening))
-        book.lifted.append(i)
+        self.book.lifted.append(i)
 
     # ------------------------------------------------------------------------- the morning
 
@@ -211,7 +222,9 @@ class CallCentre:
         tries_left = np.minimum(standing.cap_attempts_day[sets], standing.cap_attempts_7d[sets] - attempts_7d)
         connects_left = np.minimum(standing.cap_connects_day[sets],
                                    standing.cap_conversations_7d[sets] - counters.connects_7d[idx])
-        return (lo.tolist(), hi.tolist(), standing.offset[idx].tolist(), factor.tolist(), attempts_7d.tolist(),
+        # The window and the offset as floats: the agents compare and add them to the floor's (float) clock.
+        return (lo.astype(np.float64).tolist(), hi.astype(np.float64).tolist(),
+                standing.offset[idx].astype(np.float64).tolist(), factor.tolist(), attempts_7d.tolist(),
                 tries_left.tolist(), connects_left.tolist(), (standing.quiet_days[sets] > 0).tolist())
 
     # ------------------------------------------------------------------------- the agents
@@ -234,6 +247,10 @@ class CallCentre:
         outcome by the hour, one exponential the length.
         """
         ctx = self.ctx
+        # The floor's clock is a float: the shift's bounds, the day's start and the windows are floats too (the
+        # same values, whole minutes), so that comparing and subtracting them with the clock takes the
+        # interpreter's float-only fast path (an int beside a float takes the generic one, several times slower).
+        start, end = float(start), float(end)
         # An agent still on a call from the previous shift starts when it ends.
         start = max(start, self.agent_free_at[agent])
         if start >= end:
@@ -246,7 +263,7 @@ class CallCentre:
         handle = team.spec.handle_minutes
         exponential = team.spec.handle_distribution == "exponential"
         pool = self.call_pool
-        draw_call = pool.uniform_and_exponential
+        uniforms = pool.uniforms  # shared with the conversations, which draw from it between dials
         draws = ctx.draws
         dial_draws = draws.dial.draw if draws is not None else None
         answers_inbound = team.spec.inbound
@@ -255,9 +272,9 @@ class CallCentre:
         floor = self.floor
         idle_agents = self.idle_agents
         means = team.means
-        day_start = day * DAY
+        day_start = float(day * DAY)
         counters = self.counters
-        window_start, window_end = counters.window
+        window_start, window_end = (float(minute) for minute in counters.window)
         rpc_by_hour = self.rpc_by_hour
         wrong_party_rate = self.wrong_party_rate
         blocked, conversed = counters.blocked_today, counters.conversed_today
@@ -269,12 +286,12 @@ class CallCentre:
         lift_attempt, fatigue_rate = self.lift_attempt, ctx.behavior.fatigue
         lift_by_recent = self.lift_by_recent  # lift_attempt * fatigue(fatigue_rate, n, hardening) by n
         lift_known = len(lift_by_recent)
-        pending_lift, contacts_7d = self.book.pending_lift, counters.contacts_7d
+        pending_lift, contacts_7d = self.pending_lift, self.contacts_7d  # memoryviews (see __init__)
         lifted = self.book.lifted  # cleared in place each evening
-        step_attempts, redial_minutes = self.step_attempts, self.redial_minutes
+        step_attempts, redial_minutes = self.step_attempts, float(self.redial_minutes)  # a float, as the clock
         refused_later_today = counters.refused_later_today
         # ContactCounters.record_conversation, written out: what a conversation starts and resets.
-        last_conversation, failed_reset = counters.last_conversation, counters.failed_reset_today
+        last_conversation, failed_reset = self.last_conversation, counters.failed_reset_today
         # Its bound method: calling the instance goes through type slots, three times the cost of the call.
         conversation = self.conversation.__call__
         heappush, heappop = heapq.heappush, heapq.heappop
@@ -365,16 +382,9 @@ class CallCentre:
                     continue
                 # The outcome's uniform and a unit exponential for the length, in one draw.
                 if dial_draws is None:
-                    # UniformPool.uniform_and_exponential(1.0), written out (the pool is
-                    # shared with the conversations, so its place is read at every dial).
-                    at = pool._index
-                    buffer = pool._buffer
-                    if at + 2 > len(buffer):
-                        u, unit_length = draw_call(1.0)
-                    else:
-                        pool._index = at + 2
-                        u = buffer[at]
-                        unit_length = -ln(1.0 - buffer[at + 1])  # -1.0 * log(…), exactly
+                    # UniformPool.uniform_and_exponential(1.0): two of the pool's draws, without a Python frame.
+                    u = next(uniforms)
+                    unit_length = -ln(1.0 - next(uniforms))  # -1.0 * log(…), exactly
                 else:
                     u, v = dial_draws(i)  # the account's own next dial
                     unit_length = -ln(1.0 - v)
@@ -415,10 +425,10 @@ class CallCentre:
                 now = yield duration
                 # ---- after the call: the attempt's lift, the conversation or a redial
                 if lift_attempt:  # attempt_lift(i), written out
-                    # One element read with .item(): a Python number, half the cost of a NumPy scalar
-                    # (the same sum: float64 + float is the same IEEE addition either way).
-                    recent = contacts_7d.item(i) + contacts.get(i, 0)
-                    pending_lift[i] = pending_lift.item(i) + (
+                    # Elements read through memoryviews: Python numbers, the same sum (float64 + float is the
+                    # same IEEE addition either way).
+                    recent = contacts_7d[i] + contacts.get(i, 0)
+                    pending_lift[i] = pending_lift[i] + (
                         lift_by_recent[recent] if recent < lift_known
                         else lift_attempt * fatigue(fatigue_rate, recent, hardening))
                     lifted.append(i)
@@ -498,17 +508,18 @@ class CallCentre:
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""
         ctx = self.ctx
-        tally = ctx.tally
-        arrival_day = min(int(arrival // DAY), ctx.days - 1)
+        answered, waits, waited, within_target, contacts = self.inbound_tally  # memoryviews (see __init__)
+        last_day = ctx.days - 1
+        arrival_day = min(int(arrival // DAY), last_day)
         wait = now - arrival
-        tally.inbound_answered[arrival_day] += 1
-        tally.inbound_wait[arrival_day] += wait
+        answered[arrival_day] += 1
+        waits[arrival_day] += wait
         if wait > 1e-9:
-            tally.inbound_waited[arrival_day] += 1
+            waited[arrival_day] += 1
         if wait <= SERVICE_LEVEL_SECONDS / 60.0:  # seconds → minutes, the clock's unit
-            tally.inbound_within_target[arrival_day] += 1
-        day = min(int(now // DAY), ctx.days - 1)
-        tally.contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
+            within_target[arrival_day] += 1
+        day = min(int(now // DAY), last_day)
+        contacts[day, INBOUND_CODE] += 1  # the series' column is the channel's code
         row = ctx.log.add(i, now, INBOUND_CODE, RIGHT_PARTY, agent, duration)
         # A borrower-initiated call is still a telephone conversation for Reg F.
         self.counters.record_conversation(i, day)

@@ -62,11 +62,17 @@ class Conversation:
         self.complaint_by_recent = [self._complaint_probability(n) for n in range(PRESSURE_TABLE)]
         self.promise_p, self.plan_p = behavior.promise_probability, behavior.plan_uptake
         self.dispute_p = behavior.dispute_probability
+        # The book's columns every conversation reads or writes one element of, as memoryviews: a read gives the
+        # Python number .item() gives and a write stores the same value, each about half the cost of NumPy's
+        # scalar indexing. The book's columns are allocated once for the run and changed in place.
+        self.status, self.in_plan = memoryview(book.status), memoryview(book.in_plan)
+        self.pending_lift = memoryview(book.pending_lift)
+        self.balance, self.past_due = memoryview(book.balance), memoryview(book.past_due)
+        self.promise_amount, self.promise_day = memoryview(book.promise_amount), memoryview(book.promise_day)
+        self.promises_made = memoryview(ctx.tally.promises_made)  # likewise the tally's (made once a run)
 
     def __call__(self, i: int, day: int, lift_key: str) -> int | None:
-        book = self.book
-        # Elements read with .item() (a Python number: half the cost of a NumPy scalar, the same value).
-        if book.status.item(i) != ACTIVE:
+        if self.status[i] != ACTIVE:
             return None
         ctx = self.ctx
         # The four uniforms (complaint, outcome, due day, share). From the shared pool they are
@@ -74,14 +80,15 @@ class Conversation:
         # conversation then always gets the same ones.
         draws = ctx.draws
         if draws is None:
-            next_u = self.pool.next
-            complaint_u = next_u()
+            uniforms = self.pool.uniforms  # next(uniforms): the pool's next draw (UniformPool)
+            complaint_u = next(uniforms)
         else:
             complaint_u, outcome_u, due_u, share_u = draws.conversation.draw(i)
         recent = self.lift(i, lift_key)
         complaint = (self.complaint_by_recent[recent] if recent < PRESSURE_TABLE
                      else self._complaint_probability(recent))
-        day = min(day, ctx.days - 1)
+        if day >= ctx.days:  # min(day, ctx.days - 1): a call that ended after the last midnight counts on the last day
+            day = ctx.days - 1
         logged = None
         if complaint_u < complaint:
             logged = COMPLAINT_LOGGED
@@ -89,10 +96,10 @@ class Conversation:
         if self.standing is not None and self.standing.asks_to_cease(i, recent):
             self.counters.blocked_today.add(i)
             return CEASE_LOGGED  # wins: the audit must see every request to stop
-        if book.in_plan.item(i):
+        if self.in_plan[i]:
             return logged
         if draws is None:
-            outcome_u = next_u()
+            outcome_u = next(uniforms)
         # sim.behavior.conversation_outcome, written out with its probabilities read once (the same steps).
         if outcome_u < self.promise_p:
             outcome = PROMISE
@@ -103,8 +110,8 @@ class Conversation:
         else:
             outcome = REFUSAL
         if outcome == PROMISE and draws is None:
-            due_u = next_u()
-            share_u = next_u()
+            due_u = next(uniforms)
+            share_u = next(uniforms)
         elif draws is None:
             due_u = share_u = 0.0  # read by a promise only
         self.settle(i, day, outcome, due_u, share_u)
@@ -123,9 +130,9 @@ class Conversation:
         else:
             behavior = self.ctx.behavior
             lift = behavior.lift[lift_key] * fatigue(behavior.fatigue, recent, self.hardening)
-        book = self.book
-        book.pending_lift[i] = book.pending_lift.item(i) + lift
-        book.lifted.append(i)
+        pending_lift = self.pending_lift
+        pending_lift[i] = pending_lift[i] + lift
+        self.book.lifted.append(i)
         return recent
 
     def complained(self, i: int, day: int) -> None:
@@ -163,11 +170,15 @@ class Conversation:
         # What is promised is drawn like a repayment (a share r of the balance),
         # and never less than what is past due: a promise brings a payment forward.
         share = behavior.r_min + (1.0 - behavior.r_min) * share_u
-        balance = book.balance.item(i)  # .item(): a Python float, cheaply (the same value)
-        book.promise_amount[i] = min(balance, max(book.past_due.item(i), share * balance))
-        book.promise_day[i] = due
+        balance = self.balance[i]
+        past_due, wanted = self.past_due[i], share * balance
+        # min(balance, max(past_due, wanted)) as conditionals, each keeping the first unless the other is strictly
+        # past it, as min and max do (the same value; in Python 3.11 min and max are calls through tp_call).
+        at_least = wanted if wanted > past_due else past_due
+        self.promise_amount[i] = at_least if at_least < balance else balance
+        self.promise_day[i] = due
         book.promises_due[due].append(i)
-        self.ctx.tally.promises_made[day] += 1
+        self.promises_made[day] += 1
 
     def _plan(self, i: int, day: int) -> None:
         book, behavior = self.book, self.ctx.behavior

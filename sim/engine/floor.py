@@ -144,6 +144,7 @@ class Floor:
             # stays the same until the floor yields.
             if queue:
                 next_at, priority, next_order, next_event = queue[0]
+                next_at = float(next_at)  # SimPy's times may be ints; the floor's are floats (the fast comparison)
             else:
                 next_at, priority, next_order, next_event = math.inf, NORMAL, 0, None
             while heap:

@@ -250,7 +250,7 @@ class Standing:
             return False
         p = table[recent] if recent < CEASE_TABLE else (
             self.contact.cease_request * contact_pressure(self.ctx.behavior.fatigue, recent, self.hardening))
-        u = self.cease_draws.draw(i)[0] if self.paired else self.pool.next()
+        u = self.cease_draws.draw(i)[0] if self.paired else next(self.pool.uniforms)
         if u < p:
             self.cease(i)
             self.cease_requests += 1

@@ -138,7 +138,7 @@ class Ladder:
         # as its own SimPy process and timeout would have.
         order = minutes_order(minutes)  # a stable argsort, by radix (the minutes are within one book day)
         idx, minutes = idx[order], minutes[order]
-        cuts = (np.flatnonzero(minutes[1:] != minutes[:-1]) + 1).tolist()
+        cuts = ((minutes[1:] != minutes[:-1]).nonzero()[0] + 1).tolist()  # np.flatnonzero of a 1-D mask, unwrapped
         now = ctx.env.now
         checked = standing.changes  # the batch passed the standing's check just now (eligible)
         self.floor.start_all([FloorProcess(self._deliver_at(step, s, idx[a:b], minutes[a:b], minutes.item(a), day, now,
@@ -244,7 +244,7 @@ class Ladder:
             u = self.automated_rng.random((idx.size, 2))
         else:
             u = self.ctx.draws.callback.draw(idx)
-        drawn = np.flatnonzero(u[:, 0] < p_callback)
+        drawn = (u[:, 0] < p_callback).nonzero()[0]  # np.flatnonzero of a 1-D mask, without its Python wrappers
         if drawn.size == 0:
             return  # nobody calls back (a small batch, most of them): no window to work out
         idx, minutes, u = idx[drawn], minutes[drawn], u[drawn, 1]

@@ -161,10 +161,15 @@ class _AccountBlocks:
 
     def _block(self, b: int) -> np.ndarray:
         while len(self._blocks) <= b:
-            key = (*self._seed.spawn_key, len(self._blocks))
-            rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(self._seed.entropy, spawn_key=key)))
-            self._blocks.append(rng.random((self._accounts, self._stride)))
+            self._blocks.append(self._generate(len(self._blocks)))
         return self._blocks[b]
+
+    def _generate(self, b: int, out: np.ndarray | None = None) -> np.ndarray:
+        """Block ``b``: (accounts, block × width) uniforms from the purpose's child ``b`` (Philox); ``out``: written
+        into it (the same numbers)."""
+        key = (*self._seed.spawn_key, b)
+        rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(self._seed.entropy, spawn_key=key)))
+        return rng.random((self._accounts, self._stride)) if out is None else rng.random(out=out)
 
 
 class AccountUniforms(_AccountBlocks):
@@ -192,34 +197,56 @@ class AccountUniforms(_AccountBlocks):
 
 
 class AccountUniformArrays(_AccountBlocks):
-    """Many accounts' events at once (the book's daily steps): ``draw(idx)`` gives (len(idx), width) uniforms."""
+    """Many accounts' events at once (the book's daily steps): ``draw(idx)`` gives (len(idx), width) uniforms.
+
+    The blocks made so far are held one after another in one array, so that a
+    draw is one gather whichever blocks its accounts are in: a run's
+    deliveries draw a few accounts' events tens of thousands of times, and in
+    a whole-book run over half of those draws mix accounts of two or more
+    blocks (sorting them out block by block cost four times the gather).
+    """
 
     def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
         super().__init__(seed, accounts, width, block)
-        self._next = np.zeros(accounts, dtype=np.int64)
-        self._columns = np.arange(width)  # each draw's offsets within an account's event
+        self._block_events = block
+        self._events = np.zeros(accounts, dtype=np.int64)  # each account's events drawn so far
+        self._made = 0  # blocks made
+        # Room for the first blocks, made as they are needed (an untouched block of np.empty takes no memory).
+        self._table = np.empty((FIRST_BLOCKS, accounts, self._stride))
+        # An event a row: account i's k-th event, in block b = k // block, is row i·block + k + b·(accounts − 1)·block.
+        self._event_rows = self._table.reshape(-1, width)
+        self._block_skip = (accounts - 1) * block
 
     def draw(self, idx: np.ndarray) -> np.ndarray:
         """One event of each account in ``idx`` (distinct positions)."""
-        k = self._next[idx]
-        self._next[idx] = k + self.width
-        stride, columns = self._stride, self._columns
-        if idx.size:
-            if k.max() < stride:
-                # Every account still in its first block (most events of a run): one reduction, no offset.
-                return self._block(0).reshape(-1).take((idx * stride + k)[:, None] + columns)
-            first = int(k.min()) // stride
-            if int(k.max()) // stride == first:
-                # The usual case, all in one block: one gather from the flat block (the same elements as
-                # block[idx[:, None], at[:, None] + columns], without the 2-D index's broadcasting and the divmod).
-                flat = self._block(first).reshape(-1)
-                return flat.take((idx * stride + (k - first * stride))[:, None] + columns)
-        block, at = np.divmod(k, stride)
-        out = np.empty((idx.size, self.width))
-        for b in np.unique(block).tolist():
-            mine = block == b
-            out[mine] = self._block(b)[idx[mine][:, None], at[mine][:, None] + columns]
-        return out
+        events = self._events[idx]
+        self._events[idx] = events + 1
+        if idx.size == 0:
+            return np.empty((0, self.width))
+        block = self._block_events
+        top = int(_largest(events))
+        if top >= self._made * block:
+            self._make_blocks(top // block + 1)
+        rows = idx * block
+        rows += events
+        if top >= block:  # some accounts past their first block (none: most draws of a sample's run)
+            rows += events // block * self._block_skip
+        return self._event_rows.take(rows, axis=0)
+
+    def _make_blocks(self, blocks: int) -> None:
+        """Blocks up to ``blocks`` made, each once, in the table (its room doubled when short)."""
+        made = self._made
+        if blocks > self._table.shape[0]:
+            table = np.empty((max(blocks, 2 * self._table.shape[0]), self._accounts, self._stride))
+            table[:made] = self._table[:made]
+            self._table, self._event_rows = table, table.reshape(-1, self.width)
+        for b in range(made, blocks):
+            self._generate(b, out=self._table[b])
+        self._made = blocks
+
+
+FIRST_BLOCKS = 4  # AccountUniformArrays' room at first, in blocks (a sample's run reaches 7 or 8 in some purposes)
+_largest = np.maximum.reduce  # an array's largest element, without ndarray.max's Python wrappers
 
 
 class AccountDraws:

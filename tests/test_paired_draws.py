@@ -57,6 +57,25 @@ def test_an_accounts_draws_one_at_a_time_are_its_rows_of_the_blocks_in_order():
         assert (u, v) == tuple(expected[0])
 
 
+def test_a_batch_of_accounts_in_different_blocks_draws_each_ones_next_event_of_its_own_row():
+    """The vectorised form (the deliveries' draws): one batch mixes accounts in their first block with others
+    several blocks on, past the room the draws start with; each gets its own next ``width`` numbers."""
+    width, block, accounts = 2, 2, 5
+    draws = AccountUniformArrays(SEED, accounts, width, block=block)
+    blocks = [np.random.Generator(np.random.Philox(np.random.SeedSequence(SEED.entropy, spawn_key=(*SEED.spawn_key, b))))
+              .random((accounts, block * width)) for b in range(8)]
+    rows = np.concatenate(blocks, axis=1).reshape(accounts, -1, width)  # account i's k-th event: rows[i, k]
+    drawn = [0] * accounts
+    for idx in ([4], [4, 1], [4], [4], [4, 2], [4], [4], [4], [4, 1], [0, 1, 2, 3, 4], [], [3, 4], [1, 4]):
+        idx = np.array(idx, dtype=np.int64)
+        got = draws.draw(idx)
+        assert got.shape == (idx.size, width)
+        assert np.array_equal(got, np.array([rows[i, drawn[i]] for i in idx.tolist()]).reshape(-1, width))
+        for i in idx.tolist():
+            drawn[i] += 1
+    assert drawn[4] == 12  # six blocks in: the draws' room grew on the way
+
+
 @pytest.mark.parametrize("name", ["baseline", "cn_2025", "early_field"])
 def test_a_paired_run_is_deterministic_and_draws_other_numbers_than_the_default(name):
     scenario = tiny(name)

@@ -132,11 +132,15 @@ class ContactCounters:
             total[idx] += counts.astype(total.dtype)
         self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
 
-    def count_contacts(self, idx: np.ndarray, day: int) -> None:
-        """A batch of contacts (automated channels) counts at once."""
+    def count_contacts(self, idx: np.ndarray, day: int, recent: np.ndarray | None = None) -> None:
+        """A batch of contacts (automated channels) counts at once; ``recent``: ``contacts_7d[idx]`` as it is
+        now, when the caller has read it (not read again)."""
         slot = day % 7
         self.contact_ring[slot][idx] += 1  # the slot's row, then a 1-D scatter (a fraction of [slot, idx]'s cost)
-        self.contacts_7d[idx] += 1
+        if recent is None:
+            self.contacts_7d[idx] += 1
+        else:
+            self.contacts_7d[idx] = recent + 1  # idx distinct: what += 1 writes
         self._ring_written[slot].append(np.asarray(idx, dtype=np.int64))
 
     def count_agent_contact(self, i: int) -> None:

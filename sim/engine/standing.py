@@ -88,6 +88,9 @@ class Standing:
         # By channel (but legal), the accounts a step may not act on: excluded, ceased or opted out of it, kept
         # up to date by cease() and opt_out(), so the ladder's check reads one array instead of three.
         self._blocked: dict[str, np.ndarray] = {}
+        # Cease requests and opt-outs recorded so far (every change to what a step may act on during a run: the
+        # exclusions are fixed), so that a delivery later in the day checks again only when one came in.
+        self.changes = 0
         self.rng = child_generator(seed, REACTIONS_KEY)
         self.pool = UniformPool(child_generator(seed, CONVERSATION_REACTIONS_KEY))
         # Paired mode (common random numbers account by account): each account's k-th message and k-th
@@ -174,12 +177,14 @@ class Standing:
     def cease(self, idx) -> None:
         """Accounts ``idx`` (positions, or one) asked to cease communication: no step but legal acts on them."""
         self.ceased[idx] = True
+        self.changes += 1
         for blocked in self._blocked.values():
             blocked[idx] = True
 
     def opt_out(self, channel: str, idx) -> None:
         """Accounts ``idx`` opted out of ``channel`` (SMS or e-mail)."""
         self.opted_out[channel][idx] = True
+        self.changes += 1
         if channel in self._blocked:
             self._blocked[channel][idx] = True
 

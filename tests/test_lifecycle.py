@@ -98,6 +98,21 @@ def test_a_sale_pays_price_times_balance_and_the_account_leaves_the_book(run):
     assert not sued & set(sold.tolist())
 
 
+def test_a_sale_at_par_never_collects_more_than_is_owed():
+    # Interest leaves fractions of a cent on every balance; a sale at 100 cents on the dollar rounded up to the
+    # cent would collect more than the account owed and write off a negative loss (found by test_properties).
+    interest = {"portfolio": {**LATE_BOOK["portfolio"], "apr": 0.24}}
+    at_par = _world(days=60, accounts=300, steps=({"channel": "debt_sale", "after_charge_off_days": 0,
+                                                    "price": 1.0},), **interest)
+    run = simulate(at_par, 3, ledger=True, history=True)
+    sold = run.kpis["after_charge_off"]["sold"]
+    assert sold > 0
+    assert run.kpis["written_off"] >= 0.0
+    assert run.kpis["conservation_error"] < 1e-6
+    # Each account's loss is what it owed less what the sale paid: never below zero.
+    assert np.all(run.ledger.written_off >= 0.0)
+
+
 def test_steps_after_charge_off_act_only_within_the_simulated_days():
     short = simulate(_world(days=40, accounts=300), 7).kpis["after_charge_off"]
     assert short["placed_with_agency"] > 0

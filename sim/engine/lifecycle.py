@@ -138,7 +138,10 @@ class AfterChargeOff:
 
     def _sell(self, idx: np.ndarray, step: Step, day: int) -> None:
         """Sold at the price per unit owed: cash today, and the account leaves the book for good."""
-        price = np.round(step.price * self.owed[idx], 2)
+        owed = self.owed[idx]
+        # To the cent, and never more than is owed: at a price near 1 rounding up would collect money that
+        # was never lent (and leave a negative loss written off).
+        price = np.minimum(np.round(step.price * owed, 2), owed)
         self._recover(idx, price, day, int(PaymentKind.SALE), "debt_sale")
         self.owed[idx] = 0.0  # the buyer owns the rest; the lender's loss on it stays written off
         self.stage[idx] = SOLD

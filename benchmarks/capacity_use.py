@@ -248,8 +248,9 @@ def report(args, plan, names, figs, days: int) -> None:
             asked = sum(plan.capacity_used.get((team, w), 0.0) for w in range(lo, hi))
             cells = []
             for n in names:
-                used = [stack(figs[(way, n)], "work", team)[:, lo:hi].sum(axis=1).mean()
-                        if team in figs[(way, n)][0]["work"] else 0.0 for way in ("verify", "valuation")]
+                # A team a run gave no work (a legal team on a book where nothing was filed) is not in its figures.
+                used = [float(np.mean([f["work"][team][lo:hi].sum() if team in f["work"] else 0.0
+                                       for f in figs[(way, n)]])) for way in ("verify", "valuation")]
                 cells.append(f"{used[0]:,.0f} / {used[1]:,.0f}")
             print(f"| {team} | {lo}-{hi - 1} | {cap:,.0f} | {asked:,.0f} | " + " | ".join(cells) + " |")
     print("\n## Dials, the agents' busy share, the inbound line (per book, mean)")

@@ -16,10 +16,15 @@ one world, for the plan ``allocate`` makes (as ``--verify`` runs it,
   for each ladder, run verify's way and the valuation's way;
 * *streams*: on ``--verify``'s own first N replication books, each ladder run
   verify's way (ordinary streams) and the valuation's way (per-account
-  draws, a valuation stream of that book's seed); the plan's lead, paired
-  book by book, taken apart by the bucket the account starts the measured
-  days in (arrivals apart) and by week of collection, on net collections
-  and on the objective.
+  draws, a valuation stream of that book's seed); each ladder's level (by
+  start bucket) and its contacts and spend by channel, and the plan's lead,
+  paired book by book, taken apart by the bucket the account starts the
+  measured days in (arrivals apart) and by week of collection, on net
+  collections and on the objective.
+
+A closed book (cn_2025) is run as ``--verify`` runs it: replication k's book
+is child k's portfolio draw and its ladders run on child k itself (an open
+book's on a child of child k, after the warm-up).
 
     python benchmarks/capacity_use.py [--world baseline] [--accounts 5000] [--books 10]
         [--shipped baseline,call_heavy,early_field]
@@ -64,7 +69,11 @@ def run_figures(run, world, valued, days: int, groups: np.ndarray) -> dict:
         return np.bincount(week_of_day, weights=series, minlength=weeks)[:weeks]
 
     work = {team: cube.sum(axis=1)[:weeks] for team, cube in lp_work(world, run, days).items()}
+    from sim.ledger import SPEND_ITEMS
+
     return {"net": np.bincount(groups, weights=net, minlength=len(GROUPS)),
+            "collected": np.bincount(groups, weights=ledger.collected, minlength=len(GROUPS)),
+            "spend": np.array([ledger.spend[item].sum() for item in SPEND_ITEMS]),
             "book": np.bincount(groups, weights=book, minlength=len(GROUPS)),
             "collected_by_week": by_week(tally.collected), "work": work,
             "dials": np.stack([by_week(tally.call_outcomes[:, k].astype(float)) for k in range(3)]),
@@ -94,7 +103,7 @@ def run_book(ladder, book, seed, days: int, *, paired: bool):
 def parse_args() -> tuple[argparse.Namespace, list[str]]:
     """The options, checked: a bad one is one line on stderr and exit 2."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--world", default="baseline", help="an open-book world (cn_2025 is closed)")
+    parser.add_argument("--world", default="baseline", help=f"one of {', '.join(WORLDS)}")
     parser.add_argument("--accounts", type=positive_int, default=5000)
     parser.add_argument("--books", type=positive_int, default=10, help="--verify's replication books")
     parser.add_argument("--shipped", default="baseline,call_heavy,early_field",
@@ -133,10 +142,6 @@ def main() -> None:
     scenarios = ROOT / "scenarios"
     overrides = {"simulation.accounts": args.accounts}
     loaded = load_scenario(scenarios / f"{args.world}.toml", overrides)
-    if not is_open(loaded):
-        opened = [w for w in WORLDS if is_open(load_scenario(scenarios / f"{w}.toml"))]
-        print(f"capacity_use: --world: {args.world} is a closed book (allowed: {', '.join(opened)})", file=sys.stderr)
-        sys.exit(2)
     print_machine()
     world = loaded.champion_world()
     others = [load_scenario(scenarios / f"{o}.toml", overrides).champion_world() for o in WORLDS if o != args.world]
@@ -160,7 +165,10 @@ def main() -> None:
     for k, child in enumerate(children):
         book = planning_book(world, days, rng=child)
         groups = row_groups(book)
-        verify_seed = np.random.SeedSequence(child.entropy, spawn_key=(*child.spawn_key, MEASURED_CHILD))
+        # verify's replication k: an open book's ladders run on a child of child k (child k drove the warm-up);
+        # a closed book is run as the scenario defines it, on child k itself (its book is child k's portfolio draw).
+        verify_seed = (np.random.SeedSequence(child.entropy, spawn_key=(*child.spawn_key, MEASURED_CHILD))
+                       if is_open(world) else child)
         own_seed = np.random.SeedSequence(child.entropy, spawn_key=(*child.spawn_key, VALUATION_STREAM))
         for name in names:
             for way, seed, paired in (("verify", verify_seed, False), ("valuation", own_seed, True)):
@@ -175,7 +183,10 @@ def main() -> None:
         import json
 
         per_book = {way: {n: {"net": [float(f["net"].sum()) for f in figs[(way, n)]],
-                              "objective": [float(f["net"].sum() + f["book"].sum()) for f in figs[(way, n)]]}
+                              "objective": [float(f["net"].sum() + f["book"].sum()) for f in figs[(way, n)]],
+                              "net_by_group": [f["net"].tolist() for f in figs[(way, n)]],
+                              "contacts": [f["contacts"].tolist() for f in figs[(way, n)]],
+                              "spend": [f["spend"].tolist() for f in figs[(way, n)]]}
                           for n in names} for way in ("verify", "valuation")}
         with open(args.out, "w") as fh:
             json.dump({"world": args.world, "accounts": args.accounts, "books_from": args.books_from,
@@ -189,6 +200,36 @@ def _se(x: np.ndarray) -> float:
 
 def stack(figs, key: str, sub: str | None = None) -> np.ndarray:
     return np.array([f[key][sub] if sub is not None else f[key] for f in figs], dtype=float)
+
+
+def levels_and_channels(names, figs) -> None:
+    """Each ladder's level (net collections, by start bucket) and its contacts and spend by channel: the
+    valuation's way − verify's on the same books, paired (SE): where the two ways of running one ladder part."""
+    from sim.domain import ALL_CHANNELS
+    from sim.ledger import SPEND_ITEMS
+
+    print("\n## Levels, each ladder: valuation's way − verify's on the same books, paired by book (SE)")
+    print("| ladder | net: verify | net: valuation − verify | collected: valuation − verify | "
+          + " | ".join(f"net {g}" for g in GROUPS) + " |")
+    print("|---|---|---|---|" + "---|" * len(GROUPS))
+    for n in names:
+        a, b = figs[("verify", n)], figs[("valuation", n)]
+        d = stack(b, "net") - stack(a, "net")
+        c = (stack(b, "collected") - stack(a, "collected")).sum(axis=1)
+        cells = [f"{d[:, g].mean():+,.0f} ({_se(d[:, g]):,.0f})" for g in range(len(GROUPS))]
+        print(f"| {n} | {stack(a, 'net').sum(axis=1).mean():,.0f} | {d.sum(axis=1).mean():+,.0f} "
+              f"({_se(d.sum(axis=1)):,.0f}) | {c.mean():+,.0f} ({_se(c):,.0f}) | " + " | ".join(cells) + " |")
+    print("\n## Contacts by channel and spend by item, each ladder: verify's mean / valuation − verify, paired (SE)")
+    for key, labels in (("contacts", ALL_CHANNELS), ("spend", SPEND_ITEMS)):
+        keep = [k for k in range(len(labels)) if any(stack(figs[(w, n)], key)[:, k].any()
+                                                     for w in ("verify", "valuation") for n in names)]
+        print(f"| {key}: ladder | " + " | ".join(labels[k] for k in keep) + " |")
+        print("|---|" + "---|" * len(keep))
+        for n in names:
+            a, b = stack(figs[("verify", n)], key), stack(figs[("valuation", n)], key)
+            d = b - a
+            print(f"| {n} | " + " | ".join(f"{a[:, k].mean():,.0f} / {d[:, k].mean():+,.0f} ({_se(d[:, k]):,.0f})"
+                                           for k in keep) + " |")
 
 
 def report(args, plan, names, figs, days: int) -> None:
@@ -207,8 +248,9 @@ def report(args, plan, names, figs, days: int) -> None:
             asked = sum(plan.capacity_used.get((team, w), 0.0) for w in range(lo, hi))
             cells = []
             for n in names:
-                used = [stack(figs[(way, n)], "work", team)[:, lo:hi].sum(axis=1).mean()
-                        if team in figs[(way, n)][0]["work"] else 0.0 for way in ("verify", "valuation")]
+                # A team a run gave no work (a legal team on a book where nothing was filed) is not in its figures.
+                used = [float(np.mean([f["work"][team][lo:hi].sum() if team in f["work"] else 0.0
+                                       for f in figs[(way, n)]])) for way in ("verify", "valuation")]
                 cells.append(f"{used[0]:,.0f} / {used[1]:,.0f}")
             print(f"| {team} | {lo}-{hi - 1} | {cap:,.0f} | {asked:,.0f} | " + " | ".join(cells) + " |")
     print("\n## Dials, the agents' busy share, the inbound line (per book, mean)")
@@ -229,6 +271,7 @@ def report(args, plan, names, figs, days: int) -> None:
             print(f"| {n} | {way} | {dials.sum():,.0f} | {dials[2]:,.0f} | {busy / paid if paid else 0:.3f} | "
                   f"{inbound[0]:,.0f} | {inbound[1]:,.0f} | {inbound[2]:,.0f} | "
                   + " | ".join(f"{p:,.0f}" for p in pick) + " |")
+    levels_and_channels(names, figs)
     print("\n## The plan's lead, by the bucket an account starts in (net collections; objective = net + book "
           "value at the horizon): verify's way, the valuation's way, and valuation − verify paired by book (SE)")
     print("| plan − ladder | group | net: verify | net: valuation | net: valuation − verify (SE) | objective: verify "

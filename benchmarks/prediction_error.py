@@ -63,7 +63,7 @@ def load_ladders(args):
 
 
 def main() -> None:
-    from optimizer.allocation.open_book import planning_book
+    from optimizer.allocation.open_book import is_open, planning_book
     from optimizer.allocation.sim_valuation import VALUATION_STREAM, simulate_ladder, valuation_seed
     from optimizer.allocation.verify import _replication
     from sim.experiment import replication_seeds
@@ -95,7 +95,9 @@ def main() -> None:
         own_seed = np.random.SeedSequence(child.entropy, spawn_key=(*child.spawn_key, VALUATION_STREAM))
         for j, name in enumerate(names):
             lw = ladders[name]
-            verify_style[k, j] = _replication((lw, world, child, world))[4]
+            # As --verify runs replication k: an open book from the world's warm-up on child k; a closed book
+            # (cn_2025) as the scenario defines it, on child k itself (the book planning_book draws from child k).
+            verify_style[k, j] = _replication((lw, world, child, world if is_open(world) else None))[4]
             valuation_style[k, j] = float(simulate_ladder(lw, segments, lw.strategy.steps, days, seed=own_seed).net.sum())
         print(f"{time.strftime('%H:%M:%S')} book {k + 1}/{args.books} ({time.time() - started:.0f} s): opening "
               f"{opening[k]:,.0f}; " + ", ".join(f"{n} {v:,.0f}/{p:,.0f}" for n, v, p in

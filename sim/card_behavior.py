@@ -88,6 +88,15 @@ def row_sums(w: np.ndarray) -> np.ndarray:
     return total
 
 
+def running_sums(w: np.ndarray) -> np.ndarray:
+    """Each row's running sums, added left to right: ``np.cumsum(w, axis=1)`` (which walks a short row's
+    elements one call at a time), a column at a time, the same numbers at a third of the time."""
+    upper = w.copy()
+    for k in range(1, w.shape[1]):
+        upper[:, k] += upper[:, k - 1]
+    return upper
+
+
 class CardChoice:
     """The payment-choice weights of one run, resolved to arrays once."""
 
@@ -121,13 +130,10 @@ class CardChoice:
     @staticmethod
     def choose(probabilities: np.ndarray, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The kind each uniform ``u`` falls on, and where in its kind's interval (itself a uniform)."""
-        # The running sums and the count of bounds at or below u, a column at a time: ``np.cumsum`` and a sum
-        # over a (payers, 4) comparison, the same numbers, at a third of the time (NumPy walks a row's four
-        # elements one call at a time along the short axis).
-        upper = probabilities.copy()
-        for k in range(1, upper.shape[1]):
-            upper[:, k] += upper[:, k - 1]
+        upper = running_sums(probabilities)
         upper[:, -1] = 1.0  # rounding never leaves a uniform without a kind
+        # The count of bounds at or below u, a column at a time (a sum over a (payers, 4) comparison walks
+        # each row's four elements one call at a time).
         kind = np.zeros(u.size, dtype=np.int64)
         for k in range(upper.shape[1]):
             kind += u >= upper[:, k]

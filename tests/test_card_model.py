@@ -157,7 +157,7 @@ def test_the_payment_choice_is_numpys_cumulative_sums_and_row_sums_bit_for_bit()
     """The kind a uniform falls on and where in it, with the running sums and row totals written a column at a
     time: exactly what ``np.cumsum`` and ``sum(axis=1)`` give, on weights of every scale and empty rows (and
     the row totals of the past due by age, six columns, too)."""
-    from sim.card_behavior import CardChoice, row_sums
+    from sim.card_behavior import CardChoice, row_sums, running_sums
 
     rng = np.random.default_rng(11)
     w = rng.random((50_000, len(PaymentChoice))) * np.exp(rng.normal(0.0, 3.0, (50_000, len(PaymentChoice))))
@@ -168,6 +168,7 @@ def test_the_payment_choice_is_numpys_cumulative_sums_and_row_sums_bit_for_bit()
     assert np.array_equal(row_sums(by_age), by_age.sum(axis=1))
     wide = rng.random((1_000, 9))  # from 8 columns NumPy sums pairwise: the function leaves it to NumPy
     assert np.array_equal(row_sums(wide), wide.sum(axis=1))
+    assert np.array_equal(running_sums(w), np.cumsum(w, axis=1))
     probabilities = w / np.where(w.sum(axis=1) > 0, w.sum(axis=1), 1.0)[:, None]
     u = rng.random(w.shape[0])
     kind, within = CardChoice.choose(probabilities, u)

@@ -63,13 +63,24 @@ class LocalExecutor:
     it took down are run again in a new pool, at most ``restarts`` times, and
     units that had finished are kept. A unit is a pure function of its seed,
     so running it again gives the same numbers.
+
+    ``keep_workers``: one pool serves every :meth:`map_unordered` call until
+    :meth:`close` (use the executor as a context manager). For a caller that
+    hands it many short batches, as ``allocate`` does (seven at 5,000
+    accounts), a pool per batch made each batch's workers import the
+    optimizer again (0.5 s of SciPy a worker) and start with cold caches:
+    measured, ``allocate`` on baseline took 22.7 s with a pool per batch.
+    A pool is given up (shut down) if a batch is left before its end, so a
+    kept pool never holds stray work.
     """
 
     kind = "local"
 
-    def __init__(self, workers: int | None = None, *, restarts: int = 2):
+    def __init__(self, workers: int | None = None, *, restarts: int = 2, keep_workers: bool = False):
         self.workers = max(1, int(workers or default_workers()))
         self.restarts = max(0, int(restarts))
+        self.keep_workers = keep_workers
+        self._pool: ProcessPoolExecutor | None = None
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any]]:
         if self.workers == 1 or len(items) <= 1:
@@ -95,7 +106,13 @@ class LocalExecutor:
         Returns None when the queue is done, or the positions in flight that
         were lost when a worker died (the rest of the queue is left in it).
         """
-        pool = ProcessPoolExecutor(max_workers=min(self.workers, len(queue)), mp_context=worker_context())
+        if self.keep_workers:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=worker_context())
+            pool = self._pool
+        else:
+            pool = ProcessPoolExecutor(max_workers=min(self.workers, len(queue)), mp_context=worker_context())
+        finished = False
         try:
             # Keep at most two units per worker in flight: an interrupted sweep then
             # loses little work, and memory stays bounded for long sweeps.
@@ -124,6 +141,7 @@ class LocalExecutor:
                     yield position, future.result()
                 healthy = top_up()
             if healthy:
+                finished = True
                 return None
             # A worker died: every unit in flight fails with the pool; keep those that finished first.
             wait(pending)
@@ -138,13 +156,19 @@ class LocalExecutor:
                     raise error
             return lost
         finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            if not (finished and pool is self._pool):
+                pool.shutdown(wait=True, cancel_futures=True)
+                if pool is self._pool:
+                    self._pool = None
 
     def start(self) -> None:
         """Nothing to reach before the work: a pool starts with the first units."""
 
     def close(self) -> None:
-        pass
+        """Shut down the kept pool, if any (``keep_workers``); the executor can be used again after."""
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def __enter__(self) -> LocalExecutor:
         return self

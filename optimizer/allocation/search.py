@@ -263,12 +263,15 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
                      guard_runs=guard_runs)
     from sim.executors import LocalExecutor
 
-    search.repeat["executor"] = LocalExecutor(workers)
-    search.measure_balance_values = True
-    best, retried = search.passes(passes)
-    if search.balance_note:
-        valuation_note += f"; {search.balance_note}"
-    allocation = search.finish(best, retried)
+    # One pool of workers for all of allocate's batches (LocalExecutor's keep_workers says what it saves).
+    with LocalExecutor(workers, keep_workers=True) as executor:
+        search.repeat["executor"] = executor
+        search.measure_balance_values = True
+        best, retried = search.passes(passes)
+        if search.balance_note:
+            valuation_note += f"; {search.balance_note}"
+        allocation = search.finish(best, retried)
+        search.repeat.pop("executor")
     allocation = replace(allocation, plan=replace(allocation.plan, valued_by=valuation, valuation_note=valuation_note))
     if champion:
         note = "; ".join(x for x in (champion, allocation.plan.note) if x)

@@ -144,32 +144,57 @@ ACCOUNT_PURPOSES = ("dial", "conversation", "callback", "patience", "inbound_len
 
 
 class _AccountBlocks:
-    """Uniforms numbered per account for one purpose, generated ``block`` events at a time for the whole book.
+    """Uniforms numbered per account for one purpose, in blocks of ``block`` events.
 
     Block b is a (accounts, block × width) array from its own SeedSequence
     child (Philox, a counter-based generator), so the uniforms of account i's
     k-th event depend only on the seed, the purpose, i and k: never on what
     other accounts did, nor on the order in which events happened.
+
+    A block is made a chunk of ``CHUNK`` accounts at a time, as its accounts
+    reach it: Philox's counter is advanced to the chunk's first row
+    (:meth:`_fill`), so a chunk holds the very numbers the whole block would
+    (:meth:`_generate`, which the tests hold it to). Past its first block a
+    purpose is reached by few accounts (a whole-book run at 5,000 accounts
+    made 7 blocks of the callbacks' draws for its 22,266 rows, for the few
+    hundred accounts messaged all horizon): made whole, the blocks' numbers
+    and the memory written for them were a fifth of the run.
     """
+
+    CHUNK = 64  # accounts; a multiple of 4, so that a chunk starts on a Philox counter step (4 outputs)
 
     def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
         self._seed = seed
         self._accounts = accounts
         self.width = width
         self._stride = block * width
-        self._blocks: list[np.ndarray] = []
+        self._chunks = -(-accounts // self.CHUNK)
+        # Each block's generator, its state at the block's start and a Generator over it, made at first need.
+        self._generators: list[tuple[np.random.Philox, dict, np.random.Generator]] = []
 
-    def _block(self, b: int) -> np.ndarray:
-        while len(self._blocks) <= b:
-            self._blocks.append(self._generate(len(self._blocks)))
-        return self._blocks[b]
+    def _generator(self, b: int) -> tuple[np.random.Philox, dict, np.random.Generator]:
+        while len(self._generators) <= b:
+            key = (*self._seed.spawn_key, len(self._generators))
+            bits = np.random.Philox(np.random.SeedSequence(self._seed.entropy, spawn_key=key))
+            self._generators.append((bits, bits.state, np.random.Generator(bits)))
+        return self._generators[b]
 
-    def _generate(self, b: int, out: np.ndarray | None = None) -> np.ndarray:
-        """Block ``b``: (accounts, block × width) uniforms from the purpose's child ``b`` (Philox); ``out``: written
-        into it (the same numbers)."""
+    def _fill(self, b: int, chunk: int, out: np.ndarray) -> None:
+        """Chunk ``chunk``'s rows of block ``b`` written into ``out`` (rows, block × width)."""
+        bits, start, rng = self._generator(b)
+        bits.state = start
+        bits.advance(chunk * self.CHUNK * self._stride // 4)  # Philox4x64: four outputs a counter step
+        rng.random(out=out)
+
+    def _generate(self, b: int) -> np.ndarray:
+        """Block ``b`` whole: (accounts, block × width) uniforms from the purpose's child ``b`` (Philox) — what
+        the chunks of it hold."""
         key = (*self._seed.spawn_key, b)
         rng = np.random.Generator(np.random.Philox(np.random.SeedSequence(self._seed.entropy, spawn_key=key)))
-        return rng.random((self._accounts, self._stride)) if out is None else rng.random(out=out)
+        return rng.random((self._accounts, self._stride))
+
+    def _chunk_rows(self, chunk: int) -> slice:
+        return slice(chunk * self.CHUNK, min(self._accounts, (chunk + 1) * self.CHUNK))
 
 
 class AccountUniforms(_AccountBlocks):
@@ -184,6 +209,20 @@ class AccountUniforms(_AccountBlocks):
         # tuple until then): most accounts have no event of most purposes.
         self._rows: list[array | tuple] = [()] * accounts
         self._next = [0] * accounts
+        # Block b's chunks made so far, by chunk (None: not yet).
+        self._made: list[list[np.ndarray | None]] = []
+
+    def _row(self, b: int, i: int) -> np.ndarray:
+        """Account ``i``'s row of block ``b`` (its chunk of the block made if it is not yet)."""
+        while len(self._made) <= b:
+            self._made.append([None] * self._chunks)
+        chunk = i // self.CHUNK
+        part = self._made[b][chunk]
+        if part is None:
+            rows = self._chunk_rows(chunk)
+            part = self._made[b][chunk] = np.empty((rows.stop - rows.start, self._stride))
+            self._fill(b, chunk, part)
+        return part[i - chunk * self.CHUNK]
 
     def draw(self, i: int) -> array:
         """Account ``i``'s next event: ``width`` uniforms (unpack or index them)."""
@@ -191,7 +230,7 @@ class AccountUniforms(_AccountBlocks):
         if k >= len(row):
             if not row:
                 row = self._rows[i] = array("d")
-            row.frombytes(self._block(len(row) // self._stride)[i].tobytes())
+            row.frombytes(self._row(len(row) // self._stride, i).tobytes())
         self._next[i] = k + self.width
         return row[k:k + self.width]
 
@@ -204,14 +243,20 @@ class AccountUniformArrays(_AccountBlocks):
     deliveries draw a few accounts' events tens of thousands of times, and in
     a whole-book run over half of those draws mix accounts of two or more
     blocks (sorting them out block by block cost four times the gather).
+    The first block is made whole at the first draw (most accounts drawn at
+    all reach it, and a draw then needs no check); later ones a chunk at a
+    time, when a drawn account's events reach what its chunk has
+    (``_ready``).
     """
 
     def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
         super().__init__(seed, accounts, width, block)
         self._block_events = block
         self._events = np.zeros(accounts, dtype=np.int64)  # each account's events drawn so far
-        self._made = 0  # blocks made
-        # Room for the first blocks, made as they are needed (an untouched block of np.empty takes no memory).
+        self._ready = np.zeros(accounts, dtype=np.int64)  # events each account's chunk has rows for
+        self._chunk_blocks = np.zeros(self._chunks, dtype=np.int64)  # blocks made, by chunk
+        self._made = 0  # blocks made for every chunk
+        # Room for the first blocks, made as they are needed (an untouched part of np.empty takes no memory).
         self._table = np.empty((FIRST_BLOCKS, accounts, self._stride))
         # An event a row: account i's k-th event, in block b = k // block, is row i·block + k + b·(accounts − 1)·block.
         self._event_rows = self._table.reshape(-1, width)
@@ -226,27 +271,55 @@ class AccountUniformArrays(_AccountBlocks):
         block = self._block_events
         top = int(_largest(events))
         if top >= self._made * block:
-            self._make_blocks(top // block + 1)
+            if self._made == 0:
+                self._make_first_block()
+            if top >= block and _any(events >= self._ready[idx]):
+                self._make_chunks(idx, events)
         rows = idx * block
         rows += events
         if top >= block:  # some accounts past their first block (none: most draws of a sample's run)
             rows += events // block * self._block_skip
         return self._event_rows.take(rows, axis=0)
 
-    def _make_blocks(self, blocks: int) -> None:
-        """Blocks up to ``blocks`` made, each once, in the table (its room doubled when short)."""
-        made = self._made
-        if blocks > self._table.shape[0]:
-            table = np.empty((max(blocks, 2 * self._table.shape[0]), self._accounts, self._stride))
-            table[:made] = self._table[:made]
-            self._table, self._event_rows = table, table.reshape(-1, self.width)
-        for b in range(made, blocks):
-            self._generate(b, out=self._table[b])
-        self._made = blocks
+    def _make_first_block(self) -> None:
+        self._fill(0, 0, self._table[0])  # every chunk's at once: from the first row on
+        self._chunk_blocks[:] = 1
+        self._ready[:] = self._block_events
+        self._made = 1
+
+    def _make_chunks(self, idx: np.ndarray, events: np.ndarray) -> None:
+        """The blocks the drawn accounts' events are in, made for their chunks (each chunk's in order)."""
+        short = events >= self._ready[idx]
+        need = events[short] // self._block_events + 1  # blocks each short account's chunk must have
+        chunks = idx[short] // self.CHUNK
+        upto = np.zeros(self._chunks, dtype=np.int64)
+        np.maximum.at(upto, chunks, need)
+        wanted = np.flatnonzero(upto > self._chunk_blocks)
+        top = int(upto.max())
+        if top > self._table.shape[0]:
+            self._grow(top)
+        for chunk in wanted.tolist():
+            rows = self._chunk_rows(chunk)
+            for b in range(int(self._chunk_blocks[chunk]), int(upto[chunk])):
+                self._fill(b, chunk, self._table[b, rows])
+            self._chunk_blocks[chunk] = upto[chunk]
+            self._ready[rows] = upto[chunk] * self._block_events
+        self._made = int(self._chunk_blocks.min())
+
+    def _grow(self, blocks: int) -> None:
+        """Room for ``blocks`` blocks at least (doubled), the rows made so far copied (and only those: the
+        rest of the new table stays untouched memory)."""
+        table = np.empty((max(blocks, 2 * self._table.shape[0]), self._accounts, self._stride))
+        for b in range(int(self._chunk_blocks.max())):
+            for chunk in np.flatnonzero(self._chunk_blocks > b).tolist():
+                rows = self._chunk_rows(chunk)
+                table[b, rows] = self._table[b, rows]
+        self._table, self._event_rows = table, table.reshape(-1, self.width)
 
 
 FIRST_BLOCKS = 4  # AccountUniformArrays' room at first, in blocks (a sample's run reaches 7 or 8 in some purposes)
 _largest = np.maximum.reduce  # an array's largest element, without ndarray.max's Python wrappers
+_any = np.logical_or.reduce  # whether any element is true, likewise
 
 
 class AccountDraws:

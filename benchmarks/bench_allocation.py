@@ -19,7 +19,11 @@ line adds the estimated wall on two idle cores: the serial CPU plus, for each
 batch of runs the executor is given, the larger of its longest run and half
 its total, :class:`BatchClock` — on a shared machine under load the measured
 wall is not the target's; ``--batches`` lists every batch: its work units'
-kind, their number, their CPU and the longest one's), and,
+kind, their number, their CPU and the longest one's; ``--repeat N`` runs each
+scenario's allocate N times in turn and shows the median: on this machine's
+shared cores one run's wall drifts by 10 % and more — the first run of the
+process also starts the workers' forkserver, about 0.3 s that later runs
+do not pay), and,
 with ``--verify-reps R`` (5 by default; 0 skips it), the returned plan (or,
 when the guard returned a reference ladder, the LP's own plan) against the
 scenario's own ladder on ``verify``'s seeds (children 0 … R − 1
@@ -182,6 +186,17 @@ def allocate_run(name: str, valuation: str, accounts: int, weeks: int | None, re
     return out
 
 
+def median_run(runs: list[dict]) -> dict:
+    """One scenario's repeated runs as one: the first run's plan and check, the median wall, CPU and 2-core
+    estimate, and every run's wall (``walls``)."""
+    out = dict(runs[0])
+    for key in ("seconds", "cpu", "two_cores"):
+        if out[key] is not None:
+            out[key] = float(np.median([r[key] for r in runs]))
+    out["walls"] = [r["seconds"] for r in runs]
+    return out
+
+
 def print_allocate_runs(runs: list[dict], accounts: int, reps: int, batches: bool = False) -> None:
     print(f"\nallocate at {accounts:,} accounts (wall s / CPU s of allocate; plan − own ladder on verify's "
           f"{reps} fresh seeds, net recovery, mean and 95 % CI):")
@@ -190,6 +205,8 @@ def print_allocate_runs(runs: list[dict], accounts: int, reps: int, batches: boo
                 f"{r['cpu']:6.1f} s CPU   returned: {r['source']}")
         if r["two_cores"] is not None:
             line += f"; on 2 idle cores about {r['two_cores']:.1f} s"
+        if len(r["walls"]) > 1:
+            line += f"; median of {len(r['walls'])} runs (walls {', '.join(f'{w:.1f}' for w in r['walls'])} s)"
         lead = r["lead"]
         if lead is not None:
             line += (f"; plan − own ladder {lead['mean']:+,.0f} ({lead['low']:+,.0f} … {lead['high']:+,.0f}), "
@@ -213,6 +230,10 @@ def main() -> None:
     parser.add_argument("--verify-reps", type=int, default=5, help="replications of the plan's check (0: skip it)")
     parser.add_argument("--batches", action="store_true",
                         help="with --workers 1: list allocate's batches of runs (units, CPU, longest)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="allocate runs per scenario, taken in turn (baseline, hawkes_baseline, baseline …); "
+                             "the line shows the median wall and every run's (a shared machine's speed drifts "
+                             "by 10 %% from one minute to the next)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores, {platform.processor() or platform.machine()}, "
           f"Python {platform.python_version()}, highspy {metadata.version('highspy')}")
@@ -239,8 +260,10 @@ def main() -> None:
               f"(through PuLP's own HiGHS interface {own_interface:.2f} s, ratio {own_interface / direct:.2f})")
         if headline is None or S == 2000:
             headline, headline_size = ratio, S
-    runs = [allocate_run(name, valuation, args.allocate_accounts, args.weeks, args.verify_reps, args.workers)
-            for name, valuation in ALLOCATE_RUNS] if args.allocate_accounts else []
+    rounds = [[allocate_run(name, valuation, args.allocate_accounts, args.weeks, args.verify_reps if k == 0 else 0,
+                            args.workers)
+               for name, valuation in ALLOCATE_RUNS] for k in range(max(1, args.repeat))] if args.allocate_accounts else []
+    runs = [median_run([r[j] for r in rounds]) for j in range(len(ALLOCATE_RUNS))] if rounds else []
     if runs:
         print_allocate_runs(runs, args.allocate_accounts, args.verify_reps, args.batches)
     times = "; ".join(f"{r['scenario']} {r['seconds']:.1f} s"

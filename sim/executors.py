@@ -34,17 +34,18 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def worker_context():
+def worker_context(preload: Sequence[str] = ()):
     """The multiprocessing context for local workers.
 
     A forkserver is started once per parent process and imports the simulator
-    before it forks any worker: each new worker then starts in milliseconds
-    instead of paying half a second of imports (numpy, scipy, simpy, pydantic),
-    which is what keeps two workers close to twice as fast as one.
+    (and ``preload``, if it is not running yet) before it forks any worker:
+    each new worker then starts in milliseconds instead of paying half a
+    second of imports (numpy, scipy, simpy, pydantic), which is what keeps
+    two workers close to twice as fast as one.
     """
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["sim.simulation", "sim.experiment"])
+        context.set_forkserver_preload(["sim.simulation", "sim.experiment", *preload])
         return context
     return multiprocessing.get_context("spawn")
 
@@ -163,6 +164,19 @@ class LocalExecutor:
 
     def start(self) -> None:
         """Nothing to reach before the work: a pool starts with the first units."""
+
+    def warm(self, modules: Sequence[str]) -> None:
+        """Start the workers' forkserver now, if this process has none yet, importing the simulator and
+        ``modules``, and return at once: the caller goes on with its own work while one process pays the
+        imports, which every worker then has (``allocate`` builds its segments and treatments, about 0.5 s,
+        while the forkserver imports the optimizer; started with the first batch instead, each of its
+        workers paid the optimizer's 0.5 s of SciPy before its first unit). Nothing with one worker."""
+        if self.workers == 1:
+            return
+        if worker_context(modules).get_start_method() == "forkserver":
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
 
     def close(self) -> None:
         """Shut down the kept pool, if any (``keep_workers``); the executor can be used again after."""

@@ -84,3 +84,34 @@ def test_a_worker_dying_in_a_kept_pool_is_replaced_and_its_units_run_again(tmp_p
         assert os.path.exists(marker)  # a worker really died
         assert sorted(done.values()) == list(range(6))
         assert executor._pool is not None and workers_of(executor).isdisjoint(before)
+
+
+def test_warm_starts_a_forkserver_whose_workers_have_the_modules_already():
+    """``warm`` in a process with no forkserver yet: the workers forked after it find the modules imported
+    (they are forked from a server that preloaded them), without the units importing anything."""
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    tests = Path(__file__).resolve().parent
+    code = textwrap.dedent("""
+        import sys
+        from sim.executors import LocalExecutor
+        from test_local_pool import loaded
+        with LocalExecutor(2, keep_workers=True) as executor:
+            executor.warm(["xml.dom.minidom"])
+            seen = dict(executor.map_unordered(loaded, ["xml.dom.minidom", "xml.sax"] * 2))
+        print(sorted(seen.values()))
+    """)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tests.parent), str(tests)])}
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    # xml.sax: nobody imported it; xml.dom.minidom: the forkserver did, before forking the workers.
+    assert done.stdout.split() == ["[False,", "False,", "True,", "True]"]
+
+
+def loaded(module: str) -> bool:
+    import sys
+
+    return module in sys.modules

@@ -255,16 +255,18 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
             raise ScenarioError(scenario.source or "<scenario>", "--replications",
                                 f"runs per treatment are a count ≥ 1, got {replications}")
         valuation_note += f"; {replications} paired runs per treatment"
-    # The balance values are measured by the engine (under another model than hawkes) in the first batch of
-    # runs, beside the own ladder's sample run (_Search.own_ladder_fits): no run reads [objective].
-    search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days, budget=budget,
-                     min_service=min_service, solver=solver, time_limit=time_limit, band_edges=band_edges, rng=rng,
-                     per_segment=per_segment, ladders=ladders or [], valuation=valuation, replications=replications,
-                     guard_runs=guard_runs)
     from sim.executors import LocalExecutor
 
-    # One pool of workers for all of allocate's batches (LocalExecutor's keep_workers says what it saves).
+    # One pool of workers for all of allocate's batches (LocalExecutor's keep_workers says what it saves); its
+    # forkserver imports the valuation while this process builds the segments and treatments (warm).
     with LocalExecutor(workers, keep_workers=True) as executor:
+        executor.warm(["optimizer.allocation.search", "optimizer.allocation.rolls"])
+        # The balance values are measured by the engine (under another model than hawkes) in the first batch
+        # of runs, beside the own ladder's sample run (_Search.own_ladder_fits): no run reads [objective].
+        search = _Search(scenario, days=7 * weeks if weeks is not None else scenario.simulation.days,
+                         budget=budget, min_service=min_service, solver=solver, time_limit=time_limit,
+                         band_edges=band_edges, rng=rng, per_segment=per_segment, ladders=ladders or [],
+                         valuation=valuation, replications=replications, guard_runs=guard_runs)
         search.repeat["executor"] = executor
         search.measure_balance_values = True
         best, retried = search.passes(passes)

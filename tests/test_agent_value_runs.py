@@ -75,3 +75,36 @@ def test_the_agent_value_is_the_same_whichever_number_of_workers_runs_it():
     one, two = (allocate(s, passes=1, workers=w).plan for w in (1, 2))
     assert one.agent_value == two.agent_value
     assert {name for name, team in s.teams.items() if team.kind != "legal"} == set(one.agent_value)
+
+
+def test_the_kept_plans_next_run_made_in_the_second_pass_check_is_not_made_again(monkeypatch):
+    """With two workers the second pass's check also makes the kept plan's whole-book run on the guard's first
+    seed (``_Search.kept_plan_ahead``); the guard and the agent value read it and make no run twice. Runs are
+    made in this process here (the executor's batches, recorded), with the executor still counting two workers."""
+    from optimizer.allocation import allocate, search
+    from sim import executors
+    from sim.scenario import load_scenario
+
+    made: list[tuple[str, tuple]] = []
+    ahead: list[tuple[str, tuple]] = []  # made in a batch with sample runs (the check's)
+
+    def in_process(executor, fn, items):
+        for position, item in enumerate(items):
+            if fn is search._ladder_unit or (fn is search._search_unit and item[0] == "worth"):
+                _, ladder, _, _, seed = item if fn is search._ladder_unit else item[1]
+                made.append((ladder.content_hash, tuple(seed.spawn_key)))
+                if fn is search._search_unit:
+                    ahead.append(made[-1])
+            yield position, fn(item)
+
+    s = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 400, "simulation.days": 56})
+    monkeypatch.setattr(executors.LocalExecutor, "map_unordered", in_process)
+    two = allocate(s, passes=2, workers=2)
+    assert len(ahead) == 1 and ahead[0][1][-1] == 1  # the kept plan on the guard's first seed, in the check
+    assert made.count(ahead[0]) == 1 and len(made) > 1  # the guard or the agent value read it: not made again
+    assert len(made) == len(set(made))  # no whole-book run of a ladder on a seed made twice
+    monkeypatch.undo()
+    one = allocate(s, passes=2, workers=1)
+    assert one.plan.agent_value == two.plan.agent_value
+    assert one.plan.guard == two.plan.guard
+    assert one.plan.to_dict()["allocation"] == two.plan.to_dict()["allocation"]

@@ -550,7 +550,7 @@ class _Search:
         model = build_allocation_model(alone, self.capacity, units=self.units)
         return solve(model, self.solver, self.time_limit, fallback=0).status != "infeasible"
 
-    def continuation_fits(self, continuation: np.ndarray) -> bool:
+    def continuation_fits(self, continuation: np.ndarray, kept: _Pass | None = None) -> bool:
         """Whether a pass with this continuation can be feasible, judged on the treatments that need no agents.
 
         Every account that ages out of its bucket gets the continuation,
@@ -570,6 +570,11 @@ class _Search:
         accounts × 42 days the full pass was feasible but its plan worth less
         than the first's (4,981,963 against 5,021,322), so the plan returned
         is the same; on hawkes_baseline the check passes and the pass runs.
+
+        ``kept``: the best pass so far. Its plan's whole-book run on the
+        guard's first seed (run 1), which the guard and the agent value make
+        of the plan they are given, is made in this check's batch with more
+        than one worker (:meth:`kept_plan_ahead`).
         """
         from .treatments import needs_agents
 
@@ -577,12 +582,54 @@ class _Search:
         if not free:
             return True
         started = time.perf_counter()
+        ahead = self.kept_plan_ahead(kept)
+        if ahead:
+            runs = self.next_pass_runs(continuation)
+            # The whole-book run first: started last, it ran alone at the batch's end.
+            units = [("worth", unit) for _, unit in ahead] + [("sample", unit) for _, unit in runs]
+            executor = self.repeat["executor"]
+            done = dict(executor.map_unordered(_search_unit, units))
+            for k, (key, _) in enumerate(ahead):
+                self.worths[key] = done[k]
+            for k, (key, _) in enumerate(runs):
+                self.runs[key] = done[len(ahead) + k]
         subset = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
                                        continuation=continuation, per_segment=self.per_segment, shrink=False,
                                        runs_cache=self.runs, only=free, **self.repeat)
         self.timings["value"] += time.perf_counter() - started
         model = build_allocation_model(subset, self.capacity, units=self.units)
         return solve(model, self.solver, self.time_limit, fallback=0).status != "infeasible"
+
+    def kept_plan_ahead(self, kept: _Pass | None) -> list[tuple[tuple, tuple]]:
+        """((ladder hash, 1), work unit) of the kept plan's whole-book run on the guard's first seed, if it is
+        not made yet and there is a second worker to make it beside other work ([] otherwise).
+
+        The guard (with ``guard_runs`` > 1) runs the returned plan on that seed
+        beside any reference that could beat it, and the agent value runs it
+        there for a team whose first paired gain leaves it unsettled — on
+        baseline at 5,000 accounts (2026-11-26), the callers and the inbound line
+        both, the plan's run then the third of a batch of three whole-book runs
+        (1.3 s each) on two workers, 1.4 s of one core idle. Made in the
+        second pass's check instead (ten sample runs of 0.5 s), it fills that
+        batch. Wasted (a run's CPU, no wall on two workers) when a later pass
+        returns a better plan.
+        """
+        executor = self.repeat.get("executor")
+        if (kept is None or not kept.plan.ok or self.guard_runs < 2 or executor is None
+                or getattr(executor, "workers", 1) < 2):
+            return []
+        from .sim_valuation import valuation_seed
+
+        try:
+            ladder = kept.plan.to_strategy(self.scenario)
+        except ValueError:
+            return []
+        key = (ladder.content_hash, 1)
+        if key in self.worths:
+            return []
+        seed = valuation_seed(self.scenario)
+        return [(key, (self.scenario, ladder, self.segments, self.days,
+                       np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, 1))))]
 
     def passes(self, passes: int) -> tuple[_Pass, str]:
         """The best of up to ``passes`` passes, each with the last plan as the continuation, and a note."""
@@ -597,7 +644,7 @@ class _Search:
                 retried = ("first pass valued each treatment in its bucket and the accounts rolling into a cell under "
                            "that cell's treatment, as the plan's ladder gives it: the own ladder after the bucket "
                            "asks more of the teams than they have, so the LP would be infeasible")
-            if k > 0 and not self.continuation_fits(continuation):
+            if k > 0 and not self.continuation_fits(continuation, kept=best):
                 retried = "; ".join(x for x in (retried, f"pass {k + 1} not run: with the last plan after the bucket "
                                                 "the agent-free treatments alone leave the LP infeasible") if x)
                 break
@@ -685,17 +732,20 @@ class _Search:
             started = time.perf_counter()
             ladder, seed = plan.to_strategy(self.scenario), valuation_seed(self.scenario)
             worlds = {"": ladder, **{name: self.worlds[name] for name in contenders}}
-            units = [(self.scenario, world, self.segments, self.days,
-                      np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r)))
-                     for r in range(1, self.guard_runs) for world in worlds.values()]
+            # The plan's runs made already (its run 1 in the second pass's check, kept_plan_ahead) are not made again.
+            todo = [(r, name) for r in range(1, self.guard_runs) for name in worlds
+                    if name or (ladder.content_hash, r) not in self.worths]
+            units = [(self.scenario, worlds[name], self.segments, self.days,
+                      np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))) for r, name in todo]
             executor = self.repeat.get("executor")
             done = executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units))
             got = dict(done)
-            for k in range(len(units)):
-                name = list(worlds)[k % len(worlds)]
-                (plan_runs if name == "" else runs[name]).append(got[k])
-            for r, worth_r in enumerate(plan_runs[1:], start=1):
-                self.worths[(ladder.content_hash, r)] = worth_r
+            for k, (r, name) in enumerate(todo):
+                if name == "":
+                    self.worths[(ladder.content_hash, r)] = got[k]
+                else:
+                    runs[name].append(got[k])
+            plan_runs += [self.worths[(ladder.content_hash, r)] for r in range(1, self.guard_runs)]
             self.timings["value"] += time.perf_counter() - started
         differences = [d for name, values_run in runs.items()
                        for d in paired_differences(plan_runs[:len(values_run)], {name: values_run})]
@@ -743,11 +793,13 @@ class _Search:
 
 
 def _search_unit(item):
-    """A whole-book ladder run, a treatment's sample run or the balance values' measurement, as an executor's
-    work unit (kind, unit)."""
+    """A whole-book ladder run (its outcome, or with kind "worth" its objective), a treatment's sample run or
+    the balance values' measurement, as an executor's work unit (kind, unit)."""
     kind, unit = item
     if kind == "ladder":
         return _ladder_outcome(unit)
+    if kind == "worth":
+        return _ladder_unit(unit)
     if kind == "balance":
         from .objective import engine_balance_values
 

@@ -214,10 +214,10 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     Values come from a stratified sample of ``per_segment`` accounts per
     segment (weighted to the segment), the same sample for the treatments, the
     plan and the reference ladders, so their comparison is paired. With the
-    defaults (40 accounts, 2 passes) a 5,000-account book takes about 11–12 s
-    (baseline) and 11–13 s (hawkes_baseline) on two cores, estimated, with
+    defaults (40 accounts, 2 passes) a 5,000-account book takes about 16.4 s
+    (baseline) and 9.2 s (hawkes_baseline) on two workers, measured, with
     today's 24- and 39-treatment catalogues (docs/optimizer_validation.md,
-    "allocate within 15 s, met"); a third pass rarely changed the plan in
+    "allocate's wall on two workers"); a third pass rarely changed the plan in
     measurements.
 
     A champion/challenger scenario (``[[strategies]]``) is optimised as the

@@ -112,12 +112,16 @@ class RowDayUniforms:
     _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
     _MIX2 = np.uint64(0x94D049BB133111EB)
 
-    def __init__(self, rng: np.random.Generator, rows: int):
+    def __init__(self, rng: np.random.Generator, rows: int, keys: np.ndarray | None = None):
         self.key = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
-        self.rows = rows
+        # ``keys``: the row whose draws each row reads (None: its own; copies of one account share its draws).
+        self._keys = None if keys is None else np.asarray(keys, dtype=np.int64)
+        self.rows = rows if keys is None else (int(self._keys.max()) + 1 if self._keys.size else 0)
 
     def draw(self, rows: np.ndarray, day: int) -> np.ndarray:
         """(2, len(rows)) uniforms: row ``rows[j]``'s two draws of day ``day`` at ``[0, j]`` and ``[1, j]``."""
+        if self._keys is not None:
+            rows = self._keys[rows]
         # SplitMix64: state = key + (index + 1)·γ, then its finaliser, in place (no temporaries but one).
         z = np.asarray(rows, dtype=np.uint64) + np.uint64(day * self.rows + 1)
         z *= self._GAMMA
@@ -163,12 +167,17 @@ class _AccountBlocks:
 
     CHUNK = 64  # accounts; a multiple of 4, so that a chunk starts on a Philox counter step (4 outputs)
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16,
+                 keys: np.ndarray | None = None):
         self._seed = seed
-        self._accounts = accounts
+        # ``keys``: the row of the blocks each position draws from (None: its own). Positions with one key draw
+        # the same numbers, each at its own pace: copies of one account in one run, as if each ran alone.
+        self._keys = None if keys is None else np.asarray(keys, dtype=np.int64)
+        self._key_list = None if keys is None else self._keys.tolist()
+        self._accounts = accounts if keys is None else (int(self._keys.max()) + 1 if self._keys.size else 0)
         self.width = width
         self._stride = block * width
-        self._chunks = -(-accounts // self.CHUNK)
+        self._chunks = -(-self._accounts // self.CHUNK)
         # Each block's generator, its state at the block's start and a Generator over it, made at first need.
         self._generators: list[tuple[np.random.Philox, dict, np.random.Generator]] = []
 
@@ -200,8 +209,9 @@ class _AccountBlocks:
 class AccountUniforms(_AccountBlocks):
     """One account's event at a time (the agents' loops): ``draw(i)`` gives ``width`` uniforms."""
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
-        super().__init__(seed, accounts, width, block)
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16,
+                 keys: np.ndarray | None = None):
+        super().__init__(seed, accounts, width, block, keys)
         # Python arrays of doubles, read one account at a time by an agent's call: the same numbers as the
         # block's, held as raw doubles. A list of floats would be an object the cycle collector walks with
         # every float in it (a whole-book run ends with about 16,000 of them, 18 ms a collection); an array
@@ -230,7 +240,8 @@ class AccountUniforms(_AccountBlocks):
         if k >= len(row):
             if not row:
                 row = self._rows[i] = array("d")
-            row.frombytes(self._row(len(row) // self._stride, i).tobytes())
+            key = i if self._key_list is None else self._key_list[i]
+            row.frombytes(self._row(len(row) // self._stride, key).tobytes())
         self._next[i] = k + self.width
         return row[k:k + self.width]
 
@@ -249,18 +260,25 @@ class AccountUniformArrays(_AccountBlocks):
     (``_ready``).
     """
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16):
-        super().__init__(seed, accounts, width, block)
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, width: int, block: int = 16,
+                 keys: np.ndarray | None = None):
+        super().__init__(seed, accounts, width, block, keys)
         self._block_events = block
-        self._events = np.zeros(accounts, dtype=np.int64)  # each account's events drawn so far
-        self._ready = np.zeros(accounts, dtype=np.int64)  # events each account's chunk has rows for
-        self._chunk_blocks = np.zeros(self._chunks, dtype=np.int64)  # blocks made, by chunk
+        self._events = np.zeros(accounts, dtype=np.int64)  # each position's events drawn so far
+        self._ready = np.zeros(accounts, dtype=np.int64)  # events each position's chunk (of keys) has rows for
+        self._chunk_blocks = np.zeros(self._chunks, dtype=np.int64)  # blocks made, by chunk of keys
+        # With keys, the positions of each chunk of keys (their readiness moves with the chunk).
+        self._chunk_positions = None
+        if self._keys is not None:
+            order = np.argsort(self._keys // self.CHUNK, kind="stable")
+            cuts = np.searchsorted(self._keys[order] // self.CHUNK, np.arange(self._chunks + 1))
+            self._chunk_positions = [order[cuts[c]:cuts[c + 1]] for c in range(self._chunks)]
         self._made = 0  # blocks made for every chunk
         # Room for the first blocks, made as they are needed (an untouched part of np.empty takes no memory).
-        self._table = np.empty((FIRST_BLOCKS, accounts, self._stride))
-        # An event a row: account i's k-th event, in block b = k // block, is row i·block + k + b·(accounts − 1)·block.
+        self._table = np.empty((FIRST_BLOCKS, self._accounts, self._stride))
+        # An event a row: key i's k-th event, in block b = k // block, is row i·block + k + b·(keys − 1)·block.
         self._event_rows = self._table.reshape(-1, width)
-        self._block_skip = (accounts - 1) * block
+        self._block_skip = (self._accounts - 1) * block
 
     def draw(self, idx: np.ndarray) -> np.ndarray:
         """One event of each account in ``idx`` (distinct positions)."""
@@ -275,7 +293,7 @@ class AccountUniformArrays(_AccountBlocks):
                 self._make_first_block()
             if top >= block and _any(events >= self._ready[idx]):
                 self._make_chunks(idx, events)
-        rows = idx * block
+        rows = (idx if self._keys is None else self._keys[idx]) * block
         rows += events
         if top >= block:  # some accounts past their first block (none: most draws of a sample's run)
             rows += events // block * self._block_skip
@@ -291,7 +309,7 @@ class AccountUniformArrays(_AccountBlocks):
         """The blocks the drawn accounts' events are in, made for their chunks (each chunk's in order)."""
         short = events >= self._ready[idx]
         need = events[short] // self._block_events + 1  # blocks each short account's chunk must have
-        chunks = idx[short] // self.CHUNK
+        chunks = (idx[short] if self._keys is None else self._keys[idx[short]]) // self.CHUNK
         upto = np.zeros(self._chunks, dtype=np.int64)
         np.maximum.at(upto, chunks, need)
         wanted = np.flatnonzero(upto > self._chunk_blocks)
@@ -303,7 +321,8 @@ class AccountUniformArrays(_AccountBlocks):
             for b in range(int(self._chunk_blocks[chunk]), int(upto[chunk])):
                 self._fill(b, chunk, self._table[b, rows])
             self._chunk_blocks[chunk] = upto[chunk]
-            self._ready[rows] = upto[chunk] * self._block_events
+            positions = rows if self._chunk_positions is None else self._chunk_positions[chunk]
+            self._ready[positions] = upto[chunk] * self._block_events
         self._made = int(self._chunk_blocks.min())
 
     def _grow(self, blocks: int) -> None:
@@ -331,21 +350,24 @@ class AccountDraws:
     repayments under both, whatever the strategies do to other accounts.
     """
 
-    def __init__(self, seed: np.random.SeedSequence, accounts: int):
+    def __init__(self, seed: np.random.SeedSequence, accounts: int, keys: np.ndarray | None = None):
+        """``keys``: the account whose numbers each row draws (None: its own). Rows that are copies of one
+        account (several treatments' runs made as one) draw its numbers, each copy at its own pace."""
         def child(purpose: str) -> np.random.SeedSequence:
             key = (*seed.spawn_key, PAIRED_KEY + ACCOUNT_PURPOSES.index(purpose))
             return np.random.SeedSequence(seed.entropy, spawn_key=key)
 
-        self.dial = AccountUniforms(child("dial"), accounts, 2)  # outcome, length
-        self.conversation = AccountUniforms(child("conversation"), accounts, 4)  # complaint, outcome, due, share
-        self.callback = AccountUniformArrays(child("callback"), accounts, 2)  # calls back?, when
-        self.patience = AccountUniforms(child("patience"), accounts, 1)
-        self.inbound_length = AccountUniforms(child("inbound_length"), accounts, 1)
-        self.visit = AccountUniforms(child("visit"), accounts, 2)  # length, found
-        self.legal = AccountUniforms(child("legal"), accounts, 1)
-        self.promise_keep = AccountUniformArrays(child("promise_keep"), accounts, 1)
-        self.instalment_keep = AccountUniformArrays(child("instalment_keep"), accounts, 1)
-        self.followup = AccountUniformArrays(child("followup"), accounts, 2)  # time, share
+        self.keys = keys
+        self.dial = AccountUniforms(child("dial"), accounts, 2, keys=keys)  # outcome, length
+        self.conversation = AccountUniforms(child("conversation"), accounts, 4, keys=keys)  # complaint, outcome, due, share
+        self.callback = AccountUniformArrays(child("callback"), accounts, 2, keys=keys)  # calls back?, when
+        self.patience = AccountUniforms(child("patience"), accounts, 1, keys=keys)
+        self.inbound_length = AccountUniforms(child("inbound_length"), accounts, 1, keys=keys)
+        self.visit = AccountUniforms(child("visit"), accounts, 2, keys=keys)  # length, found
+        self.legal = AccountUniforms(child("legal"), accounts, 1, keys=keys)
+        self.promise_keep = AccountUniformArrays(child("promise_keep"), accounts, 1, keys=keys)
+        self.instalment_keep = AccountUniformArrays(child("instalment_keep"), accounts, 1, keys=keys)
+        self.followup = AccountUniformArrays(child("followup"), accounts, 2, keys=keys)  # time, share
 
     @staticmethod
     def exponential(mean: float, u: float) -> float:

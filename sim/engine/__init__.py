@@ -80,7 +80,7 @@ class Engine:
                  *, record_contacts: bool = True, progress=None,
                  step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
                  paired_draws: bool = False, record_payments: bool = False, arrivals: Arrivals | None = None,
-                 replay=None):
+                 replay=None, draw_keys: np.ndarray | None = None):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
         :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
@@ -89,7 +89,9 @@ class Engine:
         keep every cash receipt (:class:`~sim.history.PaymentLogBuilder`) for the run's history;
         ``arrivals``: the portfolio already holds the run's arrivals after its accounts (champion/challenger
         assigns them before the run); by default an open book's arrivals are drawn here; ``replay``: a
-        :class:`~.replay.LoggedContacts` whose contacts replace the strategy (:mod:`.replay`)."""
+        :class:`~.replay.LoggedContacts` whose contacts replace the strategy (:mod:`.replay`); ``draw_keys``
+        (with ``paired_draws``): the account whose numbers each row draws, per row of the book with its arrivals
+        (None: its own) — rows that are copies of one account draw its numbers, each at its own pace."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
@@ -108,7 +110,9 @@ class Engine:
         self.first_day = dt.date.fromordinal(scenario.simulation.start_date.toordinal() - warmup)
         # Repayment draws are the same in both modes: numbered by account and day
         # (sim.streams.RowDayUniforms), so already paired account by account.
-        draws = AccountDraws(streams.seed_sequence, n) if paired_draws else None
+        if draw_keys is not None and (not paired_draws or len(draw_keys) != n):
+            raise ValueError("draw_keys: one key per row of the book and its arrivals, with paired_draws=True")
+        draws = AccountDraws(streams.seed_sequence, n, keys=draw_keys) if paired_draws else None
         self.ctx = ctx = Context(
             scenario=scenario, env=self.env, days=total, behavior=scenario.behavior, costs=scenario.costs,
             rules=rules, calendar=ContactCalendar(rules, self.first_day, total), tally=self.tally,

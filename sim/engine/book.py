@@ -59,7 +59,8 @@ class Book:
         self.behavior = behavior = ctx.behavior
         # Each account's two repayment draws of a day are numbered by its row and the day (common random
         # numbers without drawing for the rows that cannot pay: sim.streams.RowDayUniforms).
-        self.payment_draws = RowDayUniforms(streams["payments"], len(portfolio))
+        self.payment_draws = RowDayUniforms(streams["payments"], len(portfolio),
+                                            keys=None if ctx.draws is None else ctx.draws.keys)
         self.followup_rng = streams["payment_followups"]
         self.promise_rng = streams["promises"]
         p = portfolio

@@ -97,8 +97,9 @@ class Standing:
         # conversation draw their own numbered uniforms, whatever other accounts did.
         self.paired = ctx.draws is not None
         if self.paired:
-            self.message_draws = AccountUniformArrays(child_seed(seed, PAIRED_MESSAGE_KEY), n, 2)
-            self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1)
+            keys = ctx.draws.keys
+            self.message_draws = AccountUniformArrays(child_seed(seed, PAIRED_MESSAGE_KEY), n, 2, keys=keys)
+            self.cease_draws = AccountUniforms(child_seed(seed, PAIRED_CONVERSATION_KEY), n, 1, keys=keys)
         self.opt_outs = 0
         self.cease_requests = 0
         self._rates: dict[str, np.ndarray] = {}  # by channel: a message's chance of an opt-out, of a cease request

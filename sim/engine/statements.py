@@ -218,7 +218,11 @@ class Statements:
         cured = kept(cured, self.book.balance[cured] >= HALF_CENT)
         # Paired runs (ctx.draws): one uniform per account every evening, whoever is cured, so an account's
         # re-default does not depend on which other accounts a treatment cured.
-        daily = self.rng.random(self.book.n) if self.book.ctx.draws is not None else None
+        draws = self.book.ctx.draws
+        daily = None
+        if draws is not None:
+            keys = draws.keys
+            daily = self.rng.random(self.book.n) if keys is None else self.rng.random(int(keys.max()) + 1)[keys]
         if cured.size:
             u = daily[cured] if daily is not None else None
             self._redefault(self.redefaulting(cured, day, u), day)

@@ -80,19 +80,28 @@ def child_generator(seed: np.random.SeedSequence, key: int) -> np.random.Generat
     return np.random.Generator(np.random.PCG64(child_seed(seed, key)))
 
 
-def consumer_facts(scenario: Scenario, portfolio: Portfolio, seed: np.random.SeedSequence) -> ConsumerFacts:
-    """The book's consumer facts: the portfolio's columns where it has them, else ``[contact]``'s shares."""
+def consumer_facts(scenario: Scenario, portfolio: Portfolio, seed: np.random.SeedSequence,
+                   keys: np.ndarray | None = None) -> ConsumerFacts:
+    """The book's consumer facts: the portfolio's columns where it has them, else ``[contact]``'s shares
+    (``keys``: the account whose drawn facts each row takes — copies of one account live where it lives)."""
     n = len(portfolio)
     contact = scenario.contact
     rng = child_generator(seed, FACTS_KEY)
+
+    def codes(shares: list[float]) -> np.ndarray:
+        """One code a row, drawn by account (with ``keys``, by key: copies share their account's)."""
+        if keys is None:
+            return _draw_codes(rng, n, shares)
+        return _draw_codes(rng, int(keys.max()) + 1 if keys.size else 0, shares)[keys]
+
     exclusion = portfolio.exclusion
     if exclusion is None:
-        exclusion = _draw_codes(rng, n, [contact.exclusions.get(k, 0.0) for k in EXCLUSIONS] if contact else [])
+        exclusion = codes([contact.exclusions.get(k, 0.0) for k in EXCLUSIONS] if contact else [])
     zones = portfolio.time_zone_names
     zone_code = portfolio.time_zone
     if zone_code is None and contact is not None and contact.time_zones:
         zones = tuple(contact.time_zones)
-        zone_code = _draw_codes(rng, n, list(contact.time_zones.values()))
+        zone_code = codes(list(contact.time_zones.values()))
     offset = np.zeros(n, dtype=np.int32)
     if zone_code is not None:
         book_zone = contact.book_time_zone if contact is not None else "America/New_York"
@@ -100,7 +109,7 @@ def consumer_facts(scenario: Scenario, portfolio: Portfolio, seed: np.random.See
         offset = np.asarray(minutes, dtype=np.int32)[zone_code]
     state, states = portfolio.state, portfolio.state_names
     if state is None and contact is not None and contact.states:
-        state, states = _draw_codes(rng, n, list(contact.states.values())), tuple(contact.states)
+        state, states = codes(list(contact.states.values())), tuple(contact.states)
     ma = np.zeros(n, dtype=bool)
     if state is not None and "MA" in states:
         ma = state == states.index("MA") + 1

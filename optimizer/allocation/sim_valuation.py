@@ -271,6 +271,78 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
                           rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
+def run_units_together(units: Sequence[tuple]) -> list[AccountOutcome]:
+    """Several :func:`run_unit` units of one sample, seed and horizon as one engine run (a prototype).
+
+    The sample is copied once a unit; each copy's rows get that unit's steps
+    (through the step masks; a step two copies share is one step, its mask
+    the union, since a step's cadence is kept per account) and draw their
+    sample account's numbers (``draw_keys``), so the copies stay paired with
+    each other as separate runs are. The teams are roomy for all the copies.
+    What differs from separate runs: the copies share the agents, so a
+    copy's dial may come at another minute (the hour moves its outcome),
+    and the shared pools are read in another order; the numbers are the
+    same model's, not the separate runs' to the bit.
+    """
+    scenario, book, treatments, _, days, _, seed, paired_draws = units[0]
+    if not paired_draws or any(u[1] is not book or u[4] != days or u[6] is not seed for u in units):
+        raise ValueError("units run together share one sample, horizon and seed, with paired draws")
+    n, copies = len(book.portfolio), len(units)
+    at_start = np.ones(n, dtype=bool) if book.entry_day is None else book.entry_day < 0
+    first = np.flatnonzero(at_start)
+    later = np.flatnonzero(~at_start)
+    copy = np.concatenate([np.repeat(np.arange(copies), first.size), np.repeat(np.arange(copies), later.size)])
+    source = np.concatenate([np.tile(first, copies), np.tile(later, copies)])
+    if book.entry_day is not None and later.size:
+        tail = slice(first.size * copies, None)
+        order = np.lexsort((source[tail], copy[tail], book.entry_day[source[tail]]))
+        copy[tail], source[tail] = copy[tail][order], source[tail][order]
+    p = book.portfolio
+    portfolio = Portfolio(account_id=np.arange(1, source.size + 1), balance=p.balance[source],
+                          past_due=p.past_due[source], days_past_due=p.days_past_due[source],
+                          segment=p.segment[source], phone_known=p.phone_known[source],
+                          email_known=p.email_known[source], segment_names=p.segment_names,
+                          statement_day=None if p.statement_day is None else p.statement_day[source])
+    merged = SampleBook(portfolio=portfolio, weight=book.weight[source], segment=book.segment[source],
+                        start_bucket=book.start_bucket[source], risk=book.risk[source], band=book.band[source],
+                        entry_day=None if book.entry_day is None else book.entry_day[source])
+    steps: list[Step] = []
+    masks: list[np.ndarray] = []
+    where: dict[str, int] = {}
+    for k, (_, _, tr, t, _, continuation, _, _) in enumerate(units):
+        own, own_masks = treatment_steps(scenario, book, tr, t, continuation)
+        for step, mask in zip(own, own_masks, strict=True):
+            rows = mask[source] & (copy == k)
+            key = repr(step)
+            if key in where:
+                masks[where[key]] = masks[where[key]] | rows
+            else:
+                where[key] = len(steps)
+                steps.append(step)
+                masks.append(rows)
+    world = roomy_world(scenario, merged, steps, days)
+    arrivals = None if merged.entry_day is None else arrivals_of(merged.entry_day, days)
+    with cycles_collected_after():
+        engine = Engine(world, portfolio, RandomStreams(seed), step_accounts=masks, ledger=True, paired_draws=True,
+                        arrivals=arrivals, draw_keys=source)
+        engine.run()
+        result = engine.outcome()
+    ledger = result.ledger
+    end = np.zeros((source.size, len(ROLL_STATES)))
+    end[np.arange(source.size), ledger.state_end] = ledger.balance_end
+    work = lp_work(scenario, result, days)
+    out = []
+    for k in range(copies):
+        rows = np.flatnonzero(copy == k)
+        rows = rows[np.argsort(source[rows])]  # back in the sample's order
+        out.append(AccountOutcome(collected=ledger.collected[rows], spend=ledger.total_spend[rows],
+                                  complaints=ledger.complaints[rows],
+                                  work={team: w[:, rows] for team, w in work.items()}, balance_end=end[rows],
+                                  written_off=ledger.written_off[rows],
+                                  rolled_past_30=ledger.rolled_past_30[rows].astype(float)))
+    return out
+
+
 def run_key(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
             continuation: np.ndarray | None, seed: np.random.SeedSequence, paired_draws: bool,
             per_segment: int) -> tuple:

@@ -116,7 +116,7 @@ class Standing:
                seed: np.random.SeedSequence, parts) -> Standing:
         """Build the run's standing and hand it to the parts that check it (each has a ``standing``); the
         contact log carries the consumers' facts for the audit, the tally the KPIs."""
-        facts = consumer_facts(ctx.scenario, portfolio, seed)
+        facts = consumer_facts(ctx.scenario, portfolio, seed, None if ctx.draws is None else ctx.draws.keys)
         standing = cls(ctx, book, facts, rules, seed)
         for part in parts:
             part.standing = standing

@@ -58,8 +58,8 @@ from .sim_valuation import (
     SimulatedValuation,
     _segment_std_error,
     _segment_totals,
+    map_runs,
     run_key,
-    run_unit,
     sample_book,
     valuation_seed,
 )
@@ -101,8 +101,7 @@ def with_roll_ins(scenario: Scenario, segments: Segments, treatments: Sequence[T
     runs: list = [runs_cache.get(key) if runs_cache is not None else None for key in keys]
     todo = [k for k, run in enumerate(runs) if run is None]
     batch = [units[k] for k in todo]
-    for position, outcome in (executor.map_unordered(run_unit, batch) if executor is not None
-                              else enumerate(map(run_unit, batch))):
+    for position, outcome in map_runs(executor, batch):
         runs[todo[position]] = outcome
         if runs_cache is not None:
             runs_cache[keys[todo[position]]] = outcome

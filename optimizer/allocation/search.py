@@ -486,14 +486,22 @@ class _Search:
         batch (:func:`optimizer.allocation.sim_valuation.runs_to_make`), each
         put in the runs cache.
         """
+        from .sim_valuation import run_groups
+
         units = [("ladder", (world, self.segments, self.days, None)) for world in worlds.values()]
-        units += [("sample", unit) for _, unit in sample_runs]
+        groups = run_groups([unit for _, unit in sample_runs])
+        units += [("samples", [sample_runs[k][1] for k in group]) for group in groups]
         executor = self.repeat.get("executor")
         done = executor.map_unordered(_search_unit, units) if executor else enumerate(map(_search_unit, units))
         got = dict(done)
-        for k, (key, _) in enumerate(sample_runs):
-            self.runs[key] = got[len(worlds) + k]
+        self.keep_sample_runs(sample_runs, groups, [got[len(worlds) + g] for g in range(len(groups))])
         return {name: got[k] for k, name in enumerate(worlds)}
+
+    def keep_sample_runs(self, sample_runs, groups: list[list[int]], outcomes: list[list]) -> None:
+        """Each group's outcomes in the runs cache, under its runs' keys."""
+        for group, made in zip(groups, outcomes, strict=True):
+            for k, outcome in zip(group, made, strict=True):
+                self.runs[sample_runs[k][0]] = outcome
 
     def next_pass_runs(self, continuation: np.ndarray, treatments=None, only=None) -> list[tuple[tuple, tuple]]:
         """The sample runs not made yet of ``only`` (positions in ``treatments``; by default the search's
@@ -584,15 +592,18 @@ class _Search:
         started = time.perf_counter()
         ahead = self.kept_plan_ahead(kept)
         if ahead:
+            from .sim_valuation import run_groups
+
             runs = self.next_pass_runs(continuation)
+            groups = run_groups([unit for _, unit in runs])
             # The whole-book run first: started last, it ran alone at the batch's end.
-            units = [("worth", unit) for _, unit in ahead] + [("sample", unit) for _, unit in runs]
+            units = [("worth", unit) for _, unit in ahead]
+            units += [("samples", [runs[k][1] for k in group]) for group in groups]
             executor = self.repeat["executor"]
             done = dict(executor.map_unordered(_search_unit, units))
             for k, (key, _) in enumerate(ahead):
                 self.worths[key] = done[k]
-            for k, (key, _) in enumerate(runs):
-                self.runs[key] = done[len(ahead) + k]
+            self.keep_sample_runs(runs, groups, [done[len(ahead) + g] for g in range(len(groups))])
         subset = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
                                        continuation=continuation, per_segment=self.per_segment, shrink=False,
                                        runs_cache=self.runs, only=free, **self.repeat)
@@ -800,6 +811,10 @@ def _search_unit(item):
         return _ladder_outcome(unit)
     if kind == "worth":
         return _ladder_unit(unit)
+    if kind == "samples":
+        from .sim_valuation import run_group
+
+        return run_group(unit)
     if kind == "balance":
         from .objective import engine_balance_values
 

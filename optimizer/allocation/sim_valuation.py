@@ -343,6 +343,40 @@ def run_units_together(units: Sequence[tuple]) -> list[AccountOutcome]:
     return out
 
 
+# Sample runs made together, as one engine run (run_units_together): fixed, so that the numbers never depend
+# on the workers (a run's outcome depends on the runs it is made with, by the shared pools and the dials' minutes).
+RUNS_TOGETHER = 4
+
+
+def run_group(group: Sequence[tuple]) -> list[AccountOutcome]:
+    """A group of :func:`run_unit` units (:func:`run_groups`) as an executor's work unit: one engine run."""
+    return run_units_together(group) if len(group) > 1 else [run_unit(group[0])]
+
+
+def run_groups(units: Sequence[tuple]) -> list[list[int]]:
+    """Positions of ``units`` in groups of up to :data:`RUNS_TOGETHER` consecutive units that can run together
+    (one sample, scenario, horizon and seed, paired draws)."""
+    groups: list[list[int]] = []
+    for k, unit in enumerate(units):
+        if groups and len(groups[-1]) < RUNS_TOGETHER:
+            first = units[groups[-1][0]]
+            if (unit[0] is first[0] and unit[1] is first[1] and unit[4] == first[4] and unit[7] and first[7]
+                    and unit[6].entropy == first[6].entropy and unit[6].spawn_key == first[6].spawn_key):
+                groups[-1].append(k)
+                continue
+        groups.append([k])
+    return groups
+
+
+def map_runs(executor, units: Sequence[tuple]) -> Iterator[tuple[int, AccountOutcome]]:
+    """(position, outcome) of each unit, the units made in groups (:func:`run_groups`) on ``executor``."""
+    groups = run_groups(units)
+    items = [[units[k] for k in group] for group in groups]
+    done = executor.map_unordered(run_group, items) if executor is not None and items else enumerate(map(run_group, items))
+    for position, outcomes in done:
+        yield from zip(groups[position], outcomes, strict=True)
+
+
 def run_key(scenario: Scenario, book: SampleBook, treatments: Sequence[Treatment], t: int, days: int,
             continuation: np.ndarray | None, seed: np.random.SeedSequence, paired_draws: bool,
             per_segment: int) -> tuple:
@@ -561,8 +595,7 @@ def simulate_treatments(scenario: Scenario, segments: Segments, treatments: Sequ
             if k not in todo:
                 runs[k] = runs_cache[keys[k]]
     batch = [units[k] for k in todo]
-    for position, outcome in (executor.map_unordered(run_unit, batch) if executor is not None and batch
-                              else enumerate(map(run_unit, batch))):
+    for position, outcome in map_runs(executor, batch):
         runs[todo[position]] = outcome
         if keys is not None:
             runs_cache[keys[todo[position]]] = outcome

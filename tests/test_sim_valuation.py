@@ -414,3 +414,26 @@ def test_a_second_pass_the_agent_free_treatments_cannot_make_feasible_is_not_run
     if full.plan.ok:
         full, _ = fit_ladder(search, full)
         assert full.worth < best.worth
+
+
+def test_runs_made_together_are_the_runs_made_one_by_one_to_the_bit(either_world, monkeypatch):
+    """Sample runs go to the engine four at a time (copies of the sample, each with its own teams and inbound
+    line, drawing its accounts' numbers: sim_valuation.run_units_together). Every treatment's valuation, its
+    standard errors, minutes and book at the horizon are those of one run a treatment, to the bit — the
+    grouping saves the runs' fixed cost and changes no number (with the own ladder after the bucket: calls,
+    callbacks, legal filings from one queue)."""
+    from optimizer.allocation import sim_valuation
+
+    scenario, segments, treatments = either_world
+    continuation = own_ladder_after_the_bucket(segments, treatments)
+    kw = dict(continuation=continuation, per_segment=3, shrink=False)
+    together = simulate_treatments(scenario, segments, treatments, 42, **kw)
+    monkeypatch.setattr(sim_valuation, "RUNS_TOGETHER", 1)
+    alone = simulate_treatments(scenario, segments, treatments, 42, **kw)
+    for field in ("value", "value_std_error", "collected", "spend", "complaints", "balance_end", "written_off",
+                  "rolled_past_30"):
+        assert np.array_equal(getattr(together, field), getattr(alone, field)), field
+    assert together.minutes.keys() == alone.minutes.keys()
+    for team, cube in alone.minutes.items():
+        assert np.array_equal(together.minutes[team], cube), team
+    assert alone.value.any()

@@ -80,7 +80,8 @@ class Engine:
                  *, record_contacts: bool = True, progress=None,
                  step_accounts: Sequence[np.ndarray | None] | None = None, ledger: bool = False,
                  paired_draws: bool = False, record_payments: bool = False, arrivals: Arrivals | None = None,
-                 replay=None, draw_keys: np.ndarray | None = None):
+                 replay=None, draw_keys: np.ndarray | None = None,
+                 inbound_lines: tuple[np.ndarray, dict[str, int]] | None = None):
         """``step_accounts``: per ladder step, the accounts it may act on (a boolean mask, or None for all),
         so that one strategy can give different accounts different steps; ``ledger``: keep an
         :class:`~sim.ledger.AccountLedger` (needs ``record_contacts`` for the agents' work);
@@ -91,7 +92,9 @@ class Engine:
         assigns them before the run); by default an open book's arrivals are drawn here; ``replay``: a
         :class:`~.replay.LoggedContacts` whose contacts replace the strategy (:mod:`.replay`); ``draw_keys``
         (with ``paired_draws``): the account whose numbers each row draws, per row of the book with its arrivals
-        (None: its own) — rows that are copies of one account draw its numbers, each at its own pace."""
+        (None: its own) — rows that are copies of one account draw its numbers, each at its own pace;
+        ``inbound_lines``: (line of each row, line of each call team): each row's callers reach its line's teams
+        only (:meth:`.calls.CallCentre.route_inbound`)."""
         if ledger and not record_contacts:
             raise ValueError("the account ledger reads agent work from the contact log: record_contacts=True")
         self.scenario = scenario
@@ -129,6 +132,8 @@ class Engine:
         conversation = Conversation(ctx, book, counters, UniformPool(streams["calls"]))
         self.calls = CallCentre(ctx, book, counters, teams, conversation, conversation.pool,
                                 UniformPool(streams["inbound"]))
+        if inbound_lines is not None:
+            self.calls.route_inbound(*inbound_lines)
         self.field = FieldTeams(ctx, book, counters, teams, conversation, UniformPool(streams["field"]))
         self.legal = Legal(ctx, book, teams, streams["legal"])
         self.ladder = Ladder(ctx, book, counters, step_accounts, self.calls.start_callers,

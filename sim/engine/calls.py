@@ -66,6 +66,10 @@ class CallCentre:
         # (shift, token) entries, woken by callers from this queue or by colleagues from the team's own.
         self.floor = Floor(ctx.env)
         self.idle_agents: deque[tuple[AgentShift, int]] = deque()
+        # Inbound lines by group (route_inbound): each account's callers queue for its group's teams only.
+        self.line_of_row: list[int] | None = None
+        self.inbound_queues: list[deque] = []
+        self.idle_by_line: list[deque] = []
         self.inbound_enabled = any(t.spec.inbound and t.agent_ids for t in teams.call)
         behavior, strategy = ctx.behavior, ctx.scenario.strategy
         # Plain-Python copies of what every call reads.
@@ -267,10 +271,10 @@ class CallCentre:
         draws = ctx.draws
         dial_draws = draws.dial.draw if draws is not None else None
         answers_inbound = team.spec.inbound
-        inbound_queue = self.inbound_queue
+        inbound_queue = self.inbound_queue if team.group is None else self.inbound_queues[team.group]
         free_at = self.agent_free_at
         floor = self.floor
-        idle_agents = self.idle_agents
+        idle_agents = self.idle_agents if team.group is None else self.idle_by_line[team.group]
         means = team.means
         day_start = float(day * DAY)
         counters = self.counters
@@ -493,6 +497,7 @@ class CallCentre:
         tally_arrivals, last_day = ctx.tally.inbound_arrivals, ctx.days - 1
         draws = ctx.draws
         queue, wake, idle = self.inbound_queue, self.floor.wake, self.idle_agents
+        line_of_row = self.line_of_row
         for account, at in zip(accounts.tolist(), times.tolist(), strict=True):
             if at > now:
                 now = yield at - now
@@ -501,9 +506,22 @@ class CallCentre:
                 patience = pool.exponential(patience_mean)
             else:
                 patience = AccountDraws.exponential(patience_mean, draws.patience.draw(account)[0])
+            if line_of_row is not None:
+                line = line_of_row[account]
+                queue, idle = self.inbound_queues[line], self.idle_by_line[line]
             queue.append((at, account, patience))
             if idle:  # Floor.wake does nothing on an empty queue: not called
                 wake(idle, now)
+
+    def route_inbound(self, line_of_row: np.ndarray, line_of_team: dict[str, int]) -> None:
+        """Several inbound lines: an account's callers queue for the teams of its line (``line_of_row``), each
+        team answering its own (``line_of_team``, by team name)."""
+        lines = int(line_of_row.max()) + 1 if line_of_row.size else 0
+        self.line_of_row = line_of_row.tolist()
+        self.inbound_queues = [deque() for _ in range(lines)]
+        self.idle_by_line = [deque() for _ in range(lines)]
+        for team in self.teams.call:
+            team.group = line_of_team[team.name]
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""

@@ -47,6 +47,9 @@ class Team:
     means: tuple = (1.0, 1.0, 1.0)
     idle: deque = field(default_factory=deque)
     watching: bool = False
+    # Which inbound line the team answers (None: the one line; several when copies of a sample share a run and
+    # each copy's callers must reach its own team, sim_valuation.run_units_together).
+    group: int | None = None
 
     def shifts_of(self, agent: int) -> list[tuple[int, int]]:
         """The shifts agent ``agent`` works: the team's, or the part-timer's shortened ones."""

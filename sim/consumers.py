@@ -34,6 +34,7 @@ import numpy as np
 
 from .portfolio import Portfolio
 from .scenario import EXCLUSIONS, Scenario, time_zone
+from .streams import keyed_accounts
 
 # Child streams of the run's SeedSequence that no other part uses (sim.streams' paired draws use 1000+).
 FACTS_KEY = 2_000
@@ -92,7 +93,7 @@ def consumer_facts(scenario: Scenario, portfolio: Portfolio, seed: np.random.See
         """One code a row, drawn by account (with ``keys``, by key: copies share their account's)."""
         if keys is None:
             return _draw_codes(rng, n, shares)
-        return _draw_codes(rng, int(keys.max()) + 1 if keys.size else 0, shares)[keys]
+        return _draw_codes(rng, keyed_accounts(n, keys), shares)[keys]
 
     exclusion = portfolio.exclusion
     if exclusion is None:

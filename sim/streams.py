@@ -95,6 +95,13 @@ def _blocks(rng: np.random.Generator, block: int):
         yield rng.random(block).tolist()
 
 
+def keyed_accounts(rows: int, keys: np.ndarray | None) -> int:
+    """How many accounts the rows draw for: one a row, or with ``keys`` (the account each row draws as) one a key."""
+    if keys is None:
+        return rows
+    return int(keys.max()) + 1 if len(keys) else 0
+
+
 class RowDayUniforms:
     """Two uniforms numbered by (account row, day): what a daily draw of every account would give, computed
     for any subset of rows (the book's live ones) at the cost of that subset.
@@ -116,7 +123,7 @@ class RowDayUniforms:
         self.key = rng.integers(0, np.iinfo(np.uint64).max, dtype=np.uint64, endpoint=True)
         # ``keys``: the row whose draws each row reads (None: its own; copies of one account share its draws).
         self._keys = None if keys is None else np.asarray(keys, dtype=np.int64)
-        self.rows = rows if keys is None else (int(self._keys.max()) + 1 if self._keys.size else 0)
+        self.rows = keyed_accounts(rows, self._keys)
 
     def draw(self, rows: np.ndarray, day: int) -> np.ndarray:
         """(2, len(rows)) uniforms: row ``rows[j]``'s two draws of day ``day`` at ``[0, j]`` and ``[1, j]``."""
@@ -174,7 +181,7 @@ class _AccountBlocks:
         # the same numbers, each at its own pace: copies of one account in one run, as if each ran alone.
         self._keys = None if keys is None else np.asarray(keys, dtype=np.int64)
         self._key_list = None if keys is None else self._keys.tolist()
-        self._accounts = accounts if keys is None else (int(self._keys.max()) + 1 if self._keys.size else 0)
+        self._accounts = keyed_accounts(accounts, self._keys)
         self.width = width
         self._stride = block * width
         self._chunks = -(-self._accounts // self.CHUNK)
@@ -358,6 +365,7 @@ class AccountDraws:
             return np.random.SeedSequence(seed.entropy, spawn_key=key)
 
         self.keys = keys
+        self.accounts = keyed_accounts(accounts, keys)  # the accounts drawn for (fewer than rows with keys)
         self.dial = AccountUniforms(child("dial"), accounts, 2, keys=keys)  # outcome, length
         self.conversation = AccountUniforms(child("conversation"), accounts, 4, keys=keys)  # complaint, outcome, due, share
         self.callback = AccountUniformArrays(child("callback"), accounts, 2, keys=keys)  # calls back?, when

@@ -66,7 +66,7 @@ class CallCentre:
         # (shift, token) entries, woken by callers from this queue or by colleagues from the team's own.
         self.floor = Floor(ctx.env)
         self.idle_agents: deque[tuple[AgentShift, int]] = deque()
-        # Inbound lines by group (route_inbound): each account's callers queue for its group's teams only.
+        # Inbound lines (route_inbound): each account's callers queue for its line's teams only.
         self.line_of_row: list[int] | None = None
         self.inbound_queues: list[deque] = []
         self.idle_by_line: list[deque] = []
@@ -271,10 +271,10 @@ class CallCentre:
         draws = ctx.draws
         dial_draws = draws.dial.draw if draws is not None else None
         answers_inbound = team.spec.inbound
-        inbound_queue = self.inbound_queue if team.group is None else self.inbound_queues[team.group]
+        inbound_queue = self.inbound_queue if team.line is None else self.inbound_queues[team.line]
         free_at = self.agent_free_at
         floor = self.floor
-        idle_agents = self.idle_agents if team.group is None else self.idle_by_line[team.group]
+        idle_agents = self.idle_agents if team.line is None else self.idle_by_line[team.line]
         means = team.means
         day_start = float(day * DAY)
         counters = self.counters
@@ -521,7 +521,7 @@ class CallCentre:
         self.inbound_queues = [deque() for _ in range(lines)]
         self.idle_by_line = [deque() for _ in range(lines)]
         for team in self.teams.call:
-            team.group = line_of_team[team.name]
+            team.line = line_of_team[team.name]
 
     def _answer_inbound(self, i: int, arrival: float, now: float, agent: int, duration: float) -> int:
         """Count an answered caller and log the call; returns its contact-log row (−1: no log)."""

@@ -221,8 +221,9 @@ class Statements:
         draws = self.book.ctx.draws
         daily = None
         if draws is not None:
-            keys = draws.keys
-            daily = self.rng.random(self.book.n) if keys is None else self.rng.random(int(keys.max()) + 1)[keys]
+            daily = self.rng.random(draws.accounts)
+            if draws.keys is not None:
+                daily = daily[draws.keys]
         if cured.size:
             u = daily[cured] if daily is not None else None
             self._redefault(self.redefaulting(cured, day, u), day)

@@ -49,7 +49,7 @@ class Team:
     watching: bool = False
     # Which inbound line the team answers (None: the one line; several when copies of a sample share a run and
     # each copy's callers must reach its own team, sim_valuation.run_units_together).
-    group: int | None = None
+    line: int | None = None
 
     def shifts_of(self, agent: int) -> list[tuple[int, int]]:
         """The shifts agent ``agent`` works: the team's, or the part-timer's shortened ones."""

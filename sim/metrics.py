@@ -236,7 +236,9 @@ def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
         "charge_off_rate": _ratio(float((status == CHARGED_OFF).sum()), n),
         "cost": cost,
         "net_recovery": collected - cost,
-        "npv_collected": float(np.dot(tally.collected, discount)),
+        # numpy's own sum, not np.dot: BLAS picks its kernel by CPU (OpenBLAS's SkylakeX and Haswell kernels add
+        # in different orders), and a KPI must be the same number on every machine (tests/test_goldens.py).
+        "npv_collected": float((tally.collected * discount).sum()),
         "right_party_contact_rate": _ratio(float(tally.call_outcomes[:, 2].sum()), attempts),
         "promise_kept_rate": _ratio(kept, kept + broken),
         "complaints_per_1000": 1000.0 * float(tally.complaints.sum()) / n if n else 0.0,

@@ -15,6 +15,13 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
 
 from simhelpers import ROOT
 
@@ -31,3 +38,35 @@ def test_every_shipped_example_gives_the_golden_numbers():
     expected = json.loads(goldens.GOLDENS.read_text(encoding="utf-8"))
     moved = goldens.differences(expected, goldens.compute())
     assert not moved, "goldens moved (regenerate only for an intended change):\n" + "\n".join(moved)
+
+
+_DIGESTS_UNDER_KERNEL = """
+import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("goldens", sys.argv[1])
+goldens = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(goldens)
+print(json.dumps({name: goldens.simulation_digests(goldens.SCENARIOS / f"{name}.toml")["kpis"]
+                  for name in ("hawkes_baseline", "card_baseline", "sms_gentle")}))
+"""
+
+
+def _avx2() -> bool:
+    try:
+        return " avx2" in Path("/proc/cpuinfo").read_text(encoding="utf-8")
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64" or not _avx2(),
+                    reason="OpenBLAS's Prescott and Haswell kernels are x86-64's (Haswell's needs AVX2)")
+def test_the_numbers_do_not_depend_on_the_cpus_blas_kernel():
+    """The same KPIs whichever kernel OpenBLAS picks for the CPU: numpy's wheels choose it at start-up, and
+    np.dot adds in a kernel's own order (the goldens, written on a Haswell-class machine, failed on a
+    Sapphire Rapids one for the npv_collected of five scenarios). Two kernels forced side by side."""
+    digests = []
+    for kernel in ("Prescott", "Haswell"):
+        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+        run = subprocess.run([sys.executable, "-c", _DIGESTS_UNDER_KERNEL, str(ROOT / "benchmarks" / "goldens.py")],
+                             capture_output=True, text=True, env=env, cwd=ROOT, check=True)
+        digests.append(json.loads(run.stdout))
+    assert digests[0] == digests[1]

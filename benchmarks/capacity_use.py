@@ -68,7 +68,7 @@ def run_figures(run, world, valued, days: int, groups: np.ndarray) -> dict:
     def by_week(series: np.ndarray) -> np.ndarray:
         return np.bincount(week_of_day, weights=series, minlength=weeks)[:weeks]
 
-    work = {team: cube.sum(axis=1)[:weeks] for team, cube in lp_work(world, run, days).items()}
+    work = {team: cube.sum(axis=1)[:weeks] for team, cube in lp_work(world, ledger, days).items()}
     from sim.ledger import SPEND_ITEMS
 
     return {"net": np.bincount(groups, weights=net, minlength=len(GROUPS)),

@@ -52,7 +52,6 @@ from __future__ import annotations
 import gc
 import math
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,6 +59,7 @@ import numpy as np
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, TEAM_KIND_OF_CHANNEL, WEEKDAYS
 from sim.engine import Engine
+from sim.ledger import AccountLedger
 from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
 from sim.streams import RandomStreams
@@ -203,26 +203,39 @@ def roomy_world(scenario: Scenario, book: SampleBook, steps: Sequence[Step], day
     return scenario.model_copy(update={"teams": teams, "strategy": strategy, "simulation": simulation})
 
 
-@contextmanager
-def cycles_collected_after() -> Iterator[None]:
-    """Python's cycle collector held off while a run goes, and allowed again after it.
+def engine_ledger(world: Scenario, portfolio: Portfolio, seed: np.random.SeedSequence, **options) -> AccountLedger:
+    """One engine run of ``world`` on ``portfolio`` (:class:`sim.engine.Engine`'s ``options``, a ledger among
+    them), as its account ledger: all the valuation reads of a run. Python's cycle collector is held off
+    while the run goes, and the run's cycles are freed as it ends.
 
     A run allocates hundreds of thousands of container objects (the contact
     log's rows, the agents' shifts, SimPy's events), almost all freed by
     reference counting, and each allocation burst made the collector walk
     everything alive, the allocation's own valuation and the runs before it
     included: on baseline at 5,000 accounts 2.1 s of allocate's 28 s CPU went
-    to collections. The few cycles a run leaves (an agent's shift and its
-    generator) wait for the first collection after it. Results do not depend
-    on when garbage is collected.
+    to collections. But the engine and its outcome are a web of cycles (its
+    parts refer to one another, its agents' shifts to their generators):
+    left to the collector, a run outlived itself by several runs, about
+    160 MB a whole-book run at 5,000 accounts, so a worker's memory grew by
+    that much a run and each run wrote to fresh pages. Everything the run
+    allocated is still in the collector's youngest generation (nothing was
+    collected while it went), so once the engine and its outcome are dropped
+    and only the ledger (plain arrays) is kept, collecting that generation
+    frees the run at once without walking what was alive before it. Results
+    do not depend on when garbage is collected.
     """
     enabled = gc.isenabled()
     gc.disable()
     try:
-        yield
+        engine = Engine(world, portfolio, RandomStreams(seed), **options)
+        engine.run()
+        ledger = engine.outcome().ledger
+        del engine
+        gc.collect(0)
     finally:
         if enabled:
             gc.enable()
+    return ledger
 
 
 def valuation_seed(scenario: Scenario) -> np.random.SeedSequence:
@@ -253,21 +266,17 @@ def run_treatment(scenario: Scenario, book: SampleBook, treatments: Sequence[Tre
     steps, masks = treatment_steps(scenario, book, treatments, t, continuation)
     world = roomy_world(scenario, book, steps, days)
     arrivals = None if book.entry_day is None else arrivals_of(book.entry_day, days)
-    with cycles_collected_after():
-        # An open book's sampled arrivals are rows of the book, entering on their days (the engine's own
-        # arrivals are not drawn: the masks are per row, and the sample's arrivals are the ones valued). The
-        # engine's outcome, not simulate's result: the ledger is all the valuation reads, and the result's
-        # metrics and content hash were about 2 % of a closed book's allocate.
-        engine = Engine(world, book.portfolio, RandomStreams(seed), step_accounts=masks, ledger=True,
-                        paired_draws=paired_draws, arrivals=arrivals)
-        engine.run()
-        result = engine.outcome()
-    ledger = result.ledger
+    # An open book's sampled arrivals are rows of the book, entering on their days (the engine's own
+    # arrivals are not drawn: the masks are per row, and the sample's arrivals are the ones valued). The
+    # engine's outcome, not simulate's result: the ledger is all the valuation reads, and the result's
+    # metrics and content hash were about 2 % of a closed book's allocate.
+    ledger = engine_ledger(world, book.portfolio, seed, step_accounts=masks, ledger=True,
+                           paired_draws=paired_draws, arrivals=arrivals)
     n = len(book.portfolio)
     end = np.zeros((n, len(ROLL_STATES)))
     end[np.arange(n), ledger.state_end] = ledger.balance_end
     return AccountOutcome(collected=ledger.collected, spend=ledger.total_spend, complaints=ledger.complaints,
-                          work=lp_work(scenario, result, days), balance_end=end, written_off=ledger.written_off,
+                          work=lp_work(scenario, ledger, days), balance_end=end, written_off=ledger.written_off,
                           rolled_past_30=ledger.rolled_past_30.astype(float))
 
 
@@ -337,15 +346,11 @@ def run_units_together(units: Sequence[tuple]) -> list[AccountOutcome]:
     simulation = scenario.simulation.model_copy(update={"accounts": source.size, "days": days, "warmup_days": 0})
     world = scenario.model_copy(update={"teams": teams, "strategy": strategy, "simulation": simulation})
     arrivals = None if merged.entry_day is None else arrivals_of(merged.entry_day, days)
-    with cycles_collected_after():
-        engine = Engine(world, portfolio, RandomStreams(seed), step_accounts=masks, ledger=True, paired_draws=True,
-                        arrivals=arrivals, draw_keys=source, inbound_lines=(copy, line_of_team))
-        engine.run()
-        result = engine.outcome()
-    ledger = result.ledger
+    ledger = engine_ledger(world, portfolio, seed, step_accounts=masks, ledger=True, paired_draws=True,
+                           arrivals=arrivals, draw_keys=source, inbound_lines=(copy, line_of_team))
     end = np.zeros((source.size, len(ROLL_STATES)))
     end[np.arange(source.size), ledger.state_end] = ledger.balance_end
-    work = lp_work(world, result, days)
+    work = lp_work(world, ledger, days)
     out = []
     for k in range(copies):
         rows = np.flatnonzero(copy == k)
@@ -421,8 +426,8 @@ def run_unit(unit) -> AccountOutcome:
     return run_treatment(scenario, book, treatments, t, days, continuation, seed, paired_draws=paired_draws)
 
 
-def lp_work(scenario: Scenario, result, days: int) -> dict[str, np.ndarray]:
-    """A run's agent work per account in the units of the LP's capacity rows.
+def lp_work(scenario: Scenario, ledger: AccountLedger, days: int) -> dict[str, np.ndarray]:
+    """A run's agent work per account (its ledger's) in the units of the LP's capacity rows.
 
     Call teams: minutes of dials and callbacks, in the week they were made.
     Legal teams: filings. Field teams: each visit takes its share of an agent's
@@ -431,7 +436,6 @@ def lp_work(scenario: Scenario, result, days: int) -> dict[str, np.ndarray]:
     off a list it cannot finish in a day, so a whole segment falling due at
     once is visited over the weeks that follow, not in one week.
     """
-    ledger = result.ledger
     out = {}
     for name, team in scenario.teams.items():
         if team.kind == "call" and name in ledger.minutes:
@@ -689,9 +693,5 @@ def simulate_ladder(scenario: Scenario, segments: Segments, steps: Sequence[Step
         arrivals = arrivals_of(segments.entry_day, days)
     simulation = scenario.simulation.model_copy(update={"accounts": len(portfolio), "days": days, "warmup_days": 0})
     world = scenario.model_copy(update={"strategy": strategy, "simulation": simulation})
-    with cycles_collected_after():
-        engine = Engine(world, portfolio, RandomStreams(seed), ledger=True, paired_draws=paired_draws,
-                        arrivals=arrivals)
-        engine.run()
-        result = engine.outcome()  # the ledger is all a ladder's value reads
-    return LadderOutcome.from_ledger(result.ledger, minutes=lp_work(world, result, days))
+    ledger = engine_ledger(world, portfolio, seed, ledger=True, paired_draws=paired_draws, arrivals=arrivals)
+    return LadderOutcome.from_ledger(ledger, minutes=lp_work(world, ledger, days))

@@ -210,7 +210,7 @@ def _run_flows(scenario: Scenario, seed, days: int, *, current: bool) -> _Flows:
     ``current``: rows current at the start (cured in the warm-up, still owing) are counted too, and the
     current state joins the delinquent buckets in the fixed point instead of keeping its stated weight.
     """
-    from sim.engine import Engine
+    from sim.engine import run_and_read
     from sim.portfolio import bucket_of, build_portfolio
     from sim.simulation import simulate
     from sim.streams import RandomStreams
@@ -223,14 +223,13 @@ def _run_flows(scenario: Scenario, seed, days: int, *, current: bool) -> _Flows:
     book = build_portfolio(world, RandomStreams(seed)["portfolio"])  # the book simulate would draw
     if world.strategies is None:
         # The engine's outcome, not the run's KPIs: it says where the measured days start (an open book).
-        engine = Engine(world, book, RandomStreams(seed), ledger=True)
-        engine.run()
-        result = engine.outcome()
-        start, opening, counted = starting_states(result, current=current)
+        def read(outcome):
+            return *starting_states(outcome, current=current), outcome.ledger
+
+        start, opening, counted, ledger = run_and_read(world, book, RandomStreams(seed), read, ledger=True)
     else:
-        result = simulate(world, seed, portfolio=book, ledger=True)
+        ledger = simulate(world, seed, portfolio=book, ledger=True).ledger
         start, opening, counted = bucket_of(book.days_past_due), book.balance, np.ones(len(book), dtype=bool)
-    ledger = result.ledger
     end = ledger.state_end
     settled = np.where(np.isin(end, system), 0.0, weights[end]) * ledger.balance_end
     worth = ledger.collected + spec.written_off_value * ledger.written_off + settled

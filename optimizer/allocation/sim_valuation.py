@@ -49,7 +49,6 @@ the agents work the list all day.
 
 from __future__ import annotations
 
-import gc
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ import numpy as np
 
 from sim.compliance import ContactCalendar, ContactRules
 from sim.domain import ROLL_STATES, TEAM_KIND_OF_CHANNEL, WEEKDAYS
-from sim.engine import Engine
+from sim.engine import run_and_read
 from sim.ledger import AccountLedger
 from sim.portfolio import Portfolio
 from sim.scenario import Scenario, Step
@@ -205,37 +204,13 @@ def roomy_world(scenario: Scenario, book: SampleBook, steps: Sequence[Step], day
 
 def engine_ledger(world: Scenario, portfolio: Portfolio, seed: np.random.SeedSequence, **options) -> AccountLedger:
     """One engine run of ``world`` on ``portfolio`` (:class:`sim.engine.Engine`'s ``options``, a ledger among
-    them), as its account ledger: all the valuation reads of a run. Python's cycle collector is held off
-    while the run goes, and the run's cycles are freed as it ends.
+    them), as its account ledger, all the valuation reads of a run; the run freed as it ends
+    (:func:`sim.engine.run_and_read`)."""
+    return run_and_read(world, portfolio, RandomStreams(seed), _ledger_of, **options)
 
-    A run allocates hundreds of thousands of container objects (the contact
-    log's rows, the agents' shifts, SimPy's events), almost all freed by
-    reference counting, and each allocation burst made the collector walk
-    everything alive, the allocation's own valuation and the runs before it
-    included: on baseline at 5,000 accounts 2.1 s of allocate's 28 s CPU went
-    to collections. But the engine and its outcome are a web of cycles (its
-    parts refer to one another, its agents' shifts to their generators):
-    left to the collector, a run outlived itself by several runs, about
-    160 MB a whole-book run at 5,000 accounts, so a worker's memory grew by
-    that much a run and each run wrote to fresh pages. Everything the run
-    allocated is still in the collector's youngest generation (nothing was
-    collected while it went), so once the engine and its outcome are dropped
-    and only the ledger (plain arrays) is kept, collecting that generation
-    frees the run at once without walking what was alive before it. Results
-    do not depend on when garbage is collected.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        engine = Engine(world, portfolio, RandomStreams(seed), **options)
-        engine.run()
-        ledger = engine.outcome().ledger
-        del engine
-        gc.collect(0)
-    finally:
-        if enabled:
-            gc.enable()
-    return ledger
+
+def _ledger_of(outcome) -> AccountLedger:
+    return outcome.ledger
 
 
 def valuation_seed(scenario: Scenario) -> np.random.SeedSequence:

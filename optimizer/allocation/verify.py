@@ -173,7 +173,7 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float], float, fl
     ``world`` set (an open book): the run starts from the book ``world``'s own warm-up leaves on this seed and
     the horizon's arrivals (:func:`optimizer.allocation.open_book.planning_book`), the same book for every
     ladder of the replication; otherwise the scenario is run as defined, as ``simulate`` runs it."""
-    from sim.engine import Engine
+    from sim.engine import run_and_read
     from sim.metrics import build_result
     from sim.portfolio import build_portfolio
     from sim.streams import RandomStreams, describe_seed
@@ -192,14 +192,14 @@ def _replication(unit) -> tuple[float, float, float, dict[str, float], float, fl
         portfolio, arrivals = book.portfolio, arrivals_of(book.entry_day, days)
         streams = RandomStreams(np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, MEASURED_CHILD)))
     # simulate()'s own steps, kept apart so that the engine's outcome (where the measured days start) is at hand.
-    engine = Engine(scenario, portfolio, streams, ledger=True, arrivals=arrivals)
-    engine.run()
-    run = engine.outcome()
-    kpis = build_result(run, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
-                        seed=describe_seed(streams.seed_sequence)).kpis
-    rows = planning_rows(run)
-    opening = run.initial_balance if run.measured_start is None else run.measured_start.balance_owed
-    outcome = LadderOutcome.from_ledger(run.ledger).rows(rows)
+    def read(run):
+        kpis = build_result(run, scenario_name=scenario.display_name, scenario_hash=scenario.content_hash,
+                            seed=describe_seed(streams.seed_sequence)).kpis
+        opening = run.initial_balance if run.measured_start is None else run.measured_start.balance_owed
+        return kpis, planning_rows(run), opening, run.ledger
+
+    kpis, rows, opening, ledger = run_and_read(scenario, portfolio, streams, read, ledger=True, arrivals=arrivals)
+    outcome = LadderOutcome.from_ledger(ledger).rows(rows)
     worth = ladder_worth(valued, outcome)
     net = float(outcome.net.sum())
     return float(kpis["net_recovery"]), worth, worth - net, book_parts(valued, outcome), net, float(opening)

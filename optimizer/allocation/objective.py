@@ -59,7 +59,7 @@ def horizon_value(scenario: Scenario, book: HorizonBook) -> np.ndarray:
     if not spec.horizon_value:
         return np.zeros(np.shape(book.written_off))
     # numpy's own sum, not a matrix product: BLAS picks its kernel by CPU, and a plan must be the same on every
-    # machine (tests/test_goldens.py runs the goldens under two kernels).
+    # machine (tests/test_goldens.py holds the plans' digests).
     return ((book.balance * state_weights(scenario)).sum(axis=-1) + spec.written_off_value * book.written_off
             - spec.roll_past_30 * book.rolled_past_30)
 

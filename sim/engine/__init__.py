@@ -72,10 +72,7 @@ from .teams import Teams
 DAY = MINUTES_PER_DAY
 SERIES_CHANNELS = ALL_CHANNELS  # the columns of the daily contacts series
 
-__all__ = ["DAY", "ROLL_STATES", "SERIES_CHANNELS", "WEEKDAYS", "Engine", "RunOutcome", "Tally"]
-
-
-T = TypeVar("T")
+__all__ = ["DAY", "ROLL_STATES", "SERIES_CHANNELS", "WEEKDAYS", "Engine", "RunOutcome", "Tally", "run_and_read"]
 
 
 class Engine:
@@ -309,6 +306,9 @@ class Engine:
             rows[:, 1] -= self.warmup * DAY
         ledger.add_agent_work(self.teams.team_of_agent(), rows)
         return ledger
+
+
+T = TypeVar("T")
 
 
 def run_and_read(scenario: Scenario, portfolio: Portfolio, streams: RandomStreams,

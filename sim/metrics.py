@@ -69,7 +69,16 @@ import numpy as np
 
 from .consumers import NOT_PLACED
 from .contact_log import ContactLog
-from .domain import ACTIVE, ALL_CHANNELS, CHARGED_OFF, CURED, MINUTES_PER_DAY, PAID_OFF, ROLL_STATES
+from .domain import (
+    ACTIVE,
+    ALL_CHANNELS,
+    CHARGED_OFF,
+    CURED,
+    MINUTES_PER_DAY,
+    PAID_OFF,
+    ROLL_STATES,
+    daily_discount,
+)
 from .engine.tally import RunOutcome
 from .history import RunHistory, measured_payments
 from .ledger import AccountLedger
@@ -220,7 +229,7 @@ def _kpis(run: RunOutcome, roll_rates: np.ndarray) -> dict[str, Any]:
     outstanding = float(run.balance.sum())
     cost = float(tally.cost.sum())
     days = run.days
-    discount = (1.0 + scenario.simulation.discount_rate) ** (-(np.arange(days) + 1) / 365.0)
+    discount = daily_discount(scenario.simulation.discount_rate, days)
     ended_cured = np.isin(status, (CURED, PAID_OFF)) & delinquent
     attempts = float(tally.call_outcomes.sum())
     kept, broken = float(tally.promises_kept.sum()), float(tally.promises_broken.sum())

@@ -46,7 +46,7 @@ spec = importlib.util.spec_from_file_location("goldens", sys.argv[1])
 goldens = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(goldens)
 print(json.dumps({name: goldens.simulation_digests(goldens.SCENARIOS / f"{name}.toml")["kpis"]
-                  for name in ("hawkes_baseline", "card_baseline", "sms_gentle")}))
+                  for name in ("card_lifecycle", "hawkes_baseline", "card_baseline", "sms_gentle")}))
 """
 
 
@@ -57,15 +57,28 @@ def _avx2() -> bool:
         return False
 
 
+def _numpy_simd_here() -> list[str]:
+    """The SIMD targets numpy dispatches to on this CPU (beyond its baseline), to turn off in the first variant."""
+    try:
+        from numpy._core._multiarray_umath import __cpu_dispatch__, __cpu_features__
+    except ImportError:
+        return []
+    return [name for name in __cpu_dispatch__ if __cpu_features__.get(name)]
+
+
 @pytest.mark.skipif(platform.machine() != "x86_64" or not _avx2(),
                     reason="OpenBLAS's Prescott and Haswell kernels are x86-64's (Haswell's needs AVX2)")
-def test_the_numbers_do_not_depend_on_the_cpus_blas_kernel():
-    """The same KPIs whichever kernel OpenBLAS picks for the CPU: numpy's wheels choose it at start-up, and
-    np.dot adds in a kernel's own order (the goldens, written on a Haswell-class machine, failed on a
-    Sapphire Rapids one for the npv_collected of five scenarios). Two kernels forced side by side."""
+def test_the_numbers_do_not_depend_on_the_cpus_blas_kernel_or_simd():
+    """The same KPIs whatever the CPU: OpenBLAS picks its kernel at start-up (np.dot adds in a kernel's own
+    order: the goldens, written on a Haswell-class machine, failed on a Sapphire Rapids one for five scenarios'
+    npv_collected), and numpy its SIMD loops (an array raised to a power gave card_lifecycle's npv_collected
+    another last bit with SSE alone). Run side by side: OpenBLAS's oldest kernel with numpy's baseline loops
+    only, and its Haswell kernel with every loop this CPU has."""
+    variants = [{"OPENBLAS_CORETYPE": "Prescott", "NPY_DISABLE_CPU_FEATURES": " ".join(_numpy_simd_here())},
+                {"OPENBLAS_CORETYPE": "Haswell"}]
     digests = []
-    for kernel in ("Prescott", "Haswell"):
-        env = {**os.environ, "OPENBLAS_CORETYPE": kernel}
+    for variant in variants:
+        env = {**os.environ, **variant}
         run = subprocess.run([sys.executable, "-c", _DIGESTS_UNDER_KERNEL, str(ROOT / "benchmarks" / "goldens.py")],
                              capture_output=True, text=True, env=env, cwd=ROOT, check=True)
         digests.append(json.loads(run.stdout))

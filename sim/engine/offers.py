@@ -39,7 +39,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..domain import ACTIVE, CURED, DELINQUENT_BUCKETS, OFFER_CHANNELS, PAID_OFF, bucket_of
+from ..domain import (
+    ACTIVE,
+    CURED,
+    DELINQUENT_BUCKETS,
+    OFFER_CHANNELS,
+    PAID_OFF,
+    bucket_of,
+    daily_discount,
+)
 from ..scenario import Step
 from .book import NEVER, PAID_OFF_BELOW, Book
 from .context import Context
@@ -123,7 +131,7 @@ class Offers:
         if self.ledger is not None:
             self.ledger.track_offers(OFFER_CHANNELS)
         discount_rate = ctx.scenario.simulation.discount_rate
-        self.discount = (1.0 + discount_rate) ** (-(np.arange(ctx.days) + 1) / 365.0)
+        self.discount = daily_discount(discount_rate, ctx.days)
 
     # ------------------------------------------------------------------------- the morning
 

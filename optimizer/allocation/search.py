@@ -473,8 +473,7 @@ class _Search:
                   seed if r == 0 else np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r)))
                  for key, r in todo]
         started = time.perf_counter()
-        executor = self.repeat.get("executor")
-        got = dict(executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units)))
+        got = self.batch(_ladder_unit, units)
         self.timings["value"] += time.perf_counter() - started
         for k, key in enumerate(todo):
             self.worths[key] = got[k]
@@ -487,22 +486,27 @@ class _Search:
         batch (:func:`optimizer.allocation.sim_valuation.runs_to_make`), each
         put in the runs cache.
         """
-        from .sim_valuation import run_groups
-
         units = [("ladder", (world, self.segments, self.days, None)) for world in worlds.values()]
-        groups = run_groups([unit for _, unit in sample_runs])
-        units += [("samples", [sample_runs[k][1] for k in group]) for group in groups]
-        executor = self.repeat.get("executor")
-        done = executor.map_unordered(_search_unit, units) if executor else enumerate(map(_search_unit, units))
-        got = dict(done)
-        self.keep_sample_runs(sample_runs, groups, [got[len(worlds) + g] for g in range(len(groups))])
+        got = self.batch_with_samples(units, sample_runs)
         return {name: got[k] for k, name in enumerate(worlds)}
 
-    def keep_sample_runs(self, sample_runs, groups: list[list[int]], outcomes: list[list]) -> None:
-        """Each group's outcomes in the runs cache, under its runs' keys."""
-        for group, made in zip(groups, outcomes, strict=True):
-            for k, outcome in zip(group, made, strict=True):
+    def batch(self, fn, units: list) -> dict[int, object]:
+        """Each unit's result by position: the units spread over the executor (in this process without one)."""
+        executor = self.repeat.get("executor")
+        return dict(executor.map_unordered(fn, units) if executor else enumerate(map(fn, units)))
+
+    def batch_with_samples(self, units: list, sample_runs) -> dict[int, object]:
+        """:meth:`batch` of :func:`_search_unit` ``units`` followed by ``sample_runs`` ((run key, work unit)
+        each) made in groups (:func:`optimizer.allocation.sim_valuation.run_groups`), each sample run's outcome
+        put in the runs cache; the results of ``units`` by position."""
+        from .sim_valuation import run_groups
+
+        groups = run_groups([unit for _, unit in sample_runs])
+        got = self.batch(_search_unit, units + [("samples", [sample_runs[k][1] for k in group]) for group in groups])
+        for g, group in enumerate(groups):
+            for k, outcome in zip(group, got[len(units) + g], strict=True):
                 self.runs[sample_runs[k][0]] = outcome
+        return got
 
     def next_pass_runs(self, continuation: np.ndarray, treatments=None, only=None) -> list[tuple[tuple, tuple]]:
         """The sample runs not made yet of ``only`` (positions in ``treatments``; by default the search's
@@ -544,9 +548,7 @@ class _Search:
             references = list(self.worlds.items()) if self.references_run is None else []
             units = [("balance", self.scenario)] + [("sample", unit) for _, unit in runs]
             units += [("ladder", (world, self.segments, self.days, None)) for _, world in references]
-            executor = self.repeat.get("executor")
-            done = dict(executor.map_unordered(_search_unit, units) if executor
-                        else enumerate(map(_search_unit, units)))
+            done = self.batch(_search_unit, units)
             for k, (key, _) in enumerate(runs):
                 self.runs[key] = done[1 + k]
             if references:
@@ -593,18 +595,10 @@ class _Search:
         started = time.perf_counter()
         ahead = self.kept_plan_ahead(kept)
         if ahead:
-            from .sim_valuation import run_groups
-
-            runs = self.next_pass_runs(continuation)
-            groups = run_groups([unit for _, unit in runs])
             # The whole-book run first: started last, it ran alone at the batch's end.
-            units = [("worth", unit) for _, unit in ahead]
-            units += [("samples", [runs[k][1] for k in group]) for group in groups]
-            executor = self.repeat["executor"]
-            done = dict(executor.map_unordered(_search_unit, units))
+            done = self.batch_with_samples([("worth", unit) for _, unit in ahead], self.next_pass_runs(continuation))
             for k, (key, _) in enumerate(ahead):
                 self.worths[key] = done[k]
-            self.keep_sample_runs(runs, groups, [done[len(ahead) + g] for g in range(len(groups))])
         subset = self.value_treatments(self.scenario, self.segments, self.treatments, self.days,
                                        continuation=continuation, per_segment=self.per_segment, shrink=False,
                                        runs_cache=self.runs, only=free, **self.repeat)
@@ -749,9 +743,7 @@ class _Search:
                     if name or (ladder.content_hash, r) not in self.worths]
             units = [(self.scenario, worlds[name], self.segments, self.days,
                       np.random.SeedSequence(seed.entropy, spawn_key=(*seed.spawn_key, r))) for r, name in todo]
-            executor = self.repeat.get("executor")
-            done = executor.map_unordered(_ladder_unit, units) if executor else enumerate(map(_ladder_unit, units))
-            got = dict(done)
+            got = self.batch(_ladder_unit, units)
             for k, (r, name) in enumerate(todo):
                 if name == "":
                     self.worths[(ladder.content_hash, r)] = got[k]

@@ -437,3 +437,43 @@ def test_runs_made_together_are_the_runs_made_one_by_one_to_the_bit(either_world
     for team, cube in alone.minutes.items():
         assert np.array_equal(together.minutes[team], cube), team
     assert alone.value.any()
+
+
+def test_copies_run_together_share_their_automated_steps_and_keep_their_order(either_world, monkeypatch):
+    """The continuation's automated steps, the same in every copy, are one step of the run acting on every
+    copy's rows (sim_valuation.shared_steps): fewer steps to evaluate each morning and fewer deliveries, the
+    numbers unchanged (the test above)."""
+    from optimizer.allocation import sim_valuation
+
+    scenario, segments, treatments = either_world
+    continuation = own_ladder_after_the_bucket(segments, treatments)
+    book = sample_book(segments, 3)
+    seed = sim_valuation.valuation_seed(scenario)
+    units = [(scenario, book, tuple(treatments), t, 42, continuation, seed, True) for t in range(4)]
+    apart = sum(len(treatment_steps(scenario, book, treatments, t, continuation)[0]) for t in range(4))
+    made = []
+    engine_ledger = sim_valuation.engine_ledger
+    monkeypatch.setattr(sim_valuation, "engine_ledger",
+                        lambda world, *a, **kw: made.append(len(world.strategy.steps)) or engine_ledger(world, *a, **kw))
+    sim_valuation.run_units_together(units)
+    assert made[0] < apart
+
+
+def test_shared_steps_merge_equal_automated_steps_and_keep_each_copys_order():
+    from optimizer.allocation.sim_valuation import shared_steps
+    from sim.scenario import Step
+
+    sms = Step(channel="sms", from_dpd=1, to_dpd=30, every_days=3)
+    email = Step(channel="email", from_dpd=1, to_dpd=30, every_days=7)
+    call = Step(channel="call", from_dpd=5, to_dpd=30, team="callers~0")
+    rows = [np.array([1, 0, 0, 0], dtype=bool), np.array([0, 1, 0, 0], dtype=bool),
+            np.array([0, 0, 1, 0], dtype=bool)]
+    steps, masks = shared_steps([[(sms, rows[0]), (call, rows[0]), (email, rows[0])],
+                                 [(sms, rows[1]), (email, rows[1])],
+                                 [(email, rows[2]), (sms, rows[2])]])
+    # The third copy sends e-mail before SMS: one of its steps cannot join the others' and keeps its order.
+    assert [s.channel for s in steps] == ["sms", "call", "email", "sms"]
+    assert [m.nonzero()[0].tolist() for m in masks] == [[0, 1], [0], [0, 1, 2], [2]]
+    # A call step is never shared (each copy calls on its own team).
+    steps, masks = shared_steps([[(call, rows[0])], [(call, rows[1])]])
+    assert len(steps) == 2

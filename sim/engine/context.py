@@ -43,11 +43,3 @@ class Context:
         self.tally.add_cost(day, item, unit_cost * count)
         if self.ledger is not None:
             self.ledger.charge(item, accounts, unit_cost)
-
-    def charge_parts(self, day: int, item: str, accounts, unit_cost: float, counts: list[int]) -> None:
-        """:meth:`charge` of several batches at once (``accounts`` all of them, ``counts`` each one's size): the
-        tally's day adds each batch's cost in turn, the sum the batches charged one by one make."""
-        for count in counts:
-            self.tally.add_cost(day, item, unit_cost * count)
-        if self.ledger is not None:
-            self.ledger.charge(item, accounts, unit_cost)

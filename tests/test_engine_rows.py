@@ -251,3 +251,35 @@ def test_the_bucket_entry_table_is_the_modulo_for_any_days_past_due():
 
     dpd = np.arange(-5_000, 20_000, dtype=np.int32)
     assert np.array_equal(np.take(ENTERS_BUCKET, dpd, mode="wrap"), dpd % 30 == 1)
+
+
+def test_a_step_given_to_few_rows_is_narrowed_from_them_with_the_same_accounts(monkeypatch):
+    """A step given to fewer than one row in four (a copy's step in a valuation's runs made together) is narrowed
+    from its own rows (Ladder.static_rows), not from every workable row: the same run to the bit."""
+    from test_determinism import run_digest
+
+    import sim.engine.ladder as ladder
+
+    world = load_scenario(SCENARIOS / "hawkes_baseline.toml", {"simulation.accounts": 400, "simulation.days": 30})
+    data = world.content()
+    data["contact"] = load_scenario(SCENARIOS / "baseline.toml").content()["contact"]  # rules by account too
+    scenario = type(world).from_dict(data, source=world.source, base_dir=world.base_dir)
+    made = []
+    init = ladder.Ladder.__init__
+
+    def spy(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(ladder.Ladder, "__init__", spy)
+    simulate(scenario, contact_log=False)
+    rows = made[-1].book.n
+    # Every other step given to a tenth of the rows, the rest to six in ten.
+    masks = [np.random.default_rng(k).random(rows) < (0.1 if k % 2 == 0 else 0.6)
+             for k in range(len(scenario.strategy.steps))]
+    narrowed = simulate(scenario, step_accounts=masks)
+    assert [r is not None for r in made[-1].static_rows] == [k % 2 == 0 for k in range(len(masks))]
+    monkeypatch.setattr(ladder, "SPARSE", 10**9)  # every step from the workable rows in its window
+    scanned = simulate(scenario, step_accounts=masks)
+    assert all(r is None for r in made[-1].static_rows)
+    assert run_digest(narrowed) == run_digest(scanned)

@@ -31,6 +31,8 @@ from .floor import Floor, FloorProcess
 from .rows import kept, minutes_order
 
 DAY = MINUTES_PER_DAY
+# A step given to fewer than one row in SPARSE is narrowed from its own rows (Ladder.static_rows).
+SPARSE = 4
 
 
 class Ladder:
@@ -46,6 +48,12 @@ class Ladder:
         self.steps = ctx.scenario.strategy.steps
         self.step_accounts = _check_step_accounts(step_accounts, len(self.steps), book.n)
         self.static_masks = self._static_step_masks()
+        # A step given to few of the rows (a copy's steps in a valuation's runs made together, a cell's segment
+        # of a plan's ladder) is narrowed from its own rows, not from every workable row in its window: a run
+        # of several copies would otherwise scan every copy's rows for each copy's steps.
+        self.static_rows = [None if mask is None or SPARSE * int(mask.sum()) > book.n else np.flatnonzero(mask)
+                            for mask in self.static_masks]
+        self._is_workable: np.ndarray | None = None  # this morning's workable rows as a mask (steps from own rows)
         self.start_callers = start_callers
         self.callbacks_answered = callbacks_answered
         self.automated_rng = automated_rng
@@ -93,6 +101,20 @@ class Ladder:
             # moves them before the evening): gathered once a morning.
             self._workable, self._workable_dpd = workable, book.dpd[workable]
             self._in_window.clear()
+            self._is_workable = None
+        rows = self.static_rows[s]
+        if rows is not None:
+            # The same accounts in the same order as the narrowings below, from the step's own rows.
+            is_workable = self._is_workable
+            if is_workable is None:
+                is_workable = self._is_workable = np.zeros(book.n, dtype=bool)
+                is_workable[workable] = True
+            dpd = book.dpd[rows]
+            idx = kept(rows, is_workable[rows] & (dpd >= step.from_dpd) & (dpd <= step.to_dpd))
+            if idx.size == 0:
+                return idx
+            idx = kept(idx, self.counters.last_step_day[s][idx] <= day - step.every_days)
+            return self._narrowed(step, idx) if idx.size else idx
         window = (step.from_dpd, step.to_dpd)
         idx = self._in_window.get(window)
         if idx is None:
@@ -110,6 +132,11 @@ class Ladder:
         static = self.static_masks[s]
         if static is not None:
             idx = kept(idx, static[idx])
+        return self._narrowed(step, idx)
+
+    def _narrowed(self, step: Step, idx: np.ndarray) -> np.ndarray:
+        """:meth:`eligible`'s candidates narrowed by balance, failed attempts and the rules by account."""
+        book = self.book
         if step.min_balance > 0:
             idx = kept(idx, book.balance[idx] >= step.min_balance)
         if step.max_balance is not None:

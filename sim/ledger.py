@@ -98,9 +98,17 @@ class AccountLedger:
         week = np.minimum(rows[:, 1] // DAY, self.days - 1).astype(np.int64) // 7
         agent = rows[:, 2].astype(np.int64)
         duration = rows[:, 3]
-        teams = np.array(team_of_agent, dtype=object)[agent]
-        for team in dict.fromkeys(teams.tolist()):
-            mine = teams == team
+        # Each team's rows in their order (a stable sort by the team's number), the teams in the order their first
+        # rows come: one pass over the rows, not one a team (a valuation's runs made together have dozens).
+        names = list(dict.fromkeys(team_of_agent))
+        code = np.array([names.index(team) for team in team_of_agent], dtype=np.int64)[agent]
+        order = np.argsort(code, kind="stable")
+        code = code[order]
+        starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])
+        ends = np.r_[starts[1:], code.size]
+        for a, b in sorted(zip(starts.tolist(), ends.tolist(), strict=True), key=lambda span: order[span[0]]):
+            mine = order[a:b]
+            team = names[code[a]]
             np.add.at(self._cube(self.minutes, team), (week[mine], account[mine]), duration[mine])
             np.add.at(self._cube(self.work, team), (week[mine], account[mine]), 1.0)
 

@@ -417,7 +417,7 @@ def test_a_second_pass_the_agent_free_treatments_cannot_make_feasible_is_not_run
 
 
 def test_runs_made_together_are_the_runs_made_one_by_one_to_the_bit(either_world, monkeypatch):
-    """Sample runs go to the engine four at a time (copies of the sample, each with its own teams and inbound
+    """Sample runs go to the engine several at a time (copies of the sample, each with its own teams and inbound
     line, drawing its accounts' numbers: sim_valuation.run_units_together). Every treatment's valuation, its
     standard errors, minutes and book at the horizon are those of one run a treatment, to the bit — the
     grouping saves the runs' fixed cost and changes no number (with the own ladder after the bucket: calls,
@@ -428,7 +428,7 @@ def test_runs_made_together_are_the_runs_made_one_by_one_to_the_bit(either_world
     continuation = own_ladder_after_the_bucket(segments, treatments)
     kw = dict(continuation=continuation, per_segment=3, shrink=False)
     together = simulate_treatments(scenario, segments, treatments, 42, **kw)
-    monkeypatch.setattr(sim_valuation, "RUNS_TOGETHER", 1)
+    monkeypatch.setattr(sim_valuation, "run_groups", lambda units, spread=None: [[k] for k in range(len(units))])
     alone = simulate_treatments(scenario, segments, treatments, 42, **kw)
     for field in ("value", "value_std_error", "collected", "spend", "complaints", "balance_end", "written_off",
                   "rolled_past_30"):
@@ -437,6 +437,19 @@ def test_runs_made_together_are_the_runs_made_one_by_one_to_the_bit(either_world
     for team, cube in alone.minutes.items():
         assert np.array_equal(together.minutes[team], cube), team
     assert alone.value.any()
+
+
+def test_a_batch_of_sample_runs_is_dealt_to_as_many_groups_as_workers():
+    from optimizer.allocation.sim_valuation import MOST_TOGETHER, run_groups
+
+    world, book, seed = object(), object(), np.random.SeedSequence(7)
+    units = [(world, book, (), t, 42, None, seed, True) for t in range(24)]
+    assert run_groups(units, spread=2) == [list(range(0, 24, 2)), list(range(1, 24, 2))]
+    assert run_groups(units) == [list(range(k, k + 4)) for k in range(0, 24, 4)]  # beside other work: fours
+    assert max(map(len, run_groups(units * 3, spread=1))) <= MOST_TOGETHER
+    # Runs on another seed never share an engine run.
+    other = [(world, book, (), 0, 42, None, np.random.SeedSequence(8), True)]
+    assert run_groups(units[:3] + other, spread=2) == [[0, 2], [1], [3]]
 
 
 def test_copies_run_together_share_their_automated_steps_and_keep_their_order(either_world, monkeypatch):

@@ -395,8 +395,14 @@ def shared_steps(ladders: Sequence[Sequence[tuple[Step, np.ndarray]]]) -> tuple[
 
 
 # Sample runs made together, as one engine run (run_units_together; each outcome is its run alone, to the bit).
-# Four: the batches of 24, 22 and 10 runs still split into enough work units for two workers.
+# Beside other work (a whole-book run in the same batch), four at a time: the batch still splits into work units
+# that keep two workers busy. A batch of sample runs alone is dealt to as many groups as there are workers, of at
+# most MOST_TOGETHER runs: at 5,000 accounts (2026-11-27) baseline's 24 and 22 runs cost 2.96 s and 5.71 s of
+# CPU in two groups of every other run, against 3.70 s and 6.54 s in groups of four, and the two halves cost
+# about the same; hawkes_baseline's 38 cost 11.0 s in two groups of 19 (a run of 30,000 rows: a larger heap of
+# agents, arrays out of cache), 8.4 s in four of 9-10 and 8.7 s in groups of four.
 RUNS_TOGETHER = 4
+MOST_TOGETHER = 12
 
 
 def _same_seed(a: np.random.SeedSequence, b: np.random.SeedSequence) -> bool:
@@ -408,24 +414,35 @@ def run_group(group: Sequence[tuple]) -> list[AccountOutcome]:
     return run_units_together(group) if len(group) > 1 else [run_unit(group[0])]
 
 
-def run_groups(units: Sequence[tuple]) -> list[list[int]]:
-    """Positions of ``units`` in groups of up to :data:`RUNS_TOGETHER` consecutive units that can run together
-    (one sample, scenario, horizon and seed, paired draws)."""
-    groups: list[list[int]] = []
+def run_groups(units: Sequence[tuple], spread: int | None = None) -> list[list[int]]:
+    """Positions of ``units`` in groups of units that can run together (one sample, scenario, horizon and seed,
+    paired draws, in a row): groups of up to :data:`RUNS_TOGETHER` in a row, or, with ``spread`` (the workers
+    a batch of these units alone goes to), as few groups as that, of at most :data:`MOST_TOGETHER`, each
+    dealt every so many units in turn (neighbouring treatments cost alike, so the groups cost about the same)."""
+    runs: list[list[int]] = []
     for k, unit in enumerate(units):
-        if groups and len(groups[-1]) < RUNS_TOGETHER:
-            first = units[groups[-1][0]]
+        if runs:
+            first = units[runs[-1][0]]
             if (unit[0] is first[0] and unit[1] is first[1] and unit[4] == first[4] and unit[7] and first[7]
                     and _same_seed(unit[6], first[6])):
-                groups[-1].append(k)
+                runs[-1].append(k)
                 continue
-        groups.append([k])
+        runs.append([k])
+    groups: list[list[int]] = []
+    for run in runs:
+        if spread is None:
+            groups += [run[i:i + RUNS_TOGETHER] for i in range(0, len(run), RUNS_TOGETHER)]
+        else:
+            count = min(len(run), max(spread, math.ceil(len(run) / MOST_TOGETHER)))
+            groups += [run[i::count] for i in range(count)]
     return groups
 
 
 def map_runs(executor, units: Sequence[tuple]) -> Iterator[tuple[int, AccountOutcome]]:
-    """(position, outcome) of each unit, the units made in groups (:func:`run_groups`) on ``executor``."""
-    groups = run_groups(units)
+    """(position, outcome) of each unit, the units made in groups (:func:`run_groups`, spread over the executor's
+    workers, or all in this process) on ``executor``."""
+    spread = 1 if executor is None else getattr(executor, "workers", None)
+    groups = run_groups(units, spread if isinstance(spread, int) else None)
     items = [[units[k] for k in group] for group in groups]
     done = executor.map_unordered(run_group, items) if executor is not None and items else enumerate(map(run_group, items))
     for position, outcomes in done:

@@ -214,12 +214,12 @@ def allocate(scenario: Scenario, *, weeks: int | None = None, budget: float | No
     Values come from a stratified sample of ``per_segment`` accounts per
     segment (weighted to the segment), the same sample for the treatments, the
     plan and the reference ladders, so their comparison is paired. With the
-    defaults (40 accounts, 2 passes) a 5,000-account book took 22.2 s
-    (baseline) and 12.9 s (hawkes_baseline) on two workers, measured on
-    2026-11-27's machine (15.8 s and 9.8 s the day before, on a machine
-    running Python a quarter faster), with today's 24- and 39-treatment
-    catalogues (docs/optimizer_validation.md, "The ninth session's
-    machine"); a third pass rarely changed the plan in measurements.
+    defaults (40 accounts, 2 passes) a 5,000-account book took 12.5 s
+    (baseline) and 10.0 s (hawkes_baseline) on two workers, measured on
+    2026-11-27's machine (a machine running Python a quarter slower than
+    the day before's), with today's 24- and 39-treatment catalogues
+    (docs/optimizer_validation.md, "allocate within 15 s on two workers,
+    met again"); a third pass rarely changed the plan in measurements.
 
     A champion/challenger scenario (``[[strategies]]``) is optimised as the
     champion's world (:meth:`sim.scenario.Scenario.champion_world`), and the

@@ -203,7 +203,8 @@ class Ladder:
         accounts (a plan's ladder sends each cell's SMS as a step of its own) are one batch, every account's
         draws, lift, counts and callbacks its own, and each part's charge is added to the day's costs in the
         order the steps sent them once all have gone, so the numbers are those of the parts one after another
-        (on baseline's plan at 5,000 accounts, 12,589 deliveries went out in 2,109 minutes and channels).
+        (a whole-book run of baseline's plan at 5,000 accounts: 14,299 deliveries before, 4,137 batches at 2,109
+        minutes and channels).
         """
         on_floor = None
         if minute > now:

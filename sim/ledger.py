@@ -100,8 +100,9 @@ class AccountLedger:
         duration = rows[:, 3]
         # Each team's rows in their order (a stable sort by the team's number), the teams in the order their first
         # rows come: one pass over the rows, not one a team (a valuation's runs made together have dozens).
-        names = list(dict.fromkeys(team_of_agent))
-        code = np.array([names.index(team) for team in team_of_agent], dtype=np.int64)[agent]
+        number = {team: k for k, team in enumerate(dict.fromkeys(team_of_agent))}
+        names = list(number)
+        code = np.array([number[team] for team in team_of_agent], dtype=np.int64)[agent]
         order = np.argsort(code, kind="stable")
         code = code[order]
         starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]])

@@ -441,8 +441,7 @@ def run_groups(units: Sequence[tuple], spread: int | None = None) -> list[list[i
 def map_runs(executor, units: Sequence[tuple]) -> Iterator[tuple[int, AccountOutcome]]:
     """(position, outcome) of each unit, the units made in groups (:func:`run_groups`, spread over the executor's
     workers, or all in this process) on ``executor``."""
-    spread = 1 if executor is None else getattr(executor, "workers", None)
-    groups = run_groups(units, spread if isinstance(spread, int) else None)
+    groups = run_groups(units, 1 if executor is None else executor.workers)
     items = [[units[k] for k in group] for group in groups]
     done = executor.map_unordered(run_group, items) if executor is not None and items else enumerate(map(run_group, items))
     for position, outcomes in done:
